@@ -1,0 +1,39 @@
+//===- MaskIntervals.h - interval arithmetic over mask regions --*- C++ -*-===//
+//
+// Emits IR that bounds a mask region over a box of positions: each index value
+// of the region gets a [lo, hi] range and each i1 a (may be true, may be
+// false) pair, computed with arith ops from the box's corners. Anything the
+// analysis does not model (a load, an unsigned compare, division by a
+// non-constant) is "unbounded" / "may be either", so the answers stay
+// conservative. Interval arithmetic is monotone under inclusion: a larger box
+// never gives a narrower answer, which makes the kv-range searches exact for
+// what the classifier can prove.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_PASSES_MASKINTERVALS_H
+#define FAOPT_COMPILER_PASSES_MASKINTERVALS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Region.h"
+
+namespace faopt {
+
+/// A box of positions: b and h single values, q in [qFirst, qLast], kv in
+/// [kvFirst, kvLast], with kv >= kvBound out of range (never attended).
+struct PositionBox {
+  mlir::Value batch, head, qFirst, qLast, kvFirst, kvLast, kvBound;
+};
+
+struct BlockClass {
+  mlir::Value any; // i1: some in-range position may be attended
+  mlir::Value all; // i1: every position is in range and attended
+};
+
+/// Emits the classification of `mask` (a (b, h, q, kv) -> i1 region) over
+/// `box` at the builder's insertion point.
+BlockClass emitMaskBlockClass(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Region &mask, const PositionBox &box);
+
+} // namespace faopt
+
+#endif // FAOPT_COMPILER_PASSES_MASKINTERVALS_H

@@ -1,0 +1,24 @@
+//===- RegionUtils.h - helpers for attn's single-block regions --*- C++ -*-===//
+#ifndef FAOPT_COMPILER_PASSES_REGIONUTILS_H
+#define FAOPT_COMPILER_PASSES_REGIONUTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Region.h"
+
+namespace faopt {
+
+/// Clones the ops of `region`'s single block (ending in attn.yield) at the
+/// builder's insertion point, with the block arguments replaced by `args`,
+/// and returns the values the yield would produce.
+llvm::SmallVector<mlir::Value> inlineRegionBody(mlir::OpBuilder &b,
+                                                mlir::Region &region,
+                                                mlir::ValueRange args);
+
+/// Creates a block in `region` with the mask signature (b, h, q, kv : index)
+/// holding a copy of `mask` (or `yield true` when `mask` is empty).
+void cloneMaskOrTrue(mlir::OpBuilder &b, mlir::Location loc,
+                     mlir::Region &mask, mlir::Region &into);
+
+} // namespace faopt
+
+#endif // FAOPT_COMPILER_PASSES_REGIONUTILS_H

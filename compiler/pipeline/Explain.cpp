@@ -1,0 +1,174 @@
+//===- Explain.cpp - why a kernel is tiled as it is -----------------------===//
+#include "compiler/pipeline/Explain.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace faopt {
+
+namespace {
+
+std::string human(double v, const char *unit) {
+  const char *prefixes[] = {"", "K", "M", "G", "T", "P"};
+  int i = 0;
+  while (v >= 1000 && i < 5) {
+    v /= 1000;
+    ++i;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g %s%s", v, prefixes[i], unit);
+  return buf;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct BlockCensus {
+  int64_t pairs = 0, visited = 0, full = 0, partial = 0;
+  double attended = 0; // (q, kv) pairs the mask keeps
+};
+
+/// Classifies every (q-block, kv-block) of one (batch, head) by evaluating
+/// the mask at every position: the exact census of what the kernel skips
+/// (the compiled classifier reaches it for causal, windows, prefixes and
+/// their combinations; for other masks it may visit more).
+BlockCensus census(const spec::AttentionSpec &spec, const TileChoice &t,
+                   const ExplainShape &s) {
+  BlockCensus c;
+  int64_t nq = ceilDiv(s.seqQ, t.blockQ), nk = ceilDiv(s.seqK, t.blockKv);
+  c.pairs = nq * nk;
+  for (int64_t qb = 0; qb < nq; ++qb) {
+    int64_t q0 = qb * t.blockQ, q1 = std::min(q0 + t.blockQ, s.seqQ);
+    for (int64_t kb = 0; kb < nk; ++kb) {
+      int64_t k0 = kb * t.blockKv, k1 = std::min(k0 + t.blockKv, s.seqK);
+      int64_t kept = 0;
+      for (int64_t q = q0; q < q1; ++q)
+        for (int64_t kv = k0; kv < k1; ++kv) {
+          spec::ExprEnv env;
+          env.q = q;
+          env.kv = kv;
+          kept += !spec.mask || spec::evalBool(*spec.mask, env);
+        }
+      c.attended += static_cast<double>(kept);
+      if (kept == 0)
+        continue;
+      ++c.visited;
+      bool whole = kept == (q1 - q0) * (k1 - k0) && k1 - k0 == t.blockKv;
+      whole ? ++c.full : ++c.partial;
+    }
+  }
+  return c;
+}
+
+} // namespace
+
+bool parseExplainShape(const std::string &text, ExplainShape &shape,
+                       std::string &error) {
+  std::stringstream ss(text);
+  std::string item;
+  bool kvhSet = false;
+  while (std::getline(ss, item, ',')) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      error = "expected key=value, got '" + item + "'";
+      return false;
+    }
+    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    char *end = nullptr;
+    long long v = std::strtoll(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v <= 0 || v > (1LL << 24)) {
+      error = "'" + key + "' needs a positive integer, got '" + value + "'";
+      return false;
+    }
+    if (key == "b")
+      shape.batch = v;
+    else if (key == "h")
+      shape.heads = v;
+    else if (key == "kvh") {
+      shape.kvHeads = v;
+      kvhSet = true;
+    } else if (key == "sq")
+      shape.seqQ = v;
+    else if (key == "sk")
+      shape.seqK = v;
+    else if (key == "s")
+      shape.seqQ = shape.seqK = v;
+    else {
+      error = "unknown key '" + key + "' (b, h, kvh, s, sq, sk)";
+      return false;
+    }
+  }
+  if (!kvhSet)
+    shape.kvHeads = shape.heads;
+  if (shape.heads % shape.kvHeads != 0) {
+    error = "kvh must divide h";
+    return false;
+  }
+  return true;
+}
+
+std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
+                    const TileChoice &t, const ExplainShape &s) {
+  std::ostringstream os;
+  const double e = static_cast<double>(spec::elementBytes(spec.dtype));
+  const double dqk = static_cast<double>(spec.headDimQK),
+               dv = static_cast<double>(spec.headDimV);
+  os << "kernel " << spec.name << " for " << target.name << "\n";
+  os << "  spec: " << spec::toString(spec.dtype) << ", d_qk=" << spec.headDimQK
+     << ", d_v=" << spec.headDimV << ", layout " << spec::toString(spec.layout)
+     << ", mask " << (spec.mask ? spec.maskSummary : "none") << ", score "
+     << (spec.score ? spec.scoreSummary : "none") << ", scale "
+     << spec.effectiveScale() << (spec.scale ? "" : " (1/sqrt(d_qk))")
+     << ", lse " << (spec.lse ? "yes" : "no") << "\n";
+  os << "  tiles: block_q=" << t.blockQ << ", block_kv=" << t.blockKv << ", "
+     << t.warps << " warp" << (t.warps > 1 ? "s" : "") << ", " << t.stages
+     << " K/V stage" << (t.stages > 1 ? "s" : "") << "\n";
+  os << "    why: " << t.why << "\n";
+  os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
+     << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
+     << t.stages << " x (K "
+     << t.blockKv * spec.headDimQK * static_cast<int64_t>(e) / 1024
+     << " KiB + V " << t.blockKv * spec.headDimV * static_cast<int64_t>(e) / 1024
+     << " KiB))\n";
+  if (target.isGpu())
+    os << "  registers: " << t.accumulatorRegs
+       << " f32 accumulators per thread (S " << t.blockQ / t.warps * t.blockKv / 32
+       << " + O " << t.blockQ / t.warps * spec.headDimV / 32 << ")\n";
+  os << "  grid: (ceil(seqlen_q / " << t.blockQ
+     << "), batch * heads) programs, each a serial loop over kv-blocks\n";
+
+  BlockCensus c = census(spec, t, s);
+  const double bh = static_cast<double>(s.batch * s.heads);
+  const double sq = static_cast<double>(s.seqQ), sk = static_cast<double>(s.seqK);
+  os << "  at batch=" << s.batch << ", heads=" << s.heads
+     << ", kv_heads=" << s.kvHeads << ", seqlen_q=" << s.seqQ
+     << ", seqlen_k=" << s.seqK << " (--shape to change):\n";
+  os << "    programs: " << ceilDiv(s.seqQ, t.blockQ) * s.batch * s.heads << "\n";
+  os << "    kv-blocks visited per (batch, head): " << c.visited << " of "
+     << c.pairs << " (" << c.full << " full, no mask code; " << c.partial
+     << " partial); mask keeps " << 100.0 * c.attended / (sq * sk)
+     << "% of scores (evaluated at b = h = 0)\n";
+  double usefulFlops = 2.0 * c.attended * (dqk + dv) * bh;
+  double kernelFlops = 2.0 * static_cast<double>(c.visited) * t.blockQ *
+                       t.blockKv * (dqk + dv) * bh;
+  os << "    FLOPs: " << human(usefulFlops, "FLOP")
+     << " on attended scores (4·b·h·s_q·s_k·d when dense); the kernel "
+        "computes "
+     << human(kernelFlops, "FLOP") << " (whole visited blocks)\n";
+
+  // FlashAttention I/O: Q, O, LSE once; K and V once per visited block.
+  double tiled = bh * (sq * dqk * e + sq * dv * e + (spec.lse ? sq * 4 : 0)) +
+                 bh * static_cast<double>(c.visited) * t.blockKv * (dqk + dv) * e;
+  // Naive attention: S and P written to and read back from HBM.
+  double naive = bh * ((sq + sk) * dqk * e + 4.0 * sq * sk * e + sk * dv * e +
+                       sq * dv * e);
+  os << "    HBM traffic: tiled " << human(tiled, "B") << " vs naive (S and P "
+     << "in HBM) " << human(naive, "B") << ": " << naive / tiled
+     << "x less; minimum (each tensor once) "
+     << human(bh * (sq * dqk + sq * dv) * e +
+                  static_cast<double>(s.batch * s.kvHeads) * sk * (dqk + dv) * e,
+              "B")
+     << "\n";
+  return os.str();
+}
+
+} // namespace faopt

@@ -1,0 +1,34 @@
+//===- Explain.h - why a kernel is tiled as it is ---------------*- C++ -*-===//
+//
+// The report behind `faopt-compile --explain`: the tiling a target chose and
+// why, shared memory and registers, and for one concrete shape the FLOPs and
+// the HBM traffic of the tiled kernel against naive attention (the
+// FlashAttention I/O analysis), counting the kv-blocks the mask lets the
+// kernel skip.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_PIPELINE_EXPLAIN_H
+#define FAOPT_COMPILER_PIPELINE_EXPLAIN_H
+
+#include "compiler/spec/Spec.h"
+#include "compiler/targets/TargetDesc.h"
+#include <string>
+
+namespace faopt {
+
+struct ExplainShape {
+  int64_t batch = 1, heads = 16, kvHeads = 16, seqQ = 4096, seqK = 4096;
+};
+
+/// Parses "b=2,h=16,kvh=4,sq=4096,sk=4096" (any subset); false on bad input
+/// with `error` set.
+bool parseExplainShape(const std::string &text, ExplainShape &shape,
+                       std::string &error);
+
+/// The report. `tiles` is what the tiling pass will use for this target.
+std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
+                    const TileChoice &tiles, const ExplainShape &shape);
+
+} // namespace faopt
+
+#endif // FAOPT_COMPILER_PIPELINE_EXPLAIN_H

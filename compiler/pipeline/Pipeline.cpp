@@ -1,0 +1,196 @@
+//===- Pipeline.cpp - the pass pipeline of each target --------------------===//
+#include "compiler/pipeline/Pipeline.h"
+
+#include "compiler/passes/Passes.h"
+#include "compiler/targets/cpu/Passes.h"
+#include "dialects/attn/AttnOps.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace faopt {
+
+namespace {
+struct StageEntry {
+  Stage stage;
+  const char *name;
+};
+const StageEntry kStages[] = {{Stage::Spec, "mlir-spec"},
+                              {Stage::Online, "mlir-online"},
+                              {Stage::Tiled, "mlir-tiled"},
+                              {Stage::Specialized, "mlir-specialized"},
+                              {Stage::Decomposed, "mlir-decomposed"}};
+
+TargetKind targetKindOf(const std::string &name) {
+  std::optional<TargetDesc> t = lookupTarget(name);
+  return t ? t->kind : TargetKind::SM80;
+}
+
+/// CPU: tile ops -> linalg on tensors -> buffers -> loops -> LLVM dialect.
+void addCpuLowering(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(cpu::createAttnLowerTilesToLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  // The kv loop carries freshly computed tiles (max, sum, acc) around; let
+  // them be new buffers each iteration (deallocation frees the old ones).
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createForallToForLoopPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+} // namespace
+
+std::string stageName(Stage stage, TargetKind target) {
+  if (stage == Stage::Lowered)
+    return target == TargetKind::CPU ? "mlir-llvm" : "mlir-emitc";
+  for (const StageEntry &e : kStages)
+    if (e.stage == stage)
+      return e.name;
+  return "?";
+}
+
+std::optional<Stage> parseStage(llvm::StringRef name, TargetKind target) {
+  if (name == stageName(Stage::Lowered, target))
+    return Stage::Lowered;
+  for (const StageEntry &e : kStages)
+    if (name == e.name)
+      return e.stage;
+  return std::nullopt;
+}
+
+void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
+                   Stage last) {
+  auto upTo = [&](Stage s) { return static_cast<int>(s) <= static_cast<int>(last); };
+  if (upTo(Stage::Online)) {
+    pm.addNestedPass<func::FuncOp>(createAttnOnlineSoftmax());
+    pm.addPass(createCanonicalizerPass());
+  }
+  if (upTo(Stage::Tiled)) {
+    AttnTileOptions tile;
+    tile.target = options.target;
+    tile.blockQ = options.blockQ;
+    tile.blockKv = options.blockKv;
+    pm.addNestedPass<func::FuncOp>(createAttnTile(tile));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
+  if (upTo(Stage::Specialized)) {
+    pm.addNestedPass<func::FuncOp>(createAttnMaskSpecialize());
+    pm.addPass(createCanonicalizerPass());
+  }
+  if (upTo(Stage::Decomposed)) {
+    pm.addNestedPass<func::FuncOp>(createAttnExpandBlockAnalysis());
+    pm.addNestedPass<func::FuncOp>(createAttnDecompose());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
+  if (upTo(Stage::Lowered) && targetKindOf(options.target) == TargetKind::CPU)
+    addCpuLowering(pm);
+}
+
+LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
+                          Stage last) {
+  if (last == Stage::Lowered &&
+      targetKindOf(options.target) != TargetKind::CPU)
+    return module.emitError()
+           << "lowering for target '" << options.target
+           << "' is not available in this build; stop at mlir-decomposed or "
+              "use --target cpu";
+  PassManager pm(module.getContext());
+  // Honour --mlir-print-ir-after-all and friends when a tool registered them.
+  (void)applyPassManagerCLOptions(pm);
+  buildPipeline(pm, options, last);
+  return pm.run(module);
+}
+
+void registerPipelineDialects(DialectRegistry &registry) {
+  registry.insert<attn::AttnDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
+      registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+}
+
+namespace {
+struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("sm80, sm90a or cpu"),
+                             llvm::cl::init("sm80")};
+  Option<std::string> stop{*this, "stop",
+                           llvm::cl::desc("last stage, e.g. mlir-decomposed"),
+                           llvm::cl::init("mlir-decomposed")};
+  Option<int64_t> blockQ{*this, "block-q", llvm::cl::init(0)};
+  Option<int64_t> blockKv{*this, "block-kv", llvm::cl::init(0)};
+};
+} // namespace
+
+void registerPipelines() {
+  PassPipelineRegistration<PipelineCLOptions>(
+      "faopt-pipeline",
+      "faopt's pipeline for a target, from attn.attention to a stage",
+      [](OpPassManager &pm, const PipelineCLOptions &o) {
+        PipelineOptions options;
+        options.target = o.target;
+        options.blockQ = o.blockQ;
+        options.blockKv = o.blockKv;
+        TargetKind kind = targetKindOf(options.target);
+        Stage last = parseStage(o.stop, kind).value_or(Stage::Decomposed);
+        buildPipeline(pm, options, last);
+      });
+}
+
+} // namespace faopt

@@ -1,0 +1,55 @@
+//===- Pipeline.h - the pass pipeline of each target ------------*- C++ -*-===//
+//
+// The one place that says which passes run, in which order, for sm80, sm90a
+// and cpu. faopt-compile, the runtime's JIT and the tests all build their
+// pipelines here; faopt-opt exposes it as --faopt-pipeline.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_PIPELINE_PIPELINE_H
+#define FAOPT_COMPILER_PIPELINE_PIPELINE_H
+
+#include "compiler/targets/TargetDesc.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include <optional>
+#include <string>
+
+namespace faopt {
+
+/// Points at which the pipeline can stop (and faopt-compile can --emit).
+enum class Stage {
+  Spec,        // mlir-spec: attn.attention as built from the spec
+  Online,      // mlir-online: the online-softmax recurrence
+  Tiled,       // mlir-tiled: grid of q-blocks, serial kv loop
+  Specialized, // mlir-specialized: kv range and per-block classes
+  Decomposed,  // mlir-decomposed: tile operations, block analysis expanded
+  Lowered      // mlir-llvm (cpu) / mlir-emitc (gpu targets)
+};
+
+/// "mlir-spec" ... "mlir-llvm"/"mlir-emitc"; the last name depends on target.
+std::string stageName(Stage stage, TargetKind target);
+std::optional<Stage> parseStage(llvm::StringRef name, TargetKind target);
+
+struct PipelineOptions {
+  std::string target = "sm80";
+  int64_t blockQ = 0;  // 0: the target chooses
+  int64_t blockKv = 0; // 0: the target chooses
+};
+
+/// Adds the passes that take a spec module to `last`.
+void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
+                   Stage last);
+
+/// Runs the pipeline up to `last`; diagnostics go to the context's handler.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module,
+                                const PipelineOptions &options, Stage last);
+
+/// Dialects and translations every stage may produce.
+void registerPipelineDialects(mlir::DialectRegistry &registry);
+
+/// Registers --faopt-pipeline="target=cpu stop=mlir-decomposed" for faopt-opt.
+void registerPipelines();
+
+} // namespace faopt
+
+#endif // FAOPT_COMPILER_PIPELINE_PIPELINE_H

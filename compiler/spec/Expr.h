@@ -1,0 +1,78 @@
+//===- Expr.h - mask and score expressions ---------------------*- C++ -*-===//
+//
+// The small expression language of attention specs:
+//
+//   mask:  "q >= kv && q - kv < 1024"          (bool, integers only)
+//   score: "30 * tanh(score / 30)"             (float)
+//
+// Identifiers: b, h, q, kv (aliases batch, head, q_idx, kv_idx) and, in score
+// expressions, score. Integers, floats (score only), + - * / % (integer / and
+// % round toward negative infinity), comparisons, && || !, ?:, and the
+// functions min, max, abs, and in scores tanh, exp, exp2, log, sqrt.
+//
+// Plain C++ (no MLIR): parsed and type-checked here, lowered to regions by
+// SpecToMLIR, evaluated directly by the reference implementation in tests.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_SPEC_EXPR_H
+#define FAOPT_COMPILER_SPEC_EXPR_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faopt::spec {
+
+enum class ExprType { Bool, Int, Float };
+
+struct Expr {
+  enum class Kind {
+    Literal, // intValue / floatValue / boolValue per type
+    Var,     // name: "b", "h", "q", "kv" or "score"
+    Unary,   // op: "-", "!", or "float" (integer to float conversion)
+    Binary,  // op: + - * / % < <= > >= == != && ||
+    Select,  // operands: condition, then, else
+    Call     // op: min max abs tanh exp exp2 log sqrt
+  };
+  Kind kind;
+  ExprType type;
+  int column = 0; // 1-based column in the source text, 0 when synthesised
+  int64_t intValue = 0;
+  double floatValue = 0;
+  bool boolValue = false;
+  std::string name; // variable name or operator / function spelling
+  std::vector<std::shared_ptr<const Expr>> operands;
+};
+using ExprPtr = std::shared_ptr<const Expr>;
+
+enum class ExprContext { Mask, Score };
+
+struct ExprParseResult {
+  ExprPtr expr;      // null on error
+  std::string error; // "column N: message"
+};
+
+/// Parses and type-checks `text`. A mask must be boolean and integer-only; a
+/// score must be numeric (an integer result is converted to float).
+ExprParseResult parseExpr(std::string_view text, ExprContext context);
+
+/// Fully parenthesised canonical text; parsing it gives the same tree.
+std::string printExpr(const Expr &expr);
+
+/// Values for evaluating an expression directly (the test reference).
+struct ExprEnv {
+  int64_t b = 0, h = 0, q = 0, kv = 0;
+  double score = 0;
+};
+/// Evaluates in double precision (integers exactly, as int64).
+double evalNumeric(const Expr &expr, const ExprEnv &env);
+bool evalBool(const Expr &expr, const ExprEnv &env);
+
+/// True if the expression reads the variable `name` anywhere.
+bool exprUses(const Expr &expr, std::string_view name);
+
+} // namespace faopt::spec
+
+#endif // FAOPT_COMPILER_SPEC_EXPR_H

@@ -1,0 +1,65 @@
+//===- Spec.h - attention specifications ------------------------*- C++ -*-===//
+//
+// An attention spec is a JSON document (docs/spec.md) describing one kernel:
+// element type, head dims, layout, mask, score modifier and outputs. This
+// header is plain C++ so that the runtime, tools and tests can share it; the
+// JSON reading (Boost.JSON) lives in Spec.cpp, built with exceptions, and the
+// lowering to MLIR in SpecToMLIR.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_SPEC_SPEC_H
+#define FAOPT_COMPILER_SPEC_SPEC_H
+
+#include "compiler/spec/Expr.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace faopt::spec {
+
+enum class ElementType { F16, BF16, F32 };
+enum class Layout { BHSD, BSHD };
+
+const char *toString(ElementType t);
+const char *toString(Layout l);
+/// Bytes per element.
+int64_t elementBytes(ElementType t);
+
+struct AttentionSpec {
+  std::string name = "attention"; // kernel / function name (identifier)
+  ElementType dtype = ElementType::BF16;
+  int64_t headDimQK = 0;
+  int64_t headDimV = 0;
+  Layout layout = Layout::BHSD;
+  std::optional<int64_t> heads;   // static head count, if pinned
+  std::optional<int64_t> kvHeads; // static kv head count, if pinned
+  std::optional<double> scale;    // default 1/sqrt(head_dim_qk)
+  ExprPtr mask;                   // bool expression; null = attend everywhere
+  ExprPtr score;                  // float expression of `score`; null = identity
+  std::string maskSummary;        // e.g. "causal && sliding_window(left=128)"
+  std::string scoreSummary;
+  bool lse = true; // emit the log-sum-exp output
+
+  double effectiveScale() const;
+  /// Canonical JSON: defaults filled in, expressions printed canonically.
+  /// Equal specs give equal text; used for cache keys and manifests.
+  std::string canonicalJson() const;
+};
+
+struct SpecParseResult {
+  std::optional<AttentionSpec> spec;
+  std::string error; // "<json path>: <message>" when spec is empty
+};
+
+/// Parses and validates a spec document. Every error names the JSON path of
+/// the offending field; JSON syntax errors give line and column.
+SpecParseResult parseSpec(std::string_view json);
+
+/// The head dimensions the compiler accepts for a dtype.
+bool isSupportedHeadDim(int64_t d);
+
+} // namespace faopt::spec
+
+#endif // FAOPT_COMPILER_SPEC_SPEC_H

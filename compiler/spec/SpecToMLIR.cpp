@@ -1,0 +1,91 @@
+//===- SpecToMLIR.cpp - attention spec to attn.attention ------------------===//
+#include "compiler/spec/SpecToMLIR.h"
+#include "compiler/spec/ExprToMLIR.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+
+namespace faopt::spec {
+
+void registerSpecDialects(DialectRegistry &registry) {
+  registry.insert<attn::AttnDialect, arith::ArithDialect, func::FuncDialect,
+                  math::MathDialect>();
+}
+
+namespace {
+Type elementType(MLIRContext &ctx, ElementType t) {
+  switch (t) {
+  case ElementType::F16:
+    return Float16Type::get(&ctx);
+  case ElementType::BF16:
+    return BFloat16Type::get(&ctx);
+  case ElementType::F32:
+    return Float32Type::get(&ctx);
+  }
+  return {};
+}
+
+/// A rank-4 tensor in the spec's layout with the given heads and head dim.
+RankedTensorType qkvType(MLIRContext &ctx, const AttentionSpec &spec,
+                         std::optional<int64_t> heads, int64_t headDim) {
+  int64_t dyn = ShapedType::kDynamic;
+  int64_t h = heads ? *heads : dyn;
+  SmallVector<int64_t> shape = spec.layout == Layout::BHSD
+                                   ? SmallVector<int64_t>{dyn, h, dyn, headDim}
+                                   : SmallVector<int64_t>{dyn, dyn, h, headDim};
+  return RankedTensorType::get(shape, elementType(ctx, spec.dtype));
+}
+} // namespace
+
+OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const AttentionSpec &spec,
+                                  StringRef source) {
+  ctx.loadDialect<attn::AttnDialect, arith::ArithDialect, func::FuncDialect,
+                  math::MathDialect>();
+  Location loc = FileLineColLoc::get(&ctx, source, 1, 1);
+  OpBuilder b(&ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  (*module)->setAttr("faopt.spec", b.getStringAttr(spec.canonicalJson()));
+
+  std::optional<int64_t> kvHeads = spec.kvHeads;
+  if (!kvHeads && spec.heads && spec.heads == std::optional<int64_t>(1))
+    kvHeads = 1;
+  auto qType = qkvType(ctx, spec, spec.heads, spec.headDimQK);
+  auto kType = qkvType(ctx, spec, kvHeads, spec.headDimQK);
+  auto vType = qkvType(ctx, spec, kvHeads, spec.headDimV);
+  auto oType = qkvType(ctx, spec, spec.heads, spec.headDimV);
+  int64_t dyn = ShapedType::kDynamic;
+  auto lseType = RankedTensorType::get(
+      {dyn, spec.heads ? *spec.heads : dyn, dyn}, b.getF32Type());
+
+  SmallVector<Type> results{oType};
+  if (spec.lse)
+    results.push_back(lseType);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(
+      b, loc, spec.name, b.getFunctionType({qType, kType, vType}, results));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+
+  auto op = attn::AttentionOp::create(
+      b, loc, oType, spec.lse ? Type(lseType) : Type(), entry->getArgument(0),
+      entry->getArgument(1), entry->getArgument(2),
+      spec.scale ? b.getF32FloatAttr(static_cast<float>(*spec.scale))
+                 : FloatAttr(),
+      attn::LayoutAttr::get(&ctx, spec.layout == Layout::BHSD
+                                      ? attn::Layout::bhsd
+                                      : attn::Layout::bshd),
+      attn::SparsityAttr::get(&ctx, attn::Sparsity::dense));
+  if (spec.mask)
+    buildMaskRegion(op.getMask(), *spec.mask, (source + ":$.mask").str());
+  if (spec.score)
+    buildScoreRegion(op.getScore(), *spec.score, (source + ":$.score").str());
+  func::ReturnOp::create(b, loc, op->getResults());
+  return module;
+}
+
+} // namespace faopt::spec

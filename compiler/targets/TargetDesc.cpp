@@ -1,0 +1,137 @@
+//===- TargetDesc.cpp - target budgets and the tile-size rule -------------===//
+#include "compiler/targets/TargetDesc.h"
+
+#include <sstream>
+
+namespace faopt {
+
+namespace {
+// sm80 (A100): 163 KB of shared memory per block; sm90a (H100/H200): 227 KB.
+// Both cap a thread at 255 registers. The CPU "budget" is a cache-friendly
+// working set, not a hard limit.
+const TargetDesc kTargets[] = {
+    {TargetKind::SM80, "sm80", 163 * 1024, 255, 32},
+    {TargetKind::SM90A, "sm90a", 227 * 1024, 255, 32},
+    {TargetKind::CPU, "cpu", 256 * 1024, 0, 1},
+};
+
+int64_t sharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
+                    int64_t elementBytes, int64_t stages) {
+  return (bq * dQK + stages * bkv * (dQK + dV)) * elementBytes;
+}
+} // namespace
+
+std::optional<TargetDesc> lookupTarget(std::string_view name) {
+  for (const TargetDesc &t : kTargets)
+    if (name == t.name)
+      return t;
+  return std::nullopt;
+}
+
+const TargetDesc &getTarget(TargetKind kind) {
+  for (const TargetDesc &t : kTargets)
+    if (t.kind == kind)
+      return t;
+  return kTargets[0];
+}
+
+std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
+                                      int64_t dV, int64_t elementBytes,
+                                      int64_t overrideBlockQ,
+                                      int64_t overrideBlockKv,
+                                      std::string &error) {
+  TileChoice c;
+  std::ostringstream why;
+  if (!target.isGpu()) {
+    // The CPU target exists to check numerics: small tiles make every test
+    // size cross several tile boundaries.
+    c.blockQ = overrideBlockQ ? overrideBlockQ : 32;
+    c.blockKv = overrideBlockKv ? overrideBlockKv : 32;
+    c.warps = 1;
+    c.stages = 1;
+    c.sharedMemBytes =
+        sharedBytes(c.blockQ, c.blockKv, dQK, dV, elementBytes, 1);
+    why << "cpu: " << c.blockQ << "x" << c.blockKv
+        << " tiles keep every tested length spanning several blocks; the CPU "
+           "path checks numerics, speed is not its goal.";
+    c.why = why.str();
+    return c;
+  }
+
+  // FlashAttention-2 on the tensor cores: each warp owns block_q / warps rows
+  // of Q, so S = Q Kᵀ and P never leave registers. A thread holds its rows'
+  // share of S (rows_per_warp * block_kv / 32 floats) and of the O
+  // accumulator (rows_per_warp * d_v / 32); keeping their sum near 192 leaves
+  // room for Q/K fragments and addresses under the 255-register cap.
+  c.blockQ = 128;
+  c.warps = dV > 128 ? 8 : 4;
+  int64_t rowsPerWarp = c.blockQ / c.warps;
+  const int64_t regBudget = 192;
+  int64_t accRegs = rowsPerWarp * dV / 32;
+  int64_t bkv = 128;
+  while (bkv > 32 && accRegs + rowsPerWarp * bkv / 32 > regBudget)
+    bkv /= 2;
+  c.blockKv = bkv;
+  if (overrideBlockQ)
+    c.blockQ = overrideBlockQ;
+  if (overrideBlockKv)
+    c.blockKv = overrideBlockKv;
+  if (c.blockQ % (16 * c.warps) != 0) {
+    error = "block_q = " + std::to_string(c.blockQ) + " must be a multiple of " +
+            std::to_string(16 * c.warps) + " (16 rows per warp, " +
+            std::to_string(c.warps) + " warps)";
+    return std::nullopt;
+  }
+  if (c.blockKv % 16 != 0) {
+    error = "block_kv = " + std::to_string(c.blockKv) +
+            " must be a multiple of 16 (the MMA k-size)";
+    return std::nullopt;
+  }
+  rowsPerWarp = c.blockQ / c.warps;
+  // Double-buffer K/V when it fits; otherwise one stage; otherwise (when
+  // block_kv was not pinned) halve block_kv until the tiles fit.
+  while (true) {
+    c.stages = 2;
+    c.sharedMemBytes =
+        sharedBytes(c.blockQ, c.blockKv, dQK, dV, elementBytes, c.stages);
+    if (c.sharedMemBytes > target.sharedMemPerBlock) {
+      c.stages = 1;
+      c.sharedMemBytes =
+          sharedBytes(c.blockQ, c.blockKv, dQK, dV, elementBytes, 1);
+    }
+    if (c.sharedMemBytes <= target.sharedMemPerBlock || overrideBlockKv ||
+        c.blockKv <= 32)
+      break;
+    c.blockKv /= 2;
+  }
+  c.accumulatorRegs = rowsPerWarp * (c.blockKv + dV) / 32;
+  if (c.sharedMemBytes > target.sharedMemPerBlock) {
+    error = "tiles " + std::to_string(c.blockQ) + "x" +
+            std::to_string(c.blockKv) + " need " +
+            std::to_string(c.sharedMemBytes) + " bytes of shared memory; " +
+            target.name + " allows " + std::to_string(target.sharedMemPerBlock);
+    return std::nullopt;
+  }
+  if (c.accumulatorRegs > 224) {
+    error = "tiles " + std::to_string(c.blockQ) + "x" +
+            std::to_string(c.blockKv) + " need " +
+            std::to_string(c.accumulatorRegs) +
+            " accumulator registers per thread; at most 224 leave room for "
+            "operands";
+    return std::nullopt;
+  }
+  why << target.name << ": " << c.warps << " warps x "
+      << c.blockQ / c.warps << " query rows each; block_kv = " << c.blockKv
+      << " keeps S (" << c.blockQ / c.warps * c.blockKv / 32
+      << " f32/thread) plus the O accumulator (" << c.blockQ / c.warps * dV / 32
+      << " f32/thread) at " << c.accumulatorRegs
+      << " registers, under the 192 budget that leaves room for operands; "
+      << c.stages << " K/V stage" << (c.stages > 1 ? "s" : "") << " ("
+      << (c.stages > 1 ? "cp.async double buffering" : "one buffer") << ") and the Q tile use "
+      << c.sharedMemBytes / 1024 << " KiB of " << target.sharedMemPerBlock / 1024
+      << " KiB shared memory.";
+  c.why = why.str();
+  return c;
+}
+
+} // namespace faopt

@@ -1,0 +1,51 @@
+//===- TargetDesc.h - what a target offers and how it tiles ------*- C++ -*-===//
+//
+// One table per target (sm80, sm90a, cpu): shared memory and register budgets,
+// and the rule that picks tile sizes from them and the head dims. Plain C++:
+// the tiling pass, --explain and the runtime all ask the same function.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_TARGETS_TARGETDESC_H
+#define FAOPT_COMPILER_TARGETS_TARGETDESC_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace faopt {
+
+enum class TargetKind { SM80, SM90A, CPU };
+
+struct TargetDesc {
+  TargetKind kind;
+  const char *name;             // "sm80", "sm90a", "cpu"
+  int64_t sharedMemPerBlock;    // bytes one block may use (opt-in maximum)
+  int64_t registersPerThread;   // architectural cap
+  int64_t threadsPerWarp;
+  bool isGpu() const { return kind != TargetKind::CPU; }
+};
+
+/// The descriptor for a target name, or nullopt for an unknown name.
+std::optional<TargetDesc> lookupTarget(std::string_view name);
+const TargetDesc &getTarget(TargetKind kind);
+
+struct TileChoice {
+  int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
+  int64_t sharedMemBytes = 0;     // Q tile + `stages` K/V tiles
+  int64_t accumulatorRegs = 0;    // f32 registers per thread: S tile + O acc
+  std::string why;                // one paragraph for --explain
+};
+
+/// Picks tile sizes for head dims dQK/dV and element size `elementBytes`.
+/// Optional overrides (from pass options) are validated against the budgets;
+/// on failure `error` says which budget was exceeded.
+std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
+                                      int64_t dV, int64_t elementBytes,
+                                      int64_t overrideBlockQ,
+                                      int64_t overrideBlockKv,
+                                      std::string &error);
+
+} // namespace faopt
+
+#endif // FAOPT_COMPILER_TARGETS_TARGETDESC_H

@@ -1,0 +1,148 @@
+//===- CpuRunner.cpp - compile a spec for the CPU and run it --------------===//
+#include "compiler/targets/cpu/CpuRunner.h"
+
+#include "compiler/pipeline/Pipeline.h"
+#include "compiler/spec/SpecToMLIR.h"
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+#include <mutex>
+
+using namespace mlir;
+
+namespace faopt::cpu {
+
+CpuKernel::~CpuKernel() = default;
+
+namespace {
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Element types only matter to the generated code; the descriptor layout is
+/// the same for every element type.
+template <int N>
+StridedMemRefType<char, N> descriptor(const HostTensor &t) {
+  StridedMemRefType<char, N> d;
+  d.basePtr = d.data = static_cast<char *>(t.data);
+  d.offset = 0;
+  for (int i = 0; i < N; ++i) {
+    d.sizes[i] = t.sizes[i];
+    d.strides[i] = t.strides[i];
+  }
+  return d;
+}
+} // namespace
+
+llvm::Expected<std::unique_ptr<CpuKernel>>
+CpuKernel::compile(const spec::AttentionSpec &spec, int64_t blockQ,
+                   int64_t blockKv) {
+  static std::once_flag nativeInit;
+  std::call_once(nativeInit, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+
+  DialectRegistry registry;
+  registerPipelineDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  MLIRContext context(registry);
+  context.disableMultithreading();
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return success();
+  });
+
+  OwningOpRef<ModuleOp> module = spec::buildModule(context, spec, spec.name);
+  PipelineOptions options;
+  options.target = "cpu";
+  options.blockQ = blockQ;
+  options.blockKv = blockKv;
+  if (failed(runPipeline(*module, options, Stage::Lowered)))
+    return makeError("CPU pipeline failed:\n" + diagnostics);
+
+  ExecutionEngineOptions engineOptions;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Default;
+  auto engine = ExecutionEngine::create(*module, engineOptions);
+  if (!engine)
+    return engine.takeError();
+  (*engine)->initialize();
+  auto entry = (*engine)->lookupPacked("_mlir_ciface_" + spec.name);
+  if (!entry)
+    return entry.takeError();
+
+  std::unique_ptr<CpuKernel> kernel(new CpuKernel());
+  kernel->spec_ = spec;
+  kernel->engine_ = std::move(*engine);
+  kernel->entry_ = *entry;
+  return kernel;
+}
+
+llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
+                           const HostTensor &v, const HostTensor &o,
+                           const HostTensor *lse) const {
+  // Shapes: [b, h, s, d] with k/v sharing kv heads and seqlen_k.
+  auto check = [](bool ok, const llvm::Twine &what) {
+    return ok ? llvm::Error::success() : makeError(what);
+  };
+  for (const HostTensor *t : {&q, &k, &v, &o}) {
+    if (!t->data || t->rank != 4)
+      return makeError("q, k, v and o must be non-null rank-4 tensors");
+    if (t->strides[3] != 1)
+      return makeError("the head dimension must be contiguous (stride 1)");
+    for (int i = 0; i < 4; ++i)
+      if (t->sizes[i] < 0)
+        return makeError("sizes must be non-negative");
+  }
+  if (auto e = check(q.sizes[3] == spec_.headDimQK && k.sizes[3] == spec_.headDimQK,
+                     "q and k head dim must be " +
+                         llvm::Twine(spec_.headDimQK)))
+    return e;
+  if (auto e = check(v.sizes[3] == spec_.headDimV && o.sizes[3] == spec_.headDimV,
+                     "v and o head dim must be " + llvm::Twine(spec_.headDimV)))
+    return e;
+  if (auto e = check(k.sizes[0] == q.sizes[0] && v.sizes[0] == q.sizes[0] &&
+                         o.sizes[0] == q.sizes[0],
+                     "batch sizes differ"))
+    return e;
+  if (auto e = check(v.sizes[1] == k.sizes[1] && v.sizes[2] == k.sizes[2],
+                     "k and v must share kv_heads and seqlen_k"))
+    return e;
+  if (auto e = check(k.sizes[1] > 0 && q.sizes[1] % k.sizes[1] == 0,
+                     "kv_heads must be positive and divide heads"))
+    return e;
+  if (auto e = check(o.sizes[1] == q.sizes[1] && o.sizes[2] == q.sizes[2],
+                     "o must match q's heads and seqlen_q"))
+    return e;
+  if (spec_.heads && q.sizes[1] != *spec_.heads)
+    return makeError("the spec pins heads = " + llvm::Twine(*spec_.heads));
+  if (spec_.kvHeads && k.sizes[1] != *spec_.kvHeads)
+    return makeError("the spec pins kv_heads = " + llvm::Twine(*spec_.kvHeads));
+  if (static_cast<bool>(lse) != spec_.lse)
+    return makeError(spec_.lse ? "the spec returns lse: pass an lse tensor"
+                               : "the spec has no lse output");
+  if (lse && (lse->rank != 3 || !lse->data || lse->sizes[0] != q.sizes[0] ||
+              lse->sizes[1] != q.sizes[1] || lse->sizes[2] != q.sizes[2] ||
+              lse->strides[2] != 1))
+    return makeError("lse must be a contiguous-row [batch, heads, seqlen_q] "
+                     "tensor");
+
+  auto dq = descriptor<4>(q), dk = descriptor<4>(k), dv = descriptor<4>(v),
+       dout = descriptor<4>(o);
+  StridedMemRefType<char, 3> dl;
+  if (lse)
+    dl = descriptor<3>(*lse);
+  void *pq = &dq, *pk = &dk, *pv = &dv, *po = &dout, *pl = &dl;
+  void *args[] = {&pq, &pk, &pv, &po, &pl};
+  entry_(args);
+  return llvm::Error::success();
+}
+
+} // namespace faopt::cpu

@@ -1,0 +1,176 @@
+//===- faopt-compile.cpp - attention spec to IR / code, ahead of time -----===//
+//
+//   faopt-compile SPEC [-o OUT] [--target sm80|sm90a|cpu]
+//                 [--emit mlir-spec|mlir-online|mlir-tiled|mlir-specialized|
+//                         mlir-decomposed|mlir-llvm|mlir-emitc|cuda|ptx|cubin]
+//                 [--explain] [--shape b=1,h=16,s=4096] [--block-q N]
+//                 [--block-kv N]
+//
+// Errors print one line naming the spec's JSON path (or the IR location) and
+// exit with status 1; the output file is written only on success.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/pipeline/Explain.h"
+#include "compiler/pipeline/Pipeline.h"
+#include "compiler/spec/Spec.h"
+#include "compiler/spec/SpecToMLIR.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+
+cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"),
+                              cl::Required);
+cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("file"), cl::init("-"));
+cl::opt<std::string> targetName("target",
+                                cl::desc("Target: sm80, sm90a or cpu"),
+                                cl::init("sm80"));
+cl::opt<std::string>
+    emit("emit",
+         cl::desc("What to produce: mlir-spec, mlir-online, mlir-tiled, "
+                  "mlir-specialized, mlir-decomposed, mlir-llvm (cpu), "
+                  "mlir-emitc, cuda, ptx, cubin (gpu targets)"),
+         cl::init("mlir-decomposed"));
+cl::opt<bool> explainFlag("explain",
+                          cl::desc("Print the tiling choice, FLOPs and HBM "
+                                   "traffic versus naive attention"));
+cl::opt<std::string> shapeText("shape",
+                               cl::desc("Shape for --explain: b=,h=,kvh=,s=,sq=,sk="),
+                               cl::init(""));
+cl::opt<int64_t> blockQ("block-q", cl::desc("Override the query tile size"),
+                        cl::init(0));
+cl::opt<int64_t> blockKv("block-kv", cl::desc("Override the key tile size"),
+                         cl::init(0));
+
+int fail(const Twine &message) {
+  errs() << "faopt-compile: error: " << message << "\n";
+  return 1;
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so a
+/// failure never leaves a partial file behind.
+int writeOutput(StringRef path, StringRef text) {
+  if (path == "-") {
+    outs() << text;
+    return 0;
+  }
+  SmallString<256> tmp(path);
+  tmp += ".tmp-%%%%%%";
+  int fd;
+  SmallString<256> tmpPath;
+  if (std::error_code ec = sys::fs::createUniqueFile(tmp, fd, tmpPath))
+    return fail("cannot write " + path + ": " + ec.message());
+  {
+    raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << text;
+    os.flush();
+    if (os.has_error()) {
+      os.clear_error();
+      sys::fs::remove(tmpPath);
+      return fail("cannot write " + path);
+    }
+  }
+  if (std::error_code ec = sys::fs::rename(tmpPath, path)) {
+    sys::fs::remove(tmpPath);
+    return fail("cannot write " + path + ": " + ec.message());
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  // --mlir-print-debuginfo, --mlir-print-ir-after-all, ... work here too.
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv,
+                              "faopt-compile: attention spec to kernel\n");
+
+  std::optional<faopt::TargetDesc> target = faopt::lookupTarget(targetName);
+  if (!target)
+    return fail("unknown target '" + targetName + "' (sm80, sm90a, cpu)");
+  std::optional<faopt::Stage> stage = faopt::parseStage(emit, target->kind);
+  if (!stage) {
+    if (emit == "cuda" || emit == "ptx" || emit == "cubin")
+      return fail("--emit " + emit + " is not available in this build yet");
+    return fail("unknown --emit '" + emit + "' for target " + targetName +
+                " (mlir-spec, mlir-online, mlir-tiled, mlir-specialized, "
+                "mlir-decomposed, " +
+                faopt::stageName(faopt::Stage::Lowered, target->kind) + ")");
+  }
+
+  auto file = MemoryBuffer::getFileOrSTDIN(specPath);
+  if (!file)
+    return fail("cannot read " + specPath + ": " + file.getError().message());
+  faopt::spec::SpecParseResult parsed =
+      faopt::spec::parseSpec((*file)->getBuffer().str());
+  if (!parsed.spec)
+    return fail(specPath + ": " + parsed.error);
+  const faopt::spec::AttentionSpec &spec = *parsed.spec;
+
+  std::string error;
+  std::optional<faopt::TileChoice> tiles = faopt::chooseTiles(
+      *target, spec.headDimQK, spec.headDimV,
+      faopt::spec::elementBytes(spec.dtype), blockQ, blockKv, error);
+  if (!tiles)
+    return fail(specPath + ": cannot tile for " + targetName + ": " + error);
+  if (target->isGpu() && spec.dtype == faopt::spec::ElementType::F32)
+    return fail(specPath + ": $.dtype: f32 runs on the cpu target only; GPU "
+                           "kernels take bf16 or f16");
+
+  if (explainFlag) {
+    faopt::ExplainShape shape;
+    if (spec.heads)
+      shape.heads = shape.kvHeads = *spec.heads;
+    if (spec.kvHeads)
+      shape.kvHeads = *spec.kvHeads;
+    if (!shapeText.empty() &&
+        !faopt::parseExplainShape(shapeText, shape, error))
+      return fail("--shape: " + error);
+    outs() << faopt::explain(spec, *target, *tiles, shape);
+    if (outputPath == "-")
+      return 0;
+  }
+
+  mlir::DialectRegistry registry;
+  faopt::registerPipelineDialects(registry);
+  mlir::MLIRContext context(registry);
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      faopt::spec::buildModule(context, spec, sys::path::filename(specPath));
+  if (failed(mlir::verify(*module)))
+    return fail(specPath + ": the spec produced invalid IR:\n" + diagnostics);
+
+  faopt::PipelineOptions options;
+  options.target = targetName;
+  options.blockQ = blockQ;
+  options.blockKv = blockKv;
+  if (failed(faopt::runPipeline(*module, options, *stage)))
+    return fail(specPath + ": compilation failed:\n" + diagnostics);
+
+  std::string text;
+  raw_string_ostream os(text);
+  module->print(os);
+  os.flush();
+  return writeOutput(outputPath, text);
+}

@@ -1,0 +1,41 @@
+//===- AttnDialect.cpp - the attn dialect ---------------------------------===//
+#include "dialects/attn/AttnDialect.h"
+#include "dialects/attn/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace faopt::attn;
+
+#include "dialects/attn/AttnDialect.cpp.inc"
+#include "dialects/attn/AttnEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/attn/AttnAttrs.cpp.inc"
+
+void AttnDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/attn/AttnOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/attn/AttnAttrs.cpp.inc"
+      >();
+}
+
+LogicalResult
+TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                   int64_t blockQ, int64_t blockKv, int64_t warps,
+                   int64_t stages) {
+  if (blockQ <= 0 || blockKv <= 0 || warps <= 0 || stages <= 0)
+    return emitError() << "tiling parameters must be positive, got block_q = "
+                       << blockQ << ", block_kv = " << blockKv
+                       << ", warps = " << warps << ", stages = " << stages;
+  return success();
+}

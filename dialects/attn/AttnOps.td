@@ -1,0 +1,333 @@
+//===- AttnOps.td - attn dialect operations ----------------*- tablegen -*-===//
+//
+// Conventions shared by every op below:
+//  * "position" operands are absolute indices: batch b, query head h, and the
+//    first query row / key column a tile covers.
+//  * Mask regions map (b, h, q, kv : index) to i1 (true = attend); logits and
+//    score regions map (score : f32, b, h, q, kv : index) to f32.
+//  * The online form works in the base-2 domain: logits are scores times
+//    log2(e), and exponentials are exp2.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FAOPT_ATTN_OPS_TD
+#define FAOPT_ATTN_OPS_TD
+
+include "dialects/attn/AttnAttrs.td"
+include "mlir/IR/OpAsmInterface.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Attn_YieldOp : Attn_Op<"yield", [Pure, Terminator]> {
+  let summary = "terminates attn regions";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+//===----------------------------------------------------------------------===//
+// Level 0: the specification
+//===----------------------------------------------------------------------===//
+
+def Attn_AttentionOp : Attn_Op<"attention",
+    [RecursiveMemoryEffects, IsolatedFromAbove,
+     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames", "getAsmResultNames"]>]> {
+  let summary = "softmax(mask(score(Q Kᵀ · scale))) V";
+  let description = [{
+    `o[b, h, i, :] = Σ_j p[i, j] · v[b, h / g, j, :]` where
+    `p = softmax_j(s)`, `s[i, j] = score(scale · q[b,h,i,:]·k[b,h/g,j,:], b, h, i, j)`
+    where `mask(b, h, i, j)` holds and `-inf` elsewhere, and `g = heads / kv_heads`.
+
+    Batch, heads and sequence lengths may be dynamic; head dimensions are
+    static (d_qk for q and k, d_v for v and o). `layout` says whether tensors
+    are [batch, heads, seq, dim] (bhsd) or [batch, seq, heads, dim] (bshd).
+    The optional second result is the row log-sum-exp (natural log), laid out
+    [batch, heads, seq_q]. A row whose every entry is masked yields o = 0 and
+    lse = -inf. `scale` defaults to 1/sqrt(d_qk).
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$query,
+    AnyRankedTensor:$key,
+    AnyRankedTensor:$value,
+    OptionalAttr<F32Attr>:$scale,
+    DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout,
+    DefaultValuedAttr<Attn_SparsityAttr, "::faopt::attn::Sparsity::dense">:$sparsity
+  );
+  let results = (outs AnyRankedTensor:$output, Optional<AnyRankedTensor>:$lse);
+  let regions = (region MaxSizedRegion<1>:$mask, MaxSizedRegion<1>:$score);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict-with-keyword (`mask` $mask^)? (`score` $score^)?
+    `:` type($query) `,` type($key) `,` type($value) `->` type(results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale applied to Q·Kᵀ: the attribute, or 1/sqrt(d_qk).
+    float getEffectiveScale();
+    int64_t getHeadDimQK();
+    int64_t getHeadDimV();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Level 1: the online-softmax recurrence (FlashAttention-2 form)
+//===----------------------------------------------------------------------===//
+
+def Attn_OnlineInitOp : Attn_Op<"online_init", [Pure]> {
+  let summary = "initial running state: max = -inf, sum = 0, acc = 0";
+  let description = [{
+    Creates the running row maximum, running row sum and the unnormalised
+    output accumulator of the online softmax. `acc` has shape
+    [..., rows, d_v]; `max` and `sum` have shape [..., rows]. The operands
+    give the dynamic dimensions of `acc`, in order.
+  }];
+  let arguments = (ins Variadic<Index>:$dynamic_sizes);
+  let results = (outs AnyRankedTensor:$max, AnyRankedTensor:$sum,
+                      AnyRankedTensor:$acc);
+  let assemblyFormat = [{
+    ($dynamic_sizes^)? attr-dict `:` type($max) `,` type($sum) `,` type($acc)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_OnlineUpdateOp : Attn_Op<"online_update",
+    [RecursiveMemoryEffects, IsolatedFromAbove, AttrSizedOperandSegments,
+     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames", "getAsmResultNames"]>,
+     AllTypesMatch<["max", "new_max"]>, AllTypesMatch<["sum", "new_sum"]>,
+     AllTypesMatch<["acc", "new_acc"]>]> {
+  let summary = "one step of the online softmax over a block of keys";
+  let description = [{
+    With `s = Q Kᵀ` (f32), `t = logits(s, b, h, q, kv)` where the mask holds
+    (and kv < kv_bound, if given) and `-inf` elsewhere:
+
+        new_max = max(max, rowmax(t))
+        alpha   = exp2(max - new_max)
+        p       = exp2(t - new_max)
+        new_sum = alpha · sum + rowsum(p)
+        new_acc = alpha · acc + p V
+
+    (with `new_max = -inf` read as 0 in both exponents, so that an all-masked
+    row keeps sum = 0 instead of producing NaN). `logits` returns scores in
+    base-2 units: the scale and log2(e) are folded into it. `p` is rounded to
+    V's element type before the product, as the tensor cores consume it.
+
+    Two forms:
+    * batched: q, k, v are rank-4 tensors in `layout`; max and sum are
+      [batch, heads, seq_q] and acc [batch, heads, seq_q, d_v]; no positions.
+    * tile: q is [block_q, d_qk], k [block_kv, d_qk], v [block_kv, d_v], max
+      and sum [block_q], acc [block_q, d_v]; `at (b, h, q0, kv0)` gives the
+      absolute position of element (0, 0).
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$query, AnyRankedTensor:$key, AnyRankedTensor:$value,
+    AnyRankedTensor:$max, AnyRankedTensor:$sum, AnyRankedTensor:$acc,
+    Variadic<Index>:$position,
+    Optional<Index>:$kv_bound,
+    DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout
+  );
+  let results = (outs AnyRankedTensor:$new_max, AnyRankedTensor:$new_sum,
+                      AnyRankedTensor:$new_acc);
+  let regions = (region SizedRegion<1>:$logits, MaxSizedRegion<1>:$mask);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $max `,` $sum `,` $acc
+    (`at` `(` $position^ `)`)? (`kv_bound` $kv_bound^)? attr-dict-with-keyword
+    `logits` $logits (`mask` $mask^)?
+    `:` type($query) `,` type($key) `,` type($value) `,` type($max) `,`
+        type($sum) `,` type($acc)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    bool isTileForm() { return !getPosition().empty(); }
+  }];
+}
+
+def Attn_OnlineFinalizeOp : Attn_Op<"online_finalize", [Pure]> {
+  let summary = "deferred normalisation: o = acc / sum, lse = ln2·(max + log2 sum)";
+  let description = [{
+    Divides the accumulator by the running sum once, at the end
+    (FlashAttention-2), and forms the natural-log LSE from the base-2 running
+    state. Rows with sum = 0 (fully masked) give o = 0 and lse = -inf.
+    Batched form: acc is [batch, heads, seq_q, d_v] and o is laid out per
+    `layout`; tile form: acc is [block_q, d_v] and o the same shape.
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$max, AnyRankedTensor:$sum, AnyRankedTensor:$acc,
+    DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout
+  );
+  let results = (outs AnyRankedTensor:$output, Optional<AnyRankedTensor>:$lse);
+  let assemblyFormat = [{
+    $max `,` $sum `,` $acc attr-dict `:` type($max) `,` type($sum) `,`
+    type($acc) `->` type(results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Tiles: loads and stores against global memory
+//===----------------------------------------------------------------------===//
+
+def Attn_TileLoadOp : Attn_Op<"tile_load"> {
+  let summary = "read a block of rows of one (batch, head) into a tile";
+  let description = [{
+    `tile[i, :] = source[batch, head, row + i, :]` for `row + i < bound`, and
+    zero beyond it. `source` is a rank-4 memref [batch, heads, seq, dim] (any
+    strides) read into a [rows, dim] tile, or a rank-3 memref into a [rows]
+    tile.
+  }];
+  let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead]>:$source,
+                       Index:$batch, Index:$head, Index:$row, Index:$bound);
+  let results = (outs AnyStaticShapeTensor:$tile);
+  let assemblyFormat = [{
+    $source `[` $batch `,` $head `,` $row `]` `bound` $bound attr-dict
+    `:` type($source) `->` type($tile)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_TileStoreOp : Attn_Op<"tile_store"> {
+  let summary = "write a tile to a block of rows of one (batch, head)";
+  let description = [{
+    `dest[batch, head, row + i, ...] = tile[i, ...]` for `row + i < bound`;
+    rows at or beyond `bound` are not written. Element types may differ only
+    when the tile is f32 and is rounded to dest's type.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$tile,
+                       Arg<AnyStridedMemRef, "", [MemWrite]>:$dest,
+                       Index:$batch, Index:$head, Index:$row, Index:$bound);
+  let assemblyFormat = [{
+    $tile `,` $dest `[` $batch `,` $head `,` $row `]` `bound` $bound attr-dict
+    `:` type($tile) `,` type($dest)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Tiles: compute
+//===----------------------------------------------------------------------===//
+
+def Attn_TileMatmulOp : Attn_Op<"tile_matmul", [Pure]> {
+  let summary = "tile matrix product with f32 accumulation";
+  let description = [{
+    `result = acc + lhs · rhs` (or `lhs · rhsᵀ` with `transpose_rhs`), products
+    of lhs/rhs elements accumulated in f32. Without `acc` it starts at zero.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
+                       Optional<AnyStaticShapeTensor>:$acc,
+                       UnitAttr:$transpose_rhs);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`acc` $acc^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_TileMapOp : Attn_Op<"tile_map",
+    [RecursiveMemoryEffects, AllTypesMatch<["tile", "result"]>,
+     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames", "getAsmResultNames"]>]> {
+  let summary = "elementwise function of a score tile and each element's position";
+  let description = [{
+    `result[i, j] = body(tile[i, j], batch, head, row + i, col + j)`. The body
+    may use values defined above it (a sequence bound, say).
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$tile, Index:$batch, Index:$head,
+                       Index:$row, Index:$col);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $tile `at` `(` $batch `,` $head `,` $row `,` $col `)` attr-dict-with-keyword
+    $body `:` type($tile)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_TileReduceOp : Attn_Op<"tile_reduce",
+    [Pure, AllTypesMatch<["init", "result"]>]> {
+  let summary = "row reduction of a tile, combined with an initial row vector";
+  let description = [{
+    `result[i] = init[i] ⊕ (⊕_j tile[i, j])` for ⊕ = max or +.
+  }];
+  let arguments = (ins Attn_ReduceKindAttr:$kind, AnyStaticShapeTensor:$tile,
+                       AnyStaticShapeTensor:$init);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $kind $tile `,` $init attr-dict `:` type($tile) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_TileExp2Op : Attn_Op<"tile_exp2",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "exp2 of a tile minus its row maximum";
+  let description = [{
+    `result[i, ...] = exp2(input[i, ...] - m'[i])` with `m'[i] = 0` where
+    `max[i] = -inf` (so an all-masked row gives zeros, not NaN). Works on
+    rank-2 tiles and on rank-1 row vectors.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$max);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $max attr-dict `:` type($input) `,` type($max)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_TileScaleRowsOp : Attn_Op<"tile_scale_rows",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "multiply each row of a tile (or each element of a row vector)";
+  let description = [{ `result[i, ...] = input[i, ...] · factor[i]`. }];
+  let arguments = (ins AnyStaticShapeTensor:$input,
+                       AnyStaticShapeTensor:$factor);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $factor attr-dict `:` type($input) `,` type($factor)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Block analysis: what a mask allows over a (q-block, kv-block) pair
+//===----------------------------------------------------------------------===//
+
+def Attn_MaskBlockClassOp : Attn_Op<"mask_block_class",
+    [RecursiveMemoryEffects, IsolatedFromAbove,
+     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames", "getAsmResultNames"]>]> {
+  let summary = "classify a block of the score matrix as empty, partial or full";
+  let description = [{
+    Over q in [q_first, q_last] and kv in [kv_first, kv_last]:
+    `any` is false only if the mask is false at every in-bounds position
+    (kv < kv_bound): the block is empty. `all` is true only if every position
+    is in bounds and the mask holds: the block is full and needs no masking.
+    Both are conservative (a partial answer is always safe).
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$q_first,
+                       Index:$q_last, Index:$kv_first, Index:$kv_last,
+                       Index:$kv_bound);
+  let results = (outs I1:$any, I1:$all);
+  let regions = (region SizedRegion<1>:$mask);
+  let assemblyFormat = [{
+    `(` $batch `,` $head `)` `q` `[` $q_first `,` $q_last `]`
+    `kv` `[` $kv_first `,` $kv_last `]` `kv_bound` $kv_bound attr-dict-with-keyword $mask
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_MaskKvRangeOp : Attn_Op<"mask_kv_range",
+    [RecursiveMemoryEffects, IsolatedFromAbove,
+     DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames", "getAsmResultNames"]>]> {
+  let summary = "the range of kv-blocks a q-block may attend to";
+  let description = [{
+    Returns [lower, upper), a range of kv-block indices (blocks of
+    `block_kv` keys, within [0, ceil(kv_bound / block_kv))) outside of which
+    no block is non-empty for q in [q_first, q_last], by the same analysis as
+    attn.mask_block_class.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$q_first,
+                       Index:$q_last, Index:$kv_bound, I64Attr:$block_kv);
+  let results = (outs Index:$lower, Index:$upper);
+  let regions = (region SizedRegion<1>:$mask);
+  let assemblyFormat = [{
+    `(` $batch `,` $head `)` `q` `[` $q_first `,` $q_last `]`
+    `kv_bound` $kv_bound `block` $block_kv attr-dict-with-keyword $mask
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // FAOPT_ATTN_OPS_TD

@@ -1,0 +1,247 @@
+//===- Reference.cpp - naive attention in double precision ----------------===//
+#include "tests/common/Reference.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace faopt::test {
+
+MaskFn maskOf(const spec::AttentionSpec &spec) {
+  if (!spec.mask)
+    return nullptr;
+  spec::ExprPtr m = spec.mask;
+  return [m](int64_t b, int64_t h, int64_t q, int64_t kv) {
+    spec::ExprEnv env;
+    env.b = b;
+    env.h = h;
+    env.q = q;
+    env.kv = kv;
+    return spec::evalBool(*m, env);
+  };
+}
+
+ScoreFn scoreOf(const spec::AttentionSpec &spec) {
+  if (!spec.score)
+    return nullptr;
+  spec::ExprPtr s = spec.score;
+  return [s](double x, int64_t b, int64_t h, int64_t q, int64_t kv) {
+    spec::ExprEnv env;
+    env.b = b;
+    env.h = h;
+    env.q = q;
+    env.kv = kv;
+    env.score = x;
+    return spec::evalNumeric(*s, env);
+  };
+}
+
+Reference referenceAttention(const Shape &s, double scale,
+                             const std::vector<double> &q,
+                             const std::vector<double> &k,
+                             const std::vector<double> &v, const MaskFn &mask,
+                             const ScoreFn &score) {
+  Reference r;
+  r.o.assign(s.batch * s.heads * s.seqQ * s.headDimV, 0.0);
+  r.lse.assign(s.batch * s.heads * s.seqQ,
+               -std::numeric_limits<double>::infinity());
+  int64_t group = s.heads / s.kvHeads;
+  std::vector<double> logits(s.seqK);
+  std::vector<bool> keep(s.seqK);
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < s.heads; ++h) {
+      int64_t kh = h / group;
+      for (int64_t i = 0; i < s.seqQ; ++i) {
+        const double *qi = &q[((b * s.heads + h) * s.seqQ + i) * s.headDimQK];
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < s.seqK; ++j) {
+          keep[j] = !mask || mask(b, h, i, j);
+          if (!keep[j])
+            continue;
+          const double *kj =
+              &k[((b * s.kvHeads + kh) * s.seqK + j) * s.headDimQK];
+          double dot = 0;
+          for (int64_t d = 0; d < s.headDimQK; ++d)
+            dot += qi[d] * kj[d];
+          double x = dot * scale;
+          if (score)
+            x = score(x, b, h, i, j);
+          logits[j] = x;
+          mx = std::max(mx, x);
+        }
+        if (mx == -std::numeric_limits<double>::infinity())
+          continue; // fully masked: o = 0, lse = -inf
+        double sum = 0;
+        double *oi = &r.o[((b * s.heads + h) * s.seqQ + i) * s.headDimV];
+        for (int64_t j = 0; j < s.seqK; ++j) {
+          if (!keep[j])
+            continue;
+          double p = std::exp(logits[j] - mx);
+          sum += p;
+          const double *vj =
+              &v[((b * s.kvHeads + kh) * s.seqK + j) * s.headDimV];
+          for (int64_t d = 0; d < s.headDimV; ++d)
+            oi[d] += p * vj[d];
+        }
+        for (int64_t d = 0; d < s.headDimV; ++d)
+          oi[d] /= sum;
+        r.lse[(b * s.heads + h) * s.seqQ + i] = mx + std::log(sum);
+      }
+    }
+  return r;
+}
+
+uint16_t toBF16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7fffffff) > 0x7f800000) // NaN stays NaN
+    return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fff + ((u >> 16) & 1); // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float fromBF16(uint16_t x) {
+  uint32_t u = static_cast<uint32_t>(x) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+uint16_t toF16(float x) {
+  _Float16 h = static_cast<_Float16>(x);
+  uint16_t u;
+  std::memcpy(&u, &h, 2);
+  return u;
+}
+
+float fromF16(uint16_t x) {
+  _Float16 h;
+  std::memcpy(&h, &x, 2);
+  return static_cast<float>(h);
+}
+
+double Buffer::get(int64_t i) const {
+  if (dtype == spec::ElementType::F32) {
+    float f;
+    std::memcpy(&f, bytes.data() + 4 * i, 4);
+    return f;
+  }
+  uint16_t u;
+  std::memcpy(&u, bytes.data() + 2 * i, 2);
+  return dtype == spec::ElementType::BF16 ? fromBF16(u) : fromF16(u);
+}
+
+void Buffer::set(int64_t i, double x) {
+  if (dtype == spec::ElementType::F32) {
+    float f = static_cast<float>(x);
+    std::memcpy(bytes.data() + 4 * i, &f, 4);
+    return;
+  }
+  uint16_t u = dtype == spec::ElementType::BF16 ? toBF16(static_cast<float>(x))
+                                                : toF16(static_cast<float>(x));
+  std::memcpy(bytes.data() + 2 * i, &u, 2);
+}
+
+Buffer makeBuffer(spec::ElementType dtype, spec::Layout layout, int64_t b,
+                  int64_t h, int64_t s, int64_t d, int64_t padRows) {
+  Buffer buf;
+  buf.dtype = dtype;
+  buf.sizes[0] = b;
+  buf.sizes[1] = h;
+  buf.sizes[2] = s;
+  buf.sizes[3] = d;
+  int64_t row = d + padRows;
+  buf.strides[3] = 1;
+  if (layout == spec::Layout::BHSD) {
+    buf.strides[2] = row;
+    buf.strides[1] = s * row;
+    buf.strides[0] = h * s * row;
+  } else {
+    buf.strides[1] = row;
+    buf.strides[2] = h * row;
+    buf.strides[0] = s * h * row;
+  }
+  buf.bytes.assign(std::max<int64_t>(b * h * s * row, 1) *
+                       spec::elementBytes(dtype),
+                   0);
+  return buf;
+}
+
+std::vector<double> fillRandom(Buffer &buf, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<double> values;
+  values.reserve(buf.numElements());
+  for (int64_t b = 0; b < buf.sizes[0]; ++b)
+    for (int64_t h = 0; h < buf.sizes[1]; ++h)
+      for (int64_t s = 0; s < buf.sizes[2]; ++s)
+        for (int64_t d = 0; d < buf.sizes[3]; ++d) {
+          int64_t i = buf.offset(b, h, s, d);
+          buf.set(i, dist(rng));
+          values.push_back(buf.get(i)); // the rounded value the kernel sees
+        }
+  return values;
+}
+
+void poison(Buffer &buf) {
+  if (buf.dtype == spec::ElementType::F32) {
+    uint32_t nan = 0x7fc00000;
+    for (size_t i = 0; i + 4 <= buf.bytes.size(); i += 4)
+      std::memcpy(buf.bytes.data() + i, &nan, 4);
+  } else {
+    uint16_t nan = buf.dtype == spec::ElementType::BF16 ? 0x7fc0 : 0x7e00;
+    for (size_t i = 0; i + 2 <= buf.bytes.size(); i += 2)
+      std::memcpy(buf.bytes.data() + i, &nan, 2);
+  }
+}
+
+std::vector<double> read(const Buffer &buf) {
+  std::vector<double> values;
+  values.reserve(buf.numElements());
+  for (int64_t b = 0; b < buf.sizes[0]; ++b)
+    for (int64_t h = 0; h < buf.sizes[1]; ++h)
+      for (int64_t s = 0; s < buf.sizes[2]; ++s)
+        for (int64_t d = 0; d < buf.sizes[3]; ++d)
+          values.push_back(buf.get(buf.offset(b, h, s, d)));
+  return values;
+}
+
+double relativeL2(const std::vector<double> &x, const std::vector<double> &ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (std::isnan(x[i]))
+      return std::numeric_limits<double>::infinity();
+    if (!std::isfinite(ref[i]))
+      continue;
+    num += (x[i] - ref[i]) * (x[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  if (den == 0)
+    return num == 0 ? 0 : 1;
+  return std::sqrt(num / den);
+}
+
+double lseError(const std::vector<double> &x, const std::vector<double> &ref) {
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (std::isnan(x[i]))
+      return std::numeric_limits<double>::infinity();
+    bool refMasked = std::isinf(ref[i]) && ref[i] < 0;
+    bool xMasked = std::isinf(x[i]) && x[i] < 0;
+    if (refMasked != xMasked)
+      return std::numeric_limits<double>::infinity();
+  }
+  return relativeL2(x, ref);
+}
+
+double tolerance(spec::ElementType dtype) {
+  switch (dtype) {
+  case spec::ElementType::F32:
+    return 1e-5;
+  case spec::ElementType::BF16:
+    return 1e-2;
+  case spec::ElementType::F16:
+    return 5e-3;
+  }
+  return 0;
+}
+
+} // namespace faopt::test

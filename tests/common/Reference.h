@@ -1,0 +1,97 @@
+//===- Reference.h - naive attention in double precision --------*- C++ -*-===//
+//
+// The reference every kernel is checked against: softmax computed row by row
+// in double precision from the same (rounded) inputs the kernel saw, with the
+// mask and score modifier given as plain functions. Plus the data helpers the
+// CPU and GPU tests share: random inputs in bf16/f16/f32, strided layouts,
+// and relative L2 error.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_TESTS_COMMON_REFERENCE_H
+#define FAOPT_TESTS_COMMON_REFERENCE_H
+
+#include "compiler/spec/Spec.h"
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <vector>
+
+namespace faopt::test {
+
+struct Shape {
+  int64_t batch = 1, heads = 1, kvHeads = 1, seqQ = 1, seqK = 1;
+  int64_t headDimQK = 64, headDimV = 64;
+};
+
+using MaskFn = std::function<bool(int64_t b, int64_t h, int64_t q, int64_t kv)>;
+using ScoreFn =
+    std::function<double(double s, int64_t b, int64_t h, int64_t q, int64_t kv)>;
+
+/// The spec's own mask and score as functions (evaluating its expressions).
+MaskFn maskOf(const spec::AttentionSpec &spec);
+ScoreFn scoreOf(const spec::AttentionSpec &spec);
+
+/// Logical [b, h, s, d] arrays of doubles (contiguous in that order).
+struct Reference {
+  std::vector<double> o;   // [b, h, sq, dv]
+  std::vector<double> lse; // [b, h, sq]; -inf for fully masked rows
+};
+Reference referenceAttention(const Shape &s, double scale,
+                             const std::vector<double> &q,
+                             const std::vector<double> &k,
+                             const std::vector<double> &v, const MaskFn &mask,
+                             const ScoreFn &score);
+
+/// Element storage in a dtype: bits for bf16/f16 (uint16), floats for f32.
+uint16_t toBF16(float x);
+float fromBF16(uint16_t x);
+uint16_t toF16(float x);
+float fromF16(uint16_t x);
+
+/// A tensor stored in `dtype` in a physical layout, with its logical view.
+struct Buffer {
+  spec::ElementType dtype = spec::ElementType::F32;
+  std::vector<uint8_t> bytes;
+  int64_t sizes[4] = {0, 0, 0, 0};   // logical [b, h, s, d]
+  int64_t strides[4] = {0, 0, 0, 0}; // element strides of the logical dims
+
+  int64_t offset(int64_t b, int64_t h, int64_t s, int64_t d) const {
+    return b * strides[0] + h * strides[1] + s * strides[2] + d * strides[3];
+  }
+  double get(int64_t i) const;
+  void set(int64_t i, double x);
+  void *data() { return bytes.data(); }
+  int64_t numElements() const {
+    return sizes[0] * sizes[1] * sizes[2] * sizes[3];
+  }
+};
+
+/// A [b, h, s, d] buffer in `layout` (bshd stores s before h). `padRows`
+/// adds unused elements between rows so strides are not the dense ones.
+Buffer makeBuffer(spec::ElementType dtype, spec::Layout layout, int64_t b,
+                  int64_t h, int64_t s, int64_t d, int64_t padRows = 0);
+
+/// Fills with uniform values in [-1, 1] rounded to the buffer's dtype and
+/// returns them (logical order) as doubles.
+std::vector<double> fillRandom(Buffer &buf, std::mt19937 &rng);
+/// Fills every element (padding included) with NaN bits, so unwritten
+/// outputs cannot pass.
+void poison(Buffer &buf);
+/// Logical-order values of a buffer.
+std::vector<double> read(const Buffer &buf);
+
+/// ||x - ref|| / ||ref|| over the finite entries of ref (1 when ref is all
+/// zero and x is not). NaN anywhere in x gives +inf.
+double relativeL2(const std::vector<double> &x, const std::vector<double> &ref);
+
+/// Checks lse: -inf exactly where ref is -inf, and relative L2 elsewhere.
+/// Returns the error (+inf on a mismatch of -inf positions or NaN).
+double lseError(const std::vector<double> &x, const std::vector<double> &ref);
+
+/// Tolerance on relative L2 for outputs in `dtype` (the contract:
+/// 1e-5 for f32 inputs, 1e-2 for bf16, 5e-3 for f16).
+double tolerance(spec::ElementType dtype);
+
+} // namespace faopt::test
+
+#endif // FAOPT_TESTS_COMMON_REFERENCE_H

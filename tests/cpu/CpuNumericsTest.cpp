@@ -1,0 +1,296 @@
+//===- CpuNumericsTest.cpp - every compiler stage, checked by running it --===//
+//
+// Specs go through the whole pipeline for target cpu (online softmax, tiling
+// with 32x32 tiles, mask specialisation, interval classification,
+// decomposition, CPU lowering) and run in process; outputs are compared to a
+// double-precision reference on fresh random inputs, with outputs poisoned
+// beforehand. Lengths are chosen to straddle the tiles (1, 17, 127, 129,
+// 1000) and seqlen_q != seqlen_k.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/cpu/CpuRunner.h"
+#include "tests/common/Reference.h"
+
+#include "gtest/gtest.h"
+#include <cmath>
+#include <map>
+#include <memory>
+#include <sstream>
+
+using namespace faopt;
+using namespace faopt::test;
+
+namespace {
+
+struct Case {
+  std::string name;
+  std::string spec; // JSON
+  Shape shape;
+  /// The reference mask/score, written by hand for built-ins so that the
+  /// spec's own desugaring is checked too; null = use the spec's expression.
+  MaskFn mask = nullptr;
+  ScoreFn score = nullptr;
+};
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
+
+std::string specJson(const std::string &dtype, int64_t d,
+                     const std::string &extra, const std::string &layout = "bhsd",
+                     int64_t dv = 0) {
+  std::ostringstream os;
+  os << "{\"name\": \"k\", \"dtype\": \"" << dtype << "\", ";
+  if (dv)
+    os << "\"head_dim_qk\": " << d << ", \"head_dim_v\": " << dv;
+  else
+    os << "\"head_dim\": " << d;
+  os << ", \"layout\": \"" << layout << "\"" << extra << "}";
+  return os.str();
+}
+
+Shape shape(int64_t b, int64_t h, int64_t kvh, int64_t sq, int64_t sk,
+            int64_t d, int64_t dv = 0) {
+  Shape s;
+  s.batch = b;
+  s.heads = h;
+  s.kvHeads = kvh;
+  s.seqQ = sq;
+  s.seqK = sk;
+  s.headDimQK = d;
+  s.headDimV = dv ? dv : d;
+  return s;
+}
+
+const MaskFn kCausal = [](int64_t, int64_t, int64_t q, int64_t kv) {
+  return q >= kv;
+};
+
+std::vector<Case> cases() {
+  std::vector<Case> c;
+  const char *causal = ", \"mask\": \"causal\"";
+  // Masks over lengths that straddle the 32x32 CPU tiles.
+  for (auto [sq, sk] : std::vector<std::pair<int64_t, int64_t>>{
+           {1, 1}, {17, 17}, {127, 127}, {129, 129}, {17, 129}, {129, 17},
+           {1, 300}, {300, 1}}) {
+    std::string len = std::to_string(sq) + "x" + std::to_string(sk);
+    c.push_back({"dense_" + len, specJson("f32", 64, ""),
+                 shape(1, 2, 2, sq, sk, 64)});
+    c.push_back({"causal_" + len, specJson("f32", 64, causal),
+                 shape(1, 2, 2, sq, sk, 64), kCausal});
+    c.push_back(
+        {"sliding_window_" + len,
+         specJson("f32", 64,
+                  ", \"mask\": {\"type\": \"sliding_window\", \"left\": 40, "
+                  "\"right\": 9}"),
+         shape(1, 2, 2, sq, sk, 64),
+         [](int64_t, int64_t, int64_t q, int64_t kv) {
+           return q - kv <= 40 && kv - q <= 9;
+         }});
+    c.push_back({"prefix_lm_" + len,
+                 specJson("f32", 64,
+                          ", \"mask\": {\"type\": \"prefix_lm\", \"n\": 45}"),
+                 shape(1, 2, 2, sq, sk, 64),
+                 [](int64_t, int64_t, int64_t q, int64_t kv) {
+                   return kv < 45 || q >= kv;
+                 }});
+  }
+  // Long sequences, each kind once.
+  c.push_back({"dense_1000", specJson("f32", 64, ""),
+               shape(1, 1, 1, 1000, 1000, 64)});
+  c.push_back({"causal_1000", specJson("f32", 64, causal),
+               shape(1, 1, 1, 1000, 1000, 64), kCausal});
+  c.push_back({"causal_window_1000",
+               specJson("f32", 32,
+                        ", \"mask\": [\"causal\", {\"type\": "
+                        "\"sliding_window\", \"left\": 100}]"),
+               shape(1, 1, 1, 1000, 1000, 32),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return q >= kv && q - kv <= 100;
+               }});
+  // Expression masks and scores.
+  c.push_back({"expr_mask_window",
+               specJson("f32", 64, ", \"mask\": \"q >= kv && q - kv < 50\""),
+               shape(2, 2, 1, 129, 129, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return q >= kv && q - kv < 50;
+               }});
+  c.push_back({"expr_mask_chunked",
+               specJson("f32", 64, ", \"mask\": \"q / 48 == kv / 48\""),
+               shape(1, 2, 2, 200, 200, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return q / 48 == kv / 48;
+               }});
+  c.push_back({"expr_mask_heads_and_ternary",
+               specJson("f32", 64,
+                        ", \"mask\": \"h == 0 ? q >= kv : max(q, kv) - "
+                        "min(q, kv) <= 20 || kv % 16 == 3\""),
+               shape(1, 2, 2, 100, 120, 64),
+               [](int64_t, int64_t h, int64_t q, int64_t kv) {
+                 return h == 0 ? q >= kv
+                               : std::max(q, kv) - std::min(q, kv) <= 20 ||
+                                     kv % 16 == 3;
+               }});
+  c.push_back({"expr_score_linear_bias",
+               specJson("f32", 64,
+                        ", \"mask\": \"causal\", \"score\": \"score - 0.5 * "
+                        "(q - kv)\""),
+               shape(1, 2, 2, 129, 129, 64), kCausal,
+               [](double s, int64_t, int64_t, int64_t q, int64_t kv) {
+                 return s - 0.5 * static_cast<double>(q - kv);
+               }});
+  c.push_back({"softcap",
+               specJson("f32", 64,
+                        ", \"score\": {\"type\": \"softcap\", \"cap\": 2.5}"),
+               shape(1, 2, 2, 127, 129, 64), nullptr,
+               [](double s, int64_t, int64_t, int64_t, int64_t) {
+                 return 2.5 * std::tanh(s / 2.5);
+               }});
+  c.push_back({"alibi_causal",
+               specJson("f32", 64,
+                        ", \"heads\": 4, \"mask\": \"causal\", \"score\": "
+                        "\"alibi\""),
+               shape(1, 4, 4, 129, 129, 64), kCausal,
+               [](double s, int64_t, int64_t h, int64_t q, int64_t kv) {
+                 double slope = std::exp2(-8.0 * (h + 1) / 4);
+                 return s + slope * static_cast<double>(kv - q);
+               }});
+  c.push_back({"expr_score_exp_tanh",
+               specJson("f32", 64,
+                        ", \"score\": \"tanh(score) + exp(-abs(q - kv) / "
+                        "64.0)\""),
+               shape(1, 1, 1, 65, 70, 64)});
+  // GQA 1 / 4 / 8.
+  for (int64_t kvh : {8, 2, 1})
+    c.push_back({"gqa_" + std::to_string(8 / kvh), specJson("f32", 64, causal),
+                 shape(2, 8, kvh, 65, 97, 64), kCausal});
+  // Head dims and dtypes.
+  for (const char *dtype : {"f32", "bf16", "f16"})
+    for (int64_t d : {32, 64, 128})
+      c.push_back({std::string(dtype) + "_d" + std::to_string(d),
+                   specJson(dtype, d, causal), shape(1, 2, 1, 129, 127, d),
+                   kCausal});
+  c.push_back({"bf16_1000", specJson("bf16", 64, causal),
+               shape(1, 1, 1, 1000, 1000, 64), kCausal});
+  c.push_back({"dqk_ne_dv", specJson("bf16", 64, causal, "bhsd", 128),
+               shape(1, 2, 2, 100, 100, 64, 128), kCausal});
+  // Layout bshd, scale, no lse.
+  c.push_back({"bshd_causal", specJson("bf16", 64, causal, "bshd"),
+               shape(2, 4, 2, 77, 91, 64), kCausal});
+  c.push_back({"scale_and_no_lse",
+               specJson("f32", 64, ", \"scale\": 0.3, \"lse\": false"),
+               shape(1, 2, 2, 40, 50, 64)});
+  // Rows with nothing to attend to: o = 0, lse = -inf, never NaN.
+  c.push_back({"fully_masked_rows",
+               specJson("f32", 64, ", \"mask\": \"q >= 37 && q >= kv\""),
+               shape(1, 2, 2, 100, 100, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return q >= 37 && q >= kv;
+               }});
+  c.push_back({"fully_masked_everything",
+               specJson("bf16", 64, ", \"mask\": \"kv > q + 1000\""),
+               shape(1, 1, 1, 50, 50, 64)});
+  return c;
+}
+
+/// Compiled kernels by canonical spec. Emptied by KernelCacheEnvironment
+/// before exit: JIT engines must not outlive LLVM's own static state.
+std::map<std::string, std::unique_ptr<cpu::CpuKernel>> cache;
+
+struct KernelCacheEnvironment : ::testing::Environment {
+  void TearDown() override { cache.clear(); }
+};
+const auto *const kCacheEnvironment =
+    ::testing::AddGlobalTestEnvironment(new KernelCacheEnvironment);
+
+/// Compiles each distinct spec once.
+const cpu::CpuKernel &kernelFor(const spec::AttentionSpec &s) {
+  std::string key = s.canonicalJson();
+  auto it = cache.find(key);
+  if (it != cache.end())
+    return *it->second;
+  auto compiled = cpu::CpuKernel::compile(s);
+  if (!compiled) {
+    ADD_FAILURE() << llvm::toString(compiled.takeError());
+    std::abort();
+  }
+  return *cache.emplace(key, std::move(*compiled)).first->second;
+}
+
+cpu::HostTensor view(Buffer &b) {
+  cpu::HostTensor t;
+  t.data = b.data();
+  t.rank = 4;
+  for (int i = 0; i < 4; ++i) {
+    t.sizes[i] = b.sizes[i];
+    t.strides[i] = b.strides[i];
+  }
+  return t;
+}
+
+class CpuNumerics : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CpuNumerics, MatchesReference) {
+  const Case &c = GetParam();
+  spec::SpecParseResult parsed = spec::parseSpec(c.spec);
+  ASSERT_TRUE(parsed.spec) << parsed.error;
+  const spec::AttentionSpec &sp = *parsed.spec;
+  const cpu::CpuKernel &kernel = kernelFor(sp);
+  const Shape &s = c.shape;
+
+  std::mt19937 rng(std::hash<std::string>()(c.name));
+  // Padded rows: the kernel must honour the strides it is given.
+  Buffer q = makeBuffer(sp.dtype, sp.layout, s.batch, s.heads, s.seqQ,
+                        s.headDimQK, 3);
+  Buffer k = makeBuffer(sp.dtype, sp.layout, s.batch, s.kvHeads, s.seqK,
+                        s.headDimQK);
+  Buffer v = makeBuffer(sp.dtype, sp.layout, s.batch, s.kvHeads, s.seqK,
+                        s.headDimV, 1);
+  Buffer o = makeBuffer(sp.dtype, sp.layout, s.batch, s.heads, s.seqQ,
+                        s.headDimV);
+  std::vector<double> qv = fillRandom(q, rng), kv = fillRandom(k, rng),
+                      vv = fillRandom(v, rng);
+  poison(o);
+  std::vector<float> lse(std::max<int64_t>(s.batch * s.heads * s.seqQ, 1),
+                         std::nanf(""));
+  cpu::HostTensor lseView;
+  lseView.data = lse.data();
+  lseView.rank = 3;
+  lseView.sizes[0] = s.batch;
+  lseView.sizes[1] = s.heads;
+  lseView.sizes[2] = s.seqQ;
+  lseView.strides[0] = s.heads * s.seqQ;
+  lseView.strides[1] = s.seqQ;
+  lseView.strides[2] = 1;
+
+  llvm::Error err = kernel.run(view(q), view(k), view(v), view(o),
+                               sp.lse ? &lseView : nullptr);
+  ASSERT_FALSE(err) << llvm::toString(std::move(err));
+
+  MaskFn mask = c.mask ? c.mask : maskOf(sp);
+  ScoreFn score = c.score ? c.score : scoreOf(sp);
+  Reference ref = referenceAttention(s, sp.effectiveScale(), qv, kv, vv, mask,
+                                     score);
+  std::vector<double> out = read(o);
+  EXPECT_LT(relativeL2(out, ref.o), tolerance(sp.dtype))
+      << "output relative L2 error";
+  for (double x : out)
+    ASSERT_FALSE(std::isnan(x)) << "an output element was not written";
+  if (sp.lse) {
+    std::vector<double> got(lse.begin(), lse.begin() + ref.lse.size());
+    EXPECT_LT(lseError(got, ref.lse), sp.dtype == spec::ElementType::F32
+                                          ? 1e-5
+                                          : 1e-3)
+        << "lse error (or -inf / NaN mismatch)";
+  }
+  // Fully masked rows must be exactly zero.
+  for (size_t row = 0; row < ref.lse.size(); ++row)
+    if (std::isinf(ref.lse[row]))
+      for (int64_t d = 0; d < s.headDimV; ++d)
+        ASSERT_EQ(out[row * s.headDimV + d], 0.0) << "masked row " << row;
+}
+
+INSTANTIATE_TEST_SUITE_P(Specs, CpuNumerics, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return info.param.name;
+                         });
+
+} // namespace

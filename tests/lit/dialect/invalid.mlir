@@ -1,0 +1,202 @@
+// RUN: faopt-opt %s --split-input-file --verify-diagnostics
+
+func.func @rank(%q: tensor<?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) {
+  // expected-error @+1 {{query must be a rank-4 tensor (bhsd), got rank 3}}
+  %o = attn.attention %q, %k, %v : tensor<?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @dtype(%q: tensor<?x?x?x64xf64>) {
+  // expected-error @+1 {{query element type must be f16, bf16 or f32, got 'f64'}}
+  %o = attn.attention %q, %q, %q : tensor<?x?x?x64xf64>, tensor<?x?x?x64xf64>, tensor<?x?x?x64xf64> -> tensor<?x?x?x64xf64>
+  return
+}
+
+// -----
+
+func.func @dynamic_head_dim(%q: tensor<?x?x?x?xbf16>) {
+  // expected-error @+1 {{query head dimension must be static}}
+  %o = attn.attention %q, %q, %q : tensor<?x?x?x?xbf16>, tensor<?x?x?x?xbf16>, tensor<?x?x?x?xbf16> -> tensor<?x?x?x?xbf16>
+  return
+}
+
+// -----
+
+func.func @key_head_dim(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x32xbf16>) {
+  // expected-error @+1 {{key head dim (32) must equal query head dim (64)}}
+  %o = attn.attention %q, %k, %q : tensor<?x?x?x64xbf16>, tensor<?x?x?x32xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @gqa(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x3x?x64xbf16>) {
+  // expected-error @+1 {{kv_heads (3) must divide heads (8)}}
+  %o = attn.attention %q, %k, %k : tensor<?x8x?x64xbf16>, tensor<?x3x?x64xbf16>, tensor<?x3x?x64xbf16> -> tensor<?x8x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @output_dim(%q: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x32xbf16>) {
+  // expected-error @+1 {{output head dim (64) must equal value head dim (32)}}
+  %o = attn.attention %q, %q, %v : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x32xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @lse_type(%q: tensor<?x?x?x64xbf16>) {
+  // expected-error @+1 {{lse must be a rank-3 f32 tensor [batch, heads, seqlen_q], got 'tensor<?x?x?xf16>'}}
+  %o, %l = attn.attention %q, %q, %q : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>, tensor<?x?x?xf16>
+  return
+}
+
+// -----
+
+func.func @scale(%q: tensor<?x?x?x64xbf16>) {
+  // expected-error @+1 {{scale must be positive and finite, got -1}}
+  %o = attn.attention %q, %q, %q attributes {scale = -1.0 : f32} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @mask_args(%q: tensor<?x?x?x64xbf16>) {
+  // expected-error @+1 {{'mask' region must take four index arguments (b, h, q, kv)}}
+  %o = attn.attention %q, %q, %q mask {
+  ^bb0(%qi: index, %kv: index):
+    %c = arith.cmpi sge, %qi, %kv : index
+    attn.yield %c : i1
+  } : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @mask_yield(%q: tensor<?x?x?x64xbf16>) {
+  // expected-error @+1 {{'mask' region must yield a single i1}}
+  %o = attn.attention %q, %q, %q mask {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index):
+    attn.yield %qi : index
+  } : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @score_args(%q: tensor<?x?x?x64xbf16>) {
+  // expected-error @+1 {{'score' region must take (f32, index, index, index, index) arguments (score, b, h, q, kv)}}
+  %o = attn.attention %q, %q, %q score {
+  ^bb0(%s: f16, %b: index, %h: index, %qi: index, %kv: index):
+    attn.yield %s : f16
+  } : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @region_captures(%q: tensor<?x?x?x64xbf16>, %n: index) {
+  // expected-note @+1 {{required by region isolation constraints}}
+  %o = attn.attention %q, %q, %q mask {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index):
+    // expected-error @+1 {{using value defined outside the region}}
+    %c = arith.cmpi slt, %kv, %n : index
+    attn.yield %c : i1
+  } : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @init_sizes(%n: index) {
+  // expected-error @+1 {{expected 3 dynamic sizes for acc, got 1}}
+  %m, %l, %a = attn.online_init %n : tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @update_positions(%q: tensor<16x64xbf16>, %m: tensor<16xf32>, %a: tensor<16x64xf32>, %i: index) {
+  // expected-error @+1 {{expects no position (batched form) or four (b, h, q0, kv0: tile form), got 2}}
+  %u:3 = attn.online_update %q, %q, %q, %m, %m, %a at(%i, %i) logits {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %kv: index):
+    attn.yield %s : f32
+  } : tensor<16x64xbf16>, tensor<16x64xbf16>, tensor<16x64xbf16>, tensor<16xf32>, tensor<16xf32>, tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @update_batched_bound(%q: tensor<?x?x?x64xbf16>, %m: tensor<?x?x?xf32>, %a: tensor<?x?x?x64xf32>, %i: index) {
+  // expected-error @+1 {{kv_bound is only meaningful in the tile form}}
+  %u:3 = attn.online_update %q, %q, %q, %m, %m, %a kv_bound %i logits {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %kv: index):
+    attn.yield %s : f32
+  } : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @load_rank(%m: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %i: index) {
+  // expected-error @+1 {{a rank-4 memref moves rank-2 tiles, got 'tensor<16xbf16>'}}
+  %t = attn.tile_load %m[%i, %i, %i] bound %i : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<16xbf16>
+  return
+}
+
+// -----
+
+func.func @store_type(%t: tensor<16x64xf16>, %m: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %i: index) {
+  // expected-error @+1 {{tile element type 'f16' does not match memref element type 'bf16'}}
+  attn.tile_store %t, %m[%i, %i, %i] bound %i : tensor<16x64xf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  return
+}
+
+// -----
+
+func.func @matmul(%a: tensor<16x64xbf16>, %b: tensor<32x32xbf16>) {
+  // expected-error @+1 {{contraction sizes differ: lhs has 64, rhs has 32}}
+  %s = attn.tile_matmul %a, %b {transpose_rhs} : tensor<16x64xbf16>, tensor<32x32xbf16> -> tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @map_type(%s: tensor<16x16xf16>, %i: index) {
+  // expected-error @+1 {{expects a rank-2 f32 tile, got 'tensor<16x16xf16>'}}
+  %t = attn.tile_map %s at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %qi: index, %kv: index):
+    attn.yield %x : f32
+  } : tensor<16x16xf16>
+  return
+}
+
+// -----
+
+func.func @reduce_init(%s: tensor<16x8xf32>, %m: tensor<8xf32>) {
+  // expected-error @+1 {{init length (8) must equal tile rows (16)}}
+  %r = attn.tile_reduce <max> %s, %m : tensor<16x8xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_range_block(%i: index) {
+  // expected-error @+1 {{block must be positive, got 0}}
+  %lo, %hi = attn.mask_kv_range(%i, %i) q[%i, %i] kv_bound %i block 0 {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index):
+    %c = arith.cmpi sge, %qi, %kv : index
+    attn.yield %c : i1
+  }
+  return
+}
+
+// -----
+
+// expected-error @+1 {{tiling parameters must be positive, got block_q = 0, block_kv = 64, warps = 4, stages = 2}}
+func.func @tiling() attributes {attn.tiling = #attn.tiling<block_q = 0, block_kv = 64, warps = 4, stages = 2>} {
+  return
+}

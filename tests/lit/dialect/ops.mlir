@@ -1,0 +1,63 @@
+// RUN: faopt-opt %s | faopt-opt | FileCheck %s
+// RUN: faopt-opt %s --mlir-print-op-generic | faopt-opt | FileCheck %s
+
+// Every attn op prints in a form that parses back to itself.
+
+// CHECK-LABEL: func.func @spec_level
+// CHECK:         attn.attention %{{.*}}, %{{.*}}, %{{.*}} attributes {layout = #attn.layout<bshd>, scale = 1.250000e-01 : f32} mask {
+// CHECK-NEXT:    ^bb0(%b: index, %h: index, %q: index, %kv: index):
+// CHECK:         } score {
+// CHECK-NEXT:    ^bb0(%score: f32, %b: index, %h: index, %q: index, %kv: index):
+func.func @spec_level(%q: tensor<2x?x8x64xbf16>, %k: tensor<2x?x2x64xbf16>, %v: tensor<2x?x2x32xbf16>) -> (tensor<2x?x8x32xbf16>, tensor<2x8x?xf32>) {
+  %o, %lse = attn.attention %q, %k, %v attributes {layout = #attn.layout<bshd>, scale = 0.125 : f32} mask {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index):
+    %c = arith.cmpi sge, %qi, %kv : index
+    attn.yield %c : i1
+  } score {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %kv: index):
+    attn.yield %s : f32
+  } : tensor<2x?x8x64xbf16>, tensor<2x?x2x64xbf16>, tensor<2x?x2x32xbf16> -> tensor<2x?x8x32xbf16>, tensor<2x8x?xf32>
+  return %o, %lse : tensor<2x?x8x32xbf16>, tensor<2x8x?xf32>
+}
+
+// CHECK-LABEL: func.func @tile_level
+// CHECK:         attn.tile_load
+// CHECK:         attn.tile_matmul {{.*}} {transpose_rhs}
+// CHECK:         attn.tile_map
+// CHECK:         attn.tile_reduce <max>
+// CHECK:         attn.tile_exp2
+// CHECK:         attn.tile_scale_rows
+// CHECK:         attn.tile_reduce <sum>
+// CHECK:         attn.tile_matmul {{.*}} acc
+// CHECK:         attn.online_finalize
+// CHECK:         attn.tile_store
+// CHECK:         %any, %all = attn.mask_block_class
+// CHECK:         %kv_lower, %kv_upper = attn.mask_kv_range{{.*}} block 32
+func.func @tile_level(%mq: memref<?x?x?x16xf16, strided<[?, ?, ?, 1], offset: ?>>, %mo: memref<?x?x?x16xf16, strided<[?, ?, ?, 1], offset: ?>>, %i: index) -> (i1, index) {
+  %q = attn.tile_load %mq[%i, %i, %i] bound %i : memref<?x?x?x16xf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x16xf16>
+  %s = attn.tile_matmul %q, %q {transpose_rhs} : tensor<32x16xf16>, tensor<32x16xf16> -> tensor<32x32xf32>
+  %t = attn.tile_map %s at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %qi: index, %kv: index):
+    attn.yield %x : f32
+  } : tensor<32x32xf32>
+  %m0, %l0, %a0 = attn.online_init : tensor<32xf32>, tensor<32xf32>, tensor<32x16xf32>
+  %m = attn.tile_reduce <max> %t, %m0 : tensor<32x32xf32> -> tensor<32xf32>
+  %p = attn.tile_exp2 %t, %m : tensor<32x32xf32>, tensor<32xf32>
+  %a = attn.tile_scale_rows %a0, %m : tensor<32x16xf32>, tensor<32xf32>
+  %l = attn.tile_reduce <sum> %p, %l0 : tensor<32x32xf32> -> tensor<32xf32>
+  %ph = arith.truncf %p : tensor<32x32xf32> to tensor<32x32xf16>
+  %acc = attn.tile_matmul %ph, %q acc %a : tensor<32x32xf16>, tensor<32x16xf16>, tensor<32x16xf32> -> tensor<32x16xf32>
+  %o = attn.online_finalize %m, %l, %acc : tensor<32xf32>, tensor<32xf32>, tensor<32x16xf32> -> tensor<32x16xf16>
+  attn.tile_store %o, %mo[%i, %i, %i] bound %i : tensor<32x16xf16>, memref<?x?x?x16xf16, strided<[?, ?, ?, 1], offset: ?>>
+  %any, %all = attn.mask_block_class(%i, %i) q[%i, %i] kv[%i, %i] kv_bound %i {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index):
+    %c = arith.cmpi sge, %qi, %kv : index
+    attn.yield %c : i1
+  }
+  %lo, %hi = attn.mask_kv_range(%i, %i) q[%i, %i] kv_bound %i block 32 {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index):
+    %c = arith.cmpi sge, %qi, %kv : index
+    attn.yield %c : i1
+  }
+  return %any, %hi : i1, index
+}

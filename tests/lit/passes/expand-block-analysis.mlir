@@ -1,0 +1,106 @@
+// RUN: faopt-opt %s --attn-expand-block-analysis --split-input-file | FileCheck %s
+
+// Causal (q >= kv) over q in [q0, q1], kv in [k0, k1], keys at or past sk out
+// of range. Interval arithmetic: "q >= kv" may hold iff q1 >= k0' and may
+// fail iff q0 < k1', where k1' = min(k1, sk - 1) clamps the block to the
+// keys that exist. The block is
+//   any = (k0 <= k1') and (k0 <= q1)       -- some in-range key may be seen
+//   all = (k1 < sk) and not (k1' > q0)     -- in range and always seen
+
+// CHECK-LABEL: func.func @causal_class(
+// CHECK-SAME:      %[[B:[^:]*]]: index, %[[H:[^:]*]]: index, %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[K0:[^:]*]]: index, %[[K1:[^:]*]]: index, %[[SK:[^:]*]]: index)
+// CHECK:         %[[LASTKEY:.*]] = arith.subi %[[SK]], %c1
+// CHECK:         %[[KHI:.*]] = arith.minsi %[[K1]], %[[LASTKEY]]
+// CHECK:         %[[SOME:.*]] = arith.cmpi sle, %[[K0]], %[[KHI]]
+// CHECK:         %[[INB:.*]] = arith.cmpi slt, %[[K1]], %[[SK]]
+// CHECK:         %[[MAYTRUE:.*]] = arith.cmpi sle, %[[K0]], %[[Q1]]
+// CHECK:         %[[MAYFALSE:.*]] = arith.cmpi sgt, %[[KHI]], %[[Q0]]
+// CHECK:         %[[NEVERFALSE:.*]] = arith.xori %[[MAYFALSE]], %true
+// CHECK:         %[[ANY:.*]] = arith.andi %[[SOME]], %[[MAYTRUE]]
+// CHECK:         %[[ALL:.*]] = arith.andi %[[INB]], %[[NEVERFALSE]]
+// CHECK:         return %[[ANY]], %[[ALL]]
+func.func @causal_class(%b: index, %h: index, %q0: index, %q1: index, %k0: index, %k1: index, %sk: index) -> (i1, i1) {
+  %any, %all = attn.mask_block_class(%b, %h) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk {
+  ^bb0(%bi: index, %hi: index, %q: index, %kv: index):
+    %p = arith.cmpi sge, %q, %kv : index
+    attn.yield %p : i1
+  }
+  return %any, %all : i1, i1
+}
+
+// -----
+
+// A sliding window, q - kv <= 128 && kv - q <= 0: subtraction swaps the ends
+// of the subtrahend's range, and && is true-if-both / false-if-either.
+
+// CHECK-LABEL: func.func @window_class(
+// CHECK-SAME:      %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[K0:[^:]*]]: index, %[[K1:[^:]*]]: index, %[[SK:[^:]*]]: index)
+// CHECK:         %[[KHI:.*]] = arith.minsi %[[K1]], %{{.*}}
+// CHECK-DAG:     %[[DLO:.*]] = arith.subi %[[Q0]], %[[KHI]]
+// CHECK-DAG:     %[[DHI:.*]] = arith.subi %[[Q1]], %[[K0]]
+// CHECK-DAG:     %[[W1T:.*]] = arith.cmpi sle, %[[DLO]], %c128
+// CHECK-DAG:     %[[W1F:.*]] = arith.cmpi sgt, %[[DHI]], %c128
+// CHECK:         arith.andi
+// CHECK:         arith.ori
+func.func @window_class(%q0: index, %q1: index, %k0: index, %k1: index, %sk: index) -> (i1, i1) {
+  %c0 = arith.constant 0 : index
+  %any, %all = attn.mask_block_class(%c0, %c0) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk {
+  ^bb0(%bi: index, %hi: index, %q: index, %kv: index):
+    %c128 = arith.constant 128 : index
+    %c0_ = arith.constant 0 : index
+    %d = arith.subi %q, %kv : index
+    %w1 = arith.cmpi sle, %d, %c128 : index
+    %e = arith.subi %kv, %q : index
+    %w2 = arith.cmpi sle, %e, %c0_ : index
+    %p = arith.andi %w1, %w2 : i1
+    attn.yield %p : i1
+  }
+  return %any, %all : i1, i1
+}
+
+// -----
+
+// What the analysis does not model is "may be either": an unsigned compare
+// here. The block can then never be proven full, and is empty only if it is
+// out of range.
+
+// CHECK-LABEL: func.func @unknown_class(
+// CHECK:         %[[SOME:.*]] = arith.cmpi sle
+// CHECK-NOT:     arith.cmpi ult
+// CHECK:         return %[[SOME]], %false
+func.func @unknown_class(%q0: index, %q1: index, %k0: index, %k1: index, %sk: index) -> (i1, i1) {
+  %c0 = arith.constant 0 : index
+  %any, %all = attn.mask_block_class(%c0, %c0) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk {
+  ^bb0(%bi: index, %hi: index, %q: index, %kv: index):
+    %p = arith.cmpi ult, %kv, %q : index
+    attn.yield %p : i1
+  }
+  return %any, %all : i1, i1
+}
+
+// -----
+
+// The kv range is two binary searches over kv-block indices in
+// [0, ceil(sk / 64)): the first block whose prefix may hold a seen key, and
+// the first block after it whose suffix cannot.
+
+// CHECK-LABEL: func.func @causal_range(
+// CHECK-SAME:      %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[SK:[^:]*]]: index)
+// CHECK:         %[[NB:.*]] = arith.ceildivui %[[SK]], %c64
+// CHECK:         %[[LOWER:.*]]:2 = scf.while (%[[LO:.*]] = %c0{{.*}}, %[[HI:.*]] = %[[NB]])
+// CHECK:           arith.cmpi ult
+// CHECK:           scf.condition
+// CHECK:         } do {
+// CHECK:           %[[MID:.*]] = arith.shrui
+// CHECK:           arith.select
+// CHECK:         %[[UPPER:.*]]:2 = scf.while (%{{.*}} = %[[LOWER]]#0, %{{.*}} = %[[NB]])
+// CHECK:         return %[[LOWER]]#0, %[[UPPER]]#0
+func.func @causal_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
+  %c0 = arith.constant 0 : index
+  %lo, %hi = attn.mask_kv_range(%c0, %c0) q[%q0, %q1] kv_bound %sk block 64 {
+  ^bb0(%bi: index, %hi_: index, %q: index, %kv: index):
+    %p = arith.cmpi sge, %q, %kv : index
+    attn.yield %p : i1
+  }
+  return %lo, %hi : index, index
+}

@@ -1,0 +1,61 @@
+//===- TargetDescTest.cpp - the tile-size rule and --explain --------------===//
+#include "compiler/pipeline/Explain.h"
+#include "compiler/targets/TargetDesc.h"
+
+#include "gtest/gtest.h"
+
+using namespace faopt;
+
+namespace {
+
+TileChoice choose(const char *target, int64_t d, int64_t dv = 0,
+                  int64_t bq = 0, int64_t bk = 0) {
+  std::string error;
+  auto t = chooseTiles(*lookupTarget(target), d, dv ? dv : d, 2, bq, bk, error);
+  EXPECT_TRUE(t) << error;
+  return t ? *t : TileChoice();
+}
+
+TEST(TargetDesc, FlashAttention2TileSizes) {
+  // FlashAttention-2's forward tiles on sm80: 128x128 at d=64, 128x64 at 128.
+  TileChoice d64 = choose("sm80", 64);
+  EXPECT_EQ(d64.blockQ, 128);
+  EXPECT_EQ(d64.blockKv, 128);
+  EXPECT_EQ(d64.warps, 4);
+  EXPECT_EQ(d64.stages, 2);
+  TileChoice d128 = choose("sm80", 128);
+  EXPECT_EQ(d128.blockKv, 64);
+  EXPECT_EQ(d128.accumulatorRegs, 192);
+  EXPECT_EQ(d128.sharedMemBytes, 96 * 1024);
+  // d = 256: 8 warps; sm80 cannot double-buffer 64-row K/V tiles, sm90a can.
+  TileChoice sm80 = choose("sm80", 256);
+  EXPECT_EQ(sm80.warps, 8);
+  EXPECT_LE(sm80.sharedMemBytes, 163 * 1024);
+  TileChoice sm90 = choose("sm90a", 256);
+  EXPECT_GE(sm90.stages * sm90.blockKv, sm80.stages * sm80.blockKv);
+}
+
+TEST(TargetDesc, OverridesAreChecked) {
+  std::string error;
+  EXPECT_FALSE(chooseTiles(*lookupTarget("sm80"), 128, 128, 2, 96, 0, error));
+  EXPECT_EQ(error, "block_q = 96 must be a multiple of 64 (16 rows per warp, "
+                   "4 warps)");
+  EXPECT_FALSE(chooseTiles(*lookupTarget("sm80"), 128, 128, 2, 0, 256, error));
+  EXPECT_NE(error.find("accumulator registers"), std::string::npos) << error;
+  EXPECT_TRUE(chooseTiles(*lookupTarget("cpu"), 64, 64, 4, 16, 8, error));
+  EXPECT_FALSE(lookupTarget("sm70"));
+}
+
+TEST(Explain, ShapesParse) {
+  ExplainShape s;
+  std::string error;
+  ASSERT_TRUE(parseExplainShape("b=2,h=8,kvh=2,sq=100,sk=300", s, error));
+  EXPECT_EQ(s.batch, 2);
+  EXPECT_EQ(s.kvHeads, 2);
+  EXPECT_EQ(s.seqK, 300);
+  EXPECT_FALSE(parseExplainShape("h=8,kvh=3", s, error));
+  EXPECT_EQ(error, "kvh must divide h");
+  EXPECT_FALSE(parseExplainShape("s=-1", s, error));
+}
+
+} // namespace
