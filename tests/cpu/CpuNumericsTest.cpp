@@ -283,9 +283,10 @@ TEST_P(CpuNumerics, MatchesReference) {
   }
   // Fully masked rows must be exactly zero.
   for (size_t row = 0; row < ref.lse.size(); ++row)
-    if (std::isinf(ref.lse[row]))
+    if (std::isinf(ref.lse[row])) {
       for (int64_t d = 0; d < s.headDimV; ++d)
         ASSERT_EQ(out[row * s.headDimV + d], 0.0) << "masked row " << row;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Specs, CpuNumerics, ::testing::ValuesIn(cases()),
