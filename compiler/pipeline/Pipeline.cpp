@@ -3,6 +3,7 @@
 
 #include "compiler/passes/Passes.h"
 #include "compiler/targets/cpu/Passes.h"
+#include "compiler/targets/gpu/Passes.h"
 #include "dialects/attn/AttnOps.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -22,6 +23,8 @@
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
+#include "mlir/Dialect/EmitC/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -86,6 +89,15 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
+/// GPU: device functions for tile_map bodies, then EmitC (CUDA C++), with
+/// single-use pure ops folded into C expressions.
+void addGpuLowering(OpPassManager &pm, const std::string &target) {
+  pm.addPass(gpu::createAttnOutlineTileMaps());
+  gpu::AttnConvertToEmitCOptions options;
+  options.target = target;
+  pm.addPass(gpu::createAttnConvertToEmitC(options));
+  pm.addPass(emitc::createFormExpressionsPass());
+}
 } // namespace
 
 std::string stageName(Stage stage, TargetKind target) {
@@ -132,18 +144,16 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
-  if (upTo(Stage::Lowered) && targetKindOf(options.target) == TargetKind::CPU)
+  if (!upTo(Stage::Lowered))
+    return;
+  if (targetKindOf(options.target) == TargetKind::CPU)
     addCpuLowering(pm);
+  else
+    addGpuLowering(pm, options.target);
 }
 
 LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
                           Stage last) {
-  if (last == Stage::Lowered &&
-      targetKindOf(options.target) != TargetKind::CPU)
-    return module.emitError()
-           << "lowering for target '" << options.target
-           << "' is not available in this build; stop at mlir-decomposed or "
-              "use --target cpu";
   PassManager pm(module.getContext());
   // Honour --mlir-print-ir-after-all and friends when a tool registered them.
   (void)applyPassManagerCLOptions(pm);
@@ -154,6 +164,7 @@ LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
 void registerPipelineDialects(DialectRegistry &registry) {
   registry.insert<attn::AttnDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
+                  emitc::EmitCDialect,
                   func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                   tensor::TensorDialect>();

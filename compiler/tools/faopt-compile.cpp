@@ -14,6 +14,7 @@
 #include "compiler/pipeline/Pipeline.h"
 #include "compiler/spec/Spec.h"
 #include "compiler/spec/SpecToMLIR.h"
+#include "compiler/pipeline/GpuCompiler.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -104,10 +105,15 @@ int main(int argc, char **argv) {
   std::optional<faopt::TargetDesc> target = faopt::lookupTarget(targetName);
   if (!target)
     return fail("unknown target '" + targetName + "' (sm80, sm90a, cpu)");
-  std::optional<faopt::Stage> stage = faopt::parseStage(emit, target->kind);
+  bool emitCode = emit == "cuda" || emit == "ptx" || emit == "cubin";
+  std::optional<faopt::Stage> stage =
+      emitCode ? std::optional<faopt::Stage>(faopt::Stage::Lowered)
+               : faopt::parseStage(emit, target->kind);
+  if (emitCode && !target->isGpu())
+    return fail("--emit " + emit + " needs a GPU target (sm80, sm90a)");
+  if (emit == "cubin" && outputPath == "-")
+    return fail("--emit cubin writes binary: give -o FILE");
   if (!stage) {
-    if (emit == "cuda" || emit == "ptx" || emit == "cubin")
-      return fail("--emit " + emit + " is not available in this build yet");
     return fail("unknown --emit '" + emit + "' for target " + targetName +
                 " (mlir-spec, mlir-online, mlir-tiled, mlir-specialized, "
                 "mlir-decomposed, " +
@@ -145,6 +151,33 @@ int main(int argc, char **argv) {
     outs() << faopt::explain(spec, *target, *tiles, shape);
     if (outputPath == "-")
       return 0;
+  }
+
+  if (emitCode) {
+    faopt::GpuCompileOptions options;
+    options.target = targetName;
+    options.blockQ = blockQ;
+    options.blockKv = blockKv;
+    options.runNvrtc = emit != "cuda";
+    options.wantCubin = emit == "cubin";
+    options.sourceName = sys::path::filename(specPath).str();
+    faopt::GpuCompileResult r = faopt::compileForGpu(spec, options);
+    if (!r.ok)
+      return fail(specPath + ": " + r.error);
+    const std::string &artefact = emit == "cuda"  ? r.kernel.cuda.source
+                                  : emit == "ptx" ? r.kernel.binary.ptx
+                                                  : r.kernel.binary.cubin;
+    if (int rc = writeOutput(outputPath, artefact))
+      return rc;
+    if (outputPath != "-") {
+      // The manifest sits next to the artefact: k.ptx -> k.json.
+      SmallString<256> manifest(outputPath);
+      sys::path::replace_extension(manifest, "json");
+      if (manifest == StringRef(outputPath))
+        manifest += ".manifest.json";
+      return writeOutput(manifest, r.kernel.manifest);
+    }
+    return 0;
   }
 
   mlir::DialectRegistry registry;

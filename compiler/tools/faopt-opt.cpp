@@ -7,6 +7,7 @@
 #include "compiler/passes/Passes.h"
 #include "compiler/pipeline/Pipeline.h"
 #include "compiler/targets/cpu/Passes.h"
+#include "compiler/targets/gpu/Passes.h"
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -17,6 +18,7 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   faopt::registerFaoptPasses();
   faopt::cpu::registerFaoptCpuPasses();
+  faopt::gpu::registerFaoptGpuPasses();
   faopt::registerPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "faopt optimizer driver\n", registry));

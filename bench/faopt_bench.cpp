@@ -1,0 +1,287 @@
+//===- faopt_bench.cpp - forward TFLOP/s and compile latency --------------===//
+//
+//   faopt-bench [--csv FILE] [--only fwd|compile] [--quick] [--reps N]
+//
+// Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
+// hidden 2048 so heads = 2048 / d, d = 64 and 128, causal and not, seqlen
+// 512 ... 16k). Each configuration is timed with CUDA events per launch
+// (warm-up excluded, median of --reps), rotating over enough input sets that
+// they do not fit in L2. FLOPs: 4 b h s^2 d, halved for causal (the
+// FlashAttention convention).
+//
+// Compile latency (no GPU needed): cold (empty cache directory, fresh
+// context), warm disk (fresh context, same directory), warm memory (same
+// context, same spec), median of several runs each.
+//
+//===----------------------------------------------------------------------===//
+#include "faopt/runtime.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cuda_runtime.h>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string specFor(int64_t d, bool causal) {
+  return std::string("{\"name\": \"bench_d") + std::to_string(d) +
+         (causal ? "_causal" : "_dense") +
+         "\", \"dtype\": \"bf16\", \"head_dim\": " + std::to_string(d) +
+         (causal ? ", \"mask\": \"causal\"" : "") + "}";
+}
+
+struct Row {
+  std::string what;
+  int64_t d = 0, seq = 0, batch = 0, heads = 0;
+  bool causal = false;
+  double ms = 0, tflops = 0;
+};
+
+bool check(cudaError_t e, const char *what) {
+  if (e == cudaSuccess)
+    return true;
+  std::fprintf(stderr, "faopt-bench: %s: %s\n", what, cudaGetErrorString(e));
+  return false;
+}
+
+/// Fills device memory with random bf16 in [-1, 1] (not zeros: zeros run
+/// faster than real data).
+void fillRandom(void *dev, size_t elems, unsigned seed) {
+  std::vector<uint16_t> host(elems);
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < elems; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    float f = (x & 0xffff) / 32768.0f - 1.0f;
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    host[i] = static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+  }
+  cudaMemcpy(dev, host.data(), elems * 2, cudaMemcpyHostToDevice);
+}
+
+int benchForward(faopt::Context &ctx, bool quick, int reps,
+                 std::vector<Row> &rows) {
+  std::vector<int64_t> seqs = quick ? std::vector<int64_t>{2048, 16384}
+                                    : std::vector<int64_t>{512, 1024, 2048,
+                                                           4096, 8192, 16384};
+  for (int64_t d : {64, 128})
+    for (bool causal : {false, true}) {
+      auto kernel = ctx.kernel(specFor(d, causal));
+      if (!kernel) {
+        std::fprintf(stderr, "faopt-bench: %s\n",
+                     kernel.status().message().c_str());
+        return 1;
+      }
+      for (int64_t seq : seqs) {
+        int64_t batch = 16384 / seq, heads = 2048 / d;
+        size_t elems = static_cast<size_t>(batch * heads * seq * d);
+        size_t bytesPerSet = elems * 2 * 4; // q, k, v, o
+        int sets = static_cast<int>(
+            std::max<size_t>(2, (512ull << 20) / bytesPerSet + 1));
+        sets = std::min(sets, 8);
+        std::vector<void *> bufs;
+        for (int i = 0; i < 4 * sets; ++i) {
+          void *p = nullptr;
+          if (!check(cudaMalloc(&p, elems * 2), "cudaMalloc"))
+            return 1;
+          fillRandom(p, elems, static_cast<unsigned>(i + 1));
+          bufs.push_back(p);
+        }
+        float *lse = nullptr;
+        check(cudaMalloc(&lse, batch * heads * seq * 4 * sets), "cudaMalloc");
+        auto argsFor = [&](int set) {
+          faopt::ForwardArgs a = faopt::defaultForwardArgs();
+          a.q = bufs[4 * set];
+          a.k = bufs[4 * set + 1];
+          a.v = bufs[4 * set + 2];
+          a.o = bufs[4 * set + 3];
+          a.lse = lse + set * batch * heads * seq;
+          a.batch = batch;
+          a.heads = a.kv_heads = heads;
+          a.seqlen_q = a.seqlen_k = seq;
+          return a;
+        };
+        cudaEvent_t start, stop;
+        cudaEventCreate(&start);
+        cudaEventCreate(&stop);
+        for (int i = 0; i < 3; ++i) // warm-up
+          if (!kernel->forward(argsFor(i % sets))) {
+            std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
+                         faopt_last_error());
+            return 1;
+          }
+        std::vector<double> times;
+        for (int r = 0; r < reps; ++r) {
+          faopt::ForwardArgs a = argsFor(r % sets);
+          cudaEventRecord(start);
+          kernel->forward(a);
+          cudaEventRecord(stop);
+          cudaEventSynchronize(stop);
+          float ms = 0;
+          cudaEventElapsedTime(&ms, start, stop);
+          times.push_back(ms);
+        }
+        if (!check(cudaGetLastError(), "kernel"))
+          return 1;
+        Row row;
+        row.what = "fwd";
+        row.d = d;
+        row.seq = seq;
+        row.batch = batch;
+        row.heads = heads;
+        row.causal = causal;
+        row.ms = median(times);
+        double flops = 4.0 * batch * heads * double(seq) * seq * d;
+        if (causal)
+          flops /= 2;
+        row.tflops = flops / (row.ms * 1e-3) / 1e12;
+        rows.push_back(row);
+        std::printf("fwd d=%3lld %-6s seq=%5lld batch=%2lld heads=%2lld: "
+                    "%8.3f ms  %6.1f TFLOP/s\n",
+                    (long long)d, causal ? "causal" : "dense", (long long)seq,
+                    (long long)batch, (long long)heads, row.ms, row.tflops);
+        std::fflush(stdout);
+        cudaEventDestroy(start);
+        cudaEventDestroy(stop);
+        for (void *p : bufs)
+          cudaFree(p);
+        cudaFree(lse);
+      }
+    }
+  return 0;
+}
+
+int benchCompile(int reps, std::vector<Row> &rows) {
+  std::string spec = specFor(128, true);
+  std::vector<double> cold, disk, mem;
+  for (int r = 0; r < reps; ++r) {
+    std::string dir = (std::filesystem::temp_directory_path() /
+                       ("faopt-bench-cache-" + std::to_string(getpid()) + "-" +
+                        std::to_string(r)))
+                          .string();
+    std::filesystem::remove_all(dir);
+    faopt::ContextOptions o;
+    o.cacheDir = dir;
+    {
+      auto ctx = faopt::Context::create(o);
+      if (!ctx) {
+        std::fprintf(stderr, "faopt-bench: %s\n", ctx.status().message().c_str());
+        return 1;
+      }
+      auto t0 = std::chrono::steady_clock::now();
+      auto k = ctx->kernel(spec);
+      cold.push_back(std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - t0)
+                         .count());
+      if (!k) {
+        std::fprintf(stderr, "faopt-bench: %s\n", k.status().message().c_str());
+        return 1;
+      }
+      for (int i = 0; i < 1000; ++i) {
+        auto t1 = std::chrono::steady_clock::now();
+        auto again = ctx->kernel(spec);
+        mem.push_back(std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - t1)
+                          .count());
+      }
+    }
+    {
+      auto ctx = faopt::Context::create(o);
+      auto t0 = std::chrono::steady_clock::now();
+      auto k = ctx->kernel(spec);
+      disk.push_back(std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - t0)
+                         .count());
+      if (!k || k->info().source != 2)
+        std::fprintf(stderr, "faopt-bench: warning: expected a disk-cache hit\n");
+    }
+    std::filesystem::remove_all(dir);
+  }
+  auto add = [&](const char *what, double ms) {
+    Row row;
+    row.what = what;
+    row.ms = ms;
+    rows.push_back(row);
+  };
+  add("compile_cold", median(cold));
+  add("compile_disk_hit", median(disk));
+  add("compile_memory_hit", median(mem));
+  std::printf("compile (causal bf16 d=128): cold %.1f ms, disk hit %.3f ms, "
+              "memory hit %.3f us  (medians of %d / %d / %zu)\n",
+              median(cold), median(disk), median(mem) * 1000, reps, reps,
+              mem.size());
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string csv, only;
+  bool quick = false;
+  int reps = 30;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--csv" && i + 1 < argc)
+      csv = argv[++i];
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
+    else if (a == "--quick")
+      quick = true;
+    else if (a == "--reps" && i + 1 < argc)
+      reps = std::max(3, std::atoi(argv[++i]));
+    else {
+      std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile]"
+                           " [--quick] [--reps N]\n");
+      return 1;
+    }
+  }
+  std::vector<Row> rows;
+  if (only.empty() || only == "compile")
+    if (int rc = benchCompile(quick ? 3 : 5, rows))
+      return rc;
+  if (only.empty() || only == "fwd") {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+      std::printf("faopt-bench: no GPU: forward benchmark skipped\n");
+    } else {
+      cudaDeviceProp prop;
+      cudaGetDeviceProperties(&prop, 0);
+      std::printf("device: %s (%d SMs)\n", prop.name, prop.multiProcessorCount);
+      auto ctx = faopt::Context::create();
+      if (!ctx) {
+        std::fprintf(stderr, "faopt-bench: %s\n", ctx.status().message().c_str());
+        return 1;
+      }
+      if (int rc = benchForward(*ctx, quick, reps, rows))
+        return rc;
+    }
+  }
+  if (!csv.empty()) {
+    FILE *f = std::fopen(csv.c_str(), "w");
+    if (!f) {
+      std::fprintf(stderr, "faopt-bench: cannot write %s\n", csv.c_str());
+      return 1;
+    }
+    std::fprintf(f, "impl,what,d,causal,seqlen,batch,heads,ms,tflops\n");
+    for (const Row &r : rows)
+      std::fprintf(f, "faopt,%s,%lld,%d,%lld,%lld,%lld,%.6f,%.3f\n",
+                   r.what.c_str(), (long long)r.d, r.causal ? 1 : 0,
+                   (long long)r.seq, (long long)r.batch, (long long)r.heads,
+                   r.ms, r.tflops);
+    std::fclose(f);
+  }
+  return 0;
+}

@@ -1,0 +1,49 @@
+//===- GpuCompiler.h - a spec to a CUDA kernel, end to end ------*- C++ -*-===//
+//
+// Spec -> attn.attention -> the target's pipeline -> EmitC -> CUDA C++ ->
+// NVRTC -> PTX (+ cubin), and the JSON manifest a launcher needs. Shared by
+// faopt-compile (ahead of time) and the runtime's JIT.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_PIPELINE_GPUCOMPILER_H
+#define FAOPT_COMPILER_PIPELINE_GPUCOMPILER_H
+
+#include "compiler/spec/Spec.h"
+#include "compiler/targets/gpu/CudaSource.h"
+#include "compiler/targets/gpu/Nvrtc.h"
+#include <string>
+
+namespace faopt {
+
+struct GpuCompileOptions {
+  std::string target = "sm80"; // sm80 or sm90a
+  int64_t blockQ = 0, blockKv = 0;
+  bool runNvrtc = true; // false: stop at CUDA C++
+  bool wantCubin = true;
+  std::string sourceName = "spec"; // for locations and comments
+};
+
+struct GpuKernel {
+  gpu::CudaKernelSource cuda;
+  gpu::NvrtcOutput binary; // empty when NVRTC did not run
+  std::string manifest;    // JSON
+};
+
+struct GpuCompileResult {
+  bool ok = false;
+  std::string error;
+  GpuKernel kernel;
+};
+
+GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
+                               const GpuCompileOptions &options);
+
+/// "sm_80" / "sm_90a" for a target name.
+std::string cudaArch(const std::string &target);
+
+/// The faopt version string that goes into manifests and cache keys.
+const char *faoptVersion();
+
+} // namespace faopt
+
+#endif // FAOPT_COMPILER_PIPELINE_GPUCOMPILER_H

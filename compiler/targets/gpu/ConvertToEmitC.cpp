@@ -1,0 +1,538 @@
+//===- ConvertToEmitC.cpp - decomposed kernels to CUDA C++ (EmitC) --------===//
+//
+// The kernel function (attn.kernel, after attn-decompose and
+// attn-outline-tile-maps) becomes
+//
+//   extern "C" __global__ __launch_bounds__(T, B) void k(
+//       faopt::Tensor<faopt::bf16, 4> q, ..., faopt::Tensor<float, 3> lse)
+//
+// with one faopt::Tensor view (pointer, sizes, strides: a memref descriptor)
+// per memref argument. Types: index -> int64_t; f32 tiles -> faopt::Acc
+// (mma accumulator fragments) or faopt::Rows (per-row values); 16-bit tiles
+// -> `auto` (shared-memory tiles and packed operands never cross control
+// flow, so their type is always the initializer's). Shared memory is laid
+// out here: [Q tile / O staging][K tile][V tile].
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/ConvertToEmitC.h"
+#include "compiler/targets/gpu/Passes.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Conversion/SCFToEmitC/SCFToEmitC.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNCONVERTTOEMITC
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+std::string elementName(Type t) {
+  if (t.isBF16())
+    return "faopt::bf16";
+  if (t.isF16())
+    return "faopt::f16";
+  return "float";
+}
+
+/// What the patterns need to know about the kernel being lowered.
+struct KernelInfo {
+  int64_t warps = 4, threads = 128, blockQ = 0, blockKv = 0;
+  /// Shared-memory byte offset of each tile load's destination buffer.
+  llvm::DenseMap<Operation *, int64_t> loadOffset;
+  int64_t sharedBytes = 0;
+};
+
+class GpuTypeConverter : public TypeConverter {
+public:
+  explicit GpuTypeConverter(MLIRContext *ctx, int64_t warps) {
+    addConversion([](Type t) -> std::optional<Type> {
+      if (emitc::isSupportedEmitCType(t) && !isa<IndexType>(t))
+        return t;
+      return std::nullopt;
+    });
+    addConversion([ctx](IndexType) -> Type {
+      return IntegerType::get(ctx, 64);
+    });
+    addConversion([ctx, warps](RankedTensorType t) -> std::optional<Type> {
+      auto opaque = [&](const std::string &s) -> Type {
+        return emitc::OpaqueType::get(ctx, s);
+      };
+      if (t.getElementType().isF32() && t.getRank() == 2)
+        return opaque("faopt::Acc<" + std::to_string(t.getDimSize(0)) + ", " +
+                      std::to_string(t.getDimSize(1)) + ", " +
+                      std::to_string(warps) + ">");
+      if (t.getElementType().isF32() && t.getRank() == 1)
+        return opaque("faopt::Rows<" + std::to_string(t.getDimSize(0)) + ", " +
+                      std::to_string(warps) + ">");
+      // Shared-memory tiles, packed operands, output tiles: always
+      // initialised where declared.
+      return opaque("auto");
+    });
+    addConversion([ctx](MemRefType t) -> Type {
+      return emitc::OpaqueType::get(
+          ctx, "faopt::Tensor<" + elementName(t.getElementType()) + ", " +
+                   std::to_string(t.getRank()) + ">");
+    });
+    auto cast = [](OpBuilder &b, Type type, ValueRange inputs,
+                   Location loc) -> Value {
+      return UnrealizedConversionCastOp::create(b, loc, type, inputs)
+          .getResult(0);
+    };
+    addSourceMaterialization(cast);
+    addTargetMaterialization(cast);
+  }
+};
+
+Value literal(OpBuilder &b, Location loc, Type type, const std::string &text) {
+  return emitc::LiteralOp::create(b, loc, type, text);
+}
+
+void comment(OpBuilder &b, Location loc, const std::string &text,
+             ValueRange args = {}) {
+  emitc::VerbatimOp::create(b, loc, b.getStringAttr("// " + text), args);
+}
+
+ArrayAttr templateArgs(OpBuilder &b, ArrayRef<std::string> args) {
+  SmallVector<Attribute> attrs;
+  for (const std::string &a : args)
+    attrs.push_back(emitc::OpaqueAttr::get(b.getContext(), a));
+  return b.getArrayAttr(attrs);
+}
+
+Value call(OpBuilder &b, Location loc, Type result, StringRef callee,
+           ValueRange operands, ArrayRef<std::string> targs = {}) {
+  TypeRange results = result ? TypeRange(result) : TypeRange();
+  auto op = emitc::CallOpaqueOp::create(b, loc, results, callee, operands,
+                                        ArrayAttr(),
+                                        targs.empty() ? ArrayAttr()
+                                                      : templateArgs(b, targs));
+  return result ? op.getResult(0) : Value();
+}
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+template <typename Op>
+struct KernelPattern : OpConversionPattern<Op> {
+  KernelPattern(const TypeConverter &tc, MLIRContext *ctx, const KernelInfo &k,
+                PatternBenefit benefit = 1)
+      : OpConversionPattern<Op>(tc, ctx, benefit), kernel(k) {}
+  Type convert(Type t) const { return this->getTypeConverter()->convertType(t); }
+  const KernelInfo &kernel;
+};
+
+/// memref.dim of a kernel argument: a size from its faopt::Tensor view.
+struct DimLowering : KernelPattern<memref::DimOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(memref::DimOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::optional<int64_t> index = op.getConstantIndex();
+    if (!index)
+      return rewriter.notifyMatchFailure(op, "dynamic dimension index");
+    Value size = call(rewriter, op.getLoc(), rewriter.getI64Type(),
+                      "faopt::dim", adaptor.getSource(), {str(*index)});
+    rewriter.replaceOp(op, size);
+    return success();
+  }
+};
+
+/// The grid: blockIdx.x is the q-block, blockIdx.y is batch * heads + head.
+struct GridLowering : KernelPattern<scf::ForallOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(scf::ForallOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!op->hasAttr("attn.grid") || op.getRank() != 2 || !op.getOutputs().empty())
+      return rewriter.notifyMatchFailure(op, "not the kernel grid");
+    Location loc = op.getLoc();
+    Type i64 = rewriter.getI64Type();
+    comment(rewriter, loc,
+            "scf.forall (attn.grid): one CTA per (q-block, batch * heads)");
+    Value x = call(rewriter, loc, i64, "faopt::block_index", {}, {"0"});
+    Value y = call(rewriter, loc, i64, "faopt::block_index", {}, {"1"});
+    comment(rewriter, loc, "{} = q-block, {} = batch * heads + head", {x, y});
+    SmallVector<Value> ivs;
+    for (Value v : {x, y})
+      ivs.push_back(getTypeConverter()->materializeSourceConversion(
+          rewriter, loc, rewriter.getIndexType(), v));
+    Block *body = op.getBody();
+    rewriter.eraseOp(body->getTerminator());
+    rewriter.inlineBlockBefore(body, op, ivs);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct TileLoadLowering : KernelPattern<TileLoadOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileLoadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto it = kernel.loadOffset.find(op);
+    if (it == kernel.loadOffset.end())
+      return op.emitOpError() << "has no shared-memory buffer assigned";
+    Location loc = op.getLoc();
+    auto type = op.getTile().getType();
+    if (type.getRank() != 2)
+      return op.emitOpError() << "GPU lowering loads 2-D tiles only";
+    std::string elem = elementName(type.getElementType());
+    std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
+    comment(rewriter, loc,
+            "attn.tile_load: rows [{}, {} + " + rows + ") of (b = {}, h = {}), " +
+                rows + " x " + cols + ", into shared memory at byte " +
+                str(it->second),
+            {adaptor.getRow(), adaptor.getRow(), adaptor.getBatch(),
+             adaptor.getHead()});
+    Type smemType = emitc::OpaqueType::get(
+        getContext(), "faopt::SmemTile<" + elem + ", " + rows + ", " + cols + ">");
+    Value buffer = call(rewriter, loc, smemType, "faopt::smem",
+                        {literal(rewriter, loc, rewriter.getI64Type(),
+                                 str(it->second))},
+                        {elem, rows, cols});
+    Value tile = call(rewriter, loc, convert(type), "faopt::load_tile",
+                      {buffer, adaptor.getSource(), adaptor.getBatch(),
+                       adaptor.getHead(), adaptor.getRow(), adaptor.getBound()},
+                      {str(kernel.threads)});
+    rewriter.replaceOp(op, tile);
+    return success();
+  }
+};
+
+struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type result = convert(op.getResult().getType());
+    std::string w = str(kernel.warps);
+    if (op.getTransposeRhs()) {
+      if (adaptor.getAcc())
+        return op.emitOpError() << "Q K^T with an accumulator is not lowered";
+      comment(rewriter, loc, "attn.tile_matmul: S = Q K^T (mma.sync, f32)");
+      rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_abt",
+                                  {adaptor.getLhs(), adaptor.getRhs()}, {w}));
+      return success();
+    }
+    Value acc = adaptor.getAcc();
+    if (!acc) {
+      auto t = op.getResult().getType();
+      acc = call(rewriter, loc, result, "faopt::acc_fill",
+                 {literal(rewriter, loc, rewriter.getF32Type(), "0.0f")},
+                 {str(t.getDimSize(0)), str(t.getDimSize(1)), w});
+    }
+    comment(rewriter, loc, "attn.tile_matmul: O += P V (mma.sync, f32)");
+    rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_ab",
+                                {adaptor.getLhs(), adaptor.getRhs(), acc}, {w}));
+    return success();
+  }
+};
+
+struct TileMapLowering : KernelPattern<TileMapOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileMapOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto callOp = dyn_cast<func::CallOp>(body.front());
+    if (!callOp || body.getOperations().size() != 2)
+      return op.emitOpError()
+             << "expects a body that calls a device function (run "
+                "attn-outline-tile-maps first)";
+    Location loc = op.getLoc();
+    SmallVector<Value> operands{adaptor.getTile(), adaptor.getBatch(),
+                                adaptor.getHead(), adaptor.getRow(),
+                                adaptor.getCol()};
+    for (Value captured : callOp.getOperands().drop_front(5))
+      operands.push_back(rewriter.getRemappedValue(captured));
+    comment(rewriter, loc,
+            "attn.tile_map: " + callOp.getCallee().str() +
+                "(score, b, h, q, kv, ...) on every element of the tile");
+    rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
+                                "faopt::map_positions", operands,
+                                {callOp.getCallee().str()}));
+    return success();
+  }
+};
+
+struct TileReduceLowering : KernelPattern<TileReduceOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileReduceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    bool isMax = op.getKind() == ReduceKind::max;
+    comment(rewriter, op.getLoc(),
+            std::string("attn.tile_reduce <") + (isMax ? "max" : "sum") +
+                ">: row " + (isMax ? "maximum" : "sum") + ", combined with init");
+    rewriter.replaceOp(op, call(rewriter, op.getLoc(), convert(op.getType()),
+                                isMax ? "faopt::row_max" : "faopt::row_sum",
+                                {adaptor.getTile(), adaptor.getInit()}));
+    return success();
+  }
+};
+
+template <typename Op>
+struct RowOpLowering : KernelPattern<Op> {
+  RowOpLowering(const TypeConverter &tc, MLIRContext *ctx, const KernelInfo &k,
+                StringRef callee, StringRef text)
+      : KernelPattern<Op>(tc, ctx, k), callee(callee.str()), text(text.str()) {}
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    comment(rewriter, op.getLoc(), text);
+    rewriter.replaceOp(op, call(rewriter, op.getLoc(),
+                                this->convert(op.getType()), callee,
+                                adaptor.getOperands()));
+    return success();
+  }
+  std::string callee, text;
+};
+
+/// truncf of a whole tile: P rounded and packed as the A operand of P V.
+struct TileTruncLowering : KernelPattern<arith::TruncFOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(arith::TruncFOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!type)
+      return rewriter.notifyMatchFailure(op, "scalar");
+    comment(rewriter, op.getLoc(),
+            "arith.truncf: round P to " + elementName(type.getElementType()) +
+                " and pack it as the A operand of P V");
+    rewriter.replaceOp(op, call(rewriter, op.getLoc(), convert(type),
+                                "faopt::to_operand_a", adaptor.getIn(),
+                                {elementName(type.getElementType())}));
+    return success();
+  }
+};
+
+/// Splat constants of f32 tiles (the initial max, sum and accumulator).
+struct TileConstantLowering : KernelPattern<arith::ConstantOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(arith::ConstantOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (!type || !dense || !dense.isSplat() || !type.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not a splat f32 tile");
+    float v = dense.getSplatValue<APFloat>().convertToFloat();
+    std::string text = std::isinf(v) ? (v < 0 ? "(-INFINITY)" : "INFINITY")
+                                     : (std::to_string(v) + "f");
+    Location loc = op.getLoc();
+    Value value = literal(rewriter, loc, rewriter.getF32Type(), text);
+    std::string w = str(kernel.warps);
+    Value tile =
+        type.getRank() == 1
+            ? call(rewriter, loc, convert(type), "faopt::rows_fill", value,
+                   {str(type.getDimSize(0)), w})
+            : call(rewriter, loc, convert(type), "faopt::acc_fill", value,
+                   {str(type.getDimSize(0)), str(type.getDimSize(1)), w});
+    rewriter.replaceOp(op, tile);
+    return success();
+  }
+};
+
+struct FinalizeLowering : KernelPattern<OnlineFinalizeOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(OnlineFinalizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getAcc().getType().getRank() != 2)
+      return op.emitOpError() << "batched form reached the GPU lowering";
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.online_finalize: o = acc / sum, lse = ln2 (max + log2 sum)");
+    auto oType = op.getOutput().getType();
+    SmallVector<Value> results{call(
+        rewriter, loc, convert(oType), "faopt::finalize_output",
+        {adaptor.getMax(), adaptor.getSum(), adaptor.getAcc()},
+        {elementName(oType.getElementType())})};
+    if (op.getLse())
+      results.push_back(call(rewriter, loc, convert(op.getLse().getType()),
+                             "faopt::finalize_lse",
+                             {adaptor.getMax(), adaptor.getSum()}));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct TileStoreLowering : KernelPattern<TileStoreOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileStoreOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getTile().getType();
+    SmallVector<Value> operands{adaptor.getTile(), adaptor.getDest(),
+                                adaptor.getBatch(), adaptor.getHead(),
+                                adaptor.getRow(), adaptor.getBound()};
+    if (type.getRank() == 1) {
+      comment(rewriter, loc, "attn.tile_store: one float per row (lse)");
+      call(rewriter, loc, Type(), "faopt::store_rows", operands);
+    } else {
+      // The O tile goes out through shared memory (the Q tile's space) for
+      // 16-byte coalesced stores.
+      auto elem = op.getDest().getType().getElementType();
+      std::string name = elementName(elem);
+      std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
+      Type smemType = emitc::OpaqueType::get(
+          getContext(),
+          "faopt::SmemTile<" + name + ", " + rows + ", " + cols + ">");
+      comment(rewriter, loc,
+              "attn.tile_store: the output tile, staged through shared memory");
+      operands.push_back(call(rewriter, loc, smemType, "faopt::smem",
+                              {literal(rewriter, loc, rewriter.getI64Type(), "0")},
+                              {name, rows, cols}));
+      call(rewriter, loc, Type(), "faopt::store_tile", operands,
+           {str(kernel.threads)});
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Assigns shared memory: one region for the Q tile (reused to stage the O
+/// tile), then the K and V buffers, by which kernel argument a load reads.
+LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
+  int64_t region[3] = {0, 0, 0}; // q/o, k, v bytes
+  SmallVector<std::pair<TileLoadOp, unsigned>> loads;
+  WalkResult walk = kernel.walk([&](Operation *op) -> WalkResult {
+    auto bytesOf = [](RankedTensorType t) {
+      return t.getNumElements() * (t.getElementTypeBitWidth() / 8);
+    };
+    if (auto load = dyn_cast<TileLoadOp>(op)) {
+      auto arg = dyn_cast<BlockArgument>(load.getSource());
+      if (!arg || arg.getOwner()->getParentOp() != kernel ||
+          arg.getArgNumber() > 2)
+        return load.emitOpError()
+               << "GPU lowering loads tiles of the q, k or v argument only";
+      unsigned slot = arg.getArgNumber();
+      region[slot] = std::max(region[slot], bytesOf(load.getTile().getType()));
+      loads.push_back({load, slot});
+    } else if (auto store = dyn_cast<TileStoreOp>(op)) {
+      if (store.getTile().getType().getRank() == 2)
+        region[0] = std::max(region[0], bytesOf(store.getTile().getType()));
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  int64_t offset[3] = {0, region[0], region[0] + region[1]};
+  for (auto [load, slot] : loads)
+    info.loadOffset[load] = offset[slot];
+  info.sharedBytes = region[0] + region[1] + region[2];
+  return success();
+}
+
+struct AttnConvertToEmitCPass
+    : faopt::gpu::impl::AttnConvertToEmitCBase<AttnConvertToEmitCPass> {
+  using AttnConvertToEmitCBase::AttnConvertToEmitCBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    func::FuncOp kernel;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr("attn.kernel"))
+        kernel = fn;
+    if (!kernel) {
+      module.emitError() << "attn-convert-to-emitc: no attn.kernel function";
+      return signalPassFailure();
+    }
+    auto tiling = kernel->getAttrOfType<TilingAttr>("attn.tiling");
+    if (!tiling) {
+      kernel.emitError() << "kernel has no attn.tiling (run attn-tile)";
+      return signalPassFailure();
+    }
+    if (target != "sm80" && target != "sm90a") {
+      module.emitError() << "attn-convert-to-emitc: unknown GPU target '"
+                         << target << "' (sm80, sm90a)";
+      return signalPassFailure();
+    }
+    KernelInfo info;
+    info.warps = tiling.getWarps();
+    info.threads = 32 * info.warps;
+    info.blockQ = tiling.getBlockQ();
+    info.blockKv = tiling.getBlockKv();
+    if (failed(planSharedMemory(kernel, info)))
+      return signalPassFailure();
+    // Blocks per SM the shared memory allows (sm80: 164 KiB per SM, sm90:
+    // 228 KiB), at most 2: it bounds registers through __launch_bounds__.
+    int64_t perSM = (target == "sm80" ? 164 : 228) * 1024;
+    int64_t minBlocks =
+        std::clamp<int64_t>(perSM / std::max<int64_t>(info.sharedBytes + 1024, 1), 1, 2);
+
+    GpuTypeConverter converter(ctx, info.warps);
+    ConversionTarget legal(*ctx);
+    legal.addLegalDialect<emitc::EmitCDialect>();
+    legal.addLegalOp<ModuleOp, UnrealizedConversionCastOp>();
+    legal.addIllegalDialect<AttnDialect, arith::ArithDialect,
+                            math::MathDialect, memref::MemRefDialect,
+                            scf::SCFDialect, func::FuncDialect>();
+    RewritePatternSet patterns(ctx);
+    faopt::gpu::populateScalarToEmitCPatterns(converter, patterns);
+    populateSCFToEmitCConversionPatterns(patterns, converter);
+    faopt::gpu::populateWhileToEmitCPatterns(converter, patterns);
+    patterns.add<DimLowering, GridLowering, TileLoadLowering,
+                 TileMatmulLowering, TileMapLowering, TileReduceLowering,
+                 TileTruncLowering, FinalizeLowering, TileStoreLowering>(
+        converter, ctx, info);
+    patterns.add<TileConstantLowering>(converter, ctx, info,
+                                       /*benefit=*/PatternBenefit(2));
+    patterns.add<RowOpLowering<TileExp2Op>>(
+        converter, ctx, info, "faopt::tile_exp2",
+        "attn.tile_exp2: exp2(x - row max), -inf max read as 0");
+    patterns.add<RowOpLowering<TileScaleRowsOp>>(
+        converter, ctx, info, "faopt::scale_rows",
+        "attn.tile_scale_rows: rescale each row");
+
+    // Names survive the conversion: kernel vs device functions.
+    std::string kernelName = kernel.getSymName().str();
+    if (failed(applyFullConversion(module, legal, std::move(patterns))))
+      return signalPassFailure();
+
+    OpBuilder b(ctx);
+    b.setInsertionPointToStart(module.getBody());
+    emitc::IncludeOp::create(b, module.getLoc(), "faopt_sm80.cuh",
+                             /*is_standard_include=*/false);
+    for (auto fn : module.getOps<emitc::FuncOp>()) {
+      if (fn.getSymName() == kernelName) {
+        fn.setSpecifiersAttr(b.getStrArrayAttr(
+            {"extern \"C\"", "__global__",
+             "__launch_bounds__(" + str(info.threads) + ", " + str(minBlocks) +
+                 ")"}));
+        fn->setAttr("attn.shared_memory_bytes",
+                    b.getI64IntegerAttr(info.sharedBytes));
+        fn->setAttr("attn.threads", b.getI64IntegerAttr(info.threads));
+        // Name the arguments once, at the top.
+        b.setInsertionPointToStart(&fn.getBody().front());
+        SmallVector<Value> args(fn.getArguments());
+        std::string names = "{} = q, {} = k, {} = v, {} = o";
+        if (args.size() == 5)
+          names += ", {} = lse";
+        comment(b, fn.getLoc(),
+                names + ": [batch, heads, seq, dim] views (faopt::Tensor)",
+                args);
+      } else {
+        fn.setSpecifiersAttr(
+            b.getStrArrayAttr({"static", "__device__", "__forceinline__"}));
+      }
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,49 @@
+//===- CudaSource.cpp - EmitC module to CUDA C++ --------------------------===//
+#include "compiler/targets/gpu/CudaSource.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
+#include "mlir/Target/Cpp/CppEmitter.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "compiler/targets/gpu/faopt_sm80.cuh.inc"
+
+using namespace mlir;
+
+namespace faopt::gpu {
+
+llvm::StringRef deviceHeaderName() { return "faopt_sm80.cuh"; }
+llvm::StringRef deviceHeaderSource() { return kFaoptSm80Header; }
+
+FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
+                                            llvm::StringRef header) {
+  CudaKernelSource out;
+  for (auto fn : module.getOps<emitc::FuncOp>()) {
+    auto smem = fn->getAttrOfType<IntegerAttr>("attn.shared_memory_bytes");
+    if (!smem)
+      continue;
+    out.name = fn.getSymName().str();
+    out.sharedBytes = smem.getInt();
+    out.threads = fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
+    if (auto t = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
+      out.blockQ = t.getBlockQ();
+      out.blockKv = t.getBlockKv();
+      out.warps = t.getWarps();
+      out.stages = t.getStages();
+    }
+    out.hasLse = fn.getNumArguments() == 5;
+  }
+  if (out.name.empty())
+    return module.emitError()
+           << "no kernel found: run attn-convert-to-emitc first";
+  std::string code;
+  llvm::raw_string_ostream os(code);
+  os << header;
+  if (failed(emitc::translateToCpp(module, os)))
+    return failure();
+  os.flush();
+  out.source = std::move(code);
+  return out;
+}
+
+} // namespace faopt::gpu

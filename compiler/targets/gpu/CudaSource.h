@@ -1,0 +1,35 @@
+//===- CudaSource.h - EmitC module to CUDA C++ ------------------*- C++ -*-===//
+#ifndef FAOPT_COMPILER_TARGETS_GPU_CUDASOURCE_H
+#define FAOPT_COMPILER_TARGETS_GPU_CUDASOURCE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/StringRef.h"
+#include <string>
+
+namespace faopt::gpu {
+
+/// A generated kernel and what a launcher must know about it.
+struct CudaKernelSource {
+  std::string name;   // extern "C" symbol
+  std::string source; // CUDA C++; includes deviceHeaderName()
+  int64_t threads = 0;
+  int64_t sharedBytes = 0; // dynamic shared memory per CTA
+  int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
+  bool hasLse = false;
+};
+
+/// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::
+/// translateToCpp) and collects the kernel's launch facts. `header` is
+/// prepended as a comment block (the spec, the target).
+mlir::FailureOr<CudaKernelSource> translateToCuda(mlir::ModuleOp module,
+                                                  llvm::StringRef header);
+
+/// The device-primitive header the generated code includes, embedded in the
+/// binary so NVRTC needs no file system.
+llvm::StringRef deviceHeaderName();
+llvm::StringRef deviceHeaderSource();
+
+} // namespace faopt::gpu
+
+#endif // FAOPT_COMPILER_TARGETS_GPU_CUDASOURCE_H

@@ -1,0 +1,170 @@
+//===- Nvrtc.cpp - CUDA C++ to PTX and cubin with NVRTC -------------------===//
+#include "compiler/targets/gpu/Nvrtc.h"
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <mutex>
+#include <regex>
+
+namespace faopt::gpu {
+namespace {
+
+// The subset of nvrtc.h used here; NVRTC's C ABI is stable across 12.x/13.x.
+using nvrtcProgram = struct _nvrtcProgram *;
+using nvrtcResult = int;
+
+struct NvrtcApi {
+  nvrtcResult (*version)(int *, int *) = nullptr;
+  nvrtcResult (*createProgram)(nvrtcProgram *, const char *, const char *, int,
+                               const char *const *, const char *const *) =
+      nullptr;
+  nvrtcResult (*compileProgram)(nvrtcProgram, int, const char *const *) =
+      nullptr;
+  nvrtcResult (*destroyProgram)(nvrtcProgram *) = nullptr;
+  nvrtcResult (*getProgramLogSize)(nvrtcProgram, size_t *) = nullptr;
+  nvrtcResult (*getProgramLog)(nvrtcProgram, char *) = nullptr;
+  nvrtcResult (*getPTXSize)(nvrtcProgram, size_t *) = nullptr;
+  nvrtcResult (*getPTX)(nvrtcProgram, char *) = nullptr;
+  nvrtcResult (*getCUBINSize)(nvrtcProgram, size_t *) = nullptr;
+  nvrtcResult (*getCUBIN)(nvrtcProgram, char *) = nullptr;
+  const char *(*getErrorString)(nvrtcResult) = nullptr;
+  std::string loadError;
+  bool loaded() const { return loadError.empty(); }
+};
+
+const NvrtcApi &api() {
+  static NvrtcApi a;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::vector<std::string> candidates = {"libnvrtc.so.13", "libnvrtc.so.12",
+                                           "libnvrtc.so"};
+    for (const char *env : {"CUDA_HOME", "CUDA_PATH"})
+      if (const char *home = std::getenv(env))
+        candidates.push_back(std::string(home) + "/lib64/libnvrtc.so.13");
+    candidates.push_back("/usr/local/cuda/lib64/libnvrtc.so.13");
+    candidates.push_back("/usr/local/cuda/lib64/libnvrtc.so.12");
+    void *lib = nullptr;
+    for (const std::string &c : candidates)
+      if ((lib = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL)))
+        break;
+    if (!lib) {
+      a.loadError = "cannot load NVRTC (libnvrtc.so.13; set CUDA_HOME or "
+                    "LD_LIBRARY_PATH): " +
+                    std::string(dlerror() ? dlerror() : "not found");
+      return;
+    }
+    auto sym = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(lib, name));
+      if (!fn && a.loadError.empty())
+        a.loadError = std::string("NVRTC lacks ") + name;
+    };
+    sym(a.version, "nvrtcVersion");
+    sym(a.createProgram, "nvrtcCreateProgram");
+    sym(a.compileProgram, "nvrtcCompileProgram");
+    sym(a.destroyProgram, "nvrtcDestroyProgram");
+    sym(a.getProgramLogSize, "nvrtcGetProgramLogSize");
+    sym(a.getProgramLog, "nvrtcGetProgramLog");
+    sym(a.getPTXSize, "nvrtcGetPTXSize");
+    sym(a.getPTX, "nvrtcGetPTX");
+    sym(a.getCUBINSize, "nvrtcGetCUBINSize");
+    sym(a.getCUBIN, "nvrtcGetCUBIN");
+    sym(a.getErrorString, "nvrtcGetErrorString");
+  });
+  return a;
+}
+
+int reportValue(const std::string &log, const std::string &pattern) {
+  std::smatch m;
+  if (std::regex_search(log, m, std::regex(pattern)))
+    return std::atoi(m[1].str().c_str());
+  return -1;
+}
+
+} // namespace
+
+std::string nvrtcVersion(std::string *error) {
+  const NvrtcApi &a = api();
+  if (!a.loaded()) {
+    if (error)
+      *error = a.loadError;
+    return "";
+  }
+  int major = 0, minor = 0;
+  a.version(&major, &minor);
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+std::vector<std::string> nvrtcOptions(const std::string &arch) {
+  // Real-architecture targets give both PTX and a cubin. Fast math: exp2 and
+  // the reciprocal of the row sum go to the special-function unit; the
+  // tolerance tests cover the difference.
+  return {"--gpu-architecture=" + arch, "--std=c++17", "--use_fast_math",
+          "--ptxas-options=-v", "-default-device"};
+}
+
+NvrtcResult compileCuda(
+    const std::string &source, const std::string &name, const std::string &arch,
+    bool wantCubin,
+    const std::vector<std::pair<std::string, std::string>> &headers) {
+  NvrtcResult r;
+  const NvrtcApi &a = api();
+  if (!a.loaded()) {
+    r.error = a.loadError;
+    return r;
+  }
+  std::vector<const char *> headerSources, headerNames;
+  for (const auto &[n, text] : headers) {
+    headerNames.push_back(n.c_str());
+    headerSources.push_back(text.c_str());
+  }
+  nvrtcProgram prog = nullptr;
+  nvrtcResult rc = a.createProgram(&prog, source.c_str(), name.c_str(),
+                                   static_cast<int>(headers.size()),
+                                   headerSources.data(), headerNames.data());
+  if (rc != 0) {
+    r.error = std::string("nvrtcCreateProgram: ") + a.getErrorString(rc);
+    return r;
+  }
+  std::vector<std::string> opts = nvrtcOptions(arch);
+  std::vector<const char *> optPtrs;
+  for (const std::string &o : opts)
+    optPtrs.push_back(o.c_str());
+  rc = a.compileProgram(prog, static_cast<int>(optPtrs.size()), optPtrs.data());
+  size_t logSize = 0;
+  a.getProgramLogSize(prog, &logSize);
+  r.output.log.resize(logSize);
+  if (logSize)
+    a.getProgramLog(prog, r.output.log.data());
+  while (!r.output.log.empty() && r.output.log.back() == '\0')
+    r.output.log.pop_back();
+  if (rc != 0) {
+    r.error = std::string("NVRTC failed to compile ") + name + " for " + arch +
+              " (" + a.getErrorString(rc) + "):\n" + r.output.log;
+    a.destroyProgram(&prog);
+    return r;
+  }
+  size_t size = 0;
+  a.getPTXSize(prog, &size);
+  r.output.ptx.resize(size);
+  a.getPTX(prog, r.output.ptx.data());
+  while (!r.output.ptx.empty() && r.output.ptx.back() == '\0')
+    r.output.ptx.pop_back();
+  if (wantCubin) {
+    size = 0;
+    if (a.getCUBINSize(prog, &size) == 0 && size) {
+      r.output.cubin.resize(size);
+      a.getCUBIN(prog, r.output.cubin.data());
+    }
+  }
+  a.destroyProgram(&prog);
+  const std::string &log = r.output.log;
+  r.output.registers = reportValue(log, "Used ([0-9]+) registers");
+  r.output.stackBytes = reportValue(log, "([0-9]+) bytes stack frame");
+  r.output.spillStores = reportValue(log, "([0-9]+) bytes spill stores");
+  r.output.spillLoads = reportValue(log, "([0-9]+) bytes spill loads");
+  r.ok = true;
+  return r;
+}
+
+} // namespace faopt::gpu

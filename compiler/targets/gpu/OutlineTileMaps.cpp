@@ -1,0 +1,121 @@
+//===- OutlineTileMaps.cpp - tile_map bodies as device functions ----------===//
+//
+// A GPU thread applies a tile_map body to each fragment element it holds; in
+// CUDA C++ that body is a __device__ function handed to a template. This pass
+// makes the function explicit in the IR:
+//
+//   attn.tile_map %s at(...) { ^bb0(%x, %b, %h, %q, %kv): ... uses %bound }
+// becomes
+//   func.func private @k_masked_logits(%x: f32, %b, %h, %q, %kv, %bound: index)
+//       -> f32 attributes {attn.device_function}
+//   attn.tile_map %s at(...) { ^bb0(...): %r = func.call @k_masked_logits(...,
+//       %bound); attn.yield %r }
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNOUTLINETILEMAPS
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+/// A readable name: masked bodies compare positions, plain ones do not.
+std::string baseName(func::FuncOp kernel, TileMapOp map) {
+  bool masked = false;
+  map.getBody().walk([&](arith::SelectOp) { masked = true; });
+  return (kernel.getSymName() + (masked ? "_masked_logits" : "_logits")).str();
+}
+
+struct AttnOutlineTileMapsPass
+    : faopt::gpu::impl::AttnOutlineTileMapsBase<AttnOutlineTileMapsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<std::pair<func::FuncOp, TileMapOp>> maps;
+    module.walk([&](TileMapOp map) {
+      if (auto kernel = map->getParentOfType<func::FuncOp>())
+        maps.push_back({kernel, map});
+    });
+    for (auto [kernel, map] : maps)
+      outline(symbols, kernel, map);
+  }
+
+  void outline(SymbolTable &symbols, func::FuncOp kernel, TileMapOp map) {
+    Region &body = map.getBody();
+    Block &block = body.front();
+    // Skip bodies that already only call a device function.
+    if (llvm::hasSingleElement(block.without_terminator()))
+      if (auto call = dyn_cast<func::CallOp>(block.front()))
+        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+          if (callee->hasAttr("attn.device_function"))
+            return;
+
+    // Constants are copied into the function; other values from above (a
+    // sequence bound, say) become parameters.
+    llvm::SetVector<Value> above, captured;
+    SmallVector<Operation *> constants;
+    getUsedValuesDefinedAbove(body, above);
+    for (Value v : above) {
+      Operation *def = v.getDefiningOp();
+      if (def && def->hasTrait<OpTrait::ConstantLike>())
+        constants.push_back(def);
+      else
+        captured.insert(v);
+    }
+    SmallVector<Type> argTypes(block.getArgumentTypes());
+    for (Value v : captured)
+      argTypes.push_back(v.getType());
+
+    OpBuilder b(kernel);
+    Location loc = map.getLoc();
+    auto fn = func::FuncOp::create(
+        b, loc, baseName(kernel, map),
+        b.getFunctionType(argTypes, {b.getF32Type()}));
+    fn.setPrivate();
+    fn->setAttr("attn.device_function", b.getUnitAttr());
+    symbols.insert(fn); // uniquifies the name if needed
+
+    Block *entry = fn.addEntryBlock();
+    IRMapping mapping;
+    mapping.map(block.getArguments(),
+                entry->getArguments().take_front(block.getNumArguments()));
+    for (auto [v, arg] :
+         llvm::zip(captured, entry->getArguments().drop_front(
+                                 block.getNumArguments())))
+      mapping.map(v, arg);
+    b.setInsertionPointToStart(entry);
+    for (Operation *c : constants)
+      b.clone(*c, mapping);
+    for (Operation &op : block.without_terminator())
+      b.clone(op, mapping);
+    func::ReturnOp::create(
+        b, loc, mapping.lookup(block.getTerminator()->getOperand(0)));
+
+    // The body now just calls the function.
+    SmallVector<Operation *> old;
+    for (Operation &op : block.without_terminator())
+      old.push_back(&op);
+    Operation *yield = block.getTerminator();
+    b.setInsertionPoint(yield);
+    SmallVector<Value> args(block.getArguments());
+    llvm::append_range(args, captured);
+    auto call = func::CallOp::create(b, loc, fn, args);
+    yield->setOperands(call.getResults());
+    for (Operation *op : llvm::reverse(old))
+      op->erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,40 @@
+//===- Passes.td - the GPU targets' lowering to CUDA C++ ---*- tablegen -*-===//
+
+#ifndef FAOPT_GPU_PASSES_TD
+#define FAOPT_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
+  let summary = "Outline attn.tile_map bodies into per-element device functions";
+  let description = [{
+    Each attn.tile_map body (logits, score modifier, mask) becomes a private
+    function `(score: f32, b, h, q, kv: index, captured...) -> f32` marked
+    `attn.device_function`; the tile_map's body then only calls it, passing
+    the values it used from above (a sequence bound, say). The GPU lowering
+    hands that function to faopt::map_positions, which applies it to the
+    fragment elements each thread holds.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def AttnConvertToEmitC : Pass<"attn-convert-to-emitc", "mlir::ModuleOp"> {
+  let summary = "Lower decomposed attention kernels to EmitC (CUDA C++)";
+  let description = [{
+    The kernel function becomes an `extern "C" __global__` emitc.func taking
+    one faopt::Tensor view per memref; the grid forall becomes blockIdx;
+    tile operations become calls into the device-primitive header
+    (faopt_sm80.cuh) on register fragments and shared-memory tiles, with
+    shared memory laid out here (Q/O staging, K, V); index arithmetic
+    becomes int64_t C arithmetic; scf becomes C control flow. Each lowered
+    tile op is preceded by a comment naming it, and key values get a comment
+    naming what they hold.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm80\"",
+           "GPU target: sm80 or sm90a">
+  ];
+  let dependentDialects = ["::mlir::emitc::EmitCDialect"];
+}
+
+#endif // FAOPT_GPU_PASSES_TD

@@ -1,0 +1,64 @@
+//===- Context.h - what faopt_context and faopt_kernel hold -----*- C++ -*-===//
+#ifndef FAOPT_RUNTIME_CONTEXT_H
+#define FAOPT_RUNTIME_CONTEXT_H
+
+#include "compiler/spec/Spec.h"
+#include "faopt/faopt.h"
+#include "runtime/Driver.h"
+#include "runtime/KernelCache.h"
+
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+/// A compiled (and, with a driver, loaded) kernel.
+struct faopt_kernel {
+  faopt::spec::AttentionSpec spec;
+  std::string target, name, manifest;
+  int threads = 0, blockQ = 0, blockKv = 0;
+  int64_t sharedBytes = 0;
+  int registers = -1, spillBytes = 0;
+  bool hasLse = false;
+  int source = 0; // 0 compiled, 1 memory, 2 disk
+  double compileSeconds = 0;
+  faopt_context *context = nullptr;
+  CUmodule module = nullptr;
+  CUfunction function = nullptr;
+};
+
+struct faopt_context {
+  int device = 0;
+  std::string target;     // sm80 / sm90a
+  std::string loadTarget; // "cubin" or "ptx": what the device can run
+  CUcontext cuContext = nullptr;
+  CUdevice cuDevice = 0;
+  std::string noDevice; // non-empty: why kernels cannot launch
+  std::unique_ptr<faopt::rt::DiskCache> disk;
+
+  std::mutex mu;
+  // Fast path: the exact spec text seen before.
+  std::unordered_map<std::string, faopt_kernel *> byText;
+  // One entry per canonical key; later requests wait on the first.
+  struct Pending {
+    std::shared_future<faopt_kernel *> ready;
+  };
+  std::unordered_map<std::string, Pending> byKey;
+  std::vector<std::unique_ptr<faopt_kernel>> kernels;
+};
+
+namespace faopt::rt {
+
+/// Records `message` as this thread's last error and returns `status`.
+faopt_status fail(faopt_status status, const std::string &message);
+
+/// Checks the launch against the kernel's spec; "" when it may launch.
+/// `packed` receives the strides actually used (defaults filled in).
+std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
+                            faopt_forward_args &packed);
+
+} // namespace faopt::rt
+
+#endif // FAOPT_RUNTIME_CONTEXT_H

@@ -1,0 +1,43 @@
+//===- Driver.h - the CUDA driver, loaded with dlopen -----------*- C++ -*-===//
+#ifndef FAOPT_RUNTIME_DRIVER_H
+#define FAOPT_RUNTIME_DRIVER_H
+
+#include <cuda.h> // types and constants only; nothing is linked
+#include <string>
+
+namespace faopt::rt {
+
+/// The driver entry points faopt uses, resolved from libcuda.so.1 once.
+struct Driver {
+  CUresult (*init)(unsigned) = nullptr;
+  CUresult (*driverGetVersion)(int *) = nullptr;
+  CUresult (*deviceGet)(CUdevice *, int) = nullptr;
+  CUresult (*deviceGetCount)(int *) = nullptr;
+  CUresult (*deviceGetAttribute)(int *, CUdevice_attribute, CUdevice) = nullptr;
+  CUresult (*devicePrimaryCtxRetain)(CUcontext *, CUdevice) = nullptr;
+  CUresult (*devicePrimaryCtxRelease)(CUdevice) = nullptr;
+  CUresult (*ctxGetCurrent)(CUcontext *) = nullptr;
+  CUresult (*ctxSetCurrent)(CUcontext) = nullptr;
+  CUresult (*moduleLoadData)(CUmodule *, const void *) = nullptr;
+  CUresult (*moduleUnload)(CUmodule) = nullptr;
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *) = nullptr;
+  CUresult (*funcSetAttribute)(CUfunction, CUfunction_attribute, int) = nullptr;
+  CUresult (*funcGetAttribute)(int *, CUfunction_attribute, CUfunction) = nullptr;
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **) = nullptr;
+  CUresult (*getErrorString)(CUresult, const char **) = nullptr;
+  CUresult (*getErrorName)(CUresult, const char **) = nullptr;
+
+  std::string loadError; // non-empty: no usable driver
+  bool available() const { return loadError.empty(); }
+  /// "cuLaunchKernel failed: CUDA_ERROR_...: <description>".
+  std::string describe(const char *call, CUresult r) const;
+};
+
+/// Loads (once) and returns the driver; check available().
+const Driver &driver();
+
+} // namespace faopt::rt
+
+#endif // FAOPT_RUNTIME_DRIVER_H

@@ -1,0 +1,181 @@
+//===- Launch.cpp - validating and launching the forward pass -------------===//
+//
+// Every launch is checked against the kernel's spec and for internal
+// consistency before anything reaches the GPU: a wrong argument is an error
+// message, never an out-of-bounds access.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Context.h"
+
+#include <climits>
+#include <cstdint>
+
+using faopt::rt::fail;
+
+namespace {
+
+/// The argument layout of faopt::Tensor<T, Rank> in faopt_sm80.cuh.
+template <int Rank> struct TensorArg {
+  const void *data;
+  int64_t size[Rank];
+  int64_t stride[Rank];
+};
+
+/// Packed strides of a [b, h, s, d] tensor in the spec's layout.
+void packedStrides(faopt::spec::Layout layout, int64_t heads, int64_t seq,
+                   int64_t dim, int64_t out[3]) {
+  if (layout == faopt::spec::Layout::BHSD) {
+    out[0] = heads * seq * dim;
+    out[1] = seq * dim;
+    out[2] = dim;
+  } else {
+    out[0] = seq * heads * dim;
+    out[1] = dim;
+    out[2] = heads * dim;
+  }
+}
+
+bool allZero(const int64_t *s, int n) {
+  for (int i = 0; i < n; ++i)
+    if (s[i] != 0)
+      return false;
+  return true;
+}
+
+} // namespace
+
+namespace faopt::rt {
+
+std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
+                            faopt_forward_args &p) {
+  const spec::AttentionSpec &s = k.spec;
+  p = a;
+  if (!a.q || !a.k || !a.v || !a.o)
+    return "q, k, v and o must be non-NULL device pointers";
+  if (s.lse && !a.lse)
+    return "the spec returns lse (\"lse\": true): pass an lse pointer";
+  if (!s.lse && a.lse)
+    return "the spec has no lse output (\"lse\": false) but an lse pointer "
+           "was given";
+  if (a.batch < 0 || a.seqlen_q < 0 || a.seqlen_k < 0)
+    return "batch, seqlen_q and seqlen_k must be non-negative";
+  if (a.heads <= 0 || a.kv_heads <= 0)
+    return "heads and kv_heads must be positive";
+  if (a.heads % a.kv_heads != 0)
+    return "kv_heads (" + std::to_string(a.kv_heads) + ") must divide heads (" +
+           std::to_string(a.heads) + ")";
+  if (s.heads && a.heads != *s.heads)
+    return "the spec pins heads = " + std::to_string(*s.heads) + ", got " +
+           std::to_string(a.heads);
+  if (s.kvHeads && a.kv_heads != *s.kvHeads)
+    return "the spec pins kv_heads = " + std::to_string(*s.kvHeads) + ", got " +
+           std::to_string(a.kv_heads);
+  if (a.batch * a.heads > 65535)
+    return "batch * heads = " + std::to_string(a.batch * a.heads) +
+           " exceeds the grid's 65535 (split the batch)";
+  if ((a.seqlen_q + k.blockQ - 1) / k.blockQ > INT_MAX)
+    return "seqlen_q is too long for one launch";
+
+  struct Named {
+    const char *name;
+    const void *ptr;
+    const int64_t *given;
+    int64_t *used;
+    int64_t heads, seq, dim;
+  } tensors[] = {
+      {"q", a.q, a.q_stride, p.q_stride, a.heads, a.seqlen_q, s.headDimQK},
+      {"k", a.k, a.k_stride, p.k_stride, a.kv_heads, a.seqlen_k, s.headDimQK},
+      {"v", a.v, a.v_stride, p.v_stride, a.kv_heads, a.seqlen_k, s.headDimV},
+      {"o", a.o, a.o_stride, p.o_stride, a.heads, a.seqlen_q, s.headDimV}};
+  for (Named &t : tensors) {
+    if (allZero(t.given, 3))
+      packedStrides(s.layout, t.heads, t.seq, t.dim, t.used);
+    for (int i = 0; i < 3; ++i) {
+      if (t.used[i] < 0)
+        return std::string(t.name) + " strides must be non-negative";
+      // 16-byte chunks: every row must start 16-byte aligned.
+      if (t.used[i] % 8 != 0)
+        return std::string(t.name) + " stride " + std::to_string(i) + " (" +
+               std::to_string(t.used[i]) +
+               " elements) must be a multiple of 8 elements (16 bytes)";
+    }
+    if (reinterpret_cast<uintptr_t>(t.ptr) % 16 != 0)
+      return std::string(t.name) + " must be 16-byte aligned";
+    if (t.seq > 1 && t.used[2] < t.dim)
+      return std::string(t.name) + " sequence stride (" +
+             std::to_string(t.used[2]) + ") is smaller than the head dim (" +
+             std::to_string(t.dim) + "): rows would overlap";
+  }
+  if (a.lse) {
+    if (allZero(a.lse_stride, 2)) {
+      p.lse_stride[0] = a.heads * a.seqlen_q;
+      p.lse_stride[1] = a.seqlen_q;
+    }
+    if (p.lse_stride[0] < 0 || p.lse_stride[1] < 0)
+      return "lse strides must be non-negative";
+    if (reinterpret_cast<uintptr_t>(a.lse) % 4 != 0)
+      return "lse must be 4-byte aligned";
+  }
+  return "";
+}
+
+} // namespace faopt::rt
+
+extern "C" {
+
+void faopt_forward_args_init(faopt_forward_args *a) {
+  if (a)
+    *a = faopt_forward_args{};
+}
+
+faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
+                           void *stream) {
+  if (!k || !a)
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_forward: kernel and args must not be NULL");
+  faopt_forward_args p;
+  std::string why = faopt::rt::validateForward(*k, *a, p);
+  if (!why.empty())
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT, "faopt_forward: " + why);
+  const faopt_context &ctx = *k->context;
+  if (!ctx.noDevice.empty())
+    return fail(FAOPT_ERROR_NO_DEVICE, ctx.noDevice);
+  if (p.batch == 0 || p.seqlen_q == 0)
+    return FAOPT_SUCCESS; // nothing to compute
+
+  const faopt::rt::Driver &d = faopt::rt::driver();
+  CUcontext current = nullptr;
+  d.ctxGetCurrent(&current);
+  if (current != ctx.cuContext)
+    if (CUresult r = d.ctxSetCurrent(ctx.cuContext); r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA, d.describe("cuCtxSetCurrent", r));
+
+  const faopt::spec::AttentionSpec &s = k->spec;
+  auto make4 = [](const void *ptr, int64_t b, int64_t h, int64_t seq,
+                  int64_t dim, const int64_t *st) {
+    return TensorArg<4>{ptr, {b, h, seq, dim}, {st[0], st[1], st[2], 1}};
+  };
+  TensorArg<4> q = make4(p.q, p.batch, p.heads, p.seqlen_q, s.headDimQK,
+                         p.q_stride);
+  TensorArg<4> kk = make4(p.k, p.batch, p.kv_heads, p.seqlen_k, s.headDimQK,
+                          p.k_stride);
+  TensorArg<4> v = make4(p.v, p.batch, p.kv_heads, p.seqlen_k, s.headDimV,
+                         p.v_stride);
+  TensorArg<4> o = make4(p.o, p.batch, p.heads, p.seqlen_q, s.headDimV,
+                         p.o_stride);
+  TensorArg<3> lse{p.lse,
+                   {p.batch, p.heads, p.seqlen_q},
+                   {p.lse_stride[0], p.lse_stride[1], 1}};
+  void *params[] = {&q, &kk, &v, &o, &lse};
+  unsigned gridX = static_cast<unsigned>((p.seqlen_q + k->blockQ - 1) / k->blockQ);
+  unsigned gridY = static_cast<unsigned>(p.batch * p.heads);
+  CUresult r = d.launchKernel(k->function, gridX, gridY, 1,
+                              static_cast<unsigned>(k->threads), 1, 1,
+                              static_cast<unsigned>(k->sharedBytes),
+                              static_cast<CUstream>(stream), params, nullptr);
+  if (r != CUDA_SUCCESS)
+    return fail(FAOPT_ERROR_CUDA, d.describe("cuLaunchKernel", r));
+  return FAOPT_SUCCESS;
+}
+
+} // extern "C"

@@ -1,0 +1,345 @@
+//===- Runtime.cpp - contexts, the JIT and its caches (C ABI) -------------===//
+#include "runtime/Context.h"
+
+#include "compiler/pipeline/GpuCompiler.h"
+#include "llvm/Support/JSON.h"
+#include "runtime/BuildId.inc"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+using faopt::rt::fail;
+
+namespace {
+thread_local std::string lastError;
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+/// Everything that changes the generated code goes into the disk key.
+std::string cacheKey(const faopt_context &ctx,
+                     const faopt::spec::AttentionSpec &spec) {
+  std::string options;
+  for (const std::string &o : faopt::gpu::nvrtcOptions(faopt::cudaArch(ctx.target)))
+    options += o + " ";
+  return faopt::rt::DiskCache::key(
+      {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
+       FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});
+}
+
+/// Reads the launch facts back from a manifest (so disk hits need nothing
+/// else).
+bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
+  auto parsed = llvm::json::parse(text);
+  if (!parsed) {
+    err = "kernel manifest is not JSON: " + llvm::toString(parsed.takeError());
+    return false;
+  }
+  const llvm::json::Object *m = parsed->getAsObject();
+  auto integer = [&](const char *name) -> int64_t {
+    if (!m)
+      return -1;
+    if (auto v = m->getInteger(name))
+      return *v;
+    return -1;
+  };
+  const llvm::json::Array *block = m ? m->getArray("block") : nullptr;
+  const llvm::json::Array *params = m ? m->getArray("parameters") : nullptr;
+  if (!m || !m->getString("kernel") || !block || block->empty() || !params) {
+    err = "kernel manifest lacks kernel/block/parameters";
+    return false;
+  }
+  k.name = m->getString("kernel")->str();
+  k.threads = static_cast<int>((*block)[0].getAsInteger().value_or(0));
+  k.sharedBytes = integer("dynamic_shared_memory_bytes");
+  k.blockQ = static_cast<int>(integer("block_q"));
+  k.blockKv = static_cast<int>(integer("block_kv"));
+  k.registers = static_cast<int>(integer("registers"));
+  int64_t spills = std::max<int64_t>(integer("spill_stores_bytes"), 0) +
+                   std::max<int64_t>(integer("spill_loads_bytes"), 0);
+  k.spillBytes = static_cast<int>(spills);
+  k.hasLse = params->size() == 5;
+  k.manifest = text;
+  if (k.threads <= 0 || k.blockQ <= 0 || k.sharedBytes < 0) {
+    err = "kernel manifest has no usable launch configuration";
+    return false;
+  }
+  return true;
+}
+
+/// Loads the module into the context's CUDA context.
+faopt_status loadModule(faopt_context &ctx, faopt_kernel &k,
+                        const faopt::rt::CacheEntry &entry) {
+  const faopt::rt::Driver &d = faopt::rt::driver();
+  if (CUresult r = d.ctxSetCurrent(ctx.cuContext); r != CUDA_SUCCESS)
+    return fail(FAOPT_ERROR_CUDA, d.describe("cuCtxSetCurrent", r));
+  const std::string &image = ctx.loadTarget == "cubin" ? entry.cubin : entry.ptx;
+  if (image.empty())
+    return fail(FAOPT_ERROR_CUDA, "the cached kernel has no " + ctx.loadTarget +
+                                      " image for this device");
+  if (CUresult r = d.moduleLoadData(&k.module, image.c_str());
+      r != CUDA_SUCCESS)
+    return fail(FAOPT_ERROR_CUDA, d.describe("cuModuleLoadData", r));
+  if (CUresult r = d.moduleGetFunction(&k.function, k.module, k.name.c_str());
+      r != CUDA_SUCCESS)
+    return fail(FAOPT_ERROR_CUDA, d.describe("cuModuleGetFunction", r));
+  if (k.sharedBytes > 48 * 1024)
+    if (CUresult r = d.funcSetAttribute(
+            k.function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            static_cast<int>(k.sharedBytes));
+        r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuFuncSetAttribute(max dynamic shared memory)", r) +
+                      " (the kernel needs " + std::to_string(k.sharedBytes) +
+                      " bytes)");
+  int regs = -1;
+  if (d.funcGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, k.function) ==
+      CUDA_SUCCESS)
+    k.registers = regs;
+  return FAOPT_SUCCESS;
+}
+
+} // namespace
+
+namespace faopt::rt {
+faopt_status fail(faopt_status status, const std::string &message) {
+  lastError = message;
+  return status;
+}
+} // namespace faopt::rt
+
+extern "C" {
+
+const char *faopt_last_error(void) { return lastError.c_str(); }
+const char *faopt_version(void) { return faopt::faoptVersion(); }
+void faopt_free(void *p) { std::free(p); }
+
+void faopt_context_options_init(faopt_context_options *o) {
+  if (!o)
+    return;
+  o->target = "auto";
+  o->cache_dir = nullptr;
+  o->disk_cache = 1;
+  o->device = 0;
+}
+
+faopt_status faopt_context_create(const faopt_context_options *options,
+                                  faopt_context **out) {
+  if (!out)
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT, "faopt_context_create: out is NULL");
+  *out = nullptr;
+  faopt_context_options o;
+  faopt_context_options_init(&o);
+  if (options)
+    o = *options;
+  std::string target = o.target ? o.target : "auto";
+  if (target != "auto" && target != "sm80" && target != "sm90a")
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "unknown target '" + target + "' (auto, sm80, sm90a)");
+
+  auto ctx = std::make_unique<faopt_context>();
+  ctx->device = o.device;
+  const faopt::rt::Driver &d = faopt::rt::driver();
+  if (!d.available()) {
+    ctx->noDevice = d.loadError;
+    ctx->target = target == "auto" ? "sm80" : target;
+    ctx->loadTarget = "cubin";
+  } else {
+    if (CUresult r = d.deviceGet(&ctx->cuDevice, o.device); r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                  d.describe("cuDeviceGet", r) + " for device " +
+                      std::to_string(o.device));
+    int major = 0, minor = 0;
+    d.deviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                         ctx->cuDevice);
+    d.deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                         ctx->cuDevice);
+    std::string cc = std::to_string(major) + "." + std::to_string(minor);
+    if (target == "auto")
+      target = (major == 9 && minor == 0) ? "sm90a" : "sm80";
+    if (target == "sm90a" && !(major == 9 && minor == 0))
+      return fail(FAOPT_ERROR_UNSUPPORTED,
+                  "target sm90a needs a compute capability 9.0 GPU; device " +
+                      std::to_string(o.device) + " is " + cc);
+    if (major < 8)
+      return fail(FAOPT_ERROR_UNSUPPORTED,
+                  "faopt kernels need compute capability 8.0 or newer; device " +
+                      std::to_string(o.device) + " is " + cc);
+    ctx->target = target;
+    // sm_80 cubins run on 8.x; newer GPUs JIT the PTX.
+    ctx->loadTarget = (target == "sm90a" || major == 8) ? "cubin" : "ptx";
+    if (CUresult r = d.devicePrimaryCtxRetain(&ctx->cuContext, ctx->cuDevice);
+        r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA, d.describe("cuDevicePrimaryCtxRetain", r));
+  }
+  if (o.disk_cache)
+    ctx->disk = std::make_unique<faopt::rt::DiskCache>(
+        o.cache_dir ? o.cache_dir : faopt::rt::DiskCache::defaultDir());
+  *out = ctx.release();
+  return FAOPT_SUCCESS;
+}
+
+void faopt_context_destroy(faopt_context *ctx) {
+  if (!ctx)
+    return;
+  const faopt::rt::Driver &d = faopt::rt::driver();
+  if (ctx->cuContext) {
+    d.ctxSetCurrent(ctx->cuContext);
+    for (auto &k : ctx->kernels)
+      if (k->module)
+        d.moduleUnload(k->module);
+    d.devicePrimaryCtxRelease(ctx->cuDevice);
+  }
+  delete ctx;
+}
+
+faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
+                              faopt_kernel **out) {
+  if (!ctx || !specJson || !out)
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_kernel_get: context, spec and out must not be NULL");
+  auto t0 = std::chrono::steady_clock::now();
+  std::string text(specJson);
+  {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    if (auto it = ctx->byText.find(text); it != ctx->byText.end()) {
+      *out = it->second;
+      return FAOPT_SUCCESS;
+    }
+  }
+  faopt::spec::SpecParseResult parsed = faopt::spec::parseSpec(text);
+  if (!parsed.spec)
+    return fail(FAOPT_ERROR_INVALID_SPEC, "invalid spec: " + parsed.error);
+  std::string key = cacheKey(*ctx, *parsed.spec);
+
+  std::shared_ptr<std::promise<faopt_kernel *>> promise;
+  std::shared_future<faopt_kernel *> ready;
+  {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    auto it = ctx->byKey.find(key);
+    if (it != ctx->byKey.end()) {
+      ready = it->second.ready;
+    } else {
+      promise = std::make_shared<std::promise<faopt_kernel *>>();
+      ready = promise->get_future().share();
+      ctx->byKey[key] = {ready};
+    }
+  }
+  if (!promise) { // someone else compiles it: wait
+    faopt_kernel *k = ready.get();
+    if (!k)
+      return fail(FAOPT_ERROR_COMPILE,
+                  "the concurrent compilation of this spec failed");
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    ctx->byText[text] = k;
+    *out = k;
+    return FAOPT_SUCCESS;
+  }
+
+  // This thread compiles (or loads from disk).
+  auto give = [&](faopt_kernel *k, faopt_status status) {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    if (k)
+      ctx->byText[text] = k;
+    else
+      ctx->byKey.erase(key); // let a later request try again
+    promise->set_value(k);
+    *out = k;
+    return status;
+  };
+  auto kernel = std::make_unique<faopt_kernel>();
+  kernel->spec = *parsed.spec;
+  kernel->target = ctx->target;
+  kernel->context = ctx;
+  std::optional<faopt::rt::CacheEntry> entry;
+  if (ctx->disk && (entry = ctx->disk->load(key)))
+    kernel->source = 2;
+  if (!entry) {
+    faopt::GpuCompileOptions options;
+    options.target = ctx->target;
+    options.wantCubin = ctx->loadTarget == "cubin";
+    options.sourceName = kernel->spec.name + ".json";
+    faopt::GpuCompileResult r = faopt::compileForGpu(kernel->spec, options);
+    if (!r.ok)
+      return give(nullptr, fail(FAOPT_ERROR_COMPILE, r.error));
+    entry = faopt::rt::CacheEntry{r.kernel.manifest,
+                                  std::move(r.kernel.binary.cubin),
+                                  std::move(r.kernel.binary.ptx)};
+    if (ctx->disk)
+      ctx->disk->store(key, *entry);
+    kernel->source = 0;
+  }
+  std::string err;
+  if (!readManifest(entry->manifest, *kernel, err))
+    return give(nullptr, fail(FAOPT_ERROR_COMPILE, err));
+  if (ctx->noDevice.empty())
+    if (faopt_status s = loadModule(*ctx, *kernel, *entry); s != FAOPT_SUCCESS)
+      return give(nullptr, s);
+  kernel->compileSeconds = secondsSince(t0);
+  faopt_kernel *k = kernel.get();
+  {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    ctx->kernels.push_back(std::move(kernel));
+  }
+  return give(k, FAOPT_SUCCESS);
+}
+
+faopt_status faopt_kernel_info_get(const faopt_kernel *k,
+                                   faopt_kernel_info *info) {
+  if (!k || !info)
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_kernel_info_get: kernel and info must not be NULL");
+  info->name = k->name.c_str();
+  info->target = k->target.c_str();
+  info->manifest = k->manifest.c_str();
+  info->threads = k->threads;
+  info->block_q = k->blockQ;
+  info->block_kv = k->blockKv;
+  info->shared_memory_bytes = k->sharedBytes;
+  info->registers = k->registers;
+  info->spill_bytes = k->spillBytes;
+  info->source = k->source;
+  info->compile_seconds = k->compileSeconds;
+  return FAOPT_SUCCESS;
+}
+
+faopt_status faopt_compile(const char *specJson, const char *target,
+                           const char *emit, void **out, size_t *outSize,
+                           char **manifest) {
+  if (!specJson || !out || !outSize)
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_compile: spec, out and out_size must not be NULL");
+  std::string what = emit ? emit : "cubin";
+  if (what != "cuda" && what != "ptx" && what != "cubin")
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_compile: emit must be cuda, ptx or cubin");
+  faopt::spec::SpecParseResult parsed = faopt::spec::parseSpec(specJson);
+  if (!parsed.spec)
+    return fail(FAOPT_ERROR_INVALID_SPEC, "invalid spec: " + parsed.error);
+  faopt::GpuCompileOptions options;
+  options.target = target ? target : "sm80";
+  options.runNvrtc = what != "cuda";
+  options.wantCubin = what == "cubin";
+  options.sourceName = parsed.spec->name + ".json";
+  faopt::GpuCompileResult r = faopt::compileForGpu(*parsed.spec, options);
+  if (!r.ok)
+    return fail(FAOPT_ERROR_COMPILE, r.error);
+  const std::string &artefact = what == "cuda"  ? r.kernel.cuda.source
+                                : what == "ptx" ? r.kernel.binary.ptx
+                                                : r.kernel.binary.cubin;
+  *out = std::malloc(artefact.size() + 1);
+  std::memcpy(*out, artefact.data(), artefact.size());
+  static_cast<char *>(*out)[artefact.size()] = '\0';
+  *outSize = artefact.size();
+  if (manifest) {
+    *manifest = static_cast<char *>(std::malloc(r.kernel.manifest.size() + 1));
+    std::memcpy(*manifest, r.kernel.manifest.c_str(),
+                r.kernel.manifest.size() + 1);
+  }
+  return FAOPT_SUCCESS;
+}
+
+} // extern "C"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Packs what the GPU machine needs into .device/faopt-device.tar.xz (git-
+# ignored; name `.device` in the device tool's `carry`): the GPU binaries,
+# libfaopt.so, and the shared libraries they load that a bare CUDA image may
+# lack (libLLVM and its dependencies). On the device:
+#   mkdir -p /tmp/f && tar xJf .device/faopt-device.tar.xz -C /tmp/f
+#   export LD_LIBRARY_PATH=/tmp/f/lib; /tmp/f/bin/faopt-gpu-tests
+set -euo pipefail
+build="${1:-build}"
+out=.device
+stage="$out/stage"
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/lib"
+
+bins=(faopt-gpu-tests faopt-bench)
+for b in "${bins[@]}"; do
+  if [ -x "$build/bin/$b" ]; then cp "$build/bin/$b" "$stage/bin/"; fi
+done
+cp -P "$build"/lib/libfaopt.so* "$stage/lib/"
+
+# Every library the binaries load, except the C/C++ runtime the device has.
+skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libstdc\+\+\.so|libgcc_s\.so|libfaopt\.so)'
+for f in "$stage"/bin/* "$stage"/lib/libfaopt.so.*; do
+  [ -L "$f" ] && continue
+  LD_LIBRARY_PATH="$stage/lib" ldd "$f" | awk '/=>/ {print $1, $3}'
+done | sort -u | while read -r name path; do
+  if ! [[ "$name" =~ $skip ]] && [ -f "$path" ] && [ ! -e "$stage/lib/$name" ]; then
+    cp -L "$path" "$stage/lib/$name"
+  fi
+done
+
+# Sample specs and the peers script travel with the repository itself.
+tar -C "$stage" -cf - bin lib | xz -9 -T2 > "$out/faopt-device.tar.xz"
+rm -rf "$stage"
+ls -la "$out/faopt-device.tar.xz"

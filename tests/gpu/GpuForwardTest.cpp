@@ -1,0 +1,251 @@
+//===- GpuForwardTest.cpp - JIT kernels on the GPU vs a double reference --===//
+//
+// Each case JIT-compiles a spec through the runtime (libfaopt.so), fills q,
+// k, v with fresh random values, poisons o and lse with NaN, launches, and
+// compares with ReferenceKernel.cu (double precision) on the same device
+// buffers. Skipped, with the reason, where no CUDA driver or device exists.
+//
+//===----------------------------------------------------------------------===//
+#include "ReferenceKernel.h"
+#include "faopt/runtime.hpp"
+#include "tests/common/Reference.h"
+
+#include "gtest/gtest.h"
+#include <cmath>
+#include <cuda_runtime.h>
+#include <map>
+#include <random>
+#include <sstream>
+
+using namespace faopt;
+
+namespace {
+
+std::string cudaSkipReason() {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess)
+    return std::string("no usable CUDA driver/device: ") + cudaGetErrorString(e);
+  if (n == 0)
+    return "no CUDA device";
+  return "";
+}
+
+#define SKIP_WITHOUT_GPU()                                                     \
+  do {                                                                         \
+    std::string why = cudaSkipReason();                                        \
+    if (!why.empty())                                                          \
+      GTEST_SKIP() << "GPU test skipped: " << why;                             \
+  } while (0)
+
+#define CUDA_OK(expr)                                                          \
+  do {                                                                         \
+    cudaError_t e_ = (expr);                                                   \
+    ASSERT_EQ(e_, cudaSuccess) << #expr << ": " << cudaGetErrorString(e_);     \
+  } while (0)
+
+struct Case {
+  std::string name;
+  std::string dtype = "bf16";
+  int64_t d = 128;
+  bool causal = false;
+  std::string layout = "bhsd";
+  int64_t batch = 1, heads = 2, kvHeads = 2, seqQ = 128, seqK = 128;
+  int64_t padRows = 0; // extra elements per row (multiple of 8)
+};
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
+
+std::string specFor(const Case &c) {
+  std::ostringstream os;
+  os << "{\"name\": \"t_" << c.dtype << "_d" << c.d
+     << (c.causal ? "_causal" : "_dense") << "\", \"dtype\": \"" << c.dtype
+     << "\", \"head_dim\": " << c.d << ", \"layout\": \"" << c.layout << "\""
+     << (c.causal ? ", \"mask\": \"causal\"" : "") << "}";
+  return os.str();
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  for (std::string dtype : {"bf16", "f16"})
+    for (int64_t d : {64, 128})
+      for (bool causal : {false, true}) {
+        std::string base = dtype + "_d" + std::to_string(d) +
+                           (causal ? "_causal" : "_dense");
+        for (auto [sq, sk] : std::vector<std::pair<int64_t, int64_t>>{
+                 {1, 1}, {17, 17}, {1000, 1000}, {4097, 4097}, {17, 1000},
+                 {1000, 4097}, {4097, 257}}) {
+          Case c;
+          c.name = base + "_" + std::to_string(sq) + "x" + std::to_string(sk);
+          c.dtype = dtype;
+          c.d = d;
+          c.causal = causal;
+          c.seqQ = sq;
+          c.seqK = sk;
+          c.heads = c.kvHeads = sq * sk > 1000000 ? 1 : 2;
+          v.push_back(c);
+        }
+      }
+  for (int64_t group : {4, 8}) {
+    Case c;
+    c.name = "gqa" + std::to_string(group) + "_bshd_causal";
+    c.causal = true;
+    c.layout = "bshd";
+    c.batch = 2;
+    c.heads = 8;
+    c.kvHeads = 8 / group;
+    c.seqQ = 300;
+    c.seqK = 513;
+    v.push_back(c);
+  }
+  Case padded;
+  padded.name = "padded_rows_f16_d64";
+  padded.dtype = "f16";
+  padded.d = 64;
+  padded.padRows = 24;
+  padded.batch = 3;
+  padded.seqQ = padded.seqK = 200;
+  v.push_back(padded);
+  return v;
+}
+
+/// A device tensor in a physical layout with its logical strides.
+struct DeviceTensor {
+  void *ptr = nullptr;
+  size_t bytes = 0;
+  int64_t stride[3] = {0, 0, 0}; // batch, head, seq
+  ~DeviceTensor() {
+    if (ptr)
+      cudaFree(ptr);
+  }
+};
+
+/// Fills [b, h, s, d] with random values in the spec's layout (row padding
+/// `pad`), uploads, and returns the device tensor.
+void upload(DeviceTensor &t, spec::ElementType dtype, spec::Layout layout,
+            int64_t b, int64_t h, int64_t s, int64_t d, int64_t pad,
+            std::mt19937 &rng, bool poisonOnly = false) {
+  test::Buffer buf = test::makeBuffer(dtype, layout, b, h, s, d, pad);
+  if (poisonOnly)
+    test::poison(buf);
+  else
+    test::fillRandom(buf, rng);
+  t.stride[0] = buf.strides[0];
+  t.stride[1] = buf.strides[1];
+  t.stride[2] = buf.strides[2];
+  t.bytes = buf.bytes.size();
+  cudaMalloc(&t.ptr, t.bytes);
+  cudaMemcpy(t.ptr, buf.bytes.data(), t.bytes, cudaMemcpyHostToDevice);
+}
+
+/// Reads [b, h, s, d] back through strides into logical order.
+std::vector<double> download(const DeviceTensor &t, spec::ElementType dtype,
+                             spec::Layout layout, int64_t b, int64_t h,
+                             int64_t s, int64_t d, int64_t pad) {
+  test::Buffer buf = test::makeBuffer(dtype, layout, b, h, s, d, pad);
+  cudaMemcpy(buf.bytes.data(), t.ptr, t.bytes, cudaMemcpyDeviceToHost);
+  return test::read(buf);
+}
+
+Context &context() {
+  static Result<Context> ctx = [] {
+    ContextOptions o;
+    o.diskCache = false; // every run compiles what it tests
+    return Context::create(o);
+  }();
+  if (!ctx)
+    ADD_FAILURE() << ctx.status().message();
+  return *ctx;
+}
+
+class GpuForward : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GpuForward, MatchesReference) {
+  SKIP_WITHOUT_GPU();
+  const Case &c = GetParam();
+  std::string specText = specFor(c);
+  spec::AttentionSpec sp = *spec::parseSpec(specText).spec;
+  Result<Kernel> kernel = context().kernel(specText);
+  ASSERT_TRUE(kernel) << kernel.status().message();
+
+  std::mt19937 rng(std::hash<std::string>()(c.name) ^ 0x5eed);
+  DeviceTensor q, k, v, o;
+  upload(q, sp.dtype, sp.layout, c.batch, c.heads, c.seqQ, c.d, c.padRows, rng);
+  upload(k, sp.dtype, sp.layout, c.batch, c.kvHeads, c.seqK, c.d, c.padRows, rng);
+  upload(v, sp.dtype, sp.layout, c.batch, c.kvHeads, c.seqK, c.d, c.padRows, rng);
+  upload(o, sp.dtype, sp.layout, c.batch, c.heads, c.seqQ, c.d, c.padRows, rng,
+         /*poisonOnly=*/true);
+  size_t rows = static_cast<size_t>(c.batch * c.heads * c.seqQ);
+  float *lse = nullptr, *refO = nullptr, *refLse = nullptr;
+  CUDA_OK(cudaMalloc(&lse, std::max<size_t>(rows, 1) * 4));
+  CUDA_OK(cudaMemset(lse, 0xff, std::max<size_t>(rows, 1) * 4)); // NaN
+  CUDA_OK(cudaMalloc(&refO, std::max<size_t>(rows * c.d, 1) * 4));
+  CUDA_OK(cudaMalloc(&refLse, std::max<size_t>(rows, 1) * 4));
+
+  ForwardArgs args = defaultForwardArgs();
+  args.q = q.ptr;
+  args.k = k.ptr;
+  args.v = v.ptr;
+  args.o = o.ptr;
+  args.lse = lse;
+  args.batch = c.batch;
+  args.heads = c.heads;
+  args.kv_heads = c.kvHeads;
+  args.seqlen_q = c.seqQ;
+  args.seqlen_k = c.seqK;
+  for (int i = 0; i < 3; ++i) {
+    args.q_stride[i] = q.stride[i];
+    args.k_stride[i] = k.stride[i];
+    args.v_stride[i] = v.stride[i];
+    args.o_stride[i] = o.stride[i];
+  }
+  Status s = kernel->forward(args);
+  ASSERT_TRUE(s.ok()) << s.message();
+  CUDA_OK(cudaDeviceSynchronize());
+
+  test::RefArgs ref;
+  ref.elem = sp.dtype == spec::ElementType::BF16 ? test::RefElem::BF16
+                                                  : test::RefElem::F16;
+  ref.q = {q.ptr, {q.stride[0], q.stride[1], q.stride[2]}};
+  ref.k = {k.ptr, {k.stride[0], k.stride[1], k.stride[2]}};
+  ref.v = {v.ptr, {v.stride[0], v.stride[1], v.stride[2]}};
+  ref.batch = c.batch;
+  ref.heads = c.heads;
+  ref.kvHeads = c.kvHeads;
+  ref.seqQ = c.seqQ;
+  ref.seqK = c.seqK;
+  ref.dQK = ref.dV = c.d;
+  ref.scale = sp.effectiveScale();
+  ref.mask = c.causal ? test::RefMask::Causal : test::RefMask::None;
+  ref.o = refO;
+  ref.lse = refLse;
+  CUDA_OK(static_cast<cudaError_t>(test::referenceAttention(ref)));
+  CUDA_OK(cudaDeviceSynchronize());
+
+  std::vector<double> got = download(o, sp.dtype, sp.layout, c.batch, c.heads,
+                                     c.seqQ, c.d, c.padRows);
+  std::vector<float> want(rows * c.d), gotLse(rows), wantLse(rows);
+  CUDA_OK(cudaMemcpy(want.data(), refO, want.size() * 4, cudaMemcpyDeviceToHost));
+  CUDA_OK(cudaMemcpy(gotLse.data(), lse, rows * 4, cudaMemcpyDeviceToHost));
+  CUDA_OK(cudaMemcpy(wantLse.data(), refLse, rows * 4, cudaMemcpyDeviceToHost));
+  cudaFree(lse);
+  cudaFree(refO);
+  cudaFree(refLse);
+
+  std::vector<double> wantD(want.begin(), want.end());
+  double err = test::relativeL2(got, wantD);
+  RecordProperty("relative_l2", std::to_string(err));
+  EXPECT_LT(err, test::tolerance(sp.dtype)) << "output relative L2";
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_FALSE(std::isnan(got[i])) << "output element " << i << " not written";
+  std::vector<double> gl(gotLse.begin(), gotLse.end()),
+      wl(wantLse.begin(), wantLse.end());
+  EXPECT_LT(test::lseError(gl, wl), 1e-3) << "lse (or NaN / -inf mismatch)";
+}
+
+INSTANTIATE_TEST_SUITE_P(Specs, GpuForward, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return info.param.name;
+                         });
+
+} // namespace
