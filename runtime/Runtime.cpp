@@ -196,6 +196,22 @@ void faopt_context_destroy(faopt_context *ctx) {
   delete ctx;
 }
 
+int faopt_context_can_launch(const faopt_context *ctx) {
+  if (!ctx) {
+    lastError = "faopt_context_can_launch: context is NULL";
+    return 0;
+  }
+  if (!ctx->noDevice.empty()) {
+    lastError = ctx->noDevice;
+    return 0;
+  }
+  return 1;
+}
+
+const char *faopt_context_target(const faopt_context *ctx) {
+  return ctx ? ctx->target.c_str() : "";
+}
+
 faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
                               faopt_kernel **out) {
   if (!ctx || !specJson || !out)

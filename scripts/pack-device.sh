@@ -12,7 +12,7 @@ stage="$out/stage"
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/lib"
 
-bins=(faopt-gpu-tests faopt-bench)
+bins=(faopt-gpu-tests faopt-runtime-tests faopt-bench)
 for b in "${bins[@]}"; do
   if [ -x "$build/bin/$b" ]; then cp "$build/bin/$b" "$stage/bin/"; fi
 done
@@ -29,7 +29,12 @@ done | sort -u | while read -r name path; do
   fi
 done
 
-# Sample specs and the peers script travel with the repository itself.
+# The peers' scripts (../shared/bench) travel beside the bundle, uncommitted.
+if [ -d ../shared/bench ]; then
+  mkdir -p "$out/peers"
+  cp ../shared/bench/*.py "$out/peers/"
+fi
+
 tar -C "$stage" -cf - bin lib | xz -9 -T2 > "$out/faopt-device.tar.xz"
 rm -rf "$stage"
 ls -la "$out/faopt-device.tar.xz"

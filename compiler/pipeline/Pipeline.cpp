@@ -89,9 +89,11 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
-/// GPU: device functions for tile_map bodies, then EmitC (CUDA C++), with
+/// GPU: K/V loads pipelined over two shared-memory stages, device functions
+/// for tile_map bodies, then EmitC (CUDA C++), with
 /// single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target) {
+  pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   gpu::AttnConvertToEmitCOptions options;
   options.target = target;

@@ -446,6 +446,20 @@ LogicalResult TileLoadOp::verify() {
                                  getSource().getType(), /*allowRound=*/false);
 }
 
+LogicalResult TilePrefetchOp::verify() {
+  auto tile = dyn_cast<RankedTensorType>(getTileType());
+  if (!tile || !tile.hasStaticShape())
+    return emitOpError() << "tile_type must be a static tensor type, got "
+                         << getTileType();
+  return verifyTileAgainstMemRef(*this, tile, getSource().getType(),
+                                 /*allowRound=*/false);
+}
+
+LogicalResult TileWaitOp::verify() {
+  return verifyTileAgainstMemRef(*this, getTile().getType(),
+                                 getSource().getType(), /*allowRound=*/false);
+}
+
 LogicalResult TileStoreOp::verify() {
   return verifyTileAgainstMemRef(*this, getTile().getType(),
                                  getDest().getType(), /*allowRound=*/true);

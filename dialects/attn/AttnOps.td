@@ -199,6 +199,45 @@ def Attn_TileStoreOp : Attn_Op<"tile_store"> {
   let hasVerifier = 1;
 }
 
+def Attn_TilePrefetchOp : Attn_Op<"tile_prefetch"> {
+  let summary = "start copying a tile into a shared-memory stage (GPU)";
+  let description = [{
+    Starts an asynchronous copy of the rows attn.tile_load would read
+    (`tile_type` rows of (batch, head) from `row`, zero past `bound`) into
+    stage `stage` of the buffer that holds tiles of `source`. It yields
+    nothing: a later attn.tile_wait with the same source and stage returns
+    the data. attn-pipeline-kv-loads introduces it so that block j + 1 is
+    fetched while block j is computed.
+  }];
+  let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead, MemWrite]>:$source,
+                       Index:$batch, Index:$head, Index:$row, Index:$bound,
+                       Index:$stage, TypeAttr:$tile_type);
+  let assemblyFormat = [{
+    $source `[` $batch `,` $head `,` $row `]` `bound` $bound `stage` $stage
+    attr-dict `:` type($source) `->` $tile_type
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
+  let summary = "the tile an earlier tile_prefetch put in a stage (GPU)";
+  let description = [{
+    Returns what attn.tile_load with the same operands would, taking it from
+    stage `stage` once the prefetch that filled it has completed. `ahead` is
+    true when the prefetch of the next stage has been issued and may stay in
+    flight.
+  }];
+  let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead]>:$source,
+                       Index:$batch, Index:$head, Index:$row, Index:$bound,
+                       Index:$stage, I1:$ahead);
+  let results = (outs AnyStaticShapeTensor:$tile);
+  let assemblyFormat = [{
+    $source `[` $batch `,` $head `,` $row `]` `bound` $bound `stage` $stage
+    `ahead` $ahead attr-dict `:` type($source) `->` type($tile)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Tiles: compute
 //===----------------------------------------------------------------------===//

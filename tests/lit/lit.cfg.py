@@ -17,3 +17,11 @@ path = os.pathsep.join(
 )
 config.environment["PATH"] = path
 config.substitutions.append(("%samples", os.path.join(config.faopt_src_root, "samples")))
+
+# GPU code generation needs NVRTC (a CUDA toolkit); running kernels is not
+# tested here.
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if any(os.path.exists(os.path.join(d, "libnvrtc.so.13")) or
+       os.path.exists(os.path.join(d, "libnvrtc.so.12"))
+       for d in [os.path.join(cuda_home, "lib64"), "/usr/local/cuda/lib64"]):
+    config.available_features.add("nvrtc")

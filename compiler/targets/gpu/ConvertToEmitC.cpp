@@ -49,8 +49,16 @@ std::string elementName(Type t) {
 /// What the patterns need to know about the kernel being lowered.
 struct KernelInfo {
   int64_t warps = 4, threads = 128, blockQ = 0, blockKv = 0;
-  /// Shared-memory byte offset of each tile load's destination buffer.
-  llvm::DenseMap<Operation *, int64_t> loadOffset;
+  /// Shared-memory buffer of each tile load / prefetch / wait: the byte
+  /// offset of stage 0 and the bytes of one stage.
+  struct Buffer {
+    int64_t offset = 0, stageBytes = 0;
+  };
+  llvm::DenseMap<Operation *, Buffer> buffer;
+  /// Prefetches that start with a barrier; waits that wait (the first of
+  /// their block); copy groups each wait may leave in flight.
+  llvm::DenseSet<Operation *> barrierFirst;
+  llvm::DenseMap<Operation *, int64_t> groupsAhead;
   int64_t sharedBytes = 0;
 };
 
@@ -159,8 +167,9 @@ struct GridLowering : KernelPattern<scf::ForallOp> {
     Location loc = op.getLoc();
     Type i64 = rewriter.getI64Type();
     comment(rewriter, loc,
-            "scf.forall (attn.grid): one CTA per (q-block, batch * heads)");
-    Value x = call(rewriter, loc, i64, "faopt::block_index", {}, {"0"});
+            "scf.forall (attn.grid): one CTA per (q-block, batch * heads); "
+            "q-blocks in descending order (heaviest first under causal masks)");
+    Value x = call(rewriter, loc, i64, "faopt::block_index_desc", {}, {"0"});
     Value y = call(rewriter, loc, i64, "faopt::block_index", {}, {"1"});
     comment(rewriter, loc, "{} = q-block, {} = batch * heads + head", {x, y});
     SmallVector<Value> ivs;
@@ -175,37 +184,110 @@ struct GridLowering : KernelPattern<scf::ForallOp> {
   }
 };
 
+/// A shared-memory tile at buffer + stage * stageBytes.
+Value smemTile(ConversionPatternRewriter &rewriter, Location loc,
+               const KernelInfo::Buffer &buf, RankedTensorType type,
+               Value stage) {
+  std::string elem = elementName(type.getElementType());
+  std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
+  Type i64 = rewriter.getI64Type();
+  Value offset = literal(rewriter, loc, i64, str(buf.offset));
+  if (stage) {
+    Value stride = literal(rewriter, loc, i64, str(buf.stageBytes));
+    offset = emitc::AddOp::create(
+        rewriter, loc, i64, offset,
+        emitc::MulOp::create(rewriter, loc, i64, stage, stride));
+  }
+  Type smemType = emitc::OpaqueType::get(
+      rewriter.getContext(),
+      "faopt::SmemTile<" + elem + ", " + rows + ", " + cols + ">");
+  return call(rewriter, loc, smemType, "faopt::smem", offset,
+              {elem, rows, cols});
+}
+
+template <typename Op>
+LogicalResult lookupBuffer(const KernelInfo &k, Op op,
+                           KernelInfo::Buffer &buf) {
+  auto it = k.buffer.find(op);
+  if (it == k.buffer.end())
+    return op.emitOpError() << "has no shared-memory buffer assigned";
+  buf = it->second;
+  return success();
+}
+
 struct TileLoadLowering : KernelPattern<TileLoadOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
   matchAndRewrite(TileLoadOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto it = kernel.loadOffset.find(op);
-    if (it == kernel.loadOffset.end())
-      return op.emitOpError() << "has no shared-memory buffer assigned";
+    KernelInfo::Buffer buf;
+    if (failed(lookupBuffer(kernel, op, buf)))
+      return failure();
     Location loc = op.getLoc();
     auto type = op.getTile().getType();
     if (type.getRank() != 2)
       return op.emitOpError() << "GPU lowering loads 2-D tiles only";
-    std::string elem = elementName(type.getElementType());
-    std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
     comment(rewriter, loc,
-            "attn.tile_load: rows [{}, {} + " + rows + ") of (b = {}, h = {}), " +
-                rows + " x " + cols + ", into shared memory at byte " +
-                str(it->second),
+            "attn.tile_load: rows [{}, {} + " + str(type.getDimSize(0)) +
+                ") of (b = {}, h = {}) into shared memory at byte " +
+                str(buf.offset),
             {adaptor.getRow(), adaptor.getRow(), adaptor.getBatch(),
              adaptor.getHead()});
-    Type smemType = emitc::OpaqueType::get(
-        getContext(), "faopt::SmemTile<" + elem + ", " + rows + ", " + cols + ">");
-    Value buffer = call(rewriter, loc, smemType, "faopt::smem",
-                        {literal(rewriter, loc, rewriter.getI64Type(),
-                                 str(it->second))},
-                        {elem, rows, cols});
+    Value buffer = smemTile(rewriter, loc, buf, type, Value());
     Value tile = call(rewriter, loc, convert(type), "faopt::load_tile",
                       {buffer, adaptor.getSource(), adaptor.getBatch(),
                        adaptor.getHead(), adaptor.getRow(), adaptor.getBound()},
                       {str(kernel.threads)});
     rewriter.replaceOp(op, tile);
+    return success();
+  }
+};
+
+struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TilePrefetchOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelInfo::Buffer buf;
+    if (failed(lookupBuffer(kernel, op, buf)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getTileType());
+    comment(rewriter, loc,
+            "attn.tile_prefetch: rows [{}, {} + " + str(type.getDimSize(0)) +
+                ") into stage {} (cp.async, completes later)",
+            {adaptor.getRow(), adaptor.getRow(), adaptor.getStage()});
+    Value buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+    bool barrier = kernel.barrierFirst.contains(op);
+    call(rewriter, loc, Type(), "faopt::prefetch_tile",
+         {buffer, adaptor.getSource(), adaptor.getBatch(), adaptor.getHead(),
+          adaptor.getRow(), adaptor.getBound()},
+         {str(kernel.threads), barrier ? "true" : "false"});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct TileWaitLowering : KernelPattern<TileWaitOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileWaitOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelInfo::Buffer buf;
+    if (failed(lookupBuffer(kernel, op, buf)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = op.getTile().getType();
+    bool first = kernel.barrierFirst.contains(op);
+    comment(rewriter, loc,
+            std::string("attn.tile_wait: the tile of stage {}") +
+                (first ? ", once its copies have landed" : " (already waited for)"),
+            {adaptor.getStage()});
+    Value buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+    auto ahead = kernel.groupsAhead.lookup(op);
+    rewriter.replaceOp(op, call(rewriter, loc, convert(type), "faopt::wait_tile",
+                                {buffer, adaptor.getAhead()},
+                                {str(ahead), first ? "true" : "false"}));
     return success();
   }
 };
@@ -329,9 +411,8 @@ struct TileConstantLowering : KernelPattern<arith::ConstantOp> {
     auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
     if (!type || !dense || !dense.isSplat() || !type.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not a splat f32 tile");
-    float v = dense.getSplatValue<APFloat>().convertToFloat();
-    std::string text = std::isinf(v) ? (v < 0 ? "(-INFINITY)" : "INFINITY")
-                                     : (std::to_string(v) + "f");
+    std::string text = faopt::gpu::floatLiteral(
+        dense.getSplatValue<APFloat>().convertToFloat());
     Location loc = op.getLoc();
     Value value = literal(rewriter, loc, rewriter.getF32Type(), text);
     std::string w = str(kernel.warps);
@@ -406,35 +487,86 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
 };
 
 /// Assigns shared memory: one region for the Q tile (reused to stage the O
-/// tile), then the K and V buffers, by which kernel argument a load reads.
+/// tile), then the K and V buffers, by which kernel argument a copy reads;
+/// two stages where the kv loop is pipelined. Also decides which prefetches
+/// synchronise and how many copy groups a wait leaves in flight.
 LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
-  int64_t region[3] = {0, 0, 0}; // q/o, k, v bytes
-  SmallVector<std::pair<TileLoadOp, unsigned>> loads;
+  int64_t bytes[3] = {0, 0, 0}, stages[3] = {1, 1, 1};
+  SmallVector<std::pair<Operation *, unsigned>> copies;
+  auto bytesOf = [](RankedTensorType t) {
+    return t.getNumElements() * (t.getElementTypeBitWidth() / 8);
+  };
+  auto slotOf = [&](Operation *op, Value source) -> FailureOr<unsigned> {
+    auto arg = dyn_cast<BlockArgument>(source);
+    if (!arg || arg.getOwner()->getParentOp() != kernel || arg.getArgNumber() > 2)
+      return op->emitOpError()
+             << "GPU lowering copies tiles of the q, k or v argument only";
+    return arg.getArgNumber();
+  };
   WalkResult walk = kernel.walk([&](Operation *op) -> WalkResult {
-    auto bytesOf = [](RankedTensorType t) {
-      return t.getNumElements() * (t.getElementTypeBitWidth() / 8);
-    };
+    Value source;
+    RankedTensorType type;
+    bool staged = false;
     if (auto load = dyn_cast<TileLoadOp>(op)) {
-      auto arg = dyn_cast<BlockArgument>(load.getSource());
-      if (!arg || arg.getOwner()->getParentOp() != kernel ||
-          arg.getArgNumber() > 2)
-        return load.emitOpError()
-               << "GPU lowering loads tiles of the q, k or v argument only";
-      unsigned slot = arg.getArgNumber();
-      region[slot] = std::max(region[slot], bytesOf(load.getTile().getType()));
-      loads.push_back({load, slot});
+      source = load.getSource();
+      type = load.getTile().getType();
+    } else if (auto pre = dyn_cast<TilePrefetchOp>(op)) {
+      source = pre.getSource();
+      type = cast<RankedTensorType>(pre.getTileType());
+      staged = true;
+    } else if (auto wait = dyn_cast<TileWaitOp>(op)) {
+      source = wait.getSource();
+      type = wait.getTile().getType();
+      staged = true;
     } else if (auto store = dyn_cast<TileStoreOp>(op)) {
       if (store.getTile().getType().getRank() == 2)
-        region[0] = std::max(region[0], bytesOf(store.getTile().getType()));
+        bytes[0] = std::max(bytes[0], bytesOf(store.getTile().getType()));
+      return WalkResult::advance();
+    } else {
+      return WalkResult::advance();
     }
+    FailureOr<unsigned> slot = slotOf(op, source);
+    if (failed(slot))
+      return WalkResult::interrupt();
+    bytes[*slot] = std::max(bytes[*slot], bytesOf(type));
+    if (staged)
+      stages[*slot] = 2;
+    copies.push_back({op, *slot});
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
     return failure();
-  int64_t offset[3] = {0, region[0], region[0] + region[1]};
-  for (auto [load, slot] : loads)
-    info.loadOffset[load] = offset[slot];
-  info.sharedBytes = region[0] + region[1] + region[2];
+  int64_t offset[3];
+  int64_t total = 0;
+  for (int i = 0; i < 3; ++i) {
+    offset[i] = total;
+    total += bytes[i] * stages[i];
+  }
+  for (auto [op, slot] : copies)
+    info.buffer[op] = {offset[slot], bytes[slot]};
+  info.sharedBytes = total;
+
+  // The first prefetch / wait of each block synchronises for the group.
+  for (auto [op, slot] : copies) {
+    if (!isa<TilePrefetchOp, TileWaitOp>(op))
+      continue;
+    Operation *prev = op->getPrevNode();
+    while (prev && !isa<TilePrefetchOp, TileWaitOp>(prev))
+      prev = prev->getPrevNode();
+    if (!prev || prev->getName() != op->getName())
+      info.barrierFirst.insert(op);
+  }
+  // A wait may leave in flight the prefetches its loop issues each iteration.
+  for (auto [op, slot] : copies) {
+    auto wait = dyn_cast<TileWaitOp>(op);
+    if (!wait)
+      continue;
+    auto loop = wait->getParentOfType<scf::ForOp>();
+    int64_t n = 0;
+    if (loop)
+      loop.getBody()->walk([&](TilePrefetchOp) { ++n; });
+    info.groupsAhead[op] = n;
+  }
   return success();
 }
 
@@ -488,6 +620,7 @@ struct AttnConvertToEmitCPass
     populateSCFToEmitCConversionPatterns(patterns, converter);
     faopt::gpu::populateWhileToEmitCPatterns(converter, patterns);
     patterns.add<DimLowering, GridLowering, TileLoadLowering,
+                 TilePrefetchLowering, TileWaitLowering,
                  TileMatmulLowering, TileMapLowering, TileReduceLowering,
                  TileTruncLowering, FinalizeLowering, TileStoreLowering>(
         converter, ctx, info);

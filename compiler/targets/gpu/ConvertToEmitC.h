@@ -7,7 +7,12 @@ class RewritePatternSet;
 class TypeConverter;
 } // namespace mlir
 
+#include <string>
+
 namespace faopt::gpu {
+
+/// A C float literal: 9 significant digits and an f suffix; INFINITY/NAN.
+std::string floatLiteral(double v);
 
 /// arith, math and func ops on scalars to plain C operators on int64_t /
 /// float / bool (ScalarToEmitC.cpp).

@@ -99,8 +99,26 @@ std::vector<std::string> nvrtcOptions(const std::string &arch) {
   // Real-architecture targets give both PTX and a cubin. Fast math: exp2 and
   // the reciprocal of the row sum go to the special-function unit; the
   // tolerance tests cover the difference.
-  return {"--gpu-architecture=" + arch, "--std=c++17", "--use_fast_math",
-          "--ptxas-options=-v", "-default-device"};
+  std::vector<std::string> options = {"--gpu-architecture=" + arch,
+                                      "--std=c++17", "--use_fast_math",
+                                      "--ptxas-options=-v", "-default-device"};
+  // $FAOPT_NVRTC_OPTIONS adds options (say -lineinfo for profiling); they
+  // are part of every cache key through this list.
+  if (const char *extra = std::getenv("FAOPT_NVRTC_OPTIONS")) {
+    std::string word;
+    for (const char *c = extra;; ++c) {
+      if (*c == ' ' || *c == '\0') {
+        if (!word.empty())
+          options.push_back(word);
+        word.clear();
+        if (*c == '\0')
+          break;
+      } else {
+        word += *c;
+      }
+    }
+  }
+  return options;
 }
 
 NvrtcResult compileCuda(

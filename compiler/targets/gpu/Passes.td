@@ -18,6 +18,19 @@ def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def AttnPipelineKvLoads : Pass<"attn-pipeline-kv-loads", "mlir::func::FuncOp"> {
+  let summary = "Fetch the next kv-block's K/V tiles while computing this one";
+  let description = [{
+    Software pipelining over two shared-memory stages: the K and V tiles of
+    the kv loop become attn.tile_prefetch (issued one iteration ahead, the
+    first before the loop) and attn.tile_wait (where the tile is used). Block
+    j + 1 then streams in while block j is computed. Needs `stages = 2` in the
+    kernel's attn.tiling; with one stage the loop is left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def AttnConvertToEmitC : Pass<"attn-convert-to-emitc", "mlir::ModuleOp"> {
   let summary = "Lower decomposed attention kernels to EmitC (CUDA C++)";
   let description = [{

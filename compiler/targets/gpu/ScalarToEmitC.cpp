@@ -22,9 +22,7 @@
 using namespace mlir;
 
 namespace faopt::gpu {
-namespace {
 
-/// A C literal for a float: 9 significant digits and an f suffix.
 std::string floatLiteral(double v) {
   if (std::isnan(v))
     return "NAN";
@@ -37,6 +35,8 @@ std::string floatLiteral(double v) {
     s += ".0";
   return s + "f";
 }
+
+namespace {
 
 struct ConstantLowering : OpConversionPattern<arith::ConstantOp> {
   using OpConversionPattern::OpConversionPattern;

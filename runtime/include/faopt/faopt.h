@@ -60,6 +60,11 @@ FAOPT_API void faopt_context_options_init(faopt_context_options *options);
 FAOPT_API faopt_status faopt_context_create(const faopt_context_options *options,
                                             faopt_context **out);
 FAOPT_API void faopt_context_destroy(faopt_context *context);
+/* 1 if kernels of this context can be launched; 0 (compile-only) if there is
+ * no usable driver or device, with the reason in faopt_last_error(). */
+FAOPT_API int faopt_context_can_launch(const faopt_context *context);
+/* The target kernels are compiled for ("sm80" / "sm90a"). */
+FAOPT_API const char *faopt_context_target(const faopt_context *context);
 
 /* Gets the kernel for a spec (JSON text, docs/spec.md), compiling it on
  * first use. Thread-safe; concurrent requests for one spec compile it once.

@@ -122,6 +122,10 @@ public:
     return Kernel(k);
   }
 
+  /// False without a usable driver/device (kernels compile but cannot run).
+  bool canLaunch() const { return faopt_context_can_launch(context_.get()); }
+  std::string target() const { return faopt_context_target(context_.get()); }
+
   faopt_context *handle() const { return context_.get(); }
 
 private:

@@ -106,6 +106,14 @@ template <typename T, int Rank> struct Tensor {
 template <int I, typename T, int Rank>
 FAOPT_DEVICE faopt_i64 dim(const Tensor<T, Rank> &t) { return t.size[I]; }
 
+/// Grid index counted from the last block: the kernel takes its q-blocks
+/// in descending order so that, under causal-like masks, the heaviest
+/// programs start first and the tail of the launch is short.
+template <int I> FAOPT_DEVICE faopt_i64 block_index_desc() {
+  return I == 0 ? (faopt_i64)(gridDim.x - 1 - blockIdx.x)
+                : (faopt_i64)(gridDim.y - 1 - blockIdx.y);
+}
+
 template <int I> FAOPT_DEVICE faopt_i64 block_index() {
   return I == 0 ? (faopt_i64)blockIdx.x : I == 1 ? (faopt_i64)blockIdx.y
                                                  : (faopt_i64)blockIdx.z;
@@ -233,6 +241,34 @@ FAOPT_DEVICE SmemTile<T, R, C> load_tile(SmemTile<T, R, C> dst,
   cp_async_wait<0>();
   __syncthreads();
   return dst;
+}
+
+/// Software pipelining (attn.tile_prefetch): start filling one stage. The
+/// barrier (first prefetch of a group) keeps the copy from overwriting data
+/// other warps still read from the previous use of this stage.
+template <int THREADS, bool BARRIER, typename T, int R, int C>
+FAOPT_DEVICE void prefetch_tile(SmemTile<T, R, C> dst, const Tensor<T, 4> &src,
+                                faopt_i64 b, faopt_i64 h, faopt_i64 row0,
+                                faopt_i64 bound) {
+  if (BARRIER)
+    __syncthreads();
+  issue_tile_load<THREADS>(dst, src, b, h, row0, bound);
+}
+
+/// attn.tile_wait: the stage's tile once its copies are complete. With
+/// `ahead`, the AHEAD newest copy groups (the next stage) stay in flight.
+/// Only the first wait of a group waits and synchronises; the others find
+/// their data already there.
+template <int AHEAD, bool FIRST, typename T, int R, int C>
+FAOPT_DEVICE SmemTile<T, R, C> wait_tile(SmemTile<T, R, C> tile, bool ahead) {
+  if (FIRST) {
+    if (ahead)
+      cp_async_wait<AHEAD>();
+    else
+      cp_async_wait<0>();
+    __syncthreads();
+  }
+  return tile;
 }
 
 // ---------------------------------------------------------------------------
@@ -581,7 +617,8 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
                              const Tensor<T, 4> &dst, faopt_i64 b, faopt_i64 h,
                              faopt_i64 row0, faopt_i64 bound,
                              SmemTile<T, M, N> staging) {
-  __syncthreads(); // the staging area may still be read (Q tile)
+  cp_async_wait<0>(); // no copy may still be landing when the CTA ends
+  __syncthreads();    // the staging area may still be read (Q tile)
   const int l = lane_id();
 #pragma unroll
   for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# On the GPU machine: faopt's benchmark and the peers (PyTorch SDPA flash /
+# cuDNN, FlexAttention) in one run, then the ratio table.
+#   bench/run-gpu.sh OUTDIR [--quick] [--impls sdpa-flash,sdpa-cudnn,flex]
+# Expects the unpacked device bundle (scripts/pack-device.sh) at $FAOPT_ROOT
+# (default /tmp/f) and the peers script at .device/peers/peers.py.
+set -euo pipefail
+out="$1"; shift
+quick=""; impls="sdpa-flash,sdpa-cudnn"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick="--quick" ;;
+    --impls) impls="$2"; shift ;;
+  esac
+  shift
+done
+root="${FAOPT_ROOT:-/tmp/f}"
+export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$out/gpu.txt"
+"$root/bin/faopt-bench" --only fwd $quick --csv "$out/faopt.csv"
+PYTHONUNBUFFERED=1 python3 .device/peers/peers.py --only fwd $quick --impls "$impls" --csv "$out/peers.csv" | tail -n 40
+python3 bench/compare.py "$out/faopt.csv" "$out/peers.csv" | tee "$out/compare.txt"

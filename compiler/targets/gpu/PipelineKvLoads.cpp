@@ -1,0 +1,129 @@
+//===- PipelineKvLoads.cpp - prefetch the next kv-block's tiles -----------===//
+//
+//   scf.for %kb = %lo to %hi {
+//     ... scf.if %any { %k = attn.tile_load %K[b, h, %kb * BK] ... }
+//   }
+// becomes
+//   attn.tile_prefetch %K[b, h, %lo * BK] ... stage 0        // prologue
+//   scf.for %kb = %lo to %hi {
+//     %stage = (%kb - %lo) mod 2 ; %ahead = %kb + 1 < %hi
+//     scf.if %ahead { attn.tile_prefetch %K[b, h, (%kb + 1) * BK] stage 1 - %stage }
+//     ... scf.if %any { %k = attn.tile_wait %K[b, h, %kb * BK] stage %stage ahead %ahead }
+//   }
+//
+// Every tile load in the loop whose row is %kb * BK and whose other operands
+// are defined outside the loop is pipelined; the GPU lowering gives each
+// source two shared-memory stages.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNPIPELINEKVLOADS
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+/// Tile loads of `loop` that read row %iv * c, with everything else defined
+/// outside the loop.
+SmallVector<TileLoadOp> pipelinableLoads(scf::ForOp loop, int64_t &blockKv) {
+  SmallVector<TileLoadOp> loads;
+  Value iv = loop.getInductionVar();
+  blockKv = 0;
+  loop.getBody()->walk([&](TileLoadOp load) {
+    auto mul = load.getRow().getDefiningOp<arith::MulIOp>();
+    APInt c;
+    if (!mul || mul.getLhs() != iv ||
+        !matchPattern(mul.getRhs(), m_ConstantInt(&c)))
+      return;
+    for (Value v : {Value(load.getSource()), Value(load.getBatch()),
+                    Value(load.getHead()), Value(load.getBound())})
+
+      if (!v.getParentRegion()->isProperAncestor(&loop.getRegion()))
+        return;
+    if (blockKv && blockKv != c.getSExtValue())
+      return;
+    blockKv = c.getSExtValue();
+    loads.push_back(load);
+  });
+  return loads;
+}
+
+struct AttnPipelineKvLoadsPass
+    : faopt::gpu::impl::AttnPipelineKvLoadsBase<AttnPipelineKvLoadsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    auto tiling = func->getAttrOfType<TilingAttr>("attn.tiling");
+    if (!tiling || tiling.getStages() < 2)
+      return;
+    SmallVector<scf::ForOp> loops;
+    func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops) {
+      int64_t blockKv = 0;
+      SmallVector<TileLoadOp> loads = pipelinableLoads(loop, blockKv);
+      if (!loads.empty())
+        pipeline(loop, loads, blockKv);
+    }
+  }
+
+  void pipeline(scf::ForOp loop, ArrayRef<TileLoadOp> loads, int64_t blockKv) {
+    Location loc = loop.getLoc();
+    OpBuilder b(loop);
+    auto index = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    auto prefetch = [&](OpBuilder &ob, TileLoadOp load, Value row,
+                        Value stage) {
+      TilePrefetchOp::create(ob, loc, load.getSource(), load.getBatch(),
+                             load.getHead(), row, load.getBound(), stage,
+                             TypeAttr::get(load.getTile().getType()));
+    };
+    // Prologue: the first block into stage 0 (a block past the end of the
+    // sequence is zero-filled without reading memory).
+    Value lo = loop.getLowerBound(), hi = loop.getUpperBound();
+    Value bk = index(b, blockKv);
+    Value firstRow = arith::MulIOp::create(b, loc, lo, bk);
+    Value zero = index(b, 0);
+    for (TileLoadOp load : loads)
+      prefetch(b, load, firstRow, zero);
+
+    // In the loop: this iteration's stage, and the next block's prefetch.
+    b.setInsertionPointToStart(loop.getBody());
+    Value iv = loop.getInductionVar();
+    Value one = index(b, 1), two = index(b, 2);
+    Value stage = arith::RemUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, iv, lo), two);
+    Value next = arith::AddIOp::create(b, loc, iv, one);
+    Value ahead =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, hi);
+    Value otherStage = arith::SubIOp::create(b, loc, one, stage);
+    auto ifAhead = scf::IfOp::create(b, loc, ahead, /*withElseRegion=*/false);
+    {
+      OpBuilder ib = ifAhead.getThenBodyBuilder();
+      Value nextRow = arith::MulIOp::create(ib, loc, next, bk);
+      for (TileLoadOp load : loads)
+        prefetch(ib, load, nextRow, otherStage);
+    }
+    for (TileLoadOp load : loads) {
+      OpBuilder lb(load);
+      auto wait = TileWaitOp::create(
+          lb, load.getLoc(), load.getTile().getType(), load.getSource(),
+          load.getBatch(), load.getHead(), load.getRow(), load.getBound(),
+          stage, ahead);
+      load.replaceAllUsesWith(wait.getTile());
+      load.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,63 @@
+// RUN: faopt-opt %s --attn-pipeline-kv-loads --split-input-file | FileCheck %s
+
+// K/V tile loads at row %kb * 64 become prefetches into alternating stages:
+// stage 0 before the loop, the next block's stage at the top of each
+// iteration (when there is a next block), and waits where the loads were.
+
+// CHECK-LABEL: func.func @kv_loop(
+// CHECK-SAME:      %[[K:[^:]*]]: memref{{.*}}, %[[V:[^:]*]]: memref{{.*}}, %[[B:[^:]*]]: index, %[[H:[^:]*]]: index, %[[SK:[^:]*]]: index, %[[LO:[^:]*]]: index, %[[HI:[^:]*]]: index, %[[ANY:[^:]*]]: i1
+// CHECK:         %[[ROW0:.*]] = arith.muli %[[LO]], %c64
+// CHECK:         attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0 : {{.*}} -> tensor<64x128xbf16>
+// CHECK:         attn.tile_prefetch %[[V]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0
+// CHECK:         scf.for %[[KB:.*]] = %[[LO]] to %[[HI]]
+// CHECK:           %[[REL:.*]] = arith.subi %[[KB]], %[[LO]]
+// CHECK:           %[[STAGE:.*]] = arith.remui %[[REL]], %c2
+// CHECK:           %[[NEXT:.*]] = arith.addi %[[KB]], %c1
+// CHECK:           %[[AHEAD:.*]] = arith.cmpi ult, %[[NEXT]], %[[HI]]
+// CHECK:           %[[OTHER:.*]] = arith.subi %c1{{.*}}, %[[STAGE]]
+// CHECK:           scf.if %[[AHEAD]] {
+// CHECK:             %[[NROW:.*]] = arith.muli %[[NEXT]], %c64
+// CHECK:             attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[NROW]]] bound %[[SK]] stage %[[OTHER]]
+// CHECK:             attn.tile_prefetch %[[V]][%[[B]], %[[H]], %[[NROW]]] bound %[[SK]] stage %[[OTHER]]
+// CHECK:           scf.if %[[ANY]]
+// CHECK:             %[[KT:.*]] = attn.tile_wait %[[K]][%[[B]], %[[H]], %{{.*}}] bound %[[SK]] stage %[[STAGE]] ahead %[[AHEAD]]
+// CHECK:             %[[VT:.*]] = attn.tile_wait %[[V]][%[[B]], %[[H]], %{{.*}}] bound %[[SK]] stage %[[STAGE]] ahead %[[AHEAD]]
+// CHECK-NOT:       attn.tile_load
+func.func @kv_loop(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>, %b: index, %h: index, %sk: index, %lo: index, %hi: index, %any: i1, %acc0: tensor<64x128xf32>) -> tensor<64x128xf32> attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2>} {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %r = scf.for %kb = %lo to %hi step %c1 iter_args(%acc = %acc0) -> (tensor<64x128xf32>) {
+    %kv0 = arith.muli %kb, %c64 : index
+    %next = scf.if %any -> (tensor<64x128xf32>) {
+      %kt = attn.tile_load %k[%b, %h, %kv0] bound %sk : memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<64x128xbf16>
+      %vt = attn.tile_load %v[%b, %h, %kv0] bound %sk : memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<64x128xbf16>
+      %s = attn.tile_matmul %kt, %vt {transpose_rhs} : tensor<64x128xbf16>, tensor<64x128xbf16> -> tensor<64x64xf32>
+      %p = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+      %a = attn.tile_matmul %p, %vt acc %acc : tensor<64x64xbf16>, tensor<64x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+      scf.yield %a : tensor<64x128xf32>
+    } else {
+      scf.yield %acc : tensor<64x128xf32>
+    }
+    scf.yield %next : tensor<64x128xf32>
+  }
+  return %r : tensor<64x128xf32>
+}
+
+// -----
+
+// With a single K/V stage (no room for two), loads stay as they are.
+// CHECK-LABEL: func.func @one_stage(
+// CHECK-NOT:     attn.tile_prefetch
+// CHECK:         attn.tile_load
+func.func @one_stage(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>, %b: index, %h: index, %sk: index, %n: index) -> tensor<64x128xbf16> attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %init = attn.tile_load %k[%b, %h, %c0] bound %sk : memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<64x128xbf16>
+  %r = scf.for %kb = %c0 to %n step %c1 iter_args(%t = %init) -> (tensor<64x128xbf16>) {
+    %kv0 = arith.muli %kb, %c64 : index
+    %kt = attn.tile_load %k[%b, %h, %kv0] bound %sk : memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<64x128xbf16>
+    scf.yield %kt : tensor<64x128xbf16>
+  }
+  return %r : tensor<64x128xbf16>
+}

@@ -1,0 +1,328 @@
+//===- RuntimeTest.cpp - the JIT runtime without running kernels ----------===//
+//
+// Everything about libfaopt.so that needs no kernel to run: compiling
+// through the C ABI and the C++ API, launch validation (every error path,
+// before any driver call), the memory cache under concurrent requests, and
+// the disk cache: hits, a corrupted entry, an unwritable directory, and two
+// processes racing on one key. Needs NVRTC; skips with the reason if absent.
+//
+//===----------------------------------------------------------------------===//
+#include "faopt/runtime.hpp"
+
+#include "gtest/gtest.h"
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kSpec = R"({"name": "rt_causal", "dtype": "bf16", "head_dim": 64,
+                        "mask": "causal"})";
+
+/// NVRTC present? (A compile reports "cannot load NVRTC" otherwise.)
+std::string nvrtcMissing() {
+  static std::string why = [] {
+    void *out = nullptr;
+    size_t size = 0;
+    faopt_status s = faopt_compile(kSpec, "sm80", "ptx", &out, &size, nullptr);
+    faopt_free(out);
+    std::string e = faopt_last_error();
+    return s == FAOPT_ERROR_COMPILE && e.find("NVRTC") != std::string::npos &&
+                   e.find("load") != std::string::npos
+               ? e
+               : std::string();
+  }();
+  return why;
+}
+
+#define SKIP_WITHOUT_NVRTC()                                                   \
+  do {                                                                         \
+    if (!nvrtcMissing().empty())                                               \
+      GTEST_SKIP() << "needs NVRTC: " << nvrtcMissing();                       \
+  } while (0)
+
+std::string freshDir(const std::string &name) {
+  fs::path p = fs::temp_directory_path() /
+               ("faopt-rt-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(p);
+  return p.string();
+}
+
+std::vector<fs::path> entries(const std::string &dir) {
+  std::vector<fs::path> v;
+  for (const auto &e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".fkc")
+      v.push_back(e.path());
+  return v;
+}
+
+faopt::Context context(const std::string &dir, bool disk = true) {
+  faopt::ContextOptions o;
+  o.cacheDir = dir;
+  o.diskCache = disk;
+  auto ctx = faopt::Context::create(o);
+  EXPECT_TRUE(ctx) << ctx.status().message();
+  return *ctx;
+}
+
+TEST(Runtime, CompilesThroughTheCApi) {
+  SKIP_WITHOUT_NVRTC();
+  for (const char *emit : {"cuda", "ptx", "cubin"}) {
+    void *out = nullptr;
+    size_t size = 0;
+    char *manifest = nullptr;
+    ASSERT_EQ(faopt_compile(kSpec, "sm90a", emit, &out, &size, &manifest),
+              FAOPT_SUCCESS)
+        << faopt_last_error();
+    EXPECT_GT(size, 100u) << emit;
+    EXPECT_NE(std::string(manifest).find("\"kernel\": \"rt_causal\""),
+              std::string::npos);
+    faopt_free(out);
+    faopt_free(manifest);
+  }
+  void *out = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(faopt_compile(kSpec, "sm80", "sass", &out, &size, nullptr),
+            FAOPT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(faopt_compile("{\"dtype\": 3}", "sm80", "ptx", &out, &size, nullptr),
+            FAOPT_ERROR_INVALID_SPEC);
+  EXPECT_EQ(std::string(faopt_last_error()),
+            "invalid spec: $.dtype: expected a string, got the number 3");
+}
+
+TEST(Runtime, InvalidSpecAndOptions) {
+  faopt_context *ctx = nullptr;
+  faopt_context_options o;
+  faopt_context_options_init(&o);
+  o.target = "sm70";
+  EXPECT_EQ(faopt_context_create(&o, &ctx), FAOPT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(std::string(faopt_last_error()),
+            "unknown target 'sm70' (auto, sm80, sm90a)");
+  faopt::Context c = context("", /*disk=*/false);
+  auto k = c.kernel(R"({"dtype": "bf16", "head_dim": 64, "mask": "q >= "})");
+  ASSERT_FALSE(k);
+  EXPECT_EQ(k.status().code(), FAOPT_ERROR_INVALID_SPEC);
+  EXPECT_EQ(k.status().message(),
+            "invalid spec: $.mask: mask expression \"q >= \": column 6: "
+            "expected an operand, found 'end of expression'");
+}
+
+TEST(Runtime, LaunchesAreValidatedFirst) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  auto k = ctx.kernel(kSpec);
+  ASSERT_TRUE(k) << k.status().message();
+  faopt::KernelInfo info = k->info();
+  EXPECT_EQ(std::string(info.name), "rt_causal");
+  EXPECT_EQ(info.threads, 128);
+  EXPECT_EQ(info.block_q, 128);
+  EXPECT_GT(info.shared_memory_bytes, 0);
+
+  // Fake device addresses: validation must reject before any launch.
+  auto good = [] {
+    faopt::ForwardArgs a = faopt::defaultForwardArgs();
+    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
+    a.o = reinterpret_cast<void *>(0x20000);
+    a.lse = reinterpret_cast<float *>(0x30000);
+    a.batch = 2;
+    a.heads = 8;
+    a.kv_heads = 2;
+    a.seqlen_q = 100;
+    a.seqlen_k = 300;
+    return a;
+  };
+  struct Bad {
+    const char *what;
+    std::function<void(faopt::ForwardArgs &)> edit;
+    const char *message;
+  } bad[] = {
+      {"null q", [](auto &a) { a.q = nullptr; },
+       "faopt_forward: q, k, v and o must be non-NULL device pointers"},
+      {"no lse", [](auto &a) { a.lse = nullptr; },
+       "faopt_forward: the spec returns lse (\"lse\": true): pass an lse pointer"},
+      {"gqa", [](auto &a) { a.kv_heads = 3; },
+       "faopt_forward: kv_heads (3) must divide heads (8)"},
+      {"heads", [](auto &a) { a.heads = 0; },
+       "faopt_forward: heads and kv_heads must be positive"},
+      {"negative", [](auto &a) { a.seqlen_k = -1; },
+       "faopt_forward: batch, seqlen_q and seqlen_k must be non-negative"},
+      {"misaligned", [](auto &a) { a.k = reinterpret_cast<void *>(0x10002); },
+       "faopt_forward: k must be 16-byte aligned"},
+      {"stride", [](auto &a) { a.q_stride[0] = 100 * 8 * 64; a.q_stride[1] = 64; a.q_stride[2] = 68; },
+       "faopt_forward: q stride 2 (68 elements) must be a multiple of 8 "
+       "elements (16 bytes)"},
+      {"overlap", [](auto &a) { a.v_stride[0] = 8; a.v_stride[1] = 8; a.v_stride[2] = 8; },
+       "faopt_forward: v sequence stride (8) is smaller than the head dim "
+       "(64): rows would overlap"},
+      {"grid", [](auto &a) { a.batch = 10000; },
+       "faopt_forward: batch * heads = 80000 exceeds the grid's 65535 (split "
+       "the batch)"},
+  };
+  for (const Bad &b : bad) {
+    faopt::ForwardArgs a = good();
+    b.edit(a);
+    faopt::Status s = k->forward(a);
+    EXPECT_EQ(s.code(), FAOPT_ERROR_INVALID_ARGUMENT) << b.what;
+    EXPECT_EQ(s.message(), b.message) << b.what;
+  }
+  if (!ctx.canLaunch()) {
+    faopt::Status s = k->forward(good());
+    EXPECT_EQ(s.code(), FAOPT_ERROR_NO_DEVICE) << s.message();
+    EXPECT_NE(s.message().find("can be compiled but not launched"),
+              std::string::npos)
+        << s.message();
+  }
+  EXPECT_EQ(faopt_forward(nullptr, nullptr, nullptr),
+            FAOPT_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(Runtime, ConcurrentRequestsCompileOnce) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  std::vector<std::thread> threads;
+  std::vector<const faopt_kernel *> got(6, nullptr);
+  for (int i = 0; i < 6; ++i)
+    threads.emplace_back([&, i] {
+      // Different spellings of one kernel share one compilation.
+      auto k = ctx.kernel(i % 2 ? kSpec
+                                : R"({"name": "rt_causal", "dtype": "bf16",
+                                     "head_dim_qk": 64, "mask": {"expr": "q >= kv"}})");
+      got[i] = k ? k->handle() : nullptr;
+    });
+  for (auto &t : threads)
+    t.join();
+  for (const faopt_kernel *k : got) {
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k, got[0]);
+  }
+  // A memory hit returns the same kernel.
+  auto again = ctx.kernel(kSpec);
+  EXPECT_EQ(again->handle(), got[0]);
+}
+
+TEST(Runtime, DiskCacheHitAndCorruptedEntry) {
+  SKIP_WITHOUT_NVRTC();
+  std::string dir = freshDir("disk");
+  {
+    faopt::Context a = context(dir);
+    auto k = a.kernel(kSpec);
+    ASSERT_TRUE(k) << k.status().message();
+    EXPECT_EQ(k->info().source, 0); // compiled
+  }
+  ASSERT_EQ(entries(dir).size(), 1u);
+  {
+    faopt::Context b = context(dir);
+    auto k = b.kernel(kSpec);
+    ASSERT_TRUE(k);
+    EXPECT_EQ(k->info().source, 2); // from disk
+  }
+  // Truncate the entry: detected, reported, recompiled, rewritten.
+  fs::path entry = entries(dir)[0];
+  auto size = fs::file_size(entry);
+  fs::resize_file(entry, size / 2);
+  {
+    faopt::Context c = context(dir);
+    testing::internal::CaptureStderr();
+    auto k = c.kernel(kSpec);
+    std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(k) << k.status().message();
+    EXPECT_EQ(k->info().source, 0);
+    EXPECT_NE(err.find("is corrupted (truncated); recompiling"),
+              std::string::npos)
+        << err;
+  }
+  EXPECT_EQ(fs::file_size(entries(dir)[0]), size);
+  // A flipped byte in the payload fails the checksum.
+  {
+    std::fstream f(entries(dir)[0], std::ios::in | std::ios::out |
+                                        std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 10));
+    f.put('\x5a');
+  }
+  {
+    faopt::Context d = context(dir);
+    testing::internal::CaptureStderr();
+    auto k = d.kernel(kSpec);
+    std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(k);
+    EXPECT_NE(err.find("checksum mismatch"), std::string::npos) << err;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Runtime, UnwritableCacheFallsBackToMemory) {
+  SKIP_WITHOUT_NVRTC();
+  // A regular file where a directory should be: nothing can be created
+  // under it, even as root.
+  std::string base = freshDir("unwritable");
+  fs::create_directories(base);
+  std::ofstream(base + "/file") << "x";
+  std::string dir = base + "/file/cache";
+  testing::internal::CaptureStderr();
+  faopt::Context ctx = context(dir);
+  auto k = ctx.kernel(kSpec);
+  std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(k) << k.status().message();
+  EXPECT_NE(err.find("cannot write the kernel cache at " + dir),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("kernels are cached in memory only"), std::string::npos);
+  fs::remove_all(base);
+}
+
+/// The child side of TwoProcessesRaceOnOneKey, run in a fresh process
+/// (exec, not just fork: CUDA does not survive fork() once initialised).
+TEST(Runtime, RaceChild) {
+  const char *dir = std::getenv("FAOPT_RACE_DIR");
+  if (!dir)
+    GTEST_SKIP() << "helper for TwoProcessesRaceOnOneKey";
+  faopt::ContextOptions o;
+  o.cacheDir = dir;
+  auto ctx = faopt::Context::create(o);
+  ASSERT_TRUE(ctx) << ctx.status().message();
+  auto k = ctx->kernel(kSpec);
+  ASSERT_TRUE(k) << k.status().message();
+}
+
+TEST(Runtime, TwoProcessesRaceOnOneKey) {
+  SKIP_WITHOUT_NVRTC();
+  std::string dir = freshDir("race");
+  std::string self = fs::read_symlink("/proc/self/exe").string();
+  pid_t children[2];
+  for (pid_t &child : children) {
+    child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      setenv("FAOPT_RACE_DIR", dir.c_str(), 1);
+      setenv("FAOPT_QUIET", "1", 1);
+      execl(self.c_str(), self.c_str(), "--gtest_filter=Runtime.RaceChild",
+            static_cast<char *>(nullptr));
+      _exit(127);
+    }
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "child status " << status;
+  }
+  // One complete entry, no temporary files left, and it loads.
+  size_t temps = 0;
+  for (const auto &e : fs::directory_iterator(dir))
+    temps += e.path().string().find(".tmp-") != std::string::npos;
+  EXPECT_EQ(temps, 0u);
+  ASSERT_EQ(entries(dir).size(), 1u);
+  faopt::Context ctx = context(dir);
+  auto k = ctx.kernel(kSpec);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->info().source, 2);
+  fs::remove_all(dir);
+}
+
+} // namespace
