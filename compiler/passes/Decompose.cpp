@@ -2,9 +2,10 @@
 //
 //   s     = tile_matmul q, k {transpose_rhs}                 Q Kᵀ, f32
 //   t     = tile_map s at (b, h, q0, kv0) { logits; mask ? t : -inf }
+//           (with `masked %p`: scf.if %p { that } else { logits only })
 //   m'    = tile_reduce <max> t, m
-//   p     = tile_exp2 t, m'                                   exp2(t - m')
-//   alpha = tile_exp2 m, m'                                   exp2(m - m')
+//   p     = tile_exp2 t, m'                                   exp2(k (t - m'))
+//   alpha = tile_exp2 m, m'                                   exp2(k (m - m'))
 //   l'    = tile_reduce <sum> p, (tile_scale_rows l, alpha)
 //   acc'  = tile_matmul (truncf p), v acc (tile_scale_rows acc, alpha)
 //
@@ -16,6 +17,7 @@
 
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include <limits>
@@ -68,9 +70,11 @@ struct DecomposeUpdate : OpRewritePattern<OnlineUpdateOp> {
                                    op.getKey(), /*acc=*/Value(),
                                    /*transpose_rhs=*/true);
 
-    // Logits, then the mask and the kv bound (if any) as -inf.
-    auto map = TileMapOp::create(rewriter, loc, s, pos[0], pos[1], pos[2], pos[3]);
-    {
+    // Logits, then the mask and the kv bound (if any) as -inf; with
+    // `masked`, only under that (uniform) condition.
+    auto buildMap = [&](bool applyMask) -> Value {
+      auto map = TileMapOp::create(rewriter, loc, s, pos[0], pos[1], pos[2],
+                                   pos[3]);
       OpBuilder::InsertionGuard guard(rewriter);
       Type idx = rewriter.getIndexType();
       Block *body = rewriter.createBlock(&map.getBody(), {},
@@ -80,11 +84,11 @@ struct DecomposeUpdate : OpRewritePattern<OnlineUpdateOp> {
                                  body->getArguments())
                     .front();
       Value keep;
-      if (!op.getMask().empty())
+      if (applyMask && !op.getMask().empty())
         keep = inlineRegionBody(rewriter, op.getMask(),
                                 body->getArguments().drop_front())
                    .front();
-      if (Value bound = op.getKvBound()) {
+      if (Value bound = op.getKvBound(); applyMask && bound) {
         Value inBounds = arith::CmpIOp::create(
             rewriter, loc, arith::CmpIPredicate::slt, body->getArgument(4),
             bound);
@@ -98,13 +102,27 @@ struct DecomposeUpdate : OpRewritePattern<OnlineUpdateOp> {
         t = arith::SelectOp::create(rewriter, loc, keep, t, negInf);
       }
       YieldOp::create(rewriter, loc, t);
+      return map.getResult();
+    };
+    Value t;
+    if (Value masked = op.getMasked()) {
+      auto branch = scf::IfOp::create(rewriter, loc, sType, masked,
+                                      /*withElseRegion=*/true);
+      rewriter.setInsertionPointToStart(branch.thenBlock());
+      scf::YieldOp::create(rewriter, loc, buildMap(/*applyMask=*/true));
+      rewriter.setInsertionPointToStart(branch.elseBlock());
+      scf::YieldOp::create(rewriter, loc, buildMap(/*applyMask=*/false));
+      rewriter.setInsertionPointAfter(branch);
+      t = branch.getResult(0);
+    } else {
+      t = buildMap(/*applyMask=*/true);
     }
-    Value t = map.getResult();
 
     Value mNew = TileReduceOp::create(rewriter, loc, ReduceKind::max, t,
                                       op.getMax());
-    Value p = TileExp2Op::create(rewriter, loc, t, mNew);
-    Value alpha = TileExp2Op::create(rewriter, loc, op.getMax(), mNew);
+    FloatAttr k = op.getExpScaleAttr();
+    Value p = TileExp2Op::create(rewriter, loc, t, mNew, k);
+    Value alpha = TileExp2Op::create(rewriter, loc, op.getMax(), mNew, k);
     Value lScaled = TileScaleRowsOp::create(rewriter, loc, op.getSum(), alpha);
     Value lNew = TileReduceOp::create(rewriter, loc, ReduceKind::sum, p, lScaled);
     Value accScaled =

@@ -1,7 +1,9 @@
 //===- ExpandBlockAnalysis.cpp - block classification to arith ------------===//
 //
 // attn.mask_block_class -> interval arithmetic (MaskIntervals).
-// attn.mask_kv_range    -> two binary searches with the same classifier:
+// attn.mask_kv_range    -> closed-form bounds where the mask is linear in kv
+//   (q >= kv gives kv <= q_last, ...), else binary searches with the same
+//   classifier:
 //   lower = first block x with a possibly-attended key in [0, (x+1)·BK)
 //   upper = first block x >= lower with none in [x·BK, kv_bound)
 // Both predicates are monotone in x because interval arithmetic is monotone
@@ -83,22 +85,52 @@ struct ExpandKvRange : OpRewritePattern<MaskKvRangeOp> {
                       bound};
       return emitMaskBlockClass(b, loc, op.getMask(), box);
     };
-    // lower: the prefix [0, (x+1)·BK - 1] may hold an attended key.
-    Value lower = emitFirstTrue(
-        rewriter, loc, zero, numBlocks, [&](OpBuilder &b, Value x) {
-          Value next = arith::AddIOp::create(b, loc, x, one);
-          Value end = arith::MulIOp::create(b, loc, next, bk);
-          Value last = arith::SubIOp::create(b, loc, end, one);
-          return classify(b, zero, last).any;
-        });
-    // upper: the suffix [x·BK, kv_bound - 1] holds no attended key.
-    Value upper = emitFirstTrue(
-        rewriter, loc, lower, numBlocks, [&](OpBuilder &b, Value x) {
-          Value first = arith::MulIOp::create(b, loc, x, bk);
-          Value any = classify(b, first, lastKey).any;
-          Value trueV = arith::ConstantIntOp::create(b, loc, 1, 1);
-          return Value(arith::XOrIOp::create(b, loc, any, trueV));
-        });
+    // Closed form where the mask is linear in kv (causal, windows,
+    // prefixes): kv in [kvLo, kvHi] -> blocks [kvLo / BK, kvHi / BK + 1).
+    PositionBox qBox{op.getBatch(), op.getHead(), op.getQFirst(),
+                     op.getQLast(), Value(), Value(), bound};
+    KvBounds kv = emitKvBounds(rewriter, loc, op.getMask(), qBox);
+    auto clamp = [&](Value v, Value lo, Value hi) -> Value {
+      Value up = arith::MaxSIOp::create(rewriter, loc, v, lo);
+      return arith::MinSIOp::create(rewriter, loc, up, hi);
+    };
+    // A side the mask leaves unconstrained is the whole range; a side it
+    // constrains non-linearly is searched.
+    Value lower, upper;
+    if (kv.loKnown && !kv.lo) {
+      lower = zero;
+    } else if (kv.lo) {
+      Value block = arith::FloorDivSIOp::create(rewriter, loc, kv.lo, bk);
+      lower = clamp(block, zero, numBlocks);
+    } else {
+      // The first block whose prefix [0, (x+1)·BK - 1] may hold an attended
+      // key.
+      lower = emitFirstTrue(
+          rewriter, loc, zero, numBlocks, [&](OpBuilder &b, Value x) {
+            Value next = arith::AddIOp::create(b, loc, x, one);
+            Value end = arith::MulIOp::create(b, loc, next, bk);
+            Value last = arith::SubIOp::create(b, loc, end, one);
+            return classify(b, zero, last).any;
+          });
+    }
+    if (kv.hiKnown && !kv.hi) {
+      upper = numBlocks;
+    } else if (kv.hi) {
+      Value last = arith::MinSIOp::create(rewriter, loc, kv.hi, lastKey);
+      Value block = arith::FloorDivSIOp::create(rewriter, loc, last, bk);
+      upper = clamp(arith::AddIOp::create(rewriter, loc, block, one), lower,
+                    numBlocks);
+    } else {
+      // The first block from `lower` whose suffix [x·BK, kv_bound - 1]
+      // holds no attended key.
+      upper = emitFirstTrue(
+          rewriter, loc, lower, numBlocks, [&](OpBuilder &b, Value x) {
+            Value first = arith::MulIOp::create(b, loc, x, bk);
+            Value any = classify(b, first, lastKey).any;
+            Value trueV = arith::ConstantIntOp::create(b, loc, 1, 1);
+            return Value(arith::XOrIOp::create(b, loc, any, trueV));
+          });
+    }
     rewriter.replaceOp(op, {lower, upper});
     return success();
   }

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include <functional>
 
 using namespace mlir;
 
@@ -35,6 +36,9 @@ public:
       visit(op);
     return getBool(block.getTerminator()->getOperand(0));
   }
+
+  /// The range of an index value after run() (unbounded if not modelled).
+  IntRange rangeOf(Value v) { return getInt(v); }
 
 private:
   OpBuilder &b;
@@ -266,7 +270,170 @@ private:
   }
 };
 
+/// Coefficient of kv in each index value of a mask region, when the value is
+/// linear in kv (nullopt otherwise).
+llvm::DenseMap<Value, std::optional<int64_t>> kvCoefficients(Block &block) {
+  llvm::DenseMap<Value, std::optional<int64_t>> coef;
+  for (unsigned i = 0; i < 4; ++i)
+    coef[block.getArgument(i)] = i == 3 ? 1 : 0;
+  auto get = [&](Value v) -> std::optional<int64_t> {
+    auto it = coef.find(v);
+    return it == coef.end() ? std::nullopt : it->second;
+  };
+  auto constant = [](Value v) -> std::optional<int64_t> {
+    APInt c;
+    if (matchPattern(v, m_ConstantInt(&c)))
+      return c.getSExtValue();
+    return std::nullopt;
+  };
+  for (Operation &op : block.without_terminator()) {
+    if (op.getNumResults() != 1 || !op.getResult(0).getType().isIndex())
+      continue;
+    Value r = op.getResult(0);
+    std::optional<int64_t> result;
+    if (isa<arith::ConstantOp>(op)) {
+      result = 0;
+    } else if (auto add = dyn_cast<arith::AddIOp>(op)) {
+      auto a = get(add.getLhs()), b = get(add.getRhs());
+      if (a && b)
+        result = *a + *b;
+    } else if (auto sub = dyn_cast<arith::SubIOp>(op)) {
+      auto a = get(sub.getLhs()), b = get(sub.getRhs());
+      if (a && b)
+        result = *a - *b;
+    } else if (auto mul = dyn_cast<arith::MulIOp>(op)) {
+      auto a = get(mul.getLhs()), b = get(mul.getRhs());
+      auto ka = constant(mul.getLhs()), kb = constant(mul.getRhs());
+      if (a && kb)
+        result = *a * *kb;
+      else if (b && ka)
+        result = *b * *ka;
+      else if (a && b && *a == 0 && *b == 0)
+        result = 0;
+    } else if (llvm::all_of(op.getOperands(), [&](Value v) {
+                 auto c = get(v);
+                 return !v.getType().isIndex() || (c && *c == 0);
+               })) {
+      result = 0; // kv-free
+    }
+    coef[r] = result;
+  }
+  return coef;
+}
+
 } // namespace
+
+KvBounds emitKvBounds(OpBuilder &b, Location loc, Region &mask,
+                      const PositionBox &box) {
+  Block &block = mask.front();
+  auto coef = kvCoefficients(block);
+  // Intervals of every value with kv fixed at 0: a value linear in kv is
+  // then its kv-free rest.
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  IntervalEmitter emitter(b, loc);
+  emitter.setInt(block.getArgument(0), box.batch, box.batch);
+  emitter.setInt(block.getArgument(1), box.head, box.head);
+  emitter.setInt(block.getArgument(2), box.qFirst, box.qLast);
+  emitter.setInt(block.getArgument(3), zero, zero);
+  emitter.run(block);
+
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto neg = [&](Value v) -> Value { return arith::SubIOp::create(b, loc, zero, v); };
+  auto plus = [&](Value v, int64_t k) -> Value {
+    return arith::AddIOp::create(b, loc, v, cst(k));
+  };
+  // One side of a bound: a value, proven unconstrained, or unknown.
+  struct Side {
+    Value v;
+    bool known = false;
+  };
+  auto bound = [](Value v) { return Side{v, true}; };
+  const Side free{Value(), true}, unknown{Value(), false};
+  auto minMax = [&](Value x, Value y, bool takeMax) -> Value {
+    return takeMax ? Value(arith::MaxSIOp::create(b, loc, x, y))
+                   : Value(arith::MinSIOp::create(b, loc, x, y));
+  };
+  // Intersection: the tighter of two bounds; a bound beats anything.
+  auto meet = [&](Side x, Side y, bool isLower) -> Side {
+    if (x.v && y.v)
+      return bound(minMax(x.v, y.v, isLower));
+    if (x.v)
+      return x;
+    if (y.v)
+      return y;
+    return x.known && y.known ? free : unknown;
+  };
+  // Union: the looser of two bounds; unconstrained beats anything.
+  auto join = [&](Side x, Side y, bool isLower) -> Side {
+    if ((x.known && !x.v) || (y.known && !y.v))
+      return free;
+    if (x.v && y.v)
+      return bound(minMax(x.v, y.v, !isLower));
+    return unknown;
+  };
+  struct Both {
+    Side lo, hi;
+  };
+  std::function<Both(Value)> bounds = [&](Value v) -> Both {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != &block)
+      return {unknown, unknown};
+    if (auto andOp = dyn_cast<arith::AndIOp>(def)) {
+      Both x = bounds(andOp.getLhs()), y = bounds(andOp.getRhs());
+      return {meet(x.lo, y.lo, true), meet(x.hi, y.hi, false)};
+    }
+    if (auto orOp = dyn_cast<arith::OrIOp>(def)) {
+      Both x = bounds(orOp.getLhs()), y = bounds(orOp.getRhs());
+      return {join(x.lo, y.lo, true), join(x.hi, y.hi, false)};
+    }
+    if (auto c = dyn_cast<arith::ConstantOp>(def)) {
+      auto attr = dyn_cast<IntegerAttr>(c.getValue());
+      if (attr && !attr.getValue().getBoolValue())
+        return {bound(cst(1)), bound(cst(0))}; // never: an empty range
+      return {free, free};
+    }
+    auto cmp = dyn_cast<arith::CmpIOp>(def);
+    if (!cmp || !cmp.getLhs().getType().isIndex())
+      return {unknown, unknown};
+    auto cl = coef.lookup(cmp.getLhs()), cr = coef.lookup(cmp.getRhs());
+    if (!cl || !cr)
+      return {unknown, unknown};
+    int64_t a = *cl - *cr;
+    if (a == 0)
+      return {free, free}; // does not depend on kv
+    if (a != 1 && a != -1)
+      return {unknown, unknown};
+    auto lr = emitter.rangeOf(cmp.getLhs()), rr = emitter.rangeOf(cmp.getRhs());
+    if (!lr.bounded || !rr.bounded)
+      return {unknown, unknown};
+    // lhs - rhs = a * kv + r with r in [rlo, rhi].
+    Value rlo = arith::SubIOp::create(b, loc, lr.lo, rr.hi);
+    Value rhi = arith::SubIOp::create(b, loc, lr.hi, rr.lo);
+    using P = arith::CmpIPredicate;
+    switch (cmp.getPredicate()) {
+    case P::slt: // a kv + r < 0
+      return a == 1 ? Both{free, bound(plus(neg(rlo), -1))}
+                    : Both{bound(plus(rlo, 1)), free};
+    case P::sle:
+      return a == 1 ? Both{free, bound(neg(rlo))} : Both{bound(rlo), free};
+    case P::sgt: // a kv + r > 0
+      return a == 1 ? Both{bound(plus(neg(rhi), 1)), free}
+                    : Both{free, bound(plus(rhi, -1))};
+    case P::sge:
+      return a == 1 ? Both{bound(neg(rhi)), free} : Both{free, bound(rhi)};
+    case P::eq:
+      return a == 1 ? Both{bound(neg(rhi)), bound(neg(rlo))}
+                    : Both{bound(rlo), bound(rhi)};
+    default:
+      return {unknown, unknown};
+    }
+  };
+  Both r = bounds(block.getTerminator()->getOperand(0));
+  return {r.lo.v, r.hi.v, r.lo.known, r.hi.known};
+}
+
 
 BlockClass emitMaskBlockClass(OpBuilder &b, Location loc, Region &mask,
                               const PositionBox &box) {

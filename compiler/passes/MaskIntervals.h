@@ -34,6 +34,18 @@ struct BlockClass {
 BlockClass emitMaskBlockClass(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Region &mask, const PositionBox &box);
 
+/// Inclusive bounds on the keys `mask` may attend for q in [qFirst, qLast]
+/// (the box's kv fields are ignored). Found for comparisons linear in kv with
+/// coefficient +-1 (q >= kv, q - kv <= w, kv < n, ...) combined with && and
+/// ||. Each side is a bound (a Value), proven unconstrained (null Value,
+/// known), or unknown (null Value, not known: the mask is not linear there).
+struct KvBounds {
+  mlir::Value lo, hi;
+  bool loKnown = false, hiKnown = false;
+};
+KvBounds emitKvBounds(mlir::OpBuilder &b, mlir::Location loc,
+                      mlir::Region &mask, const PositionBox &box);
+
 } // namespace faopt
 
 #endif // FAOPT_COMPILER_PASSES_MASKINTERVALS_H

@@ -8,9 +8,8 @@
 //     %any, %all = attn.mask_block_class (b, h) q [...] kv [kv0, kv0 + BK - 1]
 //     scf.if %any {                       // empty blocks: no loads, no math
 //       load K, V
-//       scf.if %all { online_update }     // full: no mask, no bounds check
-//       else        { online_update mask {...} kv_bound %Sk }
-//     }
+//       online_update ... kv_bound %Sk masked !%all mask {...}
+//     }                                   // full blocks skip mask and bound
 //   }
 //
 // The range and class ops keep the mask region; attn-expand-block-analysis
@@ -47,8 +46,8 @@ struct SpecializeKvLoop : OpRewritePattern<OnlineUpdateOp> {
 
   LogicalResult matchAndRewrite(OnlineUpdateOp update,
                                 PatternRewriter &rewriter) const override {
-    if (!update.isTileForm() || !update.getKvBound())
-      return rewriter.notifyMatchFailure(update, "not a bounded tile update");
+    if (!update.isTileForm() || !update.getKvBound() || update.getMasked())
+      return rewriter.notifyMatchFailure(update, "not an unspecialised tile update");
     auto loop = dyn_cast<scf::ForOp>(update->getParentOp());
     if (!loop)
       return rewriter.notifyMatchFailure(update, "not directly in a loop");
@@ -111,23 +110,16 @@ struct SpecializeKvLoop : OpRewritePattern<OnlineUpdateOp> {
     rewriter.setInsertionPointToEnd(ifAny.elseBlock());
     scf::YieldOp::create(rewriter, loc, iterArgs);
 
-    // Inside: full blocks get an update without mask or bound.
+    // Inside: one update; the mask and bound apply only when the block is
+    // not full (a uniform branch in the decomposed code).
     rewriter.setInsertionPoint(update);
-    auto ifAll = scf::IfOp::create(rewriter, loc, update->getResultTypes(),
-                                   cls.getAll(), /*withElseRegion=*/true);
-    rewriter.setInsertionPointToStart(ifAll.thenBlock());
-    auto full = OnlineUpdateOp::create(
-        rewriter, loc, update.getQuery(), update.getKey(), update.getValue(),
-        update.getMax(), update.getSum(), update.getAcc(),
-        update.getPosition(), /*kv_bound=*/Value(), update.getLayoutAttr());
-    IRMapping mapping;
-    update.getLogits().cloneInto(&full.getLogits(), mapping);
-    scf::YieldOp::create(rewriter, loc, full->getResults());
-    rewriter.moveOpBefore(update, ifAll.elseBlock(), ifAll.elseBlock()->end());
-    rewriter.setInsertionPointToEnd(ifAll.elseBlock());
-    scf::YieldOp::create(rewriter, loc, update->getResults());
+    Value trueV = arith::ConstantIntOp::create(rewriter, loc, 1, 1);
+    Value partial = arith::XOrIOp::create(rewriter, loc, cls.getAll(), trueV);
+    rewriter.modifyOpInPlace(update, [&] {
+      update.getMaskedMutable().assign(partial);
+    });
     rewriter.setInsertionPointToEnd(thenBlock);
-    scf::YieldOp::create(rewriter, loc, ifAll->getResults());
+    scf::YieldOp::create(rewriter, loc, update->getResults());
     rewriter.modifyOpInPlace(yield,
                              [&] { yield->setOperands(ifAny->getResults()); });
     return success();

@@ -2,9 +2,10 @@
 //
 // softmax(s) V over a row, s = score(scale · q·kᵀ), is computed block by block
 // with a running max m and sum l (FlashAttention):
-//   m' = max(m, rowmax t),  p = exp2(t - m'),  l' = exp2(m - m') l + Σ p,
-//   acc' = exp2(m - m') acc + p V,             o = acc / l at the very end,
-// where t = s · log2(e) so that exp2 (one instruction on GPUs) replaces exp.
+//   m' = max(m, rowmax t),  p = exp2(k (t - m')),  l' = exp2(k (m - m')) l + Σ p,
+//   acc' = exp2(k (m - m')) acc + p V,             o = acc / l at the very end,
+// where exp2(k t) = exp(s): exp2 (one instruction on GPUs) replaces exp, and
+// k = scale · log2(e) rides on the exponent's multiply-add.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/passes/Passes.h"
@@ -30,31 +31,29 @@ namespace {
 
 constexpr double kLog2e = 1.4426950408889634;
 
-/// Fills `logits` with ^bb0(s, b, h, q, kv) computing the base-2 logit:
-///   s · (scale · log2 e)                       without a score modifier;
-///   score(s · scale, b, h, q, kv) · log2 e     with one.
-void buildLogitsRegion(OpBuilder &b, Location loc, Region &logits,
-                       float scale, Region &score) {
+/// Fills `logits` with ^bb0(s, b, h, q, kv) and returns the exp_scale that
+/// makes exp2(exp_scale · logit) the natural exponential:
+///   no score modifier: logit = s,                          k = scale·log2 e
+///   with one:          logit = score(s · scale, b, h, q, kv), k = log2 e
+/// Either way the multiply folds into the exponent's multiply-add.
+float buildLogitsRegion(OpBuilder &b, Location loc, Region &logits,
+                        float scale, Region &score) {
   Type idx = b.getIndexType();
   OpBuilder::InsertionGuard guard(b);
   Block *block = b.createBlock(&logits, {}, {b.getF32Type(), idx, idx, idx, idx},
                                SmallVector<Location>(5, loc));
   Value s = block->getArgument(0);
   if (score.empty()) {
-    Value c = arith::ConstantOp::create(
-        b, loc, b.getF32FloatAttr(static_cast<float>(scale * kLog2e)));
-    YieldOp::create(b, loc, Value(arith::MulFOp::create(b, loc, s, c)));
-    return;
+    YieldOp::create(b, loc, s);
+    return static_cast<float>(scale * kLog2e);
   }
-  Value cScale =
-      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(scale));
+  Value cScale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(scale));
   Value scaled = arith::MulFOp::create(b, loc, s, cScale);
   SmallVector<Value> args{scaled};
   llvm::append_range(args, block->getArguments().drop_front());
   Value modified = inlineRegionBody(b, score, args).front();
-  Value cLog2e = arith::ConstantOp::create(
-      b, loc, b.getF32FloatAttr(static_cast<float>(kLog2e)));
-  YieldOp::create(b, loc, Value(arith::MulFOp::create(b, loc, modified, cLog2e)));
+  YieldOp::create(b, loc, modified);
+  return static_cast<float>(kLog2e);
 }
 
 struct AttentionToOnline : OpRewritePattern<AttentionOp> {
@@ -86,9 +85,11 @@ struct AttentionToOnline : OpRewritePattern<AttentionOp> {
     auto update = OnlineUpdateOp::create(
         rewriter, loc, op.getQuery(), op.getKey(), op.getValue(), init.getMax(),
         init.getSum(), init.getAcc(), /*position=*/ValueRange(),
-        /*kv_bound=*/Value(), op.getLayoutAttr());
-    buildLogitsRegion(rewriter, loc, update.getLogits(),
-                      op.getEffectiveScale(), op.getScore());
+        /*kv_bound=*/Value(), /*masked=*/Value(), op.getLayoutAttr(),
+        rewriter.getF32FloatAttr(1.0f));
+    float expScale = buildLogitsRegion(rewriter, loc, update.getLogits(),
+                                       op.getEffectiveScale(), op.getScore());
+    update.setExpScaleAttr(rewriter.getF32FloatAttr(expScale));
     if (!op.getMask().empty())
       rewriter.cloneRegionBefore(op.getMask(), update.getMask(),
                                  update.getMask().end());
@@ -96,7 +97,8 @@ struct AttentionToOnline : OpRewritePattern<AttentionOp> {
     Type lseType = op.getLse() ? op.getLse().getType() : Type();
     auto finalize = OnlineFinalizeOp::create(
         rewriter, loc, op.getOutput().getType(), lseType, update.getNewMax(),
-        update.getNewSum(), update.getNewAcc(), op.getLayoutAttr());
+        update.getNewSum(), update.getNewAcc(), op.getLayoutAttr(),
+        update.getExpScaleAttr());
     rewriter.replaceOp(op, finalize->getResults());
     return success();
   }

@@ -54,9 +54,9 @@ def AttnMaskSpecialize : Pass<"attn-mask-specialize", "mlir::func::FuncOp"> {
   let description = [{
     For each kv loop, bounds the loop by attn.mask_kv_range (the kv-blocks a
     q-block may see) and classifies every block with attn.mask_block_class:
-    empty blocks are skipped before their K/V tiles are loaded; full blocks
-    run an update with no mask and no bounds check; only partial blocks
-    evaluate the mask. Sequence-length bounds are part of the same analysis,
+    empty blocks are skipped before their K/V tiles are loaded; the update
+    gets `masked !all`, so full blocks run with no mask and no bounds check
+    and only partial blocks evaluate the mask. Sequence-length bounds are part of the same analysis,
     so the tail block is simply "partial".
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
@@ -89,7 +89,8 @@ def AttnDecompose : Pass<"attn-decompose", "mlir::func::FuncOp"> {
     (attn.tile_matmul with P rounded to V's type). attn.online_init becomes
     constant tiles.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // FAOPT_PASSES_TD

@@ -187,8 +187,8 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
               TileLoadOp::create(lb, l, vTile, v, bIdx, kvhIdx, kv0, seqK);
           auto step = OnlineUpdateOp::create(
               lb, l, qT, kT, vT, iter[0], iter[1], iter[2],
-              ValueRange{bIdx, hIdx, q0, kv0}, seqK,
-              LayoutAttr::get(ctx, Layout::bhsd));
+              ValueRange{bIdx, hIdx, q0, kv0}, seqK, /*masked=*/Value(),
+              LayoutAttr::get(ctx, Layout::bhsd), update.getExpScaleAttr());
           IRMapping mapping;
           update.getLogits().cloneInto(&step.getLogits(), mapping);
           if (!update.getMask().empty())
@@ -199,7 +199,7 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
     auto fin = OnlineFinalizeOp::create(
         b, loc, oTile, hasLse ? Type(rowTile) : Type(), kvLoop.getResult(0),
         kvLoop.getResult(1), kvLoop.getResult(2),
-        LayoutAttr::get(ctx, Layout::bhsd));
+        LayoutAttr::get(ctx, Layout::bhsd), finalize.getExpScaleAttr());
     TileStoreOp::create(b, loc, fin.getOutput(), o, bIdx, hIdx, q0, seqQ);
     if (hasLse)
       TileStoreOp::create(b, loc, fin.getLse(), lse, bIdx, hIdx, q0, seqQ);

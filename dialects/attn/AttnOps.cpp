@@ -171,6 +171,15 @@ LogicalResult verifyOutputs(Operation *op, RankedTensorType q, int64_t headDimV,
   return success();
 }
 
+/// exp_scale turns logits into base-2 exponents; it must keep their order.
+LogicalResult verifyExpScale(Operation *op, llvm::APFloat k) {
+  double v = k.convertToDouble();
+  if (!(v > 0) || !std::isfinite(v))
+    return op->emitOpError() << "exp_scale must be positive and finite, got "
+                             << v;
+  return success();
+}
+
 RankedTensorType rankedOrNull(Value v) {
   return v ? cast<RankedTensorType>(v.getType()) : RankedTensorType();
 }
@@ -322,8 +331,9 @@ LogicalResult OnlineUpdateOp::verify() {
                             "(b, h, q0, kv0: tile form), got "
                          << numPos;
   if (!isTileForm()) {
-    if (getKvBound())
-      return emitOpError() << "kv_bound is only meaningful in the tile form";
+    if (getKvBound() || getMasked())
+      return emitOpError()
+             << "kv_bound and masked are only meaningful in the tile form";
     if (failed(verifyQKV(*this, q, k, v, getLayout())))
       return failure();
     unsigned hd = headsDim(getLayout()), sd = seqDim(getLayout());
@@ -369,10 +379,12 @@ LogicalResult OnlineUpdateOp::verify() {
   if (failed(verifyScoreRegion(*this, getLogits(), "logits", false)) ||
       failed(verifyMaskRegion(*this, getMask(), "mask", true)))
     return failure();
-  return success();
+  return verifyExpScale(*this, getExpScale());
 }
 
 LogicalResult OnlineFinalizeOp::verify() {
+  if (failed(verifyExpScale(*this, getExpScale())))
+    return failure();
   auto m = getMax().getType(), l = getSum().getType(), acc = getAcc().getType();
   auto o = getOutput().getType();
   auto lse = rankedOrNull(getLse());
@@ -509,6 +521,8 @@ LogicalResult TileReduceOp::verify() {
 }
 
 LogicalResult TileExp2Op::verify() {
+  if (failed(verifyExpScale(*this, getExpScale())))
+    return failure();
   auto t = getInput().getType();
   if ((t.getRank() != 1 && t.getRank() != 2) || !t.getElementType().isF32())
     return emitOpError() << "expects a rank-1 or rank-2 f32 tile, got " << t;

@@ -5,8 +5,9 @@
 //    first query row / key column a tile covers.
 //  * Mask regions map (b, h, q, kv : index) to i1 (true = attend); logits and
 //    score regions map (score : f32, b, h, q, kv : index) to f32.
-//  * The online form works in the base-2 domain: logits are scores times
-//    log2(e), and exponentials are exp2.
+//  * The online form works in the base-2 domain: exponentials are
+//    exp2(exp_scale · (logit − max)), with exp_scale = scale · log2(e) (or
+//    log2(e) after a score modifier), one fused multiply-add per element.
 //
 //===----------------------------------------------------------------------===//
 
@@ -96,18 +97,19 @@ def Attn_OnlineUpdateOp : Attn_Op<"online_update",
   let summary = "one step of the online softmax over a block of keys";
   let description = [{
     With `s = Q Kᵀ` (f32), `t = logits(s, b, h, q, kv)` where the mask holds
-    (and kv < kv_bound, if given) and `-inf` elsewhere:
+    (and kv < kv_bound, if given) and `-inf` elsewhere, and k = `exp_scale`:
 
         new_max = max(max, rowmax(t))
-        alpha   = exp2(max - new_max)
-        p       = exp2(t - new_max)
+        alpha   = exp2(k · (max - new_max))
+        p       = exp2(k · (t - new_max))
         new_sum = alpha · sum + rowsum(p)
         new_acc = alpha · acc + p V
 
     (with `new_max = -inf` read as 0 in both exponents, so that an all-masked
-    row keeps sum = 0 instead of producing NaN). `logits` returns scores in
-    base-2 units: the scale and log2(e) are folded into it. `p` is rounded to
-    V's element type before the product, as the tensor cores consume it.
+    row keeps sum = 0 instead of producing NaN). k > 0 turns logits into
+    base-2 exponents: exp2(k · t) = exp(natural score); folding it into the
+    exponent makes it one multiply-add per element. `p` is rounded to V's
+    element type before the product, as the tensor cores consume it.
 
     Two forms:
     * batched: q, k, v are rank-4 tensors in `layout`; max and sum are
@@ -115,20 +117,27 @@ def Attn_OnlineUpdateOp : Attn_Op<"online_update",
     * tile: q is [block_q, d_qk], k [block_kv, d_qk], v [block_kv, d_v], max
       and sum [block_q], acc [block_q, d_v]; `at (b, h, q0, kv0)` gives the
       absolute position of element (0, 0).
+
+    With `masked %p` (tile form), the mask and kv_bound apply only when %p
+    holds; otherwise every position of the tile is attended (the caller has
+    proven the block full).
   }];
   let arguments = (ins
     AnyRankedTensor:$query, AnyRankedTensor:$key, AnyRankedTensor:$value,
     AnyRankedTensor:$max, AnyRankedTensor:$sum, AnyRankedTensor:$acc,
     Variadic<Index>:$position,
     Optional<Index>:$kv_bound,
-    DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout
+    Optional<I1>:$masked,
+    DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout,
+    DefaultValuedAttr<F32Attr, "1.0f">:$exp_scale
   );
   let results = (outs AnyRankedTensor:$new_max, AnyRankedTensor:$new_sum,
                       AnyRankedTensor:$new_acc);
   let regions = (region SizedRegion<1>:$logits, MaxSizedRegion<1>:$mask);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $max `,` $sum `,` $acc
-    (`at` `(` $position^ `)`)? (`kv_bound` $kv_bound^)? attr-dict-with-keyword
+    (`at` `(` $position^ `)`)? (`kv_bound` $kv_bound^)? (`masked` $masked^)?
+    attr-dict-with-keyword
     `logits` $logits (`mask` $mask^)?
     `:` type($query) `,` type($key) `,` type($value) `,` type($max) `,`
         type($sum) `,` type($acc)
@@ -140,17 +149,19 @@ def Attn_OnlineUpdateOp : Attn_Op<"online_update",
 }
 
 def Attn_OnlineFinalizeOp : Attn_Op<"online_finalize", [Pure]> {
-  let summary = "deferred normalisation: o = acc / sum, lse = ln2·(max + log2 sum)";
+  let summary = "deferred normalisation: o = acc / sum, lse = ln2·(k·max + log2 sum)";
   let description = [{
     Divides the accumulator by the running sum once, at the end
     (FlashAttention-2), and forms the natural-log LSE from the base-2 running
-    state. Rows with sum = 0 (fully masked) give o = 0 and lse = -inf.
+    state, k being the updates' `exp_scale`. Rows with sum = 0 (fully masked)
+    give o = 0 and lse = -inf.
     Batched form: acc is [batch, heads, seq_q, d_v] and o is laid out per
     `layout`; tile form: acc is [block_q, d_v] and o the same shape.
   }];
   let arguments = (ins
     AnyRankedTensor:$max, AnyRankedTensor:$sum, AnyRankedTensor:$acc,
-    DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout
+    DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout,
+    DefaultValuedAttr<F32Attr, "1.0f">:$exp_scale
   );
   let results = (outs AnyRankedTensor:$output, Optional<AnyRankedTensor>:$lse);
   let assemblyFormat = [{
@@ -294,13 +305,15 @@ def Attn_TileReduceOp : Attn_Op<"tile_reduce",
 
 def Attn_TileExp2Op : Attn_Op<"tile_exp2",
     [Pure, AllTypesMatch<["input", "result"]>]> {
-  let summary = "exp2 of a tile minus its row maximum";
+  let summary = "exp2 of a tile minus its row maximum, scaled";
   let description = [{
-    `result[i, ...] = exp2(input[i, ...] - m'[i])` with `m'[i] = 0` where
-    `max[i] = -inf` (so an all-masked row gives zeros, not NaN). Works on
-    rank-2 tiles and on rank-1 row vectors.
+    `result[i, ...] = exp2(k · (input[i, ...] - m'[i]))` with k = `exp_scale`
+    and `m'[i] = 0` where `max[i] = -inf` (so an all-masked row gives zeros,
+    not NaN): one multiply-add and one exp2 per element. Works on rank-2
+    tiles and on rank-1 row vectors.
   }];
-  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$max);
+  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$max,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$exp_scale);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $input `,` $max attr-dict `:` type($input) `,` type($max)

@@ -271,7 +271,9 @@ struct LowerRowBroadcast : OpConversionPattern<OpTy> {
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
           if constexpr (std::is_same_v<OpTy, TileExp2Op>) {
             Value d = arith::SubFOp::create(b, l, a[0], safeMax(b, l, a[1]));
-            return math::Exp2Op::create(b, l, d);
+            Value k = f32Const(b, l, op.getExpScale().convertToFloat());
+            return math::Exp2Op::create(b, l,
+                                        arith::MulFOp::create(b, l, d, k));
           } else {
             return arith::MulFOp::create(b, l, a[0], a[1]);
           }
@@ -281,7 +283,7 @@ struct LowerRowBroadcast : OpConversionPattern<OpTy> {
   }
 };
 
-/// o = acc / l (0 where l = 0); lse = ln2 · (m + log2 l) (-inf where l = 0).
+/// o = acc / l (0 where l = 0); lse = ln2 · (k·m + log2 l) (-inf where l = 0).
 struct LowerFinalize : OpConversionPattern<OnlineFinalizeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -315,7 +317,9 @@ struct LowerFinalize : OpConversionPattern<OnlineFinalizeOp> {
             Value empty = arith::CmpFOp::create(
                 b, l, arith::CmpFPredicate::OEQ, a[1], zero);
             Value log2l = math::Log2Op::create(b, l, a[1]);
-            Value sum = arith::AddFOp::create(b, l, a[0], log2l);
+            Value k = f32Const(b, l, op.getExpScale().convertToFloat());
+            Value sum = arith::AddFOp::create(
+                b, l, arith::MulFOp::create(b, l, a[0], k), log2l);
             Value ln = arith::MulFOp::create(
                 b, l, sum, f32Const(b, l, static_cast<float>(M_LN2)));
             Value negInf =

@@ -382,6 +382,24 @@ struct RowOpLowering : KernelPattern<Op> {
   std::string callee, text;
 };
 
+/// exp2(k (x - row max)) as one multiply-add per element.
+struct TileExp2Lowering : KernelPattern<TileExp2Op> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileExp2Op op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string k = faopt::gpu::floatLiteral(op.getExpScale().convertToFloat());
+    comment(rewriter, loc,
+            "attn.tile_exp2: exp2(" + k + " * (x - row max)), -inf max read as 0");
+    Value scale = literal(rewriter, loc, rewriter.getF32Type(), k);
+    rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
+                                "faopt::tile_exp2",
+                                {adaptor.getInput(), adaptor.getMax(), scale}));
+    return success();
+  }
+};
+
 /// truncf of a whole tile: P rounded and packed as the A operand of P V.
 struct TileTruncLowering : KernelPattern<arith::TruncFOp> {
   using KernelPattern::KernelPattern;
@@ -436,16 +454,18 @@ struct FinalizeLowering : KernelPattern<OnlineFinalizeOp> {
       return op.emitOpError() << "batched form reached the GPU lowering";
     Location loc = op.getLoc();
     comment(rewriter, loc,
-            "attn.online_finalize: o = acc / sum, lse = ln2 (max + log2 sum)");
+            "attn.online_finalize: o = acc / sum, lse = ln2 (k max + log2 sum)");
     auto oType = op.getOutput().getType();
     SmallVector<Value> results{call(
         rewriter, loc, convert(oType), "faopt::finalize_output",
         {adaptor.getMax(), adaptor.getSum(), adaptor.getAcc()},
         {elementName(oType.getElementType())})};
     if (op.getLse())
-      results.push_back(call(rewriter, loc, convert(op.getLse().getType()),
-                             "faopt::finalize_lse",
-                             {adaptor.getMax(), adaptor.getSum()}));
+      results.push_back(call(
+          rewriter, loc, convert(op.getLse().getType()), "faopt::finalize_lse",
+          {adaptor.getMax(), adaptor.getSum(),
+           literal(rewriter, loc, rewriter.getF32Type(),
+                   faopt::gpu::floatLiteral(op.getExpScale().convertToFloat()))}));
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -529,7 +549,11 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     if (failed(slot))
       return WalkResult::interrupt();
     bytes[*slot] = std::max(bytes[*slot], bytesOf(type));
-    if (staged)
+    // Two stages where the stage varies (the pipelined kv loop).
+    Value stage = isa<TilePrefetchOp>(op) ? cast<TilePrefetchOp>(op).getStage()
+                  : isa<TileWaitOp>(op)   ? cast<TileWaitOp>(op).getStage()
+                                          : Value();
+    if (staged && !matchPattern(stage, m_Constant()))
       stages[*slot] = 2;
     copies.push_back({op, *slot});
     return WalkResult::advance();
@@ -556,15 +580,26 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     if (!prev || prev->getName() != op->getName())
       info.barrierFirst.insert(op);
   }
-  // A wait may leave in flight the prefetches its loop issues each iteration.
+  // A wait may leave in flight the prefetches issued after its own: in a
+  // loop, those of the next iteration; elsewhere, those between its prefetch
+  // and itself in the same block.
   for (auto [op, slot] : copies) {
     auto wait = dyn_cast<TileWaitOp>(op);
     if (!wait)
       continue;
-    auto loop = wait->getParentOfType<scf::ForOp>();
     int64_t n = 0;
-    if (loop)
+    if (auto loop = wait->getParentOfType<scf::ForOp>()) {
       loop.getBody()->walk([&](TilePrefetchOp) { ++n; });
+    } else {
+      for (Operation *p = wait->getPrevNode(); p; p = p->getPrevNode()) {
+        auto pre = dyn_cast<TilePrefetchOp>(p);
+        if (!pre)
+          continue;
+        if (pre.getSource() == wait.getSource())
+          break;
+        ++n;
+      }
+    }
     info.groupsAhead[op] = n;
   }
   return success();
@@ -626,9 +661,7 @@ struct AttnConvertToEmitCPass
         converter, ctx, info);
     patterns.add<TileConstantLowering>(converter, ctx, info,
                                        /*benefit=*/PatternBenefit(2));
-    patterns.add<RowOpLowering<TileExp2Op>>(
-        converter, ctx, info, "faopt::tile_exp2",
-        "attn.tile_exp2: exp2(x - row max), -inf max read as 0");
+    patterns.add<TileExp2Lowering>(converter, ctx, info);
     patterns.add<RowOpLowering<TileScaleRowsOp>>(
         converter, ctx, info, "faopt::scale_rows",
         "attn.tile_scale_rows: rescale each row");

@@ -13,7 +13,9 @@
 //
 // Every tile load in the loop whose row is %kb * BK and whose other operands
 // are defined outside the loop is pipelined; the GPU lowering gives each
-// source two shared-memory stages.
+// source two shared-memory stages. A tile loaded before the loop and used
+// only in it (Q) is prefetched where it was loaded and waited for just
+// before the loop, so the kv-range computation hides its latency.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -114,6 +116,31 @@ struct AttnPipelineKvLoadsPass
       for (TileLoadOp load : loads)
         prefetch(ib, load, nextRow, otherStage);
     }
+    // Loads before the loop whose tile is only used inside it (the Q tile)
+    // become a prefetch where they were and a wait just before the loop, so
+    // the kv-range computation runs while they land.
+    Value always;
+    for (Operation *op = loop->getPrevNode(); op; op = op->getPrevNode()) {
+      auto early = dyn_cast<TileLoadOp>(op);
+      if (!early || early.getTile().getType().getRank() != 2 ||
+          !llvm::all_of(early.getTile().getUsers(), [&](Operation *user) {
+            return loop->isAncestor(user);
+          }))
+        continue;
+      OpBuilder eb(early);
+      prefetch(eb, early, early.getRow(), index(eb, 0));
+      OpBuilder wb(loop);
+      if (!always)
+        always = arith::ConstantIntOp::create(wb, loc, 1, 1);
+      auto wait = TileWaitOp::create(
+          wb, early.getLoc(), early.getTile().getType(), early.getSource(),
+          early.getBatch(), early.getHead(), early.getRow(), early.getBound(),
+          index(wb, 0), always);
+      early.replaceAllUsesWith(wait.getTile());
+      early.erase();
+      break;
+    }
+
     for (TileLoadOp load : loads) {
       OpBuilder lb(load);
       auto wait = TileWaitOp::create(

@@ -76,7 +76,8 @@ func.func @map(%s: tensor<16x8xf32>, %q0: index, %kv0: index) -> tensor<16x8xf32
 
 // -----
 
-// Row reductions and the guarded exp2: a row maximum of -inf counts as 0.
+// Row reductions and the guarded exp2(k (x - m)): a row maximum of -inf
+// counts as 0, and k is the op's exp_scale.
 // CHECK-LABEL: func.func @softmax_parts(
 // CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
 // CHECK:           arith.maximumf
@@ -84,16 +85,19 @@ func.func @map(%s: tensor<16x8xf32>, %q0: index, %kv0: index) -> tensor<16x8xf32
 // CHECK:           %[[ISNEG:.*]] = arith.cmpf oeq, %{{.*}}, %cst
 // CHECK:           %[[SAFE:.*]] = arith.select %[[ISNEG]], %{{.*}}, %{{.*}} : f32
 // CHECK:           %[[D:.*]] = arith.subf %{{.*}}, %[[SAFE]]
-// CHECK:           math.exp2 %[[D]]
+// CHECK:           %[[K:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK:           %[[E:.*]] = arith.mulf %[[D]], %[[K]]
+// CHECK:           math.exp2 %[[E]]
 func.func @softmax_parts(%t: tensor<16x8xf32>, %m: tensor<16xf32>) -> tensor<16x8xf32> {
   %mx = attn.tile_reduce <max> %t, %m : tensor<16x8xf32> -> tensor<16xf32>
-  %p = attn.tile_exp2 %t, %mx : tensor<16x8xf32>, tensor<16xf32>
+  %p = attn.tile_exp2 %t, %mx {exp_scale = 0.5 : f32} : tensor<16x8xf32>, tensor<16xf32>
   return %p : tensor<16x8xf32>
 }
 
 // -----
 
-// Finalize: o = acc / l (0 where l = 0), lse = ln2 (m + log2 l) (-inf there);
+// Finalize: o = acc / l (0 where l = 0), lse = ln2 (k m + log2 l) (-inf
+// there) with k = exp_scale;
 // kernels get llvm.emit_c_interface for the CPU runner.
 // CHECK-LABEL: func.func @finalize(
 // CHECK-SAME:      llvm.emit_c_interface
@@ -103,9 +107,11 @@ func.func @softmax_parts(%t: tensor<16x8xf32>, %m: tensor<16xf32>) -> tensor<16x
 // CHECK:           arith.truncf {{.*}} f32 to f16
 // CHECK:         linalg.generic
 // CHECK:           math.log2
+// CHECK:           arith.constant 2.500000e-01 : f32
+// CHECK:           arith.mulf
 // CHECK:           arith.addf
 // CHECK:           arith.constant 0.693147182 : f32
 func.func @finalize(%m: tensor<16xf32>, %l: tensor<16xf32>, %a: tensor<16x32xf32>) -> (tensor<16x32xf16>, tensor<16xf32>) attributes {attn.kernel} {
-  %o, %lse = attn.online_finalize %m, %l, %a : tensor<16xf32>, tensor<16xf32>, tensor<16x32xf32> -> tensor<16x32xf16>, tensor<16xf32>
+  %o, %lse = attn.online_finalize %m, %l, %a {exp_scale = 0.25 : f32} : tensor<16xf32>, tensor<16xf32>, tensor<16x32xf32> -> tensor<16x32xf16>, tensor<16xf32>
   return %o, %lse : tensor<16x32xf16>, tensor<16xf32>
 }

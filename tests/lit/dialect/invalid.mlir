@@ -131,7 +131,7 @@ func.func @update_positions(%q: tensor<16x64xbf16>, %m: tensor<16xf32>, %a: tens
 // -----
 
 func.func @update_batched_bound(%q: tensor<?x?x?x64xbf16>, %m: tensor<?x?x?xf32>, %a: tensor<?x?x?x64xf32>, %i: index) {
-  // expected-error @+1 {{kv_bound is only meaningful in the tile form}}
+  // expected-error @+1 {{kv_bound and masked are only meaningful in the tile form}}
   %u:3 = attn.online_update %q, %q, %q, %m, %m, %a kv_bound %i logits {
   ^bb0(%s: f32, %b: index, %h: index, %qi: index, %kv: index):
     attn.yield %s : f32

@@ -61,3 +61,33 @@ func.func @full_f32(%q: tensor<32x16xf32>, %k: tensor<16x16xf32>, %v: tensor<16x
   } : tensor<32x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32x16xf32>
   return %u#2 : tensor<32x16xf32>
 }
+
+// -----
+
+// `masked %p`: the mask and bound apply only under %p; the other branch maps
+// the logits alone. Everything after the map is shared.
+
+// CHECK-LABEL: func.func @masked_flag(
+// CHECK-SAME:      %[[P:[^:]*]]: i1)
+// CHECK:         %[[S:.*]] = attn.tile_matmul
+// CHECK:         %[[T:.*]] = scf.if %[[P]] -> (tensor<16x16xf32>) {
+// CHECK:           attn.tile_map %[[S]]
+// CHECK:             arith.cmpi sge
+// CHECK:             arith.select
+// CHECK:         } else {
+// CHECK:           attn.tile_map %[[S]]
+// CHECK-NOT:         arith.cmpi
+// CHECK:         }
+// CHECK:         attn.tile_reduce <max> %[[T]]
+// CHECK-COUNT-1: attn.tile_matmul {{.*}} acc
+func.func @masked_flag(%q: tensor<16x16xf16>, %k: tensor<16x16xf16>, %m: tensor<16xf32>, %l: tensor<16xf32>, %a: tensor<16x16xf32>, %i: index, %sk: index, %p: i1) -> tensor<16x16xf32> {
+  %u:3 = attn.online_update %q, %k, %k, %m, %l, %a at(%i, %i, %i, %i) kv_bound %sk masked %p logits {
+  ^bb0(%score: f32, %bi: index, %hi: index, %qi: index, %kv: index):
+    attn.yield %score : f32
+  } mask {
+  ^bb0(%bi: index, %hi: index, %qi: index, %kv: index):
+    %c = arith.cmpi sge, %qi, %kv : index
+    attn.yield %c : i1
+  } : tensor<16x16xf16>, tensor<16x16xf16>, tensor<16x16xf16>, tensor<16xf32>, tensor<16xf32>, tensor<16x16xf32>
+  return %u#2 : tensor<16x16xf32>
+}

@@ -80,26 +80,77 @@ func.func @unknown_class(%q0: index, %q1: index, %k0: index, %k1: index, %sk: in
 
 // -----
 
-// The kv range is two binary searches over kv-block indices in
-// [0, ceil(sk / 64)): the first block whose prefix may hold a seen key, and
-// the first block after it whose suffix cannot.
+// Causal bounds kv from above linearly (kv <= q), so the kv range is closed
+// form: blocks [0, min(q1, sk - 1) / 64 + 1) clamped to [0, ceil(sk / 64)).
 
 // CHECK-LABEL: func.func @causal_range(
 // CHECK-SAME:      %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[SK:[^:]*]]: index)
+// CHECK-NOT:     scf.while
 // CHECK:         %[[NB:.*]] = arith.ceildivui %[[SK]], %c64
-// CHECK:         %[[LOWER:.*]]:2 = scf.while (%[[LO:.*]] = %c0{{.*}}, %[[HI:.*]] = %[[NB]])
-// CHECK:           arith.cmpi ult
-// CHECK:           scf.condition
-// CHECK:         } do {
-// CHECK:           %[[MID:.*]] = arith.shrui
-// CHECK:           arith.select
-// CHECK:         %[[UPPER:.*]]:2 = scf.while (%{{.*}} = %[[LOWER]]#0, %{{.*}} = %[[NB]])
-// CHECK:         return %[[LOWER]]#0, %[[UPPER]]#0
+// CHECK:         %[[LAST:.*]] = arith.subi %[[SK]], %c1
+// CHECK:         %[[HI:.*]] = arith.minsi %[[Q1]], %[[LAST]]
+// CHECK:         %[[BLK:.*]] = arith.floordivsi %[[HI]], %c64
+// CHECK:         %[[END:.*]] = arith.addi %[[BLK]], %c1
+// CHECK:         %[[UP:.*]] = arith.maxsi %[[END]], %c0
+// CHECK:         %[[UPPER:.*]] = arith.minsi %[[UP]], %[[NB]]
+// CHECK:         return %c0{{.*}}, %[[UPPER]]
 func.func @causal_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
   %c0 = arith.constant 0 : index
   %lo, %hi = attn.mask_kv_range(%c0, %c0) q[%q0, %q1] kv_bound %sk block 64 {
   ^bb0(%bi: index, %hi_: index, %q: index, %kv: index):
     %p = arith.cmpi sge, %q, %kv : index
+    attn.yield %p : i1
+  }
+  return %lo, %hi : index, index
+}
+
+// -----
+
+// A sliding window bounds kv on both sides: kv >= q0 - 128, kv <= q1.
+
+// CHECK-LABEL: func.func @window_range(
+// CHECK-SAME:      %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[SK:[^:]*]]: index)
+// CHECK-NOT:     scf.while
+// CHECK:         %[[FROM:.*]] = arith.subi %[[Q0]], %c128
+// CHECK:         arith.floordivsi %[[FROM]], %c64
+// CHECK:         arith.minsi %[[Q1]]
+func.func @window_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
+  %c0 = arith.constant 0 : index
+  %lo, %hi = attn.mask_kv_range(%c0, %c0) q[%q0, %q1] kv_bound %sk block 64 {
+  ^bb0(%bi: index, %hi_: index, %q: index, %kv: index):
+    %c128 = arith.constant 128 : index
+    %d = arith.subi %q, %kv : index
+    %w = arith.cmpi sle, %d, %c128 : index
+    %c = arith.cmpi sge, %q, %kv : index
+    %m = arith.andi %c, %w : i1
+    attn.yield %m : i1
+  }
+  return %lo, %hi : index, index
+}
+
+// -----
+
+// A chunked mask (q / 48 == kv / 48) is not linear in kv: the range comes
+// from two binary searches over kv-block prefixes and suffixes with the
+// interval classifier, valid because it is monotone under inclusion.
+
+// CHECK-LABEL: func.func @chunked_range(
+// CHECK:         %[[LOWER:.*]]:2 = scf.while
+// CHECK:           arith.cmpi ult
+// CHECK:           scf.condition
+// CHECK:         } do {
+// CHECK:           arith.shrui
+// CHECK:           arith.floordivsi
+// CHECK:         %[[UPPER:.*]]:2 = scf.while (%{{.*}} = %[[LOWER]]#0, %{{.*}} = %{{.*}})
+// CHECK:         return %[[LOWER]]#0, %[[UPPER]]#0
+func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
+  %c0 = arith.constant 0 : index
+  %lo, %hi = attn.mask_kv_range(%c0, %c0) q[%q0, %q1] kv_bound %sk block 64 {
+  ^bb0(%bi: index, %hi_: index, %q: index, %kv: index):
+    %c48 = arith.constant 48 : index
+    %a = arith.floordivsi %q, %c48 : index
+    %b = arith.floordivsi %kv, %c48 : index
+    %p = arith.cmpi eq, %a, %b : index
     attn.yield %p : i1
   }
   return %lo, %hi : index, index

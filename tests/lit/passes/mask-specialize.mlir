@@ -2,8 +2,8 @@
 
 // A causal kv loop: the loop now runs over the kv-blocks the q-block may see
 // (attn.mask_kv_range), each block is classified (attn.mask_block_class),
-// empty blocks skip their K/V loads, full blocks update without mask or
-// bounds check, and only partial blocks carry the mask.
+// empty blocks skip their K/V loads, and the update is `masked` only when the
+// block is not full: full blocks run without mask or bounds check.
 
 // CHECK-LABEL: func.func @causal(
 // CHECK-SAME:      %[[QT:[^:]*]]: tensor<64x64xbf16>, %[[K:[^:]*]]: memref{{.*}}, %[[V:[^:]*]]: memref{{.*}}, %[[B:[^:]*]]: index, %[[H:[^:]*]]: index, %[[Q0:[^:]*]]: index, %[[SK:[^:]*]]: index, %[[N:[^:]*]]: index
@@ -18,16 +18,10 @@
 // CHECK:           %[[R:.*]]:3 = scf.if %[[ANY]]
 // CHECK:             %[[KT:.*]] = attn.tile_load %[[K]][%[[B]], %[[H]], %[[KV0]]]
 // CHECK:             %[[VT:.*]] = attn.tile_load %[[V]][%[[B]], %[[H]], %[[KV0]]]
-// CHECK:             %[[U:.*]]:3 = scf.if %[[ALL]]
-// CHECK:               %[[FM:.*]], %[[FL:.*]], %[[FA:.*]] = attn.online_update %[[QT]], %[[KT]], %[[VT]], %[[M]], %[[L]], %[[A]] at(%[[B]], %[[H]], %[[Q0]], %[[KV0]]) logits {
-// CHECK-NOT:           mask
-// CHECK:               } : tensor
-// CHECK-NEXT:          scf.yield %[[FM]], %[[FL]], %[[FA]]
-// CHECK-NEXT:        } else {
-// CHECK-NEXT:          %[[PM:.*]], %[[PL:.*]], %[[PA:.*]] = attn.online_update %[[QT]], %[[KT]], %[[VT]], %[[M]], %[[L]], %[[A]] at(%[[B]], %[[H]], %[[Q0]], %[[KV0]]) kv_bound %[[SK]] logits {
-// CHECK:               } mask {
-// CHECK:               scf.yield %[[PM]], %[[PL]], %[[PA]]
-// CHECK:             scf.yield %[[U]]#0, %[[U]]#1, %[[U]]#2
+// CHECK:             %[[PARTIAL:.*]] = arith.xori %[[ALL]], %{{.*}} : i1
+// CHECK:             %[[UM:.*]], %[[UL:.*]], %[[UA:.*]] = attn.online_update %[[QT]], %[[KT]], %[[VT]], %[[M]], %[[L]], %[[A]] at(%[[B]], %[[H]], %[[Q0]], %[[KV0]]) kv_bound %[[SK]] masked %[[PARTIAL]] logits {
+// CHECK:             } mask {
+// CHECK:             scf.yield %[[UM]], %[[UL]], %[[UA]]
 // CHECK-NEXT:      } else {
 // CHECK-NEXT:        scf.yield %[[M]], %[[L]], %[[A]]
 // CHECK:           scf.yield %[[R]]#0, %[[R]]#1, %[[R]]#2
@@ -69,10 +63,7 @@ func.func @causal(%qt: tensor<64x64xbf16>, %k: memref<?x?x?x64xbf16, strided<[?,
 // CHECK-NEXT:      %[[T2:.*]] = arith.constant true
 // CHECK-NEXT:      attn.yield %[[T2]] : i1
 // CHECK:         scf.if
-// CHECK:           attn.online_update {{.*}} logits {
-// CHECK-NOT:       mask
-// CHECK:         } else {
-// CHECK:           attn.online_update {{.*}} kv_bound %{{.*}} logits {
+// CHECK:           attn.online_update {{.*}} kv_bound %{{.*}} masked %{{.*}} logits {
 func.func @dense(%qt: tensor<32x32xf32>, %k: memref<?x?x?x32xf32, strided<[?, ?, ?, 1], offset: ?>>, %b: index, %h: index, %q0: index, %sk: index, %n: index, %m0: tensor<32xf32>, %l0: tensor<32xf32>, %a0: tensor<32x32xf32>) -> tensor<32x32xf32> {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -523,29 +523,31 @@ FAOPT_DEVICE float safe_max(float m) {
   return m == -__int_as_float(0x7f800000) ? 0.0f : m;
 }
 
+/// exp2(k (x - m)) as exp2(fma(x, k, -k m)): one multiply-add per element.
 template <int M, int N, int W>
-FAOPT_DEVICE Acc<M, N, W> tile_exp2(Acc<M, N, W> x, const Rows<M, W> &m) {
+FAOPT_DEVICE Acc<M, N, W> tile_exp2(Acc<M, N, W> x, const Rows<M, W> &m,
+                                    float k) {
 #pragma unroll
   for (int mt = 0; mt < Acc<M, N, W>::MT; ++mt) {
-    float m0 = safe_max(m.v[mt][0]), m1 = safe_max(m.v[mt][1]);
+    float m0 = -k * safe_max(m.v[mt][0]), m1 = -k * safe_max(m.v[mt][1]);
 #pragma unroll
     for (int nt = 0; nt < Acc<M, N, W>::NT; ++nt) {
-      x.v[mt][nt][0] = exp2_approx(x.v[mt][nt][0] - m0);
-      x.v[mt][nt][1] = exp2_approx(x.v[mt][nt][1] - m0);
-      x.v[mt][nt][2] = exp2_approx(x.v[mt][nt][2] - m1);
-      x.v[mt][nt][3] = exp2_approx(x.v[mt][nt][3] - m1);
+      x.v[mt][nt][0] = exp2_approx(fmaf(x.v[mt][nt][0], k, m0));
+      x.v[mt][nt][1] = exp2_approx(fmaf(x.v[mt][nt][1], k, m0));
+      x.v[mt][nt][2] = exp2_approx(fmaf(x.v[mt][nt][2], k, m1));
+      x.v[mt][nt][3] = exp2_approx(fmaf(x.v[mt][nt][3], k, m1));
     }
   }
   return x;
 }
 
 template <int M, int W>
-FAOPT_DEVICE Rows<M, W> tile_exp2(Rows<M, W> x, const Rows<M, W> &m) {
+FAOPT_DEVICE Rows<M, W> tile_exp2(Rows<M, W> x, const Rows<M, W> &m, float k) {
 #pragma unroll
   for (int mt = 0; mt < Rows<M, W>::MT; ++mt)
 #pragma unroll
     for (int i = 0; i < 2; ++i)
-      x.v[mt][i] = exp2_approx(x.v[mt][i] - safe_max(m.v[mt][i]));
+      x.v[mt][i] = exp2_approx(k * (x.v[mt][i] - safe_max(m.v[mt][i])));
   return x;
 }
 
@@ -596,9 +598,10 @@ FAOPT_DEVICE OutTile<T, M, N, W> finalize_output(const Rows<M, W> &m,
   return o;
 }
 
-/// lse = ln2 (m + log2 l), -inf where l = 0.
+/// lse = ln2 (k m + log2 l), -inf where l = 0.
 template <int M, int W>
-FAOPT_DEVICE Rows<M, W> finalize_lse(const Rows<M, W> &m, const Rows<M, W> &l) {
+FAOPT_DEVICE Rows<M, W> finalize_lse(const Rows<M, W> &m, const Rows<M, W> &l,
+                                     float k) {
   Rows<M, W> r;
 #pragma unroll
   for (int mt = 0; mt < Rows<M, W>::MT; ++mt)
@@ -606,7 +609,7 @@ FAOPT_DEVICE Rows<M, W> finalize_lse(const Rows<M, W> &m, const Rows<M, W> &l) {
     for (int i = 0; i < 2; ++i)
       r.v[mt][i] = l.v[mt][i] == 0.0f
                        ? -__int_as_float(0x7f800000)
-                       : 0.69314718055994531f * (m.v[mt][i] + __log2f(l.v[mt][i]));
+                       : 0.69314718055994531f * (k * m.v[mt][i] + __log2f(l.v[mt][i]));
   return r;
 }
 
