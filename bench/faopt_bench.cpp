@@ -1,13 +1,15 @@
 //===- faopt_bench.cpp - forward TFLOP/s and compile latency --------------===//
 //
 //   faopt-bench [--csv FILE] [--only fwd|compile] [--quick] [--reps N]
+//               [--d 64|128] [--causal 0|1] [--seq N]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
 // hidden 2048 so heads = 2048 / d, d = 64 and 128, causal and not, seqlen
 // 512 ... 16k). Each configuration is timed with CUDA events per launch
 // (warm-up excluded, median of --reps), rotating over enough input sets that
 // they do not fit in L2. FLOPs: 4 b h s^2 d, halved for causal (the
-// FlashAttention convention).
+// FlashAttention convention). --d, --causal and --seq keep only the matching
+// configurations (one case for a profiler, say).
 //
 // Compile latency (no GPU needed): cold (empty cache directory, fresh
 // context), warm disk (fresh context, same directory), warm memory (same
@@ -72,13 +74,21 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
   cudaMemcpy(dev, host.data(), elems * 2, cudaMemcpyHostToDevice);
 }
 
+/// Restricts the forward grid; 0 / -1 mean "all".
+struct CaseFilter {
+  int64_t d = 0, seq = 0;
+  int causal = -1;
+};
+
 int benchForward(faopt::Context &ctx, bool quick, int reps,
-                 std::vector<Row> &rows) {
+                 const CaseFilter &only, std::vector<Row> &rows) {
   std::vector<int64_t> seqs = quick ? std::vector<int64_t>{2048, 16384}
                                     : std::vector<int64_t>{512, 1024, 2048,
                                                            4096, 8192, 16384};
   for (int64_t d : {64, 128})
     for (bool causal : {false, true}) {
+      if ((only.d && only.d != d) || (only.causal >= 0 && only.causal != causal))
+        continue;
       auto kernel = ctx.kernel(specFor(d, causal));
       if (!kernel) {
         std::fprintf(stderr, "faopt-bench: %s\n",
@@ -86,6 +96,8 @@ int benchForward(faopt::Context &ctx, bool quick, int reps,
         return 1;
       }
       for (int64_t seq : seqs) {
+        if (only.seq && only.seq != seq)
+          continue;
         int64_t batch = 16384 / seq, heads = 2048 / d;
         size_t elems = static_cast<size_t>(batch * heads * seq * d);
         size_t bytesPerSet = elems * 2 * 4; // q, k, v, o
@@ -232,6 +244,7 @@ int main(int argc, char **argv) {
   std::string csv, only;
   bool quick = false;
   int reps = 30;
+  CaseFilter filter;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--csv" && i + 1 < argc)
@@ -242,9 +255,16 @@ int main(int argc, char **argv) {
       quick = true;
     else if (a == "--reps" && i + 1 < argc)
       reps = std::max(3, std::atoi(argv[++i]));
+    else if (a == "--d" && i + 1 < argc)
+      filter.d = std::atoll(argv[++i]);
+    else if (a == "--causal" && i + 1 < argc)
+      filter.causal = std::atoi(argv[++i]) != 0;
+    else if (a == "--seq" && i + 1 < argc)
+      filter.seq = std::atoll(argv[++i]);
     else {
       std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile]"
-                           " [--quick] [--reps N]\n");
+                           " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
+                           " [--seq N]\n");
       return 1;
     }
   }
@@ -265,7 +285,7 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "faopt-bench: %s\n", ctx.status().message().c_str());
         return 1;
       }
-      if (int rc = benchForward(*ctx, quick, reps, rows))
+      if (int rc = benchForward(*ctx, quick, reps, filter, rows))
         return rc;
     }
   }

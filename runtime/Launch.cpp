@@ -70,11 +70,15 @@ std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
   if (s.kvHeads && a.kv_heads != *s.kvHeads)
     return "the spec pins kv_heads = " + std::to_string(*s.kvHeads) + ", got " +
            std::to_string(a.kv_heads);
-  if (a.batch * a.heads > 65535)
+  // Grid: x = batch * heads (up to 2^31 - 1), y = q-blocks (up to 65535).
+  if (a.batch * a.heads > INT_MAX)
     return "batch * heads = " + std::to_string(a.batch * a.heads) +
-           " exceeds the grid's 65535 (split the batch)";
-  if ((a.seqlen_q + k.blockQ - 1) / k.blockQ > INT_MAX)
-    return "seqlen_q is too long for one launch";
+           " exceeds the grid's 2^31 - 1 (split the batch)";
+  if ((a.seqlen_q + k.blockQ - 1) / k.blockQ > 65535)
+    return "seqlen_q = " + std::to_string(a.seqlen_q) + " needs " +
+           std::to_string((a.seqlen_q + k.blockQ - 1) / k.blockQ) +
+           " q-blocks of " + std::to_string(k.blockQ) +
+           "; one launch takes at most 65535 (split the queries)";
 
   struct Named {
     const char *name;
@@ -167,8 +171,8 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
                    {p.batch, p.heads, p.seqlen_q},
                    {p.lse_stride[0], p.lse_stride[1], 1}};
   void *params[] = {&q, &kk, &v, &o, &lse};
-  unsigned gridX = static_cast<unsigned>((p.seqlen_q + k->blockQ - 1) / k->blockQ);
-  unsigned gridY = static_cast<unsigned>(p.batch * p.heads);
+  unsigned gridX = static_cast<unsigned>(p.batch * p.heads);
+  unsigned gridY = static_cast<unsigned>((p.seqlen_q + k->blockQ - 1) / k->blockQ);
   CUresult r = d.launchKernel(k->function, gridX, gridY, 1,
                               static_cast<unsigned>(k->threads), 1, 1,
                               static_cast<unsigned>(k->sharedBytes),

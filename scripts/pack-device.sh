@@ -12,7 +12,7 @@ stage="$out/stage"
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/lib"
 
-bins=(faopt-gpu-tests faopt-runtime-tests faopt-bench)
+bins=(faopt-gpu-tests faopt-runtime-tests faopt-bench faopt-run-gpu)
 for b in "${bins[@]}"; do
   if [ -x "$build/bin/$b" ]; then cp "$build/bin/$b" "$stage/bin/"; fi
 done

@@ -160,9 +160,9 @@ TEST(Runtime, LaunchesAreValidatedFirst) {
       {"overlap", [](auto &a) { a.v_stride[0] = 8; a.v_stride[1] = 8; a.v_stride[2] = 8; },
        "faopt_forward: v sequence stride (8) is smaller than the head dim "
        "(64): rows would overlap"},
-      {"grid", [](auto &a) { a.batch = 10000; },
-       "faopt_forward: batch * heads = 80000 exceeds the grid's 65535 (split "
-       "the batch)"},
+      {"grid", [](auto &a) { a.seqlen_q = 65536 * 128 + 1; },
+       "faopt_forward: seqlen_q = 8388609 needs 65537 q-blocks of 128; one "
+       "launch takes at most 65535 (split the queries)"},
   };
   for (const Bad &b : bad) {
     faopt::ForwardArgs a = good();

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/ConvertToEmitC.h"
+#include "compiler/targets/gpu/LanePartialSums.h"
 #include "compiler/targets/gpu/Passes.h"
 
 #include "dialects/attn/AttnOps.h"
@@ -60,6 +61,8 @@ struct KernelInfo {
   llvm::DenseSet<Operation *> barrierFirst;
   llvm::DenseMap<Operation *, int64_t> groupsAhead;
   int64_t sharedBytes = 0;
+  /// Row sums each lane keeps for its own columns until finalize.
+  faopt::gpu::LanePartialSums partialSums;
 };
 
 class GpuTypeConverter : public TypeConverter {
@@ -156,7 +159,11 @@ struct DimLowering : KernelPattern<memref::DimOp> {
   }
 };
 
-/// The grid: blockIdx.x is the q-block, blockIdx.y is batch * heads + head.
+/// The grid: blockIdx.x is batch * heads + head, blockIdx.y the q-block in
+/// descending order. The hardware dispatches CTAs in linear-index order, x
+/// fastest, so every head's last (under a causal mask, longest) q-block
+/// starts first and the short ones fill the tail: a longest-first list
+/// schedule across the whole grid, not just within one head.
 struct GridLowering : KernelPattern<scf::ForallOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
@@ -167,10 +174,11 @@ struct GridLowering : KernelPattern<scf::ForallOp> {
     Location loc = op.getLoc();
     Type i64 = rewriter.getI64Type();
     comment(rewriter, loc,
-            "scf.forall (attn.grid): one CTA per (q-block, batch * heads); "
-            "q-blocks in descending order (heaviest first under causal masks)");
-    Value x = call(rewriter, loc, i64, "faopt::block_index_desc", {}, {"0"});
-    Value y = call(rewriter, loc, i64, "faopt::block_index", {}, {"1"});
+            "scf.forall (attn.grid): one CTA per (batch * heads, q-block); "
+            "q-blocks in descending order, so the longest run first under "
+            "causal masks");
+    Value x = call(rewriter, loc, i64, "faopt::block_index_desc", {}, {"1"});
+    Value y = call(rewriter, loc, i64, "faopt::block_index", {}, {"0"});
     comment(rewriter, loc, "{} = q-block, {} = batch * heads + head", {x, y});
     SmallVector<Value> ivs;
     for (Value v : {x, y})
@@ -355,11 +363,17 @@ struct TileReduceLowering : KernelPattern<TileReduceOp> {
   matchAndRewrite(TileReduceOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     bool isMax = op.getKind() == ReduceKind::max;
+    bool lanes = kernel.partialSums.reduces.contains(op);
     comment(rewriter, op.getLoc(),
             std::string("attn.tile_reduce <") + (isMax ? "max" : "sum") +
-                ">: row " + (isMax ? "maximum" : "sum") + ", combined with init");
+                ">: row " + (isMax ? "maximum" : "sum") + ", combined with init" +
+                (lanes ? " (each lane its own columns; the quad is summed in "
+                         "finalize)"
+                       : ""));
     rewriter.replaceOp(op, call(rewriter, op.getLoc(), convert(op.getType()),
-                                isMax ? "faopt::row_max" : "faopt::row_sum",
+                                isMax ? "faopt::row_max"
+                                      : (lanes ? "faopt::row_sum_lanes"
+                                               : "faopt::row_sum"),
                                 {adaptor.getTile(), adaptor.getInit()}));
     return success();
   }
@@ -455,15 +469,20 @@ struct FinalizeLowering : KernelPattern<OnlineFinalizeOp> {
     Location loc = op.getLoc();
     comment(rewriter, loc,
             "attn.online_finalize: o = acc / sum, lse = ln2 (k max + log2 sum)");
+    Value sum = adaptor.getSum();
+    if (kernel.partialSums.finalizes.contains(op)) {
+      comment(rewriter, loc, "the row sums so far are per lane: add up each quad");
+      sum = call(rewriter, loc, sum.getType(), "faopt::rows_quad_sum", sum);
+    }
     auto oType = op.getOutput().getType();
     SmallVector<Value> results{call(
         rewriter, loc, convert(oType), "faopt::finalize_output",
-        {adaptor.getMax(), adaptor.getSum(), adaptor.getAcc()},
+        {adaptor.getMax(), sum, adaptor.getAcc()},
         {elementName(oType.getElementType())})};
     if (op.getLse())
       results.push_back(call(
           rewriter, loc, convert(op.getLse().getType()), "faopt::finalize_lse",
-          {adaptor.getMax(), adaptor.getSum(),
+          {adaptor.getMax(), sum,
            literal(rewriter, loc, rewriter.getF32Type(),
                    faopt::gpu::floatLiteral(op.getExpScale().convertToFloat()))}));
     rewriter.replaceOp(op, results);
@@ -637,6 +656,7 @@ struct AttnConvertToEmitCPass
     info.blockKv = tiling.getBlockKv();
     if (failed(planSharedMemory(kernel, info)))
       return signalPassFailure();
+    info.partialSums = faopt::gpu::findLanePartialSums(kernel);
     // Blocks per SM the shared memory allows (sm80: 164 KiB per SM, sm90:
     // 228 KiB), at most 2: it bounds registers through __launch_bounds__.
     int64_t perSM = (target == "sm80" ? 164 : 228) * 1024;
@@ -684,15 +704,22 @@ struct AttnConvertToEmitCPass
         fn->setAttr("attn.shared_memory_bytes",
                     b.getI64IntegerAttr(info.sharedBytes));
         fn->setAttr("attn.threads", b.getI64IntegerAttr(info.threads));
-        // Name the arguments once, at the top.
+        // Name the arguments once, at the top (kernels built by attn-tile:
+        // q, k, v, o and optionally lse, all tensor views).
         b.setInsertionPointToStart(&fn.getBody().front());
         SmallVector<Value> args(fn.getArguments());
-        std::string names = "{} = q, {} = k, {} = v, {} = o";
-        if (args.size() == 5)
-          names += ", {} = lse";
-        comment(b, fn.getLoc(),
-                names + ": [batch, heads, seq, dim] views (faopt::Tensor)",
-                args);
+        bool allViews = llvm::all_of(args, [](Value a) {
+          auto t = dyn_cast<emitc::OpaqueType>(a.getType());
+          return t && t.getValue().starts_with("faopt::Tensor<");
+        });
+        if (allViews && (args.size() == 4 || args.size() == 5)) {
+          std::string names = "{} = q, {} = k, {} = v, {} = o";
+          if (args.size() == 5)
+            names += ", {} = lse";
+          comment(b, fn.getLoc(),
+                  names + ": [batch, heads, seq, dim] views (faopt::Tensor)",
+                  args);
+        }
       } else {
         fn.setSpecifiersAttr(
             b.getStrArrayAttr({"static", "__device__", "__forceinline__"}));

@@ -14,8 +14,8 @@
 // CHECK-SAME: specifiers = ["extern \22C\22", "__global__", "__launch_bounds__(64, 2)"]
 // CHECK: verbatim "// {} = q, {} = k, {} = v, {} = o: [batch, heads, seq, dim] views (faopt::Tensor)"
 // CHECK: %[[SQ:.*]] = call_opaque "faopt::dim"(%[[Q]]) {template_args = [#emitc.opaque<"2">]}
-// CHECK: call_opaque "faopt::block_index_desc"() {template_args = [#emitc.opaque<"0">]}
-// CHECK: call_opaque "faopt::block_index"() {template_args = [#emitc.opaque<"1">]}
+// CHECK: call_opaque "faopt::block_index_desc"() {template_args = [#emitc.opaque<"1">]}
+// CHECK: call_opaque "faopt::block_index"() {template_args = [#emitc.opaque<"0">]}
 // CHECK: verbatim "// attn.tile_load: rows [{}, {} + 32) of (b = {}, h = {}) into shared memory at byte 0"
 // CHECK: call_opaque "faopt::smem"(%{{.*}}) {template_args = [#emitc.opaque<"faopt::bf16">, #emitc.opaque<"32">, #emitc.opaque<"64">]}
 // CHECK: call_opaque "faopt::load_tile"({{.*}}) {template_args = [#emitc.opaque<"64">]} : {{.*}} -> !emitc.opaque<"auto">
@@ -24,9 +24,12 @@
 // CHECK: call_opaque "faopt::map_positions"({{.*}}) {template_args = [#emitc.opaque<"k_logits">]}
 // CHECK: call_opaque "faopt::row_max"
 // CHECK: call_opaque "faopt::tile_exp2"
+// CHECK: call_opaque "faopt::row_sum_lanes"
 // CHECK: call_opaque "faopt::to_operand_a"({{.*}}) {template_args = [#emitc.opaque<"faopt::bf16">]}
 // CHECK: call_opaque "faopt::mma_ab"
-// CHECK: call_opaque "faopt::finalize_output"
+// CHECK: verbatim "// the row sums so far are per lane: add up each quad"
+// CHECK: %[[L:.*]] = call_opaque "faopt::rows_quad_sum"
+// CHECK: call_opaque "faopt::finalize_output"(%{{.*}}, %[[L]], %{{.*}})
 // CHECK: verbatim "// attn.tile_store: the output tile, staged through shared memory"
 // CHECK: call_opaque "faopt::store_tile"
 // CHECK-NOT: attn.

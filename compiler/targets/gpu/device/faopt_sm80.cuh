@@ -517,6 +517,34 @@ FAOPT_DEVICE Rows<M, W> row_sum(const Acc<M, N, W> &s, Rows<M, W> r) {
   return r;
 }
 
+/// init[r] + (sum over this lane's columns of row r): the quad's four lanes
+/// each keep a share of the row sum (see LanePartialSums.h).
+template <int M, int N, int W>
+FAOPT_DEVICE Rows<M, W> row_sum_lanes(const Acc<M, N, W> &s, Rows<M, W> r) {
+#pragma unroll
+  for (int mt = 0; mt < Acc<M, N, W>::MT; ++mt) {
+    float s0 = 0.0f, s1 = 0.0f; // the block's share first: less rounding
+#pragma unroll
+    for (int nt = 0; nt < Acc<M, N, W>::NT; ++nt) {
+      s0 += s.v[mt][nt][0] + s.v[mt][nt][1];
+      s1 += s.v[mt][nt][2] + s.v[mt][nt][3];
+    }
+    r.v[mt][0] += s0;
+    r.v[mt][1] += s1;
+  }
+  return r;
+}
+
+/// Per-lane shares of row values summed over each quad.
+template <int M, int W> FAOPT_DEVICE Rows<M, W> rows_quad_sum(Rows<M, W> r) {
+#pragma unroll
+  for (int mt = 0; mt < Rows<M, W>::MT; ++mt) {
+    r.v[mt][0] = quad_sum(r.v[mt][0]);
+    r.v[mt][1] = quad_sum(r.v[mt][1]);
+  }
+  return r;
+}
+
 /// A row maximum of -inf (nothing seen yet) counts as 0, so that exp2 of a
 /// fully masked row is 0 rather than NaN.
 FAOPT_DEVICE float safe_max(float m) {
