@@ -70,15 +70,17 @@ std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
   if (s.kvHeads && a.kv_heads != *s.kvHeads)
     return "the spec pins kv_heads = " + std::to_string(*s.kvHeads) + ", got " +
            std::to_string(a.kv_heads);
-  // Grid: x = batch * heads (up to 2^31 - 1), y = q-blocks (up to 65535).
-  if (a.batch * a.heads > INT_MAX)
-    return "batch * heads = " + std::to_string(a.batch * a.heads) +
-           " exceeds the grid's 2^31 - 1 (split the batch)";
-  if ((a.seqlen_q + k.blockQ - 1) / k.blockQ > 65535)
-    return "seqlen_q = " + std::to_string(a.seqlen_q) + " needs " +
-           std::to_string((a.seqlen_q + k.blockQ - 1) / k.blockQ) +
-           " q-blocks of " + std::to_string(k.blockQ) +
-           "; one launch takes at most 65535 (split the queries)";
+  // One program per (q-block, batch * heads), a 1-D grid of at most 2^31 - 1.
+  // Each factor is below 2^31 before it is multiplied in: no overflow.
+  int64_t programs = a.seqlen_q / k.blockQ + (a.seqlen_q % k.blockQ != 0);
+  for (int64_t f : {a.batch, a.heads})
+    if (programs <= INT_MAX && f <= INT_MAX)
+      programs *= f;
+    else
+      programs = int64_t(INT_MAX) + 1;
+  if (programs > INT_MAX)
+    return "batch * heads * ceil(seqlen_q / " + std::to_string(k.blockQ) +
+           ") exceeds one launch's 2^31 - 1 programs (split the batch)";
 
   struct Named {
     const char *name;
@@ -171,9 +173,9 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
                    {p.batch, p.heads, p.seqlen_q},
                    {p.lse_stride[0], p.lse_stride[1], 1}};
   void *params[] = {&q, &kk, &v, &o, &lse};
-  unsigned gridX = static_cast<unsigned>(p.batch * p.heads);
-  unsigned gridY = static_cast<unsigned>((p.seqlen_q + k->blockQ - 1) / k->blockQ);
-  CUresult r = d.launchKernel(k->function, gridX, gridY, 1,
+  unsigned programs = static_cast<unsigned>(
+      (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
+  CUresult r = d.launchKernel(k->function, programs, 1, 1,
                               static_cast<unsigned>(k->threads), 1, 1,
                               static_cast<unsigned>(k->sharedBytes),
                               static_cast<CUstream>(stream), params, nullptr);

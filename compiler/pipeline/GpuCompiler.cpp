@@ -58,10 +58,9 @@ std::string manifestJson(const spec::AttentionSpec &spec,
        "size[rank]; int64_t stride[rank]; } with element strides; the last "
        "dimension must have stride 1"},
       {"block", llvm::json::Array{c.threads, 1, 1}},
-      {"grid", llvm::json::Array{"batch * heads",
-                                 "ceil(seqlen_q / " + std::to_string(c.blockQ) +
-                                     ")",
-                                 "1"}},
+      {"grid", llvm::json::Array{"ceil(seqlen_q / " + std::to_string(c.blockQ) +
+                                     ") * batch * heads",
+                                 "1", "1"}},
       {"block_q", c.blockQ},
       {"block_kv", c.blockKv},
       {"warps", c.warps},

@@ -89,10 +89,15 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
-/// GPU: K/V loads pipelined over two shared-memory stages, device functions
-/// for tile_map bodies, then EmitC (CUDA C++), with
-/// single-use pure ops folded into C expressions.
+/// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
+/// two shared-memory stages, device functions for tile_map bodies, then
+/// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target) {
+  gpu::AttnScheduleGridOptions schedule;
+  if (std::optional<TargetDesc> t = lookupTarget(target))
+    schedule.l2Bytes = t->l2Bytes;
+  pm.addNestedPass<func::FuncOp>(gpu::createAttnScheduleGrid(schedule));
+  pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   gpu::AttnConvertToEmitCOptions options;

@@ -23,6 +23,7 @@ struct TargetDesc {
   int64_t sharedMemPerBlock;    // bytes one block may use (opt-in maximum)
   int64_t registersPerThread;   // architectural cap
   int64_t threadsPerWarp;
+  int64_t l2Bytes;              // L2 cache (program order keeps K/V in it)
   bool isGpu() const { return kind != TargetKind::CPU; }
 };
 

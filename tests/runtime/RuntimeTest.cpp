@@ -160,9 +160,9 @@ TEST(Runtime, LaunchesAreValidatedFirst) {
       {"overlap", [](auto &a) { a.v_stride[0] = 8; a.v_stride[1] = 8; a.v_stride[2] = 8; },
        "faopt_forward: v sequence stride (8) is smaller than the head dim "
        "(64): rows would overlap"},
-      {"grid", [](auto &a) { a.seqlen_q = 65536 * 128 + 1; },
-       "faopt_forward: seqlen_q = 8388609 needs 65537 q-blocks of 128; one "
-       "launch takes at most 65535 (split the queries)"},
+      {"grid", [](auto &a) { a.batch = int64_t(1) << 28; },
+       "faopt_forward: batch * heads * ceil(seqlen_q / 128) exceeds one "
+       "launch's 2^31 - 1 programs (split the batch)"},
   };
   for (const Bad &b : bad) {
     faopt::ForwardArgs a = good();

@@ -159,31 +159,24 @@ struct DimLowering : KernelPattern<memref::DimOp> {
   }
 };
 
-/// The grid: blockIdx.x is batch * heads + head, blockIdx.y the q-block in
-/// descending order. The hardware dispatches CTAs in linear-index order, x
-/// fastest, so every head's last (under a causal mask, longest) q-block
-/// starts first and the short ones fill the tail: a longest-first list
-/// schedule across the whole grid, not just within one head.
+/// The grid: one linear program index (attn-schedule-grid ordered the
+/// programs), blockIdx.x.
 struct GridLowering : KernelPattern<scf::ForallOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
   matchAndRewrite(scf::ForallOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!op->hasAttr("attn.grid") || op.getRank() != 2 || !op.getOutputs().empty())
+    if (!op->hasAttr("attn.grid") || op.getRank() != 1 || !op.getOutputs().empty())
       return rewriter.notifyMatchFailure(op, "not the kernel grid");
     Location loc = op.getLoc();
     Type i64 = rewriter.getI64Type();
+    Value x = call(rewriter, loc, i64, "faopt::block_index", {}, {"0"});
     comment(rewriter, loc,
-            "scf.forall (attn.grid): one CTA per (batch * heads, q-block); "
-            "q-blocks in descending order, so the longest run first under "
-            "causal masks");
-    Value x = call(rewriter, loc, i64, "faopt::block_index_desc", {}, {"1"});
-    Value y = call(rewriter, loc, i64, "faopt::block_index", {}, {"0"});
-    comment(rewriter, loc, "{} = q-block, {} = batch * heads + head", {x, y});
-    SmallVector<Value> ivs;
-    for (Value v : {x, y})
-      ivs.push_back(getTypeConverter()->materializeSourceConversion(
-          rewriter, loc, rewriter.getIndexType(), v));
+            "scf.forall (attn.grid): {} = program index (blockIdx.x), in "
+            "dispatch order",
+            {x});
+    SmallVector<Value> ivs{getTypeConverter()->materializeSourceConversion(
+        rewriter, loc, rewriter.getIndexType(), x)};
     Block *body = op.getBody();
     rewriter.eraseOp(body->getTerminator());
     rewriter.inlineBlockBefore(body, op, ivs);
@@ -642,6 +635,15 @@ struct AttnConvertToEmitCPass
     auto tiling = kernel->getAttrOfType<TilingAttr>("attn.tiling");
     if (!tiling) {
       kernel.emitError() << "kernel has no attn.tiling (run attn-tile)";
+      return signalPassFailure();
+    }
+    bool scheduled = false;
+    kernel.walk([&](scf::ForallOp f) {
+      scheduled |= f->hasAttr("attn.grid") && f.getRank() == 1;
+    });
+    if (!scheduled) {
+      kernel.emitError() << "kernel grid is not one linear program index "
+                            "(run attn-schedule-grid)";
       return signalPassFailure();
     }
     if (target != "sm80" && target != "sm90a") {

@@ -31,11 +31,34 @@ def AttnPipelineKvLoads : Pass<"attn-pipeline-kv-loads", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def AttnScheduleGrid : Pass<"attn-schedule-grid", "mlir::func::FuncOp"> {
+  let summary = "Order the kernel's programs: heads in L2-sized groups, longest first";
+  let description = [{
+    The (q-block, batch * heads) grid becomes one linear program index, in
+    the order the hardware dispatches CTAs. Heads are taken in groups whose
+    K and V fit in half the L2 cache (so the CTAs running at one time read
+    the same K/V tiles, and mostly from L2); within a group, q-blocks go in
+    descending order with the group's heads fastest, so under a causal mask
+    the longest programs start first and the short ones fill the tail (a
+    longest-processing-time-first schedule, as FlashAttention-3 does). The
+    group size is computed at run time from seqlen_k, the head dims and
+    heads / kv_heads (consecutive query heads share a kv head under GQA).
+  }];
+  let options = [
+    Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"50 * 1024 * 1024",
+           "L2 cache size of the target; K/V groups use half of it">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def AttnConvertToEmitC : Pass<"attn-convert-to-emitc", "mlir::ModuleOp"> {
   let summary = "Lower decomposed attention kernels to EmitC (CUDA C++)";
   let description = [{
     The kernel function becomes an `extern "C" __global__` emitc.func taking
-    one faopt::Tensor view per memref; the grid forall becomes blockIdx;
+    one faopt::Tensor view per memref; the grid forall (one linear index,
+    after attn-schedule-grid) becomes blockIdx.x;
     tile operations become calls into the device-primitive header
     (faopt_sm80.cuh) on register fragments and shared-memory tiles, with
     shared memory laid out here (Q/O staging, K, V); index arithmetic

@@ -1,8 +1,9 @@
-// RUN: faopt-opt %s --attn-outline-tile-maps --attn-convert-to-emitc | FileCheck %s
+// RUN: faopt-opt %s --attn-schedule-grid --attn-outline-tile-maps --attn-convert-to-emitc | FileCheck %s
+// RUN: not faopt-opt %s --attn-convert-to-emitc 2>&1 | FileCheck %s --check-prefix=UNSCHEDULED
 
 // A small decomposed kernel (bf16, 32 x 64 tiles, 2 warps): the function
 // becomes an extern "C" __global__ kernel taking faopt::Tensor views, the
-// grid becomes blockIdx (q-blocks descending), index math becomes int64_t,
+// grid (ordered by attn-schedule-grid) becomes blockIdx.x, index math becomes int64_t,
 // and every tile op becomes one call into faopt_sm80.cuh after a comment
 // naming it. Shared memory: Q/O at 0, K after it.
 
@@ -14,8 +15,9 @@
 // CHECK-SAME: specifiers = ["extern \22C\22", "__global__", "__launch_bounds__(64, 2)"]
 // CHECK: verbatim "// {} = q, {} = k, {} = v, {} = o: [batch, heads, seq, dim] views (faopt::Tensor)"
 // CHECK: %[[SQ:.*]] = call_opaque "faopt::dim"(%[[Q]]) {template_args = [#emitc.opaque<"2">]}
-// CHECK: call_opaque "faopt::block_index_desc"() {template_args = [#emitc.opaque<"1">]}
-// CHECK: call_opaque "faopt::block_index"() {template_args = [#emitc.opaque<"0">]}
+// CHECK: %[[P:.*]] = call_opaque "faopt::block_index"() {template_args = [#emitc.opaque<"0">]}
+// CHECK: verbatim "// scf.forall (attn.grid): {} = program index (blockIdx.x), in dispatch order" args %[[P]]
+// UNSCHEDULED: error: kernel grid is not one linear program index (run attn-schedule-grid)
 // CHECK: verbatim "// attn.tile_load: rows [{}, {} + 32) of (b = {}, h = {}) into shared memory at byte 0"
 // CHECK: call_opaque "faopt::smem"(%{{.*}}) {template_args = [#emitc.opaque<"faopt::bf16">, #emitc.opaque<"32">, #emitc.opaque<"64">]}
 // CHECK: call_opaque "faopt::load_tile"({{.*}}) {template_args = [#emitc.opaque<"64">]} : {{.*}} -> !emitc.opaque<"auto">

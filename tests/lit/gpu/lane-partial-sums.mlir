@@ -18,7 +18,7 @@ func.func @loop(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k:
   %ninf = arith.constant dense<0xFF800000> : tensor<32xf32>
   %zrow = arith.constant dense<0.0> : tensor<32xf32>
   %zacc = arith.constant dense<0.0> : tensor<32x64xf32>
-  scf.forall (%qb, %bh) in (%c1, %c1) {
+  scf.forall (%bh) in (%c1) {
     %qt = attn.tile_load %q[%c0, %bh, %c0] bound %n : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
     %r:3 = scf.for %i = %c0 to %n step %c1 iter_args(%m0 = %ninf, %l0 = %zrow, %a0 = %zacc) -> (tensor<32xf32>, tensor<32xf32>, tensor<32x64xf32>) {
       %u:3 = scf.if %go -> (tensor<32xf32>, tensor<32xf32>, tensor<32x64xf32>) {
@@ -61,7 +61,7 @@ func.func @other_use(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
   %ninf = arith.constant dense<0xFF800000> : tensor<32xf32>
   %zrow = arith.constant dense<0.0> : tensor<32xf32>
   %zacc = arith.constant dense<0.0> : tensor<32x64xf32>
-  scf.forall (%qb, %bh) in (%c1, %c1) {
+  scf.forall (%bh) in (%c1) {
     %qt = attn.tile_load %q[%c0, %bh, %c0] bound %n : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
     %s = attn.tile_matmul %qt, %qt {transpose_rhs} : tensor<32x64xbf16>, tensor<32x64xbf16> -> tensor<32x32xf32>
     %m = attn.tile_reduce <max> %s, %ninf : tensor<32x32xf32> -> tensor<32xf32>

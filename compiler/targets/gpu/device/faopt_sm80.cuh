@@ -106,14 +106,8 @@ template <typename T, int Rank> struct Tensor {
 template <int I, typename T, int Rank>
 FAOPT_DEVICE faopt_i64 dim(const Tensor<T, Rank> &t) { return t.size[I]; }
 
-/// Grid index counted from the last block: the kernel takes its q-blocks
-/// in descending order so that, under causal-like masks, the heaviest
-/// programs start first and the tail of the launch is short.
-template <int I> FAOPT_DEVICE faopt_i64 block_index_desc() {
-  return I == 0 ? (faopt_i64)(gridDim.x - 1 - blockIdx.x)
-                : (faopt_i64)(gridDim.y - 1 - blockIdx.y);
-}
-
+/// The program order (which q-block and head a block index means) is decided
+/// in the IR by attn-schedule-grid; the kernel only reads blockIdx.
 template <int I> FAOPT_DEVICE faopt_i64 block_index() {
   return I == 0 ? (faopt_i64)blockIdx.x : I == 1 ? (faopt_i64)blockIdx.y
                                                  : (faopt_i64)blockIdx.z;

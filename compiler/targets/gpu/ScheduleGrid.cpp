@@ -1,0 +1,130 @@
+//===- ScheduleGrid.cpp - program order: L2 head groups, longest first ----===//
+//
+//   scf.forall (%qb, %bh) in (%nq, %nbh) { body }        {attn.grid}
+// becomes
+//   scf.forall (%p) in (%nq * %nbh) {
+//     g     = clamp(L2 / 2 * (heads / kv_heads) / (seqlen_k * row bytes), 1, nbh)
+//     group = p / (g * nq),  r = p mod (g * nq)
+//     first = group * g,     size = min(g, nbh - first)
+//     %qb   = nq - 1 - r / size,   %bh = first + r mod size
+//     body
+//   } {attn.grid}
+//
+// CTAs are dispatched in increasing linear index, so this is the order in
+// which programs start: all q-blocks of `g` heads, last (longest under a
+// causal mask) first.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNSCHEDULEGRID
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+
+namespace {
+
+/// Bytes of one K row plus one V row (static head dims).
+std::optional<int64_t> kvRowBytes(MemRefType k, MemRefType v) {
+  if (k.getRank() != 4 || v.getRank() != 4 || k.isDynamicDim(3) ||
+      v.isDynamicDim(3))
+    return std::nullopt;
+  int64_t bits = k.getElementTypeBitWidth();
+  return (k.getDimSize(3) + v.getDimSize(3)) * bits / 8;
+}
+
+struct AttnScheduleGridPass
+    : faopt::gpu::impl::AttnScheduleGridBase<AttnScheduleGridPass> {
+  using AttnScheduleGridBase::AttnScheduleGridBase;
+
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    if (!fn->hasAttr("attn.kernel"))
+      return;
+    scf::ForallOp grid;
+    fn.walk([&](scf::ForallOp f) {
+      if (f->hasAttr("attn.grid"))
+        grid = f;
+    });
+    if (!grid || grid.getRank() != 2)
+      return; // already scheduled, or not a kernel built by attn-tile
+    // attn-tile's kernels take (q, k, v, o[, lse]).
+    auto args = fn.getArguments();
+    auto q = args.size() >= 4 ? dyn_cast<MemRefType>(args[0].getType()) : nullptr;
+    auto k = args.size() >= 4 ? dyn_cast<MemRefType>(args[1].getType()) : nullptr;
+    auto v = args.size() >= 4 ? dyn_cast<MemRefType>(args[2].getType()) : nullptr;
+    std::optional<int64_t> rowBytes =
+        q && k && v ? kvRowBytes(k, v) : std::nullopt;
+    if (!rowBytes || q.getRank() != 4) {
+      fn.emitError() << "attn-schedule-grid: expected a kernel taking q, k, v "
+                        "as [batch, heads, seq, dim] memrefs";
+      return signalPassFailure();
+    }
+    if (!grid.isNormalized()) {
+      grid.emitError() << "attn-schedule-grid: grid must start at 0 with step 1";
+      return signalPassFailure();
+    }
+
+    Location loc = grid.getLoc();
+    OpBuilder b(grid);
+    auto cst = [&](int64_t x) {
+      return arith::ConstantIndexOp::create(b, loc, x).getResult();
+    };
+    SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
+        b, loc, grid.getMixedUpperBound());
+    Value nq = ub[0], nbh = ub[1];
+    Value total = arith::MulIOp::create(b, loc, nq, nbh);
+    Value one = cst(1);
+    // Heads whose K and V fit in half the L2 (times heads / kv_heads: query
+    // heads sharing a kv head read the same tiles).
+    Value sk = memref::DimOp::create(b, loc, args[1], 2);
+    Value hq = memref::DimOp::create(b, loc, args[0], 1);
+    Value hkv = memref::DimOp::create(b, loc, args[1], 1);
+    Value ratio = arith::DivUIOp::create(
+        b, loc, hq, arith::MaxSIOp::create(b, loc, hkv, one));
+    Value perHead = arith::MulIOp::create(
+        b, loc, arith::MaxSIOp::create(b, loc, sk, one), cst(*rowBytes));
+    Value fit = arith::DivUIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, cst(l2Bytes / 2), ratio), perHead);
+    Value g = arith::MinSIOp::create(
+        b, loc, arith::MaxSIOp::create(b, loc, fit, one), nbh);
+    Value span = arith::MulIOp::create(b, loc, g, nq);
+    auto linear = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{total},
+                                        ValueRange{}, std::nullopt);
+    linear->setDiscardableAttrs(grid->getDiscardableAttrDictionary());
+
+    b.setInsertionPointToStart(linear.getBody());
+    Value p = linear.getInductionVar(0);
+    Value group = arith::DivUIOp::create(b, loc, p, span);
+    Value r = arith::RemUIOp::create(b, loc, p, span);
+    Value first = arith::MulIOp::create(b, loc, group, g);
+    Value size = arith::MinSIOp::create(
+        b, loc, g, arith::SubIOp::create(b, loc, nbh, first));
+    Value qi = arith::DivUIOp::create(b, loc, r, size);
+    Value qb = arith::SubIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, nq, one), qi);
+    Value bh = arith::AddIOp::create(
+        b, loc, first, arith::RemUIOp::create(b, loc, r, size));
+
+    // Move the body over, with (%qb, %bh) for the old induction variables.
+    Block *oldBody = grid.getBody();
+    Block *newBody = linear.getBody();
+    newBody->getOperations().splice(std::prev(newBody->end()),
+                                    oldBody->getOperations(),
+                                    oldBody->begin(),
+                                    std::prev(oldBody->end()));
+    oldBody->getArgument(0).replaceAllUsesWith(qb);
+    oldBody->getArgument(1).replaceAllUsesWith(bh);
+    grid.erase();
+  }
+};
+
+} // namespace

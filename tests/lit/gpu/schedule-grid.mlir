@@ -1,0 +1,71 @@
+// RUN: faopt-opt %s --split-input-file --attn-schedule-grid="l2-bytes=1048576" | FileCheck %s
+
+// The (q-block, batch * heads) grid becomes one linear index p in dispatch
+// order: heads in groups whose K and V fit in half the L2 (here 512 KiB;
+// one kv row of bf16 K and V with d = 64 is 256 bytes, so a head takes
+// seqlen_k * 256 bytes, times heads / kv_heads), and within a group the
+// q-blocks last to first with the group's heads fastest.
+
+// CHECK-LABEL: func.func @k(
+// CHECK:         %[[NQ:.*]] = arith.ceildivui
+// CHECK:         %[[NBH:.*]] = arith.muli %dim, %dim_0
+// CHECK:         %[[TOTAL:.*]] = arith.muli %[[NQ]], %[[NBH]] : index
+// CHECK:         %[[SK:.*]] = memref.dim %arg1, %{{.*}}
+// CHECK:         %[[HQ:.*]] = memref.dim %arg0, %{{.*}}
+// CHECK:         %[[HKV:.*]] = memref.dim %arg1, %{{.*}}
+// CHECK:         %[[HKV1:.*]] = arith.maxsi %[[HKV]], %[[ONE:.*]] : index
+// CHECK:         %[[RATIO:.*]] = arith.divui %[[HQ]], %[[HKV1]]
+// CHECK:         %[[ROW:.*]] = arith.constant 256 : index
+// CHECK:         %[[SK1:.*]] = arith.maxsi %[[SK]], %[[ONE]]
+// CHECK:         %[[PER:.*]] = arith.muli %[[SK1]], %[[ROW]]
+// CHECK:         %[[HALF:.*]] = arith.constant 524288 : index
+// CHECK:         %[[BUDGET:.*]] = arith.muli %[[HALF]], %[[RATIO]]
+// CHECK:         %[[FIT:.*]] = arith.divui %[[BUDGET]], %[[PER]]
+// CHECK:         %[[G1:.*]] = arith.maxsi %[[FIT]], %[[ONE]]
+// CHECK:         %[[G:.*]] = arith.minsi %[[G1]], %[[NBH]]
+// CHECK:         %[[SPAN:.*]] = arith.muli %[[G]], %[[NQ]]
+// CHECK:         scf.forall (%[[P:.*]]) in (%[[TOTAL]]) {
+// CHECK:           %[[GROUP:.*]] = arith.divui %[[P]], %[[SPAN]]
+// CHECK:           %[[R:.*]] = arith.remui %[[P]], %[[SPAN]]
+// CHECK:           %[[FIRST:.*]] = arith.muli %[[GROUP]], %[[G]]
+// CHECK:           %[[LEFT:.*]] = arith.subi %[[NBH]], %[[FIRST]]
+// CHECK:           %[[SIZE:.*]] = arith.minsi %[[G]], %[[LEFT]]
+// CHECK:           %[[QI:.*]] = arith.divui %[[R]], %[[SIZE]]
+// CHECK:           %[[LAST:.*]] = arith.subi %[[NQ]], %[[ONE]]
+// CHECK:           %[[QB:.*]] = arith.subi %[[LAST]], %[[QI]]
+// CHECK:           %[[HI:.*]] = arith.remui %[[R]], %[[SIZE]]
+// CHECK:           %[[BH:.*]] = arith.addi %[[FIRST]], %[[HI]]
+// CHECK:           %[[Q0:.*]] = arith.muli %[[QB]], %c32
+// CHECK:           attn.tile_load %arg0[%c0, %[[BH]], %[[Q0]]]
+// CHECK:         } {attn.grid}
+
+func.func @k(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %nq = arith.ceildivui %sq, %c32 : index
+  %nbh = arith.muli %b, %h : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c32 : index
+    %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    %f = arith.extf %t : tensor<32x64xbf16> to tensor<32x64xf32>
+    %ob = arith.truncf %f : tensor<32x64xf32> to tensor<32x64xbf16>
+    attn.tile_store %ob, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// Not a kernel (no attn.kernel): left alone.
+// CHECK-LABEL: func.func @not_a_kernel(
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) in (%{{.*}}, %{{.*}})
+func.func @not_a_kernel(%n: index) {
+  scf.forall (%i, %j) in (%n, %n) {
+  } {attn.grid}
+  return
+}
