@@ -32,21 +32,28 @@ def AttnPipelineKvLoads : Pass<"attn-pipeline-kv-loads", "mlir::func::FuncOp"> {
 }
 
 def AttnScheduleGrid : Pass<"attn-schedule-grid", "mlir::func::FuncOp"> {
-  let summary = "Order the kernel's programs: heads in L2-sized groups, longest first";
+  let summary = "Order the kernel's programs: head groups, longest q-blocks first";
   let description = [{
     The (q-block, batch * heads) grid becomes one linear program index, in
-    the order the hardware dispatches CTAs. Heads are taken in groups whose
-    K and V fit in half the L2 cache (so the CTAs running at one time read
-    the same K/V tiles, and mostly from L2); within a group, q-blocks go in
-    descending order with the group's heads fastest, so under a causal mask
-    the longest programs start first and the short ones fill the tail (a
-    longest-processing-time-first schedule, as FlashAttention-3 does). The
-    group size is computed at run time from seqlen_k, the head dims and
+    the order the hardware dispatches CTAs. Heads are taken in groups;
+    within a group, q-blocks go in descending order with the group's heads
+    fastest, so under a causal mask the longest programs start first and the
+    short ones fill the tail (longest-processing-time first, as
+    FlashAttention-3 does), and the CTAs running at one time read the same
+    K/V tiles. A group holds the heads whose K and V fit in half the L2, but
+    never fewer programs than `min-group-programs`: with fewer, the last
+    group's longest programs start late and set the makespan (a simulation
+    of 264 slots put a 16-head causal 16k grid at 86% with 3-head groups,
+    99.6% with one group; measured on an H200, 0.91x vs 1.04x FA2). Both are
+    computed at run time from seqlen_q, seqlen_k, the head dims and
     heads / kv_heads (consecutive query heads share a kv head under GQA).
   }];
   let options = [
     Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"50 * 1024 * 1024",
-           "L2 cache size of the target; K/V groups use half of it">
+           "L2 cache size of the target; K/V groups use half of it">,
+    Option<"minGroupPrograms", "min-group-programs", "int64_t",
+           /*default=*/"2048",
+           "fewest programs in a head group (about 8 waves of 2 CTAs on 132 SMs)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",

@@ -3,7 +3,8 @@
 //   scf.forall (%qb, %bh) in (%nq, %nbh) { body }        {attn.grid}
 // becomes
 //   scf.forall (%p) in (%nq * %nbh) {
-//     g     = clamp(L2 / 2 * (heads / kv_heads) / (seqlen_k * row bytes), 1, nbh)
+//     fit   = L2 / 2 * (heads / kv_heads) / (seqlen_k * row bytes)
+//     g     = clamp(max(fit, ceil(min_group_programs / nq)), 1, nbh)
 //     group = p / (g * nq),  r = p mod (g * nq)
 //     first = group * g,     size = min(g, nbh - first)
 //     %qb   = nq - 1 - r / size,   %bh = first + r mod size
@@ -82,20 +83,29 @@ struct AttnScheduleGridPass
         b, loc, grid.getMixedUpperBound());
     Value nq = ub[0], nbh = ub[1];
     Value total = arith::MulIOp::create(b, loc, nq, nbh);
+    // One op per statement: C++ leaves the order of argument evaluation
+    // open, and the IR (and its lit test) should not depend on the compiler.
     Value one = cst(1);
     // Heads whose K and V fit in half the L2 (times heads / kv_heads: query
-    // heads sharing a kv head read the same tiles).
+    // heads sharing a kv head read the same tiles) ...
     Value sk = memref::DimOp::create(b, loc, args[1], 2);
     Value hq = memref::DimOp::create(b, loc, args[0], 1);
     Value hkv = memref::DimOp::create(b, loc, args[1], 1);
-    Value ratio = arith::DivUIOp::create(
-        b, loc, hq, arith::MaxSIOp::create(b, loc, hkv, one));
-    Value perHead = arith::MulIOp::create(
-        b, loc, arith::MaxSIOp::create(b, loc, sk, one), cst(*rowBytes));
-    Value fit = arith::DivUIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, cst(l2Bytes / 2), ratio), perHead);
-    Value g = arith::MinSIOp::create(
-        b, loc, arith::MaxSIOp::create(b, loc, fit, one), nbh);
+    Value hkv1 = arith::MaxSIOp::create(b, loc, hkv, one);
+    Value ratio = arith::DivUIOp::create(b, loc, hq, hkv1);
+    Value rowSize = cst(*rowBytes);
+    Value sk1 = arith::MaxSIOp::create(b, loc, sk, one);
+    Value perHead = arith::MulIOp::create(b, loc, sk1, rowSize);
+    Value half = cst(l2Bytes / 2);
+    Value budget = arith::MulIOp::create(b, loc, half, ratio);
+    Value fit = arith::DivUIOp::create(b, loc, budget, perHead);
+    // ... but enough of them that a group is several waves of programs.
+    Value minPrograms = cst(std::max<int64_t>(minGroupPrograms, 1));
+    Value nq1 = arith::MaxSIOp::create(b, loc, nq, one);
+    Value waves = arith::CeilDivUIOp::create(b, loc, minPrograms, nq1);
+    Value g0 = arith::MaxSIOp::create(b, loc, fit, waves);
+    Value g1 = arith::MaxSIOp::create(b, loc, g0, one);
+    Value g = arith::MinSIOp::create(b, loc, g1, nbh);
     Value span = arith::MulIOp::create(b, loc, g, nq);
     auto linear = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{total},
                                         ValueRange{}, std::nullopt);
@@ -106,13 +116,13 @@ struct AttnScheduleGridPass
     Value group = arith::DivUIOp::create(b, loc, p, span);
     Value r = arith::RemUIOp::create(b, loc, p, span);
     Value first = arith::MulIOp::create(b, loc, group, g);
-    Value size = arith::MinSIOp::create(
-        b, loc, g, arith::SubIOp::create(b, loc, nbh, first));
+    Value left = arith::SubIOp::create(b, loc, nbh, first);
+    Value size = arith::MinSIOp::create(b, loc, g, left);
     Value qi = arith::DivUIOp::create(b, loc, r, size);
-    Value qb = arith::SubIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, nq, one), qi);
-    Value bh = arith::AddIOp::create(
-        b, loc, first, arith::RemUIOp::create(b, loc, r, size));
+    Value last = arith::SubIOp::create(b, loc, nq, one);
+    Value qb = arith::SubIOp::create(b, loc, last, qi);
+    Value hi = arith::RemUIOp::create(b, loc, r, size);
+    Value bh = arith::AddIOp::create(b, loc, first, hi);
 
     // Move the body over, with (%qb, %bh) for the old induction variables.
     Block *oldBody = grid.getBody();

@@ -1,10 +1,11 @@
-// RUN: faopt-opt %s --split-input-file --attn-schedule-grid="l2-bytes=1048576" | FileCheck %s
+// RUN: faopt-opt %s --split-input-file --attn-schedule-grid="l2-bytes=1048576 min-group-programs=64" | FileCheck %s
 
 // The (q-block, batch * heads) grid becomes one linear index p in dispatch
 // order: heads in groups whose K and V fit in half the L2 (here 512 KiB;
 // one kv row of bf16 K and V with d = 64 is 256 bytes, so a head takes
-// seqlen_k * 256 bytes, times heads / kv_heads), and within a group the
-// q-blocks last to first with the group's heads fastest.
+// seqlen_k * 256 bytes, times heads / kv_heads) but at least 64 programs
+// (ceil(64 / nq) heads), and within a group the q-blocks last to first with
+// the group's heads fastest.
 
 // CHECK-LABEL: func.func @k(
 // CHECK:         %[[NQ:.*]] = arith.ceildivui
@@ -21,7 +22,11 @@
 // CHECK:         %[[HALF:.*]] = arith.constant 524288 : index
 // CHECK:         %[[BUDGET:.*]] = arith.muli %[[HALF]], %[[RATIO]]
 // CHECK:         %[[FIT:.*]] = arith.divui %[[BUDGET]], %[[PER]]
-// CHECK:         %[[G1:.*]] = arith.maxsi %[[FIT]], %[[ONE]]
+// CHECK:         %[[MIN:.*]] = arith.constant 64 : index
+// CHECK:         %[[NQ1:.*]] = arith.maxsi %[[NQ]], %[[ONE]]
+// CHECK:         %[[WAVES:.*]] = arith.ceildivui %[[MIN]], %[[NQ1]]
+// CHECK:         %[[G0:.*]] = arith.maxsi %[[FIT]], %[[WAVES]]
+// CHECK:         %[[G1:.*]] = arith.maxsi %[[G0]], %[[ONE]]
 // CHECK:         %[[G:.*]] = arith.minsi %[[G1]], %[[NBH]]
 // CHECK:         %[[SPAN:.*]] = arith.muli %[[G]], %[[NQ]]
 // CHECK:         scf.forall (%[[P:.*]]) in (%[[TOTAL]]) {
