@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -187,25 +188,38 @@ bool DiskCache::store(const std::string &key, const CacheEntry &entry) {
 DiskCache::Stats DiskCache::stats(const std::string &dir) {
   Stats s;
   s.dir = dir;
+  // Non-throwing iteration throughout: faopt-compile calls this from code
+  // built without exceptions.
   std::error_code ec;
-  for (const auto &e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() != kSuffix)
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().extension() != kSuffix)
       continue;
+    std::error_code sizeError;
+    uint64_t size = it->file_size(sizeError);
     ++s.entries;
-    s.bytes += e.file_size(ec);
+    s.bytes += sizeError ? 0 : size;
   }
   return s;
 }
 
 size_t DiskCache::clear(const std::string &dir) {
-  size_t n = 0;
+  // Collect first: removing while iterating leaves the order unspecified.
+  std::vector<fs::path> doomed;
   std::error_code ec;
-  for (const auto &e : fs::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    bool entry = e.path().extension() == kSuffix;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    bool entry = it->path().extension() == kSuffix;
     bool temp = name.find(std::string(kSuffix) + ".tmp-") != std::string::npos;
-    if ((entry || temp) && fs::remove(e.path(), ec))
-      n += entry;
+    if (entry || temp)
+      doomed.push_back(it->path());
+  }
+  size_t n = 0;
+  for (const fs::path &p : doomed) {
+    std::error_code removeError;
+    if (fs::remove(p, removeError) && p.extension() == kSuffix)
+      ++n;
   }
   return n;
 }

@@ -15,6 +15,7 @@
 #include "compiler/spec/Spec.h"
 #include "compiler/spec/SpecToMLIR.h"
 #include "compiler/pipeline/GpuCompiler.h"
+#include "runtime/KernelCache.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -33,7 +34,7 @@ using namespace llvm;
 namespace {
 
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"),
-                              cl::Required);
+                              cl::Optional);
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"));
 cl::opt<std::string> targetName("target",
@@ -51,6 +52,16 @@ cl::opt<bool> explainFlag("explain",
 cl::opt<std::string> shapeText("shape",
                                cl::desc("Shape for --explain: b=,h=,kvh=,s=,sq=,sk="),
                                cl::init(""));
+cl::opt<bool> cacheInfo("cache-info",
+                        cl::desc("Print the kernel cache's directory, entry "
+                                 "count and size, then exit"));
+cl::opt<bool> clearCache("clear-cache",
+                         cl::desc("Remove every kernel cache entry, then exit"));
+cl::opt<std::string> cacheDir(
+    "cache-dir",
+    cl::desc("Kernel cache directory (default: $FAOPT_CACHE_DIR, else "
+             "$XDG_CACHE_HOME/faopt, else ~/.cache/faopt)"),
+    cl::value_desc("dir"), cl::init(""));
 cl::opt<int64_t> blockQ("block-q", cl::desc("Override the query tile size"),
                         cl::init(0));
 cl::opt<int64_t> blockKv("block-kv", cl::desc("Override the key tile size"),
@@ -101,6 +112,26 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv,
                               "faopt-compile: attention spec to kernel\n");
+
+  if (cacheInfo || clearCache) {
+    std::string dir =
+        cacheDir.empty() ? faopt::rt::DiskCache::defaultDir() : cacheDir;
+    if (clearCache) {
+      size_t removed = faopt::rt::DiskCache::clear(dir);
+      outs() << "kernel cache " << dir << ": removed " << removed
+             << (removed == 1 ? " entry\n" : " entries\n");
+    }
+    if (cacheInfo) {
+      faopt::rt::DiskCache::Stats s = faopt::rt::DiskCache::stats(dir);
+      outs() << "kernel cache: " << s.dir << "\n"
+             << "entries: " << s.entries << "\n"
+             << "bytes: " << s.bytes << "\n";
+    }
+    return 0;
+  }
+  if (specPath.empty())
+    return fail("give a spec file (or --cache-info / --clear-cache); see "
+                "--help");
 
   std::optional<faopt::TargetDesc> target = faopt::lookupTarget(targetName);
   if (!target)
