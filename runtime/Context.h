@@ -58,6 +58,11 @@ faopt_status fail(faopt_status status, const std::string &message);
 /// `packed` receives the strides actually used (defaults filled in).
 std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
                             faopt_forward_args &packed);
+/// The parameter values of a launch in declaration order (given ones, then
+/// defaults); "" when every parameter has a value.
+std::string resolveParams(const spec::AttentionSpec &s,
+                          const faopt_forward_args &a,
+                          std::vector<double> &values);
 
 } // namespace faopt::rt
 

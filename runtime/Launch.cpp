@@ -8,7 +8,10 @@
 #include "runtime/Context.h"
 
 #include <climits>
+#include <cmath>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 using faopt::rt::fail;
 
@@ -125,6 +128,50 @@ std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
   return "";
 }
 
+std::string resolveParams(const spec::AttentionSpec &s,
+                          const faopt_forward_args &a,
+                          std::vector<double> &values) {
+  values.clear();
+  if (a.num_params < 0 || (a.num_params > 0 && !a.params))
+    return "params must point to num_params (>= 0) values";
+  std::string declared;
+  for (const spec::ParamDecl &d : s.params)
+    declared += (declared.empty() ? "" : ", ") + d.name;
+  if (declared.empty())
+    declared = "none";
+  std::vector<bool> given(s.params.size(), false);
+  values.resize(s.params.size());
+  for (int i = 0; i < a.num_params; ++i) {
+    const faopt_param_value &pv = a.params[i];
+    std::string name = pv.name ? pv.name : "";
+    size_t j = 0;
+    while (j < s.params.size() && s.params[j].name != name)
+      ++j;
+    if (j == s.params.size())
+      return "unknown parameter '" + name + "' (the spec declares: " +
+             declared + ")";
+    if (given[j])
+      return "parameter '" + name + "' given twice";
+    if (!std::isfinite(pv.value) ||
+        (s.params[j].type == spec::ExprType::Int &&
+         (pv.value != std::floor(pv.value) || std::fabs(pv.value) > 9.0e15)))
+      return "parameter '" + name + "' is " +
+             (s.params[j].type == spec::ExprType::Int ? "an int" : "a float") +
+             ", got " + std::to_string(pv.value);
+    given[j] = true;
+    values[j] = pv.value;
+  }
+  for (size_t j = 0; j < s.params.size(); ++j) {
+    if (given[j])
+      continue;
+    if (!s.params[j].hasDefault)
+      return "parameter '" + s.params[j].name +
+             "' has no default in the spec: pass its value";
+    values[j] = s.params[j].defaultValue;
+  }
+  return "";
+}
+
 } // namespace faopt::rt
 
 extern "C" {
@@ -141,6 +188,9 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
                 "faopt_forward: kernel and args must not be NULL");
   faopt_forward_args p;
   std::string why = faopt::rt::validateForward(*k, *a, p);
+  std::vector<double> paramValues;
+  if (why.empty())
+    why = faopt::rt::resolveParams(k->spec, *a, paramValues);
   if (!why.empty())
     return fail(FAOPT_ERROR_INVALID_ARGUMENT, "faopt_forward: " + why);
   const faopt_context &ctx = *k->context;
@@ -172,13 +222,29 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   TensorArg<3> lse{p.lse,
                    {p.batch, p.heads, p.seqlen_q},
                    {p.lse_stride[0], p.lse_stride[1], 1}};
-  void *params[] = {&q, &kk, &v, &o, &lse};
+  // Kernel arguments: q, k, v, o, [lse], then the parameters by value
+  // (int64_t for int, float for float), as the manifest lists them.
+  std::vector<void *> params{&q, &kk, &v, &o};
+  if (s.lse)
+    params.push_back(&lse);
+  std::vector<int64_t> ints(s.params.size());
+  std::vector<float> floats(s.params.size());
+  for (size_t i = 0; i < s.params.size(); ++i) {
+    if (s.params[i].type == faopt::spec::ExprType::Int) {
+      ints[i] = static_cast<int64_t>(paramValues[i]);
+      params.push_back(&ints[i]);
+    } else {
+      floats[i] = static_cast<float>(paramValues[i]);
+      params.push_back(&floats[i]);
+    }
+  }
   unsigned programs = static_cast<unsigned>(
       (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
   CUresult r = d.launchKernel(k->function, programs, 1, 1,
                               static_cast<unsigned>(k->threads), 1, 1,
                               static_cast<unsigned>(k->sharedBytes),
-                              static_cast<CUstream>(stream), params, nullptr);
+                              static_cast<CUstream>(stream), params.data(),
+                              nullptr);
   if (r != CUDA_SUCCESS)
     return fail(FAOPT_ERROR_CUDA, d.describe("cuLaunchKernel", r));
   return FAOPT_SUCCESS;

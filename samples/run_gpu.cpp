@@ -25,17 +25,20 @@ using namespace faopt;
 static int usage() {
   std::fprintf(stderr,
                "usage: faopt-run-gpu SPEC [--shape b=,h=,kvh=,s=,sq=,sk=] "
-               "[--iters N]\n");
+               "[--param NAME=VALUE]... [--iters N]\n");
   return 1;
 }
 
 int main(int argc, char **argv) {
   std::string specPath, shapeText = "b=1,h=8,s=2048";
   int iters = 20;
+  std::vector<std::string> paramArgs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--shape" && i + 1 < argc)
       shapeText = argv[++i];
+    else if (a == "--param" && i + 1 < argc)
+      paramArgs.push_back(argv[++i]);
     else if (a == "--iters" && i + 1 < argc)
       iters = std::max(1, std::atoi(argv[++i]));
     else if (!a.empty() && a[0] != '-' && specPath.empty())
@@ -59,6 +62,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   const spec::AttentionSpec &sp = *parsed.spec;
+  std::string paramError;
+  test::ParamValues values = test::paramValues(sp, paramArgs, paramError);
+  if (!paramError.empty()) {
+    std::fprintf(stderr, "faopt-run-gpu: %s\n", paramError.c_str());
+    return 1;
+  }
   ExplainShape shape;
   std::string error;
   if (!parseExplainShape(shapeText, shape, error)) {
@@ -121,7 +130,12 @@ int main(int argc, char **argv) {
   cudaMemcpy(dv, v.data(), v.bytes.size(), cudaMemcpyHostToDevice);
   cudaMemcpy(dout, o.data(), o.bytes.size(), cudaMemcpyHostToDevice);
 
+  std::vector<faopt_param_value> launchParams;
+  for (size_t i = 0; i < sp.params.size(); ++i)
+    launchParams.push_back({sp.params[i].name.c_str(), values[i]});
   ForwardArgs args = defaultForwardArgs();
+  args.params = launchParams.data();
+  args.num_params = static_cast<int>(launchParams.size());
   args.q = dq;
   args.k = dk;
   args.v = dv;
@@ -159,18 +173,16 @@ int main(int argc, char **argv) {
   float ms = times[times.size() / 2];
 
   test::Reference ref = test::referenceAttention(
-      s, sp.effectiveScale(), qv, kv, vv, test::maskOf(sp), test::scoreOf(sp));
+      s, sp.effectiveScale(), qv, kv, vv, test::maskOf(sp, s, values),
+      test::scoreOf(sp, s, values));
   double err = test::relativeL2(test::read(o), ref.o);
   bool ok = err < test::tolerance(sp.dtype);
   // FLOPs on the attended pairs (the FlashAttention convention for causal).
   double pairs = 0;
+  test::MaskFn pairMask = test::maskOf(sp, s, values);
   for (int64_t i = 0; i < s.seqQ; ++i)
-    for (int64_t j = 0; j < s.seqK; ++j) {
-      spec::ExprEnv env;
-      env.q = i;
-      env.kv = j;
-      pairs += !sp.mask || spec::evalBool(*sp.mask, env);
-    }
+    for (int64_t j = 0; j < s.seqK; ++j)
+      pairs += !pairMask || pairMask(0, 0, i, j);
   double flops = 2.0 * pairs * (s.headDimQK + s.headDimV) * s.batch * s.heads;
   cudaDeviceProp prop;
   cudaGetDeviceProperties(&prop, 0);

@@ -25,6 +25,7 @@ using namespace faopt;
 int main(int argc, char **argv) {
   std::string specPath, target = "cpu", shapeText = "b=1,h=4,s=512";
   int iters = 5;
+  std::vector<std::string> paramArgs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -40,12 +41,14 @@ int main(int argc, char **argv) {
       shapeText = value();
     else if (a == "--iters")
       iters = std::max(1, std::atoi(value().c_str()));
+    else if (a == "--param")
+      paramArgs.push_back(value());
     else if (!a.empty() && a[0] != '-' && specPath.empty())
       specPath = a;
     else {
       std::fprintf(stderr,
                    "usage: faopt-run SPEC [--target cpu] [--shape b=,h=,kvh=,"
-                   "s=,sq=,sk=] [--iters N]\n");
+                   "s=,sq=,sk=] [--param NAME=VALUE]... [--iters N]\n");
       return 1;
     }
   }
@@ -72,6 +75,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   spec::AttentionSpec sp = *parsed.spec;
+  std::string paramError;
+  test::ParamValues values = test::paramValues(sp, paramArgs, paramError);
+  if (!paramError.empty()) {
+    std::fprintf(stderr, "faopt-run: %s\n", paramError.c_str());
+    return 1;
+  }
   ExplainShape shape;
   std::string error;
   if (!parseExplainShape(shapeText, shape, error)) {
@@ -130,7 +139,7 @@ int main(int argc, char **argv) {
   for (int it = 0; it < iters; ++it) {
     auto t0 = std::chrono::steady_clock::now();
     llvm::Error err = (*kernel)->run(view(q), view(k), view(v), view(o),
-                                     sp.lse ? &lseView : nullptr);
+                                     sp.lse ? &lseView : nullptr, values);
     if (err) {
       std::fprintf(stderr, "faopt-run: %s\n", llvm::toString(std::move(err)).c_str());
       return 1;
@@ -142,7 +151,8 @@ int main(int argc, char **argv) {
   std::sort(times.begin(), times.end());
 
   test::Reference ref = test::referenceAttention(
-      s, sp.effectiveScale(), qv, kv, vv, test::maskOf(sp), test::scoreOf(sp));
+      s, sp.effectiveScale(), qv, kv, vv, test::maskOf(sp, s, values),
+      test::scoreOf(sp, s, values));
   double err = test::relativeL2(test::read(o), ref.o);
   bool ok = err < test::tolerance(sp.dtype);
   std::printf("faopt-run: %s on %s, b=%lld h=%lld kv_heads=%lld sq=%lld sk=%lld "

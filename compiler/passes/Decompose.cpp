@@ -80,13 +80,15 @@ struct DecomposeUpdate : OpRewritePattern<OnlineUpdateOp> {
       Block *body = rewriter.createBlock(&map.getBody(), {},
                                          {f32, idx, idx, idx, idx},
                                          SmallVector<Location>(5, loc));
-      Value t = inlineRegionBody(rewriter, op.getLogits(),
-                                 body->getArguments())
-                    .front();
+      // The regions' parameter arguments become the update's param values,
+      // which the map body uses from above.
+      SmallVector<Value> logitsArgs(body->getArguments());
+      llvm::append_range(logitsArgs, op.getParams());
+      Value t = inlineRegionBody(rewriter, op.getLogits(), logitsArgs).front();
       Value keep;
       if (applyMask && !op.getMask().empty())
         keep = inlineRegionBody(rewriter, op.getMask(),
-                                body->getArguments().drop_front())
+                                ArrayRef<Value>(logitsArgs).drop_front())
                    .front();
       if (Value bound = op.getKvBound(); applyMask && bound) {
         Value inBounds = arith::CmpIOp::create(

@@ -36,7 +36,7 @@ struct ExpandBlockClass : OpRewritePattern<MaskBlockClassOp> {
                                 PatternRewriter &rewriter) const override {
     PositionBox box{op.getBatch(),   op.getHead(),   op.getQFirst(),
                     op.getQLast(),   op.getKvFirst(), op.getKvLast(),
-                    op.getKvBound()};
+                    op.getKvBound(), op.getParams()};
     BlockClass cls = emitMaskBlockClass(rewriter, op.getLoc(), op.getMask(), box);
     rewriter.replaceOp(op, {cls.any, cls.all});
     return success();
@@ -82,13 +82,13 @@ struct ExpandKvRange : OpRewritePattern<MaskKvRangeOp> {
     auto classify = [&](OpBuilder &b, Value kvFirst, Value kvLast) {
       PositionBox box{op.getBatch(), op.getHead(), op.getQFirst(),
                       op.getQLast(),  kvFirst,     kvLast,
-                      bound};
+                      bound,          op.getParams()};
       return emitMaskBlockClass(b, loc, op.getMask(), box);
     };
     // Closed form where the mask is linear in kv (causal, windows,
     // prefixes): kv in [kvLo, kvHi] -> blocks [kvLo / BK, kvHi / BK + 1).
     PositionBox qBox{op.getBatch(), op.getHead(), op.getQFirst(),
-                     op.getQLast(), Value(), Value(), bound};
+                     op.getQLast(), Value(), Value(), bound, op.getParams()};
     KvBounds kv = emitKvBounds(rewriter, loc, op.getMask(), qBox);
     auto clamp = [&](Value v, Value lo, Value hi) -> Value {
       Value up = arith::MaxSIOp::create(rewriter, loc, v, lo);

@@ -274,8 +274,8 @@ private:
 /// linear in kv (nullopt otherwise).
 llvm::DenseMap<Value, std::optional<int64_t>> kvCoefficients(Block &block) {
   llvm::DenseMap<Value, std::optional<int64_t>> coef;
-  for (unsigned i = 0; i < 4; ++i)
-    coef[block.getArgument(i)] = i == 3 ? 1 : 0;
+  for (unsigned i = 0; i < block.getNumArguments(); ++i)
+    coef[block.getArgument(i)] = i == 3 ? 1 : 0; // params: kv-free
   auto get = [&](Value v) -> std::optional<int64_t> {
     auto it = coef.find(v);
     return it == coef.end() ? std::nullopt : it->second;
@@ -321,6 +321,16 @@ llvm::DenseMap<Value, std::optional<int64_t>> kvCoefficients(Block &block) {
   return coef;
 }
 
+/// Integer parameters are single values over the box; float ones (scores
+/// only) stay unmodelled.
+void setParams(IntervalEmitter &emitter, Block &block, const PositionBox &box) {
+  for (auto [i, p] : llvm::enumerate(box.params)) {
+    BlockArgument arg = block.getArgument(4 + i);
+    if (arg.getType().isIndex())
+      emitter.setInt(arg, p, p);
+  }
+}
+
 } // namespace
 
 KvBounds emitKvBounds(OpBuilder &b, Location loc, Region &mask,
@@ -335,6 +345,7 @@ KvBounds emitKvBounds(OpBuilder &b, Location loc, Region &mask,
   emitter.setInt(block.getArgument(1), box.head, box.head);
   emitter.setInt(block.getArgument(2), box.qFirst, box.qLast);
   emitter.setInt(block.getArgument(3), zero, zero);
+  setParams(emitter, block, box);
   emitter.run(block);
 
   auto cst = [&](int64_t v) -> Value {
@@ -455,6 +466,7 @@ BlockClass emitMaskBlockClass(OpBuilder &b, Location loc, Region &mask,
   emitter.setInt(block.getArgument(1), box.head, box.head);
   emitter.setInt(block.getArgument(2), box.qFirst, box.qLast);
   emitter.setInt(block.getArgument(3), box.kvFirst, kvHi);
+  setParams(emitter, block, box);
   BoolRange r = emitter.run(block);
 
   Value trueV = arith::ConstantIntOp::create(b, loc, 1, 1);

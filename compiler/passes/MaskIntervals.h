@@ -20,8 +20,11 @@ namespace faopt {
 
 /// A box of positions: b and h single values, q in [qFirst, qLast], kv in
 /// [kvFirst, kvLast], with kv >= kvBound out of range (never attended).
+/// `params` are the values of the region's parameter arguments (sequence
+/// lengths, run-time parameters): single values, like b and h.
 struct PositionBox {
   mlir::Value batch, head, qFirst, qLast, kvFirst, kvLast, kvBound;
+  mlir::ValueRange params = {};
 };
 
 struct BlockClass {

@@ -80,9 +80,11 @@ struct SpecializeKvLoop : OpRewritePattern<OnlineUpdateOp> {
     rewriter.setInsertionPoint(loop);
     Value qLast = arith::AddIOp::create(
         rewriter, loc, q0, arith::ConstantIndexOp::create(rewriter, loc, bq - 1));
-    auto range = MaskKvRangeOp::create(rewriter, loc, bIdx, hIdx, q0, qLast,
-                                       bound, rewriter.getI64IntegerAttr(bk));
-    cloneMaskOrTrue(rewriter, loc, mask, range.getMask());
+    auto range =
+        MaskKvRangeOp::create(rewriter, loc, bIdx, hIdx, q0, qLast, bound,
+                              update.getParams(), rewriter.getI64IntegerAttr(bk));
+    cloneMaskOrTrue(rewriter, loc, mask, range.getMask(),
+                    update.getParams().getTypes());
     rewriter.modifyOpInPlace(loop, [&] {
       loop.setLowerBound(range.getLower());
       loop.setUpperBound(range.getUpper());
@@ -93,8 +95,9 @@ struct SpecializeKvLoop : OpRewritePattern<OnlineUpdateOp> {
     Value kvLast = arith::AddIOp::create(
         rewriter, loc, kv0, arith::ConstantIndexOp::create(rewriter, loc, bk - 1));
     auto cls = MaskBlockClassOp::create(rewriter, loc, bIdx, hIdx, q0, qLast,
-                                        kv0, kvLast, bound);
-    cloneMaskOrTrue(rewriter, loc, mask, cls.getMask());
+                                        kv0, kvLast, bound, update.getParams());
+    cloneMaskOrTrue(rewriter, loc, mask, cls.getMask(),
+                    update.getParams().getTypes());
 
     // Everything after the classification (the K/V loads and the update)
     // moves under `if (any)`; empty blocks yield the state unchanged.

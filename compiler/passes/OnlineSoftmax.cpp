@@ -37,11 +37,13 @@ constexpr double kLog2e = 1.4426950408889634;
 ///   with one:          logit = score(s · scale, b, h, q, kv), k = log2 e
 /// Either way the multiply folds into the exponent's multiply-add.
 float buildLogitsRegion(OpBuilder &b, Location loc, Region &logits,
-                        float scale, Region &score) {
+                        float scale, Region &score, TypeRange params) {
   Type idx = b.getIndexType();
   OpBuilder::InsertionGuard guard(b);
-  Block *block = b.createBlock(&logits, {}, {b.getF32Type(), idx, idx, idx, idx},
-                               SmallVector<Location>(5, loc));
+  SmallVector<Type> argTypes{b.getF32Type(), idx, idx, idx, idx};
+  llvm::append_range(argTypes, params);
+  Block *block = b.createBlock(&logits, {}, argTypes,
+                               SmallVector<Location>(argTypes.size(), loc));
   Value s = block->getArgument(0);
   if (score.empty()) {
     YieldOp::create(b, loc, s);
@@ -85,10 +87,12 @@ struct AttentionToOnline : OpRewritePattern<AttentionOp> {
     auto update = OnlineUpdateOp::create(
         rewriter, loc, op.getQuery(), op.getKey(), op.getValue(), init.getMax(),
         init.getSum(), init.getAcc(), /*position=*/ValueRange(),
-        /*kv_bound=*/Value(), /*masked=*/Value(), op.getLayoutAttr(),
-        rewriter.getF32FloatAttr(1.0f));
-    float expScale = buildLogitsRegion(rewriter, loc, update.getLogits(),
-                                       op.getEffectiveScale(), op.getScore());
+        /*kv_bound=*/Value(), /*masked=*/Value(), op.getParams(),
+        op.getLayoutAttr(), rewriter.getF32FloatAttr(1.0f));
+    float expScale =
+        buildLogitsRegion(rewriter, loc, update.getLogits(),
+                          op.getEffectiveScale(), op.getScore(),
+                          op.getParams().getTypes());
     update.setExpScaleAttr(rewriter.getF32FloatAttr(expScale));
     if (!op.getMask().empty())
       rewriter.cloneRegionBefore(op.getMask(), update.getMask(),

@@ -22,7 +22,8 @@ SmallVector<Value> inlineRegionBody(OpBuilder &b, Region &region,
   return results;
 }
 
-void cloneMaskOrTrue(OpBuilder &b, Location loc, Region &mask, Region &into) {
+void cloneMaskOrTrue(OpBuilder &b, Location loc, Region &mask, Region &into,
+                     TypeRange params) {
   OpBuilder::InsertionGuard guard(b);
   if (!mask.empty()) {
     IRMapping mapping;
@@ -30,8 +31,10 @@ void cloneMaskOrTrue(OpBuilder &b, Location loc, Region &mask, Region &into) {
     return;
   }
   Type idx = b.getIndexType();
-  b.createBlock(&into, into.end(), {idx, idx, idx, idx},
-                SmallVector<Location>(4, loc));
+  SmallVector<Type> argTypes{idx, idx, idx, idx};
+  llvm::append_range(argTypes, params);
+  b.createBlock(&into, into.end(), argTypes,
+                SmallVector<Location>(argTypes.size(), loc));
   Value t = arith::ConstantIntOp::create(b, loc, 1, 1);
   attn::YieldOp::create(b, loc, t);
 }

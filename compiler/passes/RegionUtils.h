@@ -14,10 +14,12 @@ llvm::SmallVector<mlir::Value> inlineRegionBody(mlir::OpBuilder &b,
                                                 mlir::Region &region,
                                                 mlir::ValueRange args);
 
-/// Creates a block in `region` with the mask signature (b, h, q, kv : index)
-/// holding a copy of `mask` (or `yield true` when `mask` is empty).
+/// Creates a block in `region` with the mask signature (b, h, q, kv : index,
+/// params...) holding a copy of `mask` (or `yield true` when `mask` is
+/// empty).
 void cloneMaskOrTrue(mlir::OpBuilder &b, mlir::Location loc,
-                     mlir::Region &mask, mlir::Region &into);
+                     mlir::Region &mask, mlir::Region &into,
+                     mlir::TypeRange params);
 
 } // namespace faopt
 

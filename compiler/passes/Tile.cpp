@@ -1,7 +1,9 @@
 //===- Tile.cpp - the online recurrence as a grid of tile programs --------===//
 //
-// A function `(q, k, v) -> (o[, lse])` holding one batched online recurrence
-// becomes a kernel `(q, k, v, o[, lse]) -> ()` over memrefs viewed as
+// A function `(q, k, v, params...) -> (o[, lse])` holding one batched online
+// recurrence becomes a kernel `(q, k, v, o[, lse], params...) -> ()` (the
+// run-time parameters keep their order and `attn.param` names) over memrefs
+// viewed as
 // [batch, heads, seq, dim] with any strides (so bhsd and bshd, padded or
 // sliced tensors all run the same code):
 //
@@ -24,6 +26,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace faopt {
@@ -83,11 +86,15 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
              << why;
     };
     Block &entry = func.getBody().front();
-    if (entry.getNumArguments() != 3 ||
+    if (entry.getNumArguments() < 3 ||
         update.getQuery() != entry.getArgument(0) ||
         update.getKey() != entry.getArgument(1) ||
         update.getValue() != entry.getArgument(2))
-      return fail("q, k, v must be the function's three arguments");
+      return fail("q, k, v must be the function's first three arguments");
+    unsigned numScalars = entry.getNumArguments() - 3;
+    for (unsigned i = 0; i < numScalars; ++i)
+      if (!entry.getArgument(3 + i).getType().isIntOrIndexOrFloat())
+        return fail("arguments after q, k, v must be scalar parameters");
     auto init = update.getMax().getDefiningOp<OnlineInitOp>();
     if (!init || update.getSum() != init.getSum() ||
         update.getAcc() != init.getAcc())
@@ -135,6 +142,9 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
     if (hasLse)
       argTypes.push_back(
           lseMemRef(cast<RankedTensorType>(finalize.getLse().getType())));
+    unsigned firstScalar = argTypes.size();
+    for (unsigned i = 0; i < numScalars; ++i)
+      argTypes.push_back(entry.getArgument(3 + i).getType());
     Block *body = new Block();
     for (Type t : argTypes)
       body->addArgument(t, func.getLoc());
@@ -153,6 +163,28 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
     Value kvHeads = memref::DimOp::create(b, loc, k, 1);
     Value seqK = memref::DimOp::create(b, loc, k, 2);
     Value group = arith::DivUIOp::create(b, loc, heads, kvHeads);
+
+    // The update's params: run-time parameters (function arguments) and
+    // sequence lengths (tensor.dim of q or k on the sequence dimension).
+    SmallVector<Value> params;
+    for (Value p : update.getParams()) {
+      if (auto arg = dyn_cast<BlockArgument>(p);
+          arg && arg.getOwner() == &entry && arg.getArgNumber() >= 3) {
+        params.push_back(body->getArgument(firstScalar + arg.getArgNumber() - 3));
+        continue;
+      }
+      auto dim = p.getDefiningOp<tensor::DimOp>();
+      std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+      if (dim && index && *index == int64_t(seqDim(layout)) &&
+          (dim.getSource() == entry.getArgument(0) ||
+           dim.getSource() == entry.getArgument(1))) {
+        params.push_back(dim.getSource() == entry.getArgument(0) ? seqQ : seqK);
+        continue;
+      }
+      delete body;
+      return fail("params must be function arguments or the sequence lengths "
+                  "of q and k");
+    }
     Value numQBlocks = arith::CeilDivUIOp::create(b, loc, seqQ, cBq);
     Value batchHeads = arith::MulIOp::create(b, loc, batch, heads);
 
@@ -187,7 +219,7 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
               TileLoadOp::create(lb, l, vTile, v, bIdx, kvhIdx, kv0, seqK);
           auto step = OnlineUpdateOp::create(
               lb, l, qT, kT, vT, iter[0], iter[1], iter[2],
-              ValueRange{bIdx, hIdx, q0, kv0}, seqK, /*masked=*/Value(),
+              ValueRange{bIdx, hIdx, q0, kv0}, seqK, /*masked=*/Value(), params,
               LayoutAttr::get(ctx, Layout::bhsd), update.getExpScaleAttr());
           IRMapping mapping;
           update.getLogits().cloneInto(&step.getLogits(), mapping);
@@ -207,11 +239,20 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
     b.setInsertionPointToEnd(body);
     func::ReturnOp::create(b, loc);
 
-    // Swap in the new body and signature.
+    // Swap in the new body and signature; parameter names move with their
+    // arguments.
+    SmallVector<Attribute> paramNames;
+    for (unsigned i = 0; i < numScalars; ++i)
+      paramNames.push_back(func.getArgAttr(3 + i, "attn.param"));
     func.getBody().front().dropAllDefinedValueUses();
     func.getBody().front().erase();
     func.getBody().push_back(body);
     func.setFunctionType(FunctionType::get(ctx, argTypes, {}));
+    func.setAllArgAttrs(SmallVector<DictionaryAttr>(argTypes.size()));
+    func.setResAttrsAttr(nullptr);
+    for (unsigned i = 0; i < numScalars; ++i)
+      if (paramNames[i])
+        func.setArgAttr(firstScalar + i, "attn.param", paramNames[i]);
     func->setAttr("attn.kernel", b.getUnitAttr());
     func->setAttr("attn.tiling",
                   TilingAttr::get(ctx, bq, bk, tiles->warps, tiles->stages));

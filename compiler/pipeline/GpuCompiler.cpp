@@ -45,6 +45,16 @@ std::string manifestJson(const spec::AttentionSpec &spec,
   if (c.hasLse)
     params.push_back(tensor("lse", "faopt::Tensor<float, 3>",
                             {"batch", "heads", "seqlen_q"}));
+  // Run-time parameters follow, by value, in declaration order.
+  for (const spec::ParamDecl &p : spec.params) {
+    llvm::json::Object o{
+        {"name", p.name},
+        {"type", p.type == spec::ExprType::Int ? "int64_t" : "float"},
+        {"kind", "run-time parameter"}};
+    if (p.hasDefault)
+      o["default"] = p.defaultValue;
+    params.push_back(std::move(o));
+  }
   auto parsedSpec = llvm::json::parse(spec.canonicalJson());
   llvm::json::Object m{
       {"faopt_version", faoptVersion()},

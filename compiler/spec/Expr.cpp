@@ -32,8 +32,9 @@ struct Token {
 /// built, so every error carries the column of the offending token.
 class Parser {
 public:
-  Parser(std::string_view text, ExprContext context)
-      : text(text), context(context) {}
+  Parser(std::string_view text, ExprContext context,
+         const std::vector<ParamDecl> &params)
+      : text(text), context(context), params(params) {}
 
   ExprParseResult run() {
     if (!advance())
@@ -70,6 +71,7 @@ public:
 private:
   std::string_view text;
   ExprContext context;
+  const std::vector<ParamDecl> &params;
   size_t pos = 0;
   Token tok;
   std::string error;
@@ -392,23 +394,44 @@ private:
       canonical = "q";
     else if (name == "kv" || name == "kv_idx")
       canonical = "kv";
-    else if (name == "score") {
+    else if (name == "seqlen_q" || name == "seqlen_k")
+      canonical = name;
+    else if (const ParamDecl *p = findParam(name)) {
+      if (context == ExprContext::Mask && p->type == ExprType::Float) {
+        setError(column, "parameter '" + name +
+                             "' is a float; masks use integers only");
+        return nullptr;
+      }
+      return node(Expr::Kind::Var, p->type, column, name);
+    } else if (name == "score") {
       if (context == ExprContext::Mask) {
         setError(column, "'score' is only available in score expressions");
         return nullptr;
       }
       canonical = "score";
     } else {
-      setError(column, "unknown identifier '" + name + "' (" +
-                           (context == ExprContext::Mask
-                                ? "a mask may use b, h, q, kv"
-                                : "a score may use score, b, h, q, kv") +
-                           ")");
+      std::string known = context == ExprContext::Mask
+                              ? "a mask may use b, h, q, kv, seqlen_q, seqlen_k"
+                              : "a score may use score, b, h, q, kv, seqlen_q, "
+                                "seqlen_k";
+      for (const ParamDecl &p : params)
+        if (context == ExprContext::Score || p.type == ExprType::Int)
+          known += ", " + p.name;
+      if (params.empty())
+        known += "; run-time parameters are declared in \"params\"";
+      setError(column, "unknown identifier '" + name + "' (" + known + ")");
       return nullptr;
     }
     return node(Expr::Kind::Var,
                 canonical == "score" ? ExprType::Float : ExprType::Int, column,
                 canonical);
+  }
+
+  const ParamDecl *findParam(const std::string &name) const {
+    for (const ParamDecl &p : params)
+      if (p.name == name)
+        return &p;
+    return nullptr;
   }
 
   ExprPtr parseCall(const std::string &name, int column) {
@@ -498,8 +521,20 @@ int64_t floorDiv(int64_t a, int64_t b) {
 
 } // namespace
 
-ExprParseResult parseExpr(std::string_view text, ExprContext context) {
-  return Parser(text, context).run();
+ExprParseResult parseExpr(std::string_view text, ExprContext context,
+                          const std::vector<ParamDecl> &params) {
+  return Parser(text, context, params).run();
+}
+
+bool isReservedName(std::string_view name) {
+  static const char *reserved[] = {
+      "b",     "batch", "h",    "head", "q",    "q_idx", "kv",   "kv_idx",
+      "score", "true",  "false", "seqlen_q", "seqlen_k", "min", "max", "abs",
+      "tanh",  "exp",   "exp2", "log",  "sqrt"};
+  for (const char *r : reserved)
+    if (name == r)
+      return true;
+  return false;
 }
 
 std::string printExpr(const Expr &e) {
@@ -550,7 +585,13 @@ double evalNumeric(const Expr &e, const ExprEnv &env) {
     if (e.name == "h") return static_cast<double>(env.h);
     if (e.name == "q") return static_cast<double>(env.q);
     if (e.name == "kv") return static_cast<double>(env.kv);
-    return env.score;
+    if (e.name == "seqlen_q") return static_cast<double>(env.seqlenQ);
+    if (e.name == "seqlen_k") return static_cast<double>(env.seqlenK);
+    if (e.name == "score") return env.score;
+    for (const auto &[name, value] : env.params)
+      if (name == e.name)
+        return e.type == ExprType::Int ? std::floor(value) : value;
+    return 0; // a parameter the caller did not give: the reference's bug
   case Expr::Kind::Unary:
     if (e.name == "!")
       return !evalBool(*e.operands[0], env);

@@ -5,8 +5,8 @@
 //   mask:  "q >= kv && q - kv < 1024"          (bool, integers only)
 //   score: "30 * tanh(score / 30)"             (float)
 //
-// Identifiers: b, h, q, kv (aliases batch, head, q_idx, kv_idx) and, in score
-// expressions, score. Integers, floats (score only), + - * / % (integer / and
+// Identifiers: b, h, q, kv (aliases batch, head, q_idx, kv_idx), seqlen_q and
+// seqlen_k, the spec's run-time parameters and, in score expressions, score. Integers, floats (score only), + - * / % (integer / and
 // % round toward negative infinity), comparisons, && || !, ?:, and the
 // functions min, max, abs, and in scores tanh, exp, exp2, log, sqrt.
 //
@@ -30,7 +30,7 @@ enum class ExprType { Bool, Int, Float };
 struct Expr {
   enum class Kind {
     Literal, // intValue / floatValue / boolValue per type
-    Var,     // name: "b", "h", "q", "kv" or "score"
+    Var,     // name: b, h, q, kv, seqlen_q, seqlen_k, score or a parameter
     Unary,   // op: "-", "!", or "float" (integer to float conversion)
     Binary,  // op: + - * / % < <= > >= == != && ||
     Select,  // operands: condition, then, else
@@ -49,14 +49,31 @@ using ExprPtr = std::shared_ptr<const Expr>;
 
 enum class ExprContext { Mask, Score };
 
+/// A run-time parameter of a spec ("params"): a named scalar that masks and
+/// scores may read and that is given at each launch, so changing it needs no
+/// recompile. Int parameters may appear in masks and scores, float ones in
+/// scores only.
+struct ParamDecl {
+  std::string name;
+  ExprType type = ExprType::Int; // Int or Float
+  bool hasDefault = false;
+  double defaultValue = 0;
+};
+
+/// True for the names expressions reserve (b, h, q, kv, their aliases,
+/// seqlen_q, seqlen_k, score, true, false and the function names).
+bool isReservedName(std::string_view name);
+
 struct ExprParseResult {
   ExprPtr expr;      // null on error
   std::string error; // "column N: message"
 };
 
 /// Parses and type-checks `text`. A mask must be boolean and integer-only; a
-/// score must be numeric (an integer result is converted to float).
-ExprParseResult parseExpr(std::string_view text, ExprContext context);
+/// score must be numeric (an integer result is converted to float). `params`
+/// are the run-time parameters the expression may name.
+ExprParseResult parseExpr(std::string_view text, ExprContext context,
+                          const std::vector<ParamDecl> &params = {});
 
 /// Fully parenthesised canonical text; parsing it gives the same tree.
 std::string printExpr(const Expr &expr);
@@ -64,7 +81,10 @@ std::string printExpr(const Expr &expr);
 /// Values for evaluating an expression directly (the test reference).
 struct ExprEnv {
   int64_t b = 0, h = 0, q = 0, kv = 0;
+  int64_t seqlenQ = 0, seqlenK = 0;
   double score = 0;
+  /// Parameter values by name (what a launch passes).
+  std::vector<std::pair<std::string, double>> params;
 };
 /// Evaluates in double precision (integers exactly, as int64).
 double evalNumeric(const Expr &expr, const ExprEnv &env);

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
 
@@ -20,9 +21,10 @@ namespace {
 class ExprEmitter {
 public:
   ExprEmitter(OpBuilder &b, StringRef source, Value score, Value bIdx,
-              Value hIdx, Value qIdx, Value kvIdx)
+              Value hIdx, Value qIdx, Value kvIdx,
+              llvm::StringMap<Value> params)
       : b(b), source(source), score(score), bIdx(bIdx), hIdx(hIdx),
-        qIdx(qIdx), kvIdx(kvIdx) {}
+        qIdx(qIdx), kvIdx(kvIdx), params(std::move(params)) {}
 
   Value emit(const Expr &e) {
     Location loc = e.column ? Location(FileLineColLoc::get(
@@ -41,7 +43,8 @@ public:
       if (e.name == "h") return hIdx;
       if (e.name == "q") return qIdx;
       if (e.name == "kv") return kvIdx;
-      return score;
+      if (e.name == "score") return score;
+      return params.lookup(e.name); // seqlen_q, seqlen_k, run-time params
     case Expr::Kind::Unary:
       return emitUnary(e, loc);
     case Expr::Kind::Binary:
@@ -63,6 +66,7 @@ private:
   OpBuilder &b;
   StringRef source;
   Value score, bIdx, hIdx, qIdx, kvIdx;
+  llvm::StringMap<Value> params;
 
   Value zeroIndex(Location loc) {
     return arith::ConstantIndexOp::create(b, loc, 0);
@@ -155,9 +159,20 @@ private:
   }
 };
 
+/// Appends one block argument per region parameter and names them.
+llvm::StringMap<Value> addParamArguments(Block *block,
+                                         ArrayRef<RegionParam> params,
+                                         Location loc) {
+  llvm::StringMap<Value> byName;
+  for (const RegionParam &p : params)
+    byName[p.name] = block->addArgument(p.type, loc);
+  return byName;
+}
+
 } // namespace
 
-void buildMaskRegion(Region &region, const Expr &mask, StringRef source) {
+void buildMaskRegion(Region &region, const Expr &mask, StringRef source,
+                     ArrayRef<RegionParam> params) {
   OpBuilder b(region.getContext());
   Location loc = FileLineColLoc::get(b.getContext(), source, 1, 1);
   Type idx = b.getIndexType();
@@ -165,12 +180,14 @@ void buildMaskRegion(Region &region, const Expr &mask, StringRef source) {
                                {loc, loc, loc, loc});
   ExprEmitter emitter(b, source, Value(), block->getArgument(0),
                       block->getArgument(1), block->getArgument(2),
-                      block->getArgument(3));
+                      block->getArgument(3),
+                      addParamArguments(block, params, loc));
   Value result = emitter.emit(mask);
   attn::YieldOp::create(b, loc, result);
 }
 
-void buildScoreRegion(Region &region, const Expr &score, StringRef source) {
+void buildScoreRegion(Region &region, const Expr &score, StringRef source,
+                      ArrayRef<RegionParam> params) {
   OpBuilder b(region.getContext());
   Location loc = FileLineColLoc::get(b.getContext(), source, 1, 1);
   Type idx = b.getIndexType();
@@ -178,7 +195,8 @@ void buildScoreRegion(Region &region, const Expr &score, StringRef source) {
                                {loc, loc, loc, loc, loc});
   ExprEmitter emitter(b, source, block->getArgument(0), block->getArgument(1),
                       block->getArgument(2), block->getArgument(3),
-                      block->getArgument(4));
+                      block->getArgument(4),
+                      addParamArguments(block, params, loc));
   Value result = emitter.emit(score);
   attn::YieldOp::create(b, loc, result);
 }

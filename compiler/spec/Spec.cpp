@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/spec/Spec.h"
+#include "compiler/spec/SpecReader.h"
 
 #include <boost/json.hpp>
 #include <cctype>
@@ -37,269 +38,19 @@ double AttentionSpec::effectiveScale() const {
   return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(headDimQK));
 }
 
+std::vector<std::string> AttentionSpec::regionParams() const {
+  std::vector<std::string> names;
+  for (const char *seqlen : {"seqlen_q", "seqlen_k"})
+    if ((mask && exprUses(*mask, seqlen)) || (score && exprUses(*score, seqlen)))
+      names.push_back(seqlen);
+  for (const ParamDecl &p : params)
+    names.push_back(p.name);
+  return names;
+}
+
 namespace {
 
-/// Collects the first error; later checks become no-ops.
-struct Reader {
-  std::string error;
-
-  bool fail(const std::string &path, const std::string &message) {
-    if (error.empty())
-      error = path + ": " + message;
-    return false;
-  }
-
-  static std::string describe(const json::value &v) {
-    switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return v.get_bool() ? "true" : "false";
-    case json::kind::string:
-      return "the string " + json::serialize(v);
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-    default:
-      return "the number " + json::serialize(v);
-    }
-  }
-
-  std::optional<int64_t> integer(const json::value &v, const std::string &path,
-                                 int64_t min, int64_t max) {
-    std::optional<int64_t> result;
-    if (v.is_int64())
-      result = v.get_int64();
-    else if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(max))
-      result = static_cast<int64_t>(v.get_uint64());
-    if (!result) {
-      fail(path, "expected an integer, got " + describe(v));
-      return std::nullopt;
-    }
-    if (*result < min || *result > max) {
-      fail(path, "expected an integer in [" + std::to_string(min) + ", " +
-                     std::to_string(max) + "], got " + std::to_string(*result));
-      return std::nullopt;
-    }
-    return result;
-  }
-
-  std::optional<double> number(const json::value &v, const std::string &path) {
-    if (v.is_double() || v.is_int64() || v.is_uint64())
-      return v.to_number<double>();
-    fail(path, "expected a number, got " + describe(v));
-    return std::nullopt;
-  }
-
-  const json::string *string(const json::value &v, const std::string &path) {
-    if (!v.is_string()) {
-      fail(path, "expected a string, got " + describe(v));
-      return nullptr;
-    }
-    return &v.get_string();
-  }
-
-  /// Rejects fields outside `allowed`.
-  bool onlyFields(const json::object &o, const std::string &path,
-                  std::initializer_list<const char *> allowed) {
-    for (const auto &kv : o) {
-      bool ok = false;
-      for (const char *a : allowed)
-        ok |= kv.key() == a;
-      if (!ok) {
-        std::string list;
-        for (const char *a : allowed)
-          list += std::string(list.empty() ? "" : ", ") + a;
-        return fail(path + "." + std::string(kv.key()),
-                    "unknown field (expected one of: " + list + ")");
-      }
-    }
-    return true;
-  }
-};
-
-/// A mask or score term: a built-in name, an expression string, or an
-/// object {"type": builtin, ...} / {"expr": "..."}. Produces expression text
-/// and a summary for --explain.
-struct Term {
-  std::string text;
-  std::string summary;
-};
-
-std::string formatNumber(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  std::string s = os.str();
-  if (s.find_first_of(".eEn") == std::string::npos)
-    s += ".0";
-  return s;
-}
-
-std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
-                                 const std::string &path) {
-  static const char *builtins = "causal, sliding_window, prefix_lm";
-  if (v.is_string()) {
-    std::string s(v.get_string());
-    if (s == "causal")
-      return Term{"q >= kv", "causal"};
-    if (s == "sliding_window" || s == "prefix_lm") {
-      r.fail(path, "'" + s + "' needs parameters: write {\"type\": \"" + s +
-                       (s == "prefix_lm" ? "\", \"n\": N}"
-                                         : "\", \"left\": N, \"right\": 0}"));
-      return std::nullopt;
-    }
-    return Term{s, "expr(" + s + ")"};
-  }
-  if (!v.is_object()) {
-    r.fail(path, "expected a mask name, an expression string or an object, "
-                 "got " + Reader::describe(v));
-    return std::nullopt;
-  }
-  const json::object &o = v.get_object();
-  if (o.contains("expr")) {
-    if (!r.onlyFields(o, path, {"expr"}))
-      return std::nullopt;
-    const json::string *s = r.string(o.at("expr"), path + ".expr");
-    if (!s)
-      return std::nullopt;
-    return Term{std::string(*s), "expr(" + std::string(*s) + ")"};
-  }
-  if (!o.contains("type")) {
-    r.fail(path, "a mask object needs \"type\" (one of " + std::string(builtins) +
-                     ") or \"expr\"");
-    return std::nullopt;
-  }
-  const json::string *type = r.string(o.at("type"), path + ".type");
-  if (!type)
-    return std::nullopt;
-  if (*type == "causal") {
-    if (!r.onlyFields(o, path, {"type"}))
-      return std::nullopt;
-    return Term{"q >= kv", "causal"};
-  }
-  if (*type == "sliding_window") {
-    if (!r.onlyFields(o, path, {"type", "left", "right"}))
-      return std::nullopt;
-    if (!o.contains("left")) {
-      r.fail(path + ".left", "required field missing (how many earlier keys "
-                             "each query sees)");
-      return std::nullopt;
-    }
-    auto left = r.integer(o.at("left"), path + ".left", 0, int64_t(1) << 40);
-    std::optional<int64_t> right = int64_t(0);
-    if (o.contains("right"))
-      right = r.integer(o.at("right"), path + ".right", 0, int64_t(1) << 40);
-    if (!left || !right)
-      return std::nullopt;
-    return Term{"q - kv <= " + std::to_string(*left) + " && kv - q <= " +
-                    std::to_string(*right),
-                "sliding_window(left=" + std::to_string(*left) +
-                    ", right=" + std::to_string(*right) + ")"};
-  }
-  if (*type == "prefix_lm") {
-    if (!r.onlyFields(o, path, {"type", "n"}))
-      return std::nullopt;
-    if (!o.contains("n")) {
-      r.fail(path + ".n", "required field missing (length of the "
-                          "bidirectional prefix)");
-      return std::nullopt;
-    }
-    auto n = r.integer(o.at("n"), path + ".n", 0, int64_t(1) << 40);
-    if (!n)
-      return std::nullopt;
-    return Term{"kv < " + std::to_string(*n) + " || q >= kv",
-                "prefix_lm(n=" + std::to_string(*n) + ")"};
-  }
-  r.fail(path + ".type", "unknown mask '" + std::string(*type) +
-                             "' (built-in masks: " + builtins + ")");
-  return std::nullopt;
-}
-
-/// A score term is applied to the result of the previous one: its text uses
-/// `score` for that value.
-std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
-                                  const std::string &path,
-                                  std::optional<int64_t> heads) {
-  static const char *builtins = "softcap, alibi";
-  auto alibi = [&](std::optional<int64_t> h,
-                   const std::string &p) -> std::optional<Term> {
-    if (!h) {
-      r.fail(p, "alibi needs the head count for its slopes: set \"heads\" in "
-                "the spec or {\"type\": \"alibi\", \"heads\": N}");
-      return std::nullopt;
-    }
-    // Slopes 2^(-8 (h+1) / H), the geometric sequence of Press et al.
-    return Term{"score + exp2(-8.0 * (h + 1) / " + std::to_string(*h) +
-                    ") * (kv - q)",
-                "alibi(heads=" + std::to_string(*h) + ")"};
-  };
-  if (v.is_string()) {
-    std::string s(v.get_string());
-    if (s == "alibi")
-      return alibi(heads, path);
-    if (s == "softcap") {
-      r.fail(path, "'softcap' needs a cap: write {\"type\": \"softcap\", "
-                   "\"cap\": 30}");
-      return std::nullopt;
-    }
-    return Term{s, "expr(" + s + ")"};
-  }
-  if (!v.is_object()) {
-    r.fail(path, "expected a score name, an expression string or an object, "
-                 "got " + Reader::describe(v));
-    return std::nullopt;
-  }
-  const json::object &o = v.get_object();
-  if (o.contains("expr")) {
-    if (!r.onlyFields(o, path, {"expr"}))
-      return std::nullopt;
-    const json::string *s = r.string(o.at("expr"), path + ".expr");
-    if (!s)
-      return std::nullopt;
-    return Term{std::string(*s), "expr(" + std::string(*s) + ")"};
-  }
-  if (!o.contains("type")) {
-    r.fail(path, "a score object needs \"type\" (one of " +
-                     std::string(builtins) + ") or \"expr\"");
-    return std::nullopt;
-  }
-  const json::string *type = r.string(o.at("type"), path + ".type");
-  if (!type)
-    return std::nullopt;
-  if (*type == "softcap") {
-    if (!r.onlyFields(o, path, {"type", "cap"}))
-      return std::nullopt;
-    if (!o.contains("cap")) {
-      r.fail(path + ".cap", "required field missing");
-      return std::nullopt;
-    }
-    auto cap = r.number(o.at("cap"), path + ".cap");
-    if (!cap)
-      return std::nullopt;
-    if (!(*cap > 0) || !std::isfinite(*cap)) {
-      r.fail(path + ".cap", "must be positive and finite");
-      return std::nullopt;
-    }
-    std::string c = formatNumber(*cap);
-    return Term{c + " * tanh(score / " + c + ")", "softcap(cap=" + c + ")"};
-  }
-  if (*type == "alibi") {
-    if (!r.onlyFields(o, path, {"type", "heads"}))
-      return std::nullopt;
-    std::optional<int64_t> h = heads;
-    if (o.contains("heads")) {
-      h = r.integer(o.at("heads"), path + ".heads", 1, 1 << 16);
-      if (!h)
-        return std::nullopt;
-    }
-    return alibi(h, path);
-  }
-  r.fail(path + ".type", "unknown score modifier '" + std::string(*type) +
-                             "' (built-in: " + builtins + ")");
-  return std::nullopt;
-}
+using namespace detail;
 
 /// Substitutes `inner` for the variable `score` in `outer`.
 ExprPtr substituteScore(const ExprPtr &outer, const ExprPtr &inner) {
@@ -315,13 +66,69 @@ ExprPtr substituteScore(const ExprPtr &outer, const ExprPtr &inner) {
 
 /// Parses an expression term, prefixing errors with the JSON path.
 ExprPtr parseTerm(Reader &r, const Term &term, ExprContext context,
-                  const std::string &path) {
-  ExprParseResult parsed = parseExpr(term.text, context);
+                  const std::string &path,
+                  const std::vector<ParamDecl> &params) {
+  ExprParseResult parsed = parseExpr(term.text, context, params);
   if (!parsed.expr)
     r.fail(path, (context == ExprContext::Mask ? "mask" : "score") +
                      std::string(" expression \"") + term.text + "\": " +
                      parsed.error);
   return parsed.expr;
+}
+
+bool isIdentifier(std::string_view s);
+
+/// "params": {"name": "int" | "float" | {"type": ..., "default": x}, ...}, in
+/// declaration order (the order a launch passes them in).
+bool readParams(Reader &r, const json::value &v, std::vector<ParamDecl> &out) {
+  if (!v.is_object())
+    return r.fail("$.params", "expected an object of name: type, got " +
+                                  Reader::describe(v));
+  for (const auto &kv : v.get_object()) {
+    std::string name(kv.key());
+    std::string path = "$.params." + name;
+    if (!isIdentifier(name))
+      return r.fail(path, "a parameter name must be an identifier");
+    if (isReservedName(name))
+      return r.fail(path, "'" + name + "' is reserved in expressions; choose "
+                                       "another name");
+    ParamDecl p;
+    p.name = name;
+    const json::value *typeValue = &kv.value();
+    if (kv.value().is_object()) {
+      const json::object &o = kv.value().get_object();
+      if (!r.onlyFields(o, path, {"type", "default"}))
+        return false;
+      if (!o.contains("type"))
+        return r.fail(path + ".type", "required field missing (\"int\" or "
+                                      "\"float\")");
+      typeValue = &o.at("type");
+      if (o.contains("default")) {
+        auto d = r.number(o.at("default"), path + ".default");
+        if (!d)
+          return false;
+        p.hasDefault = true;
+        p.defaultValue = *d;
+      }
+    }
+    const json::string *t = r.string(*typeValue, path);
+    if (!t)
+      return false;
+    if (*t == "int")
+      p.type = ExprType::Int;
+    else if (*t == "float")
+      p.type = ExprType::Float;
+    else
+      return r.fail(path, "unknown parameter type \"" + std::string(*t) +
+                              "\" (\"int\" or \"float\")");
+    if (p.hasDefault && p.type == ExprType::Int &&
+        p.defaultValue != std::floor(p.defaultValue))
+      return r.fail(path + ".default", "an int parameter needs an integer "
+                                       "default, got " +
+                                           formatNumber(p.defaultValue));
+    out.push_back(p);
+  }
+  return true;
 }
 
 std::string lineColumn(std::string_view text, size_t offset) {
@@ -369,7 +176,7 @@ SpecParseResult parseSpecImpl(std::string_view text) {
   if (!r.onlyFields(o, "$",
                     {"name", "comment", "dtype", "head_dim", "head_dim_qk",
                      "head_dim_v", "layout", "heads", "kv_heads", "scale",
-                     "mask", "score", "lse", "sparsity"}))
+                     "mask", "score", "lse", "sparsity", "params"}))
     return failed();
 
   AttentionSpec spec;
@@ -507,6 +314,9 @@ SpecParseResult parseSpecImpl(std::string_view text) {
     }
   }
 
+  if (o.contains("params") && !readParams(r, o.at("params"), spec.params))
+    return failed();
+
   // Masks: one term or an array of terms, all of which must hold.
   if (o.contains("mask")) {
     const json::value &m = o.at("mask");
@@ -522,10 +332,10 @@ SpecParseResult parseSpecImpl(std::string_view text) {
       terms.push_back({&m, "$.mask"});
     }
     for (auto &[value, path] : terms) {
-      auto term = readMaskTerm(r, *value, path);
+      auto term = readMaskTerm(r, *value, path, spec.params);
       if (!term)
         return failed();
-      ExprPtr e = parseTerm(r, *term, ExprContext::Mask, path);
+      ExprPtr e = parseTerm(r, *term, ExprContext::Mask, path, spec.params);
       if (!e)
         return failed();
       if (spec.mask) {
@@ -558,10 +368,10 @@ SpecParseResult parseSpecImpl(std::string_view text) {
       terms.push_back({&s, "$.score"});
     }
     for (auto &[value, path] : terms) {
-      auto term = readScoreTerm(r, *value, path, spec.heads);
+      auto term = readScoreTerm(r, *value, path, spec.heads, spec.params);
       if (!term)
         return failed();
-      ExprPtr e = parseTerm(r, *term, ExprContext::Score, path);
+      ExprPtr e = parseTerm(r, *term, ExprContext::Score, path, spec.params);
       if (!e)
         return failed();
       spec.score = spec.score ? substituteScore(e, spec.score) : e;
@@ -601,6 +411,22 @@ std::string AttentionSpec::canonicalJson() const {
   o["score"] = score ? json::value(printExpr(*score)) : json::value(nullptr);
   o["lse"] = lse;
   o["sparsity"] = "dense";
+  if (!params.empty()) {
+    json::array ps;
+    for (const ParamDecl &p : params) {
+      json::object po;
+      po["name"] = p.name;
+      po["type"] = p.type == ExprType::Int ? "int" : "float";
+      if (p.hasDefault) {
+        if (p.type == ExprType::Int)
+          po["default"] = static_cast<int64_t>(p.defaultValue);
+        else
+          po["default"] = p.defaultValue;
+      }
+      ps.push_back(po);
+    }
+    o["params"] = ps;
+  }
   return json::serialize(o);
 }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace faopt::spec {
 
@@ -41,8 +42,15 @@ struct AttentionSpec {
   std::string maskSummary;        // e.g. "causal && sliding_window(left=128)"
   std::string scoreSummary;
   bool lse = true; // emit the log-sum-exp output
+  /// Run-time parameters, in declaration order: the order launches pass
+  /// their values in (after q, k, v, o, lse).
+  std::vector<ParamDecl> params;
 
   double effectiveScale() const;
+  /// The scalars the mask and score regions receive after their position
+  /// arguments: "seqlen_q" and "seqlen_k" if an expression reads them, then
+  /// every declared parameter.
+  std::vector<std::string> regionParams() const;
   /// Canonical JSON: defaults filled in, expressions printed canonically.
   /// Equal specs give equal text; used for cache keys and manifests.
   std::string canonicalJson() const;

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
@@ -14,7 +15,7 @@ namespace faopt::spec {
 
 void registerSpecDialects(DialectRegistry &registry) {
   registry.insert<attn::AttnDialect, arith::ArithDialect, func::FuncDialect,
-                  math::MathDialect>();
+                  math::MathDialect, tensor::TensorDialect>();
 }
 
 namespace {
@@ -45,7 +46,7 @@ RankedTensorType qkvType(MLIRContext &ctx, const AttentionSpec &spec,
 OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const AttentionSpec &spec,
                                   StringRef source) {
   ctx.loadDialect<attn::AttnDialect, arith::ArithDialect, func::FuncDialect,
-                  math::MathDialect>();
+                  math::MathDialect, tensor::TensorDialect>();
   Location loc = FileLineColLoc::get(&ctx, source, 1, 1);
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -65,25 +66,59 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const AttentionSpec &spec,
   SmallVector<Type> results{oType};
   if (spec.lse)
     results.push_back(lseType);
+  // Run-time parameters follow q, k, v, each named by an `attn.param`
+  // argument attribute.
+  SmallVector<Type> argTypes{qType, kType, vType};
+  auto scalarType = [&](ExprType t) -> Type {
+    return t == ExprType::Float ? Type(b.getF32Type()) : Type(b.getIndexType());
+  };
+  for (const ParamDecl &p : spec.params)
+    argTypes.push_back(scalarType(p.type));
   b.setInsertionPointToEnd(module->getBody());
-  auto func = func::FuncOp::create(
-      b, loc, spec.name, b.getFunctionType({qType, kType, vType}, results));
+  auto func = func::FuncOp::create(b, loc, spec.name,
+                                   b.getFunctionType(argTypes, results));
+  for (size_t i = 0; i < spec.params.size(); ++i)
+    func.setArgAttr(3 + i, "attn.param", b.getStringAttr(spec.params[i].name));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
 
+  // What the regions receive after their positions: sequence lengths (from
+  // q and k) if an expression reads them, then the parameters.
+  SmallVector<Value> params;
+  SmallVector<RegionParam> regionParams;
+  SmallVector<Attribute> names;
+  int64_t seq = spec.layout == Layout::BHSD ? 2 : 1;
+  for (const std::string &name : spec.regionParams()) {
+    Value v;
+    if (name == "seqlen_q" || name == "seqlen_k")
+      v = tensor::DimOp::create(b, loc,
+                                entry->getArgument(name == "seqlen_q" ? 0 : 1),
+                                seq);
+    else
+      for (size_t i = 0; i < spec.params.size(); ++i)
+        if (spec.params[i].name == name)
+          v = entry->getArgument(3 + i);
+    params.push_back(v);
+    regionParams.push_back({name, v.getType()});
+    names.push_back(b.getStringAttr(name));
+  }
+
   auto op = attn::AttentionOp::create(
       b, loc, oType, spec.lse ? Type(lseType) : Type(), entry->getArgument(0),
-      entry->getArgument(1), entry->getArgument(2),
+      entry->getArgument(1), entry->getArgument(2), params,
       spec.scale ? b.getF32FloatAttr(static_cast<float>(*spec.scale))
                  : FloatAttr(),
       attn::LayoutAttr::get(&ctx, spec.layout == Layout::BHSD
                                       ? attn::Layout::bhsd
                                       : attn::Layout::bshd),
-      attn::SparsityAttr::get(&ctx, attn::Sparsity::dense));
+      attn::SparsityAttr::get(&ctx, attn::Sparsity::dense),
+      names.empty() ? ArrayAttr() : b.getArrayAttr(names));
   if (spec.mask)
-    buildMaskRegion(op.getMask(), *spec.mask, (source + ":$.mask").str());
+    buildMaskRegion(op.getMask(), *spec.mask, (source + ":$.mask").str(),
+                    regionParams);
   if (spec.score)
-    buildScoreRegion(op.getScore(), *spec.score, (source + ":$.score").str());
+    buildScoreRegion(op.getScore(), *spec.score, (source + ":$.score").str(),
+                     regionParams);
   func::ReturnOp::create(b, loc, op->getResults());
   return module;
 }

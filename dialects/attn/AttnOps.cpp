@@ -44,21 +44,37 @@ LogicalResult checkDim(Operation *op, StringRef what, int64_t a, StringRef whatB
                            << whatB << " (" << dimStr(b) << ")";
 }
 
-/// A region mapping (b, h, q, kv : index) -> i1, or empty when optional.
+/// The region's arguments after the positions must be the op's params.
+LogicalResult verifyParamArguments(Operation *op, Block &block,
+                                   unsigned positions, StringRef name,
+                                   TypeRange params) {
+  TypeRange extra = TypeRange(block.getArgumentTypes()).drop_front(positions);
+  if (extra != params)
+    return op->emitOpError()
+           << "'" << name << "' region takes " << extra.size()
+           << " argument(s) after its positions, which must match the "
+           << params.size() << " param(s) in number and type";
+  return success();
+}
+
+/// A region mapping (b, h, q, kv : index, params...) -> i1, or empty when
+/// optional.
 LogicalResult verifyMaskRegion(Operation *op, Region &region, StringRef name,
-                               bool optional) {
+                               bool optional, TypeRange params = {}) {
   if (region.empty()) {
     if (optional)
       return success();
     return op->emitOpError() << "requires a non-empty '" << name << "' region";
   }
   Block &block = region.front();
-  if (block.getNumArguments() != 4 ||
-      !llvm::all_of(block.getArgumentTypes(),
+  if (block.getNumArguments() < 4 ||
+      !llvm::all_of(TypeRange(block.getArgumentTypes()).take_front(4),
                     [](Type t) { return t.isIndex(); }))
     return op->emitOpError()
            << "'" << name
            << "' region must take four index arguments (b, h, q, kv)";
+  if (failed(verifyParamArguments(op, block, 4, name, params)))
+    return failure();
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield || yield.getValues().size() != 1 ||
       !yield.getValues()[0].getType().isInteger(1))
@@ -67,9 +83,9 @@ LogicalResult verifyMaskRegion(Operation *op, Region &region, StringRef name,
   return success();
 }
 
-/// A region mapping (score : f32, b, h, q, kv : index) -> f32.
+/// A region mapping (score : f32, b, h, q, kv : index, params...) -> f32.
 LogicalResult verifyScoreRegion(Operation *op, Region &region, StringRef name,
-                                bool optional) {
+                                bool optional, TypeRange params = {}) {
   if (region.empty()) {
     if (optional)
       return success();
@@ -77,12 +93,14 @@ LogicalResult verifyScoreRegion(Operation *op, Region &region, StringRef name,
   }
   Block &block = region.front();
   TypeRange args = block.getArgumentTypes();
-  if (args.size() != 5 || !args[0].isF32() ||
-      !llvm::all_of(args.drop_front(), [](Type t) { return t.isIndex(); }))
+  if (args.size() < 5 || !args[0].isF32() ||
+      !llvm::all_of(args.slice(1, 4), [](Type t) { return t.isIndex(); }))
     return op->emitOpError()
            << "'" << name
            << "' region must take (f32, index, index, index, index) arguments "
               "(score, b, h, q, kv)";
+  if (failed(verifyParamArguments(op, block, 5, name, params)))
+    return failure();
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield || yield.getValues().size() != 1 ||
       !yield.getValues()[0].getType().isF32())
@@ -195,26 +213,36 @@ LogicalResult checkRowVector(Operation *op, StringRef name, Value v,
 }
 
 /// Names region arguments after what they are: (b, h, q, kv) for masks and
-/// (score, b, h, q, kv) for logits / score / tile_map bodies.
-void nameRegionArguments(Region &region, OpAsmSetValueNameFn setName) {
+/// (score, b, h, q, kv) for logits / score / tile_map bodies, then the params
+/// (by `names` where given, else "param").
+void nameRegionArguments(Region &region, OpAsmSetValueNameFn setName,
+                         ArrayAttr names = {}) {
   if (region.empty())
     return;
   Block &block = region.front();
   static const char *const kMask[] = {"b", "h", "q", "kv"};
   static const char *const kScore[] = {"score", "b", "h", "q", "kv"};
-  if (block.getNumArguments() == 4)
-    for (unsigned i = 0; i < 4; ++i)
-      setName(block.getArgument(i), kMask[i]);
-  else if (block.getNumArguments() == 5)
-    for (unsigned i = 0; i < 5; ++i)
-      setName(block.getArgument(i), kScore[i]);
+  if (block.getNumArguments() < 4)
+    return;
+  bool isScore = block.getArgument(0).getType().isF32();
+  unsigned positions = isScore ? 5 : 4;
+  if (block.getNumArguments() < positions)
+    return;
+  for (unsigned i = 0; i < positions; ++i)
+    setName(block.getArgument(i), isScore ? kScore[i] : kMask[i]);
+  for (unsigned i = positions; i < block.getNumArguments(); ++i) {
+    unsigned p = i - positions;
+    auto name = names && p < names.size() ? dyn_cast<StringAttr>(names[p])
+                                          : StringAttr();
+    setName(block.getArgument(i), name ? name.getValue() : "param");
+  }
 }
 
 } // namespace
 
 void AttentionOp::getAsmBlockArgumentNames(Region &region,
                                            OpAsmSetValueNameFn setName) {
-  nameRegionArguments(region, setName);
+  nameRegionArguments(region, setName, getParamNamesAttr());
 }
 void OnlineUpdateOp::getAsmBlockArgumentNames(Region &region,
                                               OpAsmSetValueNameFn setName) {
@@ -286,8 +314,15 @@ LogicalResult AttentionOp::verify() {
     if (!(x > 0) || !std::isfinite(x))
       return emitOpError() << "scale must be positive and finite, got " << x;
   }
-  if (failed(verifyMaskRegion(*this, getMask(), "mask", /*optional=*/true)) ||
-      failed(verifyScoreRegion(*this, getScore(), "score", /*optional=*/true)))
+  if (auto names = getParamNamesAttr())
+    if (names.size() != getParams().size())
+      return emitOpError() << "has " << getParams().size() << " param(s) but "
+                           << names.size() << " param_names";
+  TypeRange params = getParams().getTypes();
+  if (failed(verifyMaskRegion(*this, getMask(), "mask", /*optional=*/true,
+                              params)) ||
+      failed(verifyScoreRegion(*this, getScore(), "score", /*optional=*/true,
+                               params)))
     return failure();
   return success();
 }
@@ -376,8 +411,9 @@ LogicalResult OnlineUpdateOp::verify() {
                         "query tile rows", q.getDimSize(0))))
       return failure();
   }
-  if (failed(verifyScoreRegion(*this, getLogits(), "logits", false)) ||
-      failed(verifyMaskRegion(*this, getMask(), "mask", true)))
+  TypeRange params = getParams().getTypes();
+  if (failed(verifyScoreRegion(*this, getLogits(), "logits", false, params)) ||
+      failed(verifyMaskRegion(*this, getMask(), "mask", true, params)))
     return failure();
   return verifyExpScale(*this, getExpScale());
 }
@@ -541,11 +577,13 @@ LogicalResult TileScaleRowsOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult MaskBlockClassOp::verify() {
-  return verifyMaskRegion(*this, getMask(), "mask", false);
+  return verifyMaskRegion(*this, getMask(), "mask", false,
+                          getParams().getTypes());
 }
 
 LogicalResult MaskKvRangeOp::verify() {
   if (getBlockKv() <= 0)
     return emitOpError() << "block must be positive, got " << getBlockKv();
-  return verifyMaskRegion(*this, getMask(), "mask", false);
+  return verifyMaskRegion(*this, getMask(), "mask", false,
+                          getParams().getTypes());
 }

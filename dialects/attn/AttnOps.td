@@ -4,7 +4,10 @@
 //  * "position" operands are absolute indices: batch b, query head h, and the
 //    first query row / key column a tile covers.
 //  * Mask regions map (b, h, q, kv : index) to i1 (true = attend); logits and
-//    score regions map (score : f32, b, h, q, kv : index) to f32.
+//    score regions map (score : f32, b, h, q, kv : index) to f32. Ops with
+//    such regions may take `params`: scalars (index or f32) the regions
+//    receive as further arguments, in order (sequence lengths and run-time
+//    parameters of the spec). The regions stay isolated from above.
 //  * The online form works in the base-2 domain: exponentials are
 //    exp2(exp_scale · (logit − max)), with exp_scale = scale · log2(e) (or
 //    log2(e) after a score modifier), one fused multiply-add per element.
@@ -44,19 +47,26 @@ def Attn_AttentionOp : Attn_Op<"attention",
     The optional second result is the row log-sum-exp (natural log), laid out
     [batch, heads, seq_q]. A row whose every entry is masked yields o = 0 and
     lse = -inf. `scale` defaults to 1/sqrt(d_qk).
+
+    `params` are scalars both regions receive after their position
+    arguments; `param_names` names them ("seqlen_q", "seqlen_k" or a
+    run-time parameter of the spec), one name per param.
   }];
   let arguments = (ins
     AnyRankedTensor:$query,
     AnyRankedTensor:$key,
     AnyRankedTensor:$value,
+    Variadic<AnyTypeOf<[Index, F32]>>:$params,
     OptionalAttr<F32Attr>:$scale,
     DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout,
-    DefaultValuedAttr<Attn_SparsityAttr, "::faopt::attn::Sparsity::dense">:$sparsity
+    DefaultValuedAttr<Attn_SparsityAttr, "::faopt::attn::Sparsity::dense">:$sparsity,
+    OptionalAttr<StrArrayAttr>:$param_names
   );
   let results = (outs AnyRankedTensor:$output, Optional<AnyRankedTensor>:$lse);
   let regions = (region MaxSizedRegion<1>:$mask, MaxSizedRegion<1>:$score);
   let assemblyFormat = [{
-    $query `,` $key `,` $value attr-dict-with-keyword (`mask` $mask^)? (`score` $score^)?
+    $query `,` $key `,` $value (`params` `(` $params^ `:` type($params) `)`)?
+    attr-dict-with-keyword (`mask` $mask^)? (`score` $score^)?
     `:` type($query) `,` type($key) `,` type($value) `->` type(results)
   }];
   let hasVerifier = 1;
@@ -128,6 +138,7 @@ def Attn_OnlineUpdateOp : Attn_Op<"online_update",
     Variadic<Index>:$position,
     Optional<Index>:$kv_bound,
     Optional<I1>:$masked,
+    Variadic<AnyTypeOf<[Index, F32]>>:$params,
     DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout,
     DefaultValuedAttr<F32Attr, "1.0f">:$exp_scale
   );
@@ -137,6 +148,7 @@ def Attn_OnlineUpdateOp : Attn_Op<"online_update",
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $max `,` $sum `,` $acc
     (`at` `(` $position^ `)`)? (`kv_bound` $kv_bound^)? (`masked` $masked^)?
+    (`params` `(` $params^ `:` type($params) `)`)?
     attr-dict-with-keyword
     `logits` $logits (`mask` $mask^)?
     `:` type($query) `,` type($key) `,` type($value) `,` type($max) `,`
@@ -351,12 +363,14 @@ def Attn_MaskBlockClassOp : Attn_Op<"mask_block_class",
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$q_first,
                        Index:$q_last, Index:$kv_first, Index:$kv_last,
-                       Index:$kv_bound);
+                       Index:$kv_bound,
+                       Variadic<AnyTypeOf<[Index, F32]>>:$params);
   let results = (outs I1:$any, I1:$all);
   let regions = (region SizedRegion<1>:$mask);
   let assemblyFormat = [{
     `(` $batch `,` $head `)` `q` `[` $q_first `,` $q_last `]`
-    `kv` `[` $kv_first `,` $kv_last `]` `kv_bound` $kv_bound attr-dict-with-keyword $mask
+    `kv` `[` $kv_first `,` $kv_last `]` `kv_bound` $kv_bound
+    (`params` `(` $params^ `:` type($params) `)`)? attr-dict-with-keyword $mask
   }];
   let hasVerifier = 1;
 }
@@ -372,12 +386,15 @@ def Attn_MaskKvRangeOp : Attn_Op<"mask_kv_range",
     attn.mask_block_class.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$q_first,
-                       Index:$q_last, Index:$kv_bound, I64Attr:$block_kv);
+                       Index:$q_last, Index:$kv_bound,
+                       Variadic<AnyTypeOf<[Index, F32]>>:$params,
+                       I64Attr:$block_kv);
   let results = (outs Index:$lower, Index:$upper);
   let regions = (region SizedRegion<1>:$mask);
   let assemblyFormat = [{
     `(` $batch `,` $head `)` `q` `[` $q_first `,` $q_last `]`
-    `kv_bound` $kv_bound `block` $block_kv attr-dict-with-keyword $mask
+    `kv_bound` $kv_bound `block` $block_kv
+    (`params` `(` $params^ `:` type($params) `)`)? attr-dict-with-keyword $mask
   }];
   let hasVerifier = 1;
 }

@@ -2,17 +2,72 @@
 #include "tests/common/Reference.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 namespace faopt::test {
 
-MaskFn maskOf(const spec::AttentionSpec &spec) {
+namespace {
+spec::ExprEnv baseEnv(const spec::AttentionSpec &spec, const Shape &shape,
+                      const ParamValues &params) {
+  spec::ExprEnv env;
+  env.seqlenQ = shape.seqQ;
+  env.seqlenK = shape.seqK;
+  for (size_t i = 0; i < spec.params.size(); ++i)
+    env.params.push_back({spec.params[i].name, i < params.size()
+                                                   ? params[i]
+                                                   : spec.params[i].defaultValue});
+  return env;
+}
+} // namespace
+
+ParamValues paramValues(const spec::AttentionSpec &spec,
+                        const std::vector<std::string> &given,
+                        std::string &error) {
+  error.clear();
+  ParamValues values(spec.params.size());
+  std::vector<bool> set(spec.params.size(), false);
+  for (const std::string &g : given) {
+    size_t eq = g.find('=');
+    std::string name = g.substr(0, eq);
+    size_t i = 0;
+    while (i < spec.params.size() && spec.params[i].name != name)
+      ++i;
+    if (eq == std::string::npos || i == spec.params.size()) {
+      error = "--param " + g + ": expected NAME=VALUE with a parameter the "
+              "spec declares";
+      return {};
+    }
+    char *end = nullptr;
+    std::string text = g.substr(eq + 1);
+    values[i] = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end) {
+      error = "--param " + g + ": not a number";
+      return {};
+    }
+    set[i] = true;
+  }
+  for (size_t i = 0; i < spec.params.size(); ++i)
+    if (!set[i]) {
+      if (!spec.params[i].hasDefault) {
+        error = "parameter '" + spec.params[i].name +
+                "' has no default: give --param " + spec.params[i].name + "=V";
+        return {};
+      }
+      values[i] = spec.params[i].defaultValue;
+    }
+  return values;
+}
+
+MaskFn maskOf(const spec::AttentionSpec &spec, const Shape &shape,
+              const ParamValues &params) {
   if (!spec.mask)
     return nullptr;
   spec::ExprPtr m = spec.mask;
-  return [m](int64_t b, int64_t h, int64_t q, int64_t kv) {
-    spec::ExprEnv env;
+  spec::ExprEnv base = baseEnv(spec, shape, params);
+  return [m, base](int64_t b, int64_t h, int64_t q, int64_t kv) {
+    spec::ExprEnv env = base;
     env.b = b;
     env.h = h;
     env.q = q;
@@ -21,12 +76,14 @@ MaskFn maskOf(const spec::AttentionSpec &spec) {
   };
 }
 
-ScoreFn scoreOf(const spec::AttentionSpec &spec) {
+ScoreFn scoreOf(const spec::AttentionSpec &spec, const Shape &shape,
+                const ParamValues &params) {
   if (!spec.score)
     return nullptr;
   spec::ExprPtr s = spec.score;
-  return [s](double x, int64_t b, int64_t h, int64_t q, int64_t kv) {
-    spec::ExprEnv env;
+  spec::ExprEnv base = baseEnv(spec, shape, params);
+  return [s, base](double x, int64_t b, int64_t h, int64_t q, int64_t kv) {
+    spec::ExprEnv env = base;
     env.b = b;
     env.h = h;
     env.q = q;

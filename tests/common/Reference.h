@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace faopt::test {
@@ -27,9 +28,22 @@ using MaskFn = std::function<bool(int64_t b, int64_t h, int64_t q, int64_t kv)>;
 using ScoreFn =
     std::function<double(double s, int64_t b, int64_t h, int64_t q, int64_t kv)>;
 
-/// The spec's own mask and score as functions (evaluating its expressions).
-MaskFn maskOf(const spec::AttentionSpec &spec);
-ScoreFn scoreOf(const spec::AttentionSpec &spec);
+/// The values a launch gives the spec's run-time parameters, in declaration
+/// order (defaults fill in the ones left out).
+using ParamValues = std::vector<double>;
+
+/// Parameter values in declaration order from "name=value" strings (the
+/// samples' --param), with defaults for the rest; "" or the error in `error`.
+ParamValues paramValues(const spec::AttentionSpec &spec,
+                        const std::vector<std::string> &given,
+                        std::string &error);
+
+/// The spec's own mask and score as functions (evaluating its expressions),
+/// for sequence lengths `shape` and parameter values `params`.
+MaskFn maskOf(const spec::AttentionSpec &spec, const Shape &shape = {},
+              const ParamValues &params = {});
+ScoreFn scoreOf(const spec::AttentionSpec &spec, const Shape &shape = {},
+                const ParamValues &params = {});
 
 /// Logical [b, h, s, d] arrays of doubles (contiguous in that order).
 struct Reference {

@@ -30,6 +30,8 @@ struct Case {
   /// spec's own desugaring is checked too; null = use the spec's expression.
   MaskFn mask = nullptr;
   ScoreFn score = nullptr;
+  /// Run-time parameter values, in declaration order.
+  ParamValues params = {};
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
@@ -178,6 +180,86 @@ std::vector<Case> cases() {
   c.push_back({"scale_and_no_lse",
                specJson("f32", 64, ", \"scale\": 0.3, \"lse\": false"),
                shape(1, 2, 2, 40, 50, 64)});
+  // Sequence lengths and run-time parameters (hand-written references).
+  for (auto [sq, sk] : std::vector<std::pair<int64_t, int64_t>>{
+           {17, 129}, {129, 17}, {100, 100}, {1, 300}}) {
+    std::string len = std::to_string(sq) + "x" + std::to_string(sk);
+    int64_t off = sk - sq;
+    c.push_back({"causal_bottom_right_" + len,
+                 specJson("f32", 64,
+                          ", \"mask\": {\"type\": \"causal\", \"align\": "
+                          "\"bottom_right\"}"),
+                 shape(1, 2, 2, sq, sk, 64),
+                 [off](int64_t, int64_t, int64_t q, int64_t kv) {
+                   return q + off >= kv;
+                 }});
+    // Window size from a parameter, given at run time: two values, one
+    // compiled kernel.
+    for (int64_t window : {3, 40}) {
+      c.push_back(
+          {"window_param_" + std::to_string(window) + "_" + len,
+           specJson("f32", 64,
+                    ", \"params\": {\"window\": \"int\"}, \"mask\": "
+                    "[{\"type\": \"causal\", \"align\": \"bottom_right\"}, "
+                    "{\"type\": \"sliding_window\", \"left\": \"window\", "
+                    "\"align\": \"bottom_right\"}]"),
+           shape(1, 2, 1, sq, sk, 64),
+           [off, window](int64_t, int64_t, int64_t q, int64_t kv) {
+             return q + off >= kv && q + off - kv <= window;
+           },
+           nullptr, {static_cast<double>(window)}});
+    }
+  }
+  c.push_back({"prefix_lm_param",
+               specJson("f32", 64,
+                        ", \"params\": {\"n\": {\"type\": \"int\", "
+                        "\"default\": 7}}, \"mask\": {\"type\": \"prefix_lm\", "
+                        "\"n\": \"n\"}"),
+               shape(1, 2, 2, 129, 129, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return kv < 70 || q >= kv;
+               },
+               nullptr, {70}});
+  c.push_back({"prefix_lm_param_default",
+               specJson("f32", 64,
+                        ", \"params\": {\"n\": {\"type\": \"int\", "
+                        "\"default\": 7}}, \"mask\": {\"type\": \"prefix_lm\", "
+                        "\"n\": \"n\"}"),
+               shape(1, 2, 2, 129, 129, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return kv < 7 || q >= kv;
+               }});
+  c.push_back({"chunked_causal",
+               specJson("f32", 64,
+                        ", \"mask\": [\"causal\", {\"type\": \"chunked\", "
+                        "\"chunk\": 40}]"),
+               shape(1, 2, 2, 150, 150, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return q >= kv && q / 40 == kv / 40;
+               }});
+  c.push_back({"softcap_param",
+               specJson("bf16", 64,
+                        ", \"params\": {\"cap\": \"float\"}, \"mask\": "
+                        "\"causal\", \"score\": {\"type\": \"softcap\", "
+                        "\"cap\": \"cap\"}"),
+               shape(1, 2, 2, 100, 130, 64), kCausal,
+               [](double s, int64_t, int64_t, int64_t, int64_t) {
+                 return 1.5 * std::tanh(s / 1.5);
+               },
+               {1.5}});
+  c.push_back({"expr_seqlen_and_params",
+               specJson("f32", 64,
+                        ", \"params\": {\"w\": \"int\", \"bias\": \"float\"}, "
+                        "\"mask\": \"kv <= q + seqlen_k - seqlen_q && kv + w > q\", "
+                        "\"score\": \"score + bias * (kv - q) / seqlen_k\""),
+               shape(1, 2, 2, 90, 120, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return kv <= q + 30 && kv + 25 > q;
+               },
+               [](double s, int64_t, int64_t, int64_t q, int64_t kv) {
+                 return s + 0.75 * static_cast<double>(kv - q) / 120.0;
+               },
+               {25, 0.75}});
   // Rows with nothing to attend to: o = 0, lse = -inf, never NaN.
   c.push_back({"fully_masked_rows",
                specJson("f32", 64, ", \"mask\": \"q >= 37 && q >= kv\""),
@@ -262,11 +344,11 @@ TEST_P(CpuNumerics, MatchesReference) {
   lseView.strides[2] = 1;
 
   llvm::Error err = kernel.run(view(q), view(k), view(v), view(o),
-                               sp.lse ? &lseView : nullptr);
+                               sp.lse ? &lseView : nullptr, c.params);
   ASSERT_FALSE(err) << llvm::toString(std::move(err));
 
-  MaskFn mask = c.mask ? c.mask : maskOf(sp);
-  ScoreFn score = c.score ? c.score : scoreOf(sp);
+  MaskFn mask = c.mask ? c.mask : maskOf(sp, s, c.params);
+  ScoreFn score = c.score ? c.score : scoreOf(sp, s, c.params);
   Reference ref = referenceAttention(s, sp.effectiveScale(), qv, kv, vv, mask,
                                      score);
   std::vector<double> out = read(o);

@@ -10,6 +10,7 @@
 #include "faopt/runtime.hpp"
 
 #include "gtest/gtest.h"
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -180,6 +181,72 @@ TEST(Runtime, LaunchesAreValidatedFirst) {
   }
   EXPECT_EQ(faopt_forward(nullptr, nullptr, nullptr),
             FAOPT_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(Runtime, ParametersAreValidatedFirst) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  auto k = ctx.kernel(R"({"name": "rt_params", "dtype": "bf16", "head_dim": 64,
+      "params": {"window": "int", "cap": {"type": "float", "default": 30}},
+      "mask": {"type": "sliding_window", "left": "window"},
+      "score": {"type": "softcap", "cap": "cap"}})");
+  ASSERT_TRUE(k) << k.status().message();
+  faopt_param_value window{"window", 128}, cap{"cap", 12.5};
+  struct Bad {
+    const char *what;
+    std::vector<faopt_param_value> params;
+    int count; // -1: params.size()
+    const char *message;
+  } bad[] = {
+      {"missing", {cap}, -1,
+       "faopt_forward: parameter 'window' has no default in the spec: pass "
+       "its value"},
+      {"unknown", {window, {"windw", 3}}, -1,
+       "faopt_forward: unknown parameter 'windw' (the spec declares: window, "
+       "cap)"},
+      {"twice", {window, window}, -1,
+       "faopt_forward: parameter 'window' given twice"},
+      {"not an int", {{"window", 2.5}}, -1,
+       "faopt_forward: parameter 'window' is an int, got 2.500000"},
+      {"nan", {window, {"cap", std::nan("")}}, -1,
+       "faopt_forward: parameter 'cap' is a float, got nan"},
+      {"null", {}, 2, "faopt_forward: params must point to num_params (>= 0) "
+                      "values"},
+  };
+  for (const Bad &b : bad) {
+    faopt::ForwardArgs a = faopt::defaultForwardArgs();
+    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
+    a.o = reinterpret_cast<void *>(0x20000);
+    a.lse = reinterpret_cast<float *>(0x30000);
+    a.batch = 1;
+    a.heads = a.kv_heads = 2;
+    a.seqlen_q = a.seqlen_k = 100;
+    a.params = b.params.empty() ? nullptr : b.params.data();
+    a.num_params = b.count >= 0 ? b.count : static_cast<int>(b.params.size());
+    faopt::Status st = k->forward(a);
+    EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT) << b.what;
+    EXPECT_EQ(st.message(), b.message) << b.what;
+  }
+  // With every parameter valid, a launch gets past validation (and, without
+  // a device, stops there).
+  if (!ctx.canLaunch()) {
+    faopt::ForwardArgs a = faopt::defaultForwardArgs();
+    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
+    a.o = reinterpret_cast<void *>(0x20000);
+    a.lse = reinterpret_cast<float *>(0x30000);
+    a.batch = 1;
+    a.heads = a.kv_heads = 2;
+    a.seqlen_q = a.seqlen_k = 100;
+    a.params = &window;
+    a.num_params = 1;
+    EXPECT_EQ(k->forward(a).code(), FAOPT_ERROR_NO_DEVICE);
+  }
+  // The manifest lists the parameters after the tensors.
+  std::string manifest = k->info().manifest;
+  size_t lse = manifest.find("\"name\": \"lse\""),
+         w = manifest.find("\"name\": \"window\""),
+         c = manifest.find("\"name\": \"cap\"");
+  EXPECT_TRUE(lse < w && w < c) << manifest;
 }
 
 TEST(Runtime, ConcurrentRequestsCompileOnce) {

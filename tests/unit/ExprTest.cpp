@@ -117,7 +117,8 @@ TEST(Expr, ErrorsNameTheColumn) {
       {"99999999999999999999 > q", ExprContext::Mask,
        "column 1: integer literal 99999999999999999999 is too large"},
       {"window > q", ExprContext::Mask,
-       "column 1: unknown identifier 'window' (a mask may use b, h, q, kv)"},
+       "column 1: unknown identifier 'window' (a mask may use b, h, q, kv, "
+       "seqlen_q, seqlen_k; run-time parameters are declared in \"params\")"},
   };
   for (const BadExpr &c : cases) {
     ExprParseResult r = parseExpr(c.text, c.context);

@@ -93,7 +93,7 @@ TEST(Spec, ErrorsNameTheJsonPath) {
             "\"sliding_window\", \"left\": N, \"right\": 0}");
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64,
                       "mask": {"type": "causal", "left": 3}})"),
-            "$.mask.left: unknown field (expected one of: type)");
+            "$.mask.left: unknown field (expected one of: type, align)");
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, "sparsity": "block"})"),
             "$.sparsity: unsupported sparsity \"block\" (supported: \"dense\")");
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, "score": [{"expr": 3}]})"),

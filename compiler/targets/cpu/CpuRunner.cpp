@@ -8,6 +8,9 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include <cmath>
+#include <string>
+#include <vector>
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 #include <mutex>
@@ -87,7 +90,8 @@ CpuKernel::compile(const spec::AttentionSpec &spec, int64_t blockQ,
 
 llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
                            const HostTensor &v, const HostTensor &o,
-                           const HostTensor *lse) const {
+                           const HostTensor *lse,
+                           llvm::ArrayRef<double> params) const {
   // Shapes: [b, h, s, d] with k/v sharing kv heads and seqlen_k.
   auto check = [](bool ok, const llvm::Twine &what) {
     return ok ? llvm::Error::success() : makeError(what);
@@ -134,14 +138,42 @@ llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
     return makeError("lse must be a contiguous-row [batch, heads, seqlen_q] "
                      "tensor");
 
+  // Run-time parameters: int ones as int64 (index), float ones as f32.
+  const auto &decls = spec_.params;
+  if (params.size() > decls.size())
+    return makeError("the spec declares " + llvm::Twine(decls.size()) +
+                     " parameter(s), got " + llvm::Twine(params.size()));
+  std::vector<int64_t> ints(decls.size());
+  std::vector<float> floats(decls.size());
+  for (size_t i = 0; i < decls.size(); ++i) {
+    if (i >= params.size() && !decls[i].hasDefault)
+      return makeError("parameter '" + decls[i].name +
+                       "' has no default: give its value");
+    double x = i < params.size() ? params[i] : decls[i].defaultValue;
+    if (decls[i].type == spec::ExprType::Int) {
+      if (x != std::floor(x))
+        return makeError("parameter '" + decls[i].name + "' is an int, got " +
+                         llvm::Twine(std::to_string(x)));
+      ints[i] = static_cast<int64_t>(x);
+    } else {
+      floats[i] = static_cast<float>(x);
+    }
+  }
+
   auto dq = descriptor<4>(q), dk = descriptor<4>(k), dv = descriptor<4>(v),
        dout = descriptor<4>(o);
   StridedMemRefType<char, 3> dl;
   if (lse)
     dl = descriptor<3>(*lse);
   void *pq = &dq, *pk = &dk, *pv = &dv, *po = &dout, *pl = &dl;
-  void *args[] = {&pq, &pk, &pv, &po, &pl};
-  entry_(args);
+  std::vector<void *> args{&pq, &pk, &pv, &po};
+  if (lse)
+    args.push_back(&pl);
+  for (size_t i = 0; i < decls.size(); ++i)
+    args.push_back(decls[i].type == spec::ExprType::Int
+                       ? static_cast<void *>(&ints[i])
+                       : static_cast<void *>(&floats[i]));
+  entry_(args.data());
   return llvm::Error::success();
 }
 

@@ -9,6 +9,7 @@
 #define FAOPT_COMPILER_TARGETS_CPU_CPURUNNER_H
 
 #include "compiler/spec/Spec.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 #include <cstdint>
 #include <memory>
@@ -39,10 +40,13 @@ public:
           int64_t blockKv = 0);
 
   /// Checks the shapes against the spec and each other, then runs the kernel.
-  /// `lse` must be given exactly when the spec asks for it.
+  /// `lse` must be given exactly when the spec asks for it. `params` are the
+  /// run-time parameters in declaration order (int ones must be integral);
+  /// trailing ones may be left out when the spec gives them defaults.
   llvm::Error run(const HostTensor &q, const HostTensor &k,
                   const HostTensor &v, const HostTensor &o,
-                  const HostTensor *lse) const;
+                  const HostTensor *lse,
+                  llvm::ArrayRef<double> params = {}) const;
 
   const spec::AttentionSpec &spec() const { return spec_; }
 

@@ -63,6 +63,8 @@ struct KernelInfo {
   int64_t sharedBytes = 0;
   /// Row sums each lane keeps for its own columns until finalize.
   faopt::gpu::LanePartialSums partialSums;
+  /// `attn.param` names of the kernel's arguments ("" where none).
+  SmallVector<std::string> argNames;
 };
 
 class GpuTypeConverter : public TypeConverter {
@@ -659,6 +661,10 @@ struct AttnConvertToEmitCPass
     if (failed(planSharedMemory(kernel, info)))
       return signalPassFailure();
     info.partialSums = faopt::gpu::findLanePartialSums(kernel);
+    for (unsigned i = 0; i < kernel.getNumArguments(); ++i) {
+      auto name = kernel.getArgAttrOfType<StringAttr>(i, "attn.param");
+      info.argNames.push_back(name ? name.str() : "");
+    }
     // Blocks per SM the shared memory allows (sm80: 164 KiB per SM, sm90:
     // 228 KiB), at most 2: it bounds registers through __launch_bounds__.
     int64_t perSM = (target == "sm80" ? 164 : 228) * 1024;
@@ -707,20 +713,33 @@ struct AttnConvertToEmitCPass
                     b.getI64IntegerAttr(info.sharedBytes));
         fn->setAttr("attn.threads", b.getI64IntegerAttr(info.threads));
         // Name the arguments once, at the top (kernels built by attn-tile:
-        // q, k, v, o and optionally lse, all tensor views).
+        // q, k, v, o and optionally lse as tensor views, then the run-time
+        // parameters by their `attn.param` names).
         b.setInsertionPointToStart(&fn.getBody().front());
-        SmallVector<Value> args(fn.getArguments());
-        bool allViews = llvm::all_of(args, [](Value a) {
+        SmallVector<Value> views, scalars;
+        std::vector<std::string> scalarNames;
+        for (auto [i, a] : llvm::enumerate(fn.getArguments())) {
           auto t = dyn_cast<emitc::OpaqueType>(a.getType());
-          return t && t.getValue().starts_with("faopt::Tensor<");
-        });
-        if (allViews && (args.size() == 4 || args.size() == 5)) {
+          if (t && t.getValue().starts_with("faopt::Tensor<")) {
+            views.push_back(a);
+          } else if (i < info.argNames.size() && !info.argNames[i].empty()) {
+            scalars.push_back(a);
+            scalarNames.push_back(info.argNames[i]);
+          }
+        }
+        if (views.size() == 4 || views.size() == 5) {
           std::string names = "{} = q, {} = k, {} = v, {} = o";
-          if (args.size() == 5)
+          if (views.size() == 5)
             names += ", {} = lse";
           comment(b, fn.getLoc(),
                   names + ": [batch, heads, seq, dim] views (faopt::Tensor)",
-                  args);
+                  views);
+        }
+        if (!scalars.empty()) {
+          std::string names;
+          for (const std::string &n : scalarNames)
+            names += std::string(names.empty() ? "" : ", ") + "{} = " + n;
+          comment(b, fn.getLoc(), names + ": run-time parameters", scalars);
         }
       } else {
         fn.setSpecifiersAttr(

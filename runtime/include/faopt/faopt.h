@@ -73,6 +73,12 @@ FAOPT_API faopt_status faopt_kernel_get(faopt_context *context,
                                         const char *spec_json,
                                         faopt_kernel **out);
 
+/* The value of one run-time parameter of the spec ("params"). */
+typedef struct faopt_param_value {
+  const char *name; /* as declared in the spec */
+  double value;     /* int parameters: an integer value */
+} faopt_param_value;
+
 typedef struct faopt_forward_args {
   const void *q, *k, *v; /* device pointers, spec dtype */
   void *o;
@@ -84,6 +90,11 @@ typedef struct faopt_forward_args {
    * (the kernels copy 16-byte chunks). */
   int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3];
   int64_t lse_stride[2]; /* batch, head; zero: packed */
+  /* Run-time parameters by name, any order; those left out take the spec's
+   * default (an error where there is none). Changing them needs no
+   * recompile. */
+  const faopt_param_value *params;
+  int num_params;
 } faopt_forward_args;
 
 FAOPT_API void faopt_forward_args_init(faopt_forward_args *args);
@@ -102,8 +113,11 @@ typedef struct faopt_kernel_info {
   int64_t shared_memory_bytes;
   int registers;          /* -1 if unknown (loaded from PTX) */
   int spill_bytes;        /* spill stores + loads reported by ptxas */
-  int source;             /* 0 compiled now, 1 memory cache, 2 disk cache */
-  double compile_seconds; /* time spent in this get, any source */
+  /* How the kernel was obtained when this context first asked for its spec:
+   * 0 compiled, 2 loaded from the disk cache. Later gets of the same spec
+   * return the same kernel from memory. */
+  int source;
+  double compile_seconds; /* time that first get took */
 } faopt_kernel_info;
 
 FAOPT_API faopt_status faopt_kernel_info_get(const faopt_kernel *kernel,

@@ -200,3 +200,35 @@ func.func @kv_range_block(%i: index) {
 func.func @tiling() attributes {attn.tiling = #attn.tiling<block_q = 0, block_kv = 64, warps = 4, stages = 2>} {
   return
 }
+
+// -----
+
+func.func @param_types(%q: tensor<?x?x?x64xbf16>, %w: index) {
+  // expected-error @+1 {{'mask' region takes 0 argument(s) after its positions, which must match the 1 param(s) in number and type}}
+  %o = attn.attention %q, %q, %q params(%w : index) mask {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index):
+    %c = arith.cmpi sge, %qi, %kv : index
+    attn.yield %c : i1
+  } : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}
+
+// -----
+
+func.func @param_region_type(%i: index, %f: f32) {
+  // expected-error @+1 {{'mask' region takes 1 argument(s) after its positions, which must match the 1 param(s) in number and type}}
+  %any, %all = attn.mask_block_class(%i, %i) q[%i, %i] kv[%i, %i] kv_bound %i params(%f : f32) {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %w: index):
+    %c = arith.cmpi sge, %qi, %w : index
+    attn.yield %c : i1
+  }
+  return
+}
+
+// -----
+
+func.func @param_names(%q: tensor<?x?x?x64xbf16>, %w: index) {
+  // expected-error @+1 {{has 1 param(s) but 2 param_names}}
+  %o = attn.attention %q, %q, %q params(%w : index) attributes {param_names = ["a", "b"]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return
+}

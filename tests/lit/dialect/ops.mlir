@@ -61,3 +61,39 @@ func.func @tile_level(%mq: memref<?x?x?x16xf16, strided<[?, ?, ?, 1], offset: ?>
   }
   return %any, %hi : i1, index
 }
+
+// Params: scalars every region receives after its positions, named on
+// attn.attention by param_names.
+// CHECK-LABEL: func.func @with_params
+// CHECK:         attn.attention %{{.*}}, %{{.*}}, %{{.*}} params(%{{.*}}, %{{.*}} : index, f32) attributes {param_names = ["window", "cap"]} mask {
+// CHECK-NEXT:    ^bb0(%b: index, %h: index, %q: index, %kv: index, %window: index, %cap: f32):
+// CHECK:         } score {
+// CHECK-NEXT:    ^bb0(%score: f32, %b: index, %h: index, %q: index, %kv: index, %window: index, %cap: f32):
+// CHECK:         attn.mask_block_class{{.*}} kv_bound %{{.*}} params(%{{.*}} : index) {
+// CHECK-NEXT:    ^bb0(%b: index, %h: index, %q: index, %kv: index, %param: index):
+// CHECK:         attn.mask_kv_range{{.*}} block 32 params(%{{.*}} : index) {
+func.func @with_params(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>, %w: index, %c: f32, %i: index) -> tensor<?x?x?x64xbf16> {
+  %o = attn.attention %q, %k, %v params(%w, %c : index, f32) attributes {param_names = ["window", "cap"]} mask {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %win: index, %cp: f32):
+    %d = arith.subi %qi, %kv : index
+    %in = arith.cmpi sle, %d, %win : index
+    attn.yield %in : i1
+  } score {
+  ^bb0(%s: f32, %b: index, %h: index, %qi: index, %kv: index, %win: index, %cp: f32):
+    %x = arith.divf %s, %cp : f32
+    attn.yield %x : f32
+  } : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  %any, %all = attn.mask_block_class(%i, %i) q[%i, %i] kv[%i, %i] kv_bound %i params(%w : index) {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %win: index):
+    %d = arith.subi %qi, %kv : index
+    %in = arith.cmpi sle, %d, %win : index
+    attn.yield %in : i1
+  }
+  %lo, %hi = attn.mask_kv_range(%i, %i) q[%i, %i] kv_bound %i block 32 params(%w : index) {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %win: index):
+    %d = arith.subi %qi, %kv : index
+    %in = arith.cmpi sle, %d, %win : index
+    attn.yield %in : i1
+  }
+  return %o : tensor<?x?x?x64xbf16>
+}

@@ -1,0 +1,287 @@
+//===- SpecTerms.cpp - built-in masks and score modifiers -----------------===//
+//
+// Each built-in term becomes expression text over b, h, q, kv, seqlen_q,
+// seqlen_k, score and the spec's run-time parameters; the expression parser
+// then checks it like any user expression. Numbers in built-ins may name an
+// int (or, for softcap, float) parameter instead.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/spec/SpecReader.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace faopt::spec::detail {
+
+std::string formatNumber(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  std::string s = os.str();
+  if (s.find_first_of(".eEn") == std::string::npos)
+    s += ".0";
+  return s;
+}
+
+namespace {
+
+const ParamDecl *findParam(const std::vector<ParamDecl> &params,
+                           std::string_view name) {
+  for (const ParamDecl &p : params)
+    if (p.name == name)
+      return &p;
+  return nullptr;
+}
+
+std::string paramList(const std::vector<ParamDecl> &params, ExprType type) {
+  std::string s;
+  for (const ParamDecl &p : params)
+    if (p.type == type || type == ExprType::Float)
+      s += std::string(s.empty() ? "" : ", ") + p.name;
+  return s.empty() ? "none declared" : s;
+}
+
+/// A non-negative integer or the name of an int parameter, as expression
+/// text (parenthesised: it is substituted into larger expressions).
+std::optional<std::string> intOrParam(Reader &r, const json::value &v,
+                                      const std::string &path,
+                                      const std::vector<ParamDecl> &params,
+                                      int64_t min) {
+  if (v.is_string()) {
+    std::string name(v.get_string());
+    const ParamDecl *p = findParam(params, name);
+    if (!p || p->type != ExprType::Int) {
+      r.fail(path, "\"" + name + "\" is not an int parameter (declared in "
+                                 "\"params\": " +
+                       paramList(params, ExprType::Int) + ")");
+      return std::nullopt;
+    }
+    return name;
+  }
+  auto n = r.integer(v, path, min, int64_t(1) << 40);
+  if (!n)
+    return std::nullopt;
+  return std::to_string(*n);
+}
+
+/// Alignment of a causal-like mask when seqlen_q != seqlen_k: the query
+/// position as the mask sees it.
+std::optional<std::string> alignedQuery(Reader &r, const json::object &o,
+                                        const std::string &path) {
+  if (!o.contains("align"))
+    return std::string("q");
+  const json::string *a = r.string(o.at("align"), path + ".align");
+  if (!a)
+    return std::nullopt;
+  if (*a == "top_left")
+    return std::string("q");
+  if (*a == "bottom_right")
+    return std::string("(q + seqlen_k - seqlen_q)");
+  r.fail(path + ".align", "unknown alignment \"" + std::string(*a) +
+                              "\" (\"top_left\" or \"bottom_right\")");
+  return std::nullopt;
+}
+
+std::string alignSuffix(const std::string &query) {
+  return query == "q" ? "" : ", bottom_right";
+}
+
+} // namespace
+
+std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
+                                 const std::string &path,
+                                 const std::vector<ParamDecl> &params) {
+  static const char *builtins = "causal, sliding_window, prefix_lm, chunked";
+  if (v.is_string()) {
+    std::string s(v.get_string());
+    if (s == "causal")
+      return Term{"q >= kv", "causal"};
+    if (s == "sliding_window" || s == "prefix_lm" || s == "chunked") {
+      std::string fields = s == "prefix_lm"  ? "\"n\": N"
+                           : s == "chunked" ? "\"chunk\": C"
+                                            : "\"left\": N, \"right\": 0";
+      r.fail(path, "'" + s + "' needs parameters: write {\"type\": \"" + s +
+                       "\", " + fields + "}");
+      return std::nullopt;
+    }
+    return Term{s, "expr(" + s + ")"};
+  }
+  if (!v.is_object()) {
+    r.fail(path, "expected a mask name, an expression string or an object, "
+                 "got " + Reader::describe(v));
+    return std::nullopt;
+  }
+  const json::object &o = v.get_object();
+  if (o.contains("expr")) {
+    if (!r.onlyFields(o, path, {"expr"}))
+      return std::nullopt;
+    const json::string *s = r.string(o.at("expr"), path + ".expr");
+    if (!s)
+      return std::nullopt;
+    return Term{std::string(*s), "expr(" + std::string(*s) + ")"};
+  }
+  if (!o.contains("type")) {
+    r.fail(path, "a mask object needs \"type\" (one of " + std::string(builtins) +
+                     ") or \"expr\"");
+    return std::nullopt;
+  }
+  const json::string *type = r.string(o.at("type"), path + ".type");
+  if (!type)
+    return std::nullopt;
+  if (*type == "causal") {
+    if (!r.onlyFields(o, path, {"type", "align"}))
+      return std::nullopt;
+    auto query = alignedQuery(r, o, path);
+    if (!query)
+      return std::nullopt;
+    return Term{*query + " >= kv", "causal" + (*query == "q" ? std::string()
+                                                            : "(bottom_right)")};
+  }
+  if (*type == "sliding_window") {
+    if (!r.onlyFields(o, path, {"type", "left", "right", "align"}))
+      return std::nullopt;
+    if (!o.contains("left")) {
+      r.fail(path + ".left", "required field missing (how many earlier keys "
+                             "each query sees)");
+      return std::nullopt;
+    }
+    auto left = intOrParam(r, o.at("left"), path + ".left", params, 0);
+    std::optional<std::string> right = std::string("0");
+    if (o.contains("right"))
+      right = intOrParam(r, o.at("right"), path + ".right", params, 0);
+    auto query = alignedQuery(r, o, path);
+    if (!left || !right || !query)
+      return std::nullopt;
+    return Term{*query + " - kv <= " + *left + " && kv - " + *query +
+                    " <= " + *right,
+                "sliding_window(left=" + *left + ", right=" + *right +
+                    alignSuffix(*query) + ")"};
+  }
+  if (*type == "prefix_lm") {
+    if (!r.onlyFields(o, path, {"type", "n"}))
+      return std::nullopt;
+    if (!o.contains("n")) {
+      r.fail(path + ".n", "required field missing (length of the "
+                          "bidirectional prefix)");
+      return std::nullopt;
+    }
+    auto n = intOrParam(r, o.at("n"), path + ".n", params, 0);
+    if (!n)
+      return std::nullopt;
+    return Term{"kv < " + *n + " || q >= kv", "prefix_lm(n=" + *n + ")"};
+  }
+  if (*type == "chunked") {
+    // Local attention in chunks (Llama 4 style): a query sees the keys of
+    // its own chunk only. Combine with "causal" for causal-within-chunk.
+    if (!r.onlyFields(o, path, {"type", "chunk"}))
+      return std::nullopt;
+    if (!o.contains("chunk")) {
+      r.fail(path + ".chunk", "required field missing (keys per chunk)");
+      return std::nullopt;
+    }
+    auto c = intOrParam(r, o.at("chunk"), path + ".chunk", params, 1);
+    if (!c)
+      return std::nullopt;
+    return Term{"q / " + *c + " == kv / " + *c, "chunked(chunk=" + *c + ")"};
+  }
+  r.fail(path + ".type", "unknown mask '" + std::string(*type) +
+                             "' (built-in masks: " + builtins + ")");
+  return std::nullopt;
+}
+
+std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
+                                  const std::string &path,
+                                  std::optional<int64_t> heads,
+                                  const std::vector<ParamDecl> &params) {
+  static const char *builtins = "softcap, alibi";
+  auto alibi = [&](std::optional<int64_t> h,
+                   const std::string &p) -> std::optional<Term> {
+    if (!h) {
+      r.fail(p, "alibi needs the head count for its slopes: set \"heads\" in "
+                "the spec or {\"type\": \"alibi\", \"heads\": N}");
+      return std::nullopt;
+    }
+    // Slopes 2^(-8 (h+1) / H), the geometric sequence of Press et al.
+    return Term{"score + exp2(-8.0 * (h + 1) / " + std::to_string(*h) +
+                    ") * (kv - q)",
+                "alibi(heads=" + std::to_string(*h) + ")"};
+  };
+  if (v.is_string()) {
+    std::string s(v.get_string());
+    if (s == "alibi")
+      return alibi(heads, path);
+    if (s == "softcap") {
+      r.fail(path, "'softcap' needs a cap: write {\"type\": \"softcap\", "
+                   "\"cap\": 30}");
+      return std::nullopt;
+    }
+    return Term{s, "expr(" + s + ")"};
+  }
+  if (!v.is_object()) {
+    r.fail(path, "expected a score name, an expression string or an object, "
+                 "got " + Reader::describe(v));
+    return std::nullopt;
+  }
+  const json::object &o = v.get_object();
+  if (o.contains("expr")) {
+    if (!r.onlyFields(o, path, {"expr"}))
+      return std::nullopt;
+    const json::string *s = r.string(o.at("expr"), path + ".expr");
+    if (!s)
+      return std::nullopt;
+    return Term{std::string(*s), "expr(" + std::string(*s) + ")"};
+  }
+  if (!o.contains("type")) {
+    r.fail(path, "a score object needs \"type\" (one of " +
+                     std::string(builtins) + ") or \"expr\"");
+    return std::nullopt;
+  }
+  const json::string *type = r.string(o.at("type"), path + ".type");
+  if (!type)
+    return std::nullopt;
+  if (*type == "softcap") {
+    if (!r.onlyFields(o, path, {"type", "cap"}))
+      return std::nullopt;
+    if (!o.contains("cap")) {
+      r.fail(path + ".cap", "required field missing");
+      return std::nullopt;
+    }
+    std::string c;
+    if (o.at("cap").is_string()) {
+      std::string name(o.at("cap").get_string());
+      if (!findParam(params, name)) {
+        r.fail(path + ".cap", "\"" + name + "\" is not a parameter (declared "
+                              "in \"params\": " +
+                                  paramList(params, ExprType::Float) + ")");
+        return std::nullopt;
+      }
+      c = name;
+    } else {
+      auto cap = r.number(o.at("cap"), path + ".cap");
+      if (!cap)
+        return std::nullopt;
+      if (!(*cap > 0) || !std::isfinite(*cap)) {
+        r.fail(path + ".cap", "must be positive and finite");
+        return std::nullopt;
+      }
+      c = formatNumber(*cap);
+    }
+    return Term{c + " * tanh(score / " + c + ")", "softcap(cap=" + c + ")"};
+  }
+  if (*type == "alibi") {
+    if (!r.onlyFields(o, path, {"type", "heads"}))
+      return std::nullopt;
+    std::optional<int64_t> h = heads;
+    if (o.contains("heads")) {
+      h = r.integer(o.at("heads"), path + ".heads", 1, 1 << 16);
+      if (!h)
+        return std::nullopt;
+    }
+    return alibi(h, path);
+  }
+  r.fail(path + ".type", "unknown score modifier '" + std::string(*type) +
+                             "' (built-in: " + builtins + ")");
+  return std::nullopt;
+}
+
+} // namespace faopt::spec::detail
