@@ -2,6 +2,7 @@
 //
 //   faopt-bench [--csv FILE] [--only fwd|compile] [--quick] [--reps N]
 //               [--d 64|128] [--causal 0|1] [--seq N]
+//   faopt-bench --only variants [--csv FILE] [--reps N]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
 // hidden 2048 so heads = 2048 / d, d = 64 and 128, causal and not, seqlen
@@ -10,6 +11,11 @@
 // they do not fit in L2. FLOPs: 4 b h s^2 d, halved for causal (the
 // FlashAttention convention). --d, --causal and --seq keep only the matching
 // configurations (one case for a profiler, say).
+//
+// Variants (issue 4's grid): masks at n = 8k, d = 128, bf16, b = 2, h = 16,
+// effective TFLOP/s counted on the attended pairs only (4 d per pair, as
+// ../shared/bench/peers_variants.py counts), beside our dense rate.
+// Parameters (window, prefix) are launch arguments of one compiled kernel.
 //
 // Compile latency (no GPU needed): cold (empty cache directory, fresh
 // context), warm disk (fresh context, same directory), warm memory (same
@@ -176,6 +182,110 @@ int benchForward(faopt::Context &ctx, bool quick, int reps,
   return 0;
 }
 
+struct Variant {
+  const char *name;
+  std::string spec;
+  std::vector<faopt_param_value> params;
+  bool (*attended)(int64_t q, int64_t kv);
+};
+
+int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
+  const int64_t n = 8192, d = 128, batch = 2, heads = 16;
+  auto spec = [](const std::string &name, const std::string &fields) {
+    return "{\"name\": \"var_" + name +
+           "\", \"dtype\": \"bf16\", \"head_dim\": 128" +
+           (fields.empty() ? "" : ", " + fields) + "}";
+  };
+  std::vector<Variant> variants = {
+      {"dense", spec("dense", ""), {}, [](int64_t, int64_t) { return true; }},
+      {"causal", spec("causal", "\"mask\": \"causal\""), {},
+       [](int64_t q, int64_t kv) { return q >= kv; }},
+      {"sliding_window_1024",
+       spec("window", "\"params\": {\"window\": \"int\"}, \"mask\": "
+                      "[\"causal\", {\"type\": \"sliding_window\", \"left\": "
+                      "\"window\"}]"),
+       {{"window", 1023}},
+       [](int64_t q, int64_t kv) { return q >= kv && q - kv < 1024; }},
+      {"prefix_lm_2048",
+       spec("prefix", "\"params\": {\"prefix\": \"int\"}, \"mask\": "
+                      "{\"type\": \"prefix_lm\", \"n\": \"prefix\"}"),
+       {{"prefix", 2048}},
+       [](int64_t q, int64_t kv) { return kv < 2048 || q >= kv; }},
+  };
+  size_t elems = static_cast<size_t>(batch * heads * n * d);
+  std::vector<void *> bufs;
+  for (int i = 0; i < 4; ++i) {
+    void *p = nullptr;
+    if (!check(cudaMalloc(&p, elems * 2), "cudaMalloc"))
+      return 1;
+    fillRandom(p, elems, static_cast<unsigned>(100 + i));
+    bufs.push_back(p);
+  }
+  float *lse = nullptr;
+  check(cudaMalloc(&lse, batch * heads * n * 4), "cudaMalloc");
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  for (const Variant &var : variants) {
+    auto kernel = ctx.kernel(var.spec);
+    if (!kernel) {
+      std::fprintf(stderr, "faopt-bench: %s\n", kernel.status().message().c_str());
+      return 1;
+    }
+    faopt::ForwardArgs a = faopt::defaultForwardArgs();
+    a.q = bufs[0];
+    a.k = bufs[1];
+    a.v = bufs[2];
+    a.o = bufs[3];
+    a.lse = lse;
+    a.batch = batch;
+    a.heads = a.kv_heads = heads;
+    a.seqlen_q = a.seqlen_k = n;
+    a.params = var.params.data();
+    a.num_params = static_cast<int>(var.params.size());
+    for (int i = 0; i < 3; ++i)
+      if (!kernel->forward(a)) {
+        std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
+                     faopt_last_error());
+        return 1;
+      }
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+      cudaEventRecord(start);
+      kernel->forward(a);
+      cudaEventRecord(stop);
+      cudaEventSynchronize(stop);
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start, stop);
+      times.push_back(ms);
+    }
+    if (!check(cudaGetLastError(), "kernel"))
+      return 1;
+    double pairs = 0;
+    for (int64_t q = 0; q < n; ++q)
+      for (int64_t kv = 0; kv < n; ++kv)
+        pairs += var.attended(q, kv);
+    Row row;
+    row.what = std::string("variant:") + var.name;
+    row.d = d;
+    row.seq = n;
+    row.batch = batch;
+    row.heads = heads;
+    row.ms = median(times);
+    row.tflops = 4.0 * d * pairs * batch * heads / (row.ms * 1e-3) / 1e12;
+    rows.push_back(row);
+    std::printf("variant %-22s density %.3f: %8.3f ms  %6.1f TFLOP/s effective\n",
+                var.name, pairs / double(n * n), row.ms, row.tflops);
+    std::fflush(stdout);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  for (void *p : bufs)
+    cudaFree(p);
+  cudaFree(lse);
+  return 0;
+}
+
 int benchCompile(int reps, std::vector<Row> &rows) {
   std::string spec = specFor(128, true);
   std::vector<double> cold, disk, mem;
@@ -262,7 +372,7 @@ int main(int argc, char **argv) {
     else if (a == "--seq" && i + 1 < argc)
       filter.seq = std::atoll(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile]"
+      std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile|variants]"
                            " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
                            " [--seq N]\n");
       return 1;
@@ -272,6 +382,20 @@ int main(int argc, char **argv) {
   if (only.empty() || only == "compile")
     if (int rc = benchCompile(quick ? 3 : 5, rows))
       return rc;
+  if (only == "variants") {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+      std::printf("faopt-bench: no GPU: variants benchmark skipped\n");
+    } else {
+      auto ctx = faopt::Context::create();
+      if (!ctx) {
+        std::fprintf(stderr, "faopt-bench: %s\n", ctx.status().message().c_str());
+        return 1;
+      }
+      if (int rc = benchVariants(*ctx, reps, rows))
+        return rc;
+    }
+  }
   if (only.empty() || only == "fwd") {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {

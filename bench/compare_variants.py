@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Puts faopt-bench's mask variants beside FlexAttention's from the same run.
+
+  compare_variants.py faopt.csv peers_variants.txt [--markdown]
+
+faopt.csv comes from `faopt-bench --only variants --csv`, peers_variants.txt
+is the output of ../shared/bench/peers_variants.py (lines
+variant,mode,impl,density,ms,tflops_effective). Both count TFLOP/s on the
+attended pairs only. Prints, per variant, our effective rate, each peer's,
+our ratio to each peer, and our rate relative to our own dense rate (the
+issue's "mask machinery costs nothing" check: >= 0.9 at equal work).
+"""
+import argparse
+import csv
+import math
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("faopt")
+    ap.add_argument("peers")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+
+    ours = {}
+    with open(args.faopt, newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["what"].startswith("variant:"):
+                ours[r["what"][len("variant:"):]] = float(r["tflops"])
+    peers, names, density = {}, [], {}
+    with open(args.peers) as fh:
+        for line in fh:
+            parts = line.split("#")[0].strip().split(",")
+            if len(parts) != 6 or parts[1] != "fwd":
+                continue
+            variant, _, impl, dens, _, tf = parts
+            try:
+                tf = float(tf)
+                density[variant] = float(dens)
+            except ValueError:
+                continue
+            if math.isnan(tf):
+                continue
+            peers.setdefault(variant, {})[impl] = tf
+            if impl not in names:
+                names.append(impl)
+
+    dense = ours.get("dense")
+    header = ["variant", "density", "faopt"] + names + \
+        ["faopt/" + n for n in names] + ["faopt/own dense"]
+    rows = []
+    for v in ours:
+        p = peers.get(v, {})
+        row = [v, f"{density[v]:.3f}" if v in density else "1.000", f"{ours[v]:.1f}"]
+        row += [f"{p[n]:.1f}" if n in p else "-" for n in names]
+        row += [f"{ours[v] / p[n]:.2f}" if n in p and p[n] > 0 else "-" for n in names]
+        row += [f"{ours[v] / dense:.2f}" if dense else "-"]
+        rows.append(row)
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    else:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+                  for i, h in enumerate(header)]
+        print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+        for row in rows:
+            print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+
+
+if __name__ == "__main__":
+    main()
