@@ -31,6 +31,7 @@
 #include <cstring>
 #include <cuda_runtime.h>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -186,7 +187,9 @@ struct Variant {
   const char *name;
   std::string spec;
   std::vector<faopt_param_value> params;
-  bool (*attended)(int64_t q, int64_t kv);
+  std::function<bool(int64_t q, int64_t kv)> attended;
+  /// Host contents of an int32 [batch, seqlen] tensor input named "doc".
+  std::vector<int32_t> doc;
 };
 
 int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
@@ -212,6 +215,30 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
        {{"prefix", 2048}},
        [](int64_t q, int64_t kv) { return kv < 2048 || q >= kv; }},
   };
+  // 8 packed documents of random lengths (the same for every batch entry).
+  std::vector<int32_t> doc(batch * n);
+  {
+    std::vector<int64_t> cuts;
+    uint32_t x = 12345;
+    for (int i = 0; i < 7; ++i) {
+      x = x * 1664525u + 1013904223u;
+      cuts.push_back(1 + x % (n - 1));
+    }
+    std::sort(cuts.begin(), cuts.end());
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t s = 0; s < n; ++s)
+        doc[b * n + s] = static_cast<int32_t>(
+            std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin());
+  }
+  variants.push_back(
+      {"document_causal_8docs",
+       spec("document", "\"tensors\": {\"doc\": {\"dtype\": \"int32\", "
+                        "\"shape\": [\"batch\", \"seqlen\"]}}, \"mask\": "
+                        "[\"causal\", {\"type\": \"document\", \"ids\": "
+                        "\"doc\"}]"),
+       {},
+       [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
+       doc});
   size_t elems = static_cast<size_t>(batch * heads * n * d);
   std::vector<void *> bufs;
   for (int i = 0; i < 4; ++i) {
@@ -243,6 +270,16 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
     a.seqlen_q = a.seqlen_k = n;
     a.params = var.params.data();
     a.num_params = static_cast<int>(var.params.size());
+    void *docDevice = nullptr;
+    faopt_tensor_value docArg{"doc", nullptr, {batch, n}, {}};
+    if (!var.doc.empty()) {
+      check(cudaMalloc(&docDevice, var.doc.size() * 4), "cudaMalloc");
+      cudaMemcpy(docDevice, var.doc.data(), var.doc.size() * 4,
+                 cudaMemcpyHostToDevice);
+      docArg.data = docDevice;
+      a.tensors = &docArg;
+      a.num_tensors = 1;
+    }
     for (int i = 0; i < 3; ++i)
       if (!kernel->forward(a)) {
         std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
@@ -261,6 +298,8 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
     }
     if (!check(cudaGetLastError(), "kernel"))
       return 1;
+    if (docDevice)
+      cudaFree(docDevice);
     double pairs = 0;
     for (int64_t q = 0; q < n; ++q)
       for (int64_t kv = 0; kv < n; ++kv)

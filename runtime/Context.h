@@ -21,7 +21,6 @@ struct faopt_kernel {
   int threads = 0, blockQ = 0, blockKv = 0;
   int64_t sharedBytes = 0;
   int registers = -1, spillBytes = 0;
-  bool hasLse = false;
   int source = 0; // 0 compiled, 1 memory, 2 disk
   double compileSeconds = 0;
   faopt_context *context = nullptr;
@@ -58,6 +57,16 @@ faopt_status fail(faopt_status status, const std::string &message);
 /// `packed` receives the strides actually used (defaults filled in).
 std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
                             faopt_forward_args &packed);
+/// A tensor input as the kernel takes it: faopt::Tensor<T, rank>, i.e.
+/// {data, size[rank], stride[rank]} as 64-bit words.
+using TensorWords = std::vector<int64_t>;
+
+/// The tensor inputs of a launch in declaration order; "" when every one is
+/// given once, with the declared sizes, non-null and aligned.
+std::string resolveTensors(const spec::AttentionSpec &s,
+                           const faopt_forward_args &a,
+                           std::vector<TensorWords> &out);
+
 /// The parameter values of a launch in declaration order (given ones, then
 /// defaults); "" when every parameter has a value.
 std::string resolveParams(const spec::AttentionSpec &s,

@@ -172,6 +172,78 @@ std::string resolveParams(const spec::AttentionSpec &s,
   return "";
 }
 
+std::string resolveTensors(const spec::AttentionSpec &s,
+                           const faopt_forward_args &a,
+                           std::vector<TensorWords> &out) {
+  out.assign(s.tensors.size(), TensorWords());
+  if (a.num_tensors < 0 || (a.num_tensors > 0 && !a.tensors))
+    return "tensors must point to num_tensors (>= 0) values";
+  std::string declared;
+  for (const spec::TensorDecl &d : s.tensors)
+    declared += (declared.empty() ? "" : ", ") + d.name;
+  if (declared.empty())
+    declared = "none";
+  spec::LaunchSizes launch{a.batch, a.heads, a.kv_heads, a.seqlen_q,
+                           a.seqlen_k};
+  for (int i = 0; i < a.num_tensors; ++i) {
+    const faopt_tensor_value &tv = a.tensors[i];
+    std::string name = tv.name ? tv.name : "";
+    size_t j = 0;
+    while (j < s.tensors.size() && s.tensors[j].name != name)
+      ++j;
+    if (j == s.tensors.size())
+      return "unknown tensor '" + name + "' (the spec declares: " + declared +
+             ")";
+    if (!out[j].empty())
+      return "tensor '" + name + "' given twice";
+    const spec::TensorDecl &d = s.tensors[j];
+    std::vector<int64_t> want;
+    std::string why = spec::expectedTensorSizes(d, launch, want);
+    if (!why.empty())
+      return why;
+    int rank = static_cast<int>(want.size());
+    for (int k = 0; k < rank; ++k)
+      if (tv.sizes[k] != want[k]) {
+        std::string shape, got;
+        for (int m = 0; m < rank; ++m) {
+          shape += (m ? ", " : "") + d.dims[m] + " = " + std::to_string(want[m]);
+          got += (m ? ", " : "") + std::to_string(tv.sizes[m]);
+        }
+        return "tensor '" + name + "' must have sizes [" + shape + "], got [" +
+               got + "]";
+      }
+    if (!tv.data)
+      return "tensor '" + name + "' must be a non-NULL device pointer";
+    if (reinterpret_cast<uintptr_t>(tv.data) % 4 != 0)
+      return "tensor '" + name + "' must be 4-byte aligned";
+    int64_t strides[4] = {0, 0, 0, 0};
+    if (allZero(tv.strides, rank)) {
+      int64_t st = 1;
+      for (int k = rank - 1; k >= 0; --k) {
+        strides[k] = st;
+        st *= want[k];
+      }
+    } else {
+      for (int k = 0; k < rank; ++k) {
+        if (tv.strides[k] < 0)
+          return "tensor '" + name + "' strides must be non-negative";
+        strides[k] = tv.strides[k];
+      }
+    }
+    TensorWords w{static_cast<int64_t>(reinterpret_cast<uintptr_t>(tv.data))};
+    for (int k = 0; k < rank; ++k)
+      w.push_back(want[k]);
+    for (int k = 0; k < rank; ++k)
+      w.push_back(strides[k]);
+    out[j] = std::move(w);
+  }
+  for (size_t j = 0; j < s.tensors.size(); ++j)
+    if (out[j].empty())
+      return "tensor '" + s.tensors[j].name + "' is missing (the spec declares: " +
+             declared + ")";
+  return "";
+}
+
 } // namespace faopt::rt
 
 extern "C" {
@@ -189,8 +261,11 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   faopt_forward_args p;
   std::string why = faopt::rt::validateForward(*k, *a, p);
   std::vector<double> paramValues;
+  std::vector<faopt::rt::TensorWords> tensorWords;
   if (why.empty())
     why = faopt::rt::resolveParams(k->spec, *a, paramValues);
+  if (why.empty())
+    why = faopt::rt::resolveTensors(k->spec, *a, tensorWords);
   if (!why.empty())
     return fail(FAOPT_ERROR_INVALID_ARGUMENT, "faopt_forward: " + why);
   const faopt_context &ctx = *k->context;
@@ -238,6 +313,8 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
       params.push_back(&floats[i]);
     }
   }
+  for (faopt::rt::TensorWords &w : tensorWords)
+    params.push_back(w.data());
   unsigned programs = static_cast<unsigned>(
       (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
   CUresult r = d.launchKernel(k->function, programs, 1, 1,

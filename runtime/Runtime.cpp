@@ -61,11 +61,6 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
   int64_t spills = std::max<int64_t>(integer("spill_stores_bytes"), 0) +
                    std::max<int64_t>(integer("spill_loads_bytes"), 0);
   k.spillBytes = static_cast<int>(spills);
-  k.hasLse = false;
-  for (const llvm::json::Value &p : *params)
-    if (const llvm::json::Object *o = p.getAsObject())
-      if (auto name = o->getString("name"); name && *name == "lse")
-        k.hasLse = true;
   k.manifest = text;
   if (k.threads <= 0 || k.blockQ <= 0 || k.sharedBytes < 0) {
     err = "kernel manifest has no usable launch configuration";

@@ -133,9 +133,39 @@ int main(int argc, char **argv) {
   std::vector<faopt_param_value> launchParams;
   for (size_t i = 0; i < sp.params.size(); ++i)
     launchParams.push_back({sp.params[i].name.c_str(), values[i]});
+  // Tensor inputs (document ids, lengths, biases): sample contents, packed.
+  test::TensorInputs tensorValues = test::sampleTensorInputs(sp, s, rng);
+  std::vector<faopt_tensor_value> launchTensors;
+  std::vector<void *> tensorMemory;
+  for (size_t i = 0; i < tensorValues.size(); ++i) {
+    std::vector<int64_t> sizes = test::tensorSizes(sp, i, s);
+    if (sizes.empty()) {
+      std::fprintf(stderr, "faopt-run-gpu: the shape does not fit tensor '%s' "
+                           "(a \"seqlen\" dimension needs sq == sk)\n",
+                   sp.tensors[i].name.c_str());
+      return 1;
+    }
+    size_t n = tensorValues[i].size();
+    void *dp = nullptr;
+    cudaMalloc(&dp, std::max<size_t>(n, 1) * 4);
+    if (sp.tensors[i].type == spec::ExprType::Int) {
+      std::vector<int32_t> h(tensorValues[i].begin(), tensorValues[i].end());
+      cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice);
+    } else {
+      std::vector<float> h(tensorValues[i].begin(), tensorValues[i].end());
+      cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice);
+    }
+    faopt_tensor_value tv{sp.tensors[i].name.c_str(), dp, {}, {}};
+    for (size_t d = 0; d < sizes.size(); ++d)
+      tv.sizes[d] = sizes[d];
+    launchTensors.push_back(tv);
+    tensorMemory.push_back(dp);
+  }
   ForwardArgs args = defaultForwardArgs();
   args.params = launchParams.data();
   args.num_params = static_cast<int>(launchParams.size());
+  args.tensors = launchTensors.data();
+  args.num_tensors = static_cast<int>(launchTensors.size());
   args.q = dq;
   args.k = dk;
   args.v = dv;
@@ -173,13 +203,14 @@ int main(int argc, char **argv) {
   float ms = times[times.size() / 2];
 
   test::Reference ref = test::referenceAttention(
-      s, sp.effectiveScale(), qv, kv, vv, test::maskOf(sp, s, values),
-      test::scoreOf(sp, s, values));
+      s, sp.effectiveScale(), qv, kv, vv,
+      test::maskOf(sp, s, values, &tensorValues),
+      test::scoreOf(sp, s, values, &tensorValues));
   double err = test::relativeL2(test::read(o), ref.o);
   bool ok = err < test::tolerance(sp.dtype);
   // FLOPs on the attended pairs (the FlashAttention convention for causal).
   double pairs = 0;
-  test::MaskFn pairMask = test::maskOf(sp, s, values);
+  test::MaskFn pairMask = test::maskOf(sp, s, values, &tensorValues);
   for (int64_t i = 0; i < s.seqQ; ++i)
     for (int64_t j = 0; j < s.seqK; ++j)
       pairs += !pairMask || pairMask(0, 0, i, j);
@@ -199,5 +230,7 @@ int main(int argc, char **argv) {
   cudaFree(dv);
   cudaFree(dout);
   cudaFree(dlse);
+  for (void *p : tensorMemory)
+    cudaFree(p);
   return ok ? 0 : 1;
 }

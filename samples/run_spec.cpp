@@ -115,6 +115,34 @@ int main(int argc, char **argv) {
   auto qv = test::fillRandom(q, rng), kv = test::fillRandom(k, rng),
        vv = test::fillRandom(v, rng);
   test::poison(o);
+  // Tensor inputs (document ids, lengths, biases): sample contents.
+  test::TensorInputs tensorValues = test::sampleTensorInputs(sp, s, rng);
+  std::vector<std::vector<int32_t>> ints(tensorValues.size());
+  std::vector<std::vector<float>> floats(tensorValues.size());
+  std::vector<cpu::HostTensor> tensorViews;
+  for (size_t i = 0; i < tensorValues.size(); ++i) {
+    std::vector<int64_t> sizes = test::tensorSizes(sp, i, s);
+    if (sizes.empty()) {
+      std::fprintf(stderr, "faopt-run: the shape does not fit tensor '%s' "
+                           "(a \"seqlen\" dimension needs sq == sk)\n",
+                   sp.tensors[i].name.c_str());
+      return 1;
+    }
+    cpu::HostTensor t;
+    t.rank = static_cast<int>(sizes.size());
+    int64_t stride = 1;
+    for (int d = t.rank - 1; d >= 0; --d) {
+      t.sizes[d] = sizes[d];
+      t.strides[d] = stride;
+      stride *= sizes[d];
+    }
+    ints[i].assign(tensorValues[i].begin(), tensorValues[i].end());
+    floats[i].assign(tensorValues[i].begin(), tensorValues[i].end());
+    t.data = sp.tensors[i].type == spec::ExprType::Int
+                 ? static_cast<void *>(ints[i].data())
+                 : static_cast<void *>(floats[i].data());
+    tensorViews.push_back(t);
+  }
   std::vector<float> lse(s.batch * s.heads * s.seqQ);
   auto view = [](test::Buffer &b) {
     cpu::HostTensor t;
@@ -139,7 +167,8 @@ int main(int argc, char **argv) {
   for (int it = 0; it < iters; ++it) {
     auto t0 = std::chrono::steady_clock::now();
     llvm::Error err = (*kernel)->run(view(q), view(k), view(v), view(o),
-                                     sp.lse ? &lseView : nullptr, values);
+                                     sp.lse ? &lseView : nullptr, values,
+                                     tensorViews);
     if (err) {
       std::fprintf(stderr, "faopt-run: %s\n", llvm::toString(std::move(err)).c_str());
       return 1;
@@ -151,8 +180,9 @@ int main(int argc, char **argv) {
   std::sort(times.begin(), times.end());
 
   test::Reference ref = test::referenceAttention(
-      s, sp.effectiveScale(), qv, kv, vv, test::maskOf(sp, s, values),
-      test::scoreOf(sp, s, values));
+      s, sp.effectiveScale(), qv, kv, vv,
+      test::maskOf(sp, s, values, &tensorValues),
+      test::scoreOf(sp, s, values, &tensorValues));
   double err = test::relativeL2(test::read(o), ref.o);
   bool ok = err < test::tolerance(sp.dtype);
   std::printf("faopt-run: %s on %s, b=%lld h=%lld kv_heads=%lld sq=%lld sk=%lld "

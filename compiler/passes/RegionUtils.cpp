@@ -1,6 +1,9 @@
 //===- RegionUtils.cpp - helpers for attn's single-block regions ----------===//
 #include "compiler/passes/RegionUtils.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/IRMapping.h"
@@ -37,6 +40,37 @@ void cloneMaskOrTrue(OpBuilder &b, Location loc, Region &mask, Region &into,
                 SmallVector<Location>(argTypes.size(), loc));
   Value t = arith::ConstantIntOp::create(b, loc, 1, 1);
   attn::YieldOp::create(b, loc, t);
+}
+
+MemRefType stridedMemRefFor(RankedTensorType t) {
+  int64_t dyn = ShapedType::kDynamic;
+  SmallVector<int64_t> strides(t.getRank(), dyn);
+  auto layout = StridedLayoutAttr::get(t.getContext(), dyn, strides);
+  return MemRefType::get(t.getShape(), t.getElementType(), layout);
+}
+
+void tensorArgumentsToMemRefs(Region &region) {
+  if (region.empty())
+    return;
+  for (BlockArgument arg : region.front().getArguments()) {
+    auto t = dyn_cast<RankedTensorType>(arg.getType());
+    if (!t)
+      continue;
+    arg.setType(stridedMemRefFor(t));
+    for (Operation *user : llvm::make_early_inc_range(arg.getUsers())) {
+      OpBuilder b(user);
+      if (auto extract = dyn_cast<tensor::ExtractOp>(user)) {
+        Value load = memref::LoadOp::create(b, extract.getLoc(), arg,
+                                            extract.getIndices());
+        extract.replaceAllUsesWith(load);
+        extract.erase();
+      } else if (auto dim = dyn_cast<tensor::DimOp>(user)) {
+        Value d = memref::DimOp::create(b, dim.getLoc(), arg, dim.getIndex());
+        dim.replaceAllUsesWith(d);
+        dim.erase();
+      }
+    }
+  }
 }
 
 } // namespace faopt

@@ -2,6 +2,7 @@
 #ifndef FAOPT_COMPILER_PASSES_REGIONUTILS_H
 #define FAOPT_COMPILER_PASSES_REGIONUTILS_H
 
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Region.h"
 
@@ -20,6 +21,15 @@ llvm::SmallVector<mlir::Value> inlineRegionBody(mlir::OpBuilder &b,
 void cloneMaskOrTrue(mlir::OpBuilder &b, mlir::Location loc,
                      mlir::Region &mask, mlir::Region &into,
                      mlir::TypeRange params);
+
+/// The memref a kernel takes for a tensor input: same shape and element
+/// type, any strides and offset.
+mlir::MemRefType stridedMemRefFor(mlir::RankedTensorType t);
+
+/// Retypes the tensor-typed block arguments of `region` (tensor inputs of
+/// mask / score regions) to stridedMemRefFor, rewriting their tensor.extract
+/// and tensor.dim uses to memref.load and memref.dim.
+void tensorArgumentsToMemRefs(mlir::Region &region);
 
 } // namespace faopt
 

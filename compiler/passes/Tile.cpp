@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/passes/Passes.h"
+#include "compiler/passes/RegionUtils.h"
 
 #include "compiler/targets/TargetDesc.h"
 #include "dialects/attn/AttnOps.h"
@@ -92,9 +93,12 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
         update.getValue() != entry.getArgument(2))
       return fail("q, k, v must be the function's first three arguments");
     unsigned numScalars = entry.getNumArguments() - 3;
-    for (unsigned i = 0; i < numScalars; ++i)
-      if (!entry.getArgument(3 + i).getType().isIntOrIndexOrFloat())
-        return fail("arguments after q, k, v must be scalar parameters");
+    for (unsigned i = 0; i < numScalars; ++i) {
+      Type t = entry.getArgument(3 + i).getType();
+      if (!t.isIntOrIndexOrFloat() && !isa<RankedTensorType>(t))
+        return fail("arguments after q, k, v must be parameters or tensor "
+                    "inputs");
+    }
     auto init = update.getMax().getDefiningOp<OnlineInitOp>();
     if (!init || update.getSum() != init.getSum() ||
         update.getAcc() != init.getAcc())
@@ -143,8 +147,12 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
       argTypes.push_back(
           lseMemRef(cast<RankedTensorType>(finalize.getLse().getType())));
     unsigned firstScalar = argTypes.size();
-    for (unsigned i = 0; i < numScalars; ++i)
-      argTypes.push_back(entry.getArgument(3 + i).getType());
+    for (unsigned i = 0; i < numScalars; ++i) {
+      Type t = entry.getArgument(3 + i).getType();
+      if (auto tensor = dyn_cast<RankedTensorType>(t))
+        t = stridedMemRefFor(tensor); // a tensor input: read in place
+      argTypes.push_back(t);
+    }
     Block *body = new Block();
     for (Type t : argTypes)
       body->addArgument(t, func.getLoc());
@@ -223,8 +231,11 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
               LayoutAttr::get(ctx, Layout::bhsd), update.getExpScaleAttr());
           IRMapping mapping;
           update.getLogits().cloneInto(&step.getLogits(), mapping);
-          if (!update.getMask().empty())
+          tensorArgumentsToMemRefs(step.getLogits());
+          if (!update.getMask().empty()) {
             update.getMask().cloneInto(&step.getMask(), mapping);
+            tensorArgumentsToMemRefs(step.getMask());
+          }
           scf::YieldOp::create(lb, l, step->getResults());
         });
     auto oTile = RankedTensorType::get({bq, dV}, oTensor.getElementType());

@@ -42,7 +42,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
       tensor("k", t4.c_str(), {"batch", "kv_heads", "seqlen_k", "head_dim_qk"}),
       tensor("v", t4.c_str(), {"batch", "kv_heads", "seqlen_k", "head_dim_v"}),
       tensor("o", t4.c_str(), {"batch", "heads", "seqlen_q", "head_dim_v"})};
-  if (c.hasLse)
+  if (spec.lse)
     params.push_back(tensor("lse", "faopt::Tensor<float, 3>",
                             {"batch", "heads", "seqlen_q"}));
   // Run-time parameters follow, by value, in declaration order.
@@ -54,6 +54,19 @@ std::string manifestJson(const spec::AttentionSpec &spec,
     if (p.hasDefault)
       o["default"] = p.defaultValue;
     params.push_back(std::move(o));
+  }
+  // Then the tensor inputs, as views with the declared dimensions.
+  for (const spec::TensorDecl &t : spec.tensors) {
+    std::string type = std::string("faopt::Tensor<") +
+                       (t.type == spec::ExprType::Int ? "int32_t" : "float") +
+                       ", " + std::to_string(t.dims.size()) + ">";
+    llvm::json::Array dims;
+    for (const std::string &d : t.dims)
+      dims.push_back(d);
+    params.push_back(llvm::json::Object{{"name", t.name},
+                                        {"type", type},
+                                        {"dims", std::move(dims)},
+                                        {"kind", "tensor input"}});
   }
   auto parsedSpec = llvm::json::parse(spec.canonicalJson());
   llvm::json::Object m{

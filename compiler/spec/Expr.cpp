@@ -33,8 +33,9 @@ struct Token {
 class Parser {
 public:
   Parser(std::string_view text, ExprContext context,
-         const std::vector<ParamDecl> &params)
-      : text(text), context(context), params(params) {}
+         const std::vector<ParamDecl> &params,
+         const std::vector<TensorDecl> &tensors)
+      : text(text), context(context), params(params), tensors(tensors) {}
 
   ExprParseResult run() {
     if (!advance())
@@ -72,6 +73,7 @@ private:
   std::string_view text;
   ExprContext context;
   const std::vector<ParamDecl> &params;
+  const std::vector<TensorDecl> &tensors;
   size_t pos = 0;
   Token tok;
   std::string error;
@@ -135,7 +137,7 @@ private:
         return true;
       }
     }
-    if (std::string_view("+-*/%<>!?:(),").find(c) != std::string_view::npos) {
+    if (std::string_view("+-*/%<>!?:(),[]").find(c) != std::string_view::npos) {
       tok.kind = Token::Punct;
       tok.text = std::string(1, c);
       ++pos;
@@ -380,6 +382,12 @@ private:
       return nullptr;
     if (isPunct("("))
       return parseCall(name, column);
+    if (isPunct("["))
+      return parseIndex(name, column);
+    if (findTensor(name)) {
+      setError(column, "tensor '" + name + "' needs indices: " + name + "[...]");
+      return nullptr;
+    }
     if (name == "true" || name == "false") {
       auto e = node(Expr::Kind::Literal, ExprType::Bool, column);
       e->boolValue = name == "true";
@@ -425,6 +433,64 @@ private:
     return node(Expr::Kind::Var,
                 canonical == "score" ? ExprType::Float : ExprType::Int, column,
                 canonical);
+  }
+
+  const TensorDecl *findTensor(const std::string &name) const {
+    for (const TensorDecl &t : tensors)
+      if (t.name == name)
+        return &t;
+    return nullptr;
+  }
+
+  /// name[i, j, ...]: one integer index per dimension.
+  ExprPtr parseIndex(const std::string &name, int column) {
+    const TensorDecl *t = findTensor(name);
+    if (!t) {
+      setError(column, "'" + name + "' is not a tensor (declared in "
+                                    "\"tensors\")");
+      return nullptr;
+    }
+    if (context == ExprContext::Mask && t->type == ExprType::Float) {
+      setError(column, "tensor '" + name +
+                           "' holds floats; masks use integers only");
+      return nullptr;
+    }
+    if (!advance()) // '['
+      return nullptr;
+    std::vector<ExprPtr> indices;
+    while (true) {
+      ExprPtr i = parseTernary();
+      if (!i)
+        return nullptr;
+      if (i->type != ExprType::Int) {
+        setError(i->column ? i->column : column,
+                 "an index of '" + name + "' must be an integer");
+        return nullptr;
+      }
+      indices.push_back(i);
+      if (isPunct(",")) {
+        if (!advance())
+          return nullptr;
+        continue;
+      }
+      break;
+    }
+    if (!isPunct("]")) {
+      setError(tok.column, "expected ',' or ']' in '" + name + "[...]', found '" +
+                               tok.text + "'");
+      return nullptr;
+    }
+    if (!advance())
+      return nullptr;
+    if (indices.size() != t->dims.size()) {
+      setError(column, "'" + name + "' has " + std::to_string(t->dims.size()) +
+                           " dimension(s), indexed with " +
+                           std::to_string(indices.size()));
+      return nullptr;
+    }
+    auto e = node(Expr::Kind::Index, t->type, column, name);
+    e->operands = std::move(indices);
+    return e;
   }
 
   const ParamDecl *findParam(const std::string &name) const {
@@ -522,8 +588,9 @@ int64_t floorDiv(int64_t a, int64_t b) {
 } // namespace
 
 ExprParseResult parseExpr(std::string_view text, ExprContext context,
-                          const std::vector<ParamDecl> &params) {
-  return Parser(text, context, params).run();
+                          const std::vector<ParamDecl> &params,
+                          const std::vector<TensorDecl> &tensors) {
+  return Parser(text, context, params, tensors).run();
 }
 
 bool isReservedName(std::string_view name) {
@@ -564,6 +631,12 @@ std::string printExpr(const Expr &e) {
     for (size_t i = 0; i < e.operands.size(); ++i)
       s += (i ? ", " : "") + printExpr(*e.operands[i]);
     return s + ")";
+  }
+  case Expr::Kind::Index: {
+    std::string s = e.name + "[";
+    for (size_t i = 0; i < e.operands.size(); ++i)
+      s += (i ? ", " : "") + printExpr(*e.operands[i]);
+    return s + "]";
   }
   }
   return "";
@@ -625,6 +698,21 @@ double evalNumeric(const Expr &e, const ExprEnv &env) {
   }
   case Expr::Kind::Select:
     return evalBool(*e.operands[0], env) ? num(1) : num(2);
+  case Expr::Kind::Index: {
+    for (const ExprEnv::TensorValue &t : env.tensors) {
+      if (t.name != e.name || !t.values || t.sizes.size() != e.operands.size())
+        continue;
+      // Row-major, each index clamped into bounds (what the kernels do).
+      int64_t flat = 0;
+      for (size_t i = 0; i < t.sizes.size(); ++i) {
+        int64_t x = asInt(i);
+        x = std::max<int64_t>(0, std::min<int64_t>(x, t.sizes[i] - 1));
+        flat = flat * t.sizes[i] + x;
+      }
+      return (*t.values)[flat];
+    }
+    return 0; // a tensor the caller did not give: the reference's bug
+  }
   case Expr::Kind::Call:
     if (e.name == "min") return std::min(num(0), num(1));
     if (e.name == "max") return std::max(num(0), num(1));

@@ -34,7 +34,8 @@ struct Expr {
     Unary,   // op: "-", "!", or "float" (integer to float conversion)
     Binary,  // op: + - * / % < <= > >= == != && ||
     Select,  // operands: condition, then, else
-    Call     // op: min max abs tanh exp exp2 log sqrt
+    Call,    // op: min max abs tanh exp exp2 log sqrt
+    Index    // name: a declared tensor; operands: one index per dimension
   };
   Kind kind;
   ExprType type;
@@ -60,6 +61,17 @@ struct ParamDecl {
   double defaultValue = 0;
 };
 
+/// A tensor input of a spec ("tensors"): a small int32 or float32 array that
+/// masks and scores index (document ids, per-batch lengths, a bias), passed
+/// at each launch. Each dimension is a size symbol (batch, heads, kv_heads,
+/// seqlen_q, seqlen_k, or seqlen for a dimension that must equal both) or a
+/// fixed size. Reads clamp every index into the tensor's bounds.
+struct TensorDecl {
+  std::string name;
+  ExprType type = ExprType::Int; // Int: int32, Float: float32
+  std::vector<std::string> dims; // symbols, or decimal sizes
+};
+
 /// True for the names expressions reserve (b, h, q, kv, their aliases,
 /// seqlen_q, seqlen_k, score, true, false and the function names).
 bool isReservedName(std::string_view name);
@@ -73,7 +85,8 @@ struct ExprParseResult {
 /// score must be numeric (an integer result is converted to float). `params`
 /// are the run-time parameters the expression may name.
 ExprParseResult parseExpr(std::string_view text, ExprContext context,
-                          const std::vector<ParamDecl> &params = {});
+                          const std::vector<ParamDecl> &params = {},
+                          const std::vector<TensorDecl> &tensors = {});
 
 /// Fully parenthesised canonical text; parsing it gives the same tree.
 std::string printExpr(const Expr &expr);
@@ -85,6 +98,13 @@ struct ExprEnv {
   double score = 0;
   /// Parameter values by name (what a launch passes).
   std::vector<std::pair<std::string, double>> params;
+  /// Tensor contents by name: sizes and row-major values.
+  struct TensorValue {
+    std::string name;
+    std::vector<int64_t> sizes;
+    const std::vector<double> *values = nullptr;
+  };
+  std::vector<TensorValue> tensors;
 };
 /// Evaluates in double precision (integers exactly, as int64).
 double evalNumeric(const Expr &expr, const ExprEnv &env);

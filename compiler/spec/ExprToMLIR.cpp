@@ -10,6 +10,7 @@
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -58,6 +59,8 @@ public:
     }
     case Expr::Kind::Call:
       return emitCall(e, loc);
+    case Expr::Kind::Index:
+      return emitIndex(e, loc);
     }
     return {};
   }
@@ -67,6 +70,27 @@ private:
   StringRef source;
   Value score, bIdx, hIdx, qIdx, kvIdx;
   llvm::StringMap<Value> params;
+
+  /// t[i, j, ...] with every index clamped into [0, dim - 1]: a read never
+  /// leaves the tensor, whatever the expression computes (and positions past
+  /// the sequence end, which partial tiles evaluate, stay in bounds).
+  Value emitIndex(const Expr &e, Location loc) {
+    Value t = params.lookup(e.name);
+    SmallVector<Value> indices;
+    Value zero = zeroIndex(loc);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    for (auto [i, operand] : llvm::enumerate(e.operands)) {
+      Value x = emit(*operand);
+      Value dim = tensor::DimOp::create(b, loc, t, i);
+      Value last = arith::SubIOp::create(b, loc, dim, one);
+      Value below = arith::MinSIOp::create(b, loc, x, last);
+      indices.push_back(arith::MaxSIOp::create(b, loc, below, zero));
+    }
+    Value v = tensor::ExtractOp::create(b, loc, t, indices);
+    if (e.type == ExprType::Int)
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    return v;
+  }
 
   Value zeroIndex(Location loc) {
     return arith::ConstantIndexOp::create(b, loc, 0);

@@ -38,6 +38,33 @@ double AttentionSpec::effectiveScale() const {
   return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(headDimQK));
 }
 
+std::string expectedTensorSizes(const TensorDecl &t, const LaunchSizes &s,
+                                std::vector<int64_t> &out) {
+  out.clear();
+  for (const std::string &d : t.dims) {
+    if (d == "batch")
+      out.push_back(s.batch);
+    else if (d == "heads")
+      out.push_back(s.heads);
+    else if (d == "kv_heads")
+      out.push_back(s.kvHeads);
+    else if (d == "seqlen_q")
+      out.push_back(s.seqlenQ);
+    else if (d == "seqlen_k")
+      out.push_back(s.seqlenK);
+    else if (d == "seqlen") {
+      if (s.seqlenQ != s.seqlenK)
+        return "tensor '" + t.name + "' has a \"seqlen\" dimension, which "
+               "needs seqlen_q == seqlen_k (got " + std::to_string(s.seqlenQ) +
+               " and " + std::to_string(s.seqlenK) + ")";
+      out.push_back(s.seqlenQ);
+    } else {
+      out.push_back(std::stoll(d));
+    }
+  }
+  return "";
+}
+
 std::vector<std::string> AttentionSpec::regionParams() const {
   std::vector<std::string> names;
   for (const char *seqlen : {"seqlen_q", "seqlen_k"})
@@ -45,6 +72,8 @@ std::vector<std::string> AttentionSpec::regionParams() const {
       names.push_back(seqlen);
   for (const ParamDecl &p : params)
     names.push_back(p.name);
+  for (const TensorDecl &t : tensors)
+    names.push_back(t.name);
   return names;
 }
 
@@ -66,9 +95,9 @@ ExprPtr substituteScore(const ExprPtr &outer, const ExprPtr &inner) {
 
 /// Parses an expression term, prefixing errors with the JSON path.
 ExprPtr parseTerm(Reader &r, const Term &term, ExprContext context,
-                  const std::string &path,
-                  const std::vector<ParamDecl> &params) {
-  ExprParseResult parsed = parseExpr(term.text, context, params);
+                  const std::string &path, const AttentionSpec &spec) {
+  ExprParseResult parsed =
+      parseExpr(term.text, context, spec.params, spec.tensors);
   if (!parsed.expr)
     r.fail(path, (context == ExprContext::Mask ? "mask" : "score") +
                      std::string(" expression \"") + term.text + "\": " +
@@ -131,6 +160,77 @@ bool readParams(Reader &r, const json::value &v, std::vector<ParamDecl> &out) {
   return true;
 }
 
+/// "tensors": {"name": {"dtype": "int32" | "float32", "shape": [dims]}}.
+bool readTensors(Reader &r, const json::value &v, AttentionSpec &spec) {
+  if (!v.is_object())
+    return r.fail("$.tensors", "expected an object of name: {dtype, shape}, "
+                               "got " + Reader::describe(v));
+  static const char *symbols[] = {"batch",    "heads",    "kv_heads",
+                                  "seqlen_q", "seqlen_k", "seqlen"};
+  for (const auto &kv : v.get_object()) {
+    std::string name(kv.key());
+    std::string path = "$.tensors." + name;
+    if (!isIdentifier(name))
+      return r.fail(path, "a tensor name must be an identifier");
+    if (isReservedName(name))
+      return r.fail(path, "'" + name + "' is reserved in expressions; choose "
+                                       "another name");
+    for (const ParamDecl &p : spec.params)
+      if (p.name == name)
+        return r.fail(path, "'" + name + "' is already a parameter");
+    if (!kv.value().is_object())
+      return r.fail(path, "expected {\"dtype\": ..., \"shape\": [...]}, got " +
+                              Reader::describe(kv.value()));
+    const json::object &o = kv.value().get_object();
+    if (!r.onlyFields(o, path, {"dtype", "shape"}))
+      return false;
+    TensorDecl t;
+    t.name = name;
+    if (!o.contains("dtype"))
+      return r.fail(path + ".dtype", "required field missing (\"int32\" or "
+                                     "\"float32\")");
+    const json::string *dtype = r.string(o.at("dtype"), path + ".dtype");
+    if (!dtype)
+      return false;
+    if (*dtype == "int32")
+      t.type = ExprType::Int;
+    else if (*dtype == "float32")
+      t.type = ExprType::Float;
+    else
+      return r.fail(path + ".dtype", "unsupported tensor dtype \"" +
+                                         std::string(*dtype) +
+                                         "\" (\"int32\" or \"float32\")");
+    if (!o.contains("shape") || !o.at("shape").is_array() ||
+        o.at("shape").get_array().empty() ||
+        o.at("shape").get_array().size() > 4)
+      return r.fail(path + ".shape", "expected a list of 1 to 4 dimensions "
+                                     "(batch, heads, kv_heads, seqlen_q, "
+                                     "seqlen_k, seqlen or a positive size)");
+    const json::array &shape = o.at("shape").get_array();
+    for (size_t i = 0; i < shape.size(); ++i) {
+      std::string dpath = path + ".shape[" + std::to_string(i) + "]";
+      if (shape[i].is_string()) {
+        std::string d(shape[i].get_string());
+        bool known = false;
+        for (const char *s : symbols)
+          known |= d == s;
+        if (!known)
+          return r.fail(dpath, "unknown dimension \"" + d +
+                                   "\" (batch, heads, kv_heads, seqlen_q, "
+                                   "seqlen_k, seqlen)");
+        t.dims.push_back(d);
+      } else {
+        auto n = r.integer(shape[i], dpath, 1, int64_t(1) << 31);
+        if (!n)
+          return false;
+        t.dims.push_back(std::to_string(*n));
+      }
+    }
+    spec.tensors.push_back(t);
+  }
+  return true;
+}
+
 std::string lineColumn(std::string_view text, size_t offset) {
   size_t line = 1, column = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -176,7 +276,7 @@ SpecParseResult parseSpecImpl(std::string_view text) {
   if (!r.onlyFields(o, "$",
                     {"name", "comment", "dtype", "head_dim", "head_dim_qk",
                      "head_dim_v", "layout", "heads", "kv_heads", "scale",
-                     "mask", "score", "lse", "sparsity", "params"}))
+                     "mask", "score", "lse", "sparsity", "params", "tensors"}))
     return failed();
 
   AttentionSpec spec;
@@ -316,6 +416,8 @@ SpecParseResult parseSpecImpl(std::string_view text) {
 
   if (o.contains("params") && !readParams(r, o.at("params"), spec.params))
     return failed();
+  if (o.contains("tensors") && !readTensors(r, o.at("tensors"), spec))
+    return failed();
 
   // Masks: one term or an array of terms, all of which must hold.
   if (o.contains("mask")) {
@@ -332,10 +434,10 @@ SpecParseResult parseSpecImpl(std::string_view text) {
       terms.push_back({&m, "$.mask"});
     }
     for (auto &[value, path] : terms) {
-      auto term = readMaskTerm(r, *value, path, spec.params);
+      auto term = readMaskTerm(r, *value, path, spec.params, spec.tensors);
       if (!term)
         return failed();
-      ExprPtr e = parseTerm(r, *term, ExprContext::Mask, path, spec.params);
+      ExprPtr e = parseTerm(r, *term, ExprContext::Mask, path, spec);
       if (!e)
         return failed();
       if (spec.mask) {
@@ -368,10 +470,11 @@ SpecParseResult parseSpecImpl(std::string_view text) {
       terms.push_back({&s, "$.score"});
     }
     for (auto &[value, path] : terms) {
-      auto term = readScoreTerm(r, *value, path, spec.heads, spec.params);
+      auto term = readScoreTerm(r, *value, path, spec.heads, spec.params,
+                                spec.tensors);
       if (!term)
         return failed();
-      ExprPtr e = parseTerm(r, *term, ExprContext::Score, path, spec.params);
+      ExprPtr e = parseTerm(r, *term, ExprContext::Score, path, spec);
       if (!e)
         return failed();
       spec.score = spec.score ? substituteScore(e, spec.score) : e;
@@ -426,6 +529,20 @@ std::string AttentionSpec::canonicalJson() const {
       ps.push_back(po);
     }
     o["params"] = ps;
+  }
+  if (!tensors.empty()) {
+    json::array ts;
+    for (const TensorDecl &t : tensors) {
+      json::object to;
+      to["name"] = t.name;
+      to["dtype"] = t.type == ExprType::Int ? "int32" : "float32";
+      json::array dims;
+      for (const std::string &d : t.dims)
+        dims.push_back(json::value(d));
+      to["shape"] = dims;
+      ts.push_back(to);
+    }
+    o["tensors"] = ts;
   }
   return json::serialize(o);
 }

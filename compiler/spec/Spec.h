@@ -45,16 +45,29 @@ struct AttentionSpec {
   /// Run-time parameters, in declaration order: the order launches pass
   /// their values in (after q, k, v, o, lse).
   std::vector<ParamDecl> params;
+  /// Tensor inputs, in declaration order: launches pass them after the
+  /// parameters.
+  std::vector<TensorDecl> tensors;
 
   double effectiveScale() const;
-  /// The scalars the mask and score regions receive after their position
+  /// What the mask and score regions receive after their position
   /// arguments: "seqlen_q" and "seqlen_k" if an expression reads them, then
-  /// every declared parameter.
+  /// every declared parameter, then every declared tensor.
   std::vector<std::string> regionParams() const;
   /// Canonical JSON: defaults filled in, expressions printed canonically.
   /// Equal specs give equal text; used for cache keys and manifests.
   std::string canonicalJson() const;
 };
+
+/// The sizes of one launch, which tensor inputs' dimensions refer to.
+struct LaunchSizes {
+  int64_t batch = 0, heads = 0, kvHeads = 0, seqlenQ = 0, seqlenK = 0;
+};
+
+/// The sizes tensor input `t` must have in a launch of `sizes` (in `out`);
+/// "" or why there are none ("seqlen" needs seqlen_q == seqlen_k).
+std::string expectedTensorSizes(const TensorDecl &t, const LaunchSizes &sizes,
+                                std::vector<int64_t> &out);
 
 struct SpecParseResult {
   std::optional<AttentionSpec> spec;

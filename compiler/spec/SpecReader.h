@@ -113,13 +113,15 @@ std::string formatNumber(double v);
 /// parameters, which built-ins accept in place of numbers.
 std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
                                  const std::string &path,
-                                 const std::vector<ParamDecl> &params);
+                                 const std::vector<ParamDecl> &params,
+                                 const std::vector<TensorDecl> &tensors);
 
 /// One score term, applied to the previous one's result (`score`).
 std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
                                   const std::string &path,
                                   std::optional<int64_t> heads,
-                                  const std::vector<ParamDecl> &params);
+                                  const std::vector<ParamDecl> &params,
+                                  const std::vector<TensorDecl> &tensors);
 
 } // namespace faopt::spec::detail
 

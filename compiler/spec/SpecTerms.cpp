@@ -86,20 +86,65 @@ std::string alignSuffix(const std::string &query) {
   return query == "q" ? "" : ", bottom_right";
 }
 
+/// The declared tensor a built-in names in `field`, checked for its element
+/// type and rank.
+const TensorDecl *tensorField(Reader &r, const json::object &o,
+                              const std::string &path, const char *field,
+                              const std::vector<TensorDecl> &tensors,
+                              ExprType type, std::vector<size_t> ranks,
+                              const char *what) {
+  if (!o.contains(field)) {
+    r.fail(path + "." + field, std::string("required field missing (") + what +
+                                   ")");
+    return nullptr;
+  }
+  const json::string *name = r.string(o.at(field), path + "." + field);
+  if (!name)
+    return nullptr;
+  for (const TensorDecl &t : tensors) {
+    if (t.name != *name)
+      continue;
+    bool rankOk = false;
+    for (size_t rank : ranks)
+      rankOk |= t.dims.size() == rank;
+    if (t.type != type || !rankOk) {
+      std::string want = type == ExprType::Int ? "an int32" : "a float32";
+      r.fail(path + "." + field, "\"" + std::string(*name) + "\" must be " +
+                                     want + " tensor of " +
+                                     (ranks.size() > 1 ? "1 or 2" : "1") +
+                                     " dimension(s) (" + what + ")");
+      return nullptr;
+    }
+    return &t;
+  }
+  std::string declared;
+  for (const TensorDecl &t : tensors)
+    declared += (declared.empty() ? "" : ", ") + t.name;
+  r.fail(path + "." + field, "\"" + std::string(*name) +
+                                 "\" is not a tensor (declared in \"tensors\": " +
+                                 (declared.empty() ? "none" : declared) + ")");
+  return nullptr;
+}
+
 } // namespace
 
 std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
                                  const std::string &path,
-                                 const std::vector<ParamDecl> &params) {
-  static const char *builtins = "causal, sliding_window, prefix_lm, chunked";
+                                 const std::vector<ParamDecl> &params,
+                                 const std::vector<TensorDecl> &tensors) {
+  static const char *builtins =
+      "causal, sliding_window, prefix_lm, chunked, document, key_padding";
   if (v.is_string()) {
     std::string s(v.get_string());
     if (s == "causal")
       return Term{"q >= kv", "causal"};
-    if (s == "sliding_window" || s == "prefix_lm" || s == "chunked") {
-      std::string fields = s == "prefix_lm"  ? "\"n\": N"
-                           : s == "chunked" ? "\"chunk\": C"
-                                            : "\"left\": N, \"right\": 0";
+    if (s == "sliding_window" || s == "prefix_lm" || s == "chunked" ||
+        s == "document" || s == "key_padding") {
+      std::string fields = s == "prefix_lm"     ? "\"n\": N"
+                           : s == "chunked"     ? "\"chunk\": C"
+                           : s == "document"    ? "\"ids\": \"TENSOR\""
+                           : s == "key_padding" ? "\"lengths\": \"TENSOR\""
+                                                : "\"left\": N, \"right\": 0";
       r.fail(path, "'" + s + "' needs parameters: write {\"type\": \"" + s +
                        "\", " + fields + "}");
       return std::nullopt;
@@ -184,6 +229,32 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
       return std::nullopt;
     return Term{"q / " + *c + " == kv / " + *c, "chunked(chunk=" + *c + ")"};
   }
+  if (*type == "document") {
+    // Packed sequences: a query attends keys of its own document only.
+    if (!r.onlyFields(o, path, {"type", "ids"}))
+      return std::nullopt;
+    const TensorDecl *t =
+        tensorField(r, o, path, "ids", tensors, ExprType::Int, {1, 2},
+                    "document id per position: [seqlen] or [batch, seqlen]");
+    if (!t)
+      return std::nullopt;
+    std::string b = t->dims.size() == 2 ? "b, " : "";
+    return Term{t->name + "[" + b + "q] == " + t->name + "[" + b + "kv]",
+                "document(ids=" + t->name + ")"};
+  }
+  if (*type == "key_padding") {
+    // Variable-length batches in a padded layout: keys at or past the
+    // sequence's own length are never attended.
+    if (!r.onlyFields(o, path, {"type", "lengths"}))
+      return std::nullopt;
+    const TensorDecl *t =
+        tensorField(r, o, path, "lengths", tensors, ExprType::Int, {1},
+                    "keys per batch entry: [batch]");
+    if (!t)
+      return std::nullopt;
+    return Term{"kv < " + t->name + "[b]",
+                "key_padding(lengths=" + t->name + ")"};
+  }
   r.fail(path + ".type", "unknown mask '" + std::string(*type) +
                              "' (built-in masks: " + builtins + ")");
   return std::nullopt;
@@ -192,8 +263,9 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
 std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
                                   const std::string &path,
                                   std::optional<int64_t> heads,
-                                  const std::vector<ParamDecl> &params) {
-  static const char *builtins = "softcap, alibi";
+                                  const std::vector<ParamDecl> &params,
+                                  const std::vector<TensorDecl> &tensors) {
+  static const char *builtins = "softcap, alibi, bias";
   auto alibi = [&](std::optional<int64_t> h,
                    const std::string &p) -> std::optional<Term> {
     if (!h) {
@@ -278,6 +350,36 @@ std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
         return std::nullopt;
     }
     return alibi(h, path);
+  }
+  if (*type == "bias") {
+    // An additive bias tensor, indexed by what its dimensions are: a
+    // dimension of size 1 broadcasts.
+    if (!r.onlyFields(o, path, {"type", "tensor"}))
+      return std::nullopt;
+    const TensorDecl *t = tensorField(
+        r, o, path, "tensor", tensors, ExprType::Float, {1, 2, 3, 4},
+        "float32, dimensions from batch, heads, seqlen_q, seqlen_k or 1");
+    if (!t)
+      return std::nullopt;
+    std::string index;
+    for (const std::string &d : t->dims) {
+      std::string i = d == "batch"      ? "b"
+                      : d == "heads"    ? "h"
+                      : d == "seqlen_q" ? "q"
+                      : d == "seqlen_k" ? "kv"
+                      : d == "1"        ? "0"
+                                        : "";
+      if (i.empty()) {
+        r.fail(path + ".tensor", "bias dimension '" + d +
+                                     "' is ambiguous: use batch, heads, "
+                                     "seqlen_q, seqlen_k or 1 (or write an "
+                                     "expression)");
+        return std::nullopt;
+      }
+      index += (index.empty() ? "" : ", ") + i;
+    }
+    return Term{"score + " + t->name + "[" + index + "]",
+                "bias(tensor=" + t->name + ")"};
   }
   r.fail(path + ".type", "unknown score modifier '" + std::string(*type) +
                              "' (built-in: " + builtins + ")");

@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include <cctype>
+#include <string>
 
 using namespace mlir;
 
@@ -74,11 +76,26 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const AttentionSpec &spec,
   };
   for (const ParamDecl &p : spec.params)
     argTypes.push_back(scalarType(p.type));
+  // Tensor inputs follow: int32 / f32 with dynamic sizes except fixed ones.
+  for (const TensorDecl &t : spec.tensors) {
+    SmallVector<int64_t> shape;
+    for (const std::string &d : t.dims)
+      shape.push_back(std::isdigit(static_cast<unsigned char>(d[0]))
+                          ? std::stoll(d)
+                          : ShapedType::kDynamic);
+    Type elem = t.type == ExprType::Int ? Type(b.getI32Type())
+                                        : Type(b.getF32Type());
+    argTypes.push_back(RankedTensorType::get(shape, elem));
+  }
   b.setInsertionPointToEnd(module->getBody());
   auto func = func::FuncOp::create(b, loc, spec.name,
                                    b.getFunctionType(argTypes, results));
   for (size_t i = 0; i < spec.params.size(); ++i)
     func.setArgAttr(3 + i, "attn.param", b.getStringAttr(spec.params[i].name));
+  size_t firstTensor = 3 + spec.params.size();
+  for (size_t i = 0; i < spec.tensors.size(); ++i)
+    func.setArgAttr(firstTensor + i, "attn.param",
+                    b.getStringAttr(spec.tensors[i].name));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
 
@@ -95,8 +112,10 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const AttentionSpec &spec,
                                 entry->getArgument(name == "seqlen_q" ? 0 : 1),
                                 seq);
     else
-      for (size_t i = 0; i < spec.params.size(); ++i)
-        if (spec.params[i].name == name)
+      for (size_t i = 0; i < spec.params.size() + spec.tensors.size(); ++i)
+        if ((i < spec.params.size() ? spec.params[i].name
+                                    : spec.tensors[i - spec.params.size()].name) ==
+            name)
           v = entry->getArgument(3 + i);
     params.push_back(v);
     regionParams.push_back({name, v.getType()});

@@ -5,9 +5,10 @@
 //    first query row / key column a tile covers.
 //  * Mask regions map (b, h, q, kv : index) to i1 (true = attend); logits and
 //    score regions map (score : f32, b, h, q, kv : index) to f32. Ops with
-//    such regions may take `params`: scalars (index or f32) the regions
-//    receive as further arguments, in order (sequence lengths and run-time
-//    parameters of the spec). The regions stay isolated from above.
+//    such regions may take `params`: scalars (index or f32) and tensors /
+//    memrefs the regions receive as further arguments, in order (sequence
+//    lengths, run-time parameters and tensor inputs of the spec). The
+//    regions stay isolated from above.
 //  * The online form works in the base-2 domain: exponentials are
 //    exp2(exp_scale · (logit − max)), with exp_scale = scale · log2(e) (or
 //    log2(e) after a score modifier), one fused multiply-add per element.
@@ -21,6 +22,10 @@ include "dialects/attn/AttnAttrs.td"
 include "mlir/IR/OpAsmInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// What mask and score regions may receive besides positions: scalars (index,
+// f32) and small tensors (tensor level) or memrefs (tile level) they index.
+def Attn_ParamType : AnyTypeOf<[Index, F32, AnyRankedTensor, AnyMemRef]>;
 
 def Attn_YieldOp : Attn_Op<"yield", [Pure, Terminator]> {
   let summary = "terminates attn regions";
@@ -56,7 +61,7 @@ def Attn_AttentionOp : Attn_Op<"attention",
     AnyRankedTensor:$query,
     AnyRankedTensor:$key,
     AnyRankedTensor:$value,
-    Variadic<AnyTypeOf<[Index, F32]>>:$params,
+    Variadic<Attn_ParamType>:$params,
     OptionalAttr<F32Attr>:$scale,
     DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout,
     DefaultValuedAttr<Attn_SparsityAttr, "::faopt::attn::Sparsity::dense">:$sparsity,
@@ -138,7 +143,7 @@ def Attn_OnlineUpdateOp : Attn_Op<"online_update",
     Variadic<Index>:$position,
     Optional<Index>:$kv_bound,
     Optional<I1>:$masked,
-    Variadic<AnyTypeOf<[Index, F32]>>:$params,
+    Variadic<Attn_ParamType>:$params,
     DefaultValuedAttr<Attn_LayoutAttr, "::faopt::attn::Layout::bhsd">:$layout,
     DefaultValuedAttr<F32Attr, "1.0f">:$exp_scale
   );
@@ -364,7 +369,7 @@ def Attn_MaskBlockClassOp : Attn_Op<"mask_block_class",
   let arguments = (ins Index:$batch, Index:$head, Index:$q_first,
                        Index:$q_last, Index:$kv_first, Index:$kv_last,
                        Index:$kv_bound,
-                       Variadic<AnyTypeOf<[Index, F32]>>:$params);
+                       Variadic<Attn_ParamType>:$params);
   let results = (outs I1:$any, I1:$all);
   let regions = (region SizedRegion<1>:$mask);
   let assemblyFormat = [{
@@ -387,7 +392,7 @@ def Attn_MaskKvRangeOp : Attn_Op<"mask_kv_range",
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$q_first,
                        Index:$q_last, Index:$kv_bound,
-                       Variadic<AnyTypeOf<[Index, F32]>>:$params,
+                       Variadic<Attn_ParamType>:$params,
                        I64Attr:$block_kv);
   let results = (outs Index:$lower, Index:$upper);
   let regions = (region SizedRegion<1>:$mask);

@@ -1,6 +1,7 @@
 //===- Reference.cpp - naive attention in double precision ----------------===//
 #include "tests/common/Reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -10,7 +11,7 @@ namespace faopt::test {
 
 namespace {
 spec::ExprEnv baseEnv(const spec::AttentionSpec &spec, const Shape &shape,
-                      const ParamValues &params) {
+                      const ParamValues &params, const TensorInputs *tensors) {
   spec::ExprEnv env;
   env.seqlenQ = shape.seqQ;
   env.seqlenK = shape.seqK;
@@ -18,9 +19,23 @@ spec::ExprEnv baseEnv(const spec::AttentionSpec &spec, const Shape &shape,
     env.params.push_back({spec.params[i].name, i < params.size()
                                                    ? params[i]
                                                    : spec.params[i].defaultValue});
+  for (size_t i = 0; tensors && i < spec.tensors.size() && i < tensors->size();
+       ++i)
+    env.tensors.push_back(
+        {spec.tensors[i].name, tensorSizes(spec, i, shape), &(*tensors)[i]});
   return env;
 }
 } // namespace
+
+std::vector<int64_t> tensorSizes(const spec::AttentionSpec &spec, size_t i,
+                                 const Shape &shape) {
+  std::vector<int64_t> sizes;
+  spec::LaunchSizes launch{shape.batch, shape.heads, shape.kvHeads, shape.seqQ,
+                           shape.seqK};
+  if (!spec::expectedTensorSizes(spec.tensors[i], launch, sizes).empty())
+    sizes.clear();
+  return sizes;
+}
 
 ParamValues paramValues(const spec::AttentionSpec &spec,
                         const std::vector<std::string> &given,
@@ -60,12 +75,51 @@ ParamValues paramValues(const spec::AttentionSpec &spec,
   return values;
 }
 
+TensorInputs sampleTensorInputs(const spec::AttentionSpec &spec,
+                                const Shape &shape, std::mt19937 &rng) {
+  TensorInputs out;
+  for (size_t i = 0; i < spec.tensors.size(); ++i) {
+    const spec::TensorDecl &t = spec.tensors[i];
+    std::vector<int64_t> sizes = tensorSizes(spec, i, shape);
+    int64_t n = 1;
+    for (int64_t s : sizes)
+      n *= s;
+    std::vector<double> v(std::max<int64_t>(n, 0));
+    const std::string &last = t.dims.back();
+    if (t.type == spec::ExprType::Float) {
+      std::uniform_real_distribution<double> u(-1, 1);
+      for (double &x : v)
+        x = static_cast<float>(u(rng));
+    } else if (last == "seqlen" || last == "seqlen_q" || last == "seqlen_k") {
+      int64_t row = sizes.back(), rows = row ? n / row : 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        std::vector<int64_t> cuts;
+        for (int c = 0; c < 7 && row > 1; ++c)
+          cuts.push_back(std::uniform_int_distribution<int64_t>(1, row - 1)(rng));
+        std::sort(cuts.begin(), cuts.end());
+        for (int64_t s = 0; s < row; ++s)
+          v[r * row + s] = static_cast<double>(
+              std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin());
+      }
+    } else if (t.dims.size() == 1 && last == "batch") {
+      for (double &x : v)
+        x = static_cast<double>(std::uniform_int_distribution<int64_t>(
+            1, std::max<int64_t>(shape.seqK, 1))(rng));
+    } else {
+      for (double &x : v)
+        x = static_cast<double>(std::uniform_int_distribution<int>(0, 7)(rng));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 MaskFn maskOf(const spec::AttentionSpec &spec, const Shape &shape,
-              const ParamValues &params) {
+              const ParamValues &params, const TensorInputs *tensors) {
   if (!spec.mask)
     return nullptr;
   spec::ExprPtr m = spec.mask;
-  spec::ExprEnv base = baseEnv(spec, shape, params);
+  spec::ExprEnv base = baseEnv(spec, shape, params, tensors);
   return [m, base](int64_t b, int64_t h, int64_t q, int64_t kv) {
     spec::ExprEnv env = base;
     env.b = b;
@@ -77,11 +131,11 @@ MaskFn maskOf(const spec::AttentionSpec &spec, const Shape &shape,
 }
 
 ScoreFn scoreOf(const spec::AttentionSpec &spec, const Shape &shape,
-                const ParamValues &params) {
+                const ParamValues &params, const TensorInputs *tensors) {
   if (!spec.score)
     return nullptr;
   spec::ExprPtr s = spec.score;
-  spec::ExprEnv base = baseEnv(spec, shape, params);
+  spec::ExprEnv base = baseEnv(spec, shape, params, tensors);
   return [s, base](double x, int64_t b, int64_t h, int64_t q, int64_t kv) {
     spec::ExprEnv env = base;
     env.b = b;

@@ -38,12 +38,31 @@ ParamValues paramValues(const spec::AttentionSpec &spec,
                         const std::vector<std::string> &given,
                         std::string &error);
 
+/// Tensor inputs' contents in declaration order, row-major, with the sizes
+/// the spec declares for the launch's shape.
+using TensorInputs = std::vector<std::vector<double>>;
+
+/// The sizes of tensor input `i` for `shape` (empty if the shape does not
+/// fit its declaration).
+std::vector<int64_t> tensorSizes(const spec::AttentionSpec &spec, size_t i,
+                                 const Shape &shape);
+
+/// Plausible contents for a spec's tensor inputs (what the samples run on):
+/// int32 tensors whose last dimension is a sequence get sorted ids (packed
+/// documents, 8 per row at most), [batch] ones lengths in [1, seqlen_k],
+/// others small integers; float32 tensors uniform values in [-1, 1].
+TensorInputs sampleTensorInputs(const spec::AttentionSpec &spec,
+                                const Shape &shape, std::mt19937 &rng);
+
 /// The spec's own mask and score as functions (evaluating its expressions),
-/// for sequence lengths `shape` and parameter values `params`.
+/// for sequence lengths `shape`, parameter values `params` and tensor inputs
+/// `tensors` (which must outlive the functions).
 MaskFn maskOf(const spec::AttentionSpec &spec, const Shape &shape = {},
-              const ParamValues &params = {});
+              const ParamValues &params = {},
+              const TensorInputs *tensors = nullptr);
 ScoreFn scoreOf(const spec::AttentionSpec &spec, const Shape &shape = {},
-                const ParamValues &params = {});
+                const ParamValues &params = {},
+                const TensorInputs *tensors = nullptr);
 
 /// Logical [b, h, s, d] arrays of doubles (contiguous in that order).
 struct Reference {

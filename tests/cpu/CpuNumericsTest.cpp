@@ -12,7 +12,9 @@
 #include "tests/common/Reference.h"
 
 #include "gtest/gtest.h"
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -32,7 +34,26 @@ struct Case {
   ScoreFn score = nullptr;
   /// Run-time parameter values, in declaration order.
   ParamValues params = {};
+  /// Fills the tensor inputs (declaration order, row-major) for a shape.
+  std::function<TensorInputs(const Shape &, std::mt19937 &)> tensors = nullptr;
 };
+
+/// Document ids per (batch, position): `docs` documents of random lengths,
+/// ids increasing along the sequence (packed sequences).
+std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
+                                std::mt19937 &rng) {
+  std::vector<double> ids(batch * seq);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<int64_t> cuts;
+    for (int i = 0; i + 1 < docs; ++i)
+      cuts.push_back(std::uniform_int_distribution<int64_t>(1, seq - 1)(rng));
+    std::sort(cuts.begin(), cuts.end());
+    for (int64_t s = 0; s < seq; ++s)
+      ids[b * seq + s] = static_cast<double>(
+          std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin() + 10 * b);
+  }
+  return ids;
+}
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
@@ -260,6 +281,62 @@ std::vector<Case> cases() {
                  return s + 0.75 * static_cast<double>(kv - q) / 120.0;
                },
                {25, 0.75}});
+  // Tensor inputs: document ids, per-batch key lengths, a bias.
+  for (auto [sq, docs] : std::vector<std::pair<int64_t, int>>{
+           {129, 4}, {300, 8}, {33, 1}}) {
+    c.push_back(
+        {"document_causal_" + std::to_string(sq) + "_" + std::to_string(docs),
+         specJson("f32", 64,
+                  ", \"tensors\": {\"doc\": {\"dtype\": \"int32\", "
+                  "\"shape\": [\"batch\", \"seqlen\"]}}, \"mask\": "
+                  "[\"causal\", {\"type\": \"document\", \"ids\": \"doc\"}]"),
+         shape(2, 2, 1, sq, sq, 64), nullptr, nullptr, {},
+         [docs](const Shape &s, std::mt19937 &rng) {
+           return TensorInputs{documentIds(s.batch, s.seqQ, docs, rng)};
+         }});
+  }
+  c.push_back({"key_padding",
+               specJson("bf16", 64,
+                        ", \"tensors\": {\"lens\": {\"dtype\": \"int32\", "
+                        "\"shape\": [\"batch\"]}}, \"mask\": {\"type\": "
+                        "\"key_padding\", \"lengths\": \"lens\"}"),
+               shape(3, 2, 2, 77, 150, 64), nullptr, nullptr, {},
+               [](const Shape &, std::mt19937 &) {
+                 // One full, one short, one empty (its rows: o = 0).
+                 return TensorInputs{{150, 31, 0}};
+               }});
+  c.push_back({"bias_heads_q_kv",
+               specJson("f32", 64,
+                        ", \"tensors\": {\"bias\": {\"dtype\": \"float32\", "
+                        "\"shape\": [\"heads\", \"seqlen_q\", \"seqlen_k\"]}}, "
+                        "\"mask\": \"causal\", \"score\": {\"type\": \"bias\", "
+                        "\"tensor\": \"bias\"}"),
+               shape(2, 3, 3, 70, 90, 64), nullptr, nullptr, {},
+               [](const Shape &s, std::mt19937 &rng) {
+                 std::uniform_real_distribution<double> u(-2, 2);
+                 std::vector<double> bias(s.heads * s.seqQ * s.seqK);
+                 for (double &x : bias)
+                   x = static_cast<float>(u(rng));
+                 return TensorInputs{bias};
+               }});
+  c.push_back({"expr_tensor_index_arith",
+               specJson("f32", 64,
+                        ", \"params\": {\"w\": \"int\"}, \"tensors\": "
+                        "{\"start\": {\"dtype\": \"int32\", \"shape\": "
+                        "[\"seqlen_q\"]}, \"scale_h\": {\"dtype\": \"float32\", "
+                        "\"shape\": [\"heads\", 1]}}, \"mask\": \"kv >= "
+                        "start[q] && kv < start[q] + w\", \"score\": \"score * "
+                        "scale_h[h, 0]\""),
+               shape(1, 2, 2, 50, 200, 64), nullptr, nullptr, {24},
+               [](const Shape &s, std::mt19937 &rng) {
+                 std::vector<double> start(s.seqQ), scale(s.heads);
+                 for (double &x : start) // some starts past the end: clamped
+                   x = std::uniform_int_distribution<int>(-5, 210)(rng);
+                 for (double &x : scale)
+                   x = static_cast<float>(
+                       std::uniform_real_distribution<double>(0.5, 2)(rng));
+                 return TensorInputs{start, scale};
+               }});
   // Rows with nothing to attend to: o = 0, lse = -inf, never NaN.
   c.push_back({"fully_masked_rows",
                specJson("f32", 64, ", \"mask\": \"q >= 37 && q >= kv\""),
@@ -343,12 +420,38 @@ TEST_P(CpuNumerics, MatchesReference) {
   lseView.strides[1] = s.seqQ;
   lseView.strides[2] = 1;
 
+  // Tensor inputs as int32 / float32 host arrays, row-major.
+  TensorInputs tensorValues = c.tensors ? c.tensors(s, rng) : TensorInputs{};
+  std::vector<std::vector<int32_t>> ints(tensorValues.size());
+  std::vector<std::vector<float>> floats(tensorValues.size());
+  std::vector<cpu::HostTensor> tensorViews;
+  for (size_t i = 0; i < tensorValues.size(); ++i) {
+    std::vector<int64_t> sizes = tensorSizes(sp, i, s);
+    cpu::HostTensor t;
+    t.rank = static_cast<int>(sizes.size());
+    int64_t stride = 1;
+    for (int d = t.rank - 1; d >= 0; --d) {
+      t.sizes[d] = sizes[d];
+      t.strides[d] = stride;
+      stride *= sizes[d];
+    }
+    if (sp.tensors[i].type == spec::ExprType::Int) {
+      ints[i].assign(tensorValues[i].begin(), tensorValues[i].end());
+      t.data = ints[i].data();
+    } else {
+      floats[i].assign(tensorValues[i].begin(), tensorValues[i].end());
+      t.data = floats[i].data();
+    }
+    tensorViews.push_back(t);
+  }
+
   llvm::Error err = kernel.run(view(q), view(k), view(v), view(o),
-                               sp.lse ? &lseView : nullptr, c.params);
+                               sp.lse ? &lseView : nullptr, c.params,
+                               tensorViews);
   ASSERT_FALSE(err) << llvm::toString(std::move(err));
 
-  MaskFn mask = c.mask ? c.mask : maskOf(sp, s, c.params);
-  ScoreFn score = c.score ? c.score : scoreOf(sp, s, c.params);
+  MaskFn mask = c.mask ? c.mask : maskOf(sp, s, c.params, &tensorValues);
+  ScoreFn score = c.score ? c.score : scoreOf(sp, s, c.params, &tensorValues);
   Reference ref = referenceAttention(s, sp.effectiveScale(), qv, kv, vv, mask,
                                      score);
   std::vector<double> out = read(o);

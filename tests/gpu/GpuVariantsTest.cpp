@@ -11,7 +11,9 @@
 //===----------------------------------------------------------------------===//
 #include "GpuTestUtil.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 using namespace faopt;
@@ -26,7 +28,26 @@ struct Variant {
   int64_t d = 128;
   int64_t batch = 1, heads = 2, kvHeads = 2, seqQ = 300, seqK = 1000;
   std::vector<std::pair<std::string, double>> params;
+  /// Tensor inputs (declaration order, row-major) for the case's shape.
+  std::function<test::TensorInputs(const test::Shape &, std::mt19937 &)>
+      tensors = nullptr;
 };
+
+/// Packed documents: `docs` random-length documents per batch entry.
+std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
+                                std::mt19937 &rng) {
+  std::vector<double> ids(batch * seq);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<int64_t> cuts;
+    for (int i = 0; i + 1 < docs; ++i)
+      cuts.push_back(std::uniform_int_distribution<int64_t>(1, seq - 1)(rng));
+    std::sort(cuts.begin(), cuts.end());
+    for (int64_t s = 0; s < seq; ++s)
+      ids[b * seq + s] = static_cast<double>(
+          std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin());
+  }
+  return ids;
+}
 
 void PrintTo(const Variant &v, std::ostream *os) { *os << v.name; }
 
@@ -83,6 +104,36 @@ std::vector<Variant> variants() {
                "bf16", 64, 1, 2, 2, 333, 555, {{"w", 90}, {"bias", 0.5}}});
   v.push_back({"fully_masked_rows", "\"mask\": \"q >= 37 && q >= kv\"", "bf16",
                128, 1, 2, 2, 200, 200});
+  // Tensor inputs.
+  v.push_back({"document_causal",
+               "\"tensors\": {\"doc\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\", \"seqlen\"]}}, \"mask\": [\"causal\", {\"type\": "
+               "\"document\", \"ids\": \"doc\"}]",
+               "bf16", 128, 2, 2, 2, 1000, 1000, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 return test::TensorInputs{documentIds(s.batch, s.seqQ, 5, rng)};
+               }});
+  v.push_back({"key_padding_gqa",
+               "\"tensors\": {\"lens\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\"]}}, \"mask\": {\"type\": \"key_padding\", "
+               "\"lengths\": \"lens\"}",
+               "f16", 64, 3, 4, 1, 200, 700, {},
+               [](const test::Shape &, std::mt19937 &) {
+                 return test::TensorInputs{{700, 129, 0}};
+               }});
+  v.push_back({"bias_causal",
+               "\"tensors\": {\"bias\": {\"dtype\": \"float32\", \"shape\": "
+               "[\"heads\", \"seqlen_q\", \"seqlen_k\"]}}, \"mask\": "
+               "\"causal\", \"score\": {\"type\": \"bias\", \"tensor\": "
+               "\"bias\"}",
+               "bf16", 64, 1, 2, 2, 300, 300, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 std::uniform_real_distribution<double> u(-2, 2);
+                 std::vector<double> b(s.heads * s.seqQ * s.seqK);
+                 for (double &x : b)
+                   x = static_cast<float>(u(rng));
+                 return test::TensorInputs{b};
+               }});
   return v;
 }
 
@@ -125,6 +176,37 @@ TEST_P(GpuVariants, MatchesReference) {
   std::vector<faopt_param_value> params;
   for (const auto &[name, value] : c.params)
     params.push_back({name.c_str(), value});
+  // Tensor inputs: int32 / float32 on the device, packed row-major.
+  test::Shape shape;
+  shape.batch = c.batch;
+  shape.heads = c.heads;
+  shape.kvHeads = c.kvHeads;
+  shape.seqQ = c.seqQ;
+  shape.seqK = c.seqK;
+  shape.headDimQK = shape.headDimV = c.d;
+  test::TensorInputs tensorValues =
+      c.tensors ? c.tensors(shape, rng) : test::TensorInputs{};
+  std::vector<faopt_tensor_value> tensors;
+  std::vector<void *> tensorMemory;
+  for (size_t i = 0; i < tensorValues.size(); ++i) {
+    std::vector<int64_t> sizes = test::tensorSizes(sp, i, shape);
+    ASSERT_FALSE(sizes.empty());
+    void *dp = nullptr;
+    size_t n = tensorValues[i].size();
+    CUDA_OK(cudaMalloc(&dp, std::max<size_t>(n, 1) * 4));
+    if (sp.tensors[i].type == spec::ExprType::Int) {
+      std::vector<int32_t> h(tensorValues[i].begin(), tensorValues[i].end());
+      CUDA_OK(cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice));
+    } else {
+      std::vector<float> h(tensorValues[i].begin(), tensorValues[i].end());
+      CUDA_OK(cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice));
+    }
+    faopt_tensor_value tv{sp.tensors[i].name.c_str(), dp, {}, {}};
+    for (size_t d = 0; d < sizes.size(); ++d)
+      tv.sizes[d] = sizes[d];
+    tensors.push_back(tv);
+    tensorMemory.push_back(dp);
+  }
   ForwardArgs args = defaultForwardArgs();
   args.q = dq;
   args.k = dk;
@@ -138,6 +220,8 @@ TEST_P(GpuVariants, MatchesReference) {
   args.seqlen_k = c.seqK;
   args.params = params.data();
   args.num_params = static_cast<int>(params.size());
+  args.tensors = tensors.data();
+  args.num_tensors = static_cast<int>(tensors.size());
   Status s = kernel->forward(args);
   ASSERT_TRUE(s.ok()) << s.message();
   CUDA_OK(cudaDeviceSynchronize());
@@ -145,6 +229,8 @@ TEST_P(GpuVariants, MatchesReference) {
   std::vector<float> lse(rows);
   CUDA_OK(cudaMemcpy(lse.data(), dlse, rows * 4, cudaMemcpyDeviceToHost));
   for (void *p : {dq, dk, dv, dout, static_cast<void *>(dlse)})
+    cudaFree(p);
+  for (void *p : tensorMemory)
     cudaFree(p);
 
   // Parameter values in declaration order, defaults where not given.
@@ -156,16 +242,10 @@ TEST_P(GpuVariants, MatchesReference) {
         x = value;
     values.push_back(x);
   }
-  test::Shape shape;
-  shape.batch = c.batch;
-  shape.heads = c.heads;
-  shape.kvHeads = c.kvHeads;
-  shape.seqQ = c.seqQ;
-  shape.seqK = c.seqK;
-  shape.headDimQK = shape.headDimV = c.d;
   test::Reference ref = test::referenceAttention(
-      shape, sp.effectiveScale(), qv, kv, vv, test::maskOf(sp, shape, values),
-      test::scoreOf(sp, shape, values));
+      shape, sp.effectiveScale(), qv, kv, vv,
+      test::maskOf(sp, shape, values, &tensorValues),
+      test::scoreOf(sp, shape, values, &tensorValues));
   std::vector<double> got = test::read(o);
   for (double x : got)
     ASSERT_FALSE(std::isnan(x)) << "an output element was not written";

@@ -249,6 +249,63 @@ TEST(Runtime, ParametersAreValidatedFirst) {
   EXPECT_TRUE(lse < w && w < c) << manifest;
 }
 
+TEST(Runtime, TensorInputsAreValidatedFirst) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  auto k = ctx.kernel(R"({"name": "rt_tensors", "dtype": "bf16", "head_dim": 64,
+      "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]},
+                  "lens": {"dtype": "int32", "shape": ["batch"]}},
+      "mask": [{"type": "document", "ids": "doc"},
+               {"type": "key_padding", "lengths": "lens"}]})");
+  ASSERT_TRUE(k) << k.status().message();
+  const void *dev = reinterpret_cast<void *>(0x40000);
+  faopt_tensor_value doc{"doc", dev, {2, 100}, {}}, lens{"lens", dev, {2}, {}};
+  struct Bad {
+    const char *what;
+    std::vector<faopt_tensor_value> tensors;
+    int64_t seqlenK;
+    const char *message;
+  } bad[] = {
+      {"missing", {doc}, 100,
+       "faopt_forward: tensor 'lens' is missing (the spec declares: doc, "
+       "lens)"},
+      {"unknown", {doc, lens, {"docs", dev, {2, 100}, {}}}, 100,
+       "faopt_forward: unknown tensor 'docs' (the spec declares: doc, lens)"},
+      {"twice", {doc, lens, doc}, 100,
+       "faopt_forward: tensor 'doc' given twice"},
+      {"sizes", {{"doc", dev, {2, 99}, {}}, lens}, 100,
+       "faopt_forward: tensor 'doc' must have sizes [batch = 2, seqlen = 100], "
+       "got [2, 99]"},
+      {"seqlen", {doc, lens}, 120,
+       "faopt_forward: tensor 'doc' has a \"seqlen\" dimension, which needs "
+       "seqlen_q == seqlen_k (got 100 and 120)"},
+      {"null", {doc, {"lens", nullptr, {2}, {}}}, 100,
+       "faopt_forward: tensor 'lens' must be a non-NULL device pointer"},
+      {"misaligned",
+       {doc, {"lens", reinterpret_cast<void *>(0x40002), {2}, {}}}, 100,
+       "faopt_forward: tensor 'lens' must be 4-byte aligned"},
+  };
+  for (const Bad &b : bad) {
+    faopt::ForwardArgs a = faopt::defaultForwardArgs();
+    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
+    a.o = reinterpret_cast<void *>(0x20000);
+    a.lse = reinterpret_cast<float *>(0x30000);
+    a.batch = 2;
+    a.heads = a.kv_heads = 2;
+    a.seqlen_q = 100;
+    a.seqlen_k = b.seqlenK;
+    a.tensors = b.tensors.data();
+    a.num_tensors = static_cast<int>(b.tensors.size());
+    faopt::Status st = k->forward(a);
+    EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT) << b.what;
+    EXPECT_EQ(st.message(), b.message) << b.what;
+  }
+  std::string manifest = k->info().manifest;
+  EXPECT_NE(manifest.find("\"type\": \"faopt::Tensor<int32_t, 2>\""),
+            std::string::npos)
+      << manifest;
+}
+
 TEST(Runtime, ConcurrentRequestsCompileOnce) {
   SKIP_WITHOUT_NVRTC();
   faopt::Context ctx = context("", /*disk=*/false);

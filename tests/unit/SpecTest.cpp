@@ -47,6 +47,76 @@ TEST(Spec, BuiltInMasksDesugarToExpressions) {
             "causal && sliding_window(left=8, right=2) && prefix_lm(n=4)");
 }
 
+TEST(Spec, ParametersAndAlignmentDesugar) {
+  AttentionSpec s = parse(
+      R"({"dtype": "bf16", "head_dim": 64,
+          "params": {"w": "int", "cap": {"type": "float", "default": 20}},
+          "mask": [{"type": "causal", "align": "bottom_right"},
+                   {"type": "sliding_window", "left": "w",
+                    "align": "bottom_right"},
+                   {"type": "chunked", "chunk": 64}],
+          "score": {"type": "softcap", "cap": "cap"}})");
+  EXPECT_EQ(printExpr(*s.mask),
+            "(((((q + seqlen_k) - seqlen_q) >= kv) && (((((q + seqlen_k) - "
+            "seqlen_q) - kv) <= w) && ((kv - ((q + seqlen_k) - seqlen_q)) <= "
+            "0))) && ((q / 64) == (kv / 64)))");
+  EXPECT_EQ(printExpr(*s.score), "(cap * tanh((score / cap)))");
+  ASSERT_EQ(s.params.size(), 2u);
+  EXPECT_EQ(s.params[1].name, "cap");
+  EXPECT_TRUE(s.params[1].hasDefault);
+  EXPECT_EQ(s.regionParams(),
+            (std::vector<std::string>{"seqlen_q", "seqlen_k", "w", "cap"}));
+  ExprEnv env;
+  env.q = 2;
+  env.kv = 40;
+  env.seqlenQ = 10;
+  env.seqlenK = 50;
+  env.params = {{"w", 5}, {"cap", 20}};
+  EXPECT_TRUE(evalBool(*s.mask, env)); // q aligned to 42: 42 >= 40, 42 - 40 <= 5
+  env.kv = 36;
+  EXPECT_FALSE(evalBool(*s.mask, env)); // 42 - 36 > 5
+  env.kv = 41;
+  env.q = 30; // aligned 70: other chunk than kv 41? 30 / 64 == 41 / 64 holds
+  EXPECT_FALSE(evalBool(*s.mask, env)); // but 70 - 41 > 5
+}
+
+TEST(Spec, TensorBuiltInsDesugar) {
+  AttentionSpec s = parse(
+      R"({"dtype": "bf16", "head_dim": 64,
+          "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]},
+                      "lens": {"dtype": "int32", "shape": ["batch"]},
+                      "bias": {"dtype": "float32",
+                               "shape": ["heads", 1, "seqlen_k"]}},
+          "mask": [{"type": "document", "ids": "doc"},
+                   {"type": "key_padding", "lengths": "lens"}],
+          "score": {"type": "bias", "tensor": "bias"}})");
+  EXPECT_EQ(printExpr(*s.mask),
+            "((doc[b, q] == doc[b, kv]) && (kv < lens[b]))");
+  EXPECT_EQ(printExpr(*s.score), "(score + bias[h, 0, kv])");
+  EXPECT_EQ(s.regionParams(), (std::vector<std::string>{"doc", "lens", "bias"}));
+  // Reads clamp their indices into bounds, as the kernels do.
+  std::vector<double> doc{0, 0, 1, 1, 1}, lens{4}, bias{0.5, 1.5, 2.5, 3.5, 4.5};
+  ExprEnv env;
+  env.tensors = {{"doc", {1, 5}, &doc}, {"lens", {1}, &lens},
+                 {"bias", {1, 1, 5}, &bias}};
+  env.q = 2;
+  env.kv = 3;
+  EXPECT_TRUE(evalBool(*s.mask, env));
+  env.kv = 4;
+  EXPECT_FALSE(evalBool(*s.mask, env)); // past lens[0]
+  env.kv = 1;
+  EXPECT_FALSE(evalBool(*s.mask, env)); // another document
+  env.kv = 99;
+  env.score = 1;
+  EXPECT_DOUBLE_EQ(evalNumeric(*s.score, env), 5.5); // kv clamped to 4
+  std::vector<int64_t> sizes;
+  EXPECT_EQ(expectedTensorSizes(s.tensors[0], {2, 8, 8, 100, 100}, sizes), "");
+  EXPECT_EQ(sizes, (std::vector<int64_t>{2, 100}));
+  EXPECT_NE(expectedTensorSizes(s.tensors[0], {2, 8, 8, 100, 101}, sizes), "");
+  EXPECT_EQ(expectedTensorSizes(s.tensors[2], {2, 8, 8, 100, 101}, sizes), "");
+  EXPECT_EQ(sizes, (std::vector<int64_t>{8, 1, 101}));
+}
+
 TEST(Spec, ScoreTermsCompose) {
   AttentionSpec s = parse(
       R"({"dtype": "bf16", "head_dim": 64, "heads": 4,

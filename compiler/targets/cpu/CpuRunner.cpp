@@ -91,7 +91,8 @@ CpuKernel::compile(const spec::AttentionSpec &spec, int64_t blockQ,
 llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
                            const HostTensor &v, const HostTensor &o,
                            const HostTensor *lse,
-                           llvm::ArrayRef<double> params) const {
+                           llvm::ArrayRef<double> params,
+                           llvm::ArrayRef<HostTensor> tensors) const {
   // Shapes: [b, h, s, d] with k/v sharing kv heads and seqlen_k.
   auto check = [](bool ok, const llvm::Twine &what) {
     return ok ? llvm::Error::success() : makeError(what);
@@ -160,6 +161,40 @@ llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
     }
   }
 
+  // Tensor inputs: sizes as the spec declares them for this launch.
+  if (tensors.size() != spec_.tensors.size())
+    return makeError("the spec declares " + llvm::Twine(spec_.tensors.size()) +
+                     " tensor input(s), got " + llvm::Twine(tensors.size()));
+  spec::LaunchSizes launch{q.sizes[0], q.sizes[1], k.sizes[1], q.sizes[2],
+                           k.sizes[2]};
+  // Memref descriptors of the exact rank: {base, data, offset, sizes[r],
+  // strides[r]} as 64-bit words.
+  std::vector<std::vector<int64_t>> tensorDescs;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const spec::TensorDecl &decl = spec_.tensors[i];
+    const HostTensor &t = tensors[i];
+    std::vector<int64_t> want;
+    std::string why = spec::expectedTensorSizes(decl, launch, want);
+    if (!why.empty())
+      return makeError(why);
+    bool ok = t.data && t.rank == static_cast<int>(want.size());
+    for (size_t d = 0; ok && d < want.size(); ++d)
+      ok = t.sizes[d] == want[d] && t.strides[d] >= 0;
+    if (!ok)
+      return makeError("tensor '" + decl.name + "' must be non-null with the "
+                       "declared sizes");
+    std::vector<int64_t> words{reinterpret_cast<int64_t>(t.data),
+                               reinterpret_cast<int64_t>(t.data), 0};
+    for (int d = 0; d < t.rank; ++d)
+      words.push_back(t.sizes[d]);
+    for (int d = 0; d < t.rank; ++d)
+      words.push_back(t.strides[d]);
+    tensorDescs.push_back(std::move(words));
+  }
+  std::vector<void *> tensorPtrs;
+  for (auto &w : tensorDescs)
+    tensorPtrs.push_back(w.data());
+
   auto dq = descriptor<4>(q), dk = descriptor<4>(k), dv = descriptor<4>(v),
        dout = descriptor<4>(o);
   StridedMemRefType<char, 3> dl;
@@ -173,6 +208,8 @@ llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
     args.push_back(decls[i].type == spec::ExprType::Int
                        ? static_cast<void *>(&ints[i])
                        : static_cast<void *>(&floats[i]));
+  for (void *&p : tensorPtrs)
+    args.push_back(&p);
   entry_(args.data());
   return llvm::Error::success();
 }

@@ -43,10 +43,13 @@ public:
   /// `lse` must be given exactly when the spec asks for it. `params` are the
   /// run-time parameters in declaration order (int ones must be integral);
   /// trailing ones may be left out when the spec gives them defaults.
+  /// `tensors` are the tensor inputs in declaration order (int32 / float
+  /// data, `rank` and sizes as declared for this launch).
   llvm::Error run(const HostTensor &q, const HostTensor &k,
                   const HostTensor &v, const HostTensor &o,
                   const HostTensor *lse,
-                  llvm::ArrayRef<double> params = {}) const;
+                  llvm::ArrayRef<double> params = {},
+                  llvm::ArrayRef<HostTensor> tensors = {}) const;
 
   const spec::AttentionSpec &spec() const { return spec_; }
 

@@ -44,6 +44,8 @@ std::string elementName(Type t) {
     return "faopt::bf16";
   if (t.isF16())
     return "faopt::f16";
+  if (t.isInteger(32))
+    return "int32_t";
   return "float";
 }
 
@@ -720,11 +722,11 @@ struct AttnConvertToEmitCPass
         std::vector<std::string> scalarNames;
         for (auto [i, a] : llvm::enumerate(fn.getArguments())) {
           auto t = dyn_cast<emitc::OpaqueType>(a.getType());
-          if (t && t.getValue().starts_with("faopt::Tensor<")) {
-            views.push_back(a);
-          } else if (i < info.argNames.size() && !info.argNames[i].empty()) {
+          if (i < info.argNames.size() && !info.argNames[i].empty()) {
             scalars.push_back(a);
             scalarNames.push_back(info.argNames[i]);
+          } else if (t && t.getValue().starts_with("faopt::Tensor<")) {
+            views.push_back(a);
           }
         }
         if (views.size() == 4 || views.size() == 5) {
@@ -739,7 +741,8 @@ struct AttnConvertToEmitCPass
           std::string names;
           for (const std::string &n : scalarNames)
             names += std::string(names.empty() ? "" : ", ") + "{} = " + n;
-          comment(b, fn.getLoc(), names + ": run-time parameters", scalars);
+          comment(b, fn.getLoc(),
+                  names + ": run-time parameters and tensor inputs", scalars);
         }
       } else {
         fn.setSpecifiersAttr(

@@ -31,12 +31,6 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
       out.warps = t.getWarps();
       out.stages = t.getStages();
     }
-    // q, k, v, o[, lse] are tensor views; run-time parameters follow.
-    int views = llvm::count_if(fn.getArgumentTypes(), [](Type t) {
-      auto o = dyn_cast<emitc::OpaqueType>(t);
-      return o && o.getValue().starts_with("faopt::Tensor<");
-    });
-    out.hasLse = views == 5;
   }
   if (out.name.empty())
     return module.emitError()

@@ -16,7 +16,6 @@ struct CudaKernelSource {
   int64_t threads = 0;
   int64_t sharedBytes = 0; // dynamic shared memory per CTA
   int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
-  bool hasLse = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

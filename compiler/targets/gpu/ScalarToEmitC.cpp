@@ -15,6 +15,7 @@
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/SmallString.h"
 #include <cmath>
@@ -350,6 +351,9 @@ void populateScalarToEmitCPatterns(TypeConverter &converter,
   call(math::AbsFOp(), "fabsf");
   call(math::AbsIOp(), "faopt::iabs");
   call(math::FmaOp(), "fmaf");
+  // Reads of tensor inputs (document ids, lengths, biases) in per-element
+  // functions; the spec's expressions clamp the indices.
+  call(memref::LoadOp(), "faopt::load");
 }
 
 } // namespace faopt::gpu

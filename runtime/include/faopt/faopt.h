@@ -79,6 +79,15 @@ typedef struct faopt_param_value {
   double value;     /* int parameters: an integer value */
 } faopt_param_value;
 
+/* One tensor input of the spec ("tensors"): document ids, lengths, a
+ * bias... */
+typedef struct faopt_tensor_value {
+  const char *name; /* as declared in the spec */
+  const void *data; /* device pointer: int32 or float32 as declared */
+  int64_t sizes[4]; /* the declared dimensions' sizes for this launch */
+  int64_t strides[4]; /* element strides; all zero: packed row-major */
+} faopt_tensor_value;
+
 typedef struct faopt_forward_args {
   const void *q, *k, *v; /* device pointers, spec dtype */
   void *o;
@@ -95,6 +104,11 @@ typedef struct faopt_forward_args {
    * recompile. */
   const faopt_param_value *params;
   int num_params;
+  /* Tensor inputs by name, any order; every declared one must be given,
+   * with the sizes its declaration implies (a "seqlen" dimension needs
+   * seqlen_q == seqlen_k). */
+  const faopt_tensor_value *tensors;
+  int num_tensors;
 } faopt_forward_args;
 
 FAOPT_API void faopt_forward_args_init(faopt_forward_args *args);

@@ -106,6 +106,19 @@ template <typename T, int Rank> struct Tensor {
 template <int I, typename T, int Rank>
 FAOPT_DEVICE faopt_i64 dim(const Tensor<T, Rank> &t) { return t.size[I]; }
 
+/// t[i0, i1, ...] of a tensor input (the indices are in bounds: the
+/// generated code clamps them). Read through the read-only data cache.
+template <typename T, int Rank, typename... I>
+FAOPT_DEVICE T load(const Tensor<T, Rank> &t, I... index) {
+  static_assert(sizeof...(I) == Rank, "one index per dimension");
+  const faopt_i64 at[] = {static_cast<faopt_i64>(index)...};
+  faopt_i64 offset = 0;
+#pragma unroll
+  for (int d = 0; d < Rank; ++d)
+    offset += at[d] * t.stride[d];
+  return __ldg(t.data + offset);
+}
+
 /// The program order (which q-block and head a block index means) is decided
 /// in the IR by attn-schedule-grid; the kernel only reads blockIdx.
 template <int I> FAOPT_DEVICE faopt_i64 block_index() {
