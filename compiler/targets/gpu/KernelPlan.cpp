@@ -1,0 +1,112 @@
+//===- KernelPlan.cpp - shared memory and copy pipeline of a kernel -------===//
+#include "compiler/targets/gpu/KernelPlan.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace faopt::gpu {
+
+/// Assigns shared memory: one region for the Q tile (reused to stage the O
+/// tile), then the K and V buffers, by which kernel argument a copy reads;
+/// two stages where the kv loop is pipelined. Also decides which prefetches
+/// synchronise and how many copy groups a wait leaves in flight.
+LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
+  int64_t bytes[3] = {0, 0, 0}, stages[3] = {1, 1, 1};
+  SmallVector<std::pair<Operation *, unsigned>> copies;
+  auto bytesOf = [](RankedTensorType t) {
+    return t.getNumElements() * (t.getElementTypeBitWidth() / 8);
+  };
+  auto slotOf = [&](Operation *op, Value source) -> FailureOr<unsigned> {
+    auto arg = dyn_cast<BlockArgument>(source);
+    if (!arg || arg.getOwner()->getParentOp() != kernel || arg.getArgNumber() > 2)
+      return op->emitOpError()
+             << "GPU lowering copies tiles of the q, k or v argument only";
+    return arg.getArgNumber();
+  };
+  WalkResult walk = kernel.walk([&](Operation *op) -> WalkResult {
+    Value source;
+    RankedTensorType type;
+    bool staged = false;
+    if (auto load = dyn_cast<TileLoadOp>(op)) {
+      source = load.getSource();
+      type = load.getTile().getType();
+    } else if (auto pre = dyn_cast<TilePrefetchOp>(op)) {
+      source = pre.getSource();
+      type = cast<RankedTensorType>(pre.getTileType());
+      staged = true;
+    } else if (auto wait = dyn_cast<TileWaitOp>(op)) {
+      source = wait.getSource();
+      type = wait.getTile().getType();
+      staged = true;
+    } else if (auto store = dyn_cast<TileStoreOp>(op)) {
+      if (store.getTile().getType().getRank() == 2)
+        bytes[0] = std::max(bytes[0], bytesOf(store.getTile().getType()));
+      return WalkResult::advance();
+    } else {
+      return WalkResult::advance();
+    }
+    FailureOr<unsigned> slot = slotOf(op, source);
+    if (failed(slot))
+      return WalkResult::interrupt();
+    bytes[*slot] = std::max(bytes[*slot], bytesOf(type));
+    // Two stages where the stage varies (the pipelined kv loop).
+    Value stage = isa<TilePrefetchOp>(op) ? cast<TilePrefetchOp>(op).getStage()
+                  : isa<TileWaitOp>(op)   ? cast<TileWaitOp>(op).getStage()
+                                          : Value();
+    if (staged && !matchPattern(stage, m_Constant()))
+      stages[*slot] = 2;
+    copies.push_back({op, *slot});
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  int64_t offset[3];
+  int64_t total = 0;
+  for (int i = 0; i < 3; ++i) {
+    offset[i] = total;
+    total += bytes[i] * stages[i];
+  }
+  for (auto [op, slot] : copies)
+    info.buffer[op] = {offset[slot], bytes[slot]};
+  info.sharedBytes = total;
+
+  // The first prefetch / wait of each block synchronises for the group.
+  for (auto [op, slot] : copies) {
+    if (!isa<TilePrefetchOp, TileWaitOp>(op))
+      continue;
+    Operation *prev = op->getPrevNode();
+    while (prev && !isa<TilePrefetchOp, TileWaitOp>(prev))
+      prev = prev->getPrevNode();
+    if (!prev || prev->getName() != op->getName())
+      info.barrierFirst.insert(op);
+  }
+  // A wait may leave in flight the prefetches issued after its own: in a
+  // loop, those of the next iteration; elsewhere, those between its prefetch
+  // and itself in the same block.
+  for (auto [op, slot] : copies) {
+    auto wait = dyn_cast<TileWaitOp>(op);
+    if (!wait)
+      continue;
+    int64_t n = 0;
+    if (auto loop = wait->getParentOfType<scf::ForOp>()) {
+      loop.getBody()->walk([&](TilePrefetchOp) { ++n; });
+    } else {
+      for (Operation *p = wait->getPrevNode(); p; p = p->getPrevNode()) {
+        auto pre = dyn_cast<TilePrefetchOp>(p);
+        if (!pre)
+          continue;
+        if (pre.getSource() == wait.getSource())
+          break;
+        ++n;
+      }
+    }
+    info.groupsAhead[op] = n;
+  }
+  return success();
+}
+
+} // namespace faopt::gpu

@@ -1,0 +1,47 @@
+//===- KernelPlan.h - what the EmitC lowering decides up front --*- C++ -*-===//
+//
+// Before the tile ops are converted, the GPU lowering plans the kernel as a
+// whole: the shared-memory layout and pipeline depth of every copy, which
+// prefetches synchronise, how many copy groups each wait may leave in
+// flight, which row sums stay per lane, and the kernel's parameter names.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_TARGETS_GPU_KERNELPLAN_H
+#define FAOPT_COMPILER_TARGETS_GPU_KERNELPLAN_H
+
+#include "compiler/targets/gpu/LanePartialSums.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
+#include <string>
+
+namespace faopt::gpu {
+
+/// What the patterns need to know about the kernel being lowered.
+struct KernelInfo {
+  int64_t warps = 4, threads = 128, blockQ = 0, blockKv = 0;
+  /// Shared-memory buffer of each tile load / prefetch / wait: the byte
+  /// offset of stage 0 and the bytes of one stage.
+  struct Buffer {
+    int64_t offset = 0, stageBytes = 0;
+  };
+  llvm::DenseMap<mlir::Operation *, Buffer> buffer;
+  /// Prefetches that start with a barrier; waits that wait (the first of
+  /// their block); copy groups each wait may leave in flight.
+  llvm::DenseSet<mlir::Operation *> barrierFirst;
+  llvm::DenseMap<mlir::Operation *, int64_t> groupsAhead;
+  int64_t sharedBytes = 0;
+  /// Row sums each lane keeps for its own columns until finalize.
+  LanePartialSums partialSums;
+  /// `attn.param` names of the kernel's arguments ("" where none).
+  llvm::SmallVector<std::string> argNames;
+};
+
+/// Fills the shared-memory plan of `info` (buffer offsets and stages,
+/// barriers, groups in flight) from the kernel's tile copies.
+mlir::LogicalResult planSharedMemory(mlir::func::FuncOp kernel,
+                                     KernelInfo &info);
+
+} // namespace faopt::gpu
+
+#endif // FAOPT_COMPILER_TARGETS_GPU_KERNELPLAN_H
