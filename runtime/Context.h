@@ -3,6 +3,7 @@
 #define FAOPT_RUNTIME_CONTEXT_H
 
 #include "compiler/spec/Spec.h"
+#include "llvm/ADT/SmallVector.h"
 #include "faopt/faopt.h"
 #include "runtime/Driver.h"
 #include "runtime/KernelCache.h"
@@ -57,21 +58,27 @@ faopt_status fail(faopt_status status, const std::string &message);
 /// `packed` receives the strides actually used (defaults filled in).
 std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
                             faopt_forward_args &packed);
+/// A run-time parameter as the kernel takes it, by value: int64_t for int
+/// parameters, float for float ones (the slot's address is the argument).
+union ScalarArg {
+  int64_t i;
+  float f;
+};
 /// A tensor input as the kernel takes it: faopt::Tensor<T, rank>, i.e.
 /// {data, size[rank], stride[rank]} as 64-bit words.
-using TensorWords = std::vector<int64_t>;
+using TensorWords = llvm::SmallVector<int64_t, 9>;
+
+/// The parameters of a launch in declaration order (given ones, then
+/// defaults); "" when every parameter has a value of its kind.
+std::string resolveParams(const spec::AttentionSpec &s,
+                          const faopt_forward_args &a,
+                          llvm::SmallVectorImpl<ScalarArg> &out);
 
 /// The tensor inputs of a launch in declaration order; "" when every one is
 /// given once, with the declared sizes, non-null and aligned.
 std::string resolveTensors(const spec::AttentionSpec &s,
                            const faopt_forward_args &a,
-                           std::vector<TensorWords> &out);
-
-/// The parameter values of a launch in declaration order (given ones, then
-/// defaults); "" when every parameter has a value.
-std::string resolveParams(const spec::AttentionSpec &s,
-                          const faopt_forward_args &a,
-                          std::vector<double> &values);
+                           llvm::SmallVectorImpl<TensorWords> &out);
 
 } // namespace faopt::rt
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Context.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <climits>
 #include <cmath>
@@ -128,74 +129,79 @@ std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
   return "";
 }
 
+namespace {
+/// "a, b, c" (or "none"): for error messages only, never on a launch that
+/// succeeds.
+template <typename Decls> std::string declaredNames(const Decls &decls) {
+  std::string names;
+  for (const auto &d : decls)
+    names += (names.empty() ? "" : ", ") + d.name;
+  return names.empty() ? "none" : names;
+}
+} // namespace
+
 std::string resolveParams(const spec::AttentionSpec &s,
                           const faopt_forward_args &a,
-                          std::vector<double> &values) {
-  values.clear();
+                          llvm::SmallVectorImpl<ScalarArg> &out) {
+  out.clear();
   if (a.num_params < 0 || (a.num_params > 0 && !a.params))
     return "params must point to num_params (>= 0) values";
-  std::string declared;
-  for (const spec::ParamDecl &d : s.params)
-    declared += (declared.empty() ? "" : ", ") + d.name;
-  if (declared.empty())
-    declared = "none";
-  std::vector<bool> given(s.params.size(), false);
-  values.resize(s.params.size());
+  llvm::SmallVector<bool, 8> given(s.params.size(), false);
+  llvm::SmallVector<double, 8> values(s.params.size(), 0.0);
   for (int i = 0; i < a.num_params; ++i) {
     const faopt_param_value &pv = a.params[i];
-    std::string name = pv.name ? pv.name : "";
+    llvm::StringRef name = pv.name ? pv.name : "";
     size_t j = 0;
     while (j < s.params.size() && s.params[j].name != name)
       ++j;
     if (j == s.params.size())
-      return "unknown parameter '" + name + "' (the spec declares: " +
-             declared + ")";
+      return "unknown parameter '" + name.str() + "' (the spec declares: " +
+             declaredNames(s.params) + ")";
     if (given[j])
-      return "parameter '" + name + "' given twice";
+      return "parameter '" + name.str() + "' given twice";
     if (!std::isfinite(pv.value) ||
         (s.params[j].type == spec::ExprType::Int &&
          (pv.value != std::floor(pv.value) || std::fabs(pv.value) > 9.0e15)))
-      return "parameter '" + name + "' is " +
+      return "parameter '" + name.str() + "' is " +
              (s.params[j].type == spec::ExprType::Int ? "an int" : "a float") +
              ", got " + std::to_string(pv.value);
     given[j] = true;
     values[j] = pv.value;
   }
   for (size_t j = 0; j < s.params.size(); ++j) {
-    if (given[j])
-      continue;
-    if (!s.params[j].hasDefault)
+    if (!given[j] && !s.params[j].hasDefault)
       return "parameter '" + s.params[j].name +
              "' has no default in the spec: pass its value";
-    values[j] = s.params[j].defaultValue;
+    double x = given[j] ? values[j] : s.params[j].defaultValue;
+    ScalarArg arg;
+    if (s.params[j].type == spec::ExprType::Int)
+      arg.i = static_cast<int64_t>(x);
+    else
+      arg.f = static_cast<float>(x);
+    out.push_back(arg);
   }
   return "";
 }
 
 std::string resolveTensors(const spec::AttentionSpec &s,
                            const faopt_forward_args &a,
-                           std::vector<TensorWords> &out) {
+                           llvm::SmallVectorImpl<TensorWords> &out) {
   out.assign(s.tensors.size(), TensorWords());
   if (a.num_tensors < 0 || (a.num_tensors > 0 && !a.tensors))
     return "tensors must point to num_tensors (>= 0) values";
-  std::string declared;
-  for (const spec::TensorDecl &d : s.tensors)
-    declared += (declared.empty() ? "" : ", ") + d.name;
-  if (declared.empty())
-    declared = "none";
   spec::LaunchSizes launch{a.batch, a.heads, a.kv_heads, a.seqlen_q,
                            a.seqlen_k};
   for (int i = 0; i < a.num_tensors; ++i) {
     const faopt_tensor_value &tv = a.tensors[i];
-    std::string name = tv.name ? tv.name : "";
+    llvm::StringRef name = tv.name ? tv.name : "";
     size_t j = 0;
     while (j < s.tensors.size() && s.tensors[j].name != name)
       ++j;
     if (j == s.tensors.size())
-      return "unknown tensor '" + name + "' (the spec declares: " + declared +
-             ")";
+      return "unknown tensor '" + name.str() + "' (the spec declares: " +
+             declaredNames(s.tensors) + ")";
     if (!out[j].empty())
-      return "tensor '" + name + "' given twice";
+      return "tensor '" + name.str() + "' given twice";
     const spec::TensorDecl &d = s.tensors[j];
     std::vector<int64_t> want;
     std::string why = spec::expectedTensorSizes(d, launch, want);
@@ -209,38 +215,33 @@ std::string resolveTensors(const spec::AttentionSpec &s,
           shape += (m ? ", " : "") + d.dims[m] + " = " + std::to_string(want[m]);
           got += (m ? ", " : "") + std::to_string(tv.sizes[m]);
         }
-        return "tensor '" + name + "' must have sizes [" + shape + "], got [" +
-               got + "]";
+        return "tensor '" + name.str() + "' must have sizes [" + shape +
+               "], got [" + got + "]";
       }
     if (!tv.data)
-      return "tensor '" + name + "' must be a non-NULL device pointer";
+      return "tensor '" + name.str() + "' must be a non-NULL device pointer";
     if (reinterpret_cast<uintptr_t>(tv.data) % 4 != 0)
-      return "tensor '" + name + "' must be 4-byte aligned";
-    int64_t strides[4] = {0, 0, 0, 0};
-    if (allZero(tv.strides, rank)) {
-      int64_t st = 1;
-      for (int k = rank - 1; k >= 0; --k) {
-        strides[k] = st;
-        st *= want[k];
-      }
-    } else {
-      for (int k = 0; k < rank; ++k) {
-        if (tv.strides[k] < 0)
-          return "tensor '" + name + "' strides must be non-negative";
-        strides[k] = tv.strides[k];
-      }
+      return "tensor '" + name.str() + "' must be 4-byte aligned";
+    bool packed = allZero(tv.strides, rank);
+    for (int k = 0; k < rank && !packed; ++k)
+      if (tv.strides[k] < 0)
+        return "tensor '" + name.str() + "' strides must be non-negative";
+    // {data, sizes..., strides...}; packed strides are row-major.
+    TensorWords &w = out[j];
+    w.assign(1 + 2 * rank, 0);
+    w[0] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(tv.data));
+    int64_t stride = 1;
+    for (int k = rank - 1; k >= 0; --k) {
+      w[1 + k] = want[k];
+      w[1 + rank + k] = packed ? stride : tv.strides[k];
+      stride *= want[k];
     }
-    TensorWords w{static_cast<int64_t>(reinterpret_cast<uintptr_t>(tv.data))};
-    for (int k = 0; k < rank; ++k)
-      w.push_back(want[k]);
-    for (int k = 0; k < rank; ++k)
-      w.push_back(strides[k]);
-    out[j] = std::move(w);
   }
   for (size_t j = 0; j < s.tensors.size(); ++j)
     if (out[j].empty())
-      return "tensor '" + s.tensors[j].name + "' is missing (the spec declares: " +
-             declared + ")";
+      return "tensor '" + s.tensors[j].name +
+             "' is missing (the spec declares: " + declaredNames(s.tensors) +
+             ")";
   return "";
 }
 
@@ -260,10 +261,10 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
                 "faopt_forward: kernel and args must not be NULL");
   faopt_forward_args p;
   std::string why = faopt::rt::validateForward(*k, *a, p);
-  std::vector<double> paramValues;
-  std::vector<faopt::rt::TensorWords> tensorWords;
+  llvm::SmallVector<faopt::rt::ScalarArg, 4> scalars;
+  llvm::SmallVector<faopt::rt::TensorWords, 2> tensorWords;
   if (why.empty())
-    why = faopt::rt::resolveParams(k->spec, *a, paramValues);
+    why = faopt::rt::resolveParams(k->spec, *a, scalars);
   if (why.empty())
     why = faopt::rt::resolveTensors(k->spec, *a, tensorWords);
   if (!why.empty())
@@ -297,22 +298,13 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   TensorArg<3> lse{p.lse,
                    {p.batch, p.heads, p.seqlen_q},
                    {p.lse_stride[0], p.lse_stride[1], 1}};
-  // Kernel arguments: q, k, v, o, [lse], then the parameters by value
-  // (int64_t for int, float for float), as the manifest lists them.
-  std::vector<void *> params{&q, &kk, &v, &o};
+  // Kernel arguments: q, k, v, o, [lse], then the parameters by value and
+  // the tensor inputs, as the manifest lists them.
+  llvm::SmallVector<void *, 12> params{&q, &kk, &v, &o};
   if (s.lse)
     params.push_back(&lse);
-  std::vector<int64_t> ints(s.params.size());
-  std::vector<float> floats(s.params.size());
-  for (size_t i = 0; i < s.params.size(); ++i) {
-    if (s.params[i].type == faopt::spec::ExprType::Int) {
-      ints[i] = static_cast<int64_t>(paramValues[i]);
-      params.push_back(&ints[i]);
-    } else {
-      floats[i] = static_cast<float>(paramValues[i]);
-      params.push_back(&floats[i]);
-    }
-  }
+  for (faopt::rt::ScalarArg &arg : scalars)
+    params.push_back(&arg);
   for (faopt::rt::TensorWords &w : tensorWords)
     params.push_back(w.data());
   unsigned programs = static_cast<unsigned>(
