@@ -135,29 +135,22 @@ int main(int argc, char **argv) {
     launchParams.push_back({sp.params[i].name.c_str(), values[i]});
   // Tensor inputs (document ids, lengths, biases): sample contents, packed.
   test::TensorInputs tensorValues = test::sampleTensorInputs(sp, s, rng);
+  std::string tensorError;
+  test::HostTensorInputs host =
+      test::hostTensorInputs(sp, s, tensorValues, tensorError);
+  if (!tensorError.empty()) {
+    std::fprintf(stderr, "faopt-run-gpu: %s\n", tensorError.c_str());
+    return 1;
+  }
   std::vector<faopt_tensor_value> launchTensors;
   std::vector<void *> tensorMemory;
-  for (size_t i = 0; i < tensorValues.size(); ++i) {
-    std::vector<int64_t> sizes = test::tensorSizes(sp, i, s);
-    if (sizes.empty()) {
-      std::fprintf(stderr, "faopt-run-gpu: the shape does not fit tensor '%s' "
-                           "(a \"seqlen\" dimension needs sq == sk)\n",
-                   sp.tensors[i].name.c_str());
-      return 1;
-    }
-    size_t n = tensorValues[i].size();
+  for (size_t i = 0; i < host.size(); ++i) {
     void *dp = nullptr;
-    cudaMalloc(&dp, std::max<size_t>(n, 1) * 4);
-    if (sp.tensors[i].type == spec::ExprType::Int) {
-      std::vector<int32_t> h(tensorValues[i].begin(), tensorValues[i].end());
-      cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice);
-    } else {
-      std::vector<float> h(tensorValues[i].begin(), tensorValues[i].end());
-      cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice);
-    }
+    cudaMalloc(&dp, std::max<size_t>(host.bytes(i), 4));
+    cudaMemcpy(dp, host.data(i), host.bytes(i), cudaMemcpyHostToDevice);
     faopt_tensor_value tv{sp.tensors[i].name.c_str(), dp, {}, {}};
-    for (size_t d = 0; d < sizes.size(); ++d)
-      tv.sizes[d] = sizes[d];
+    for (size_t d = 0; d < host.sizes[i].size(); ++d)
+      tv.sizes[d] = host.sizes[i][d];
     launchTensors.push_back(tv);
     tensorMemory.push_back(dp);
   }

@@ -11,6 +11,7 @@
 #include "compiler/pipeline/Explain.h"
 #include "compiler/spec/Spec.h"
 #include "compiler/targets/cpu/CpuRunner.h"
+#include "tests/common/CpuTensorViews.h"
 #include "tests/common/Reference.h"
 
 #include <algorithm>
@@ -117,32 +118,14 @@ int main(int argc, char **argv) {
   test::poison(o);
   // Tensor inputs (document ids, lengths, biases): sample contents.
   test::TensorInputs tensorValues = test::sampleTensorInputs(sp, s, rng);
-  std::vector<std::vector<int32_t>> ints(tensorValues.size());
-  std::vector<std::vector<float>> floats(tensorValues.size());
-  std::vector<cpu::HostTensor> tensorViews;
-  for (size_t i = 0; i < tensorValues.size(); ++i) {
-    std::vector<int64_t> sizes = test::tensorSizes(sp, i, s);
-    if (sizes.empty()) {
-      std::fprintf(stderr, "faopt-run: the shape does not fit tensor '%s' "
-                           "(a \"seqlen\" dimension needs sq == sk)\n",
-                   sp.tensors[i].name.c_str());
-      return 1;
-    }
-    cpu::HostTensor t;
-    t.rank = static_cast<int>(sizes.size());
-    int64_t stride = 1;
-    for (int d = t.rank - 1; d >= 0; --d) {
-      t.sizes[d] = sizes[d];
-      t.strides[d] = stride;
-      stride *= sizes[d];
-    }
-    ints[i].assign(tensorValues[i].begin(), tensorValues[i].end());
-    floats[i].assign(tensorValues[i].begin(), tensorValues[i].end());
-    t.data = sp.tensors[i].type == spec::ExprType::Int
-                 ? static_cast<void *>(ints[i].data())
-                 : static_cast<void *>(floats[i].data());
-    tensorViews.push_back(t);
+  std::string tensorError;
+  test::HostTensorInputs host =
+      test::hostTensorInputs(sp, s, tensorValues, tensorError);
+  if (!tensorError.empty()) {
+    std::fprintf(stderr, "faopt-run: %s\n", tensorError.c_str());
+    return 1;
   }
+  std::vector<cpu::HostTensor> tensorViews = test::cpuTensorViews(host);
   std::vector<float> lse(s.batch * s.heads * s.seqQ);
   auto view = [](test::Buffer &b) {
     cpu::HostTensor t;

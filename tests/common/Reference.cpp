@@ -75,6 +75,52 @@ ParamValues paramValues(const spec::AttentionSpec &spec,
   return values;
 }
 
+std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
+                                std::mt19937 &rng) {
+  std::vector<double> ids(std::max<int64_t>(batch * seq, 0));
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<int64_t> cuts;
+    for (int i = 0; i + 1 < docs && seq > 1; ++i)
+      cuts.push_back(std::uniform_int_distribution<int64_t>(1, seq - 1)(rng));
+    std::sort(cuts.begin(), cuts.end());
+    for (int64_t s = 0; s < seq; ++s)
+      ids[b * seq + s] = static_cast<double>(
+          std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin());
+  }
+  return ids;
+}
+
+HostTensorInputs hostTensorInputs(const spec::AttentionSpec &spec,
+                                  const Shape &shape,
+                                  const TensorInputs &values,
+                                  std::string &error) {
+  HostTensorInputs h;
+  error.clear();
+  for (size_t i = 0; i < values.size() && i < spec.tensors.size(); ++i) {
+    std::vector<int64_t> sizes = tensorSizes(spec, i, shape);
+    if (sizes.empty()) {
+      error = "the shape does not fit tensor '" + spec.tensors[i].name +
+              "' (a \"seqlen\" dimension needs seqlen_q == seqlen_k)";
+      return {};
+    }
+    std::vector<int64_t> strides(sizes.size());
+    int64_t stride = 1;
+    for (size_t d = sizes.size(); d-- > 0;) {
+      strides[d] = stride;
+      stride *= sizes[d];
+    }
+    h.ints.emplace_back();
+    h.floats.emplace_back();
+    if (spec.tensors[i].type == spec::ExprType::Int)
+      h.ints.back().assign(values[i].begin(), values[i].end());
+    else
+      h.floats.back().assign(values[i].begin(), values[i].end());
+    h.sizes.push_back(std::move(sizes));
+    h.strides.push_back(std::move(strides));
+  }
+  return h;
+}
+
 TensorInputs sampleTensorInputs(const spec::AttentionSpec &spec,
                                 const Shape &shape, std::mt19937 &rng) {
   TensorInputs out;
@@ -91,16 +137,8 @@ TensorInputs sampleTensorInputs(const spec::AttentionSpec &spec,
       for (double &x : v)
         x = static_cast<float>(u(rng));
     } else if (last == "seqlen" || last == "seqlen_q" || last == "seqlen_k") {
-      int64_t row = sizes.back(), rows = row ? n / row : 0;
-      for (int64_t r = 0; r < rows; ++r) {
-        std::vector<int64_t> cuts;
-        for (int c = 0; c < 7 && row > 1; ++c)
-          cuts.push_back(std::uniform_int_distribution<int64_t>(1, row - 1)(rng));
-        std::sort(cuts.begin(), cuts.end());
-        for (int64_t s = 0; s < row; ++s)
-          v[r * row + s] = static_cast<double>(
-              std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin());
-      }
+      int64_t row = sizes.back();
+      v = documentIds(row ? n / row : 0, row, 8, rng);
     } else if (t.dims.size() == 1 && last == "batch") {
       for (double &x : v)
         x = static_cast<double>(std::uniform_int_distribution<int64_t>(

@@ -47,6 +47,34 @@ using TensorInputs = std::vector<std::vector<double>>;
 std::vector<int64_t> tensorSizes(const spec::AttentionSpec &spec, size_t i,
                                  const Shape &shape);
 
+/// Document ids of packed sequences: per batch entry, `docs` documents of
+/// random lengths, ids 0, 1, ... increasing along the sequence.
+std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
+                                std::mt19937 &rng);
+
+/// Tensor inputs as the kernels read them: int32 / float32 arrays, packed
+/// row-major, with their sizes for the launch. `bytes(i)` is the size of
+/// array i; `data(i)` its first element.
+struct HostTensorInputs {
+  std::vector<std::vector<int32_t>> ints;
+  std::vector<std::vector<float>> floats;
+  std::vector<std::vector<int64_t>> sizes, strides;
+  const void *data(size_t i) const {
+    return ints[i].empty() ? static_cast<const void *>(floats[i].data())
+                           : static_cast<const void *>(ints[i].data());
+  }
+  size_t bytes(size_t i) const {
+    return 4 * (ints[i].empty() ? floats[i].size() : ints[i].size());
+  }
+  size_t size() const { return sizes.size(); }
+};
+/// Converts `values` for `shape`; empty with `error` set when the shape does
+/// not fit a declaration ("seqlen" with seqlen_q != seqlen_k).
+HostTensorInputs hostTensorInputs(const spec::AttentionSpec &spec,
+                                  const Shape &shape,
+                                  const TensorInputs &values,
+                                  std::string &error);
+
 /// Plausible contents for a spec's tensor inputs (what the samples run on):
 /// int32 tensors whose last dimension is a sequence get sorted ids (packed
 /// documents, 8 per row at most), [batch] ones lengths in [1, seqlen_k],

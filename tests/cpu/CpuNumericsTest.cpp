@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cpu/CpuRunner.h"
+#include "tests/common/CpuTensorViews.h"
 #include "tests/common/Reference.h"
 
 #include "gtest/gtest.h"
@@ -37,23 +38,6 @@ struct Case {
   /// Fills the tensor inputs (declaration order, row-major) for a shape.
   std::function<TensorInputs(const Shape &, std::mt19937 &)> tensors = nullptr;
 };
-
-/// Document ids per (batch, position): `docs` documents of random lengths,
-/// ids increasing along the sequence (packed sequences).
-std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
-                                std::mt19937 &rng) {
-  std::vector<double> ids(batch * seq);
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<int64_t> cuts;
-    for (int i = 0; i + 1 < docs; ++i)
-      cuts.push_back(std::uniform_int_distribution<int64_t>(1, seq - 1)(rng));
-    std::sort(cuts.begin(), cuts.end());
-    for (int64_t s = 0; s < seq; ++s)
-      ids[b * seq + s] = static_cast<double>(
-          std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin() + 10 * b);
-  }
-  return ids;
-}
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
@@ -422,28 +406,10 @@ TEST_P(CpuNumerics, MatchesReference) {
 
   // Tensor inputs as int32 / float32 host arrays, row-major.
   TensorInputs tensorValues = c.tensors ? c.tensors(s, rng) : TensorInputs{};
-  std::vector<std::vector<int32_t>> ints(tensorValues.size());
-  std::vector<std::vector<float>> floats(tensorValues.size());
-  std::vector<cpu::HostTensor> tensorViews;
-  for (size_t i = 0; i < tensorValues.size(); ++i) {
-    std::vector<int64_t> sizes = tensorSizes(sp, i, s);
-    cpu::HostTensor t;
-    t.rank = static_cast<int>(sizes.size());
-    int64_t stride = 1;
-    for (int d = t.rank - 1; d >= 0; --d) {
-      t.sizes[d] = sizes[d];
-      t.strides[d] = stride;
-      stride *= sizes[d];
-    }
-    if (sp.tensors[i].type == spec::ExprType::Int) {
-      ints[i].assign(tensorValues[i].begin(), tensorValues[i].end());
-      t.data = ints[i].data();
-    } else {
-      floats[i].assign(tensorValues[i].begin(), tensorValues[i].end());
-      t.data = floats[i].data();
-    }
-    tensorViews.push_back(t);
-  }
+  std::string tensorError;
+  HostTensorInputs host = hostTensorInputs(sp, s, tensorValues, tensorError);
+  ASSERT_EQ(tensorError, "");
+  std::vector<cpu::HostTensor> tensorViews = cpuTensorViews(host);
 
   llvm::Error err = kernel.run(view(q), view(k), view(v), view(o),
                                sp.lse ? &lseView : nullptr, c.params,

@@ -33,22 +33,6 @@ struct Variant {
       tensors = nullptr;
 };
 
-/// Packed documents: `docs` random-length documents per batch entry.
-std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
-                                std::mt19937 &rng) {
-  std::vector<double> ids(batch * seq);
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<int64_t> cuts;
-    for (int i = 0; i + 1 < docs; ++i)
-      cuts.push_back(std::uniform_int_distribution<int64_t>(1, seq - 1)(rng));
-    std::sort(cuts.begin(), cuts.end());
-    for (int64_t s = 0; s < seq; ++s)
-      ids[b * seq + s] = static_cast<double>(
-          std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin());
-  }
-  return ids;
-}
-
 void PrintTo(const Variant &v, std::ostream *os) { *os << v.name; }
 
 std::string specFor(const Variant &v) {
@@ -111,7 +95,7 @@ std::vector<Variant> variants() {
                "\"document\", \"ids\": \"doc\"}]",
                "bf16", 128, 2, 2, 2, 1000, 1000, {},
                [](const test::Shape &s, std::mt19937 &rng) {
-                 return test::TensorInputs{documentIds(s.batch, s.seqQ, 5, rng)};
+                 return test::TensorInputs{test::documentIds(s.batch, s.seqQ, 5, rng)};
                }});
   v.push_back({"key_padding_gqa",
                "\"tensors\": {\"lens\": {\"dtype\": \"int32\", \"shape\": "
@@ -186,24 +170,19 @@ TEST_P(GpuVariants, MatchesReference) {
   shape.headDimQK = shape.headDimV = c.d;
   test::TensorInputs tensorValues =
       c.tensors ? c.tensors(shape, rng) : test::TensorInputs{};
+  std::string tensorError;
+  test::HostTensorInputs host =
+      test::hostTensorInputs(sp, shape, tensorValues, tensorError);
+  ASSERT_EQ(tensorError, "");
   std::vector<faopt_tensor_value> tensors;
   std::vector<void *> tensorMemory;
-  for (size_t i = 0; i < tensorValues.size(); ++i) {
-    std::vector<int64_t> sizes = test::tensorSizes(sp, i, shape);
-    ASSERT_FALSE(sizes.empty());
+  for (size_t i = 0; i < host.size(); ++i) {
     void *dp = nullptr;
-    size_t n = tensorValues[i].size();
-    CUDA_OK(cudaMalloc(&dp, std::max<size_t>(n, 1) * 4));
-    if (sp.tensors[i].type == spec::ExprType::Int) {
-      std::vector<int32_t> h(tensorValues[i].begin(), tensorValues[i].end());
-      CUDA_OK(cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice));
-    } else {
-      std::vector<float> h(tensorValues[i].begin(), tensorValues[i].end());
-      CUDA_OK(cudaMemcpy(dp, h.data(), n * 4, cudaMemcpyHostToDevice));
-    }
+    CUDA_OK(cudaMalloc(&dp, std::max<size_t>(host.bytes(i), 4)));
+    CUDA_OK(cudaMemcpy(dp, host.data(i), host.bytes(i), cudaMemcpyHostToDevice));
     faopt_tensor_value tv{sp.tensors[i].name.c_str(), dp, {}, {}};
-    for (size_t d = 0; d < sizes.size(); ++d)
-      tv.sizes[d] = sizes[d];
+    for (size_t d = 0; d < host.sizes[i].size(); ++d)
+      tv.sizes[d] = host.sizes[i][d];
     tensors.push_back(tv);
     tensorMemory.push_back(dp);
   }
