@@ -81,6 +81,38 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
   cudaMemcpy(dev, host.data(), elems * 2, cudaMemcpyHostToDevice);
 }
 
+/// Median milliseconds of `reps` launches timed with CUDA events, after 3
+/// warm-up launches (excluded); launch r uses argsFor(r). A negative result
+/// means a launch or the kernel failed (reported on stderr).
+double timeLaunches(const faopt::Kernel &kernel, int reps,
+                    const std::function<faopt::ForwardArgs(int)> &argsFor) {
+  for (int i = 0; i < 3; ++i)
+    if (!kernel.forward(argsFor(i))) {
+      std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
+                   faopt_last_error());
+      return -1;
+    }
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    faopt::ForwardArgs a = argsFor(r);
+    cudaEventRecord(start);
+    kernel.forward(a);
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    times.push_back(ms);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  if (!check(cudaGetLastError(), "kernel"))
+    return -1;
+  return median(times);
+}
+
 /// Restricts the forward grid; 0 / -1 mean "all".
 struct CaseFilter {
   int64_t d = 0, seq = 0;
@@ -133,27 +165,9 @@ int benchForward(faopt::Context &ctx, bool quick, int reps,
           a.seqlen_q = a.seqlen_k = seq;
           return a;
         };
-        cudaEvent_t start, stop;
-        cudaEventCreate(&start);
-        cudaEventCreate(&stop);
-        for (int i = 0; i < 3; ++i) // warm-up
-          if (!kernel->forward(argsFor(i % sets))) {
-            std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
-                         faopt_last_error());
-            return 1;
-          }
-        std::vector<double> times;
-        for (int r = 0; r < reps; ++r) {
-          faopt::ForwardArgs a = argsFor(r % sets);
-          cudaEventRecord(start);
-          kernel->forward(a);
-          cudaEventRecord(stop);
-          cudaEventSynchronize(stop);
-          float ms = 0;
-          cudaEventElapsedTime(&ms, start, stop);
-          times.push_back(ms);
-        }
-        if (!check(cudaGetLastError(), "kernel"))
+        double ms = timeLaunches(*kernel, reps,
+                                 [&](int r) { return argsFor(r % sets); });
+        if (ms < 0)
           return 1;
         Row row;
         row.what = "fwd";
@@ -162,7 +176,7 @@ int benchForward(faopt::Context &ctx, bool quick, int reps,
         row.batch = batch;
         row.heads = heads;
         row.causal = causal;
-        row.ms = median(times);
+        row.ms = ms;
         double flops = 4.0 * batch * heads * double(seq) * seq * d;
         if (causal)
           flops /= 2;
@@ -173,8 +187,6 @@ int benchForward(faopt::Context &ctx, bool quick, int reps,
                     (long long)d, causal ? "causal" : "dense", (long long)seq,
                     (long long)batch, (long long)heads, row.ms, row.tflops);
         std::fflush(stdout);
-        cudaEventDestroy(start);
-        cudaEventDestroy(stop);
         for (void *p : bufs)
           cudaFree(p);
         cudaFree(lse);
@@ -250,9 +262,6 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
   }
   float *lse = nullptr;
   check(cudaMalloc(&lse, batch * heads * n * 4), "cudaMalloc");
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
   for (const Variant &var : variants) {
     auto kernel = ctx.kernel(var.spec);
     if (!kernel) {
@@ -280,26 +289,11 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
       a.tensors = &docArg;
       a.num_tensors = 1;
     }
-    for (int i = 0; i < 3; ++i)
-      if (!kernel->forward(a)) {
-        std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
-                     faopt_last_error());
-        return 1;
-      }
-    std::vector<double> times;
-    for (int r = 0; r < reps; ++r) {
-      cudaEventRecord(start);
-      kernel->forward(a);
-      cudaEventRecord(stop);
-      cudaEventSynchronize(stop);
-      float ms = 0;
-      cudaEventElapsedTime(&ms, start, stop);
-      times.push_back(ms);
-    }
-    if (!check(cudaGetLastError(), "kernel"))
-      return 1;
+    double ms = timeLaunches(*kernel, reps, [&](int) { return a; });
     if (docDevice)
       cudaFree(docDevice);
+    if (ms < 0)
+      return 1;
     double pairs = 0;
     for (int64_t q = 0; q < n; ++q)
       for (int64_t kv = 0; kv < n; ++kv)
@@ -310,15 +304,13 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
     row.seq = n;
     row.batch = batch;
     row.heads = heads;
-    row.ms = median(times);
+    row.ms = ms;
     row.tflops = 4.0 * d * pairs * batch * heads / (row.ms * 1e-3) / 1e12;
     rows.push_back(row);
     std::printf("variant %-22s density %.3f: %8.3f ms  %6.1f TFLOP/s effective\n",
                 var.name, pairs / double(n * n), row.ms, row.tflops);
     std::fflush(stdout);
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
   for (void *p : bufs)
     cudaFree(p);
   cudaFree(lse);
