@@ -11,6 +11,8 @@ import argparse
 import csv
 import math
 
+from table import print_table
+
 
 def load(path):
     with open(path, newline="") as fh:
@@ -54,18 +56,7 @@ def main():
         row += [f"{p[n]:.1f}" if n in p else "-" for n in names]
         row += [f"{ours[key] / p[n]:.2f}" if n in p and p[n] > 0 else "-" for n in names]
         rows.append(row)
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-                  for i, h in enumerate(header)]
-        print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-        for row in rows:
-            print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
-
+    print_table(header, rows, args.markdown)
 
 if __name__ == "__main__":
     main()

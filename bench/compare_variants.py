@@ -14,6 +14,8 @@ import argparse
 import csv
 import math
 
+from table import print_table
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -56,18 +58,7 @@ def main():
         row += [f"{ours[v] / p[n]:.2f}" if n in p and p[n] > 0 else "-" for n in names]
         row += [f"{ours[v] / dense:.2f}" if dense else "-"]
         rows.append(row)
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-                  for i, h in enumerate(header)]
-        print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-        for row in rows:
-            print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
-
+    print_table(header, rows, args.markdown)
 
 if __name__ == "__main__":
     main()
