@@ -126,6 +126,43 @@ const TensorDecl *tensorField(Reader &r, const json::object &o,
   return nullptr;
 }
 
+/// The object form shared by mask and score terms: {"expr": "..."} is a
+/// Term; {"type": T, ...} leaves T and the object to the caller's built-ins.
+/// Neither (with the error reported): no object and no Term.
+struct TermObject {
+  std::optional<Term> expr;
+  const json::object *object = nullptr;
+  std::string type;
+};
+TermObject readTermObject(Reader &r, const json::value &v,
+                          const std::string &path, const char *kind,
+                          const char *builtins) {
+  TermObject t;
+  if (!v.is_object()) {
+    r.fail(path, std::string("expected a ") + kind + " name, an expression "
+                 "string or an object, got " + Reader::describe(v));
+    return t;
+  }
+  const json::object &o = v.get_object();
+  if (o.contains("expr")) {
+    if (!r.onlyFields(o, path, {"expr"}))
+      return t;
+    if (const json::string *s = r.string(o.at("expr"), path + ".expr"))
+      t.expr = Term{std::string(*s), "expr(" + std::string(*s) + ")"};
+    return t;
+  }
+  if (!o.contains("type")) {
+    r.fail(path, std::string("a ") + kind + " object needs \"type\" (one of " +
+                     builtins + ") or \"expr\"");
+    return t;
+  }
+  if (const json::string *type = r.string(o.at("type"), path + ".type")) {
+    t.object = &o;
+    t.type = std::string(*type);
+  }
+  return t;
+}
+
 } // namespace
 
 std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
@@ -151,29 +188,11 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
     }
     return Term{s, "expr(" + s + ")"};
   }
-  if (!v.is_object()) {
-    r.fail(path, "expected a mask name, an expression string or an object, "
-                 "got " + Reader::describe(v));
-    return std::nullopt;
-  }
-  const json::object &o = v.get_object();
-  if (o.contains("expr")) {
-    if (!r.onlyFields(o, path, {"expr"}))
-      return std::nullopt;
-    const json::string *s = r.string(o.at("expr"), path + ".expr");
-    if (!s)
-      return std::nullopt;
-    return Term{std::string(*s), "expr(" + std::string(*s) + ")"};
-  }
-  if (!o.contains("type")) {
-    r.fail(path, "a mask object needs \"type\" (one of " + std::string(builtins) +
-                     ") or \"expr\"");
-    return std::nullopt;
-  }
-  const json::string *type = r.string(o.at("type"), path + ".type");
-  if (!type)
-    return std::nullopt;
-  if (*type == "causal") {
+  TermObject t = readTermObject(r, v, path, "mask", builtins);
+  if (t.expr || !t.object)
+    return t.expr;
+  const json::object &o = *t.object;
+  if (t.type == "causal") {
     if (!r.onlyFields(o, path, {"type", "align"}))
       return std::nullopt;
     auto query = alignedQuery(r, o, path);
@@ -182,7 +201,7 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
     return Term{*query + " >= kv", "causal" + (*query == "q" ? std::string()
                                                             : "(bottom_right)")};
   }
-  if (*type == "sliding_window") {
+  if (t.type == "sliding_window") {
     if (!r.onlyFields(o, path, {"type", "left", "right", "align"}))
       return std::nullopt;
     if (!o.contains("left")) {
@@ -202,7 +221,7 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
                 "sliding_window(left=" + *left + ", right=" + *right +
                     alignSuffix(*query) + ")"};
   }
-  if (*type == "prefix_lm") {
+  if (t.type == "prefix_lm") {
     if (!r.onlyFields(o, path, {"type", "n"}))
       return std::nullopt;
     if (!o.contains("n")) {
@@ -215,7 +234,7 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
       return std::nullopt;
     return Term{"kv < " + *n + " || q >= kv", "prefix_lm(n=" + *n + ")"};
   }
-  if (*type == "chunked") {
+  if (t.type == "chunked") {
     // Local attention in chunks (Llama 4 style): a query sees the keys of
     // its own chunk only. Combine with "causal" for causal-within-chunk.
     if (!r.onlyFields(o, path, {"type", "chunk"}))
@@ -229,7 +248,7 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
       return std::nullopt;
     return Term{"q / " + *c + " == kv / " + *c, "chunked(chunk=" + *c + ")"};
   }
-  if (*type == "document") {
+  if (t.type == "document") {
     // Packed sequences: a query attends keys of its own document only.
     if (!r.onlyFields(o, path, {"type", "ids"}))
       return std::nullopt;
@@ -242,7 +261,7 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
     return Term{t->name + "[" + b + "q] == " + t->name + "[" + b + "kv]",
                 "document(ids=" + t->name + ")"};
   }
-  if (*type == "key_padding") {
+  if (t.type == "key_padding") {
     // Variable-length batches in a padded layout: keys at or past the
     // sequence's own length are never attended.
     if (!r.onlyFields(o, path, {"type", "lengths"}))
@@ -255,7 +274,7 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
     return Term{"kv < " + t->name + "[b]",
                 "key_padding(lengths=" + t->name + ")"};
   }
-  r.fail(path + ".type", "unknown mask '" + std::string(*type) +
+  r.fail(path + ".type", "unknown mask '" + t.type +
                              "' (built-in masks: " + builtins + ")");
   return std::nullopt;
 }
@@ -289,29 +308,11 @@ std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
     }
     return Term{s, "expr(" + s + ")"};
   }
-  if (!v.is_object()) {
-    r.fail(path, "expected a score name, an expression string or an object, "
-                 "got " + Reader::describe(v));
-    return std::nullopt;
-  }
-  const json::object &o = v.get_object();
-  if (o.contains("expr")) {
-    if (!r.onlyFields(o, path, {"expr"}))
-      return std::nullopt;
-    const json::string *s = r.string(o.at("expr"), path + ".expr");
-    if (!s)
-      return std::nullopt;
-    return Term{std::string(*s), "expr(" + std::string(*s) + ")"};
-  }
-  if (!o.contains("type")) {
-    r.fail(path, "a score object needs \"type\" (one of " +
-                     std::string(builtins) + ") or \"expr\"");
-    return std::nullopt;
-  }
-  const json::string *type = r.string(o.at("type"), path + ".type");
-  if (!type)
-    return std::nullopt;
-  if (*type == "softcap") {
+  TermObject t = readTermObject(r, v, path, "score", builtins);
+  if (t.expr || !t.object)
+    return t.expr;
+  const json::object &o = *t.object;
+  if (t.type == "softcap") {
     if (!r.onlyFields(o, path, {"type", "cap"}))
       return std::nullopt;
     if (!o.contains("cap")) {
@@ -340,7 +341,7 @@ std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
     }
     return Term{c + " * tanh(score / " + c + ")", "softcap(cap=" + c + ")"};
   }
-  if (*type == "alibi") {
+  if (t.type == "alibi") {
     if (!r.onlyFields(o, path, {"type", "heads"}))
       return std::nullopt;
     std::optional<int64_t> h = heads;
@@ -351,7 +352,7 @@ std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
     }
     return alibi(h, path);
   }
-  if (*type == "bias") {
+  if (t.type == "bias") {
     // An additive bias tensor, indexed by what its dimensions are: a
     // dimension of size 1 broadcasts.
     if (!r.onlyFields(o, path, {"type", "tensor"}))
@@ -381,7 +382,7 @@ std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
     return Term{"score + " + t->name + "[" + index + "]",
                 "bias(tensor=" + t->name + ")"};
   }
-  r.fail(path + ".type", "unknown score modifier '" + std::string(*type) +
+  r.fail(path + ".type", "unknown score modifier '" + t.type +
                              "' (built-in: " + builtins + ")");
   return std::nullopt;
 }
