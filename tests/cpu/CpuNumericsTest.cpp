@@ -446,3 +446,47 @@ INSTANTIATE_TEST_SUITE_P(Specs, CpuNumerics, ::testing::ValuesIn(cases()),
                          });
 
 } // namespace
+
+namespace {
+
+/// CpuKernel::run rejects parameter and tensor-input mistakes with a
+/// message, before running anything.
+TEST(CpuRunner, ParameterAndTensorErrors) {
+  spec::SpecParseResult parsed = spec::parseSpec(
+      R"({"name": "errs", "dtype": "f32", "head_dim": 32, "lse": false,
+          "params": {"w": "int"},
+          "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]}},
+          "mask": ["causal", {"type": "document", "ids": "doc"},
+                   {"type": "sliding_window", "left": "w"}]})");
+  ASSERT_TRUE(parsed.spec) << parsed.error;
+  const cpu::CpuKernel &kernel = kernelFor(*parsed.spec);
+  auto buf = [&](int64_t seq) {
+    return makeBuffer(spec::ElementType::F32, spec::Layout::BHSD, 1, 1, seq, 32);
+  };
+  Buffer q = buf(40), k = buf(40), v = buf(40), o = buf(40);
+  std::vector<int32_t> ids(40, 0);
+  cpu::HostTensor doc;
+  doc.data = ids.data();
+  doc.rank = 2;
+  doc.sizes[0] = 1;
+  doc.sizes[1] = 40;
+  doc.strides[0] = 40;
+  doc.strides[1] = 1;
+  auto run = [&](llvm::ArrayRef<double> params,
+                 std::vector<cpu::HostTensor> tensors) {
+    llvm::Error e = kernel.run(view(q), view(k), view(v), view(o), nullptr,
+                               params, tensors);
+    return e ? llvm::toString(std::move(e)) : std::string();
+  };
+  EXPECT_EQ(run({}, {doc}), "parameter 'w' has no default: give its value");
+  EXPECT_EQ(run({2.5}, {doc}), "parameter 'w' is an int, got 2.500000");
+  EXPECT_EQ(run({3, 4}, {doc}), "the spec declares 1 parameter(s), got 2");
+  EXPECT_EQ(run({3}, {}), "the spec declares 1 tensor input(s), got 0");
+  cpu::HostTensor shortDoc = doc;
+  shortDoc.sizes[1] = 39;
+  EXPECT_EQ(run({3}, {shortDoc}),
+            "tensor 'doc' must be non-null with the declared sizes");
+  EXPECT_EQ(run({3}, {doc}), "");
+}
+
+} // namespace
