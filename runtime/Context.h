@@ -27,6 +27,12 @@ struct faopt_kernel {
   faopt_context *context = nullptr;
   CUmodule module = nullptr;
   CUfunction function = nullptr;
+  // Data-dependent masks: the kv-block list builder, launched first on the
+  // same arguments plus the lists (compiler/pipeline/BlockListsAbi.h).
+  std::string listBuilderName;
+  CUfunction listBuilder = nullptr;
+  int listBuilderThreads = 0;
+  bool listsPerBatch = false, listsPerHead = false;
 };
 
 struct faopt_context {

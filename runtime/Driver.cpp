@@ -49,6 +49,8 @@ const Driver &driver() {
     sym(d.funcSetAttribute, "cuFuncSetAttribute");
     sym(d.funcGetAttribute, "cuFuncGetAttribute");
     sym(d.launchKernel, "cuLaunchKernel");
+    sym(d.memAllocAsync, "cuMemAllocAsync");
+    sym(d.memFreeAsync, "cuMemFreeAsync");
     sym(d.getErrorString, "cuGetErrorString");
     sym(d.getErrorName, "cuGetErrorName");
     if (!d.available())

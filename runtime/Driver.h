@@ -26,6 +26,9 @@ struct Driver {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **) = nullptr;
+  // Stream-ordered workspace (the kv-block lists of data-dependent masks).
+  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream) = nullptr;
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream) = nullptr;
   CUresult (*getErrorString)(CUresult, const char **) = nullptr;
   CUresult (*getErrorName)(CUresult, const char **) = nullptr;
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Context.h"
+#include "compiler/pipeline/BlockListsAbi.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <climits>
@@ -298,8 +299,9 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   TensorArg<3> lse{p.lse,
                    {p.batch, p.heads, p.seqlen_q},
                    {p.lse_stride[0], p.lse_stride[1], 1}};
-  // Kernel arguments: q, k, v, o, [lse], then the parameters by value and
-  // the tensor inputs, as the manifest lists them.
+  // Kernel arguments: q, k, v, o, [lse], then the parameters by value, the
+  // tensor inputs and (data-dependent masks) the kv-block lists, as the
+  // manifest lists them.
   llvm::SmallVector<void *, 12> params{&q, &kk, &v, &o};
   if (s.lse)
     params.push_back(&lse);
@@ -307,13 +309,52 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
     params.push_back(&arg);
   for (faopt::rt::TensorWords &w : tensorWords)
     params.push_back(w.data());
+  CUstream cuStream = static_cast<CUstream>(stream);
+
+  // Data-dependent masks: the list builder writes, per q-block, the kv-blocks
+  // to visit into a stream-ordered workspace that lives for this launch.
+  CUdeviceptr listsPtr = 0;
+  TensorArg<4> lists{};
+  if (k->listBuilder) {
+    faopt::BlockListsShape shape = faopt::blockListsShape(
+        k->listsPerBatch, k->listsPerHead, k->blockQ, k->blockKv, p.batch,
+        p.heads, p.seqlen_q, p.seqlen_k);
+    size_t bytes = static_cast<size_t>(shape.elements()) * sizeof(int32_t);
+    if (CUresult r = d.memAllocAsync(&listsPtr, bytes, cuStream);
+        r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuMemAllocAsync(kv-block lists)", r) + " (" +
+                      std::to_string(bytes) + " bytes)");
+    lists.data = reinterpret_cast<const void *>(listsPtr);
+    int64_t stride = 1;
+    for (int i = 3; i >= 0; --i) {
+      lists.size[i] = shape.sizes[i];
+      lists.stride[i] = stride;
+      stride *= shape.sizes[i];
+    }
+    params.push_back(&lists);
+    unsigned rows = static_cast<unsigned>(shape.sizes[0] * shape.sizes[1] *
+                                          shape.sizes[2]);
+    CUresult r = d.launchKernel(k->listBuilder, rows, 1, 1,
+                                static_cast<unsigned>(k->listBuilderThreads),
+                                1, 1, 0, cuStream, params.data(), nullptr);
+    if (r != CUDA_SUCCESS) {
+      d.memFreeAsync(listsPtr, cuStream);
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuLaunchKernel(list builder)", r));
+    }
+  }
   unsigned programs = static_cast<unsigned>(
       (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
   CUresult r = d.launchKernel(k->function, programs, 1, 1,
                               static_cast<unsigned>(k->threads), 1, 1,
-                              static_cast<unsigned>(k->sharedBytes),
-                              static_cast<CUstream>(stream), params.data(),
-                              nullptr);
+                              static_cast<unsigned>(k->sharedBytes), cuStream,
+                              params.data(), nullptr);
+  if (listsPtr)
+    if (CUresult f = d.memFreeAsync(listsPtr, cuStream);
+        f != CUDA_SUCCESS && r == CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuMemFreeAsync(kv-block lists)", f));
   if (r != CUDA_SUCCESS)
     return fail(FAOPT_ERROR_CUDA, d.describe("cuLaunchKernel", r));
   return FAOPT_SUCCESS;

@@ -61,6 +61,22 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
   int64_t spills = std::max<int64_t>(integer("spill_stores_bytes"), 0) +
                    std::max<int64_t>(integer("spill_loads_bytes"), 0);
   k.spillBytes = static_cast<int>(spills);
+  if (const llvm::json::Object *lists = m->getObject("block_list_builder")) {
+    const llvm::json::Array *lb = lists->getArray("block");
+    if (!lists->getString("kernel") || !lb || lb->empty()) {
+      err = "kernel manifest has an incomplete block_list_builder";
+      return false;
+    }
+    k.listBuilderName = lists->getString("kernel")->str();
+    k.listBuilderThreads =
+        static_cast<int>((*lb)[0].getAsInteger().value_or(0));
+    k.listsPerBatch = lists->getBoolean("per_batch").value_or(true);
+    k.listsPerHead = lists->getBoolean("per_head").value_or(true);
+    if (k.listBuilderThreads <= 0) {
+      err = "kernel manifest has no usable block_list_builder block size";
+      return false;
+    }
+  }
   k.manifest = text;
   if (k.threads <= 0 || k.blockQ <= 0 || k.sharedBytes < 0) {
     err = "kernel manifest has no usable launch configuration";
@@ -85,6 +101,12 @@ faopt_status loadModule(faopt_context &ctx, faopt_kernel &k,
   if (CUresult r = d.moduleGetFunction(&k.function, k.module, k.name.c_str());
       r != CUDA_SUCCESS)
     return fail(FAOPT_ERROR_CUDA, d.describe("cuModuleGetFunction", r));
+  if (!k.listBuilderName.empty())
+    if (CUresult r = d.moduleGetFunction(&k.listBuilder, k.module,
+                                         k.listBuilderName.c_str());
+        r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuModuleGetFunction(list builder)", r));
   if (k.sharedBytes > 48 * 1024)
     if (CUresult r = d.funcSetAttribute(
             k.function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,

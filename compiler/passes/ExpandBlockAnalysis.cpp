@@ -37,6 +37,7 @@ struct ExpandBlockClass : OpRewritePattern<MaskBlockClassOp> {
     PositionBox box{op.getBatch(),   op.getHead(),   op.getQFirst(),
                     op.getQLast(),   op.getKvFirst(), op.getKvLast(),
                     op.getKvBound(), op.getParams()};
+    box.boundTensorReads = op.getBoundTensorReads();
     BlockClass cls = emitMaskBlockClass(rewriter, op.getLoc(), op.getMask(), box);
     rewriter.replaceOp(op, {cls.any, cls.all});
     return success();

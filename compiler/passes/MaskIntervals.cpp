@@ -3,9 +3,12 @@
 
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include <functional>
+#include <limits>
 
 using namespace mlir;
 
@@ -25,9 +28,12 @@ struct BoolRange {
 
 class IntervalEmitter {
 public:
-  IntervalEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+  IntervalEmitter(OpBuilder &b, Location loc, bool boundReads = false)
+      : b(b), loc(loc), boundReads(boundReads) {}
 
   void setInt(Value v, Value lo, Value hi) { ints[v] = {lo, hi, true}; }
+  /// A region argument that is one outside value (a tensor input).
+  void setOuter(Value v, Value outside) { outer[v] = outside; }
 
   /// Walks the region's block, emitting ranges for every value; returns the
   /// range of the yielded i1.
@@ -43,6 +49,8 @@ public:
 private:
   OpBuilder &b;
   Location loc;
+  bool boundReads;
+  llvm::DenseMap<Value, Value> outer;
   llvm::DenseMap<Value, IntRange> ints;
   llvm::DenseMap<Value, BoolRange> bools;
 
@@ -127,6 +135,15 @@ private:
           bools[o] = xorRange(getBool(o.getLhs()), getBool(o.getRhs()));
         })
         .Case<arith::SelectOp>([&](auto o) { visitSelect(o); })
+        .Case<arith::IndexCastOp>([&](auto o) {
+          // i32 <-> index: a read's range is kept in index values already.
+          IntRange x = getInt(o.getIn());
+          if (!x.bounded)
+            return unknown(op);
+          ints[o] = x;
+        })
+        .Case<memref::DimOp>([&](auto o) { visitDim(o); })
+        .Case<memref::LoadOp>([&](auto o) { visitLoad(o); })
         .Default([&](Operation *) { unknown(op); });
   }
 
@@ -197,6 +214,55 @@ private:
     Value a = OpTy::create(b, loc, x.lo, k);
     Value z = OpTy::create(b, loc, x.hi, k);
     ints[o] = *c > 0 ? IntRange{a, z, true} : IntRange{z, a, true};
+  }
+
+  /// The size of a tensor input: one value over the box.
+  void visitDim(memref::DimOp o) {
+    Value source = outer.lookup(o.getSource());
+    IntRange i = getInt(o.getIndex());
+    if (!source || !i.bounded || i.lo != i.hi)
+      return unknown(*o);
+    Value v = memref::DimOp::create(b, loc, source, i.lo);
+    ints[o] = {v, v, true};
+  }
+
+  /// An integer tensor read whose indices are bounded: the minimum and
+  /// maximum of the entries in the index box, by a loop nest over it (an
+  /// empty box gives [max, min], which no comparison can satisfy).
+  void visitLoad(memref::LoadOp o) {
+    Value source = outer.lookup(o.getMemref());
+    auto elem = dyn_cast<IntegerType>(o.getType());
+    if (!boundReads || !source || !elem || elem.getWidth() > 64)
+      return unknown(*o);
+    SmallVector<IntRange> box;
+    for (Value i : o.getIndices()) {
+      box.push_back(getInt(i));
+      if (!box.back().bounded)
+        return unknown(*o);
+    }
+    Value one = index(1);
+    Value init[2] = {index(std::numeric_limits<int64_t>::max()),
+                     index(std::numeric_limits<int64_t>::min())};
+    SmallVector<Value> at;
+    std::function<SmallVector<Value>(OpBuilder &, unsigned, ValueRange)> nest =
+        [&](OpBuilder &ob, unsigned d, ValueRange acc) -> SmallVector<Value> {
+      if (d == box.size()) {
+        Value x = memref::LoadOp::create(ob, loc, source, at);
+        Value xi = arith::IndexCastOp::create(ob, loc, ob.getIndexType(), x);
+        return {arith::MinSIOp::create(ob, loc, acc[0], xi),
+                arith::MaxSIOp::create(ob, loc, acc[1], xi)};
+      }
+      Value hi = arith::AddIOp::create(ob, loc, box[d].hi, one);
+      auto loop = scf::ForOp::create(ob, loc, box[d].lo, hi, one, acc);
+      OpBuilder ib = OpBuilder::atBlockBegin(loop.getBody());
+      at.push_back(loop.getInductionVar());
+      SmallVector<Value> r = nest(ib, d + 1, loop.getRegionIterArgs());
+      at.pop_back();
+      scf::YieldOp::create(ib, loc, r);
+      return SmallVector<Value>(loop.getResults());
+    };
+    SmallVector<Value> range = nest(b, 0, init);
+    ints[o] = {range[0], range[1], true};
   }
 
   void visitSelect(arith::SelectOp o) {
@@ -328,6 +394,8 @@ void setParams(IntervalEmitter &emitter, Block &block, const PositionBox &box) {
     BlockArgument arg = block.getArgument(4 + i);
     if (arg.getType().isIndex())
       emitter.setInt(arg, p, p);
+    else if (isa<MemRefType>(arg.getType()))
+      emitter.setOuter(arg, p);
   }
 }
 
@@ -461,7 +529,7 @@ BlockClass emitMaskBlockClass(OpBuilder &b, Location loc, Region &mask,
   Value allInBounds =
       arith::CmpIOp::create(b, loc, P::slt, box.kvLast, box.kvBound);
 
-  IntervalEmitter emitter(b, loc);
+  IntervalEmitter emitter(b, loc, box.boundTensorReads);
   emitter.setInt(block.getArgument(0), box.batch, box.batch);
   emitter.setInt(block.getArgument(1), box.head, box.head);
   emitter.setInt(block.getArgument(2), box.qFirst, box.qLast);

@@ -3,9 +3,10 @@
 // Emits IR that bounds a mask region over a box of positions: each index value
 // of the region gets a [lo, hi] range and each i1 a (may be true, may be
 // false) pair, computed with arith ops from the box's corners. Anything the
-// analysis does not model (a load, an unsigned compare, division by a
-// non-constant) is "unbounded" / "may be either", so the answers stay
-// conservative. Interval arithmetic is monotone under inclusion: a larger box
+// analysis does not model (an unsigned compare, division by a non-constant,
+// a float) is "unbounded" / "may be either", so the answers stay
+// conservative (a tensor read is bounded only on request: PositionBox::
+// boundTensorReads). Interval arithmetic is monotone under inclusion: a larger box
 // never gives a narrower answer, which makes the kv-range searches exact for
 // what the classifier can prove.
 //
@@ -25,6 +26,12 @@ namespace faopt {
 struct PositionBox {
   mlir::Value batch, head, qFirst, qLast, kvFirst, kvLast, kvBound;
   mlir::ValueRange params = {};
+  /// Bound each integer tensor read by the minimum and maximum of the
+  /// entries its indices can reach over the box (emits a loop over them);
+  /// otherwise a read is unbounded. Worth it where the box is one block and
+  /// the classification runs once per block (the block-list builder), not
+  /// inside the attention loop.
+  bool boundTensorReads = false;
 };
 
 struct BlockClass {

@@ -63,6 +63,25 @@ def AttnMaskSpecialize : Pass<"attn-mask-specialize", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def AttnBlockLists : Pass<"attn-block-lists", "mlir::ModuleOp"> {
+  let summary = "Classify blocks of data-dependent masks once, into lists";
+  let description = [{
+    For a kernel whose mask reads tensors (document ids, a block layout),
+    adds a second function, `<kernel>_block_lists`, that classifies every
+    (q-block, kv-block) pair with attn.mask_block_class {bound_tensor_reads}
+    (the reads bounded by their minimum and maximum over the block) and
+    writes, per q-block, the list of non-empty kv-blocks with a partial flag
+    (attn.block_list_build). The kernel gains a last argument, the lists
+    (`attn.block_lists = {per_batch, per_head}`: whether rows exist per
+    batch and per head), and its kv loop walks its row of the list: empty
+    blocks cost nothing, full ones run unmasked. The builder runs first, on
+    the same arguments. Kernels whose masks read no tensor are unchanged.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def AttnExpandBlockAnalysis
     : Pass<"attn-expand-block-analysis", "mlir::func::FuncOp"> {
   let summary = "Lower block classification to interval arithmetic";

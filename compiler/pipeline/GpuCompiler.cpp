@@ -68,6 +68,18 @@ std::string manifestJson(const spec::AttentionSpec &spec,
                                         {"dims", std::move(dims)},
                                         {"kind", "tensor input"}});
   }
+  // Data-dependent masks: the kv-block lists, written by the list builder.
+  std::string qBlocks = "ceil(seqlen_q / " + std::to_string(c.blockQ) + ")";
+  std::string listRow =
+      "1 + max(ceil(seqlen_k / " + std::to_string(c.blockKv) + "), 1)";
+  if (!c.listBuilder.empty())
+    params.push_back(llvm::json::Object{
+        {"name", "block_lists"},
+        {"type", "faopt::Tensor<int32_t, 4>"},
+        {"dims", llvm::json::Array{c.listsPerBatch ? "batch" : "1",
+                                   c.listsPerHead ? "heads" : "1", qBlocks,
+                                   listRow}},
+        {"kind", "workspace written by the list builder"}});
   auto parsedSpec = llvm::json::parse(spec.canonicalJson());
   llvm::json::Object m{
       {"faopt_version", faoptVersion()},
@@ -89,6 +101,19 @@ std::string manifestJson(const spec::AttentionSpec &spec,
       {"warps", c.warps},
       {"dynamic_shared_memory_bytes", c.sharedBytes},
   };
+  if (!c.listBuilder.empty())
+    m["block_list_builder"] = llvm::json::Object{
+        {"kernel", c.listBuilder},
+        {"about", "launched first, on the same arguments: per (q-block, "
+                  "list row) the non-empty kv-blocks, 2 * kb + partial, "
+                  "after a count"},
+        {"block", llvm::json::Array{c.listBuilderThreads, 1, 1}},
+        {"grid", llvm::json::Array{qBlocks + " * " +
+                                       (c.listsPerBatch ? "batch" : "1") +
+                                       " * " + (c.listsPerHead ? "heads" : "1"),
+                                   "1", "1"}},
+        {"per_batch", c.listsPerBatch},
+        {"per_head", c.listsPerHead}};
   if (compiled) {
     const gpu::NvrtcOutput &b = k.binary;
     m["registers"] = b.registers;
@@ -160,7 +185,8 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
     gpu::NvrtcResult nv = gpu::compileCuda(
         result.kernel.cuda.source, result.kernel.cuda.name + ".cu",
         cudaArch(options.target), options.wantCubin,
-        {{gpu::deviceHeaderName().str(), gpu::deviceHeaderSource().str()}});
+        {{gpu::deviceHeaderName().str(), gpu::deviceHeaderSource().str()}},
+        result.kernel.cuda.name);
     if (!nv.ok) {
       // Keep the source for whoever debugs it.
       llvm::SmallString<128> path;

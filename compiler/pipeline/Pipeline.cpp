@@ -63,6 +63,7 @@ TargetKind targetKindOf(const std::string &name) {
 
 /// CPU: tile ops -> linalg on tensors -> buffers -> loops -> LLVM dialect.
 void addCpuLowering(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(cpu::createAttnLowerBlockLists());
   pm.addNestedPass<func::FuncOp>(cpu::createAttnLowerTilesToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
@@ -143,6 +144,8 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
   }
   if (upTo(Stage::Specialized)) {
     pm.addNestedPass<func::FuncOp>(createAttnMaskSpecialize());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createAttnBlockLists());
     pm.addPass(createCanonicalizerPass());
   }
   if (upTo(Stage::Decomposed)) {

@@ -581,6 +581,23 @@ LogicalResult MaskBlockClassOp::verify() {
                           getParams().getTypes());
 }
 
+LogicalResult BlockListBuildOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != 1 || !body.getArgument(0).getType().isIndex())
+    return emitOpError() << "body must take one index argument (the kv-block)";
+  Operation *term = body.getTerminator();
+  if (!isa<YieldOp>(term) || term->getNumOperands() != 2 ||
+      !llvm::all_of(term->getOperandTypes(),
+                    [](Type t) { return t.isInteger(1); }))
+    return emitOpError() << "body must yield (any, all) as two i1 values";
+  return success();
+}
+
+void BlockListBuildOp::getAsmBlockArgumentNames(Region &region,
+                                                OpAsmSetValueNameFn setName) {
+  setName(region.front().getArgument(0), "kv_block");
+}
+
 LogicalResult MaskKvRangeOp::verify() {
   if (getBlockKv() <= 0)
     return emitOpError() << "block must be positive, got " << getBlockKv();

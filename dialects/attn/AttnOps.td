@@ -365,11 +365,18 @@ def Attn_MaskBlockClassOp : Attn_Op<"mask_block_class",
     (kv < kv_bound): the block is empty. `all` is true only if every position
     is in bounds and the mask holds: the block is full and needs no masking.
     Both are conservative (a partial answer is always safe).
+
+    With `bound_tensor_reads`, an integer tensor read in the mask is bounded
+    by the minimum and maximum of the entries its indices can reach over the
+    block (document ids, a block layout), found by a loop over those entries;
+    without it a read may be anything. Set where a block is classified once
+    (the block-list builder), not inside the attention loop.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$q_first,
                        Index:$q_last, Index:$kv_first, Index:$kv_last,
                        Index:$kv_bound,
-                       Variadic<Attn_ParamType>:$params);
+                       Variadic<Attn_ParamType>:$params,
+                       UnitAttr:$bound_tensor_reads);
   let results = (outs I1:$any, I1:$all);
   let regions = (region SizedRegion<1>:$mask);
   let assemblyFormat = [{
@@ -400,6 +407,33 @@ def Attn_MaskKvRangeOp : Attn_Op<"mask_kv_range",
     `(` $batch `,` $head `)` `q` `[` $q_first `,` $q_last `]`
     `kv_bound` $kv_bound `block` $block_kv
     (`params` `(` $params^ `:` type($params) `)`)? attr-dict-with-keyword $mask
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_BlockListBuildOp : Attn_Op<"block_list_build",
+    [DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
+  let summary = "write the list of kv-blocks one q-block attends to";
+  let description = [{
+    For kv-block kb in [lower, upper), the body yields (any, all), the class
+    of the block (as attn.mask_block_class). The row `lists[batch, head,
+    q_block, :]` receives the count of blocks with `any` at index 0, then
+    one entry per such block in increasing kb: `2 * kb + 1` for a partial
+    block (the mask must be applied), `2 * kb` for a full one. When no block
+    is attended, index 1 still holds a valid entry (0), so a consumer may
+    read it ahead unconditionally. The row must hold at least
+    max(upper - lower, 1) + 1 entries.
+
+    The attention kernel then loops over the list instead of [lower, upper):
+    empty blocks are never visited, let alone loaded.
+  }];
+  let arguments = (ins MemRefRankOf<[I32], [4]>:$lists, Index:$batch,
+                       Index:$head, Index:$q_block, Index:$lower,
+                       Index:$upper);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $lists `[` $batch `,` $head `,` $q_block `]` `kv_blocks` `[` $lower `,`
+    $upper `)` attr-dict-with-keyword `:` type($lists) $body
   }];
   let hasVerifier = 1;
 }

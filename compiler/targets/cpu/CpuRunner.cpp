@@ -1,7 +1,10 @@
 //===- CpuRunner.cpp - compile a spec for the CPU and run it --------------===//
 #include "compiler/targets/cpu/CpuRunner.h"
 
+#include "compiler/pipeline/BlockListsAbi.h"
 #include "compiler/pipeline/Pipeline.h"
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "compiler/spec/SpecToMLIR.h"
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -71,6 +74,25 @@ CpuKernel::compile(const spec::AttentionSpec &spec, int64_t blockQ,
   if (failed(runPipeline(*module, options, Stage::Lowered)))
     return makeError("CPU pipeline failed:\n" + diagnostics);
 
+  // The kernel's C interface keeps the facts the launch needs: tiles, and
+  // whether a list builder runs first (and how its rows are laid out).
+  std::unique_ptr<CpuKernel> kernel(new CpuKernel());
+  bool hasLists = false;
+  module->walk([&](LLVM::LLVMFuncOp fn) {
+    if (fn.getSymName() != "_mlir_ciface_" + spec.name)
+      return;
+    if (auto tiling = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
+      kernel->blockQ_ = tiling.getBlockQ();
+      kernel->blockKv_ = tiling.getBlockKv();
+    }
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      if (auto rows = fn.getArgAttrOfType<DictionaryAttr>(i, "attn.block_lists")) {
+        hasLists = true;
+        kernel->listsPerBatch_ = rows.getAs<BoolAttr>("per_batch").getValue();
+        kernel->listsPerHead_ = rows.getAs<BoolAttr>("per_head").getValue();
+      }
+  });
+
   ExecutionEngineOptions engineOptions;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Default;
   auto engine = ExecutionEngine::create(*module, engineOptions);
@@ -80,8 +102,13 @@ CpuKernel::compile(const spec::AttentionSpec &spec, int64_t blockQ,
   auto entry = (*engine)->lookupPacked("_mlir_ciface_" + spec.name);
   if (!entry)
     return entry.takeError();
-
-  std::unique_ptr<CpuKernel> kernel(new CpuKernel());
+  if (hasLists) {
+    auto build = (*engine)->lookupPacked("_mlir_ciface_" + spec.name +
+                                         "_block_lists");
+    if (!build)
+      return build.takeError();
+    kernel->buildLists_ = *build;
+  }
   kernel->spec_ = spec;
   kernel->engine_ = std::move(*engine);
   kernel->entry_ = *entry;
@@ -210,6 +237,26 @@ llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
                        : static_cast<void *>(&floats[i]));
   for (void *&p : tensorPtrs)
     args.push_back(&p);
+  // Data-dependent masks: build the kv-block lists, then attend with them.
+  std::vector<int32_t> lists;
+  StridedMemRefType<int32_t, 4> listsDesc;
+  void *pLists = &listsDesc;
+  if (buildLists_) {
+    BlockListsShape shape =
+        blockListsShape(listsPerBatch_, listsPerHead_, blockQ_, blockKv_,
+                        q.sizes[0], q.sizes[1], q.sizes[2], k.sizes[2]);
+    lists.assign(shape.elements(), -1);
+    listsDesc.basePtr = listsDesc.data = lists.data();
+    listsDesc.offset = 0;
+    int64_t stride = 1;
+    for (int d = 3; d >= 0; --d) {
+      listsDesc.sizes[d] = shape.sizes[d];
+      listsDesc.strides[d] = stride;
+      stride *= shape.sizes[d];
+    }
+    args.push_back(&pLists);
+    buildLists_(args.data());
+  }
   entry_(args.data());
   return llvm::Error::success();
 }

@@ -58,6 +58,11 @@ private:
   spec::AttentionSpec spec_;
   std::unique_ptr<mlir::ExecutionEngine> engine_;
   void (*entry_)(void **) = nullptr;
+  /// The list builder of a data-dependent mask (attn-block-lists), run
+  /// before the kernel on the same arguments; null when there is none.
+  void (*buildLists_)(void **) = nullptr;
+  bool listsPerBatch_ = false, listsPerHead_ = false;
+  int64_t blockQ_ = 0, blockKv_ = 0;
 };
 
 } // namespace faopt::cpu

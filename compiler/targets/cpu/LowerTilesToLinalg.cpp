@@ -349,8 +349,10 @@ struct AttnLowerTilesToLinalgPass
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();
-    // Kernels are called through memref descriptors (CpuRunner).
-    if (getOperation()->hasAttr("attn.kernel"))
+    // Kernels (and their list builders) are called through memref
+    // descriptors (CpuRunner).
+    if (getOperation()->hasAttr("attn.kernel") ||
+        getOperation()->hasAttr("attn.block_list_builder"))
       getOperation()->setAttr("llvm.emit_c_interface",
                               UnitAttr::get(&getContext()));
   }

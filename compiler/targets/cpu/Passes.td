@@ -23,4 +23,18 @@ def AttnLowerTilesToLinalg
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AttnLowerBlockLists
+    : Pass<"attn-lower-block-lists", "mlir::func::FuncOp"> {
+  let summary = "Lower attn.block_list_build to a serial loop (CPU)";
+  let description = [{
+    Each list row is written by one loop over its kv-blocks: the body
+    classifies the block and, when it is not empty, stores its entry at the
+    next slot; the count goes to slot 0 (and entry 0 to slot 1 when the row
+    is empty). The GPU target spreads the same loop over a thread block.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // FAOPT_CPU_PASSES_TD

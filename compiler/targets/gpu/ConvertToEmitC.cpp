@@ -120,6 +120,9 @@ Value call(OpBuilder &b, Location loc, Type result, StringRef callee,
 
 std::string str(int64_t v) { return std::to_string(v); }
 
+/// Threads of the list builder: one kv-block each per round.
+constexpr int64_t kListBuilderThreads = 128;
+
 template <typename Op>
 struct KernelPattern : OpConversionPattern<Op> {
   KernelPattern(const TypeConverter &tc, MLIRContext *ctx, const KernelInfo &k,
@@ -336,6 +339,37 @@ struct TileMapLowering : KernelPattern<TileMapOp> {
   }
 };
 
+/// The list builder's row: every thread classifies kv-blocks with the
+/// outlined device function; the template compacts the non-empty ones in
+/// order (warp ballots) and writes the count.
+struct BlockListBuildLowering : KernelPattern<BlockListBuildOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(BlockListBuildOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto callOp = dyn_cast<func::CallOp>(body.front());
+    if (!callOp)
+      return op.emitOpError()
+             << "expects a body that calls a device function (run "
+                "attn-outline-tile-maps first)";
+    Location loc = op.getLoc();
+    SmallVector<Value> operands{adaptor.getLists(), adaptor.getBatch(),
+                                adaptor.getHead(),  adaptor.getQBlock(),
+                                adaptor.getLower(), adaptor.getUpper()};
+    for (Value captured : callOp.getOperands().drop_front(1))
+      operands.push_back(rewriter.getRemappedValue(captured));
+    comment(rewriter, loc,
+            "attn.block_list_build: " + callOp.getCallee().str() +
+                "(kv_block, ...) on kv-blocks [lower, upper), non-empty ones "
+                "listed in order");
+    call(rewriter, loc, Type(), "faopt::build_block_list", operands,
+         {"&" + callOp.getCallee().str()});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct TileReduceLowering : KernelPattern<TileReduceOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
@@ -511,10 +545,13 @@ struct AttnConvertToEmitCPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    func::FuncOp kernel;
-    for (auto fn : module.getOps<func::FuncOp>())
+    func::FuncOp kernel, listBuilder;
+    for (auto fn : module.getOps<func::FuncOp>()) {
       if (fn->hasAttr("attn.kernel"))
         kernel = fn;
+      if (fn->hasAttr("attn.block_list_builder"))
+        listBuilder = fn;
+    }
     if (!kernel) {
       module.emitError() << "attn-convert-to-emitc: no attn.kernel function";
       return signalPassFailure();
@@ -548,7 +585,8 @@ struct AttnConvertToEmitCPass
     info.partialSums = faopt::gpu::findLanePartialSums(kernel);
     for (unsigned i = 0; i < kernel.getNumArguments(); ++i) {
       auto name = kernel.getArgAttrOfType<StringAttr>(i, "attn.param");
-      info.argNames.push_back(name ? name.str() : "");
+      bool lists = static_cast<bool>(kernel.getArgAttr(i, "attn.block_lists"));
+      info.argNames.push_back(name ? name.str() : lists ? "block_lists" : "");
     }
     // Blocks per SM the shared memory allows (sm80: 164 KiB per SM, sm90:
     // 228 KiB), at most 2: it bounds registers through __launch_bounds__.
@@ -570,8 +608,8 @@ struct AttnConvertToEmitCPass
     patterns.add<DimLowering, GridLowering, TileLoadLowering,
                  TilePrefetchLowering, TileWaitLowering,
                  TileMatmulLowering, TileMapLowering, TileReduceLowering,
-                 TileTruncLowering, FinalizeLowering, TileStoreLowering>(
-        converter, ctx, info);
+                 TileTruncLowering, FinalizeLowering, TileStoreLowering,
+                 BlockListBuildLowering>(converter, ctx, info);
     patterns.add<TileConstantLowering>(converter, ctx, info,
                                        /*benefit=*/PatternBenefit(2));
     patterns.add<TileExp2Lowering>(converter, ctx, info);
@@ -581,6 +619,14 @@ struct AttnConvertToEmitCPass
 
     // Names survive the conversion: kernel vs device functions.
     std::string kernelName = kernel.getSymName().str();
+    std::string builderName =
+        listBuilder ? listBuilder.getSymName().str() : std::string();
+    DictionaryAttr listRows;
+    if (listBuilder)
+      for (unsigned i = 0; i < listBuilder.getNumArguments(); ++i)
+        if (auto rows = listBuilder.getArgAttrOfType<DictionaryAttr>(
+                i, "attn.block_lists"))
+          listRows = rows;
     if (failed(applyFullConversion(module, legal, std::move(patterns))))
       return signalPassFailure();
 
@@ -627,6 +673,15 @@ struct AttnConvertToEmitCPass
           comment(b, fn.getLoc(),
                   names + ": run-time parameters and tensor inputs", scalars);
         }
+      } else if (fn.getSymName() == builderName) {
+        // One thread block per list row; no shared memory beyond the
+        // template's per-warp counts.
+        fn.setSpecifiersAttr(b.getStrArrayAttr(
+            {"extern \"C\"", "__global__",
+             "__launch_bounds__(" + str(kListBuilderThreads) + ")"}));
+        fn->setAttr("attn.threads", b.getI64IntegerAttr(kListBuilderThreads));
+        fn->setAttr("attn.block_list_builder",
+                    listRows ? Attribute(listRows) : b.getUnitAttr());
       } else {
         fn.setSpecifiersAttr(
             b.getStrArrayAttr({"static", "__device__", "__forceinline__"}));

@@ -19,6 +19,20 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
                                             llvm::StringRef header) {
   CudaKernelSource out;
   for (auto fn : module.getOps<emitc::FuncOp>()) {
+    if (Attribute rows = fn->getAttr("attn.block_list_builder")) {
+      out.listBuilder = fn.getSymName().str();
+      if (auto dict = dyn_cast<DictionaryAttr>(rows)) {
+        auto flag = [&](StringRef name) {
+          auto b = dict.getAs<BoolAttr>(name);
+          return b && b.getValue();
+        };
+        out.listsPerBatch = flag("per_batch");
+        out.listsPerHead = flag("per_head");
+      }
+      out.listBuilderThreads =
+          fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
+      continue;
+    }
     auto smem = fn->getAttrOfType<IntegerAttr>("attn.shared_memory_bytes");
     if (!smem)
       continue;

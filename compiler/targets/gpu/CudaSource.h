@@ -16,6 +16,12 @@ struct CudaKernelSource {
   int64_t threads = 0;
   int64_t sharedBytes = 0; // dynamic shared memory per CTA
   int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
+  /// The kv-block list builder launched before the kernel (data-dependent
+  /// masks, attn-block-lists), "" if none; its threads per block and the
+  /// rows of the lists (compiler/pipeline/BlockListsAbi.h).
+  std::string listBuilder;
+  int64_t listBuilderThreads = 0;
+  bool listsPerBatch = false, listsPerHead = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

@@ -81,6 +81,18 @@ int reportValue(const std::string &log, const std::string &pattern) {
   return -1;
 }
 
+/// ptxas's report for one entry function (the whole log if not found).
+std::string entryReport(const std::string &log, const std::string &entry) {
+  if (entry.empty())
+    return log;
+  const std::string marker = "entry function '";
+  size_t at = log.find(marker + entry + "'");
+  if (at == std::string::npos)
+    return log;
+  size_t end = log.find(marker, at + marker.size());
+  return log.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
 } // namespace
 
 std::string nvrtcVersion(std::string *error) {
@@ -124,7 +136,8 @@ std::vector<std::string> nvrtcOptions(const std::string &arch) {
 NvrtcResult compileCuda(
     const std::string &source, const std::string &name, const std::string &arch,
     bool wantCubin,
-    const std::vector<std::pair<std::string, std::string>> &headers) {
+    const std::vector<std::pair<std::string, std::string>> &headers,
+    const std::string &entry) {
   NvrtcResult r;
   const NvrtcApi &a = api();
   if (!a.loaded()) {
@@ -176,7 +189,7 @@ NvrtcResult compileCuda(
     }
   }
   a.destroyProgram(&prog);
-  const std::string &log = r.output.log;
+  const std::string log = entryReport(r.output.log, entry);
   r.output.registers = reportValue(log, "Used ([0-9]+) registers");
   r.output.stackBytes = reportValue(log, "([0-9]+) bytes stack frame");
   r.output.spillStores = reportValue(log, "([0-9]+) bytes spill stores");

@@ -30,11 +30,14 @@ struct NvrtcResult {
 };
 
 /// Compiles `source` (named `name` in diagnostics) for `arch` ("sm_80",
-/// "sm_90a"). `headers` are (include name, contents) pairs.
+/// "sm_90a"). `headers` are (include name, contents) pairs. Registers and
+/// spills are reported for the kernel `entry` (the first one if "": a
+/// module may also hold a kv-block list builder).
 NvrtcResult compileCuda(const std::string &source, const std::string &name,
                         const std::string &arch, bool wantCubin,
                         const std::vector<std::pair<std::string, std::string>>
-                            &headers);
+                            &headers,
+                        const std::string &entry = "");
 
 /// "13.0", or "" with `error` set when NVRTC cannot be loaded.
 std::string nvrtcVersion(std::string *error = nullptr);

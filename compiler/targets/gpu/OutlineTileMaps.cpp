@@ -11,6 +11,10 @@
 //   attn.tile_map %s at(...) { ^bb0(...): %r = func.call @k_masked_logits(...,
 //       %bound); attn.yield %r }
 //
+// The body of attn.block_list_build (classify kv-block %kb) is outlined the
+// same way, as @k_kv_block_class(%kb, ...) -> i32 (0 empty, 1 partial,
+// 2 full), which the list-building template calls per block.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
@@ -50,6 +54,87 @@ struct AttnOutlineTileMapsPass
     });
     for (auto [kernel, map] : maps)
       outline(symbols, kernel, map);
+    SmallVector<std::pair<func::FuncOp, BlockListBuildOp>> builds;
+    module.walk([&](BlockListBuildOp build) {
+      if (auto fn = build->getParentOfType<func::FuncOp>())
+        builds.push_back({fn, build});
+    });
+    for (auto [fn, build] : builds)
+      outlineClassifier(symbols, fn, build);
+  }
+
+  /// Values from above a region: constants to copy, the rest to pass.
+  static void splitCaptures(Region &body, SmallVectorImpl<Operation *> &constants,
+                            llvm::SetVector<Value> &captured) {
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(body, above);
+    for (Value v : above) {
+      Operation *def = v.getDefiningOp();
+      if (def && def->hasTrait<OpTrait::ConstantLike>())
+        constants.push_back(def);
+      else
+        captured.insert(v);
+    }
+  }
+
+  void outlineClassifier(SymbolTable &symbols, func::FuncOp builder,
+                         BlockListBuildOp build) {
+    Region &body = build.getBody();
+    Block &block = body.front();
+    SmallVector<Operation *> constants;
+    llvm::SetVector<Value> captured;
+    splitCaptures(body, constants, captured);
+    SmallVector<Type> argTypes(block.getArgumentTypes());
+    for (Value v : captured)
+      argTypes.push_back(v.getType());
+
+    OpBuilder b(builder);
+    Location loc = build.getLoc();
+    StringRef base = builder.getSymName();
+    base.consume_back("_block_lists");
+    auto fn = func::FuncOp::create(
+        b, loc, (base + "_kv_block_class").str(),
+        b.getFunctionType(argTypes, {b.getI32Type()}));
+    fn.setPrivate();
+    fn->setAttr("attn.device_function", b.getUnitAttr());
+    symbols.insert(fn);
+
+    Block *entry = fn.addEntryBlock();
+    IRMapping mapping;
+    mapping.map(block.getArgument(0), entry->getArgument(0));
+    for (auto [v, arg] : llvm::zip(captured, entry->getArguments().drop_front(1)))
+      mapping.map(v, arg);
+    b.setInsertionPointToStart(entry);
+    for (Operation *c : constants)
+      b.clone(*c, mapping);
+    for (Operation &op : block.without_terminator())
+      b.clone(op, mapping);
+    Operation *yield = block.getTerminator();
+    Value any = mapping.lookup(yield->getOperand(0));
+    Value all = mapping.lookup(yield->getOperand(1));
+    auto i32 = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIntOp::create(ob, loc, v, 32);
+    };
+    Value code = arith::SelectOp::create(
+        b, loc, any, arith::SelectOp::create(b, loc, all, i32(b, 2), i32(b, 1)),
+        i32(b, 0));
+    func::ReturnOp::create(b, loc, code);
+
+    // The body now calls it and decodes the class.
+    SmallVector<Operation *> old;
+    for (Operation &op : block.without_terminator())
+      old.push_back(&op);
+    b.setInsertionPoint(yield);
+    SmallVector<Value> args{block.getArgument(0)};
+    llvm::append_range(args, captured);
+    Value cls = func::CallOp::create(b, loc, fn, args).getResult(0);
+    Value anyOut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, cls,
+                                         i32(b, 0));
+    Value allOut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls,
+                                         i32(b, 2));
+    yield->setOperands({anyOut, allOut});
+    for (Operation *op : llvm::reverse(old))
+      op->erase();
   }
 
   void outline(SymbolTable &symbols, func::FuncOp kernel, TileMapOp map) {

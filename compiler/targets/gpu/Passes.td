@@ -14,8 +14,13 @@ def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
     the values it used from above (a sequence bound, say). The GPU lowering
     hands that function to faopt::map_positions, which applies it to the
     fragment elements each thread holds.
+
+    The body of each attn.block_list_build is outlined too, as
+    `(kv_block: index, captured...) -> i32` returning 0 (empty), 1
+    (partial) or 2 (full); faopt::build_block_list calls it per kv-block.
   }];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
 }
 
 def AttnPipelineKvLoads : Pass<"attn-pipeline-kv-loads", "mlir::func::FuncOp"> {

@@ -12,7 +12,9 @@
 //   }
 //
 // Every tile load in the loop whose row is %kb * BK and whose other operands
-// are defined outside the loop is pipelined; the GPU lowering gives each
+// are defined outside the loop is pipelined. %kb may also be computed from
+// the induction variable (an entry of a block list, attn-block-lists): the
+// prefetch then recomputes it for the next iteration; the GPU lowering gives each
 // source two shared-memory stages. A tile loaded before the loop and used
 // only in it (Q) is prefetched where it was loaded and waited for just
 // before the loop, so the kv-range computation hides its latency.
@@ -24,7 +26,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
+#include <functional>
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNPIPELINEKVLOADS
@@ -36,17 +41,62 @@ using namespace faopt::attn;
 
 namespace {
 
-/// Tile loads of `loop` that read row %iv * c, with everything else defined
-/// outside the loop.
-SmallVector<TileLoadOp> pipelinableLoads(scf::ForOp loop, int64_t &blockKv) {
-  SmallVector<TileLoadOp> loads;
+/// The ops computing a kv-block index from the induction variable: empty
+/// for the variable itself; else arith ops and memref loads (a block list)
+/// whose operands are the variable, values from outside the loop, or each
+/// other. Null when the index is computed any other way.
+std::optional<SmallVector<Operation *>> blockIndexOps(scf::ForOp loop,
+                                                      Value index) {
   Value iv = loop.getInductionVar();
+  SmallVector<Operation *> ops;
+  llvm::SmallPtrSet<Operation *, 8> seen;
+  std::function<bool(Value)> visit = [&](Value v) -> bool {
+    if (v == iv || !loop.getRegion().isAncestor(v.getParentRegion()))
+      return true;
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != loop.getBody() ||
+        (!isa<arith::ArithDialect>(def->getDialect()) &&
+         !isa<memref::LoadOp>(def)) ||
+        def->getNumRegions() != 0)
+      return false;
+    if (!seen.insert(def).second)
+      return true;
+    for (Value operand : def->getOperands())
+      if (!visit(operand))
+        return false;
+    ops.push_back(def); // operands first: a valid clone order
+    return true;
+  };
+  if (!visit(index))
+    return std::nullopt;
+  return ops;
+}
+
+/// The block index of iteration `at` instead of the current one.
+Value blockIndexAt(OpBuilder &b, scf::ForOp loop, Value index,
+                   ArrayRef<Operation *> ops, Value at) {
+  IRMapping m;
+  m.map(loop.getInductionVar(), at);
+  for (Operation *op : ops)
+    b.clone(*op, m);
+  return m.lookupOrDefault(index);
+}
+
+/// Tile loads of `loop` that read row (block index) * c, with everything
+/// else defined outside the loop; `index` receives the block index and
+/// `indexOps` the ops computing it (all loads share them).
+SmallVector<TileLoadOp> pipelinableLoads(scf::ForOp loop, int64_t &blockKv,
+                                         Value &index,
+                                         SmallVector<Operation *> &indexOps) {
+  SmallVector<TileLoadOp> loads;
   blockKv = 0;
+  index = Value();
   loop.getBody()->walk([&](TileLoadOp load) {
     auto mul = load.getRow().getDefiningOp<arith::MulIOp>();
     APInt c;
-    if (!mul || mul.getLhs() != iv ||
-        !matchPattern(mul.getRhs(), m_ConstantInt(&c)))
+    if (!mul || !matchPattern(mul.getRhs(), m_ConstantInt(&c)))
+      return;
+    if (index && mul.getLhs() != index)
       return;
     for (Value v : {Value(load.getSource()), Value(load.getBatch()),
                     Value(load.getHead()), Value(load.getBound())})
@@ -55,6 +105,14 @@ SmallVector<TileLoadOp> pipelinableLoads(scf::ForOp loop, int64_t &blockKv) {
         return;
     if (blockKv && blockKv != c.getSExtValue())
       return;
+    if (!index) {
+      std::optional<SmallVector<Operation *>> ops =
+          blockIndexOps(loop, mul.getLhs());
+      if (!ops)
+        return;
+      index = mul.getLhs();
+      indexOps = std::move(*ops);
+    }
     blockKv = c.getSExtValue();
     loads.push_back(load);
   });
@@ -72,13 +130,17 @@ struct AttnPipelineKvLoadsPass
     func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops) {
       int64_t blockKv = 0;
-      SmallVector<TileLoadOp> loads = pipelinableLoads(loop, blockKv);
+      Value index;
+      SmallVector<Operation *> indexOps;
+      SmallVector<TileLoadOp> loads =
+          pipelinableLoads(loop, blockKv, index, indexOps);
       if (!loads.empty())
-        pipeline(loop, loads, blockKv);
+        pipeline(loop, loads, blockKv, index, indexOps);
     }
   }
 
-  void pipeline(scf::ForOp loop, ArrayRef<TileLoadOp> loads, int64_t blockKv) {
+  void pipeline(scf::ForOp loop, ArrayRef<TileLoadOp> loads, int64_t blockKv,
+                Value blockIndex, ArrayRef<Operation *> indexOps) {
     Location loc = loop.getLoc();
     OpBuilder b(loop);
     auto index = [&](OpBuilder &ob, int64_t v) -> Value {
@@ -94,7 +156,8 @@ struct AttnPipelineKvLoadsPass
     // sequence is zero-filled without reading memory).
     Value lo = loop.getLowerBound(), hi = loop.getUpperBound();
     Value bk = index(b, blockKv);
-    Value firstRow = arith::MulIOp::create(b, loc, lo, bk);
+    Value firstRow = arith::MulIOp::create(
+        b, loc, blockIndexAt(b, loop, blockIndex, indexOps, lo), bk);
     Value zero = index(b, 0);
     for (TileLoadOp load : loads)
       prefetch(b, load, firstRow, zero);
@@ -112,7 +175,8 @@ struct AttnPipelineKvLoadsPass
     auto ifAhead = scf::IfOp::create(b, loc, ahead, /*withElseRegion=*/false);
     {
       OpBuilder ib = ifAhead.getThenBodyBuilder();
-      Value nextRow = arith::MulIOp::create(ib, loc, next, bk);
+      Value nextRow = arith::MulIOp::create(
+          ib, loc, blockIndexAt(ib, loop, blockIndex, indexOps, next), bk);
       for (TileLoadOp load : loads)
         prefetch(ib, load, nextRow, otherStage);
     }

@@ -232,3 +232,27 @@ func.func @param_names(%q: tensor<?x?x?x64xbf16>, %w: index) {
   %o = attn.attention %q, %q, %q params(%w : index) attributes {param_names = ["a", "b"]} : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
   return
 }
+
+// -----
+
+func.func @block_list_yield(%l: memref<?x?x?x?xi32>, %i: index) {
+  // expected-error @+1 {{body must yield (any, all) as two i1 values}}
+  attn.block_list_build %l[%i, %i, %i] kv_blocks[%i, %i) : memref<?x?x?x?xi32> {
+  ^bb0(%kb: index):
+    %t = arith.constant true
+    attn.yield %t : i1
+  }
+  return
+}
+
+// -----
+
+func.func @block_list_arg(%l: memref<?x?x?x?xi32>, %i: index) {
+  // expected-error @+1 {{body must take one index argument (the kv-block)}}
+  attn.block_list_build %l[%i, %i, %i] kv_blocks[%i, %i) : memref<?x?x?x?xi32> {
+  ^bb0(%kb: i32):
+    %t = arith.constant true
+    attn.yield %t, %t : i1, i1
+  }
+  return
+}

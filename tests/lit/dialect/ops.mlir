@@ -97,3 +97,16 @@ func.func @with_params(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v:
   }
   return %o : tensor<?x?x?x64xbf16>
 }
+
+// CHECK-LABEL: func.func @block_list_build(
+// CHECK:         attn.block_list_build %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] kv_blocks[%{{.*}}, %{{.*}}) : memref<?x?x?x?xi32> {
+// CHECK:         ^bb0(%{{.*}}: index):
+// CHECK:           attn.yield %{{.*}}, %{{.*}} : i1, i1
+func.func @block_list_build(%l: memref<?x?x?x?xi32>, %i: index, %n: index) {
+  attn.block_list_build %l[%i, %i, %i] kv_blocks[%i, %n) : memref<?x?x?x?xi32> {
+  ^bb0(%kb: index):
+    %any = arith.cmpi ult, %kb, %n : index
+    attn.yield %any, %any : i1, i1
+  }
+  return
+}

@@ -1,4 +1,4 @@
-// RUN: faopt-opt %s --attn-outline-tile-maps | FileCheck %s
+// RUN: faopt-opt %s --attn-outline-tile-maps --split-input-file | FileCheck %s
 
 // The body becomes a device function; constants are copied in, the sequence
 // bound used from above becomes a parameter, and the tile_map only calls it.
@@ -29,4 +29,34 @@ func.func @k(%s: tensor<64x64xf32>, %i: index, %sk: index) -> tensor<64x64xf32> 
     attn.yield %r : f32
   } : tensor<64x64xf32>
   return %t : tensor<64x64xf32>
+}
+
+// -----
+
+// A block_list_build body becomes @k_kv_block_class(kb, captured...) -> i32
+// (0 empty, 1 partial, 2 full); the body calls it and decodes the class.
+
+// CHECK-LABEL: func.func private @k_kv_block_class(
+// CHECK-SAME:      %[[KB:[^:]*]]: index, %[[LIM:[^:]*]]: index) -> i32 attributes {attn.device_function}
+// CHECK:         %[[ANY:.*]] = arith.cmpi slt, %[[KB]], %[[LIM]]
+// CHECK:         %[[ALL:.*]] = arith.cmpi eq, %[[KB]], %c0
+// CHECK:         %[[FP:.*]] = arith.select %[[ALL]], %c2_i32, %c1_i32
+// CHECK:         %[[CODE:.*]] = arith.select %[[ANY]], %[[FP]], %c0_i32
+// CHECK:         return %[[CODE]] : i32
+// CHECK-LABEL: func.func @k_block_lists(
+// CHECK:         attn.block_list_build
+// CHECK:           %[[C:.*]] = func.call @k_kv_block_class(%{{.*}}, %{{.*}}) : (index, index) -> i32
+// CHECK:           %[[A:.*]] = arith.cmpi ne, %[[C]], %c0_i32
+// CHECK:           %[[F:.*]] = arith.cmpi eq, %[[C]], %c2_i32
+// CHECK:           attn.yield %[[A]], %[[F]] : i1, i1
+func.func @k_block_lists(%lists: memref<?x?x?x?xi32>, %b: index, %lim: index) attributes {attn.block_list_builder} {
+  %c0 = arith.constant 0 : index
+  %c4 = arith.constant 4 : index
+  attn.block_list_build %lists[%b, %b, %b] kv_blocks[%c0, %c4) : memref<?x?x?x?xi32> {
+  ^bb0(%kb: index):
+    %any = arith.cmpi slt, %kb, %lim : index
+    %all = arith.cmpi eq, %kb, %c0 : index
+    attn.yield %any, %all : i1, i1
+  }
+  return
 }

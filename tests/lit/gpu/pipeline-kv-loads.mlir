@@ -61,3 +61,41 @@ func.func @one_stage(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>
   }
   return %r : tensor<64x128xbf16>
 }
+
+// -----
+
+// A loop over a block list (attn-block-lists): the block index is an entry
+// of the list, so the prologue reads entry 1 and each prefetch re-reads the
+// next iteration's entry (only when there is a next iteration).
+
+// CHECK-LABEL: func.func @list_loop(
+// CHECK-SAME:      %[[K:[^:]*]]: memref{{.*}}, %[[L:[^:]*]]: memref<?xi32>, %[[B:[^:]*]]: index, %[[H:[^:]*]]: index, %[[SK:[^:]*]]: index, %[[N:[^:]*]]: index
+// CHECK:         %[[SLOT0:.*]] = arith.addi %c0, %c1
+// CHECK:         %[[E0:.*]] = memref.load %[[L]][%[[SLOT0]]]
+// CHECK:         %[[KB0:.*]] = arith.index_cast %[[E0]]
+// CHECK:         %[[ROW0:.*]] = arith.muli %[[KB0]], %c64
+// CHECK:         attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0
+// CHECK:         scf.for %[[I:.*]] = %c0 to %[[N]]
+// CHECK:           %[[NEXT:.*]] = arith.addi %[[I]], %c1
+// CHECK:           %[[AHEAD:.*]] = arith.cmpi ult, %[[NEXT]], %[[N]]
+// CHECK:           scf.if %[[AHEAD]] {
+// CHECK:             %[[NSLOT:.*]] = arith.addi %[[NEXT]], %c1 :
+// CHECK:             %[[NE:.*]] = memref.load %[[L]][%[[NSLOT]]]
+// CHECK:             %[[NKB:.*]] = arith.index_cast %[[NE]]
+// CHECK:             %[[NROW:.*]] = arith.muli %[[NKB]], %c64
+// CHECK:             attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[NROW]]]
+// CHECK:           attn.tile_wait %[[K]]
+func.func @list_loop(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>, %lists: memref<?xi32>, %b: index, %h: index, %sk: index, %n: index, %init: tensor<64x128xbf16>) -> tensor<64x128xbf16> attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%t = %init) -> (tensor<64x128xbf16>) {
+    %slot = arith.addi %i, %c1 : index
+    %e = memref.load %lists[%slot] : memref<?xi32>
+    %kb = arith.index_cast %e : i32 to index
+    %kv0 = arith.muli %kb, %c64 : index
+    %kt = attn.tile_load %k[%b, %h, %kv0] bound %sk : memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<64x128xbf16>
+    scf.yield %kt : tensor<64x128xbf16>
+  }
+  return %r : tensor<64x128xbf16>
+}

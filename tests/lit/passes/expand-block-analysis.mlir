@@ -155,3 +155,63 @@ func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
   }
   return %lo, %hi : index, index
 }
+
+// -----
+
+// With bound_tensor_reads, a tensor read is bounded by the minimum and
+// maximum of the entries its (clamped) indices reach over the block: a loop
+// nest per read. ids[b, q] == ids[b, kv] may hold iff the two ranges
+// overlap, and always holds iff both are the same single value.
+
+// CHECK-LABEL: func.func @document_class(
+// CHECK-SAME:      %[[IDS:[^:]*]]: memref<?x?xi32>, %[[B:[^:]*]]: index, %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[K0:[^:]*]]: index, %[[K1:[^:]*]]: index, %[[SK:[^:]*]]: index)
+// CHECK:         %[[BEND:.*]] = arith.addi %[[B]], %c1
+// CHECK:         %[[QR:.*]]:2 = scf.for %[[I:.*]] = %[[B]] to %[[BEND]] step %c1 iter_args(%[[LO:.*]] = %c9223372036854775807, %[[HI:.*]] = %c-9223372036854775808)
+// CHECK:           %[[QEND:.*]] = arith.addi %[[Q1]], %c1
+// CHECK:           scf.for %[[J:.*]] = %[[Q0]] to %[[QEND]] step %c1
+// CHECK:             %[[X:.*]] = memref.load %[[IDS]][%[[I]], %[[J]]]
+// CHECK:             %[[XI:.*]] = arith.index_cast %[[X]]
+// CHECK:             arith.minsi {{.*}}, %[[XI]]
+// CHECK:             arith.maxsi {{.*}}, %[[XI]]
+// CHECK:         %[[KR:.*]]:2 = scf.for
+// CHECK:           scf.for %{{.*}} = %[[K0]] to
+// CHECK-DAG:     arith.cmpi sle, %[[QR]]#0, %[[KR]]#1
+// CHECK-DAG:     arith.cmpi sle, %[[KR]]#0, %[[QR]]#1
+// CHECK-DAG:     arith.cmpi eq, %[[QR]]#0, %[[KR]]#0
+// CHECK-DAG:     arith.cmpi eq, %[[KR]]#0, %[[KR]]#1
+// CHECK-DAG:     arith.cmpi eq, %[[QR]]#0, %[[QR]]#1
+// CHECK:         return
+func.func @document_class(%ids: memref<?x?xi32>, %b: index, %q0: index, %q1: index, %k0: index, %k1: index, %sk: index) -> (i1, i1) {
+  %any, %all = attn.mask_block_class(%b, %b) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk params(%ids : memref<?x?xi32>) attributes {bound_tensor_reads} {
+  ^bb0(%bi: index, %hi: index, %q: index, %kv: index, %t: memref<?x?xi32>):
+    %x = memref.load %t[%bi, %q] : memref<?x?xi32>
+    %y = memref.load %t[%bi, %kv] : memref<?x?xi32>
+    %xi = arith.index_cast %x : i32 to index
+    %yi = arith.index_cast %y : i32 to index
+    %eq = arith.cmpi eq, %xi, %yi : index
+    attn.yield %eq : i1
+  }
+  return %any, %all : i1, i1
+}
+
+// -----
+
+// Without it a read may be anything: no loop, the block is "partial" unless
+// out of range.
+
+// CHECK-LABEL: func.func @document_class_unbounded(
+// CHECK-NOT:     scf.for
+// CHECK-NOT:     memref.load
+// CHECK:         return
+func.func @document_class_unbounded(%ids: memref<?x?xi32>, %b: index, %q0: index, %q1: index, %k0: index, %k1: index, %sk: index) -> (i1, i1) {
+  %any, %all = attn.mask_block_class(%b, %b) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk params(%ids : memref<?x?xi32>) {
+  ^bb0(%bi: index, %hi: index, %q: index, %kv: index, %t: memref<?x?xi32>):
+    %x = memref.load %t[%bi, %q] : memref<?x?xi32>
+    %y = memref.load %t[%bi, %kv] : memref<?x?xi32>
+    %xi = arith.index_cast %x : i32 to index
+    %yi = arith.index_cast %y : i32 to index
+    %eq = arith.cmpi eq, %xi, %yi : index
+    attn.yield %eq : i1
+  }
+  return %any, %all : i1, i1
+}

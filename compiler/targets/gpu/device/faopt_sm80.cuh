@@ -119,6 +119,49 @@ FAOPT_DEVICE T load(const Tensor<T, Rank> &t, I... index) {
   return __ldg(t.data + offset);
 }
 
+/// One row of the kv-block lists (attn.block_list_build): the thread block
+/// classifies kv-blocks [lower, upper) in rounds of blockDim.x, one block
+/// per thread, with Classify(kb, args...) (0 empty, 1 partial, 2 full), and
+/// appends 2 * kb + partial for each non-empty one in increasing kb: warp
+/// ballots give each thread its slot, so the order (and thus the attention
+/// result) is deterministic. Slot 0 gets the count; slot 1 is 0 when the
+/// row is empty (the attention loop reads one entry ahead).
+template <auto Classify, typename... Args>
+FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
+                                   faopt_i64 b, faopt_i64 h, faopt_i64 qb,
+                                   faopt_i64 lower, faopt_i64 upper,
+                                   Args... args) {
+  __shared__ int warp_counts[32];
+  int32_t *row = lists.data + b * lists.stride[0] + h * lists.stride[1] +
+                 qb * lists.stride[2];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int warps = (blockDim.x + 31) >> 5;
+  faopt_i64 count = 0;
+  for (faopt_i64 base = lower; base < upper; base += blockDim.x) {
+    faopt_i64 kb = base + threadIdx.x;
+    int cls = kb < upper ? Classify(kb, args...) : 0;
+    unsigned listed = __ballot_sync(0xffffffffu, cls != 0);
+    if (lane == 0)
+      warp_counts[warp] = __popc(listed);
+    __syncthreads();
+    int before = 0, total = 0;
+    for (int w = 0; w < warps; ++w) {
+      before += w < warp ? warp_counts[w] : 0;
+      total += warp_counts[w];
+    }
+    if (cls != 0)
+      row[1 + count + before + __popc(listed & ((1u << lane) - 1u))] =
+          static_cast<int32_t>(2 * kb + (cls == 1));
+    count += total;
+    __syncthreads(); // warp_counts is reused by the next round
+  }
+  if (threadIdx.x == 0) {
+    row[0] = static_cast<int32_t>(count);
+    if (count == 0)
+      row[1] = 0;
+  }
+}
+
 /// The program order (which q-block and head a block index means) is decided
 /// in the IR by attn-schedule-grid; the kernel only reads blockIdx.
 template <int I> FAOPT_DEVICE faopt_i64 block_index() {
