@@ -3,6 +3,7 @@
 #define FAOPT_RUNTIME_CONTEXT_H
 
 #include "compiler/spec/Spec.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "faopt/faopt.h"
 #include "runtime/Driver.h"
@@ -33,6 +34,9 @@ struct faopt_kernel {
   CUfunction listBuilder = nullptr;
   int listBuilderThreads = 0;
   bool listsPerBatch = false, listsPerHead = false;
+  /// Per tensor declaration: the device copy of a static tensor's value
+  /// (uploaded when the module is loaded), 0 for tensors given at launch.
+  std::vector<CUdeviceptr> staticTensors;
 };
 
 struct faopt_context {
@@ -81,9 +85,12 @@ std::string resolveParams(const spec::AttentionSpec &s,
                           llvm::SmallVectorImpl<ScalarArg> &out);
 
 /// The tensor inputs of a launch in declaration order; "" when every one is
-/// given once, with the declared sizes, non-null and aligned.
+/// given once, with the declared sizes, non-null and aligned. Static
+/// tensors (spec values, at `staticData[i]` on the device) must not be
+/// given; their value must fit the launch.
 std::string resolveTensors(const spec::AttentionSpec &s,
                            const faopt_forward_args &a,
+                           llvm::ArrayRef<CUdeviceptr> staticData,
                            llvm::SmallVectorImpl<TensorWords> &out);
 
 } // namespace faopt::rt

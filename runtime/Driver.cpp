@@ -49,6 +49,9 @@ const Driver &driver() {
     sym(d.funcSetAttribute, "cuFuncSetAttribute");
     sym(d.funcGetAttribute, "cuFuncGetAttribute");
     sym(d.launchKernel, "cuLaunchKernel");
+    sym(d.memAlloc, "cuMemAlloc_v2");
+    sym(d.memFree, "cuMemFree_v2");
+    sym(d.memcpyHtoD, "cuMemcpyHtoD_v2");
     sym(d.memAllocAsync, "cuMemAllocAsync");
     sym(d.memFreeAsync, "cuMemFreeAsync");
     sym(d.getErrorString, "cuGetErrorString");

@@ -26,6 +26,10 @@ struct Driver {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **) = nullptr;
+  // Static tensors of a spec (a block layout), uploaded once per kernel.
+  CUresult (*memAlloc)(CUdeviceptr *, size_t) = nullptr;
+  CUresult (*memFree)(CUdeviceptr) = nullptr;
+  CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t) = nullptr;
   // Stream-ordered workspace (the kv-block lists of data-dependent masks).
   CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream) = nullptr;
   CUresult (*memFreeAsync)(CUdeviceptr, CUstream) = nullptr;

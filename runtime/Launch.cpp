@@ -186,6 +186,7 @@ std::string resolveParams(const spec::AttentionSpec &s,
 
 std::string resolveTensors(const spec::AttentionSpec &s,
                            const faopt_forward_args &a,
+                           llvm::ArrayRef<CUdeviceptr> staticData,
                            llvm::SmallVectorImpl<TensorWords> &out) {
   out.assign(s.tensors.size(), TensorWords());
   if (a.num_tensors < 0 || (a.num_tensors > 0 && !a.tensors))
@@ -201,6 +202,9 @@ std::string resolveTensors(const spec::AttentionSpec &s,
     if (j == s.tensors.size())
       return "unknown tensor '" + name.str() + "' (the spec declares: " +
              declaredNames(s.tensors) + ")";
+    if (s.tensors[j].isStatic())
+      return "tensor '" + name.str() + "' is part of the spec (a static "
+             "layout): do not pass it";
     if (!out[j].empty())
       return "tensor '" + name.str() + "' given twice";
     const spec::TensorDecl &d = s.tensors[j];
@@ -238,11 +242,32 @@ std::string resolveTensors(const spec::AttentionSpec &s,
       stride *= want[k];
     }
   }
-  for (size_t j = 0; j < s.tensors.size(); ++j)
-    if (out[j].empty())
-      return "tensor '" + s.tensors[j].name +
-             "' is missing (the spec declares: " + declaredNames(s.tensors) +
-             ")";
+  for (size_t j = 0; j < s.tensors.size(); ++j) {
+    const spec::TensorDecl &d = s.tensors[j];
+    if (d.isStatic()) {
+      std::vector<int64_t> want;
+      std::string why = spec::expectedTensorSizes(d, launch, want);
+      if (why.empty())
+        why = spec::staticTensorFits(d, want);
+      if (!why.empty())
+        return why;
+      // (Without a device nothing was uploaded: the launch stops at the
+      // no-device check.)
+      int rank = static_cast<int>(want.size());
+      TensorWords &w = out[j];
+      w.assign(1 + 2 * rank, 0);
+      w[0] = j < staticData.size() ? static_cast<int64_t>(staticData[j]) : 0;
+      int64_t stride = 1;
+      for (int k = rank - 1; k >= 0; --k) {
+        w[1 + k] = want[k];
+        w[1 + rank + k] = stride;
+        stride *= want[k];
+      }
+    } else if (out[j].empty()) {
+      return "tensor '" + d.name + "' is missing (the spec declares: " +
+             declaredNames(s.tensors) + ")";
+    }
+  }
   return "";
 }
 
@@ -267,7 +292,7 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   if (why.empty())
     why = faopt::rt::resolveParams(k->spec, *a, scalars);
   if (why.empty())
-    why = faopt::rt::resolveTensors(k->spec, *a, tensorWords);
+    why = faopt::rt::resolveTensors(k->spec, *a, k->staticTensors, tensorWords);
   if (!why.empty())
     return fail(FAOPT_ERROR_INVALID_ARGUMENT, "faopt_forward: " + why);
   const faopt_context &ctx = *k->context;

@@ -116,6 +116,23 @@ faopt_status loadModule(faopt_context &ctx, faopt_kernel &k,
                   d.describe("cuFuncSetAttribute(max dynamic shared memory)", r) +
                       " (the kernel needs " + std::to_string(k.sharedBytes) +
                       " bytes)");
+  // Static tensors (a block layout in the spec): one device copy per kernel.
+  k.staticTensors.assign(k.spec.tensors.size(), 0);
+  for (size_t i = 0; i < k.spec.tensors.size(); ++i) {
+    const faopt::spec::TensorDecl &t = k.spec.tensors[i];
+    if (!t.isStatic())
+      continue;
+    std::vector<int32_t> data(t.value.begin(), t.value.end());
+    size_t bytes = std::max<size_t>(data.size(), 1) * sizeof(int32_t);
+    if (CUresult r = d.memAlloc(&k.staticTensors[i], bytes); r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuMemAlloc(static tensor)", r));
+    if (CUresult r = d.memcpyHtoD(k.staticTensors[i], data.data(),
+                                  data.size() * sizeof(int32_t));
+        r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuMemcpyHtoD(static tensor)", r));
+  }
   int regs = -1;
   if (d.funcGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, k.function) ==
       CUDA_SUCCESS)
@@ -209,9 +226,13 @@ void faopt_context_destroy(faopt_context *ctx) {
   const faopt::rt::Driver &d = faopt::rt::driver();
   if (ctx->cuContext) {
     d.ctxSetCurrent(ctx->cuContext);
-    for (auto &k : ctx->kernels)
+    for (auto &k : ctx->kernels) {
       if (k->module)
         d.moduleUnload(k->module);
+      for (CUdeviceptr p : k->staticTensors)
+        if (p)
+          d.memFree(p);
+    }
     d.devicePrimaryCtxRelease(ctx->cuDevice);
   }
   delete ctx;

@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
     void *dp = nullptr;
     cudaMalloc(&dp, std::max<size_t>(host.bytes(i), 4));
     cudaMemcpy(dp, host.data(i), host.bytes(i), cudaMemcpyHostToDevice);
-    faopt_tensor_value tv{sp.tensors[i].name.c_str(), dp, {}, {}};
+    faopt_tensor_value tv{sp.tensors[host.decl[i]].name.c_str(), dp, {}, {}};
     for (size_t d = 0; d < host.sizes[i].size(); ++d)
       tv.sizes[d] = host.sizes[i][d];
     launchTensors.push_back(tv);

@@ -36,6 +36,15 @@ BlockCensus census(const spec::AttentionSpec &spec, const TileChoice &t,
   BlockCensus c;
   int64_t nq = ceilDiv(s.seqQ, t.blockQ), nk = ceilDiv(s.seqK, t.blockKv);
   c.pairs = nq * nk;
+  // Static tensors (a block layout written in the spec) are known here.
+  spec::ExprEnv base;
+  spec::LaunchSizes launch{s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK};
+  for (const spec::TensorDecl &d : spec.tensors) {
+    std::vector<int64_t> sizes;
+    if (d.isStatic() && spec::expectedTensorSizes(d, launch, sizes).empty() &&
+        spec::staticTensorFits(d, sizes).empty())
+      base.tensors.push_back({d.name, sizes, &d.value});
+  }
   for (int64_t qb = 0; qb < nq; ++qb) {
     int64_t q0 = qb * t.blockQ, q1 = std::min(q0 + t.blockQ, s.seqQ);
     for (int64_t kb = 0; kb < nk; ++kb) {
@@ -43,7 +52,7 @@ BlockCensus census(const spec::AttentionSpec &spec, const TileChoice &t,
       int64_t kept = 0;
       for (int64_t q = q0; q < q1; ++q)
         for (int64_t kv = k0; kv < k1; ++kv) {
-          spec::ExprEnv env;
+          spec::ExprEnv env = base;
           env.q = q;
           env.kv = kv;
           kept += !spec.mask || spec::evalBool(*spec.mask, env);
@@ -137,12 +146,19 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << "), batch * heads) programs, each a serial loop over kv-blocks\n";
 
   BlockCensus c = census(spec, t, s);
+  bool runTimeData = false;
+  for (const spec::TensorDecl &d : spec.tensors)
+    runTimeData |= !d.isStatic() && spec.mask && spec::exprUses(*spec.mask, d.name);
   const double bh = static_cast<double>(s.batch * s.heads);
   const double sq = static_cast<double>(s.seqQ), sk = static_cast<double>(s.seqK);
   os << "  at batch=" << s.batch << ", heads=" << s.heads
      << ", kv_heads=" << s.kvHeads << ", seqlen_q=" << s.seqQ
      << ", seqlen_k=" << s.seqK << " (--shape to change):\n";
   os << "    programs: " << ceilDiv(s.seqQ, t.blockQ) * s.batch * s.heads << "\n";
+  if (runTimeData)
+    os << "    kv-blocks visited: decided per launch from the tensor inputs "
+          "(a generated kernel lists each q-block's non-empty kv-blocks); "
+          "the figures below take every tensor entry as 0\n";
   os << "    kv-blocks visited per (batch, head): " << c.visited << " of "
      << c.pairs << " (" << c.full << " full, no mask code; " << c.partial
      << " partial); mask keeps " << 100.0 * c.attended / (sq * sk)

@@ -64,12 +64,19 @@ struct ParamDecl {
 /// A tensor input of a spec ("tensors"): a small int32 or float32 array that
 /// masks and scores index (document ids, per-batch lengths, a bias), passed
 /// at each launch. Each dimension is a size symbol (batch, heads, kv_heads,
-/// seqlen_q, seqlen_k, or seqlen for a dimension that must equal both) or a
-/// fixed size. Reads clamp every index into the tensor's bounds.
+/// seqlen_q, seqlen_k, or seqlen for a dimension that must equal both; a
+/// sequence symbol divided by a block size, "seqlen_q/128", for the number
+/// of blocks) or a fixed size. Reads clamp every index into the tensor's
+/// bounds. A tensor with a `value` is part of the spec (a static block
+/// layout): launches do not pass it, and its shape must be what the
+/// dimensions give for the launch.
 struct TensorDecl {
   std::string name;
   ExprType type = ExprType::Int; // Int: int32, Float: float32
   std::vector<std::string> dims; // symbols, or decimal sizes
+  std::vector<double> value;     // row-major; only with valueShape
+  std::vector<int64_t> valueShape;
+  bool isStatic() const { return !valueShape.empty(); }
 };
 
 /// True for the names expressions reserve (b, h, q, kv, their aliases,
@@ -110,7 +117,7 @@ struct ExprEnv {
 double evalNumeric(const Expr &expr, const ExprEnv &env);
 bool evalBool(const Expr &expr, const ExprEnv &env);
 
-/// True if the expression reads the variable `name` anywhere.
+/// True if the expression reads the variable or tensor `name` anywhere.
 bool exprUses(const Expr &expr, std::string_view name);
 
 } // namespace faopt::spec

@@ -178,7 +178,8 @@ bool evalBool(const Expr &e, const ExprEnv &env) {
 }
 
 bool exprUses(const Expr &e, std::string_view name) {
-  if (e.kind == Expr::Kind::Var && e.name == name)
+  if ((e.kind == Expr::Kind::Var || e.kind == Expr::Kind::Index) &&
+      e.name == name)
     return true;
   for (const ExprPtr &op : e.operands)
     if (exprUses(*op, name))

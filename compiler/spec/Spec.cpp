@@ -41,7 +41,11 @@ double AttentionSpec::effectiveScale() const {
 std::string expectedTensorSizes(const TensorDecl &t, const LaunchSizes &s,
                                 std::vector<int64_t> &out) {
   out.clear();
-  for (const std::string &d : t.dims) {
+  for (const std::string &dim : t.dims) {
+    // "seqlen_k/128": the number of 128-blocks, ceil(seqlen_k / 128).
+    size_t slash = dim.find('/');
+    std::string d = dim.substr(0, slash);
+    int64_t per = slash == std::string::npos ? 1 : std::stoll(dim.substr(slash + 1));
     if (d == "batch")
       out.push_back(s.batch);
     else if (d == "heads")
@@ -61,8 +65,27 @@ std::string expectedTensorSizes(const TensorDecl &t, const LaunchSizes &s,
     } else {
       out.push_back(std::stoll(d));
     }
+    out.back() = (out.back() + per - 1) / per;
   }
   return "";
+}
+
+std::string staticTensorFits(const TensorDecl &t,
+                             const std::vector<int64_t> &expected) {
+  if (t.valueShape == expected)
+    return "";
+  auto shape = [](const std::vector<int64_t> &v) {
+    std::string s;
+    for (int64_t x : v)
+      s += (s.empty() ? "" : " x ") + std::to_string(x);
+    return s;
+  };
+  std::string dims;
+  for (const std::string &d : t.dims)
+    dims += (dims.empty() ? "" : ", ") + d;
+  return "the spec's static '" + t.name + "' is " + shape(t.valueShape) +
+         " but this launch needs " + shape(expected) + " ([" + dims +
+         "]): write the layout for these sequence lengths";
 }
 
 std::vector<std::string> AttentionSpec::regionParams() const {
@@ -211,13 +234,23 @@ bool readTensors(Reader &r, const json::value &v, AttentionSpec &spec) {
       std::string dpath = path + ".shape[" + std::to_string(i) + "]";
       if (shape[i].is_string()) {
         std::string d(shape[i].get_string());
+        // A sequence in blocks: "seqlen_q/128".
+        size_t slash = d.find('/');
+        std::string sym = d.substr(0, slash);
         bool known = false;
         for (const char *s : symbols)
-          known |= d == s;
+          known |= sym == s;
+        if (known && slash != std::string::npos) {
+          std::string per = d.substr(slash + 1);
+          known = sym.rfind("seqlen", 0) == 0 && !per.empty() &&
+                  per.size() <= 7 && per[0] != '0' &&
+                  per.find_first_not_of("0123456789") == std::string::npos;
+        }
         if (!known)
           return r.fail(dpath, "unknown dimension \"" + d +
                                    "\" (batch, heads, kv_heads, seqlen_q, "
-                                   "seqlen_k, seqlen)");
+                                   "seqlen_k, seqlen, or a sequence in blocks "
+                                   "such as \"seqlen_q/128\")");
         t.dims.push_back(d);
       } else {
         auto n = r.integer(shape[i], dpath, 1, int64_t(1) << 31);
@@ -403,21 +436,18 @@ SpecParseResult parseSpecImpl(std::string_view text) {
     }
     spec.lse = o.at("lse").get_bool();
   }
-  if (o.contains("sparsity")) {
-    const json::string *s = r.string(o.at("sparsity"), "$.sparsity");
-    if (!s)
-      return failed();
-    if (*s != "dense") {
-      r.fail("$.sparsity", "unsupported sparsity \"" + std::string(*s) +
-                               "\" (supported: \"dense\")");
-      return failed();
-    }
-  }
-
   if (o.contains("params") && !readParams(r, o.at("params"), spec.params))
     return failed();
   if (o.contains("tensors") && !readTensors(r, o.at("tensors"), spec))
     return failed();
+  // Block sparsity: a layout (declared tensor or static array, which joins
+  // the tensors) whose term joins the mask after the mask's own terms.
+  std::optional<Term> sparsityTerm;
+  if (o.contains("sparsity")) {
+    sparsityTerm = readSparsity(r, o.at("sparsity"), "$.sparsity", spec);
+    if (!sparsityTerm)
+      return failed();
+  }
 
   // Masks: one term or an array of terms, all of which must hold.
   if (o.contains("mask")) {
@@ -452,6 +482,24 @@ SpecParseResult parseSpecImpl(std::string_view text) {
         spec.mask = e;
         spec.maskSummary = term->summary;
       }
+    }
+  }
+  if (sparsityTerm && !sparsityTerm->text.empty()) {
+    ExprPtr e = parseTerm(r, *sparsityTerm, ExprContext::Mask, "$.sparsity",
+                          spec);
+    if (!e)
+      return failed();
+    if (spec.mask) {
+      auto conj = std::make_shared<Expr>();
+      conj->kind = Expr::Kind::Binary;
+      conj->type = ExprType::Bool;
+      conj->name = "&&";
+      conj->operands = {spec.mask, e};
+      spec.mask = conj;
+      spec.maskSummary += " && " + sparsityTerm->summary;
+    } else {
+      spec.mask = e;
+      spec.maskSummary = sparsityTerm->summary;
     }
   }
 
@@ -513,7 +561,14 @@ std::string AttentionSpec::canonicalJson() const {
   o["mask"] = mask ? json::value(printExpr(*mask)) : json::value(nullptr);
   o["score"] = score ? json::value(printExpr(*score)) : json::value(nullptr);
   o["lse"] = lse;
-  o["sparsity"] = "dense";
+  if (sparsity.layout.empty()) {
+    o["sparsity"] = "dense";
+  } else {
+    json::object sp;
+    sp["block"] = json::array{sparsity.blockQ, sparsity.blockKv};
+    sp["layout"] = sparsity.layout;
+    o["sparsity"] = sp;
+  }
   if (!params.empty()) {
     json::array ps;
     for (const ParamDecl &p : params) {
@@ -540,6 +595,15 @@ std::string AttentionSpec::canonicalJson() const {
       for (const std::string &d : t.dims)
         dims.push_back(json::value(d));
       to["shape"] = dims;
+      if (t.isStatic()) {
+        json::array shape, value;
+        for (int64_t n : t.valueShape)
+          shape.push_back(n);
+        for (double v : t.value)
+          value.push_back(static_cast<int64_t>(v));
+        to["value_shape"] = shape;
+        to["value"] = value;
+      }
       ts.push_back(to);
     }
     o["tensors"] = ts;

@@ -48,6 +48,14 @@ struct AttentionSpec {
   /// Tensor inputs, in declaration order: launches pass them after the
   /// parameters.
   std::vector<TensorDecl> tensors;
+  /// Block sparsity ("sparsity": {"block": [bq, bk], "layout": ...}): the
+  /// layout tensor (declared, or the spec's static "block_layout") whose
+  /// zero entries remove whole blocks; its term is part of `mask`. Empty
+  /// layout: dense.
+  struct BlockSparsity {
+    std::string layout;
+    int64_t blockQ = 0, blockKv = 0;
+  } sparsity;
 
   double effectiveScale() const;
   /// What the mask and score regions receive after their position
@@ -68,6 +76,11 @@ struct LaunchSizes {
 /// "" or why there are none ("seqlen" needs seqlen_q == seqlen_k).
 std::string expectedTensorSizes(const TensorDecl &t, const LaunchSizes &sizes,
                                 std::vector<int64_t> &out);
+/// For a tensor with a value: "" when the value has the sizes `expected`
+/// (from expectedTensorSizes), else why not (a static layout written for
+/// other sequence lengths).
+std::string staticTensorFits(const TensorDecl &t,
+                             const std::vector<int64_t> &expected);
 
 struct SpecParseResult {
   std::optional<AttentionSpec> spec;

@@ -8,6 +8,7 @@
 #define FAOPT_COMPILER_SPEC_SPECREADER_H
 
 #include "compiler/spec/Expr.h"
+#include "compiler/spec/Spec.h"
 
 #include <boost/json.hpp>
 #include <optional>
@@ -115,6 +116,12 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
                                  const std::string &path,
                                  const std::vector<ParamDecl> &params,
                                  const std::vector<TensorDecl> &tensors);
+
+/// "sparsity": "dense" (an empty term) or {"block": [bq, bk], "layout":
+/// "TENSOR" | [[0/1, ...], ...]}; a static layout is added to
+/// spec.tensors as "block_layout". Fills spec.sparsity.
+std::optional<Term> readSparsity(Reader &r, const json::value &v,
+                                 const std::string &path, AttentionSpec &spec);
 
 /// One score term, applied to the previous one's result (`score`).
 std::optional<Term> readScoreTerm(Reader &r, const json::value &v,

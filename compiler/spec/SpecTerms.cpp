@@ -387,4 +387,129 @@ std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
   return std::nullopt;
 }
 
+std::optional<Term> readSparsity(Reader &r, const json::value &v,
+                                 const std::string &path, AttentionSpec &spec) {
+  if (v.is_string() && v.get_string() == "dense")
+    return Term{};
+  if (!v.is_object()) {
+    r.fail(path, "expected \"dense\" or {\"block\": [BQ, BK], \"layout\": "
+                 "\"TENSOR\" or [[0/1, ...], ...]}, got " +
+                     Reader::describe(v));
+    return std::nullopt;
+  }
+  const json::object &o = v.get_object();
+  if (!r.onlyFields(o, path, {"block", "layout"}))
+    return std::nullopt;
+  int64_t bq = 128, bk = 128;
+  if (o.contains("block")) {
+    const json::value &b = o.at("block");
+    if (!b.is_array() || b.get_array().size() != 2) {
+      r.fail(path + ".block", "expected [BQ, BK] (queries and keys per "
+                              "block), got " + Reader::describe(b));
+      return std::nullopt;
+    }
+    auto q = r.integer(b.get_array()[0], path + ".block[0]", 1, 1 << 20);
+    auto k = r.integer(b.get_array()[1], path + ".block[1]", 1, 1 << 20);
+    if (!q || !k)
+      return std::nullopt;
+    bq = *q;
+    bk = *k;
+  }
+  if (!o.contains("layout")) {
+    r.fail(path + ".layout", "required field missing (a tensor name, for a "
+                             "layout given at launch, or [[0/1, ...], ...])");
+    return std::nullopt;
+  }
+  std::string qBlocks = "seqlen_q/" + std::to_string(bq);
+  std::string kvBlocks = "seqlen_k/" + std::to_string(bk);
+  const json::value &l = o.at("layout");
+  std::string name;
+  bool perBatchHead = false;
+  if (l.is_string()) {
+    // A layout given at launch: [q-blocks, kv-blocks], or per batch and
+    // head (either may be 1: broadcast).
+    name = std::string(l.get_string());
+    const TensorDecl *t = nullptr;
+    for (const TensorDecl &d : spec.tensors)
+      if (d.name == name)
+        t = &d;
+    std::string want = "an int32 tensor of shape [\"" + qBlocks + "\", \"" +
+                       kvBlocks + "\"] or [\"batch\" or 1, \"heads\" or 1, "
+                       "\"" + qBlocks + "\", \"" + kvBlocks + "\"]";
+    if (!t) {
+      r.fail(path + ".layout", "no tensor '" + name + "' is declared (declare "
+                               "it in \"tensors\" as " + want + ")");
+      return std::nullopt;
+    }
+    size_t rank = t->dims.size();
+    bool ok = t->type == ExprType::Int && (rank == 2 || rank == 4) &&
+              t->dims[rank - 2] == qBlocks && t->dims[rank - 1] == kvBlocks;
+    if (ok && rank == 4)
+      ok = (t->dims[0] == "batch" || t->dims[0] == "1") &&
+           (t->dims[1] == "heads" || t->dims[1] == "1");
+    if (!ok) {
+      r.fail(path + ".layout", "'" + name + "' must be " + want);
+      return std::nullopt;
+    }
+    perBatchHead = rank == 4;
+  } else if (l.is_array()) {
+    // A static layout: rows of q-blocks, one entry per kv-block.
+    name = "block_layout";
+    for (const TensorDecl &d : spec.tensors)
+      if (d.name == name) {
+        r.fail(path + ".layout", "a static layout is the tensor "
+                                 "'block_layout', which is already declared");
+        return std::nullopt;
+      }
+    for (const ParamDecl &p : spec.params)
+      if (p.name == name) {
+        r.fail(path + ".layout", "a static layout is the tensor "
+                                 "'block_layout', which is already a parameter");
+        return std::nullopt;
+      }
+    TensorDecl t;
+    t.name = name;
+    t.type = ExprType::Int;
+    t.dims = {qBlocks, kvBlocks};
+    const json::array &rows = l.get_array();
+    size_t cols = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string rpath = path + ".layout[" + std::to_string(i) + "]";
+      if (!rows[i].is_array() || rows[i].get_array().empty() ||
+          (i > 0 && rows[i].get_array().size() != cols)) {
+        r.fail(rpath, "expected a row of " +
+                          (cols ? std::to_string(cols) : std::string("1 or more")) +
+                          " entries (0: skip the block, 1: attend), got " +
+                          Reader::describe(rows[i]));
+        return std::nullopt;
+      }
+      cols = rows[i].get_array().size();
+      for (size_t j = 0; j < cols; ++j) {
+        auto x = r.integer(rows[i].get_array()[j],
+                           rpath + "[" + std::to_string(j) + "]", 0, 1);
+        if (!x)
+          return std::nullopt;
+        t.value.push_back(static_cast<double>(*x));
+      }
+    }
+    if (rows.empty()) {
+      r.fail(path + ".layout", "an empty layout (write at least one row)");
+      return std::nullopt;
+    }
+    t.valueShape = {static_cast<int64_t>(rows.size()),
+                    static_cast<int64_t>(cols)};
+    spec.tensors.push_back(std::move(t));
+  } else {
+    r.fail(path + ".layout", "expected a tensor name or [[0/1, ...], ...], "
+                             "got " + Reader::describe(l));
+    return std::nullopt;
+  }
+  spec.sparsity = {name, bq, bk};
+  std::string at = std::string(perBatchHead ? "b, h, " : "") + "q / " +
+                   std::to_string(bq) + ", kv / " + std::to_string(bk);
+  return Term{name + "[" + at + "] != 0",
+              "block_sparse(layout=" + name + ", block=" + std::to_string(bq) +
+                  "x" + std::to_string(bk) + ")"};
+}
+
 } // namespace faopt::spec::detail

@@ -90,6 +90,17 @@ std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
   return ids;
 }
 
+std::vector<double> blockLayout(int64_t rows, int64_t qBlocks, int64_t kvBlocks,
+                                double density, std::mt19937 &rng) {
+  std::vector<double> v;
+  std::bernoulli_distribution attend(density);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < qBlocks; ++i)
+      for (int64_t j = 0; j < kvBlocks; ++j)
+        v.push_back(i == j || attend(rng) ? 1.0 : 0.0);
+  return v;
+}
+
 HostTensorInputs hostTensorInputs(const spec::AttentionSpec &spec,
                                   const Shape &shape,
                                   const TensorInputs &values,
@@ -97,6 +108,8 @@ HostTensorInputs hostTensorInputs(const spec::AttentionSpec &spec,
   HostTensorInputs h;
   error.clear();
   for (size_t i = 0; i < values.size() && i < spec.tensors.size(); ++i) {
+    if (spec.tensors[i].isStatic())
+      continue;
     std::vector<int64_t> sizes = tensorSizes(spec, i, shape);
     if (sizes.empty()) {
       error = "the shape does not fit tensor '" + spec.tensors[i].name +
@@ -109,6 +122,7 @@ HostTensorInputs hostTensorInputs(const spec::AttentionSpec &spec,
       strides[d] = stride;
       stride *= sizes[d];
     }
+    h.decl.push_back(i);
     h.ints.emplace_back();
     h.floats.emplace_back();
     if (spec.tensors[i].type == spec::ExprType::Int)
@@ -132,10 +146,17 @@ TensorInputs sampleTensorInputs(const spec::AttentionSpec &spec,
       n *= s;
     std::vector<double> v(std::max<int64_t>(n, 0));
     const std::string &last = t.dims.back();
-    if (t.type == spec::ExprType::Float) {
+    if (t.isStatic()) {
+      if (sizes == t.valueShape)
+        v = t.value;
+    } else if (t.type == spec::ExprType::Float) {
       std::uniform_real_distribution<double> u(-1, 1);
       for (double &x : v)
         x = static_cast<float>(u(rng));
+    } else if (last.find('/') != std::string::npos && sizes.size() >= 2) {
+      int64_t kvBlocks = sizes.back(), qBlocks = sizes[sizes.size() - 2];
+      int64_t rows = qBlocks * kvBlocks ? n / (qBlocks * kvBlocks) : 0;
+      v = blockLayout(rows, qBlocks, kvBlocks, 0.25, rng);
     } else if (last == "seqlen" || last == "seqlen_q" || last == "seqlen_k") {
       int64_t row = sizes.back();
       v = documentIds(row ? n / row : 0, row, 8, rng);

@@ -52,10 +52,18 @@ std::vector<int64_t> tensorSizes(const spec::AttentionSpec &spec, size_t i,
 std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
                                 std::mt19937 &rng);
 
-/// Tensor inputs as the kernels read them: int32 / float32 arrays, packed
-/// row-major, with their sizes for the launch. `bytes(i)` is the size of
-/// array i; `data(i)` its first element.
+/// A block layout: per leading index (`rows` layouts of q x kv blocks), each
+/// block attended with probability `density`, the diagonal always (so no
+/// query row is empty) -- the benchmark's "random + diagonal".
+std::vector<double> blockLayout(int64_t rows, int64_t qBlocks, int64_t kvBlocks,
+                                double density, std::mt19937 &rng);
+
+/// Tensor inputs given at launch as the kernels read them: int32 / float32
+/// arrays, packed row-major, with their sizes for the launch; static
+/// tensors (spec values) are left out, `decl[i]` is the declaration of
+/// entry i. `bytes(i)` is the size of array i; `data(i)` its first element.
 struct HostTensorInputs {
+  std::vector<size_t> decl;
   std::vector<std::vector<int32_t>> ints;
   std::vector<std::vector<float>> floats;
   std::vector<std::vector<int64_t>> sizes, strides;
@@ -77,8 +85,10 @@ HostTensorInputs hostTensorInputs(const spec::AttentionSpec &spec,
 
 /// Plausible contents for a spec's tensor inputs (what the samples run on):
 /// int32 tensors whose last dimension is a sequence get sorted ids (packed
-/// documents, 8 per row at most), [batch] ones lengths in [1, seqlen_k],
-/// others small integers; float32 tensors uniform values in [-1, 1].
+/// documents, 8 per row at most), block layouts (last dimension in blocks)
+/// 25% random + diagonal, [batch] ones lengths in [1, seqlen_k], others
+/// small integers; float32 tensors uniform values in [-1, 1]. Static
+/// tensors get their spec value (when it fits the shape).
 TensorInputs sampleTensorInputs(const spec::AttentionSpec &spec,
                                 const Shape &shape, std::mt19937 &rng);
 

@@ -321,6 +321,56 @@ std::vector<Case> cases() {
                        std::uniform_real_distribution<double>(0.5, 2)(rng));
                  return TensorInputs{start, scale};
                }});
+  // Block sparsity: layouts given at launch (per batch and head, broadcast,
+  // 2-D), blocks equal to a multiple of the CPU tile (32) or not (the
+  // classification then sees several layout entries per tile), a static
+  // layout in the spec, and a layout row with no block (empty rows).
+  auto layoutSpec = [](const std::string &dims, const std::string &block,
+                       const std::string &mask) {
+    return ", \"tensors\": {\"L\": {\"dtype\": \"int32\", \"shape\": [" +
+           dims + "]}}, \"sparsity\": {\"block\": [" + block +
+           "], \"layout\": \"L\"}" + mask;
+  };
+  c.push_back({"block_sparse_per_head",
+               specJson("f32", 64,
+                        layoutSpec("\"batch\", \"heads\", \"seqlen_q/64\", "
+                                   "\"seqlen_k/64\"",
+                                   "64, 64", "")),
+               shape(2, 3, 3, 200, 260, 64), nullptr, nullptr, {},
+               [](const Shape &s, std::mt19937 &rng) {
+                 return TensorInputs{blockLayout(s.batch * s.heads, 4, 5, 0.3,
+                                                 rng)};
+               }});
+  c.push_back({"block_sparse_broadcast_causal_uneven_blocks",
+               specJson("bf16", 64,
+                        layoutSpec("1, 1, \"seqlen_q/48\", \"seqlen_k/40\"",
+                                   "48, 40", ", \"mask\": \"causal\""),
+                        "bshd"),
+               shape(2, 4, 2, 150, 170, 64), nullptr, nullptr, {},
+               [](const Shape &, std::mt19937 &rng) {
+                 return TensorInputs{blockLayout(1, 4, 5, 0.4, rng)};
+               }});
+  c.push_back({"block_sparse_2d_empty_row",
+               specJson("f32", 64,
+                        layoutSpec("\"seqlen_q/32\", \"seqlen_k/32\"",
+                                   "32, 32", "")),
+               shape(1, 2, 2, 96, 128, 64), nullptr, nullptr, {},
+               [](const Shape &, std::mt19937 &rng) {
+                 std::vector<double> l = blockLayout(1, 3, 4, 0.5, rng);
+                 for (int j = 0; j < 4; ++j)
+                   l[1 * 4 + j] = 0; // q-block 1 attends nothing
+                 return TensorInputs{l};
+               }});
+  c.push_back({"block_sparse_static_causal_gqa",
+               specJson("f32", 64,
+                        ", \"mask\": \"causal\", \"sparsity\": {\"block\": "
+                        "[64, 64], \"layout\": [[1, 0, 0], [1, 1, 0], "
+                        "[0, 1, 1]]}"),
+               shape(2, 4, 2, 192, 192, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 const int layout[3][3] = {{1, 0, 0}, {1, 1, 0}, {0, 1, 1}};
+                 return q >= kv && layout[q / 64][kv / 64] != 0;
+               }});
   // Rows with nothing to attend to: o = 0, lse = -inf, never NaN.
   c.push_back({"fully_masked_rows",
                specJson("f32", 64, ", \"mask\": \"q >= 37 && q >= kv\""),
@@ -481,12 +531,44 @@ TEST(CpuRunner, ParameterAndTensorErrors) {
   EXPECT_EQ(run({}, {doc}), "parameter 'w' has no default: give its value");
   EXPECT_EQ(run({2.5}, {doc}), "parameter 'w' is an int, got 2.500000");
   EXPECT_EQ(run({3, 4}, {doc}), "the spec declares 1 parameter(s), got 2");
-  EXPECT_EQ(run({3}, {}), "the spec declares 1 tensor input(s), got 0");
+  EXPECT_EQ(run({3}, {}), "the spec declares 1 tensor input(s) given at launch, got 0");
   cpu::HostTensor shortDoc = doc;
   shortDoc.sizes[1] = 39;
   EXPECT_EQ(run({3}, {shortDoc}),
             "tensor 'doc' must be non-null with the declared sizes");
   EXPECT_EQ(run({3}, {doc}), "");
+}
+
+/// A static block layout covers the sequence lengths it was written for;
+/// any other launch is an error that says so.
+TEST(CpuRunner, StaticLayoutMustCoverTheLaunch) {
+  spec::SpecParseResult parsed = spec::parseSpec(
+      R"({"name": "static_layout", "dtype": "f32", "head_dim": 32,
+          "sparsity": {"block": [64, 64], "layout": [[1, 0], [1, 1]]}})");
+  ASSERT_TRUE(parsed.spec) << parsed.error;
+  const cpu::CpuKernel &kernel = kernelFor(*parsed.spec);
+  auto run = [&](int64_t seq) {
+    Buffer q = makeBuffer(spec::ElementType::F32, spec::Layout::BHSD, 1, 1,
+                          seq, 32);
+    Buffer k = q, v = q, o = q;
+    std::vector<float> lse(seq);
+    cpu::HostTensor lseView;
+    lseView.rank = 3;
+    lseView.data = lse.data();
+    lseView.sizes[0] = lseView.sizes[1] = 1;
+    lseView.sizes[2] = seq;
+    lseView.strides[0] = lseView.strides[1] = seq;
+    lseView.strides[2] = 1;
+    llvm::Error e =
+        kernel.run(view(q), view(k), view(v), view(o), &lseView, {}, {});
+    return e ? llvm::toString(std::move(e)) : std::string();
+  };
+  EXPECT_EQ(run(128), "");
+  EXPECT_EQ(run(100), "");
+  EXPECT_EQ(run(200),
+            "the spec's static 'block_layout' is 2 x 2 but this launch needs "
+            "4 x 4 ([seqlen_q/64, seqlen_k/64]): write the layout for these "
+            "sequence lengths");
 }
 
 } // namespace

@@ -306,6 +306,58 @@ TEST(Runtime, TensorInputsAreValidatedFirst) {
       << manifest;
 }
 
+/// Block layouts: a layout given at launch must have one entry per block of
+/// the launch; a static one (in the spec) is not passed and must cover the
+/// launch's sequence lengths.
+TEST(Runtime, BlockLayoutsAreValidatedFirst) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  auto dynamic = ctx.kernel(R"({"name": "rt_layout", "dtype": "bf16",
+      "head_dim": 64, "tensors": {"L": {"dtype": "int32",
+      "shape": [1, "heads", "seqlen_q/128", "seqlen_k/128"]}},
+      "sparsity": {"block": [128, 128], "layout": "L"}})");
+  ASSERT_TRUE(dynamic) << dynamic.status().message();
+  auto fixed = ctx.kernel(R"({"name": "rt_static_layout", "dtype": "bf16",
+      "head_dim": 64, "mask": "causal",
+      "sparsity": {"block": [128, 128], "layout": [[1, 0], [1, 1]]}})");
+  ASSERT_TRUE(fixed) << fixed.status().message();
+  const void *dev = reinterpret_cast<void *>(0x40000);
+  auto launch = [&](faopt::Kernel &k, int64_t seq,
+                    std::vector<faopt_tensor_value> tensors) {
+    faopt::ForwardArgs a = faopt::defaultForwardArgs();
+    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
+    a.o = reinterpret_cast<void *>(0x20000);
+    a.lse = reinterpret_cast<float *>(0x30000);
+    a.batch = 2;
+    a.heads = a.kv_heads = 2;
+    a.seqlen_q = a.seqlen_k = seq;
+    a.tensors = tensors.data();
+    a.num_tensors = static_cast<int>(tensors.size());
+    return k.forward(a);
+  };
+  faopt::Status st = launch(*dynamic, 300, {{"L", dev, {1, 2, 3, 2}, {}}});
+  EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(st.message(),
+            "faopt_forward: tensor 'L' must have sizes [1 = 1, heads = 2, "
+            "seqlen_q/128 = 3, seqlen_k/128 = 3], got [1, 2, 3, 2]");
+  st = launch(*fixed, 256, {{"block_layout", dev, {2, 2}, {}}});
+  EXPECT_EQ(st.message(), "faopt_forward: tensor 'block_layout' is part of the "
+                          "spec (a static layout): do not pass it");
+  st = launch(*fixed, 300, {});
+  EXPECT_EQ(st.message(),
+            "faopt_forward: the spec's static 'block_layout' is 2 x 2 but this "
+            "launch needs 3 x 3 ([seqlen_q/128, seqlen_k/128]): write the "
+            "layout for these sequence lengths");
+  // Launches the layout covers pass validation (and run, with a device).
+  if (!ctx.canLaunch()) {
+    EXPECT_EQ(launch(*fixed, 256, {}).code(), FAOPT_ERROR_NO_DEVICE);
+    EXPECT_EQ(launch(*dynamic, 300, {{"L", dev, {1, 2, 3, 3}, {}}}).code(),
+              FAOPT_ERROR_NO_DEVICE);
+  }
+  EXPECT_NE(std::string(dynamic->info().manifest).find("\"block_list_builder\""),
+            std::string::npos);
+}
+
 TEST(Runtime, ConcurrentRequestsCompileOnce) {
   SKIP_WITHOUT_NVRTC();
   faopt::Context ctx = context("", /*disk=*/false);

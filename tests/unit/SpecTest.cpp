@@ -165,7 +165,9 @@ TEST(Spec, ErrorsNameTheJsonPath) {
                       "mask": {"type": "causal", "left": 3}})"),
             "$.mask.left: unknown field (expected one of: type, align)");
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, "sparsity": "block"})"),
-            "$.sparsity: unsupported sparsity \"block\" (supported: \"dense\")");
+            "$.sparsity: expected \"dense\" or {\"block\": [BQ, BK], "
+            "\"layout\": \"TENSOR\" or [[0/1, ...], ...]}, got the string "
+            "\"block\"");
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, "score": [{"expr": 3}]})"),
             "$.score[0].expr: expected a string, got the number 3");
   EXPECT_EQ(error("{\"dtype\": \"bf16\",\n \"head_dim\": 64,,}"),

@@ -110,6 +110,8 @@ CpuKernel::compile(const spec::AttentionSpec &spec, int64_t blockQ,
     kernel->buildLists_ = *build;
   }
   kernel->spec_ = spec;
+  for (const spec::TensorDecl &d : spec.tensors)
+    kernel->staticData_.emplace_back(d.value.begin(), d.value.end());
   kernel->engine_ = std::move(*engine);
   kernel->entry_ = *entry;
   return kernel;
@@ -188,22 +190,42 @@ llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
     }
   }
 
-  // Tensor inputs: sizes as the spec declares them for this launch.
-  if (tensors.size() != spec_.tensors.size())
-    return makeError("the spec declares " + llvm::Twine(spec_.tensors.size()) +
-                     " tensor input(s), got " + llvm::Twine(tensors.size()));
+  // Tensor inputs: sizes as the spec declares them for this launch. Static
+  // ones (a block layout in the spec) come from the spec, not the caller.
+  size_t runTime = 0;
+  for (const spec::TensorDecl &d : spec_.tensors)
+    runTime += !d.isStatic();
+  if (tensors.size() != runTime)
+    return makeError("the spec declares " + llvm::Twine(runTime) +
+                     " tensor input(s) given at launch, got " +
+                     llvm::Twine(tensors.size()));
   spec::LaunchSizes launch{q.sizes[0], q.sizes[1], k.sizes[1], q.sizes[2],
                            k.sizes[2]};
   // Memref descriptors of the exact rank: {base, data, offset, sizes[r],
   // strides[r]} as 64-bit words.
   std::vector<std::vector<int64_t>> tensorDescs;
-  for (size_t i = 0; i < tensors.size(); ++i) {
+  size_t given = 0;
+  for (size_t i = 0; i < spec_.tensors.size(); ++i) {
     const spec::TensorDecl &decl = spec_.tensors[i];
-    const HostTensor &t = tensors[i];
     std::vector<int64_t> want;
     std::string why = spec::expectedTensorSizes(decl, launch, want);
+    if (why.empty() && decl.isStatic())
+      why = spec::staticTensorFits(decl, want);
     if (!why.empty())
       return makeError(why);
+    HostTensor t;
+    if (decl.isStatic()) {
+      t.data = const_cast<int32_t *>(staticData_[i].data());
+      t.rank = static_cast<int>(want.size());
+      int64_t stride = 1;
+      for (int d = t.rank - 1; d >= 0; --d) {
+        t.sizes[d] = want[d];
+        t.strides[d] = stride;
+        stride *= want[d];
+      }
+    } else {
+      t = tensors[given++];
+    }
     bool ok = t.data && t.rank == static_cast<int>(want.size());
     for (size_t d = 0; ok && d < want.size(); ++d)
       ok = t.sizes[d] == want[d] && t.strides[d] >= 0;

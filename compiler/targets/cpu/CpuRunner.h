@@ -13,6 +13,7 @@
 #include "llvm/Support/Error.h"
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace mlir {
 class ExecutionEngine;
@@ -43,8 +44,9 @@ public:
   /// `lse` must be given exactly when the spec asks for it. `params` are the
   /// run-time parameters in declaration order (int ones must be integral);
   /// trailing ones may be left out when the spec gives them defaults.
-  /// `tensors` are the tensor inputs in declaration order (int32 / float
-  /// data, `rank` and sizes as declared for this launch).
+  /// `tensors` are the tensor inputs given at launch in declaration order
+  /// (int32 / float data, `rank` and sizes as declared for this launch);
+  /// static ones (a block layout written in the spec) are not passed.
   llvm::Error run(const HostTensor &q, const HostTensor &k,
                   const HostTensor &v, const HostTensor &o,
                   const HostTensor *lse,
@@ -62,6 +64,8 @@ private:
   /// before the kernel on the same arguments; null when there is none.
   void (*buildLists_)(void **) = nullptr;
   bool listsPerBatch_ = false, listsPerHead_ = false;
+  /// Each tensor declaration's spec value as int32 (empty unless static).
+  std::vector<std::vector<int32_t>> staticData_;
   int64_t blockQ_ = 0, blockKv_ = 0;
 };
 
