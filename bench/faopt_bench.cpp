@@ -200,8 +200,11 @@ struct Variant {
   std::string spec;
   std::vector<faopt_param_value> params;
   std::function<bool(int64_t q, int64_t kv)> attended;
-  /// Host contents of an int32 [batch, seqlen] tensor input named "doc".
-  std::vector<int32_t> doc;
+  /// One int32 tensor input (document ids, a block layout): name, host
+  /// contents, sizes.
+  const char *tensorName = nullptr;
+  std::vector<int32_t> tensor;
+  std::vector<int64_t> tensorSizes;
 };
 
 int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
@@ -250,7 +253,30 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
                         "\"doc\"}]"),
        {},
        [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
-       doc});
+       "doc", doc, {batch, n}});
+  // Block-sparse: one layout of 128 x 128 blocks for every batch entry and
+  // head, 25% random + the diagonal (as peers_variants.py).
+  const int64_t blk = 128, nb = n / blk;
+  std::vector<int32_t> layout(nb * nb);
+  {
+    uint32_t x = 777;
+    for (int64_t i = 0; i < nb; ++i)
+      for (int64_t j = 0; j < nb; ++j) {
+        x = x * 1664525u + 1013904223u;
+        layout[i * nb + j] = i == j || (x >> 8) % 4 == 0;
+      }
+  }
+  variants.push_back(
+      {"block_sparse_25pct",
+       spec("block_sparse", "\"tensors\": {\"layout\": {\"dtype\": "
+                            "\"int32\", \"shape\": [\"seqlen_q/128\", "
+                            "\"seqlen_k/128\"]}}, \"sparsity\": {\"block\": "
+                            "[128, 128], \"layout\": \"layout\"}"),
+       {},
+       [&layout, nb, blk](int64_t q, int64_t kv) {
+         return layout[(q / blk) * nb + kv / blk] != 0;
+       },
+       "layout", layout, {nb, nb}});
   size_t elems = static_cast<size_t>(batch * heads * n * d);
   std::vector<void *> bufs;
   for (int i = 0; i < 4; ++i) {
@@ -279,19 +305,21 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
     a.seqlen_q = a.seqlen_k = n;
     a.params = var.params.data();
     a.num_params = static_cast<int>(var.params.size());
-    void *docDevice = nullptr;
-    faopt_tensor_value docArg{"doc", nullptr, {batch, n}, {}};
-    if (!var.doc.empty()) {
-      check(cudaMalloc(&docDevice, var.doc.size() * 4), "cudaMalloc");
-      cudaMemcpy(docDevice, var.doc.data(), var.doc.size() * 4,
+    void *tensorDevice = nullptr;
+    faopt_tensor_value tensorArg{var.tensorName, nullptr, {}, {}};
+    if (var.tensorName) {
+      check(cudaMalloc(&tensorDevice, var.tensor.size() * 4), "cudaMalloc");
+      cudaMemcpy(tensorDevice, var.tensor.data(), var.tensor.size() * 4,
                  cudaMemcpyHostToDevice);
-      docArg.data = docDevice;
-      a.tensors = &docArg;
+      tensorArg.data = tensorDevice;
+      for (size_t i = 0; i < var.tensorSizes.size(); ++i)
+        tensorArg.sizes[i] = var.tensorSizes[i];
+      a.tensors = &tensorArg;
       a.num_tensors = 1;
     }
     double ms = timeLaunches(*kernel, reps, [&](int) { return a; });
-    if (docDevice)
-      cudaFree(docDevice);
+    if (tensorDevice)
+      cudaFree(tensorDevice);
     if (ms < 0)
       return 1;
     double pairs = 0;
