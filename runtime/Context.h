@@ -49,6 +49,12 @@ struct faopt_context {
   std::unique_ptr<faopt::rt::DiskCache> disk;
 
   std::mutex mu;
+  // The pool the kv-block lists come from (created on first use, under
+  // `poolMu`): memory stays reserved between launches instead of being
+  // mapped again after every synchronisation, as the device's default pool
+  // would.
+  std::mutex poolMu;
+  CUmemoryPool listsPool = nullptr;
   // Fast path: the exact spec text seen before.
   std::unordered_map<std::string, faopt_kernel *> byText;
   // One entry per canonical key; later requests wait on the first.

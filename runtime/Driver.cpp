@@ -52,7 +52,10 @@ const Driver &driver() {
     sym(d.memAlloc, "cuMemAlloc_v2");
     sym(d.memFree, "cuMemFree_v2");
     sym(d.memcpyHtoD, "cuMemcpyHtoD_v2");
-    sym(d.memAllocAsync, "cuMemAllocAsync");
+    sym(d.memPoolCreate, "cuMemPoolCreate");
+    sym(d.memPoolDestroy, "cuMemPoolDestroy");
+    sym(d.memPoolSetAttribute, "cuMemPoolSetAttribute");
+    sym(d.memAllocFromPoolAsync, "cuMemAllocFromPoolAsync");
     sym(d.memFreeAsync, "cuMemFreeAsync");
     sym(d.getErrorString, "cuGetErrorString");
     sym(d.getErrorName, "cuGetErrorName");

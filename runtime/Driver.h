@@ -30,8 +30,14 @@ struct Driver {
   CUresult (*memAlloc)(CUdeviceptr *, size_t) = nullptr;
   CUresult (*memFree)(CUdeviceptr) = nullptr;
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t) = nullptr;
-  // Stream-ordered workspace (the kv-block lists of data-dependent masks).
-  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream) = nullptr;
+  // Stream-ordered workspace (the kv-block lists of data-dependent masks)
+  // from faopt's own pool, which keeps its memory between launches.
+  CUresult (*memPoolCreate)(CUmemoryPool *, const CUmemPoolProps *) = nullptr;
+  CUresult (*memPoolDestroy)(CUmemoryPool) = nullptr;
+  CUresult (*memPoolSetAttribute)(CUmemoryPool, CUmemPool_attribute,
+                                  void *) = nullptr;
+  CUresult (*memAllocFromPoolAsync)(CUdeviceptr *, size_t, CUmemoryPool,
+                                    CUstream) = nullptr;
   CUresult (*memFreeAsync)(CUdeviceptr, CUstream) = nullptr;
   CUresult (*getErrorString)(CUresult, const char **) = nullptr;
   CUresult (*getErrorName)(CUresult, const char **) = nullptr;

@@ -40,6 +40,33 @@ void packedStrides(faopt::spec::Layout layout, int64_t heads, int64_t seq,
   }
 }
 
+/// The context's pool for kv-block lists, created on first use with no
+/// release threshold (its memory is kept for the next launch).
+CUresult listsPool(faopt_context &ctx, CUmemoryPool &pool) {
+  std::lock_guard<std::mutex> lock(ctx.poolMu);
+  if (!ctx.listsPool) {
+    const faopt::rt::Driver &d = faopt::rt::driver();
+    CUmemPoolProps props{};
+    props.allocType = CU_MEM_ALLOCATION_TYPE_PINNED;
+    props.handleTypes = CU_MEM_HANDLE_TYPE_NONE;
+    props.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    props.location.id = ctx.cuDevice;
+    CUmemoryPool p = nullptr;
+    if (CUresult r = d.memPoolCreate(&p, &props); r != CUDA_SUCCESS)
+      return r;
+    cuuint64_t keep = ~cuuint64_t(0);
+    if (CUresult r = d.memPoolSetAttribute(
+            p, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keep);
+        r != CUDA_SUCCESS) {
+      d.memPoolDestroy(p);
+      return r;
+    }
+    ctx.listsPool = p;
+  }
+  pool = ctx.listsPool;
+  return CUDA_SUCCESS;
+}
+
 bool allZero(const int64_t *s, int n) {
   for (int i = 0; i < n; ++i)
     if (s[i] != 0)
@@ -345,10 +372,15 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
         k->listsPerBatch, k->listsPerHead, k->blockQ, k->blockKv, p.batch,
         p.heads, p.seqlen_q, p.seqlen_k);
     size_t bytes = static_cast<size_t>(shape.elements()) * sizeof(int32_t);
-    if (CUresult r = d.memAllocAsync(&listsPtr, bytes, cuStream);
+    CUmemoryPool pool = nullptr;
+    if (CUresult r = listsPool(*k->context, pool); r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuMemPoolCreate(kv-block lists)", r));
+    if (CUresult r = d.memAllocFromPoolAsync(&listsPtr, bytes, pool, cuStream);
         r != CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemAllocAsync(kv-block lists)", r) + " (" +
+                  d.describe("cuMemAllocFromPoolAsync(kv-block lists)", r) +
+                      " (" +
                       std::to_string(bytes) + " bytes)");
     lists.data = reinterpret_cast<const void *>(listsPtr);
     int64_t stride = 1;

@@ -233,6 +233,8 @@ void faopt_context_destroy(faopt_context *ctx) {
         if (p)
           d.memFree(p);
     }
+    if (ctx->listsPool)
+      d.memPoolDestroy(ctx->listsPool);
     d.devicePrimaryCtxRelease(ctx->cuDevice);
   }
   delete ctx;

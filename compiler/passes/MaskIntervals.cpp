@@ -244,22 +244,69 @@ private:
     Value init[2] = {index(std::numeric_limits<int64_t>::max()),
                      index(std::numeric_limits<int64_t>::min())};
     SmallVector<Value> at;
-    std::function<SmallVector<Value>(OpBuilder &, unsigned, ValueRange)> nest =
-        [&](OpBuilder &ob, unsigned d, ValueRange acc) -> SmallVector<Value> {
-      if (d == box.size()) {
-        Value x = memref::LoadOp::create(ob, loc, source, at);
-        Value xi = arith::IndexCastOp::create(ob, loc, ob.getIndexType(), x);
-        return {arith::MinSIOp::create(ob, loc, acc[0], xi),
-                arith::MaxSIOp::create(ob, loc, acc[1], xi)};
-      }
-      Value hi = arith::AddIOp::create(ob, loc, box[d].hi, one);
-      auto loop = scf::ForOp::create(ob, loc, box[d].lo, hi, one, acc);
+    // Folds the entry at `at` into (min, max).
+    auto fold = [&](OpBuilder &ob, ValueRange acc) -> SmallVector<Value> {
+      Value x = memref::LoadOp::create(ob, loc, source, at);
+      Value xi = arith::IndexCastOp::create(ob, loc, ob.getIndexType(), x);
+      return {arith::MinSIOp::create(ob, loc, acc[0], xi),
+              arith::MaxSIOp::create(ob, loc, acc[1], xi)};
+    };
+    auto loopOver = [&](OpBuilder &ob, Value lo, Value end, int64_t step,
+                        ValueRange acc,
+                        function_ref<SmallVector<Value>(OpBuilder &, Value,
+                                                        ValueRange)>
+                            body) -> SmallVector<Value> {
+      auto loop = scf::ForOp::create(
+          ob, loc, lo, end, arith::ConstantIndexOp::create(ob, loc, step), acc);
       OpBuilder ib = OpBuilder::atBlockBegin(loop.getBody());
-      at.push_back(loop.getInductionVar());
-      SmallVector<Value> r = nest(ib, d + 1, loop.getRegionIterArgs());
-      at.pop_back();
+      SmallVector<Value> r =
+          body(ib, loop.getInductionVar(), loop.getRegionIterArgs());
       scf::YieldOp::create(ib, loc, r);
       return SmallVector<Value>(loop.getResults());
+    };
+    // The innermost index runs in groups of kReadsInFlight independent
+    // reads, then one at a time: a thread keeps several reads in flight
+    // instead of waiting for each in turn.
+    constexpr int64_t kReadsInFlight = 8;
+    std::function<SmallVector<Value>(OpBuilder &, unsigned, ValueRange)> nest =
+        [&](OpBuilder &ob, unsigned d, ValueRange acc) -> SmallVector<Value> {
+      Value lo = box[d].lo;
+      Value end = arith::AddIOp::create(ob, loc, box[d].hi, one);
+      if (d + 1 < box.size())
+        return loopOver(ob, lo, end, 1, acc, [&](OpBuilder &ib, Value i,
+                                                 ValueRange a) {
+          at.push_back(i);
+          SmallVector<Value> r = nest(ib, d + 1, a);
+          at.pop_back();
+          return r;
+        });
+      Value group = arith::ConstantIndexOp::create(ob, loc, kReadsInFlight);
+      Value count = arith::MaxSIOp::create(
+          ob, loc, arith::SubIOp::create(ob, loc, end, lo), index(0));
+      Value grouped = arith::MulIOp::create(
+          ob, loc, arith::DivUIOp::create(ob, loc, count, group), group);
+      Value groupsEnd = arith::AddIOp::create(ob, loc, lo, grouped);
+      SmallVector<Value> r = loopOver(
+          ob, lo, groupsEnd, kReadsInFlight, acc,
+          [&](OpBuilder &ib, Value i, ValueRange a) {
+            SmallVector<Value> cur(a);
+            for (int64_t k = 0; k < kReadsInFlight; ++k) {
+              at.push_back(k ? arith::AddIOp::create(
+                                   ib, loc, i,
+                                   arith::ConstantIndexOp::create(ib, loc, k))
+                             : i);
+              cur = fold(ib, cur);
+              at.pop_back();
+            }
+            return cur;
+          });
+      return loopOver(ob, groupsEnd, end, 1, r,
+                      [&](OpBuilder &ib, Value i, ValueRange a) {
+                        at.push_back(i);
+                        SmallVector<Value> c = fold(ib, a);
+                        at.pop_back();
+                        return c;
+                      });
     };
     SmallVector<Value> range = nest(b, 0, init);
     ints[o] = {range[0], range[1], true};

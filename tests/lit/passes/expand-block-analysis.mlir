@@ -167,14 +167,23 @@ func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
 // CHECK-SAME:      %[[IDS:[^:]*]]: memref<?x?xi32>, %[[B:[^:]*]]: index, %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[K0:[^:]*]]: index, %[[K1:[^:]*]]: index, %[[SK:[^:]*]]: index)
 // CHECK:         %[[BEND:.*]] = arith.addi %[[B]], %c1
 // CHECK:         %[[QR:.*]]:2 = scf.for %[[I:.*]] = %[[B]] to %[[BEND]] step %c1 iter_args(%[[LO:.*]] = %c9223372036854775807, %[[HI:.*]] = %c-9223372036854775808)
+// The q index in groups of 8 reads in flight, then the rest one by one.
 // CHECK:           %[[QEND:.*]] = arith.addi %[[Q1]], %c1
-// CHECK:           scf.for %[[J:.*]] = %[[Q0]] to %[[QEND]] step %c1
+// CHECK:           %[[N:.*]] = arith.subi %[[QEND]], %[[Q0]]
+// CHECK:           %[[NN:.*]] = arith.maxsi %[[N]], %c0
+// CHECK:           %[[G:.*]] = arith.divui %[[NN]], %c8
+// CHECK:           %[[G8:.*]] = arith.muli %[[G]], %c8
+// CHECK:           %[[GEND:.*]] = arith.addi %[[Q0]], %[[G8]]
+// CHECK:           %[[GR:.*]]:2 = scf.for %[[J:.*]] = %[[Q0]] to %[[GEND]] step %c8
 // CHECK:             %[[X:.*]] = memref.load %[[IDS]][%[[I]], %[[J]]]
 // CHECK:             %[[XI:.*]] = arith.index_cast %[[X]]
 // CHECK:             arith.minsi {{.*}}, %[[XI]]
 // CHECK:             arith.maxsi {{.*}}, %[[XI]]
+// CHECK-COUNT-7:     memref.load %[[IDS]]
+// CHECK:           scf.for %{{.*}} = %[[GEND]] to %[[QEND]] step %c1 iter_args(%{{.*}} = %[[GR]]#0, %{{.*}} = %[[GR]]#1)
+// CHECK:             memref.load %[[IDS]]
 // CHECK:         %[[KR:.*]]:2 = scf.for
-// CHECK:           scf.for %{{.*}} = %[[K0]] to
+// CHECK:           scf.for %{{.*}} = %[[K0]] to %{{.*}} step %c8
 // CHECK-DAG:     arith.cmpi sle, %[[QR]]#0, %[[KR]]#1
 // CHECK-DAG:     arith.cmpi sle, %[[KR]]#0, %[[QR]]#1
 // CHECK-DAG:     arith.cmpi eq, %[[QR]]#0, %[[KR]]#0
