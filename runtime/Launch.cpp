@@ -91,6 +91,10 @@ std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
            "was given";
   if (a.batch < 0 || a.seqlen_q < 0 || a.seqlen_k < 0)
     return "batch, seqlen_q and seqlen_k must be non-negative";
+  // Device functions do position arithmetic in 32 bits where it provably
+  // fits, which holds up to 2^29 (attn-narrow-index-math).
+  if (a.seqlen_q > (int64_t(1) << 29) || a.seqlen_k > (int64_t(1) << 29))
+    return "seqlen_q and seqlen_k must be at most 2^29 = 536870912";
   if (a.heads <= 0 || a.kv_heads <= 0)
     return "heads and kv_heads must be positive";
   if (a.heads % a.kv_heads != 0)

@@ -101,6 +101,7 @@ void addGpuLowering(OpPassManager &pm, const std::string &target) {
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
   pm.addPass(gpu::createAttnOutlineTileMaps());
+  pm.addPass(gpu::createAttnNarrowIndexMath());
   gpu::AttnConvertToEmitCOptions options;
   options.target = target;
   pm.addPass(gpu::createAttnConvertToEmitC(options));

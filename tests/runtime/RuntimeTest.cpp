@@ -153,6 +153,9 @@ TEST(Runtime, LaunchesAreValidatedFirst) {
        "faopt_forward: heads and kv_heads must be positive"},
       {"negative", [](auto &a) { a.seqlen_k = -1; },
        "faopt_forward: batch, seqlen_q and seqlen_k must be non-negative"},
+      {"too long", [](auto &a) { a.seqlen_k = (int64_t(1) << 29) + 1; },
+       "faopt_forward: seqlen_q and seqlen_k must be at most 2^29 = "
+       "536870912"},
       {"misaligned", [](auto &a) { a.k = reinterpret_cast<void *>(0x10002); },
        "faopt_forward: k must be 16-byte aligned"},
       {"stride", [](auto &a) { a.q_stride[0] = 100 * 8 * 64; a.q_stride[1] = 64; a.q_stride[2] = 68; },

@@ -21,6 +21,7 @@
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -34,6 +35,34 @@ using namespace mlir;
 using namespace faopt::attn;
 
 namespace {
+
+/// The largest sequence length a launch may have (the runtime checks it):
+/// positions and their sums and differences then fit in 32 bits, which
+/// attn-narrow-index-math relies on.
+constexpr int64_t kMaxSeqLen = int64_t(1) << 29;
+/// Positions of partial tiles reach past the sequence by less than a tile.
+constexpr int64_t kMaxPosition = kMaxSeqLen + 1024;
+
+/// What the range of a value captured by a device function is known to be
+/// (a sequence length, a size), for attn-narrow-index-math.
+std::optional<std::pair<int64_t, int64_t>> knownRange(Value v) {
+  auto dim = v.getDefiningOp<memref::DimOp>();
+  if (!dim)
+    return std::nullopt;
+  std::optional<int64_t> index = dim.getConstantIndex();
+  auto arg = dyn_cast<BlockArgument>(dim.getSource());
+  // The kernel's q, k, v, o views are [batch, heads, seq, dim].
+  if (index && *index == 2 && arg && arg.getArgNumber() < 4 &&
+      isa<func::FuncOp>(arg.getOwner()->getParentOp()))
+    return std::make_pair(int64_t(0), kMaxSeqLen);
+  return std::make_pair(int64_t(0), int64_t(INT32_MAX));
+}
+
+/// Records `lo..hi` on argument `i` of `fn`.
+void setRange(func::FuncOp fn, unsigned i, int64_t lo, int64_t hi) {
+  OpBuilder b(fn.getContext());
+  fn.setArgAttr(i, "attn.range", b.getDenseI64ArrayAttr({lo, hi}));
+}
 
 /// A readable name: masked bodies compare positions, plain ones do not.
 std::string baseName(func::FuncOp kernel, TileMapOp map) {
@@ -100,6 +129,10 @@ struct AttnOutlineTileMapsPass
     symbols.insert(fn);
 
     Block *entry = fn.addEntryBlock();
+    setRange(fn, 0, 0, kMaxSeqLen); // the kv-block index
+    for (auto [i, v] : llvm::enumerate(captured))
+      if (auto r = knownRange(v))
+        setRange(fn, 1 + i, r->first, r->second);
     IRMapping mapping;
     mapping.map(block.getArgument(0), entry->getArgument(0));
     for (auto [v, arg] : llvm::zip(captured, entry->getArguments().drop_front(1)))
@@ -173,6 +206,14 @@ struct AttnOutlineTileMapsPass
     symbols.insert(fn); // uniquifies the name if needed
 
     Block *entry = fn.addEntryBlock();
+    // (score, b, h, q, kv): batch and head indices, positions.
+    setRange(fn, 1, 0, INT32_MAX);
+    setRange(fn, 2, 0, INT32_MAX);
+    setRange(fn, 3, 0, kMaxPosition);
+    setRange(fn, 4, 0, kMaxPosition);
+    for (auto [i, v] : llvm::enumerate(captured))
+      if (auto r = knownRange(v))
+        setRange(fn, block.getNumArguments() + i, r->first, r->second);
     IRMapping mapping;
     mapping.map(block.getArguments(),
                 entry->getArguments().take_front(block.getNumArguments()));

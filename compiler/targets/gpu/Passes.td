@@ -23,6 +23,22 @@ def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def AttnNarrowIndexMath : Pass<"attn-narrow-index-math", "mlir::ModuleOp"> {
+  let summary = "Move provably small index arithmetic of device functions to i32";
+  let description = [{
+    In each `attn.device_function` (the per-element logits/mask bodies and
+    the kv-block classifier), bounds every index value from the
+    `attn.range = array<i64: lo, hi>` of the function's arguments
+    (positions, sequence lengths and sizes; attn-outline-tile-maps sets
+    them) through constants, + - *, division and remainder by constants,
+    min/max, select and casts, and rewrites each operation whose operands
+    and result fit in 32 bits (and each compare of two such values) to i32.
+    Values it cannot bound (run-time parameters, loop variables) keep their
+    64-bit operations, so results are unchanged for every input.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def AttnPipelineKvLoads : Pass<"attn-pipeline-kv-loads", "mlir::func::FuncOp"> {
   let summary = "Fetch the next kv-block's K/V tiles while computing this one";
   let description = [{

@@ -79,12 +79,15 @@ struct BinaryLowering : OpConversionPattern<From> {
   }
 };
 
-/// Ops that are a call to a helper of the device header or libdevice.
+/// Ops that are a call to a helper of the device header or libdevice. With
+/// `i32Variant`, an i32 op calls `<callee>32` (attn-narrow-index-math's
+/// 32-bit twins; one name per width keeps C++ overloads unambiguous).
 template <typename From>
 struct CallLowering : OpConversionPattern<From> {
   CallLowering(const TypeConverter &converter, MLIRContext *ctx,
-               StringRef callee)
-      : OpConversionPattern<From>(converter, ctx), callee(callee.str()) {}
+               StringRef callee, bool i32Variant = false)
+      : OpConversionPattern<From>(converter, ctx), callee(callee.str()),
+        i32Variant(i32Variant) {}
   LogicalResult
   matchAndRewrite(From op, typename From::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -92,11 +95,15 @@ struct CallLowering : OpConversionPattern<From> {
       return rewriter.notifyMatchFailure(op, "not scalar");
     Type type =
         this->getTypeConverter()->convertType(op->getResult(0).getType());
+    std::string name = callee;
+    if (i32Variant && op->getResult(0).getType().isInteger(32))
+      name += "32";
     rewriter.replaceOpWithNewOp<emitc::CallOpaqueOp>(
-        op, TypeRange{type}, callee, adaptor.getOperands());
+        op, TypeRange{type}, name, adaptor.getOperands());
     return success();
   }
   std::string callee;
+  bool i32Variant;
 };
 
 struct CmpILowering : OpConversionPattern<arith::CmpIOp> {
@@ -327,18 +334,18 @@ void populateScalarToEmitCPatterns(TypeConverter &converter,
                CastLowering<arith::FPToSIOp>, CastLowering<arith::ExtFOp>,
                CastLowering<arith::TruncFOp>, CastLowering<arith::ExtSIOp>,
                CastLowering<arith::TruncIOp>>(converter, ctx);
-  auto call = [&](auto tag, StringRef callee) {
+  auto call = [&](auto tag, StringRef callee, bool i32Variant = false) {
     using Op = decltype(tag);
-    patterns.add<CallLowering<Op>>(converter, ctx, callee);
+    patterns.add<CallLowering<Op>>(converter, ctx, callee, i32Variant);
   };
   call(arith::DivUIOp(), "faopt::udiv");
   call(arith::RemUIOp(), "faopt::urem");
   call(arith::CeilDivUIOp(), "faopt::ceil_div_u");
-  call(arith::CeilDivSIOp(), "faopt::ceil_div");
-  call(arith::FloorDivSIOp(), "faopt::floor_div");
+  call(arith::CeilDivSIOp(), "faopt::ceil_div", /*i32Variant=*/true);
+  call(arith::FloorDivSIOp(), "faopt::floor_div", /*i32Variant=*/true);
   call(arith::ShRUIOp(), "faopt::shr_u");
-  call(arith::MinSIOp(), "faopt::imin");
-  call(arith::MaxSIOp(), "faopt::imax");
+  call(arith::MinSIOp(), "faopt::imin", /*i32Variant=*/true);
+  call(arith::MaxSIOp(), "faopt::imax", /*i32Variant=*/true);
   call(arith::MaximumFOp(), "fmaxf");
   call(arith::MinimumFOp(), "fminf");
   call(arith::MaxNumFOp(), "fmaxf");

@@ -2,9 +2,12 @@
 
 // The body becomes a device function; constants are copied in, the sequence
 // bound used from above becomes a parameter, and the tile_map only calls it.
+// Batch and head indices and positions carry the ranges every launch
+// guarantees (sequences of at most 2^29, tiles reaching at most 1024 past),
+// for attn-narrow-index-math.
 
 // CHECK-LABEL: func.func private @k_masked_logits(
-// CHECK-SAME:      %[[S:[^:]*]]: f32, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[Q:[^:]*]]: index, %[[KV:[^:]*]]: index, %[[SK:[^:]*]]: index) -> f32
+// CHECK-SAME:      %[[S:[^:]*]]: f32, %{{[^:]*}}: index {attn.range = array<i64: 0, 2147483647>}, %{{[^:]*}}: index {attn.range = array<i64: 0, 2147483647>}, %[[Q:[^:]*]]: index {attn.range = array<i64: 0, 536871936>}, %[[KV:[^:]*]]: index {attn.range = array<i64: 0, 536871936>}, %[[SK:[^:]*]]: index) -> f32
 // CHECK-SAME:      attributes {attn.device_function}
 // CHECK-DAG:     arith.constant 0.180336878 : f32
 // CHECK-DAG:     arith.constant 0xFF800000 : f32
@@ -37,7 +40,7 @@ func.func @k(%s: tensor<64x64xf32>, %i: index, %sk: index) -> tensor<64x64xf32> 
 // (0 empty, 1 partial, 2 full); the body calls it and decodes the class.
 
 // CHECK-LABEL: func.func private @k_kv_block_class(
-// CHECK-SAME:      %[[KB:[^:]*]]: index, %[[LIM:[^:]*]]: index) -> i32 attributes {attn.device_function}
+// CHECK-SAME:      %[[KB:[^:]*]]: index {attn.range = array<i64: 0, 536870912>}, %[[LIM:[^:]*]]: index) -> i32 attributes {attn.device_function}
 // CHECK:         %[[ANY:.*]] = arith.cmpi slt, %[[KB]], %[[LIM]]
 // CHECK:         %[[ALL:.*]] = arith.cmpi eq, %[[KB]], %c0
 // CHECK:         %[[FP:.*]] = arith.select %[[ALL]], %c2_i32, %c1_i32

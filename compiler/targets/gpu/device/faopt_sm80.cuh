@@ -65,6 +65,17 @@ FAOPT_DEVICE faopt_i64 shr_u(faopt_i64 a, faopt_i64 s) { return (faopt_i64)((u64
 FAOPT_DEVICE faopt_i64 imin(faopt_i64 a, faopt_i64 b) { return a < b ? a : b; }
 FAOPT_DEVICE faopt_i64 imax(faopt_i64 a, faopt_i64 b) { return a > b ? a : b; }
 FAOPT_DEVICE faopt_i64 iabs(faopt_i64 a) { return a < 0 ? -a : a; }
+// 32-bit twins for index arithmetic attn-narrow-index-math proved small.
+FAOPT_DEVICE int32_t floor_div32(int32_t a, int32_t b) {
+  int32_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+FAOPT_DEVICE int32_t ceil_div32(int32_t a, int32_t b) {
+  int32_t q = a / b;
+  return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q;
+}
+FAOPT_DEVICE int32_t imin32(int32_t a, int32_t b) { return a < b ? a : b; }
+FAOPT_DEVICE int32_t imax32(int32_t a, int32_t b) { return a > b ? a : b; }
 FAOPT_DEVICE bool ult(faopt_i64 a, faopt_i64 b) { return (u64)a < (u64)b; }
 FAOPT_DEVICE bool ule(faopt_i64 a, faopt_i64 b) { return (u64)a <= (u64)b; }
 FAOPT_DEVICE bool ugt(faopt_i64 a, faopt_i64 b) { return (u64)a > (u64)b; }

@@ -1,0 +1,262 @@
+//===- NarrowIndexMath.cpp - 32-bit index arithmetic in device functions --===//
+//
+// Index values are 64-bit in the generated CUDA, and the per-element mask
+// code of a partial block is all index arithmetic: every add is two
+// instructions, every compare two more. Positions and sizes are far smaller
+// (the runtime rejects sequences over 2^29), so this pass bounds every index
+// value of an `attn.device_function` from the `attn.range` its arguments
+// carry (set by attn-outline-tile-maps: positions, sizes) and moves each
+// operation whose operands and result provably fit in 32 bits to i32:
+//
+//   %d = arith.subi %q, %kv : index           // q, kv in [0, 2^29 + 1024]
+//   %c = arith.cmpi sle, %d, %w : index       // w: a parameter, any int64
+// becomes
+//   %q32 = arith.index_cast %q : index to i32
+//   %kv32 = arith.index_cast %kv : index to i32
+//   %d32 = arith.subi %q32, %kv32 : i32
+//   %d = arith.index_cast %d32 : i32 to index  // for the 64-bit compare
+//   %c = arith.cmpi sle, %d, %w : index
+//
+// Values it cannot bound (parameters, loop variables) stay 64-bit, so the
+// result is the same for every input.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNNARROWINDEXMATH
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+
+namespace {
+
+/// An inclusive range of integer values (in 128 bits: sums and products of
+/// 64-bit bounds cannot overflow).
+struct Range {
+  __int128 lo, hi;
+  bool fitsI32() const { return lo >= INT32_MIN && hi <= INT32_MAX; }
+};
+
+class IndexRanges {
+public:
+  explicit IndexRanges(func::FuncOp fn) {
+    for (BlockArgument arg : fn.getArguments())
+      if (auto r = fn.getArgAttrOfType<DenseI64ArrayAttr>(arg.getArgNumber(),
+                                                          "attn.range");
+          r && r.size() == 2)
+        ranges[arg] = {r[0], r[1]};
+    fn.walk([&](Operation *op) { visit(op); });
+  }
+
+  std::optional<Range> of(Value v) const {
+    auto it = ranges.find(v);
+    if (it == ranges.end())
+      return std::nullopt;
+    return it->second;
+  }
+
+private:
+  llvm::DenseMap<Value, Range> ranges;
+
+  static std::optional<int64_t> constant(Value v) {
+    APInt c;
+    if (matchPattern(v, m_ConstantInt(&c)))
+      return c.getSExtValue();
+    return std::nullopt;
+  }
+
+  static __int128 floorDiv(__int128 a, __int128 b) {
+    __int128 q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+  }
+
+  void binary(Operation *op, function_ref<Range(Range, Range)> fn) {
+    auto x = of(op->getOperand(0)), y = of(op->getOperand(1));
+    if (x && y)
+      ranges[op->getResult(0)] = fn(*x, *y);
+  }
+
+  void visit(Operation *op) {
+    llvm::TypeSwitch<Operation *>(op)
+        .Case<arith::ConstantOp>([&](auto c) {
+          if (auto i = dyn_cast<IntegerAttr>(c.getValue());
+              i && !c.getType().isInteger(1))
+            ranges[c] = {i.getInt(), i.getInt()};
+        })
+        .Case<arith::AddIOp>([&](auto o) {
+          binary(o, [](Range x, Range y) {
+            return Range{x.lo + y.lo, x.hi + y.hi};
+          });
+        })
+        .Case<arith::SubIOp>([&](auto o) {
+          binary(o, [](Range x, Range y) {
+            return Range{x.lo - y.hi, x.hi - y.lo};
+          });
+        })
+        .Case<arith::MulIOp>([&](auto o) {
+          binary(o, [](Range x, Range y) {
+            __int128 p[4] = {x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi};
+            return Range{std::min({p[0], p[1], p[2], p[3]}),
+                         std::max({p[0], p[1], p[2], p[3]})};
+          });
+        })
+        .Case<arith::MinSIOp>([&](auto o) {
+          binary(o, [](Range x, Range y) {
+            return Range{std::min(x.lo, y.lo), std::min(x.hi, y.hi)};
+          });
+        })
+        .Case<arith::MaxSIOp>([&](auto o) {
+          binary(o, [](Range x, Range y) {
+            return Range{std::max(x.lo, y.lo), std::max(x.hi, y.hi)};
+          });
+        })
+        .Case<arith::FloorDivSIOp, arith::DivSIOp, arith::CeilDivSIOp>(
+            [&](auto o) {
+              // By a positive constant: monotone, and |x / c| <= |x|.
+              auto x = of(o.getLhs());
+              auto c = constant(o.getRhs());
+              if (x && c && *c > 0)
+                ranges[o] = {floorDiv(x->lo, *c), -floorDiv(-x->hi, *c)};
+            })
+        .Case<arith::RemSIOp>([&](auto o) {
+          auto c = constant(o.getRhs());
+          if (c && *c > 0)
+            ranges[o] = {-(*c - 1), *c - 1};
+        })
+        .Case<arith::SelectOp>([&](auto o) {
+          auto x = of(o.getTrueValue()), y = of(o.getFalseValue());
+          if (x && y && !o.getType().isInteger(1))
+            ranges[o] = {std::min(x->lo, y->lo), std::max(x->hi, y->hi)};
+        })
+        .Case<arith::IndexCastOp>([&](auto o) {
+          auto in = dyn_cast<IntegerType>(o.getIn().getType());
+          if (in && in.getWidth() <= 32)
+            ranges[o] = {-(__int128(1) << (in.getWidth() - 1)),
+                         (__int128(1) << (in.getWidth() - 1)) - 1};
+          else if (auto x = of(o.getIn()))
+            ranges[o] = *x;
+        })
+        .Case<memref::DimOp>([&](auto o) {
+          ranges[o] = {0, INT32_MAX}; // launch sizes (validated)
+        });
+  }
+};
+
+/// Index operations that have an i32 twin with the same meaning when no
+/// value overflows.
+bool isNarrowableOp(Operation *op) {
+  return isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::MinSIOp,
+             arith::MaxSIOp, arith::FloorDivSIOp, arith::DivSIOp,
+             arith::CeilDivSIOp, arith::RemSIOp, arith::SelectOp,
+             arith::ConstantOp>(op);
+}
+
+struct AttnNarrowIndexMathPass
+    : faopt::gpu::impl::AttnNarrowIndexMathBase<AttnNarrowIndexMathPass> {
+  void runOnOperation() override {
+    for (auto fn : getOperation().getOps<func::FuncOp>())
+      if (fn->hasAttr("attn.device_function") && !fn.isExternal())
+        narrow(fn);
+  }
+
+  void narrow(func::FuncOp fn) {
+    IndexRanges ranges(fn);
+    auto fits = [&](Value v) {
+      auto r = ranges.of(v);
+      return v.getType().isIndex() && r && r->fitsI32();
+    };
+    // Which ops move to i32: index results and operands all bounded.
+    llvm::SetVector<Operation *> narrowed;
+    fn.walk([&](Operation *op) {
+      if (op->getNumResults() != 1)
+        return;
+      if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+        if (fits(cmp.getLhs()) && fits(cmp.getRhs()))
+          narrowed.insert(op);
+        return;
+      }
+      if (!isNarrowableOp(op) || !fits(op->getResult(0)))
+        return;
+      if (auto sel = dyn_cast<arith::SelectOp>(op)) {
+        if (fits(sel.getTrueValue()) && fits(sel.getFalseValue()))
+          narrowed.insert(op);
+        return;
+      }
+      if (llvm::all_of(op->getOperands(), fits))
+        narrowed.insert(op);
+    });
+    // Constants only move when an i32 user needs them.
+    OpBuilder b(fn.getContext());
+    Type i32 = b.getI32Type();
+    llvm::DenseMap<Value, Value> to32;
+    auto narrowValue = [&](Value v) -> Value {
+      if (Value n = to32.lookup(v))
+        return n;
+      if (auto c = v.getDefiningOp<arith::ConstantOp>()) {
+        b.setInsertionPoint(c);
+        Value n = arith::ConstantIntOp::create(
+            b, c.getLoc(), i32, cast<IntegerAttr>(c.getValue()).getInt());
+        return to32[v] = n;
+      }
+      if (auto arg = dyn_cast<BlockArgument>(v))
+        b.setInsertionPointToStart(arg.getOwner());
+      else
+        b.setInsertionPointAfter(v.getDefiningOp());
+      Value n = arith::IndexCastOp::create(b, v.getLoc(), i32, v);
+      return to32[v] = n;
+    };
+    SmallVector<Operation *> dead, widened;
+    for (Operation *op : narrowed) {
+      if (isa<arith::ConstantOp>(op))
+        continue;
+      SmallVector<Value> operands;
+      for (Value v : op->getOperands())
+        operands.push_back(v.getType().isIndex() ? narrowValue(v) : v);
+      b.setInsertionPoint(op);
+      OperationState state(op->getLoc(), op->getName(), operands,
+                           isa<arith::CmpIOp>(op)
+                               ? TypeRange(op->getResultTypes())
+                               : TypeRange(i32),
+                           op->getAttrs());
+      Operation *twin = b.create(state);
+      Value result = op->getResult(0);
+      if (isa<arith::CmpIOp>(op)) {
+        result.replaceAllUsesWith(twin->getResult(0));
+      } else {
+        to32[result] = twin->getResult(0);
+        // 64-bit users see the value widened back (sign extension).
+        if (!result.use_empty()) {
+          b.setInsertionPointAfter(twin);
+          Value wide = arith::IndexCastOp::create(b, op->getLoc(),
+                                                  b.getIndexType(),
+                                                  twin->getResult(0));
+          result.replaceAllUsesWith(wide);
+          to32[wide] = twin->getResult(0);
+          widened.push_back(wide.getDefiningOp());
+        }
+      }
+      dead.push_back(op);
+    }
+    for (Operation *op : llvm::reverse(dead))
+      if (op->use_empty())
+        op->erase();
+    // Widenings whose users all moved to i32 too, and index constants.
+    for (Operation *op : widened)
+      if (op->use_empty())
+        op->erase();
+    for (Operation *op : narrowed)
+      if (isa<arith::ConstantOp>(op) && op->use_empty())
+        op->erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,78 @@
+// RUN: faopt-opt %s --attn-narrow-index-math --split-input-file | FileCheck %s
+
+// A sliding window mask: positions and the sequence lengths are bounded by
+// their attn.range, so q + sk - sq, its difference with kv and their
+// compares move to i32; the window `w` is a parameter (any int64), so the
+// compare with it stays 64-bit, on the narrow difference widened back.
+
+// CHECK-LABEL: func.func private @window(
+// CHECK-SAME:      %[[S:[^:]*]]: f32, %[[B:[^:]*]]: index {{.*}}, %[[H:[^:]*]]: index {{.*}}, %[[Q:[^:]*]]: index {{.*}}, %[[KV:[^:]*]]: index {{.*}}, %[[SK:[^:]*]]: index {{.*}}, %[[SQ:[^:]*]]: index {{.*}}, %[[W:[^:]*]]: index)
+// CHECK-DAG:     %[[Q32:.*]] = arith.index_cast %[[Q]] : index to i32
+// CHECK-DAG:     %[[KV32:.*]] = arith.index_cast %[[KV]] : index to i32
+// CHECK-DAG:     %[[SK32:.*]] = arith.index_cast %[[SK]] : index to i32
+// CHECK-DAG:     %[[SQ32:.*]] = arith.index_cast %[[SQ]] : index to i32
+// CHECK:         %[[R1:.*]] = arith.addi %[[Q32]], %[[SK32]] : i32
+// CHECK:         %[[R:.*]] = arith.subi %[[R1]], %[[SQ32]] : i32
+// CHECK:         %[[CAUSAL:.*]] = arith.cmpi sge, %[[R]], %[[KV32]] : i32
+// CHECK:         %[[D32:.*]] = arith.subi %[[R]], %[[KV32]] : i32
+// CHECK:         %[[D:.*]] = arith.index_cast %[[D32]] : i32 to index
+// CHECK:         %[[IN:.*]] = arith.cmpi sle, %[[D]], %[[W]] : index
+// CHECK:         %[[BOUND:.*]] = arith.cmpi slt, %[[KV32]], %[[SK32]] : i32
+// CHECK-NOT:     arith.addi {{.*}} : index
+func.func private @window(%s: f32, %b: index {attn.range = array<i64: 0, 2147483647>},
+                          %h: index {attn.range = array<i64: 0, 2147483647>},
+                          %q: index {attn.range = array<i64: 0, 536871936>},
+                          %kv: index {attn.range = array<i64: 0, 536871936>},
+                          %sk: index {attn.range = array<i64: 0, 536870912>},
+                          %sq: index {attn.range = array<i64: 0, 536870912>},
+                          %w: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %r1 = arith.addi %q, %sk : index
+  %r = arith.subi %r1, %sq : index
+  %causal = arith.cmpi sge, %r, %kv : index
+  %d = arith.subi %r, %kv : index
+  %in = arith.cmpi sle, %d, %w : index
+  %bound = arith.cmpi slt, %kv, %sk : index
+  %m1 = arith.andi %causal, %in : i1
+  %m = arith.andi %m1, %bound : i1
+  %out = arith.select %m, %s, %ninf : f32
+  return %out : f32
+}
+
+// -----
+
+// Document ids: clamped indices (min/max with a tensor size minus one) are
+// small; the loaded ids are i32 already; the indices of the loads are
+// widened back for memref.load. A product of two positions can exceed 32
+// bits and stays 64-bit.
+
+// CHECK-LABEL: func.func private @document(
+// CHECK:         %[[D:.*]] = memref.dim %{{.*}}, %c1
+// CHECK:         %[[D32:.*]] = arith.index_cast %[[D]] : index to i32
+// CHECK:         %[[LAST:.*]] = arith.subi %[[D32]], %c1_i32 : i32
+// CHECK:         %[[MIN:.*]] = arith.minsi %{{.*}}, %[[LAST]] : i32
+// CHECK:         %[[MAX:.*]] = arith.maxsi %[[MIN]], %c0_i32 : i32
+// CHECK:         %[[IDX:.*]] = arith.index_cast %[[MAX]] : i32 to index
+// CHECK:         memref.load %{{.*}}[%{{.*}}, %[[IDX]]]
+// CHECK:         arith.muli %{{.*}}, %{{.*}} : index
+func.func private @document(%s: f32, %b: index {attn.range = array<i64: 0, 2147483647>},
+                            %h: index {attn.range = array<i64: 0, 2147483647>},
+                            %q: index {attn.range = array<i64: 0, 536871936>},
+                            %kv: index {attn.range = array<i64: 0, 536871936>},
+                            %ids: memref<?x?xi32>) -> f32 attributes {attn.device_function} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %d = memref.dim %ids, %c1 : memref<?x?xi32>
+  %last = arith.subi %d, %c1 : index
+  %lo = arith.minsi %q, %last : index
+  %qi = arith.maxsi %lo, %c0 : index
+  %x = memref.load %ids[%c0, %qi] : memref<?x?xi32>
+  %y = memref.load %ids[%c0, %c0] : memref<?x?xi32>
+  %same = arith.cmpi eq, %x, %y : i32
+  %p = arith.muli %q, %kv : index
+  %big = arith.cmpi sgt, %p, %c0 : index
+  %m = arith.andi %same, %big : i1
+  %out = arith.select %m, %s, %ninf : f32
+  return %out : f32
+}
