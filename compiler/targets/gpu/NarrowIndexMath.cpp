@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -54,7 +55,9 @@ public:
                                                           "attn.range");
           r && r.size() == 2)
         ranges[arg] = {r[0], r[1]};
-    fn.walk([&](Operation *op) { visit(op); });
+    // Pre-order: a loop is seen before its body (its induction variable's
+    // range comes from its bounds).
+    fn.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
   }
 
   std::optional<Range> of(Value v) const {
@@ -146,10 +149,21 @@ private:
             ranges[o] = *x;
         })
         .Case<memref::DimOp>([&](auto o) {
-          ranges[o] = {0, INT32_MAX}; // launch sizes (validated)
+          ranges[o] = {0, INT32_MAX}; // sizes of tensor inputs (validated)
+        })
+        .Case<scf::ForOp>([&](auto f) {
+          auto lo = of(f.getLowerBound()), hi = of(f.getUpperBound());
+          if (lo && hi)
+            ranges[f.getInductionVar()] = {lo->lo, std::max(lo->lo, hi->hi)};
         });
   }
 };
+
+bool isSignedPredicate(arith::CmpIPredicate p) {
+  using P = arith::CmpIPredicate;
+  return p == P::eq || p == P::ne || p == P::slt || p == P::sle ||
+         p == P::sgt || p == P::sge;
+}
 
 /// Index operations that have an i32 twin with the same meaning when no
 /// value overflows.
@@ -164,7 +178,7 @@ struct AttnNarrowIndexMathPass
     : faopt::gpu::impl::AttnNarrowIndexMathBase<AttnNarrowIndexMathPass> {
   void runOnOperation() override {
     for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (fn->hasAttr("attn.device_function") && !fn.isExternal())
+      if (!fn.isExternal() && fn->hasAttr("attn.device_function"))
         narrow(fn);
   }
 
@@ -174,14 +188,28 @@ struct AttnNarrowIndexMathPass
       auto r = ranges.of(v);
       return v.getType().isIndex() && r && r->fitsI32();
     };
-    // Which ops move to i32: index results and operands all bounded.
-    llvm::SetVector<Operation *> narrowed;
+    // Strictly inside the i32 range: comparing it with any int64 w is the
+    // same as comparing it with w saturated to i32.
+    auto inside = [&](Value v) {
+      auto r = ranges.of(v);
+      return v.getType().isIndex() && r && r->lo > INT32_MIN &&
+             r->hi < INT32_MAX;
+    };
+    // Which ops move to i32: index results and operands all bounded; and
+    // compares of a bounded value with an unbounded one (a parameter).
+    llvm::SetVector<Operation *> narrowed, saturated;
     fn.walk([&](Operation *op) {
       if (op->getNumResults() != 1)
         return;
       if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+        if (!cmp.getLhs().getType().isIndex())
+          return;
         if (fits(cmp.getLhs()) && fits(cmp.getRhs()))
           narrowed.insert(op);
+        else if (isSignedPredicate(cmp.getPredicate()) &&
+                 ((inside(cmp.getLhs()) && !ranges.of(cmp.getRhs())) ||
+                  (inside(cmp.getRhs()) && !ranges.of(cmp.getLhs()))))
+          saturated.insert(op);
         return;
       }
       if (!isNarrowableOp(op) || !fits(op->getResult(0)))
@@ -215,6 +243,23 @@ struct AttnNarrowIndexMathPass
       return to32[v] = n;
     };
     SmallVector<Operation *> dead, widened;
+    // An unbounded value (a parameter), saturated to i32 once.
+    llvm::DenseMap<Value, Value> saturatedOf;
+    auto saturate = [&](Value v) -> Value {
+      if (Value s = saturatedOf.lookup(v))
+        return s;
+      if (auto arg = dyn_cast<BlockArgument>(v))
+        b.setInsertionPointToStart(arg.getOwner());
+      else
+        b.setInsertionPointAfter(v.getDefiningOp());
+      Location loc = v.getLoc();
+      Value lo = arith::ConstantIndexOp::create(b, loc, INT32_MIN);
+      Value hi = arith::ConstantIndexOp::create(b, loc, INT32_MAX);
+      Value clamped = arith::MinSIOp::create(
+          b, loc, arith::MaxSIOp::create(b, loc, v, lo), hi);
+      Value s = arith::IndexCastOp::create(b, loc, i32, clamped);
+      return saturatedOf[v] = s;
+    };
     for (Operation *op : narrowed) {
       if (isa<arith::ConstantOp>(op))
         continue;
@@ -245,6 +290,19 @@ struct AttnNarrowIndexMathPass
         }
       }
       dead.push_back(op);
+    }
+    for (Operation *op : saturated) {
+      auto cmp = cast<arith::CmpIOp>(op);
+      Value lhs = cmp.getLhs(), rhs = cmp.getRhs();
+      // (A bounded operand may by now be the widening of an i32 twin.)
+      auto bounded = [&](Value v) { return to32.count(v) || ranges.of(v); };
+      Value l = bounded(lhs) ? narrowValue(lhs) : saturate(lhs);
+      Value r = bounded(rhs) ? narrowValue(rhs) : saturate(rhs);
+      b.setInsertionPoint(cmp);
+      Value twin =
+          arith::CmpIOp::create(b, cmp.getLoc(), cmp.getPredicate(), l, r);
+      cmp.getResult().replaceAllUsesWith(twin);
+      dead.push_back(cmp);
     }
     for (Operation *op : llvm::reverse(dead))
       if (op->use_empty())

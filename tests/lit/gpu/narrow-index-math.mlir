@@ -2,11 +2,15 @@
 
 // A sliding window mask: positions and the sequence lengths are bounded by
 // their attn.range, so q + sk - sq, its difference with kv and their
-// compares move to i32; the window `w` is a parameter (any int64), so the
-// compare with it stays 64-bit, on the narrow difference widened back.
+// compares move to i32; the window `w` is a parameter (any int64): the
+// difference lies strictly inside the i32 range, so comparing it with w
+// saturated to i32 gives the same answer.
 
 // CHECK-LABEL: func.func private @window(
 // CHECK-SAME:      %[[S:[^:]*]]: f32, %[[B:[^:]*]]: index {{.*}}, %[[H:[^:]*]]: index {{.*}}, %[[Q:[^:]*]]: index {{.*}}, %[[KV:[^:]*]]: index {{.*}}, %[[SK:[^:]*]]: index {{.*}}, %[[SQ:[^:]*]]: index {{.*}}, %[[W:[^:]*]]: index)
+// CHECK:         %[[WLO:.*]] = arith.maxsi %[[W]], %c-2147483648 : index
+// CHECK:         %[[WSAT:.*]] = arith.minsi %[[WLO]], %c2147483647 : index
+// CHECK:         %[[W32:.*]] = arith.index_cast %[[WSAT]] : index to i32
 // CHECK-DAG:     %[[Q32:.*]] = arith.index_cast %[[Q]] : index to i32
 // CHECK-DAG:     %[[KV32:.*]] = arith.index_cast %[[KV]] : index to i32
 // CHECK-DAG:     %[[SK32:.*]] = arith.index_cast %[[SK]] : index to i32
@@ -15,8 +19,7 @@
 // CHECK:         %[[R:.*]] = arith.subi %[[R1]], %[[SQ32]] : i32
 // CHECK:         %[[CAUSAL:.*]] = arith.cmpi sge, %[[R]], %[[KV32]] : i32
 // CHECK:         %[[D32:.*]] = arith.subi %[[R]], %[[KV32]] : i32
-// CHECK:         %[[D:.*]] = arith.index_cast %[[D32]] : i32 to index
-// CHECK:         %[[IN:.*]] = arith.cmpi sle, %[[D]], %[[W]] : index
+// CHECK:         %[[IN:.*]] = arith.cmpi sle, %[[D32]], %[[W32]] : i32
 // CHECK:         %[[BOUND:.*]] = arith.cmpi slt, %[[KV32]], %[[SK32]] : i32
 // CHECK-NOT:     arith.addi {{.*}} : index
 func.func private @window(%s: f32, %b: index {attn.range = array<i64: 0, 2147483647>},
