@@ -92,6 +92,10 @@ std::string manifestJson(const spec::AttentionSpec &spec,
        "each tensor is passed by value as struct { T *data; int64_t "
        "size[rank]; int64_t stride[rank]; } with element strides; the last "
        "dimension must have stride 1"},
+      {"limits",
+       "seqlen_q and seqlen_k at most 2^29 = 536870912 (position arithmetic "
+       "is 32-bit where that bound makes it exact); at most 2^31 - 1 "
+       "programs"},
       {"block", llvm::json::Array{c.threads, 1, 1}},
       {"grid", llvm::json::Array{"ceil(seqlen_q / " + std::to_string(c.blockQ) +
                                      ") * batch * heads",
