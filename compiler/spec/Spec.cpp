@@ -449,6 +449,25 @@ SpecParseResult parseSpecImpl(std::string_view text) {
       return failed();
   }
 
+  // Each mask term joins the mask with &&.
+  auto addMaskTerm = [&](const Term &term, const std::string &path) {
+    ExprPtr e = parseTerm(r, term, ExprContext::Mask, path, spec);
+    if (!e)
+      return false;
+    if (spec.mask) {
+      auto conj = std::make_shared<Expr>();
+      conj->kind = Expr::Kind::Binary;
+      conj->type = ExprType::Bool;
+      conj->name = "&&";
+      conj->operands = {spec.mask, e};
+      spec.mask = conj;
+      spec.maskSummary += " && " + term.summary;
+    } else {
+      spec.mask = e;
+      spec.maskSummary = term.summary;
+    }
+    return true;
+  };
   // Masks: one term or an array of terms, all of which must hold.
   if (o.contains("mask")) {
     const json::value &m = o.at("mask");
@@ -465,43 +484,13 @@ SpecParseResult parseSpecImpl(std::string_view text) {
     }
     for (auto &[value, path] : terms) {
       auto term = readMaskTerm(r, *value, path, spec.params, spec.tensors);
-      if (!term)
+      if (!term || !addMaskTerm(*term, path))
         return failed();
-      ExprPtr e = parseTerm(r, *term, ExprContext::Mask, path, spec);
-      if (!e)
-        return failed();
-      if (spec.mask) {
-        auto conj = std::make_shared<Expr>();
-        conj->kind = Expr::Kind::Binary;
-        conj->type = ExprType::Bool;
-        conj->name = "&&";
-        conj->operands = {spec.mask, e};
-        spec.mask = conj;
-        spec.maskSummary += " && " + term->summary;
-      } else {
-        spec.mask = e;
-        spec.maskSummary = term->summary;
-      }
     }
   }
-  if (sparsityTerm && !sparsityTerm->text.empty()) {
-    ExprPtr e = parseTerm(r, *sparsityTerm, ExprContext::Mask, "$.sparsity",
-                          spec);
-    if (!e)
-      return failed();
-    if (spec.mask) {
-      auto conj = std::make_shared<Expr>();
-      conj->kind = Expr::Kind::Binary;
-      conj->type = ExprType::Bool;
-      conj->name = "&&";
-      conj->operands = {spec.mask, e};
-      spec.mask = conj;
-      spec.maskSummary += " && " + sparsityTerm->summary;
-    } else {
-      spec.mask = e;
-      spec.maskSummary = sparsityTerm->summary;
-    }
-  }
+  if (sparsityTerm && !sparsityTerm->text.empty() &&
+      !addMaskTerm(*sparsityTerm, "$.sparsity"))
+    return failed();
 
   // Scores: one term or an array applied in order (each sees the previous).
   if (o.contains("score")) {

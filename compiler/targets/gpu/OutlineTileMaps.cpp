@@ -92,96 +92,16 @@ struct AttnOutlineTileMapsPass
       outlineClassifier(symbols, fn, build);
   }
 
-  /// Values from above a region: constants to copy, the rest to pass.
-  static void splitCaptures(Region &body, SmallVectorImpl<Operation *> &constants,
-                            llvm::SetVector<Value> &captured) {
-    llvm::SetVector<Value> above;
-    getUsedValuesDefinedAbove(body, above);
-    for (Value v : above) {
-      Operation *def = v.getDefiningOp();
-      if (def && def->hasTrait<OpTrait::ConstantLike>())
-        constants.push_back(def);
-      else
-        captured.insert(v);
-    }
-  }
-
-  void outlineClassifier(SymbolTable &symbols, func::FuncOp builder,
-                         BlockListBuildOp build) {
-    Region &body = build.getBody();
+  /// The body of a region as a private device function taking the body's
+  /// arguments, then the values it uses from above (constants are copied
+  /// in instead), returning what `result` computes from the cloned body.
+  /// The body is left calling the function; `decode` turns the call's
+  /// result back into the body's yield operands.
+  template <typename ResultFn, typename DecodeFn>
+  func::FuncOp outlineBody(SymbolTable &symbols, func::FuncOp anchor,
+                           Region &body, const std::string &name,
+                           Type resultType, ResultFn result, DecodeFn decode) {
     Block &block = body.front();
-    SmallVector<Operation *> constants;
-    llvm::SetVector<Value> captured;
-    splitCaptures(body, constants, captured);
-    SmallVector<Type> argTypes(block.getArgumentTypes());
-    for (Value v : captured)
-      argTypes.push_back(v.getType());
-
-    OpBuilder b(builder);
-    Location loc = build.getLoc();
-    StringRef base = builder.getSymName();
-    base.consume_back("_block_lists");
-    auto fn = func::FuncOp::create(
-        b, loc, (base + "_kv_block_class").str(),
-        b.getFunctionType(argTypes, {b.getI32Type()}));
-    fn.setPrivate();
-    fn->setAttr("attn.device_function", b.getUnitAttr());
-    symbols.insert(fn);
-
-    Block *entry = fn.addEntryBlock();
-    setRange(fn, 0, 0, kMaxSeqLen); // the kv-block index
-    for (auto [i, v] : llvm::enumerate(captured))
-      if (auto r = knownRange(v))
-        setRange(fn, 1 + i, r->first, r->second);
-    IRMapping mapping;
-    mapping.map(block.getArgument(0), entry->getArgument(0));
-    for (auto [v, arg] : llvm::zip(captured, entry->getArguments().drop_front(1)))
-      mapping.map(v, arg);
-    b.setInsertionPointToStart(entry);
-    for (Operation *c : constants)
-      b.clone(*c, mapping);
-    for (Operation &op : block.without_terminator())
-      b.clone(op, mapping);
-    Operation *yield = block.getTerminator();
-    Value any = mapping.lookup(yield->getOperand(0));
-    Value all = mapping.lookup(yield->getOperand(1));
-    auto i32 = [&](OpBuilder &ob, int64_t v) -> Value {
-      return arith::ConstantIntOp::create(ob, loc, v, 32);
-    };
-    Value code = arith::SelectOp::create(
-        b, loc, any, arith::SelectOp::create(b, loc, all, i32(b, 2), i32(b, 1)),
-        i32(b, 0));
-    func::ReturnOp::create(b, loc, code);
-
-    // The body now calls it and decodes the class.
-    SmallVector<Operation *> old;
-    for (Operation &op : block.without_terminator())
-      old.push_back(&op);
-    b.setInsertionPoint(yield);
-    SmallVector<Value> args{block.getArgument(0)};
-    llvm::append_range(args, captured);
-    Value cls = func::CallOp::create(b, loc, fn, args).getResult(0);
-    Value anyOut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, cls,
-                                         i32(b, 0));
-    Value allOut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls,
-                                         i32(b, 2));
-    yield->setOperands({anyOut, allOut});
-    for (Operation *op : llvm::reverse(old))
-      op->erase();
-  }
-
-  void outline(SymbolTable &symbols, func::FuncOp kernel, TileMapOp map) {
-    Region &body = map.getBody();
-    Block &block = body.front();
-    // Skip bodies that already only call a device function.
-    if (llvm::hasSingleElement(block.without_terminator()))
-      if (auto call = dyn_cast<func::CallOp>(block.front()))
-        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
-          if (callee->hasAttr("attn.device_function"))
-            return;
-
-    // Constants are copied into the function; other values from above (a
-    // sequence bound, say) become parameters.
     llvm::SetVector<Value> above, captured;
     SmallVector<Operation *> constants;
     getUsedValuesDefinedAbove(body, above);
@@ -196,51 +116,93 @@ struct AttnOutlineTileMapsPass
     for (Value v : captured)
       argTypes.push_back(v.getType());
 
-    OpBuilder b(kernel);
-    Location loc = map.getLoc();
-    auto fn = func::FuncOp::create(
-        b, loc, baseName(kernel, map),
-        b.getFunctionType(argTypes, {b.getF32Type()}));
+    OpBuilder b(anchor);
+    Location loc = body.getParentOp()->getLoc();
+    auto fn = func::FuncOp::create(b, loc, name,
+                                   b.getFunctionType(argTypes, {resultType}));
     fn.setPrivate();
     fn->setAttr("attn.device_function", b.getUnitAttr());
     symbols.insert(fn); // uniquifies the name if needed
-
-    Block *entry = fn.addEntryBlock();
-    // (score, b, h, q, kv): batch and head indices, positions.
-    setRange(fn, 1, 0, INT32_MAX);
-    setRange(fn, 2, 0, INT32_MAX);
-    setRange(fn, 3, 0, kMaxPosition);
-    setRange(fn, 4, 0, kMaxPosition);
+    unsigned own = block.getNumArguments();
     for (auto [i, v] : llvm::enumerate(captured))
       if (auto r = knownRange(v))
-        setRange(fn, block.getNumArguments() + i, r->first, r->second);
+        setRange(fn, own + i, r->first, r->second);
+
+    Block *entry = fn.addEntryBlock();
     IRMapping mapping;
-    mapping.map(block.getArguments(),
-                entry->getArguments().take_front(block.getNumArguments()));
-    for (auto [v, arg] :
-         llvm::zip(captured, entry->getArguments().drop_front(
-                                 block.getNumArguments())))
+    mapping.map(block.getArguments(), entry->getArguments().take_front(own));
+    for (auto [v, arg] : llvm::zip(captured, entry->getArguments().drop_front(own)))
       mapping.map(v, arg);
     b.setInsertionPointToStart(entry);
     for (Operation *c : constants)
       b.clone(*c, mapping);
     for (Operation &op : block.without_terminator())
       b.clone(op, mapping);
-    func::ReturnOp::create(
-        b, loc, mapping.lookup(block.getTerminator()->getOperand(0)));
+    Operation *yield = block.getTerminator();
+    SmallVector<Value> yielded;
+    for (Value v : yield->getOperands())
+      yielded.push_back(mapping.lookup(v));
+    func::ReturnOp::create(b, loc, result(b, loc, yielded));
 
-    // The body now just calls the function.
+    // The body now calls the function.
     SmallVector<Operation *> old;
     for (Operation &op : block.without_terminator())
       old.push_back(&op);
-    Operation *yield = block.getTerminator();
     b.setInsertionPoint(yield);
     SmallVector<Value> args(block.getArguments());
     llvm::append_range(args, captured);
-    auto call = func::CallOp::create(b, loc, fn, args);
-    yield->setOperands(call.getResults());
+    Value call = func::CallOp::create(b, loc, fn, args).getResult(0);
+    yield->setOperands(decode(b, loc, call));
     for (Operation *op : llvm::reverse(old))
       op->erase();
+    return fn;
+  }
+
+  void outlineClassifier(SymbolTable &symbols, func::FuncOp builder,
+                         BlockListBuildOp build) {
+    StringRef base = builder.getSymName();
+    base.consume_back("_block_lists");
+    auto i32 = [](OpBuilder &b, Location loc, int64_t v) -> Value {
+      return arith::ConstantIntOp::create(b, loc, v, 32);
+    };
+    func::FuncOp fn = outlineBody(
+        symbols, builder, build.getBody(), (base + "_kv_block_class").str(),
+        OpBuilder(builder).getI32Type(),
+        [&](OpBuilder &b, Location loc, ArrayRef<Value> anyAll) -> Value {
+          Value fullOrPartial = arith::SelectOp::create(
+              b, loc, anyAll[1], i32(b, loc, 2), i32(b, loc, 1));
+          return arith::SelectOp::create(b, loc, anyAll[0], fullOrPartial,
+                                         i32(b, loc, 0));
+        },
+        [&](OpBuilder &b, Location loc, Value cls) -> SmallVector<Value> {
+          return {arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, cls,
+                                        i32(b, loc, 0)),
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls,
+                                        i32(b, loc, 2))};
+        });
+    setRange(fn, 0, 0, kMaxSeqLen); // the kv-block index
+  }
+
+  void outline(SymbolTable &symbols, func::FuncOp kernel, TileMapOp map) {
+    Block &block = map.getBody().front();
+    // Skip bodies that already only call a device function.
+    if (llvm::hasSingleElement(block.without_terminator()))
+      if (auto call = dyn_cast<func::CallOp>(block.front()))
+        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+          if (callee->hasAttr("attn.device_function"))
+            return;
+    func::FuncOp fn = outlineBody(
+        symbols, kernel, map.getBody(), baseName(kernel, map),
+        OpBuilder(kernel).getF32Type(),
+        [](OpBuilder &, Location, ArrayRef<Value> score) { return score[0]; },
+        [](OpBuilder &, Location, Value score) {
+          return SmallVector<Value>{score};
+        });
+    // (score, b, h, q, kv): batch and head indices, positions.
+    setRange(fn, 1, 0, INT32_MAX);
+    setRange(fn, 2, 0, INT32_MAX);
+    setRange(fn, 3, 0, kMaxPosition);
+    setRange(fn, 4, 0, kMaxPosition);
   }
 };
 
