@@ -9,6 +9,8 @@ variant,mode,impl,density,ms,tflops_effective). Both count TFLOP/s on the
 attended pairs only. Prints, per variant, our effective rate, each peer's,
 our ratio to each peer, and our rate relative to our own dense rate (the
 issue's "mask machinery costs nothing" check: >= 0.9 at equal work).
+A variant named "X+suffix" (ours only: X timed another way, e.g. with its
+kv-block lists built once) is compared with the peers' X.
 """
 import argparse
 import csv
@@ -52,8 +54,10 @@ def main():
         ["faopt/" + n for n in names] + ["faopt/own dense"]
     rows = []
     for v in ours:
-        p = peers.get(v, {})
-        row = [v, f"{density[v]:.3f}" if v in density else "1.000", f"{ours[v]:.1f}"]
+        base = v.split("+")[0]
+        p = peers.get(base, {})
+        row = [v, f"{density[base]:.3f}" if base in density else "1.000",
+               f"{ours[v]:.1f}"]
         row += [f"{p[n]:.1f}" if n in p else "-" for n in names]
         row += [f"{ours[v] / p[n]:.2f}" if n in p and p[n] > 0 else "-" for n in names]
         row += [f"{ours[v] / dense:.2f}" if dense else "-"]

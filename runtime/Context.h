@@ -2,6 +2,7 @@
 #ifndef FAOPT_RUNTIME_CONTEXT_H
 #define FAOPT_RUNTIME_CONTEXT_H
 
+#include "compiler/pipeline/BlockListsAbi.h"
 #include "compiler/spec/Spec.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -99,6 +100,49 @@ std::string resolveTensors(const spec::AttentionSpec &s,
                            llvm::ArrayRef<CUdeviceptr> staticData,
                            llvm::SmallVectorImpl<TensorWords> &out);
 
+/// The argument layout of faopt::Tensor<T, Rank> in faopt_sm80.cuh.
+template <int Rank> struct TensorArg {
+  const void *data;
+  int64_t size[Rank];
+  int64_t stride[Rank];
+};
+
+/// A validated launch with its kernel arguments packed: q, k, v, o, [lse],
+/// the parameters by value, the tensor inputs and, for kernels with a list
+/// builder, the lists last (`lists`, filled in by the caller). `params`
+/// points into the object itself: it is neither copied nor moved.
+struct PackedLaunch {
+  faopt_forward_args args; // as given, default strides filled in
+  llvm::SmallVector<ScalarArg, 4> scalars;
+  llvm::SmallVector<TensorWords, 2> tensors;
+  TensorArg<4> q, k, v, o, lists;
+  TensorArg<3> lse;
+  llvm::SmallVector<void *, 12> params;
+  BlockListsShape listsShape; // for kernels with a list builder
+  bool empty = false;         // nothing to compute (batch or seqlen_q is 0)
+
+  PackedLaunch() = default;
+  PackedLaunch(const PackedLaunch &) = delete;
+  PackedLaunch &operator=(const PackedLaunch &) = delete;
+};
+
+/// Validates `a` for `k` (messages prefixed with `who`), makes the kernel's
+/// CUDA context current and packs the arguments into `out`.
+faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
+                        const char *who, PackedLaunch &out);
+
+/// Points `l`'s lists argument at `data` (device memory of
+/// l.listsShape) and launches the list builder of `k` on `stream`.
+faopt_status launchListBuilder(const faopt_kernel &k, PackedLaunch &l,
+                               CUdeviceptr data, CUstream stream);
+
 } // namespace faopt::rt
+
+/// Kv-block lists built once for several launches (faopt_block_lists_build).
+struct faopt_block_lists {
+  const faopt_kernel *kernel = nullptr;
+  int64_t batch = 0, heads = 0, seqlenQ = 0, seqlenK = 0;
+  CUdeviceptr data = 0;
+};
 
 #endif // FAOPT_RUNTIME_CONTEXT_H

@@ -6,7 +6,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Context.h"
-#include "compiler/pipeline/BlockListsAbi.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <climits>
@@ -16,15 +15,9 @@
 #include <vector>
 
 using faopt::rt::fail;
+using faopt::rt::TensorArg;
 
 namespace {
-
-/// The argument layout of faopt::Tensor<T, Rank> in faopt_sm80.cuh.
-template <int Rank> struct TensorArg {
-  const void *data;
-  int64_t size[Rank];
-  int64_t stride[Rank];
-};
 
 /// Packed strides of a [b, h, s, d] tensor in the spec's layout.
 void packedStrides(faopt::spec::Layout layout, int64_t heads, int64_t seq,
@@ -302,6 +295,78 @@ std::string resolveTensors(const spec::AttentionSpec &s,
   return "";
 }
 
+faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
+                        const char *who, PackedLaunch &l) {
+  std::string why = validateForward(k, a, l.args);
+  if (why.empty())
+    why = resolveParams(k.spec, a, l.scalars);
+  if (why.empty())
+    why = resolveTensors(k.spec, a, k.staticTensors, l.tensors);
+  const faopt_forward_args &p = l.args;
+  if (why.empty() && a.block_lists) {
+    const faopt_block_lists &b = *a.block_lists;
+    if (!k.listBuilder && k.listBuilderName.empty())
+      why = "block_lists given, but this kernel's mask reads no tensor (it "
+            "has no lists)";
+    else if (b.kernel != &k)
+      why = "block_lists were built for another kernel";
+    else if (b.batch != p.batch || b.heads != p.heads ||
+             b.seqlenQ != p.seqlen_q || b.seqlenK != p.seqlen_k)
+      why = "block_lists were built for batch " + std::to_string(b.batch) +
+            ", heads " + std::to_string(b.heads) + ", seqlen_q " +
+            std::to_string(b.seqlenQ) + ", seqlen_k " +
+            std::to_string(b.seqlenK) + "; this launch has " +
+            std::to_string(p.batch) + ", " + std::to_string(p.heads) + ", " +
+            std::to_string(p.seqlen_q) + ", " + std::to_string(p.seqlen_k);
+  }
+  if (!why.empty())
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT, std::string(who) + ": " + why);
+  const faopt_context &ctx = *k.context;
+  if (!ctx.noDevice.empty())
+    return fail(FAOPT_ERROR_NO_DEVICE, ctx.noDevice);
+  l.empty = p.batch == 0 || p.seqlen_q == 0;
+  if (l.empty)
+    return FAOPT_SUCCESS;
+
+  const Driver &d = driver();
+  CUcontext current = nullptr;
+  d.ctxGetCurrent(&current);
+  if (current != ctx.cuContext)
+    if (CUresult r = d.ctxSetCurrent(ctx.cuContext); r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA, d.describe("cuCtxSetCurrent", r));
+
+  const spec::AttentionSpec &s = k.spec;
+  auto make4 = [](const void *ptr, int64_t b, int64_t h, int64_t seq,
+                  int64_t dim, const int64_t *st) {
+    return TensorArg<4>{ptr, {b, h, seq, dim}, {st[0], st[1], st[2], 1}};
+  };
+  l.q = make4(p.q, p.batch, p.heads, p.seqlen_q, s.headDimQK, p.q_stride);
+  l.k = make4(p.k, p.batch, p.kv_heads, p.seqlen_k, s.headDimQK, p.k_stride);
+  l.v = make4(p.v, p.batch, p.kv_heads, p.seqlen_k, s.headDimV, p.v_stride);
+  l.o = make4(p.o, p.batch, p.heads, p.seqlen_q, s.headDimV, p.o_stride);
+  l.lse = TensorArg<3>{p.lse,
+                       {p.batch, p.heads, p.seqlen_q},
+                       {p.lse_stride[0], p.lse_stride[1], 1}};
+  l.params = {&l.q, &l.k, &l.v, &l.o};
+  if (s.lse)
+    l.params.push_back(&l.lse);
+  for (ScalarArg &arg : l.scalars)
+    l.params.push_back(&arg);
+  for (TensorWords &w : l.tensors)
+    l.params.push_back(w.data());
+  // The lists (kernels with a list builder): packed row-major.
+  l.listsShape = blockListsShape(k.listsPerBatch, k.listsPerHead, k.blockQ,
+                                 k.blockKv, p.batch, p.heads, p.seqlen_q,
+                                 p.seqlen_k);
+  int64_t stride = 1;
+  for (int i = 3; i >= 0; --i) {
+    l.lists.size[i] = l.listsShape.sizes[i];
+    l.lists.stride[i] = stride;
+    stride *= l.listsShape.sizes[i];
+  }
+  return FAOPT_SUCCESS;
+}
+
 } // namespace faopt::rt
 
 extern "C" {
@@ -316,93 +381,37 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   if (!k || !a)
     return fail(FAOPT_ERROR_INVALID_ARGUMENT,
                 "faopt_forward: kernel and args must not be NULL");
-  faopt_forward_args p;
-  std::string why = faopt::rt::validateForward(*k, *a, p);
-  llvm::SmallVector<faopt::rt::ScalarArg, 4> scalars;
-  llvm::SmallVector<faopt::rt::TensorWords, 2> tensorWords;
-  if (why.empty())
-    why = faopt::rt::resolveParams(k->spec, *a, scalars);
-  if (why.empty())
-    why = faopt::rt::resolveTensors(k->spec, *a, k->staticTensors, tensorWords);
-  if (!why.empty())
-    return fail(FAOPT_ERROR_INVALID_ARGUMENT, "faopt_forward: " + why);
-  const faopt_context &ctx = *k->context;
-  if (!ctx.noDevice.empty())
-    return fail(FAOPT_ERROR_NO_DEVICE, ctx.noDevice);
-  if (p.batch == 0 || p.seqlen_q == 0)
-    return FAOPT_SUCCESS; // nothing to compute
-
+  faopt::rt::PackedLaunch l;
+  if (faopt_status st = faopt::rt::packLaunch(*k, *a, "faopt_forward", l);
+      st != FAOPT_SUCCESS || l.empty)
+    return st;
   const faopt::rt::Driver &d = faopt::rt::driver();
-  CUcontext current = nullptr;
-  d.ctxGetCurrent(&current);
-  if (current != ctx.cuContext)
-    if (CUresult r = d.ctxSetCurrent(ctx.cuContext); r != CUDA_SUCCESS)
-      return fail(FAOPT_ERROR_CUDA, d.describe("cuCtxSetCurrent", r));
-
-  const faopt::spec::AttentionSpec &s = k->spec;
-  auto make4 = [](const void *ptr, int64_t b, int64_t h, int64_t seq,
-                  int64_t dim, const int64_t *st) {
-    return TensorArg<4>{ptr, {b, h, seq, dim}, {st[0], st[1], st[2], 1}};
-  };
-  TensorArg<4> q = make4(p.q, p.batch, p.heads, p.seqlen_q, s.headDimQK,
-                         p.q_stride);
-  TensorArg<4> kk = make4(p.k, p.batch, p.kv_heads, p.seqlen_k, s.headDimQK,
-                          p.k_stride);
-  TensorArg<4> v = make4(p.v, p.batch, p.kv_heads, p.seqlen_k, s.headDimV,
-                         p.v_stride);
-  TensorArg<4> o = make4(p.o, p.batch, p.heads, p.seqlen_q, s.headDimV,
-                         p.o_stride);
-  TensorArg<3> lse{p.lse,
-                   {p.batch, p.heads, p.seqlen_q},
-                   {p.lse_stride[0], p.lse_stride[1], 1}};
-  // Kernel arguments: q, k, v, o, [lse], then the parameters by value, the
-  // tensor inputs and (data-dependent masks) the kv-block lists, as the
-  // manifest lists them.
-  llvm::SmallVector<void *, 12> params{&q, &kk, &v, &o};
-  if (s.lse)
-    params.push_back(&lse);
-  for (faopt::rt::ScalarArg &arg : scalars)
-    params.push_back(&arg);
-  for (faopt::rt::TensorWords &w : tensorWords)
-    params.push_back(w.data());
   CUstream cuStream = static_cast<CUstream>(stream);
+  const faopt_forward_args &p = l.args;
 
-  // Data-dependent masks: the list builder writes, per q-block, the kv-blocks
-  // to visit into a stream-ordered workspace that lives for this launch.
-  CUdeviceptr listsPtr = 0;
-  TensorArg<4> lists{};
-  if (k->listBuilder) {
-    faopt::BlockListsShape shape = faopt::blockListsShape(
-        k->listsPerBatch, k->listsPerHead, k->blockQ, k->blockKv, p.batch,
-        p.heads, p.seqlen_q, p.seqlen_k);
-    size_t bytes = static_cast<size_t>(shape.elements()) * sizeof(int32_t);
+  // Data-dependent masks: lists built before (faopt_block_lists_build), or
+  // the list builder writes them into a stream-ordered workspace that lives
+  // for this launch.
+  CUdeviceptr workspace = 0;
+  if (k->listBuilder && a->block_lists) {
+    l.lists.data = reinterpret_cast<const void *>(a->block_lists->data);
+    l.params.push_back(&l.lists);
+  } else if (k->listBuilder) {
+    size_t bytes = static_cast<size_t>(l.listsShape.elements()) * sizeof(int32_t);
     CUmemoryPool pool = nullptr;
     if (CUresult r = listsPool(*k->context, pool); r != CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
                   d.describe("cuMemPoolCreate(kv-block lists)", r));
-    if (CUresult r = d.memAllocFromPoolAsync(&listsPtr, bytes, pool, cuStream);
+    if (CUresult r = d.memAllocFromPoolAsync(&workspace, bytes, pool, cuStream);
         r != CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
                   d.describe("cuMemAllocFromPoolAsync(kv-block lists)", r) +
-                      " (" +
-                      std::to_string(bytes) + " bytes)");
-    lists.data = reinterpret_cast<const void *>(listsPtr);
-    int64_t stride = 1;
-    for (int i = 3; i >= 0; --i) {
-      lists.size[i] = shape.sizes[i];
-      lists.stride[i] = stride;
-      stride *= shape.sizes[i];
-    }
-    params.push_back(&lists);
-    unsigned rows = static_cast<unsigned>(shape.sizes[0] * shape.sizes[1] *
-                                          shape.sizes[2]);
-    CUresult r = d.launchKernel(k->listBuilder, rows, 1, 1,
-                                static_cast<unsigned>(k->listBuilderThreads),
-                                1, 1, 0, cuStream, params.data(), nullptr);
-    if (r != CUDA_SUCCESS) {
-      d.memFreeAsync(listsPtr, cuStream);
-      return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuLaunchKernel(list builder)", r));
+                      " (" + std::to_string(bytes) + " bytes)");
+    if (faopt_status st =
+            faopt::rt::launchListBuilder(*k, l, workspace, cuStream);
+        st != FAOPT_SUCCESS) {
+      d.memFreeAsync(workspace, cuStream);
+      return st;
     }
   }
   unsigned programs = static_cast<unsigned>(
@@ -410,9 +419,9 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   CUresult r = d.launchKernel(k->function, programs, 1, 1,
                               static_cast<unsigned>(k->threads), 1, 1,
                               static_cast<unsigned>(k->sharedBytes), cuStream,
-                              params.data(), nullptr);
-  if (listsPtr)
-    if (CUresult f = d.memFreeAsync(listsPtr, cuStream);
+                              l.params.data(), nullptr);
+  if (workspace)
+    if (CUresult f = d.memFreeAsync(workspace, cuStream);
         f != CUDA_SUCCESS && r == CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
                   d.describe("cuMemFreeAsync(kv-block lists)", f));

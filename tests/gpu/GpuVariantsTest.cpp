@@ -300,4 +300,95 @@ TEST(GpuVariantsRuntime, ParameterChangeNeedsNoRecompile) {
       << manifest;
 }
 
+/// Kv-block lists built once (faopt_block_lists_build) give the same
+/// output, bit for bit, as lists built by each launch; lists built for other
+/// sizes or another kernel are rejected before anything launches.
+TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
+  SKIP_WITHOUT_GPU();
+  const std::string specText =
+      R"({"name": "v_prebuilt_lists", "dtype": "bf16", "head_dim": 128,
+          "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]}},
+          "mask": ["causal", {"type": "document", "ids": "doc"}]})";
+  spec::SpecParseResult parsed = spec::parseSpec(specText);
+  ASSERT_TRUE(parsed.spec) << parsed.error;
+  const spec::AttentionSpec &sp = *parsed.spec;
+  Result<Kernel> kernel = context().kernel(specText);
+  ASSERT_TRUE(kernel) << kernel.status().message();
+  const int64_t batch = 2, heads = 4, n = 777;
+  std::mt19937 rng(7);
+  auto make = [&] {
+    return test::makeBuffer(sp.dtype, sp.layout, batch, heads, n, 128);
+  };
+  test::Buffer q = make(), k = make(), v = make();
+  for (test::Buffer *b : {&q, &k, &v})
+    test::fillRandom(*b, rng);
+  std::vector<int32_t> ids;
+  for (double x : test::documentIds(batch, n, 6, rng))
+    ids.push_back(static_cast<int32_t>(x));
+  size_t bytes = q.bytes.size();
+  void *dq, *dk, *dv, *dout, *dids;
+  float *dlse;
+  for (void **p : {&dq, &dk, &dv, &dout})
+    CUDA_OK(cudaMalloc(p, bytes));
+  CUDA_OK(cudaMalloc(&dlse, batch * heads * n * 4));
+  CUDA_OK(cudaMalloc(&dids, ids.size() * 4));
+  CUDA_OK(cudaMemcpy(dq, q.data(), bytes, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(dk, k.data(), bytes, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(dv, v.data(), bytes, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(dids, ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
+  faopt_tensor_value doc{"doc", dids, {batch, n}, {}};
+  ForwardArgs args = defaultForwardArgs();
+  args.q = dq;
+  args.k = dk;
+  args.v = dv;
+  args.o = dout;
+  args.lse = dlse;
+  args.batch = batch;
+  args.heads = args.kv_heads = heads;
+  args.seqlen_q = args.seqlen_k = n;
+  args.tensors = &doc;
+  args.num_tensors = 1;
+  auto run = [&](const faopt_block_lists *lists) -> std::vector<uint8_t> {
+    std::vector<uint8_t> out(bytes);
+    ForwardArgs a = args;
+    a.block_lists = lists;
+    Status st = kernel->forward(a);
+    EXPECT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(out.data(), dout, bytes, cudaMemcpyDeviceToHost),
+              cudaSuccess);
+    EXPECT_EQ(cudaMemset(dout, 0xff, bytes), cudaSuccess); // poison again
+    return out;
+  };
+  CUDA_OK(cudaMemset(dout, 0xff, bytes));
+  std::vector<uint8_t> perLaunch = run(nullptr);
+  Result<BlockLists> lists = kernel->buildBlockLists(args);
+  ASSERT_TRUE(lists) << lists.status().message();
+  EXPECT_EQ(run(lists->handle()), perLaunch);
+  EXPECT_EQ(run(lists->handle()), perLaunch) << "lists are reusable";
+
+  ForwardArgs shorter = args;
+  shorter.seqlen_q = shorter.seqlen_k = n - 1;
+  shorter.block_lists = lists->handle();
+  faopt_tensor_value shortDoc{"doc", dids, {batch, n - 1}, {}};
+  shorter.tensors = &shortDoc;
+  Status st = kernel->forward(shorter);
+  EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(st.message(),
+            "faopt_forward: block_lists were built for batch 2, heads 4, "
+            "seqlen_q 777, seqlen_k 777; this launch has 2, 4, 776, 776");
+  std::string otherSpec;
+  for (const Variant &v : variants())
+    if (v.name == "document_causal")
+      otherSpec = specFor(v); // another kernel with lists
+  Result<Kernel> other = context().kernel(otherSpec);
+  ASSERT_TRUE(other) << other.status().message();
+  ForwardArgs mixed = args;
+  mixed.block_lists = lists->handle();
+  EXPECT_EQ(other->forward(mixed).message(),
+            "faopt_forward: block_lists were built for another kernel");
+  for (void *p : {dq, dk, dv, dout, dids, static_cast<void *>(dlse)})
+    cudaFree(p);
+}
+
 } // namespace

@@ -361,6 +361,52 @@ TEST(Runtime, BlockLayoutsAreValidatedFirst) {
             std::string::npos);
 }
 
+/// faopt_block_lists_build: only for kernels with lists, arguments
+/// validated as for a launch (messages name the call).
+TEST(Runtime, BlockListsBuildIsValidated) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  auto withLists = ctx.kernel(R"({"name": "rt_lists", "dtype": "bf16",
+      "head_dim": 64, "tensors": {"doc": {"dtype": "int32",
+      "shape": ["batch", "seqlen"]}},
+      "mask": {"type": "document", "ids": "doc"}})");
+  ASSERT_TRUE(withLists) << withLists.status().message();
+  auto plain = ctx.kernel(R"({"name": "rt_no_lists", "dtype": "bf16",
+      "head_dim": 64, "mask": "causal"})");
+  ASSERT_TRUE(plain) << plain.status().message();
+  const void *dev = reinterpret_cast<void *>(0x40000);
+  faopt_tensor_value doc{"doc", dev, {2, 100}, {}};
+  faopt::ForwardArgs a = faopt::defaultForwardArgs();
+  a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
+  a.o = reinterpret_cast<void *>(0x20000);
+  a.lse = reinterpret_cast<float *>(0x30000);
+  a.batch = 2;
+  a.heads = a.kv_heads = 2;
+  a.seqlen_q = a.seqlen_k = 100;
+  a.tensors = &doc;
+  a.num_tensors = 1;
+  auto none = plain->buildBlockLists(a);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.status().message(),
+            "faopt_block_lists_build: this kernel's mask reads no tensor, so "
+            "it has no kv-block lists to build");
+  faopt::ForwardArgs missing = a;
+  missing.num_tensors = 0;
+  auto bad = withLists->buildBlockLists(missing);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.status().message(),
+            "faopt_block_lists_build: tensor 'doc' is missing (the spec "
+            "declares: doc)");
+  faopt::Status st = faopt::Status::fromLast(
+      faopt_block_lists_build(withLists->handle(), &a, nullptr, nullptr));
+  EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT);
+  if (!ctx.canLaunch()) {
+    auto noDevice = withLists->buildBlockLists(a);
+    ASSERT_FALSE(noDevice);
+    EXPECT_EQ(noDevice.status().code(), FAOPT_ERROR_NO_DEVICE);
+  }
+}
+
 TEST(Runtime, ConcurrentRequestsCompileOnce) {
   SKIP_WITHOUT_NVRTC();
   faopt::Context ctx = context("", /*disk=*/false);

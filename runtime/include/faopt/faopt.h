@@ -42,6 +42,7 @@ typedef enum faopt_status {
 
 typedef struct faopt_context faopt_context;
 typedef struct faopt_kernel faopt_kernel;
+typedef struct faopt_block_lists faopt_block_lists;
 
 typedef struct faopt_context_options {
   /* "auto" (default): from the current device's compute capability (9.0:
@@ -109,6 +110,11 @@ typedef struct faopt_forward_args {
    * seqlen_q == seqlen_k). */
   const faopt_tensor_value *tensors;
   int num_tensors;
+  /* Kernels whose mask reads tensors (document ids, a block layout): the
+   * kv-block lists from faopt_block_lists_build, for launches with the same
+   * sizes, parameters and tensor contents. NULL: each launch builds its own
+   * (a second, small kernel on the same stream). */
+  const faopt_block_lists *block_lists;
 } faopt_forward_args;
 
 FAOPT_API void faopt_forward_args_init(faopt_forward_args *args);
@@ -118,6 +124,20 @@ FAOPT_API void faopt_forward_args_init(faopt_forward_args *args);
 FAOPT_API faopt_status faopt_forward(const faopt_kernel *kernel,
                                      const faopt_forward_args *args,
                                      void *stream);
+
+/* For a kernel whose mask reads tensors (its manifest has
+ * "block_list_builder"): builds, on `stream`, the lists of kv-blocks each
+ * q-block visits for `args` (validated as by faopt_forward; only sizes,
+ * parameters and tensor inputs are read), into device memory the handle
+ * owns. Launches that pass it as args.block_lists skip the builder: build
+ * once, launch every layer. The caller keeps the tensor contents unchanged
+ * while the lists are in use and destroys them (after the last launch that
+ * uses them has finished) before its context. */
+FAOPT_API faopt_status faopt_block_lists_build(const faopt_kernel *kernel,
+                                               const faopt_forward_args *args,
+                                               void *stream,
+                                               faopt_block_lists **lists);
+FAOPT_API void faopt_block_lists_destroy(faopt_block_lists *lists);
 
 typedef struct faopt_kernel_info {
   const char *name;     /* kernel symbol */

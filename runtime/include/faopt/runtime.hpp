@@ -71,12 +71,33 @@ inline ForwardArgs defaultForwardArgs() {
   return a;
 }
 
+/// Kv-block lists built once (Kernel::buildBlockLists); pass handle() as
+/// ForwardArgs::block_lists. Destroyed with the object.
+class BlockLists {
+public:
+  explicit BlockLists(faopt_block_lists *l) : lists_(l, &faopt_block_lists_destroy) {}
+  const faopt_block_lists *handle() const { return lists_.get(); }
+
+private:
+  std::unique_ptr<faopt_block_lists, void (*)(faopt_block_lists *)> lists_;
+};
+
 /// A compiled kernel; owned by its Context (copying this handle is cheap).
 class Kernel {
 public:
   explicit Kernel(const faopt_kernel *k) : kernel_(k) {}
   Status forward(const ForwardArgs &args, void *stream = nullptr) const {
     return Status::fromLast(faopt_forward(kernel_, &args, stream));
+  }
+  /// For masks that read tensors: the kv-block lists of `args`, built once
+  /// for several launches (faopt_block_lists_build).
+  Result<BlockLists> buildBlockLists(const ForwardArgs &args,
+                                     void *stream = nullptr) const {
+    faopt_block_lists *l = nullptr;
+    faopt_status s = faopt_block_lists_build(kernel_, &args, stream, &l);
+    if (s != FAOPT_SUCCESS)
+      return Status::fromLast(s);
+    return BlockLists(l);
   }
   KernelInfo info() const {
     KernelInfo i{};

@@ -1,0 +1,92 @@
+//===- BlockLists.cpp - kv-block lists: per launch, or built once ---------===//
+//
+// A kernel whose mask reads tensors comes with a list builder (the
+// manifest's "block_list_builder"). faopt_forward runs it before every
+// launch; faopt_block_lists_build runs it once into memory the returned
+// handle owns, for launches that share sizes and tensor contents (every
+// layer of a model with the same documents or block layout).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Context.h"
+
+using faopt::rt::fail;
+
+namespace faopt::rt {
+
+faopt_status launchListBuilder(const faopt_kernel &k, PackedLaunch &l,
+                               CUdeviceptr data, CUstream stream) {
+  const Driver &d = driver();
+  l.lists.data = reinterpret_cast<const void *>(data);
+  l.params.push_back(&l.lists);
+  const BlockListsShape &shape = l.listsShape;
+  unsigned rows =
+      static_cast<unsigned>(shape.sizes[0] * shape.sizes[1] * shape.sizes[2]);
+  CUresult r = d.launchKernel(k.listBuilder, rows, 1, 1,
+                              static_cast<unsigned>(k.listBuilderThreads), 1,
+                              1, 0, stream, l.params.data(), nullptr);
+  if (r != CUDA_SUCCESS)
+    return fail(FAOPT_ERROR_CUDA, d.describe("cuLaunchKernel(list builder)", r));
+  return FAOPT_SUCCESS;
+}
+
+} // namespace faopt::rt
+
+extern "C" {
+
+faopt_status faopt_block_lists_build(const faopt_kernel *k,
+                                     const faopt_forward_args *a, void *stream,
+                                     faopt_block_lists **out) {
+  if (!k || !a || !out)
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_block_lists_build: kernel, args and out must not be "
+                "NULL");
+  *out = nullptr;
+  if (k->listBuilderName.empty())
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_block_lists_build: this kernel's mask reads no tensor, "
+                "so it has no kv-block lists to build");
+  if (a->block_lists)
+    return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                "faopt_block_lists_build: args.block_lists must be NULL");
+  faopt::rt::PackedLaunch l;
+  if (faopt_status st =
+          faopt::rt::packLaunch(*k, *a, "faopt_block_lists_build", l);
+      st != FAOPT_SUCCESS)
+    return st;
+  const faopt::rt::Driver &d = faopt::rt::driver();
+  auto lists = std::make_unique<faopt_block_lists>();
+  lists->kernel = k;
+  lists->batch = l.args.batch;
+  lists->heads = l.args.heads;
+  lists->seqlenQ = l.args.seqlen_q;
+  lists->seqlenK = l.args.seqlen_k;
+  if (!l.empty) {
+    size_t bytes =
+        static_cast<size_t>(l.listsShape.elements()) * sizeof(int32_t);
+    if (CUresult r = d.memAlloc(&lists->data, bytes); r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe("cuMemAlloc(kv-block lists)", r) + " (" +
+                      std::to_string(bytes) + " bytes)");
+    if (faopt_status st = faopt::rt::launchListBuilder(
+            *k, l, lists->data, static_cast<CUstream>(stream));
+        st != FAOPT_SUCCESS) {
+      d.memFree(lists->data);
+      return st;
+    }
+  }
+  *out = lists.release();
+  return FAOPT_SUCCESS;
+}
+
+void faopt_block_lists_destroy(faopt_block_lists *lists) {
+  if (!lists)
+    return;
+  if (lists->data) {
+    const faopt::rt::Driver &d = faopt::rt::driver();
+    d.ctxSetCurrent(lists->kernel->context->cuContext);
+    d.memFree(lists->data);
+  }
+  delete lists;
+}
+
+} // extern "C"
