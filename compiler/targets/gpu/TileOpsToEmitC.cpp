@@ -1,0 +1,403 @@
+//===- TileOpsToEmitC.cpp - tile operations as calls into the device header ===//
+//
+// Each tile op of a decomposed kernel becomes one call into
+// compiler/targets/gpu/device/faopt_sm80.cuh, with the shared-memory buffer
+// and stage the kernel plan (KernelPlan.cpp) chose, preceded by a comment
+// saying which op it was.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/EmitCBuilders.h"
+#include "compiler/targets/gpu/ConvertToEmitC.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace faopt::attn;
+using namespace faopt::gpu::emit;
+using faopt::gpu::KernelInfo;
+
+namespace {
+
+/// A shared-memory tile at buffer + stage * stageBytes.
+Value smemTile(ConversionPatternRewriter &rewriter, Location loc,
+               const KernelInfo::Buffer &buf, RankedTensorType type,
+               Value stage) {
+  std::string elem = elementName(type.getElementType());
+  std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
+  Type i64 = rewriter.getI64Type();
+  Value offset = literal(rewriter, loc, i64, str(buf.offset));
+  if (stage) {
+    Value stride = literal(rewriter, loc, i64, str(buf.stageBytes));
+    offset = emitc::AddOp::create(
+        rewriter, loc, i64, offset,
+        emitc::MulOp::create(rewriter, loc, i64, stage, stride));
+  }
+  Type smemType = emitc::OpaqueType::get(
+      rewriter.getContext(),
+      "faopt::SmemTile<" + elem + ", " + rows + ", " + cols + ">");
+  return call(rewriter, loc, smemType, "faopt::smem", offset,
+              {elem, rows, cols});
+}
+
+template <typename Op>
+LogicalResult lookupBuffer(const KernelInfo &k, Op op,
+                           KernelInfo::Buffer &buf) {
+  auto it = k.buffer.find(op);
+  if (it == k.buffer.end())
+    return op.emitOpError() << "has no shared-memory buffer assigned";
+  buf = it->second;
+  return success();
+}
+
+struct TileLoadLowering : KernelPattern<TileLoadOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileLoadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelInfo::Buffer buf;
+    if (failed(lookupBuffer(kernel, op, buf)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = op.getTile().getType();
+    if (type.getRank() != 2)
+      return op.emitOpError() << "GPU lowering loads 2-D tiles only";
+    comment(rewriter, loc,
+            "attn.tile_load: rows [{}, {} + " + str(type.getDimSize(0)) +
+                ") of (b = {}, h = {}) into shared memory at byte " +
+                str(buf.offset),
+            {adaptor.getRow(), adaptor.getRow(), adaptor.getBatch(),
+             adaptor.getHead()});
+    Value buffer = smemTile(rewriter, loc, buf, type, Value());
+    Value tile = call(rewriter, loc, convert(type), "faopt::load_tile",
+                      {buffer, adaptor.getSource(), adaptor.getBatch(),
+                       adaptor.getHead(), adaptor.getRow(), adaptor.getBound()},
+                      {str(kernel.threads)});
+    rewriter.replaceOp(op, tile);
+    return success();
+  }
+};
+
+struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TilePrefetchOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelInfo::Buffer buf;
+    if (failed(lookupBuffer(kernel, op, buf)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getTileType());
+    comment(rewriter, loc,
+            "attn.tile_prefetch: rows [{}, {} + " + str(type.getDimSize(0)) +
+                ") into stage {} (cp.async, completes later)",
+            {adaptor.getRow(), adaptor.getRow(), adaptor.getStage()});
+    Value buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+    bool barrier = kernel.barrierFirst.contains(op);
+    call(rewriter, loc, Type(), "faopt::prefetch_tile",
+         {buffer, adaptor.getSource(), adaptor.getBatch(), adaptor.getHead(),
+          adaptor.getRow(), adaptor.getBound()},
+         {str(kernel.threads), barrier ? "true" : "false"});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct TileWaitLowering : KernelPattern<TileWaitOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileWaitOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelInfo::Buffer buf;
+    if (failed(lookupBuffer(kernel, op, buf)))
+      return failure();
+    Location loc = op.getLoc();
+    auto type = op.getTile().getType();
+    bool first = kernel.barrierFirst.contains(op);
+    comment(rewriter, loc,
+            std::string("attn.tile_wait: the tile of stage {}") +
+                (first ? ", once its copies have landed" : " (already waited for)"),
+            {adaptor.getStage()});
+    Value buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+    auto ahead = kernel.groupsAhead.lookup(op);
+    rewriter.replaceOp(op, call(rewriter, loc, convert(type), "faopt::wait_tile",
+                                {buffer, adaptor.getAhead()},
+                                {str(ahead), first ? "true" : "false"}));
+    return success();
+  }
+};
+
+struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type result = convert(op.getResult().getType());
+    std::string w = str(kernel.warps);
+    if (op.getTransposeRhs()) {
+      if (adaptor.getAcc())
+        return op.emitOpError() << "Q K^T with an accumulator is not lowered";
+      comment(rewriter, loc, "attn.tile_matmul: S = Q K^T (mma.sync, f32)");
+      rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_abt",
+                                  {adaptor.getLhs(), adaptor.getRhs()}, {w}));
+      return success();
+    }
+    Value acc = adaptor.getAcc();
+    if (!acc) {
+      auto t = op.getResult().getType();
+      acc = call(rewriter, loc, result, "faopt::acc_fill",
+                 {literal(rewriter, loc, rewriter.getF32Type(), "0.0f")},
+                 {str(t.getDimSize(0)), str(t.getDimSize(1)), w});
+    }
+    comment(rewriter, loc, "attn.tile_matmul: O += P V (mma.sync, f32)");
+    rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_ab",
+                                {adaptor.getLhs(), adaptor.getRhs(), acc}, {w}));
+    return success();
+  }
+};
+
+struct TileMapLowering : KernelPattern<TileMapOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileMapOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto callOp = dyn_cast<func::CallOp>(body.front());
+    if (!callOp || body.getOperations().size() != 2)
+      return op.emitOpError()
+             << "expects a body that calls a device function (run "
+                "attn-outline-tile-maps first)";
+    Location loc = op.getLoc();
+    SmallVector<Value> operands{adaptor.getTile(), adaptor.getBatch(),
+                                adaptor.getHead(), adaptor.getRow(),
+                                adaptor.getCol()};
+    for (Value captured : callOp.getOperands().drop_front(5))
+      operands.push_back(rewriter.getRemappedValue(captured));
+    comment(rewriter, loc,
+            "attn.tile_map: " + callOp.getCallee().str() +
+                "(score, b, h, q, kv, ...) on every element of the tile");
+    rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
+                                "faopt::map_positions", operands,
+                                {callOp.getCallee().str()}));
+    return success();
+  }
+};
+
+/// The list builder's row: every thread classifies kv-blocks with the
+/// outlined device function; the template compacts the non-empty ones in
+/// order (warp ballots) and writes the count.
+struct BlockListBuildLowering : KernelPattern<BlockListBuildOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(BlockListBuildOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto callOp = dyn_cast<func::CallOp>(body.front());
+    if (!callOp)
+      return op.emitOpError()
+             << "expects a body that calls a device function (run "
+                "attn-outline-tile-maps first)";
+    Location loc = op.getLoc();
+    SmallVector<Value> operands{adaptor.getLists(), adaptor.getBatch(),
+                                adaptor.getHead(),  adaptor.getQBlock(),
+                                adaptor.getLower(), adaptor.getUpper()};
+    for (Value captured : callOp.getOperands().drop_front(1))
+      operands.push_back(rewriter.getRemappedValue(captured));
+    comment(rewriter, loc,
+            "attn.block_list_build: " + callOp.getCallee().str() +
+                "(kv_block, ...) on kv-blocks [lower, upper), non-empty ones "
+                "listed in order");
+    call(rewriter, loc, Type(), "faopt::build_block_list", operands,
+         {"&" + callOp.getCallee().str()});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct TileReduceLowering : KernelPattern<TileReduceOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileReduceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    bool isMax = op.getKind() == ReduceKind::max;
+    bool lanes = kernel.partialSums.reduces.contains(op);
+    comment(rewriter, op.getLoc(),
+            std::string("attn.tile_reduce <") + (isMax ? "max" : "sum") +
+                ">: row " + (isMax ? "maximum" : "sum") + ", combined with init" +
+                (lanes ? " (each lane its own columns; the quad is summed in "
+                         "finalize)"
+                       : ""));
+    rewriter.replaceOp(op, call(rewriter, op.getLoc(), convert(op.getType()),
+                                isMax ? "faopt::row_max"
+                                      : (lanes ? "faopt::row_sum_lanes"
+                                               : "faopt::row_sum"),
+                                {adaptor.getTile(), adaptor.getInit()}));
+    return success();
+  }
+};
+
+template <typename Op>
+struct RowOpLowering : KernelPattern<Op> {
+  RowOpLowering(const TypeConverter &tc, MLIRContext *ctx, const KernelInfo &k,
+                StringRef callee, StringRef text)
+      : KernelPattern<Op>(tc, ctx, k), callee(callee.str()), text(text.str()) {}
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    comment(rewriter, op.getLoc(), text);
+    rewriter.replaceOp(op, call(rewriter, op.getLoc(),
+                                this->convert(op.getType()), callee,
+                                adaptor.getOperands()));
+    return success();
+  }
+  std::string callee, text;
+};
+
+/// exp2(k (x - row max)) as one multiply-add per element.
+struct TileExp2Lowering : KernelPattern<TileExp2Op> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileExp2Op op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string k = faopt::gpu::floatLiteral(op.getExpScale().convertToFloat());
+    comment(rewriter, loc,
+            "attn.tile_exp2: exp2(" + k + " * (x - row max)), -inf max read as 0");
+    Value scale = literal(rewriter, loc, rewriter.getF32Type(), k);
+    rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
+                                "faopt::tile_exp2",
+                                {adaptor.getInput(), adaptor.getMax(), scale}));
+    return success();
+  }
+};
+
+/// truncf of a whole tile: P rounded and packed as the A operand of P V.
+struct TileTruncLowering : KernelPattern<arith::TruncFOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(arith::TruncFOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!type)
+      return rewriter.notifyMatchFailure(op, "scalar");
+    comment(rewriter, op.getLoc(),
+            "arith.truncf: round P to " + elementName(type.getElementType()) +
+                " and pack it as the A operand of P V");
+    rewriter.replaceOp(op, call(rewriter, op.getLoc(), convert(type),
+                                "faopt::to_operand_a", adaptor.getIn(),
+                                {elementName(type.getElementType())}));
+    return success();
+  }
+};
+
+/// Splat constants of f32 tiles (the initial max, sum and accumulator).
+struct TileConstantLowering : KernelPattern<arith::ConstantOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(arith::ConstantOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (!type || !dense || !dense.isSplat() || !type.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not a splat f32 tile");
+    std::string text = faopt::gpu::floatLiteral(
+        dense.getSplatValue<APFloat>().convertToFloat());
+    Location loc = op.getLoc();
+    Value value = literal(rewriter, loc, rewriter.getF32Type(), text);
+    std::string w = str(kernel.warps);
+    Value tile =
+        type.getRank() == 1
+            ? call(rewriter, loc, convert(type), "faopt::rows_fill", value,
+                   {str(type.getDimSize(0)), w})
+            : call(rewriter, loc, convert(type), "faopt::acc_fill", value,
+                   {str(type.getDimSize(0)), str(type.getDimSize(1)), w});
+    rewriter.replaceOp(op, tile);
+    return success();
+  }
+};
+
+struct FinalizeLowering : KernelPattern<OnlineFinalizeOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(OnlineFinalizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getAcc().getType().getRank() != 2)
+      return op.emitOpError() << "batched form reached the GPU lowering";
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.online_finalize: o = acc / sum, lse = ln2 (k max + log2 sum)");
+    Value sum = adaptor.getSum();
+    if (kernel.partialSums.finalizes.contains(op)) {
+      comment(rewriter, loc, "the row sums so far are per lane: add up each quad");
+      sum = call(rewriter, loc, sum.getType(), "faopt::rows_quad_sum", sum);
+    }
+    auto oType = op.getOutput().getType();
+    SmallVector<Value> results{call(
+        rewriter, loc, convert(oType), "faopt::finalize_output",
+        {adaptor.getMax(), sum, adaptor.getAcc()},
+        {elementName(oType.getElementType())})};
+    if (op.getLse())
+      results.push_back(call(
+          rewriter, loc, convert(op.getLse().getType()), "faopt::finalize_lse",
+          {adaptor.getMax(), sum,
+           literal(rewriter, loc, rewriter.getF32Type(),
+                   faopt::gpu::floatLiteral(op.getExpScale().convertToFloat()))}));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct TileStoreLowering : KernelPattern<TileStoreOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileStoreOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getTile().getType();
+    SmallVector<Value> operands{adaptor.getTile(), adaptor.getDest(),
+                                adaptor.getBatch(), adaptor.getHead(),
+                                adaptor.getRow(), adaptor.getBound()};
+    if (type.getRank() == 1) {
+      comment(rewriter, loc, "attn.tile_store: one float per row (lse)");
+      call(rewriter, loc, Type(), "faopt::store_rows", operands);
+    } else {
+      // The O tile goes out through shared memory (the Q tile's space) for
+      // 16-byte coalesced stores.
+      auto elem = op.getDest().getType().getElementType();
+      std::string name = elementName(elem);
+      std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
+      Type smemType = emitc::OpaqueType::get(
+          getContext(),
+          "faopt::SmemTile<" + name + ", " + rows + ", " + cols + ">");
+      comment(rewriter, loc,
+              "attn.tile_store: the output tile, staged through shared memory");
+      operands.push_back(call(rewriter, loc, smemType, "faopt::smem",
+                              {literal(rewriter, loc, rewriter.getI64Type(), "0")},
+                              {name, rows, cols}));
+      call(rewriter, loc, Type(), "faopt::store_tile", operands,
+           {str(kernel.threads)});
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+} // namespace
+
+void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    const KernelInfo &info) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
+               TileMatmulLowering, TileMapLowering, TileReduceLowering,
+               TileTruncLowering, FinalizeLowering, TileStoreLowering,
+               BlockListBuildLowering, TileExp2Lowering>(converter, ctx, info);
+  patterns.add<TileConstantLowering>(converter, ctx, info,
+                                     /*benefit=*/PatternBenefit(2));
+  patterns.add<RowOpLowering<TileScaleRowsOp>>(
+      converter, ctx, info, "faopt::scale_rows",
+      "attn.tile_scale_rows: rescale each row");
+}
