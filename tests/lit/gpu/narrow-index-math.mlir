@@ -79,3 +79,45 @@ func.func private @document(%s: f32, %b: index {attn.range = array<i64: 0, 21474
   %out = arith.select %m, %s, %ninf : f32
   return %out : f32
 }
+
+// -----
+
+// Chunked / strided masks: floor division and remainder by constants, a
+// select between bounded values, all fit; a ceil division of a parameter
+// does not (unbounded), and neither does its compare with a position...
+// which compares with the quotient saturated to i32 instead.
+
+// CHECK-LABEL: func.func private @chunked(
+// CHECK-SAME:      %{{[^:]*}}: f32, %{{[^:]*}}: index {{.*}}, %{{[^:]*}}: index {{.*}}, %[[Q:[^:]*]]: index {{.*}}, %[[KV:[^:]*]]: index {{.*}}, %[[P:[^:]*]]: index, %{{[^:]*}}: i1)
+// CHECK-DAG:     %[[Q32:.*]] = arith.index_cast %[[Q]] : index to i32
+// CHECK-DAG:     %[[KV32:.*]] = arith.index_cast %[[KV]] : index to i32
+// CHECK:         %[[QC:.*]] = arith.floordivsi %[[Q32]], %c128_i32 : i32
+// CHECK:         %[[KC:.*]] = arith.floordivsi %[[KV32]], %c128_i32 : i32
+// CHECK:         arith.cmpi eq, %[[QC]], %[[KC]] : i32
+// CHECK:         %[[R:.*]] = arith.remsi %[[KV32]], %c3_i32 : i32
+// CHECK:         %[[SEL:.*]] = arith.select %{{.*}}, %[[R]], %[[QC]] : i32
+// CHECK:         %[[HALF:.*]] = arith.ceildivsi %[[P]], %c2 : index
+// CHECK:         %[[LO:.*]] = arith.maxsi %[[HALF]], %c-2147483648 : index
+// CHECK:         %[[SAT:.*]] = arith.minsi %[[LO]], %c2147483647 : index
+// CHECK:         %[[SAT32:.*]] = arith.index_cast %[[SAT]] : index to i32
+// CHECK:         arith.cmpi slt, %[[SEL]], %[[SAT32]] : i32
+func.func private @chunked(%s: f32, %b: index {attn.range = array<i64: 0, 2147483647>},
+                           %h: index {attn.range = array<i64: 0, 2147483647>},
+                           %q: index {attn.range = array<i64: 0, 536871936>},
+                           %kv: index {attn.range = array<i64: 0, 536871936>},
+                           %p: index, %c: i1) -> f32 attributes {attn.device_function} {
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c128 = arith.constant 128 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %qc = arith.floordivsi %q, %c128 : index
+  %kc = arith.floordivsi %kv, %c128 : index
+  %same = arith.cmpi eq, %qc, %kc : index
+  %r = arith.remsi %kv, %c3 : index
+  %sel = arith.select %c, %r, %qc : index
+  %half = arith.ceildivsi %p, %c2 : index
+  %lt = arith.cmpi slt, %sel, %half : index
+  %m = arith.andi %same, %lt : i1
+  %out = arith.select %m, %s, %ninf : f32
+  return %out : f32
+}
