@@ -26,6 +26,19 @@ namespace {
 const char *kSpec = R"({"name": "rt_causal", "dtype": "bf16", "head_dim": 64,
                         "mask": "causal"})";
 
+/// Launch arguments with fake device addresses: validation must reject (or,
+/// without a device, stop) before anything reaches a GPU.
+faopt::ForwardArgs fakeArgs(int64_t batch, int64_t heads, int64_t kvHeads) {
+  faopt::ForwardArgs a = faopt::defaultForwardArgs();
+  a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
+  a.o = reinterpret_cast<void *>(0x20000);
+  a.lse = reinterpret_cast<float *>(0x30000);
+  a.batch = batch;
+  a.heads = heads;
+  a.kv_heads = kvHeads;
+  return a;
+}
+
 /// NVRTC present? (A compile reports "cannot load NVRTC" otherwise.)
 std::string nvrtcMissing() {
   static std::string why = [] {
@@ -127,13 +140,7 @@ TEST(Runtime, LaunchesAreValidatedFirst) {
 
   // Fake device addresses: validation must reject before any launch.
   auto good = [] {
-    faopt::ForwardArgs a = faopt::defaultForwardArgs();
-    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
-    a.o = reinterpret_cast<void *>(0x20000);
-    a.lse = reinterpret_cast<float *>(0x30000);
-    a.batch = 2;
-    a.heads = 8;
-    a.kv_heads = 2;
+    faopt::ForwardArgs a = fakeArgs(2, 8, 2);
     a.seqlen_q = 100;
     a.seqlen_k = 300;
     return a;
@@ -217,12 +224,7 @@ TEST(Runtime, ParametersAreValidatedFirst) {
                       "values"},
   };
   for (const Bad &b : bad) {
-    faopt::ForwardArgs a = faopt::defaultForwardArgs();
-    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
-    a.o = reinterpret_cast<void *>(0x20000);
-    a.lse = reinterpret_cast<float *>(0x30000);
-    a.batch = 1;
-    a.heads = a.kv_heads = 2;
+    faopt::ForwardArgs a = fakeArgs(1, 2, 2);
     a.seqlen_q = a.seqlen_k = 100;
     a.params = b.params.empty() ? nullptr : b.params.data();
     a.num_params = b.count >= 0 ? b.count : static_cast<int>(b.params.size());
@@ -233,12 +235,7 @@ TEST(Runtime, ParametersAreValidatedFirst) {
   // With every parameter valid, a launch gets past validation (and, without
   // a device, stops there).
   if (!ctx.canLaunch()) {
-    faopt::ForwardArgs a = faopt::defaultForwardArgs();
-    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
-    a.o = reinterpret_cast<void *>(0x20000);
-    a.lse = reinterpret_cast<float *>(0x30000);
-    a.batch = 1;
-    a.heads = a.kv_heads = 2;
+    faopt::ForwardArgs a = fakeArgs(1, 2, 2);
     a.seqlen_q = a.seqlen_k = 100;
     a.params = &window;
     a.num_params = 1;
@@ -289,12 +286,7 @@ TEST(Runtime, TensorInputsAreValidatedFirst) {
        "faopt_forward: tensor 'lens' must be 4-byte aligned"},
   };
   for (const Bad &b : bad) {
-    faopt::ForwardArgs a = faopt::defaultForwardArgs();
-    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
-    a.o = reinterpret_cast<void *>(0x20000);
-    a.lse = reinterpret_cast<float *>(0x30000);
-    a.batch = 2;
-    a.heads = a.kv_heads = 2;
+    faopt::ForwardArgs a = fakeArgs(2, 2, 2);
     a.seqlen_q = 100;
     a.seqlen_k = b.seqlenK;
     a.tensors = b.tensors.data();
@@ -327,12 +319,7 @@ TEST(Runtime, BlockLayoutsAreValidatedFirst) {
   const void *dev = reinterpret_cast<void *>(0x40000);
   auto launch = [&](faopt::Kernel &k, int64_t seq,
                     std::vector<faopt_tensor_value> tensors) {
-    faopt::ForwardArgs a = faopt::defaultForwardArgs();
-    a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
-    a.o = reinterpret_cast<void *>(0x20000);
-    a.lse = reinterpret_cast<float *>(0x30000);
-    a.batch = 2;
-    a.heads = a.kv_heads = 2;
+    faopt::ForwardArgs a = fakeArgs(2, 2, 2);
     a.seqlen_q = a.seqlen_k = seq;
     a.tensors = tensors.data();
     a.num_tensors = static_cast<int>(tensors.size());
@@ -376,12 +363,7 @@ TEST(Runtime, BlockListsBuildIsValidated) {
   ASSERT_TRUE(plain) << plain.status().message();
   const void *dev = reinterpret_cast<void *>(0x40000);
   faopt_tensor_value doc{"doc", dev, {2, 100}, {}};
-  faopt::ForwardArgs a = faopt::defaultForwardArgs();
-  a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
-  a.o = reinterpret_cast<void *>(0x20000);
-  a.lse = reinterpret_cast<float *>(0x30000);
-  a.batch = 2;
-  a.heads = a.kv_heads = 2;
+  faopt::ForwardArgs a = fakeArgs(2, 2, 2);
   a.seqlen_q = a.seqlen_k = 100;
   a.tensors = &doc;
   a.num_tensors = 1;
