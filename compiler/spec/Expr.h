@@ -95,6 +95,10 @@ ExprParseResult parseExpr(std::string_view text, ExprContext context,
                           const std::vector<ParamDecl> &params = {},
                           const std::vector<TensorDecl> &tensors = {});
 
+/// Text that reads back as the same double (17 digits, always with a point
+/// or exponent): float literals in printed expressions and specs.
+std::string formatNumber(double v);
+
 /// Fully parenthesised canonical text; parsing it gives the same tree.
 std::string printExpr(const Expr &expr);
 

@@ -12,9 +12,8 @@
 #include <sstream>
 
 namespace faopt::spec {
-namespace {
 
-std::string formatFloat(double v) {
+std::string formatNumber(double v) {
   std::ostringstream os;
   os.precision(17);
   os << v;
@@ -23,6 +22,8 @@ std::string formatFloat(double v) {
     s += ".0";
   return s;
 }
+
+namespace {
 
 int64_t floorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -41,8 +42,8 @@ std::string printExpr(const Expr &e) {
     if (e.type == ExprType::Int)
       return e.intValue < 0 ? "(" + std::to_string(e.intValue) + ")"
                             : std::to_string(e.intValue);
-    return e.floatValue < 0 ? "(" + formatFloat(e.floatValue) + ")"
-                            : formatFloat(e.floatValue);
+    return e.floatValue < 0 ? "(" + formatNumber(e.floatValue) + ")"
+                            : formatNumber(e.floatValue);
   case Expr::Kind::Var:
     return e.name;
   case Expr::Kind::Unary:

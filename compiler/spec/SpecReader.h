@@ -107,8 +107,6 @@ struct Term {
   std::string summary;
 };
 
-/// Shortest text that reads back as the same double (always with a point).
-std::string formatNumber(double v);
 
 /// One mask term (docs/spec.md, "Masks"); `params` are the spec's run-time
 /// parameters, which built-ins accept in place of numbers.

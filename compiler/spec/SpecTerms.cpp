@@ -9,19 +9,8 @@
 #include "compiler/spec/SpecReader.h"
 
 #include <cmath>
-#include <sstream>
 
 namespace faopt::spec::detail {
-
-std::string formatNumber(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  std::string s = os.str();
-  if (s.find_first_of(".eEn") == std::string::npos)
-    s += ".0";
-  return s;
-}
 
 namespace {
 
