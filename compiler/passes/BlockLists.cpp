@@ -133,31 +133,16 @@ struct AttnBlockListsPass
     OpBuilder b(kernel->getContext());
     b.setInsertionPointAfter(kernel);
     Location loc = kernel.getLoc();
-    auto builder = cast<func::FuncOp>(b.clone(*kernel));
+    IRMapping cloned;
+    auto builder = cast<func::FuncOp>(b.clone(*kernel, cloned));
     builder.setSymName((kernel.getSymName() + "_block_lists").str());
     builder->removeAttr("attn.kernel");
     builder->setAttr("attn.block_list_builder", b.getUnitAttr());
     symbols.insert(builder);
-
-    // The kernel and its clone have the same op order: find the grid, range
-    // and class ops of the clone by position.
-    Operation *cGrid = nullptr, *cRange = nullptr, *cClass = nullptr;
-    {
-      SmallVector<Operation *> orig, copy;
-      kernel.walk([&](Operation *op) { orig.push_back(op); });
-      builder.walk([&](Operation *op) { copy.push_back(op); });
-      for (auto [o, c] : llvm::zip(orig, copy)) {
-        if (o == kv.grid.getOperation())
-          cGrid = c;
-        if (o == kv.range.getOperation())
-          cRange = c;
-        if (o == kv.blockClass.getOperation())
-          cClass = c;
-      }
-    }
-    auto grid = cast<scf::ForallOp>(cGrid);
-    auto range = cast<MaskKvRangeOp>(cRange);
-    auto cls = cast<MaskBlockClassOp>(cClass);
+    auto grid = cast<scf::ForallOp>(cloned.lookup(kv.grid.getOperation()));
+    auto range = cast<MaskKvRangeOp>(cloned.lookup(kv.range.getOperation()));
+    auto cls =
+        cast<MaskBlockClassOp>(cloned.lookup(kv.blockClass.getOperation()));
     Value lists = builder.getArgument(listsArg);
 
     b.setInsertionPoint(grid);
