@@ -17,8 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cuda_runtime.h>
-#include <fstream>
-#include <sstream>
 
 using namespace faopt;
 
@@ -48,20 +46,14 @@ int main(int argc, char **argv) {
   }
   if (specPath.empty())
     return usage();
-  std::ifstream in(specPath);
-  if (!in) {
-    std::fprintf(stderr, "faopt-run-gpu: cannot read %s\n", specPath.c_str());
+  std::string specError, specText;
+  std::optional<spec::AttentionSpec> loaded =
+      test::readSpecFile(specPath, specError, &specText);
+  if (!loaded) {
+    std::fprintf(stderr, "faopt-run-gpu: %s\n", specError.c_str());
     return 1;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  spec::SpecParseResult parsed = spec::parseSpec(text.str());
-  if (!parsed.spec) {
-    std::fprintf(stderr, "faopt-run-gpu: %s: %s\n", specPath.c_str(),
-                 parsed.error.c_str());
-    return 1;
-  }
-  const spec::AttentionSpec &sp = *parsed.spec;
+  const spec::AttentionSpec &sp = *loaded;
   std::string paramError;
   test::ParamValues values = test::paramValues(sp, paramArgs, paramError);
   if (!paramError.empty()) {
@@ -80,7 +72,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "faopt-run-gpu: %s\n", ctx.status().message().c_str());
     return 1;
   }
-  Result<Kernel> kernel = ctx->kernel(text.str());
+  Result<Kernel> kernel = ctx->kernel(specText);
   if (!kernel) {
     std::fprintf(stderr, "faopt-run-gpu: %s\n",
                  kernel.status().message().c_str());

@@ -18,8 +18,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 using namespace faopt;
 
@@ -62,20 +60,14 @@ int main(int argc, char **argv) {
                          "build (cpu)\n", target.c_str());
     return 1;
   }
-  std::ifstream in(specPath);
-  if (!in) {
-    std::fprintf(stderr, "faopt-run: cannot read %s\n", specPath.c_str());
+  std::string specError;
+  std::optional<spec::AttentionSpec> loaded =
+      test::readSpecFile(specPath, specError);
+  if (!loaded) {
+    std::fprintf(stderr, "faopt-run: %s\n", specError.c_str());
     return 1;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  spec::SpecParseResult parsed = spec::parseSpec(text.str());
-  if (!parsed.spec) {
-    std::fprintf(stderr, "faopt-run: %s: %s\n", specPath.c_str(),
-                 parsed.error.c_str());
-    return 1;
-  }
-  spec::AttentionSpec sp = *parsed.spec;
+  const spec::AttentionSpec &sp = *loaded;
   std::string paramError;
   test::ParamValues values = test::paramValues(sp, paramArgs, paramError);
   if (!paramError.empty()) {

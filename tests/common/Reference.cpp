@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <limits>
 
 namespace faopt::test {
@@ -35,6 +37,26 @@ std::vector<int64_t> tensorSizes(const spec::AttentionSpec &spec, size_t i,
   if (!spec::expectedTensorSizes(spec.tensors[i], launch, sizes).empty())
     sizes.clear();
   return sizes;
+}
+
+std::optional<spec::AttentionSpec> readSpecFile(const std::string &path,
+                                                std::string &error,
+                                                std::string *text) {
+  std::ifstream in(path);
+  if (!in) {
+    error = "cannot read " + path;
+    return std::nullopt;
+  }
+  std::stringstream contents;
+  contents << in.rdbuf();
+  if (text)
+    *text = contents.str();
+  spec::SpecParseResult parsed = spec::parseSpec(contents.str());
+  if (!parsed.spec) {
+    error = path + ": " + parsed.error;
+    return std::nullopt;
+  }
+  return *parsed.spec;
 }
 
 ParamValues paramValues(const spec::AttentionSpec &spec,

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,13 @@ using ScoreFn =
 /// The values a launch gives the spec's run-time parameters, in declaration
 /// order (defaults fill in the ones left out).
 using ParamValues = std::vector<double>;
+
+/// Reads and parses the spec file at `path` (its text into `text` if given);
+/// nullopt with `error` ("cannot read PATH" or "PATH: what is wrong")
+/// otherwise. For the sample runners.
+std::optional<spec::AttentionSpec> readSpecFile(const std::string &path,
+                                                std::string &error,
+                                                std::string *text = nullptr);
 
 /// Parameter values in declaration order from "name=value" strings (the
 /// samples' --param), with defaults for the rest; "" or the error in `error`.
