@@ -372,6 +372,13 @@ TEST(Runtime, BlockListsBuildIsValidated) {
   EXPECT_EQ(none.status().message(),
             "faopt_block_lists_build: this kernel's mask reads no tensor, so "
             "it has no kv-block lists to build");
+  // Lists handed to a kernel without any: rejected before they are read.
+  faopt::ForwardArgs foreign = a;
+  foreign.num_tensors = 0;
+  foreign.block_lists = reinterpret_cast<const faopt_block_lists *>(0x50000);
+  EXPECT_EQ(plain->forward(foreign).message(),
+            "faopt_forward: block_lists given, but this kernel's mask reads no "
+            "tensor (it has no lists)");
   faopt::ForwardArgs missing = a;
   missing.num_tensors = 0;
   auto bad = withLists->buildBlockLists(missing);

@@ -168,6 +168,44 @@ TEST(Spec, ErrorsNameTheJsonPath) {
             "$.sparsity: expected \"dense\" or {\"block\": [BQ, BK], "
             "\"layout\": \"TENSOR\" or [[0/1, ...], ...]}, got the string "
             "\"block\"");
+  // Block sparsity.
+  const std::string L = R"("tensors": {"L": {"dtype": "int32", "shape": )";
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64,
+                      "sparsity": {"layout": "L"}})"),
+            "$.sparsity.layout: no tensor 'L' is declared (declare it in "
+            "\"tensors\" as an int32 tensor of shape [\"seqlen_q/128\", "
+            "\"seqlen_k/128\"] or [\"batch\" or 1, \"heads\" or 1, "
+            "\"seqlen_q/128\", \"seqlen_k/128\"])");
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, )" + L +
+                  R"(["seqlen_q/64", "seqlen_k/64"]}},
+                      "sparsity": {"layout": "L"}})"),
+            "$.sparsity.layout: 'L' must be an int32 tensor of shape "
+            "[\"seqlen_q/128\", \"seqlen_k/128\"] or [\"batch\" or 1, "
+            "\"heads\" or 1, \"seqlen_q/128\", \"seqlen_k/128\"]");
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64,
+                      "sparsity": {"block": [128], "layout": "L"}})"),
+            "$.sparsity.block: expected [BQ, BK] (queries and keys per "
+            "block), got an array");
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64,
+                      "sparsity": {"block": [0, 64], "layout": "L"}})"),
+            "$.sparsity.block[0]: expected an integer in [1, 1048576], got 0");
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64,
+                      "sparsity": {"layout": [[1, 0], [1]]}})"),
+            "$.sparsity.layout[1]: expected a row of 2 entries (0: skip the "
+            "block, 1: attend), got an array");
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64,
+                      "sparsity": {"layout": [[1, 2]]}})"),
+            "$.sparsity.layout[0][1]: expected an integer in [0, 1], got 2");
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64,
+                      "tensors": {"block_layout": {"dtype": "int32", "shape": [1]}},
+                      "sparsity": {"layout": [[1]]}})"),
+            "$.sparsity.layout: a static layout is the tensor 'block_layout', "
+            "which is already declared");
+  EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, )" + L +
+                  R"(["seqlen_q/0", 4]}}})"),
+            "$.tensors.L.shape[0]: unknown dimension \"seqlen_q/0\" (batch, "
+            "heads, kv_heads, seqlen_q, seqlen_k, seqlen, or a sequence in "
+            "blocks such as \"seqlen_q/128\")");
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, "score": [{"expr": 3}]})"),
             "$.score[0].expr: expected a string, got the number 3");
   EXPECT_EQ(error("{\"dtype\": \"bf16\",\n \"head_dim\": 64,,}"),
