@@ -91,7 +91,8 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 /// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
-/// two shared-memory stages, device functions for tile_map bodies, then
+/// two shared-memory stages, device functions for tile_map bodies (mask
+/// terms linear in kv as per-row bounds, 32-bit index math), then
 /// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target) {
   gpu::AttnScheduleGridOptions schedule;
@@ -101,6 +102,7 @@ void addGpuLowering(OpPassManager &pm, const std::string &target) {
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
   pm.addPass(gpu::createAttnOutlineTileMaps());
+  pm.addPass(gpu::createAttnIsolateKvBounds());
   pm.addPass(gpu::createAttnNarrowIndexMath());
   gpu::AttnConvertToEmitCOptions options;
   options.target = target;

@@ -23,13 +23,11 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/targets/gpu/IndexRanges.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/Matchers.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNNARROWINDEXMATH
@@ -37,127 +35,9 @@ namespace faopt::gpu {
 } // namespace faopt::gpu
 
 using namespace mlir;
+using faopt::gpu::IndexRanges;
 
 namespace {
-
-/// An inclusive range of integer values (in 128 bits: sums and products of
-/// 64-bit bounds cannot overflow).
-struct Range {
-  __int128 lo, hi;
-  bool fitsI32() const { return lo >= INT32_MIN && hi <= INT32_MAX; }
-};
-
-class IndexRanges {
-public:
-  explicit IndexRanges(func::FuncOp fn) {
-    for (BlockArgument arg : fn.getArguments())
-      if (auto r = fn.getArgAttrOfType<DenseI64ArrayAttr>(arg.getArgNumber(),
-                                                          "attn.range");
-          r && r.size() == 2)
-        ranges[arg] = {r[0], r[1]};
-    // Pre-order: a loop is seen before its body (its induction variable's
-    // range comes from its bounds).
-    fn.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
-  }
-
-  std::optional<Range> of(Value v) const {
-    auto it = ranges.find(v);
-    if (it == ranges.end())
-      return std::nullopt;
-    return it->second;
-  }
-
-private:
-  llvm::DenseMap<Value, Range> ranges;
-
-  static std::optional<int64_t> constant(Value v) {
-    APInt c;
-    if (matchPattern(v, m_ConstantInt(&c)))
-      return c.getSExtValue();
-    return std::nullopt;
-  }
-
-  static __int128 floorDiv(__int128 a, __int128 b) {
-    __int128 q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-  }
-
-  void binary(Operation *op, function_ref<Range(Range, Range)> fn) {
-    auto x = of(op->getOperand(0)), y = of(op->getOperand(1));
-    if (x && y)
-      ranges[op->getResult(0)] = fn(*x, *y);
-  }
-
-  void visit(Operation *op) {
-    llvm::TypeSwitch<Operation *>(op)
-        .Case<arith::ConstantOp>([&](auto c) {
-          if (auto i = dyn_cast<IntegerAttr>(c.getValue());
-              i && !c.getType().isInteger(1))
-            ranges[c] = {i.getInt(), i.getInt()};
-        })
-        .Case<arith::AddIOp>([&](auto o) {
-          binary(o, [](Range x, Range y) {
-            return Range{x.lo + y.lo, x.hi + y.hi};
-          });
-        })
-        .Case<arith::SubIOp>([&](auto o) {
-          binary(o, [](Range x, Range y) {
-            return Range{x.lo - y.hi, x.hi - y.lo};
-          });
-        })
-        .Case<arith::MulIOp>([&](auto o) {
-          binary(o, [](Range x, Range y) {
-            __int128 p[4] = {x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi};
-            return Range{std::min({p[0], p[1], p[2], p[3]}),
-                         std::max({p[0], p[1], p[2], p[3]})};
-          });
-        })
-        .Case<arith::MinSIOp>([&](auto o) {
-          binary(o, [](Range x, Range y) {
-            return Range{std::min(x.lo, y.lo), std::min(x.hi, y.hi)};
-          });
-        })
-        .Case<arith::MaxSIOp>([&](auto o) {
-          binary(o, [](Range x, Range y) {
-            return Range{std::max(x.lo, y.lo), std::max(x.hi, y.hi)};
-          });
-        })
-        .Case<arith::FloorDivSIOp, arith::DivSIOp, arith::CeilDivSIOp>(
-            [&](auto o) {
-              // By a positive constant: monotone, and |x / c| <= |x|.
-              auto x = of(o.getLhs());
-              auto c = constant(o.getRhs());
-              if (x && c && *c > 0)
-                ranges[o] = {floorDiv(x->lo, *c), -floorDiv(-x->hi, *c)};
-            })
-        .Case<arith::RemSIOp>([&](auto o) {
-          auto c = constant(o.getRhs());
-          if (c && *c > 0)
-            ranges[o] = {-(*c - 1), *c - 1};
-        })
-        .Case<arith::SelectOp>([&](auto o) {
-          auto x = of(o.getTrueValue()), y = of(o.getFalseValue());
-          if (x && y && !o.getType().isInteger(1))
-            ranges[o] = {std::min(x->lo, y->lo), std::max(x->hi, y->hi)};
-        })
-        .Case<arith::IndexCastOp>([&](auto o) {
-          auto in = dyn_cast<IntegerType>(o.getIn().getType());
-          if (in && in.getWidth() <= 32)
-            ranges[o] = {-(__int128(1) << (in.getWidth() - 1)),
-                         (__int128(1) << (in.getWidth() - 1)) - 1};
-          else if (auto x = of(o.getIn()))
-            ranges[o] = *x;
-        })
-        .Case<memref::DimOp>([&](auto o) {
-          ranges[o] = {0, INT32_MAX}; // sizes of tensor inputs (validated)
-        })
-        .Case<scf::ForOp>([&](auto f) {
-          auto lo = of(f.getLowerBound()), hi = of(f.getUpperBound());
-          if (lo && hi)
-            ranges[f.getInductionVar()] = {lo->lo, std::max(lo->lo, hi->hi)};
-        });
-  }
-};
 
 bool isSignedPredicate(arith::CmpIPredicate p) {
   using P = arith::CmpIPredicate;
@@ -196,7 +76,8 @@ struct AttnNarrowIndexMathPass
              r->hi < INT32_MAX;
     };
     // Which ops move to i32: index results and operands all bounded; and
-    // compares of a bounded value with an unbounded one (a parameter).
+    // compares of a value strictly inside i32 with one that may not fit (a
+    // parameter, a per-row bound of attn-isolate-kv-bounds).
     llvm::SetVector<Operation *> narrowed, saturated;
     fn.walk([&](Operation *op) {
       if (op->getNumResults() != 1)
@@ -207,8 +88,8 @@ struct AttnNarrowIndexMathPass
         if (fits(cmp.getLhs()) && fits(cmp.getRhs()))
           narrowed.insert(op);
         else if (isSignedPredicate(cmp.getPredicate()) &&
-                 ((inside(cmp.getLhs()) && !ranges.of(cmp.getRhs())) ||
-                  (inside(cmp.getRhs()) && !ranges.of(cmp.getLhs()))))
+                 ((inside(cmp.getLhs()) && !fits(cmp.getRhs())) ||
+                  (inside(cmp.getRhs()) && !fits(cmp.getLhs()))))
           saturated.insert(op);
         return;
       }
@@ -243,7 +124,8 @@ struct AttnNarrowIndexMathPass
       return to32[v] = n;
     };
     SmallVector<Operation *> dead, widened;
-    // An unbounded value (a parameter), saturated to i32 once.
+    // A value that may not fit (a parameter, a wide per-row bound),
+    // saturated to i32 once.
     llvm::DenseMap<Value, Value> saturatedOf;
     auto saturate = [&](Value v) -> Value {
       if (Value s = saturatedOf.lookup(v))
@@ -294,8 +176,8 @@ struct AttnNarrowIndexMathPass
     for (Operation *op : saturated) {
       auto cmp = cast<arith::CmpIOp>(op);
       Value lhs = cmp.getLhs(), rhs = cmp.getRhs();
-      // (A bounded operand may by now be the widening of an i32 twin.)
-      auto bounded = [&](Value v) { return to32.count(v) || ranges.of(v); };
+      // (An operand that fits may by now be the widening of an i32 twin.)
+      auto bounded = [&](Value v) { return to32.count(v) || fits(v); };
       Value l = bounded(lhs) ? narrowValue(lhs) : saturate(lhs);
       Value r = bounded(rhs) ? narrowValue(rhs) : saturate(rhs);
       b.setInsertionPoint(cmp);

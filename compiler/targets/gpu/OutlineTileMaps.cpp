@@ -203,6 +203,8 @@ struct AttnOutlineTileMapsPass
     setRange(fn, 2, 0, INT32_MAX);
     setRange(fn, 3, 0, kMaxPosition);
     setRange(fn, 4, 0, kMaxPosition);
+    // attn-isolate-kv-bounds turns terms linear in it into per-row bounds.
+    fn.setArgAttr(4, "attn.kv_position", UnitAttr::get(fn.getContext()));
   }
 };
 

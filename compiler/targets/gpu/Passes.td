@@ -23,6 +23,22 @@ def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def AttnIsolateKvBounds : Pass<"attn-isolate-kv-bounds", "mlir::ModuleOp"> {
+  let summary = "Turn mask terms linear in kv into per-row bounds on kv";
+  let description = [{
+    In each `attn.device_function` with an argument marked
+    `attn.kv_position`, rewrites every and/or tree of compares that are
+    linear in kv with coefficient +-1 (`q - kv <= w`, `kv < sk`, ...) into
+    at most two compares, `kv >= lower && kv <= upper`, whose bounds depend
+    only on the row's values (max / min of the terms' bounds; a || of
+    same-side bounds gives the loosest). Other terms stay, joined by &&.
+    Exact for every input: bounds are built only from values with a known
+    `attn.range` plus at most one unbounded value per term (a parameter),
+    clamped first to a range where the compare cannot change.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def AttnNarrowIndexMath : Pass<"attn-narrow-index-math", "mlir::ModuleOp"> {
   let summary = "Move provably small index arithmetic of device functions to i32";
   let description = [{

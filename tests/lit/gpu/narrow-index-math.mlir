@@ -121,3 +121,31 @@ func.func private @chunked(%s: f32, %b: index {attn.range = array<i64: 0, 214748
   %out = arith.select %m, %s, %ninf : f32
   return %out : f32
 }
+
+// -----
+
+// A per-row bound of attn-isolate-kv-bounds has a range, but one wider than
+// i32 (a clamped parameter in it): kv lies strictly inside i32, so the
+// compare uses the bound saturated to i32.
+
+// CHECK-LABEL: func.func private @wide_bound(
+// CHECK-SAME:      %{{[^:]*}}: f32, %[[Q:[^:]*]]: index {{.*}}, %[[KV:[^:]*]]: index {{.*}}, %[[W:[^:]*]]: index)
+// CHECK-DAG:     %[[LOWER:.*]] = arith.subi %{{.*}}, %{{.*}} : index
+// CHECK-DAG:     %[[LO:.*]] = arith.maxsi %[[LOWER]], %c-2147483648 : index
+// CHECK-DAG:     %[[SAT:.*]] = arith.minsi %[[LO]], %c2147483647 : index
+// CHECK-DAG:     %[[SAT32:.*]] = arith.index_cast %[[SAT]] : index to i32
+// CHECK-DAG:     %[[KV32:.*]] = arith.index_cast %[[KV]] : index to i32
+// CHECK:         arith.cmpi sge, %[[KV32]], %[[SAT32]] : i32
+func.func private @wide_bound(%s: f32, %q: index {attn.range = array<i64: 0, 536871936>},
+                              %kv: index {attn.kv_position, attn.range = array<i64: 0, 536871936>},
+                              %w: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %lo = arith.constant -2199023255552 : index
+  %hi = arith.constant 2199023255552 : index
+  %w1 = arith.maxsi %w, %lo : index
+  %wc = arith.minsi %w1, %hi : index
+  %lower = arith.subi %q, %wc : index
+  %in = arith.cmpi sge, %kv, %lower : index
+  %out = arith.select %in, %s, %ninf : f32
+  return %out : f32
+}

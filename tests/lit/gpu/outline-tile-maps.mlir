@@ -7,7 +7,7 @@
 // for attn-narrow-index-math.
 
 // CHECK-LABEL: func.func private @k_masked_logits(
-// CHECK-SAME:      %[[S:[^:]*]]: f32, %{{[^:]*}}: index {attn.range = array<i64: 0, 2147483647>}, %{{[^:]*}}: index {attn.range = array<i64: 0, 2147483647>}, %[[Q:[^:]*]]: index {attn.range = array<i64: 0, 536871936>}, %[[KV:[^:]*]]: index {attn.range = array<i64: 0, 536871936>}, %[[SK:[^:]*]]: index) -> f32
+// CHECK-SAME:      %[[S:[^:]*]]: f32, %{{[^:]*}}: index {attn.range = array<i64: 0, 2147483647>}, %{{[^:]*}}: index {attn.range = array<i64: 0, 2147483647>}, %[[Q:[^:]*]]: index {attn.range = array<i64: 0, 536871936>}, %[[KV:[^:]*]]: index {attn.kv_position, attn.range = array<i64: 0, 536871936>}, %[[SK:[^:]*]]: index) -> f32
 // CHECK-SAME:      attributes {attn.device_function}
 // CHECK-DAG:     arith.constant 0.180336878 : f32
 // CHECK-DAG:     arith.constant 0xFF800000 : f32

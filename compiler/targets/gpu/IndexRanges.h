@@ -1,0 +1,49 @@
+//===- IndexRanges.h - bounds of index values in device functions -*- C++ -*-===//
+//
+// The integer range of each index value of an `attn.device_function`,
+// derived from the `attn.range = array<i64: lo, hi>` of its arguments
+// (positions, sequence lengths, sizes; attn-outline-tile-maps sets them)
+// through constants, + - *, division and remainder by constants, min/max,
+// select, casts, memref.dim and scf.for bounds. Values without a known
+// range (run-time parameters, loaded values) have none. Used by
+// attn-isolate-kv-bounds and attn-narrow-index-math.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_COMPILER_TARGETS_GPU_INDEXRANGES_H
+#define FAOPT_COMPILER_TARGETS_GPU_INDEXRANGES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <optional>
+
+namespace faopt::gpu {
+
+/// An inclusive range of integer values (in 128 bits: sums and products of
+/// 64-bit bounds cannot overflow).
+struct Range {
+  __int128 lo, hi;
+  bool fitsI32() const { return lo >= INT32_MIN && hi <= INT32_MAX; }
+};
+
+class IndexRanges {
+public:
+  explicit IndexRanges(mlir::func::FuncOp fn);
+
+  std::optional<Range> of(mlir::Value v) const {
+    auto it = ranges.find(v);
+    if (it == ranges.end())
+      return std::nullopt;
+    return it->second;
+  }
+
+private:
+  llvm::DenseMap<mlir::Value, Range> ranges;
+
+  void binary(mlir::Operation *op, llvm::function_ref<Range(Range, Range)> fn);
+  void visit(mlir::Operation *op);
+};
+
+} // namespace faopt::gpu
+
+#endif // FAOPT_COMPILER_TARGETS_GPU_INDEXRANGES_H
