@@ -21,7 +21,7 @@ export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$out/gpu.txt"
 if [ -n "$variants" ]; then
-  "$root/bin/faopt-bench" --only variants --csv "$out/faopt_variants.csv"
+  "$root/bin/faopt-bench" --only variants --csv "$out/faopt_variants.csv" | tee "$out/faopt_variants.txt"
   # FlexAttention compiles per shape; its decode section is not needed here.
   PYTHONUNBUFFERED=1 timeout "${PEERS_TIMEOUT:-240}" python3 .device/peers/peers_variants.py --modes fwd > "$out/peers_variants.txt" 2>&1 || true
   python3 bench/compare_variants.py "$out/faopt_variants.csv" "$out/peers_variants.txt" | tee "$out/compare_variants.txt"

@@ -241,15 +241,20 @@ private:
         return unknown(*o);
     }
     Value one = index(1);
-    Value init[2] = {index(std::numeric_limits<int64_t>::max()),
-                     index(std::numeric_limits<int64_t>::min())};
+    // The minimum and maximum are kept in the element type (one 32-bit
+    // min / max per read instead of 64-bit ones), and widened once.
+    unsigned width = elem.getWidth();
+    Value init[2] = {
+        arith::ConstantOp::create(
+            b, loc, b.getIntegerAttr(elem, APInt::getSignedMaxValue(width))),
+        arith::ConstantOp::create(
+            b, loc, b.getIntegerAttr(elem, APInt::getSignedMinValue(width)))};
     SmallVector<Value> at;
     // Folds the entry at `at` into (min, max).
     auto fold = [&](OpBuilder &ob, ValueRange acc) -> SmallVector<Value> {
       Value x = memref::LoadOp::create(ob, loc, source, at);
-      Value xi = arith::IndexCastOp::create(ob, loc, ob.getIndexType(), x);
-      return {arith::MinSIOp::create(ob, loc, acc[0], xi),
-              arith::MaxSIOp::create(ob, loc, acc[1], xi)};
+      return {arith::MinSIOp::create(ob, loc, acc[0], x),
+              arith::MaxSIOp::create(ob, loc, acc[1], x)};
     };
     auto loopOver = [&](OpBuilder &ob, Value lo, Value end, int64_t step,
                         ValueRange acc,
@@ -267,7 +272,7 @@ private:
     // The innermost index runs in groups of kReadsInFlight independent
     // reads, then one at a time: a thread keeps several reads in flight
     // instead of waiting for each in turn.
-    constexpr int64_t kReadsInFlight = 8;
+    constexpr int64_t kReadsInFlight = 32;
     std::function<SmallVector<Value>(OpBuilder &, unsigned, ValueRange)> nest =
         [&](OpBuilder &ob, unsigned d, ValueRange acc) -> SmallVector<Value> {
       Value lo = box[d].lo;
@@ -309,7 +314,20 @@ private:
                       });
     };
     SmallVector<Value> range = nest(b, 0, init);
-    ints[o] = {range[0], range[1], true};
+    // An empty box gives [max, min] of index, which no comparison can
+    // satisfy (the element type's extremes could be entries).
+    Value empty = boolean(false);
+    for (const IntRange &r : box)
+      empty = orI(empty, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                               r.hi, r.lo));
+    auto widen = [&](Value v) {
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    };
+    ints[o] = {select(empty, index(std::numeric_limits<int64_t>::max()),
+                      widen(range[0])),
+               select(empty, index(std::numeric_limits<int64_t>::min()),
+                      widen(range[1])),
+               true};
   }
 
   void visitSelect(arith::SelectOp o) {

@@ -166,29 +166,36 @@ func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
 // CHECK-LABEL: func.func @document_class(
 // CHECK-SAME:      %[[IDS:[^:]*]]: memref<?x?xi32>, %[[B:[^:]*]]: index, %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[K0:[^:]*]]: index, %[[K1:[^:]*]]: index, %[[SK:[^:]*]]: index)
 // CHECK:         %[[BEND:.*]] = arith.addi %[[B]], %c1
-// CHECK:         %[[QR:.*]]:2 = scf.for %[[I:.*]] = %[[B]] to %[[BEND]] step %c1 iter_args(%[[LO:.*]] = %c9223372036854775807, %[[HI:.*]] = %c-9223372036854775808)
-// The q index in groups of 8 reads in flight, then the rest one by one.
+// The minimum and maximum run in the element type (i32).
+// CHECK:         %[[QR:.*]]:2 = scf.for %[[I:.*]] = %[[B]] to %[[BEND]] step %c1 iter_args(%[[LO:.*]] = %c2147483647_i32, %[[HI:.*]] = %c-2147483648_i32) -> (i32, i32)
+// The q index in groups of 32 reads in flight, then the rest one by one.
 // CHECK:           %[[QEND:.*]] = arith.addi %[[Q1]], %c1
 // CHECK:           %[[N:.*]] = arith.subi %[[QEND]], %[[Q0]]
 // CHECK:           %[[NN:.*]] = arith.maxsi %[[N]], %c0
-// CHECK:           %[[G:.*]] = arith.divui %[[NN]], %c8
-// CHECK:           %[[G8:.*]] = arith.muli %[[G]], %c8
-// CHECK:           %[[GEND:.*]] = arith.addi %[[Q0]], %[[G8]]
-// CHECK:           %[[GR:.*]]:2 = scf.for %[[J:.*]] = %[[Q0]] to %[[GEND]] step %c8
+// CHECK:           %[[G:.*]] = arith.divui %[[NN]], %c32
+// CHECK:           %[[G32:.*]] = arith.muli %[[G]], %c32
+// CHECK:           %[[GEND:.*]] = arith.addi %[[Q0]], %[[G32]]
+// CHECK:           %[[GR:.*]]:2 = scf.for %[[J:.*]] = %[[Q0]] to %[[GEND]] step %c32
 // CHECK:             %[[X:.*]] = memref.load %[[IDS]][%[[I]], %[[J]]]
-// CHECK:             %[[XI:.*]] = arith.index_cast %[[X]]
-// CHECK:             arith.minsi {{.*}}, %[[XI]]
-// CHECK:             arith.maxsi {{.*}}, %[[XI]]
-// CHECK-COUNT-7:     memref.load %[[IDS]]
+// CHECK:             arith.minsi {{.*}}, %[[X]] : i32
+// CHECK:             arith.maxsi {{.*}}, %[[X]] : i32
+// CHECK-COUNT-31:    memref.load %[[IDS]]
 // CHECK:           scf.for %{{.*}} = %[[GEND]] to %[[QEND]] step %c1 iter_args(%{{.*}} = %[[GR]]#0, %{{.*}} = %[[GR]]#1)
 // CHECK:             memref.load %[[IDS]]
+// Widened once; an empty box (q1 < q0) is [max, min] of index.
+// CHECK:         %[[QEMPTY:.*]] = arith.cmpi slt, %[[Q1]], %[[Q0]]
+// CHECK:         %[[QMIN:.*]] = arith.select %[[QEMPTY]], %c9223372036854775807, %{{.*}} : index
+// CHECK:         %[[QMAX:.*]] = arith.select %[[QEMPTY]], %c-9223372036854775808, %{{.*}} : index
 // CHECK:         %[[KR:.*]]:2 = scf.for
-// CHECK:           scf.for %{{.*}} = %[[K0]] to %{{.*}} step %c8
-// CHECK-DAG:     arith.cmpi sle, %[[QR]]#0, %[[KR]]#1
-// CHECK-DAG:     arith.cmpi sle, %[[KR]]#0, %[[QR]]#1
-// CHECK-DAG:     arith.cmpi eq, %[[QR]]#0, %[[KR]]#0
-// CHECK-DAG:     arith.cmpi eq, %[[KR]]#0, %[[KR]]#1
-// CHECK-DAG:     arith.cmpi eq, %[[QR]]#0, %[[QR]]#1
+// CHECK:           scf.for %{{.*}} = %[[K0]] to %{{.*}} step %c32
+// CHECK:         %[[KEMPTY:.*]] = arith.cmpi slt, %{{.*}}, %[[K0]]
+// CHECK:         %[[KMIN:.*]] = arith.select %[[KEMPTY]], %c9223372036854775807, %{{.*}} : index
+// CHECK:         %[[KMAX:.*]] = arith.select %[[KEMPTY]], %c-9223372036854775808, %{{.*}} : index
+// CHECK-DAG:     arith.cmpi sle, %[[QMIN]], %[[KMAX]]
+// CHECK-DAG:     arith.cmpi sle, %[[KMIN]], %[[QMAX]]
+// CHECK-DAG:     arith.cmpi eq, %[[QMIN]], %[[KMIN]]
+// CHECK-DAG:     arith.cmpi eq, %[[KMIN]], %[[KMAX]]
+// CHECK-DAG:     arith.cmpi eq, %[[QMIN]], %[[QMAX]]
 // CHECK:         return
 func.func @document_class(%ids: memref<?x?xi32>, %b: index, %q0: index, %q1: index, %k0: index, %k1: index, %sk: index) -> (i1, i1) {
   %any, %all = attn.mask_block_class(%b, %b) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk params(%ids : memref<?x?xi32>) attributes {bound_tensor_reads} {
