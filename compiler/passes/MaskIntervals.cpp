@@ -227,12 +227,13 @@ private:
   }
 
   /// An integer tensor read whose indices are bounded: the minimum and
-  /// maximum of the entries in the index box, by a loop nest over it (an
-  /// empty box gives [max, min], which no comparison can satisfy).
+  /// maximum of the entries in the index box (attn.tensor_bounds; an empty
+  /// box gives [max, min], which no comparison can satisfy).
   void visitLoad(memref::LoadOp o) {
     Value source = outer.lookup(o.getMemref());
     auto elem = dyn_cast<IntegerType>(o.getType());
-    if (!boundReads || !source || !elem || elem.getWidth() > 64)
+    if (!boundReads || !source || !elem || elem.getWidth() > 64 ||
+        elem.getWidth() < 2)
       return unknown(*o);
     SmallVector<IntRange> box;
     for (Value i : o.getIndices()) {
@@ -240,94 +241,13 @@ private:
       if (!box.back().bounded)
         return unknown(*o);
     }
-    Value one = index(1);
-    // The minimum and maximum are kept in the element type (one 32-bit
-    // min / max per read instead of 64-bit ones), and widened once.
-    unsigned width = elem.getWidth();
-    Value init[2] = {
-        arith::ConstantOp::create(
-            b, loc, b.getIntegerAttr(elem, APInt::getSignedMaxValue(width))),
-        arith::ConstantOp::create(
-            b, loc, b.getIntegerAttr(elem, APInt::getSignedMinValue(width)))};
-    SmallVector<Value> at;
-    // Folds the entry at `at` into (min, max).
-    auto fold = [&](OpBuilder &ob, ValueRange acc) -> SmallVector<Value> {
-      Value x = memref::LoadOp::create(ob, loc, source, at);
-      return {arith::MinSIOp::create(ob, loc, acc[0], x),
-              arith::MaxSIOp::create(ob, loc, acc[1], x)};
-    };
-    auto loopOver = [&](OpBuilder &ob, Value lo, Value end, int64_t step,
-                        ValueRange acc,
-                        function_ref<SmallVector<Value>(OpBuilder &, Value,
-                                                        ValueRange)>
-                            body) -> SmallVector<Value> {
-      auto loop = scf::ForOp::create(
-          ob, loc, lo, end, arith::ConstantIndexOp::create(ob, loc, step), acc);
-      OpBuilder ib = OpBuilder::atBlockBegin(loop.getBody());
-      SmallVector<Value> r =
-          body(ib, loop.getInductionVar(), loop.getRegionIterArgs());
-      scf::YieldOp::create(ib, loc, r);
-      return SmallVector<Value>(loop.getResults());
-    };
-    // The innermost index runs in groups of kReadsInFlight independent
-    // reads, then one at a time: a thread keeps several reads in flight
-    // instead of waiting for each in turn.
-    constexpr int64_t kReadsInFlight = 32;
-    std::function<SmallVector<Value>(OpBuilder &, unsigned, ValueRange)> nest =
-        [&](OpBuilder &ob, unsigned d, ValueRange acc) -> SmallVector<Value> {
-      Value lo = box[d].lo;
-      Value end = arith::AddIOp::create(ob, loc, box[d].hi, one);
-      if (d + 1 < box.size())
-        return loopOver(ob, lo, end, 1, acc, [&](OpBuilder &ib, Value i,
-                                                 ValueRange a) {
-          at.push_back(i);
-          SmallVector<Value> r = nest(ib, d + 1, a);
-          at.pop_back();
-          return r;
-        });
-      Value group = arith::ConstantIndexOp::create(ob, loc, kReadsInFlight);
-      Value count = arith::MaxSIOp::create(
-          ob, loc, arith::SubIOp::create(ob, loc, end, lo), index(0));
-      Value grouped = arith::MulIOp::create(
-          ob, loc, arith::DivUIOp::create(ob, loc, count, group), group);
-      Value groupsEnd = arith::AddIOp::create(ob, loc, lo, grouped);
-      SmallVector<Value> r = loopOver(
-          ob, lo, groupsEnd, kReadsInFlight, acc,
-          [&](OpBuilder &ib, Value i, ValueRange a) {
-            SmallVector<Value> cur(a);
-            for (int64_t k = 0; k < kReadsInFlight; ++k) {
-              at.push_back(k ? arith::AddIOp::create(
-                                   ib, loc, i,
-                                   arith::ConstantIndexOp::create(ib, loc, k))
-                             : i);
-              cur = fold(ib, cur);
-              at.pop_back();
-            }
-            return cur;
-          });
-      return loopOver(ob, groupsEnd, end, 1, r,
-                      [&](OpBuilder &ib, Value i, ValueRange a) {
-                        at.push_back(i);
-                        SmallVector<Value> c = fold(ib, a);
-                        at.pop_back();
-                        return c;
-                      });
-    };
-    SmallVector<Value> range = nest(b, 0, init);
-    // An empty box gives [max, min] of index, which no comparison can
-    // satisfy (the element type's extremes could be entries).
-    Value empty = boolean(false);
-    for (const IntRange &r : box)
-      empty = orI(empty, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                               r.hi, r.lo));
-    auto widen = [&](Value v) {
-      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-    };
-    ints[o] = {select(empty, index(std::numeric_limits<int64_t>::max()),
-                      widen(range[0])),
-               select(empty, index(std::numeric_limits<int64_t>::min()),
-                      widen(range[1])),
-               true};
+    SmallVector<Value> lower, upper;
+    for (const IntRange &r : box) {
+      lower.push_back(r.lo);
+      upper.push_back(r.hi);
+    }
+    auto bounds = attn::TensorBoundsOp::create(b, loc, source, lower, upper);
+    ints[o] = {bounds.getMin(), bounds.getMax(), true};
   }
 
   void visitSelect(arith::SelectOp o) {

@@ -97,6 +97,21 @@ def AttnExpandBlockAnalysis
                            "::mlir::scf::SCFDialect"];
 }
 
+def AttnLowerTensorBounds
+    : Pass<"attn-lower-tensor-bounds", "mlir::func::FuncOp"> {
+  let summary = "Lower attn.tensor_bounds to a loop nest over its box";
+  let description = [{
+    Each attn.tensor_bounds becomes a loop nest over its box: the innermost
+    index in groups of 32 independent reads, then one at a time; the
+    minimum and maximum kept in the element type and widened once; an
+    empty box gives [INT64_MAX, INT64_MIN]. The CPU target runs this; the
+    GPU target calls faopt::tensor_bounds instead.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def AttnDecompose : Pass<"attn-decompose", "mlir::func::FuncOp"> {
   let summary = "Decompose tile-form online updates into tile operations";
   let description = [{

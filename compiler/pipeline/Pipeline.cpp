@@ -63,6 +63,7 @@ TargetKind targetKindOf(const std::string &name) {
 
 /// CPU: tile ops -> linalg on tensors -> buffers -> loops -> LLVM dialect.
 void addCpuLowering(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createAttnLowerTensorBounds());
   pm.addNestedPass<func::FuncOp>(cpu::createAttnLowerBlockLists());
   pm.addNestedPass<func::FuncOp>(cpu::createAttnLowerTilesToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());

@@ -598,6 +598,22 @@ void BlockListBuildOp::getAsmBlockArgumentNames(Region &region,
   setName(region.front().getArgument(0), "kv_block");
 }
 
+LogicalResult TensorBoundsOp::verify() {
+  auto type = cast<MemRefType>(getTensor().getType());
+  auto elem = dyn_cast<IntegerType>(type.getElementType());
+  if (!elem || elem.getWidth() > 64 || elem.getWidth() < 2)
+    return emitOpError() << "needs a tensor of integers (2 to 64 bits), got "
+                         << type.getElementType();
+  int64_t rank = type.getRank();
+  if (static_cast<int64_t>(getLower().size()) != rank ||
+      static_cast<int64_t>(getUpper().size()) != rank)
+    return emitOpError() << "needs one lower and one upper bound per "
+                            "dimension (rank "
+                         << rank << "), got " << getLower().size() << " and "
+                         << getUpper().size();
+  return success();
+}
+
 LogicalResult MaskKvRangeOp::verify() {
   if (getBlockKv() <= 0)
     return emitOpError() << "block must be positive, got " << getBlockKv();

@@ -438,4 +438,32 @@ def Attn_BlockListBuildOp : Attn_Op<"block_list_build",
   let hasVerifier = 1;
 }
 
+def Attn_TensorBoundsOp : Attn_Op<"tensor_bounds",
+    [AttrSizedOperandSegments]> {
+  let summary = "smallest and largest entry of an integer tensor over a box";
+  let description = [{
+    The minimum and maximum of `tensor[i0, i1, ...]` over every index vector
+    with `lower[d] <= i_d <= upper[d]` (bounds inclusive), sign-extended to
+    index. An empty box (some upper[d] < lower[d]) gives min = INT64_MAX and
+    max = INT64_MIN, which no comparison with a value can satisfy.
+
+    The interval analysis emits it (`bound_tensor_reads`) to bound a tensor
+    read over a block: document ids of a q-block, a block layout entry.
+    attn-lower-tensor-bounds turns it into a loop nest; the GPU target calls
+    faopt::tensor_bounds, which reduces a box shared by a whole warp with
+    the warp's lanes together.
+
+    ```mlir
+    %min, %max = attn.tensor_bounds %ids[%b, %q0] to [%b, %q1] : memref<?x?xi32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyMemRef, "the tensor read", [MemRead]>:$tensor,
+                       Variadic<Index>:$lower, Variadic<Index>:$upper);
+  let results = (outs Index:$min, Index:$max);
+  let assemblyFormat = [{
+    $tensor `[` $lower `]` `to` ` ` `[` $upper `]` attr-dict `:` type($tensor)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // FAOPT_ATTN_OPS_TD

@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/ConvertToEmitC.h"
 
+#include "dialects/attn/AttnOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -307,12 +309,41 @@ struct ReturnLowering : OpConversionPattern<func::ReturnOp> {
   }
 };
 
+/// attn.tensor_bounds -> `faopt::MinMax v = faopt::tensor_bounds(t,
+/// lower..., upper...)`, then faopt::min_of(v) / faopt::max_of(v): one call
+/// for both results (the device header reduces a box shared by a warp with
+/// all its lanes).
+struct TensorBoundsLowering
+    : OpConversionPattern<faopt::attn::TensorBoundsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(faopt::attn::TensorBoundsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type pair = emitc::OpaqueType::get(op.getContext(), "faopt::MinMax");
+    Type index = getTypeConverter()->convertType(op.getMin().getType());
+    Value bounds = emitc::CallOpaqueOp::create(rewriter, loc, TypeRange{pair},
+                                               "faopt::tensor_bounds",
+                                               adaptor.getOperands())
+                       .getResult(0);
+    Value min = emitc::CallOpaqueOp::create(rewriter, loc, TypeRange{index},
+                                            "faopt::min_of", bounds)
+                    .getResult(0);
+    Value max = emitc::CallOpaqueOp::create(rewriter, loc, TypeRange{index},
+                                            "faopt::max_of", bounds)
+                    .getResult(0);
+    rewriter.replaceOp(op, {min, max});
+    return success();
+  }
+};
+
 } // namespace
 
 void populateScalarToEmitCPatterns(TypeConverter &converter,
                                    RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ConstantLowering, CmpILowering, CmpFLowering, XOrLowering,
+  patterns.add<TensorBoundsLowering, ConstantLowering, CmpILowering,
+               CmpFLowering, XOrLowering,
                SelectLowering, NegFLowering, FuncLowering, ReturnLowering,
                BinaryLowering<arith::AddIOp, emitc::AddOp>,
                BinaryLowering<arith::SubIOp, emitc::SubOp>,

@@ -256,3 +256,19 @@ func.func @block_list_arg(%l: memref<?x?x?x?xi32>, %i: index) {
   }
   return
 }
+
+// -----
+
+func.func @tensor_bounds_rank(%t: memref<?x?xi32>, %i: index) {
+  // expected-error @+1 {{needs one lower and one upper bound per dimension (rank 2), got 1 and 1}}
+  %lo, %hi = attn.tensor_bounds %t[%i] to [%i] : memref<?x?xi32>
+  return
+}
+
+// -----
+
+func.func @tensor_bounds_float(%t: memref<?xf32>, %i: index) {
+  // expected-error @+1 {{needs a tensor of integers (2 to 64 bits), got 'f32'}}
+  %lo, %hi = attn.tensor_bounds %t[%i] to [%i] : memref<?xf32>
+  return
+}

@@ -110,3 +110,10 @@ func.func @block_list_build(%l: memref<?x?x?x?xi32>, %i: index, %n: index) {
   }
   return
 }
+
+// CHECK-LABEL: func.func @tensor_bounds(
+// CHECK:         %{{.*}}, %{{.*}} = attn.tensor_bounds %{{.*}}[%{{.*}}, %{{.*}}] to [%{{.*}}, %{{.*}}] : memref<?x?xi32>
+func.func @tensor_bounds(%t: memref<?x?xi32>, %b: index, %q0: index, %q1: index) -> (index, index) {
+  %lo, %hi = attn.tensor_bounds %t[%b, %q0] to [%b, %q1] : memref<?x?xi32>
+  return %lo, %hi : index, index
+}

@@ -159,40 +159,19 @@ func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
 // -----
 
 // With bound_tensor_reads, a tensor read is bounded by the minimum and
-// maximum of the entries its (clamped) indices reach over the block: a loop
-// nest per read. ids[b, q] == ids[b, kv] may hold iff the two ranges
-// overlap, and always holds iff both are the same single value.
+// maximum of the entries its (clamped) indices reach over the block
+// (attn.tensor_bounds over the index box; passes/lower-tensor-bounds.mlir
+// shows its loop nest). ids[b, q] == ids[b, kv] may hold iff the two
+// ranges overlap, and always holds iff both are the same single value.
 
 // CHECK-LABEL: func.func @document_class(
 // CHECK-SAME:      %[[IDS:[^:]*]]: memref<?x?xi32>, %[[B:[^:]*]]: index, %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[K0:[^:]*]]: index, %[[K1:[^:]*]]: index, %[[SK:[^:]*]]: index)
-// CHECK:         %[[BEND:.*]] = arith.addi %[[B]], %c1
-// The minimum and maximum run in the element type (i32).
-// CHECK:         %[[QR:.*]]:2 = scf.for %[[I:.*]] = %[[B]] to %[[BEND]] step %c1 iter_args(%[[LO:.*]] = %c2147483647_i32, %[[HI:.*]] = %c-2147483648_i32) -> (i32, i32)
-// The q index in groups of 32 reads in flight, then the rest one by one.
-// CHECK:           %[[QEND:.*]] = arith.addi %[[Q1]], %c1
-// CHECK:           %[[N:.*]] = arith.subi %[[QEND]], %[[Q0]]
-// CHECK:           %[[NN:.*]] = arith.maxsi %[[N]], %c0
-// CHECK:           %[[G:.*]] = arith.divui %[[NN]], %c32
-// CHECK:           %[[G32:.*]] = arith.muli %[[G]], %c32
-// CHECK:           %[[GEND:.*]] = arith.addi %[[Q0]], %[[G32]]
-// CHECK:           %[[GR:.*]]:2 = scf.for %[[J:.*]] = %[[Q0]] to %[[GEND]] step %c32
-// CHECK:             %[[X:.*]] = memref.load %[[IDS]][%[[I]], %[[J]]]
-// CHECK:             arith.minsi {{.*}}, %[[X]] : i32
-// CHECK:             arith.maxsi {{.*}}, %[[X]] : i32
-// CHECK-COUNT-31:    memref.load %[[IDS]]
-// CHECK:           scf.for %{{.*}} = %[[GEND]] to %[[QEND]] step %c1 iter_args(%{{.*}} = %[[GR]]#0, %{{.*}} = %[[GR]]#1)
-// CHECK:             memref.load %[[IDS]]
-// Widened once; an empty box (q1 < q0) is [max, min] of index.
-// CHECK:         %[[QEMPTY:.*]] = arith.cmpi slt, %[[Q1]], %[[Q0]]
-// CHECK:         %[[QMIN:.*]] = arith.select %[[QEMPTY]], %c9223372036854775807, %{{.*}} : index
-// CHECK:         %[[QMAX:.*]] = arith.select %[[QEMPTY]], %c-9223372036854775808, %{{.*}} : index
-// CHECK:         %[[KR:.*]]:2 = scf.for
-// CHECK:           scf.for %{{.*}} = %[[K0]] to %{{.*}} step %c32
-// CHECK:         %[[KEMPTY:.*]] = arith.cmpi slt, %{{.*}}, %[[K0]]
-// CHECK:         %[[KMIN:.*]] = arith.select %[[KEMPTY]], %c9223372036854775807, %{{.*}} : index
-// CHECK:         %[[KMAX:.*]] = arith.select %[[KEMPTY]], %c-9223372036854775808, %{{.*}} : index
-// CHECK-DAG:     arith.cmpi sle, %[[QMIN]], %[[KMAX]]
+// CHECK:         %[[LAST:.*]] = arith.subi %[[SK]], %c1
+// CHECK:         %[[KEND:.*]] = arith.minsi %[[K1]], %[[LAST]]
+// CHECK:         %[[QMIN:.*]], %[[QMAX:.*]] = attn.tensor_bounds %[[IDS]][%[[B]], %[[Q0]]] to [%[[B]], %[[Q1]]] : memref<?x?xi32>
+// CHECK:         %[[KMIN:.*]], %[[KMAX:.*]] = attn.tensor_bounds %[[IDS]][%[[B]], %[[K0]]] to [%[[B]], %[[KEND]]] : memref<?x?xi32>
 // CHECK-DAG:     arith.cmpi sle, %[[KMIN]], %[[QMAX]]
+// CHECK-DAG:     arith.cmpi sle, %[[QMIN]], %[[KMAX]]
 // CHECK-DAG:     arith.cmpi eq, %[[QMIN]], %[[KMIN]]
 // CHECK-DAG:     arith.cmpi eq, %[[KMIN]], %[[KMAX]]
 // CHECK-DAG:     arith.cmpi eq, %[[QMIN]], %[[QMAX]]
