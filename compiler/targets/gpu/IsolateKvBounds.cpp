@@ -12,8 +12,9 @@
 // `attn.device_function` (the argument marked `attn.kv_position` is kv)
 // into at most two compares against per-row bounds: terms joined by && give
 // the largest lower and the smallest upper bound, terms joined by || that
-// all bound kv from the same side give the loosest one. Terms that are not
-// bounds (document ids, chunk indices) stay as they are, joined by &&:
+// all bound kv from the same side give the loosest one; a chunk compare,
+// floor(kv / C) == X for a constant C, is C·X <= kv <= C·X + C - 1. Terms
+// that are not bounds (document ids) stay as they are, joined by &&:
 //
 //   (r >= kv && r - kv <= w && kv - r <= 0) && kv < sk
 // becomes
@@ -35,6 +36,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace faopt::gpu {
@@ -174,6 +176,81 @@ private:
     return clamped[v] = arith::MinSIOp::create(builder, loc, lo, constant(kClamp));
   }
 
+  /// The range of a sum of sign * value, if every value has one.
+  std::optional<Range> rangeOfSum(ArrayRef<std::pair<int64_t, Value>> terms) {
+    Range sum{0, 0};
+    for (auto [sign, v] : terms) {
+      std::optional<Range> r = ranges.of(v);
+      if (!r)
+        return std::nullopt;
+      sum = sign > 0 ? Range{sum.lo + r->lo, sum.hi + r->hi}
+                     : Range{sum.lo - r->hi, sum.hi - r->lo};
+    }
+    return sum;
+  }
+
+  /// floor((kv + S) / C) pred X with C a positive constant and X free of kv
+  /// (chunked attention: q / chunk == kv / chunk) bounds kv too: floor(E /
+  /// C) == X holds iff C·X <= E <= C·X + C - 1, and the orders keep one of
+  /// the two sides. Every value involved must have a range (no clamping).
+  std::optional<KvForm> chunkBoundOf(arith::CmpIOp cmp) {
+    P pred = cmp.getPredicate();
+    Value lhs = cmp.getLhs(), rhs = cmp.getRhs();
+    if (!lhs.getDefiningOp<arith::FloorDivSIOp>() || !dependsOnKv(lhs)) {
+      std::swap(lhs, rhs);
+      pred = swapOperands(pred);
+    }
+    auto div = lhs.getDefiningOp<arith::FloorDivSIOp>();
+    APInt c;
+    if (!div || dependsOnKv(rhs) ||
+        !matchPattern(div.getRhs(), m_ConstantInt(&c)) || c.getSExtValue() <= 0)
+      return std::nullopt;
+    int64_t chunk = c.getSExtValue();
+    LinearForm form;
+    if (!linearize(div.getLhs(), 1, form) || form.kvCoefficient != 1)
+      return std::nullopt;
+    std::optional<Range> sum = rangeOfSum(form.terms);
+    std::optional<Range> x = ranges.of(rhs);
+    if (!sum || !x || x->hi - x->lo > kNearKv || x->lo < -kNearKv ||
+        x->hi > kNearKv || chunk > kNearKv || sum->lo < -kNearKv ||
+        sum->hi > kNearKv)
+      return std::nullopt;
+    // kv + S in [C·X + a, C·X + b] is kv in [C·X + a - S, C·X + b - S].
+    Value cx = builder.createOrFold<arith::MulIOp>(loc, rhs, constant(chunk));
+    auto shifted = [&](int64_t a) {
+      Value t = a ? builder.createOrFold<arith::AddIOp>(loc, cx, constant(a))
+                  : cx;
+      for (auto [sign, v] : form.terms)
+        t = sign > 0 ? builder.createOrFold<arith::SubIOp>(loc, t, v)
+                     : builder.createOrFold<arith::AddIOp>(loc, t, v);
+      return t;
+    };
+    KvForm result;
+    result.boundTerms = 1;
+    result.rearranged = true;
+    switch (pred) {
+    case P::eq:
+      result.lower = shifted(0);
+      result.upper = shifted(chunk - 1);
+      break;
+    case P::sle: // floor <= X: E <= C·X + C - 1
+      result.upper = shifted(chunk - 1);
+      break;
+    case P::slt: // floor <= X - 1
+      result.upper = shifted(-1);
+      break;
+    case P::sge: // E >= C·X
+      result.lower = shifted(0);
+      break;
+    case P::sgt: // floor >= X + 1
+      result.lower = shifted(chunk);
+      break;
+    default:
+      return std::nullopt;
+    }
+    return result;
+  }
+
   /// The bound a compare puts on kv, if it is one and rewriting it is exact.
   std::optional<KvForm> boundOf(arith::CmpIOp cmp) {
     if (!cmp.getLhs().getType().isIndex())
@@ -182,6 +259,8 @@ private:
     if (pred != P::eq && pred != P::slt && pred != P::sle && pred != P::sgt &&
         pred != P::sge)
       return std::nullopt;
+    if (std::optional<KvForm> chunked = chunkBoundOf(cmp))
+      return chunked;
     LinearForm form;
     if (!linearize(cmp.getLhs(), 1, form) || !linearize(cmp.getRhs(), -1, form))
       return std::nullopt;

@@ -147,3 +147,33 @@ func.func private @kept(%s: f32, %q: index {attn.range = array<i64: 0, 536871936
   %out = arith.select %m, %s, %ninf : f32
   return %out, %shared : f32, i1
 }
+
+// -----
+
+// Chunked attention: floor(q / 128) == floor(kv / 128) is
+// 128·X <= kv <= 128·X + 127 with X = floor(q / 128); with q >= kv the upper
+// bound is min(q, 128·X + 127).
+
+// CHECK-LABEL: func.func private @chunked(
+// CHECK-SAME:      %[[S:[^:]*]]: f32, %[[Q:[^:]*]]: index {{.*}}, %[[KV:[^:]*]]: index {{.*}})
+// CHECK:         %[[X:.*]] = arith.floordivsi %[[Q]], %c128
+// CHECK:         %[[START:.*]] = arith.muli %[[X]], %c128
+// CHECK:         %[[END:.*]] = arith.addi %[[START]], %c127
+// CHECK:         %[[UPPER:.*]] = arith.minsi %[[Q]], %[[END]]
+// CHECK:         %[[GE:.*]] = arith.cmpi sge, %[[KV]], %[[START]] : index
+// CHECK:         %[[LE:.*]] = arith.cmpi sle, %[[KV]], %[[UPPER]] : index
+// CHECK:         %[[M:.*]] = arith.andi %[[GE]], %[[LE]] : i1
+// CHECK:         arith.select %[[M]], %[[S]], %{{.*}} : f32
+// CHECK-NOT:     arith.floordivsi %[[KV]]
+func.func private @chunked(%s: f32, %q: index {attn.range = array<i64: 0, 536871936>},
+                           %kv: index {attn.kv_position, attn.range = array<i64: 0, 536871936>}) -> f32 attributes {attn.device_function} {
+  %c128 = arith.constant 128 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %causal = arith.cmpi sge, %q, %kv : index
+  %x = arith.floordivsi %q, %c128 : index
+  %y = arith.floordivsi %kv, %c128 : index
+  %same = arith.cmpi eq, %x, %y : index
+  %m = arith.andi %causal, %same : i1
+  %out = arith.select %m, %s, %ninf : f32
+  return %out : f32
+}
