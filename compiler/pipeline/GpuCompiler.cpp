@@ -186,10 +186,12 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   }
   result.kernel.cuda = std::move(*cuda);
   if (options.runNvrtc) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const gpu::DeviceHeader &h : gpu::deviceHeaders())
+      headers.push_back({h.name.str(), h.source.str()});
     gpu::NvrtcResult nv = gpu::compileCuda(
         result.kernel.cuda.source, result.kernel.cuda.name + ".cu",
-        cudaArch(options.target), options.wantCubin,
-        {{gpu::deviceHeaderName().str(), gpu::deviceHeaderSource().str()}},
+        cudaArch(options.target), options.wantCubin, headers,
         result.kernel.cuda.name);
     if (!nv.ok) {
       // Keep the source for whoever debugs it.

@@ -175,8 +175,11 @@ struct AttnConvertToEmitCPass
 
     OpBuilder b(ctx);
     b.setInsertionPointToStart(module.getBody());
-    emitc::IncludeOp::create(b, module.getLoc(), "faopt_sm80.cuh",
-                             /*is_standard_include=*/false);
+    // List builders need faopt_block_lists.cuh (which includes the rest).
+    emitc::IncludeOp::create(
+        b, module.getLoc(),
+        builderName.empty() ? "faopt_sm80.cuh" : "faopt_block_lists.cuh",
+        /*is_standard_include=*/false);
     for (auto fn : module.getOps<emitc::FuncOp>()) {
       if (fn.getSymName() == kernelName) {
         fn.setSpecifiersAttr(b.getStrArrayAttr(

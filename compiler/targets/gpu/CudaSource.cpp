@@ -6,14 +6,19 @@
 #include "mlir/Target/Cpp/CppEmitter.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "compiler/targets/gpu/faopt_block_lists.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm80.cuh.inc"
 
 using namespace mlir;
 
 namespace faopt::gpu {
 
-llvm::StringRef deviceHeaderName() { return "faopt_sm80.cuh"; }
-llvm::StringRef deviceHeaderSource() { return kFaoptSm80Header; }
+llvm::ArrayRef<DeviceHeader> deviceHeaders() {
+  static const DeviceHeader headers[] = {
+      {"faopt_sm80.cuh", k_faopt_sm80_cuh},
+      {"faopt_block_lists.cuh", k_faopt_block_lists_cuh}};
+  return headers;
+}
 
 FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
                                             llvm::StringRef header) {

@@ -30,10 +30,13 @@ struct CudaKernelSource {
 mlir::FailureOr<CudaKernelSource> translateToCuda(mlir::ModuleOp module,
                                                   llvm::StringRef header);
 
-/// The device-primitive header the generated code includes, embedded in the
-/// binary so NVRTC needs no file system.
-llvm::StringRef deviceHeaderName();
-llvm::StringRef deviceHeaderSource();
+/// The device-primitive headers the generated code includes
+/// (faopt_sm80.cuh; list builders faopt_block_lists.cuh, which includes it),
+/// embedded in the binary so NVRTC needs no file system.
+struct DeviceHeader {
+  llvm::StringRef name, source;
+};
+llvm::ArrayRef<DeviceHeader> deviceHeaders();
 
 } // namespace faopt::gpu
 

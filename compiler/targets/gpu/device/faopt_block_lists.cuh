@@ -1,0 +1,184 @@
+// faopt_block_lists.cuh - device primitives for the kv-block list builders.
+//
+// A kernel whose mask reads tensors (document ids, block layouts) comes with
+// a second kernel that, per q-block and list row, classifies each candidate
+// kv-block and writes the list of non-empty ones (attn.block_list_build).
+// The classification bounds each tensor read over the block
+// (attn.tensor_bounds); both are here. Generated list builders include this
+// header, which includes faopt_sm80.cuh.
+
+#pragma once
+
+#include "faopt_sm80.cuh"
+
+namespace faopt {
+
+/// The smallest and largest entry of an integer tensor over a box of
+/// indices (attn.tensor_bounds): `bounds` are lower[0..Rank) then
+/// upper[0..Rank), inclusive; an empty box gives {INT64_MAX, INT64_MIN}.
+/// A box the whole warp shares (the ids of the q-block every kv-block of a
+/// list row is classified against) is read by the 32 lanes together,
+/// coalesced, and reduced with shuffles; otherwise each thread reads its
+/// box alone, 32 reads in flight.
+struct MinMax {
+  faopt_i64 min, max;
+};
+FAOPT_DEVICE faopt_i64 min_of(MinMax m) { return m.min; }
+FAOPT_DEVICE faopt_i64 max_of(MinMax m) { return m.max; }
+
+template <int N, typename T>
+FAOPT_DEVICE void fold_reads(const T *row, faopt_i64 i, faopt_i64 step,
+                             faopt_i64 stride, T &lo, T &hi) {
+  T v[N];
+#pragma unroll
+  for (int k = 0; k < N; ++k)
+    v[k] = __ldg(row + (i + k * step) * stride);
+#pragma unroll
+  for (int k = 0; k < N; ++k) {
+    lo = v[k] < lo ? v[k] : lo;
+    hi = v[k] > hi ? v[k] : hi;
+  }
+}
+
+/// A thread's own run of n contiguous 32-bit entries: 16-byte loads where
+/// aligned (a warp's threads read different runs, so every load touches a
+/// cache line per lane: four entries per load instead of one).
+template <typename T>
+FAOPT_DEVICE void fold_contiguous32(const T *p, faopt_i64 n, T &lo, T &hi) {
+  static_assert(sizeof(T) == 4, "32-bit entries");
+  for (; n > 0 && (reinterpret_cast<unsigned long long>(p) & 15); --n, ++p)
+    fold_reads<1>(p, 0, 1, 1, lo, hi);
+  const int4 *v = reinterpret_cast<const int4 *>(p);
+  auto fold4 = [&](int4 x) {
+    const T e[4] = {T(x.x), T(x.y), T(x.z), T(x.w)};
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      lo = e[k] < lo ? e[k] : lo;
+      hi = e[k] > hi ? e[k] : hi;
+    }
+  };
+  for (; n >= 32; n -= 32, v += 8) {
+    int4 x[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k)
+      x[k] = __ldg(v + k);
+#pragma unroll
+    for (int k = 0; k < 8; ++k)
+      fold4(x[k]);
+  }
+  for (; n >= 4; n -= 4, ++v)
+    fold4(__ldg(v));
+  for (p = reinterpret_cast<const T *>(v); n > 0; --n, ++p)
+    fold_reads<1>(p, 0, 1, 1, lo, hi);
+}
+
+template <typename T, int Rank, typename... B>
+FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
+  static_assert(sizeof...(B) == 2 * Rank,
+                "a lower and an upper bound per dimension");
+  const faopt_i64 box[] = {static_cast<faopt_i64>(bounds)...};
+  const unsigned all = 0xffffffffu;
+  bool shared = __activemask() == all;
+  if (shared) {
+    bool same = true;
+#pragma unroll
+    for (int d = 0; d < 2 * Rank; ++d)
+      same &= box[d] == __shfl_sync(all, box[d], 0);
+    shared = __all_sync(all, same);
+  }
+  bool empty = false;
+#pragma unroll
+  for (int d = 0; d < Rank; ++d)
+    empty |= box[Rank + d] < box[d];
+  if (empty) // the same for every lane of a shared box
+    return {static_cast<faopt_i64>(~0ull >> 1), -static_cast<faopt_i64>(~0ull >> 1) - 1};
+  // The element type's largest and smallest values (T is signed).
+  T lo = static_cast<T>(~0ull >> (65 - 8 * sizeof(T))), hi = -lo - 1;
+  const faopt_i64 lane = shared ? (threadIdx.x & 31) : 0;
+  const faopt_i64 step = shared ? 32 : 1;
+  faopt_i64 at[Rank > 1 ? Rank - 1 : 1];
+#pragma unroll
+  for (int d = 0; d + 1 < Rank; ++d)
+    at[d] = box[d];
+  for (;;) {
+    const T *row = t.data;
+#pragma unroll
+    for (int d = 0; d + 1 < Rank; ++d)
+      row += at[d] * t.stride[d];
+    const faopt_i64 stride = t.stride[Rank - 1], end = box[2 * Rank - 1] + 1;
+    faopt_i64 i = box[Rank - 1] + lane;
+    if constexpr (sizeof(T) == 4)
+      if (!shared && stride == 1) {
+        fold_contiguous32(row + i, end - i, lo, hi);
+        i = end;
+      }
+    for (; i + 31 * step < end; i += 32 * step)
+      fold_reads<32>(row, i, step, stride, lo, hi);
+    for (; i + 3 * step < end; i += 4 * step)
+      fold_reads<4>(row, i, step, stride, lo, hi);
+    for (; i < end; i += step)
+      fold_reads<1>(row, i, step, stride, lo, hi);
+    int d = Rank - 2; // the next index of the outer dimensions
+    for (; d >= 0; --d) {
+      if (++at[d] <= box[Rank + d])
+        break;
+      at[d] = box[d];
+    }
+    if (d < 0)
+      break;
+  }
+  faopt_i64 mn = lo, mx = hi;
+  if (shared) // lanes past the end kept the identities
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      faopt_i64 a = __shfl_xor_sync(all, mn, o), b = __shfl_xor_sync(all, mx, o);
+      mn = a < mn ? a : mn;
+      mx = b > mx ? b : mx;
+    }
+  return {mn, mx};
+}
+
+/// One row of the kv-block lists (attn.block_list_build): the thread block
+/// classifies kv-blocks [lower, upper) in rounds of blockDim.x, one block
+/// per thread, with Classify(kb, args...) (0 empty, 1 partial, 2 full), and
+/// appends 2 * kb + partial for each non-empty one in increasing kb: warp
+/// ballots give each thread its slot, so the order (and thus the attention
+/// result) is deterministic. Slot 0 gets the count; slot 1 is 0 when the
+/// row is empty (the attention loop reads one entry ahead).
+template <auto Classify, typename... Args>
+FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
+                                   faopt_i64 b, faopt_i64 h, faopt_i64 qb,
+                                   faopt_i64 lower, faopt_i64 upper,
+                                   Args... args) {
+  __shared__ int warp_counts[32];
+  int32_t *row = lists.data + b * lists.stride[0] + h * lists.stride[1] +
+                 qb * lists.stride[2];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int warps = (blockDim.x + 31) >> 5;
+  faopt_i64 count = 0;
+  for (faopt_i64 base = lower; base < upper; base += blockDim.x) {
+    faopt_i64 kb = base + threadIdx.x;
+    int cls = kb < upper ? Classify(kb, args...) : 0;
+    unsigned listed = __ballot_sync(0xffffffffu, cls != 0);
+    if (lane == 0)
+      warp_counts[warp] = __popc(listed);
+    __syncthreads();
+    int before = 0, total = 0;
+    for (int w = 0; w < warps; ++w) {
+      before += w < warp ? warp_counts[w] : 0;
+      total += warp_counts[w];
+    }
+    if (cls != 0)
+      row[1 + count + before + __popc(listed & ((1u << lane) - 1u))] =
+          static_cast<int32_t>(2 * kb + (cls == 1));
+    count += total;
+    __syncthreads(); // warp_counts is reused by the next round
+  }
+  if (threadIdx.x == 0) {
+    row[0] = static_cast<int32_t>(count);
+    if (count == 0)
+      row[1] = 0;
+  }
+}
+
+} // namespace faopt
