@@ -60,10 +60,23 @@ std::vector<Variant> variants() {
                {{"window", 513}}});
   v.push_back({"window_gqa4_bshd", window + ", \"layout\": \"bshd\"", "f16",
                64, 2, 8, 2, 257, 700, {{"window", 64}}});
+  // Parameters far outside any position: the per-row bounds clamp them
+  // (attn-isolate-kv-bounds) and compare saturated (attn-narrow-index-math);
+  // the result must be that of the unclamped expression. A window of 2^52
+  // (the runtime takes int parameters up to 9e15) is plain causal; a
+  // negative one masks every row (o = 0, lse = -inf).
+  v.push_back({"window_2pow52", window, "bf16", 64, 1, 2, 2, 300, 500,
+               {{"window", 4503599627370496.0}}});
+  v.push_back({"window_negative", window, "bf16", 64, 1, 2, 2, 300, 300,
+               {{"window", -5}}});
   v.push_back({"prefix_lm_param",
                "\"params\": {\"n\": {\"type\": \"int\", \"default\": 64}}, "
                "\"mask\": {\"type\": \"prefix_lm\", \"n\": \"n\"}",
                "bf16", 128, 1, 2, 2, 1000, 1000, {{"n", 333}}});
+  v.push_back({"prefix_lm_minus_2pow52",
+               "\"params\": {\"n\": {\"type\": \"int\", \"default\": 64}}, "
+               "\"mask\": {\"type\": \"prefix_lm\", \"n\": \"n\"}",
+               "bf16", 128, 1, 2, 2, 400, 400, {{"n", -4503599627370496.0}}});
   v.push_back({"prefix_lm_default",
                "\"params\": {\"n\": {\"type\": \"int\", \"default\": 64}}, "
                "\"mask\": {\"type\": \"prefix_lm\", \"n\": \"n\"}",
