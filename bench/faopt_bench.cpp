@@ -89,12 +89,19 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
 /// means a launch or the kernel failed (reported on stderr).
 double timeLaunches(const faopt::Kernel &kernel, int reps,
                     const std::function<faopt::ForwardArgs(int)> &argsFor) {
-  for (int i = 0; i < 3; ++i)
+  // Warm-up: at least 3 launches and 200 ms, so the first case timed after
+  // an idle GPU does not run at ramping clocks.
+  auto warmStart = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - warmStart <
+                               std::chrono::milliseconds(200);
+       ++i) {
     if (!kernel.forward(argsFor(i))) {
       std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
                    faopt_last_error());
       return -1;
     }
+    cudaDeviceSynchronize();
+  }
   cudaEvent_t start, stop;
   cudaEventCreate(&start);
   cudaEventCreate(&stop);
