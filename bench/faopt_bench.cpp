@@ -1,13 +1,14 @@
 //===- faopt_bench.cpp - forward TFLOP/s and compile latency --------------===//
 //
 //   faopt-bench [--csv FILE] [--only fwd|compile] [--quick] [--reps N]
-//               [--d 64|128] [--causal 0|1] [--seq N]
-//   faopt-bench --only variants [--csv FILE] [--reps N]
+//               [--d 64|128] [--causal 0|1] [--seq N] [--warmup-ms MS]
+//   faopt-bench --only variants [--csv FILE] [--reps N] [--warmup-ms MS]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
 // hidden 2048 so heads = 2048 / d, d = 64 and 128, causal and not, seqlen
 // 512 ... 16k). Each configuration is timed with CUDA events per launch
-// (warm-up excluded, median of --reps), rotating over enough input sets that
+// (warm-up excluded: 3 launches, and at least --warmup-ms of them, default
+// 0; median of --reps), rotating over enough input sets that
 // they do not fit in L2. FLOPs: 4 b h s^2 d, halved for causal (the
 // FlashAttention convention). --d, --causal and --seq keep only the matching
 // configurations (one case for a profiler, say).
@@ -87,13 +88,17 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
 /// Median milliseconds of `reps` launches timed with CUDA events, after 3
 /// warm-up launches (excluded); launch r uses argsFor(r). A negative result
 /// means a launch or the kernel failed (reported on stderr).
+/// Least warm-up time per case (--warmup-ms).
+int gWarmupMs = 0;
+
 double timeLaunches(const faopt::Kernel &kernel, int reps,
                     const std::function<faopt::ForwardArgs(int)> &argsFor) {
-  // Warm-up: at least 3 launches and 200 ms, so the first case timed after
-  // an idle GPU does not run at ramping clocks.
+  // Warm-up: at least 3 launches and gWarmupMs. Short by default, like the
+  // peers' scripts: on the H200 a case timed after 200 ms of back-to-back
+  // launches reads 4-8% lower (sustained power), which would skew ratios.
   auto warmStart = std::chrono::steady_clock::now();
   for (int i = 0; i < 3 || std::chrono::steady_clock::now() - warmStart <
-                               std::chrono::milliseconds(200);
+                               std::chrono::milliseconds(gWarmupMs);
        ++i) {
     if (!kernel.forward(argsFor(i))) {
       std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
@@ -480,10 +485,12 @@ int main(int argc, char **argv) {
       filter.causal = std::atoi(argv[++i]) != 0;
     else if (a == "--seq" && i + 1 < argc)
       filter.seq = std::atoll(argv[++i]);
+    else if (a == "--warmup-ms" && i + 1 < argc)
+      gWarmupMs = std::max(0, std::atoi(argv[++i]));
     else {
       std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile|variants]"
                            " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
-                           " [--seq N]\n");
+                           " [--seq N] [--warmup-ms MS]\n");
       return 1;
     }
   }
