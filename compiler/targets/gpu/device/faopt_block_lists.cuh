@@ -19,7 +19,8 @@ namespace faopt {
 /// A box the whole warp shares (the ids of the q-block every kv-block of a
 /// list row is classified against) is read by the 32 lanes together,
 /// coalesced, and reduced with shuffles; otherwise each thread reads its
-/// box alone, 32 reads in flight.
+/// box alone: contiguous 32-bit runs 16 bytes at a time, anything else 32
+/// reads in flight.
 struct MinMax {
   faopt_i64 min, max;
 };
@@ -90,8 +91,10 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
 #pragma unroll
   for (int d = 0; d < Rank; ++d)
     empty |= box[Rank + d] < box[d];
-  if (empty) // the same for every lane of a shared box
-    return {static_cast<faopt_i64>(~0ull >> 1), -static_cast<faopt_i64>(~0ull >> 1) - 1};
+  if (empty) { // the same for every lane of a shared box
+    const faopt_i64 most = static_cast<faopt_i64>(~0ull >> 1);
+    return {most, -most - 1};
+  }
   // The element type's largest and smallest values (T is signed).
   T lo = static_cast<T>(~0ull >> (65 - 8 * sizeof(T))), hi = -lo - 1;
   const faopt_i64 lane = shared ? (threadIdx.x & 31) : 0;
@@ -128,13 +131,15 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
       break;
   }
   faopt_i64 mn = lo, mx = hi;
-  if (shared) // lanes past the end kept the identities
+  if (shared) { // lanes past the end kept the identities
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) {
-      faopt_i64 a = __shfl_xor_sync(all, mn, o), b = __shfl_xor_sync(all, mx, o);
+      faopt_i64 a = __shfl_xor_sync(all, mn, o);
+      faopt_i64 b = __shfl_xor_sync(all, mx, o);
       mn = a < mn ? a : mn;
       mx = b > mx ? b : mx;
     }
+  }
   return {mn, mx};
 }
 
