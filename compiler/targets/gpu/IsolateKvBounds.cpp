@@ -176,10 +176,14 @@ private:
     return clamped[v] = arith::MinSIOp::create(builder, loc, lo, constant(kClamp));
   }
 
-  /// The range of a sum of sign * value, if every value has one.
-  std::optional<Range> rangeOfSum(ArrayRef<std::pair<int64_t, Value>> terms) {
+  /// The range of a sum of sign * value (leaving out `skip`), if every
+  /// value has one.
+  std::optional<Range> rangeOfSum(ArrayRef<std::pair<int64_t, Value>> terms,
+                                  Value skip = Value()) {
     Range sum{0, 0};
     for (auto [sign, v] : terms) {
+      if (v == skip)
+        continue;
       std::optional<Range> r = ranges.of(v);
       if (!r)
         return std::nullopt;
@@ -277,20 +281,14 @@ private:
     std::optional<Range> kvRange = ranges.of(kv);
     if (!kvRange)
       return std::nullopt;
-    Range known{0, 0};
+    // At most one term may lack a range (it is clamped below).
     Value unbounded;
-    for (auto [sign, v] : form.terms) {
-      std::optional<Range> r = ranges.of(v);
-      if (!r) {
-        if (unbounded)
-          return std::nullopt;
+    for (auto [sign, v] : form.terms)
+      if (!ranges.of(v))
         unbounded = v;
-        continue;
-      }
-      known = sign > 0 ? Range{known.lo + r->lo, known.hi + r->hi}
-                       : Range{known.lo - r->hi, known.hi - r->lo};
-    }
-    if (known.hi - kvRange->lo >= kNearKv || kvRange->hi - known.lo >= kNearKv)
+    std::optional<Range> known = rangeOfSum(form.terms, unbounded);
+    if (!known || known->hi - kvRange->lo >= kNearKv ||
+        kvRange->hi - known->lo >= kNearKv)
       return std::nullopt;
 
     // Positive terms first: fewer negations.
