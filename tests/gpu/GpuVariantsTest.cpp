@@ -313,6 +313,65 @@ TEST(GpuVariantsRuntime, ParameterChangeNeedsNoRecompile) {
       << manifest;
 }
 
+/// Random q, k, v (rounded to the spec's dtype) with o and lse on the
+/// device for one shape, the ForwardArgs that point at them, and launches
+/// that return o's bytes (poisoned before each launch): what the runtime
+/// tests below share. Device memory is freed with the object.
+struct DeviceLaunch {
+  test::Buffer q, k, v;
+  std::vector<double> qv, kv, vv;
+  size_t bytes = 0;
+  ForwardArgs args = defaultForwardArgs();
+  std::vector<void *> memory;
+
+  DeviceLaunch(const spec::AttentionSpec &sp, int64_t batch, int64_t heads,
+               int64_t n, int64_t d, std::mt19937 &rng)
+      : q(test::makeBuffer(sp.dtype, sp.layout, batch, heads, n, d)), k(q),
+        v(q) {
+    qv = test::fillRandom(q, rng);
+    kv = test::fillRandom(k, rng);
+    vv = test::fillRandom(v, rng);
+    bytes = q.bytes.size();
+    args.q = upload(q.data(), bytes);
+    args.k = upload(k.data(), bytes);
+    args.v = upload(v.data(), bytes);
+    args.o = upload(nullptr, bytes);
+    args.lse = static_cast<float *>(upload(nullptr, batch * heads * n * 4));
+    args.batch = batch;
+    args.heads = args.kv_heads = heads;
+    args.seqlen_q = args.seqlen_k = n;
+  }
+  ~DeviceLaunch() {
+    for (void *p : memory)
+      cudaFree(p);
+  }
+
+  /// `size` bytes of device memory holding `host` (if given).
+  void *upload(const void *host, size_t size) {
+    void *p = nullptr;
+    EXPECT_EQ(cudaMalloc(&p, size), cudaSuccess);
+    memory.push_back(p);
+    if (host) {
+      EXPECT_EQ(cudaMemcpy(p, host, size, cudaMemcpyHostToDevice), cudaSuccess);
+    }
+    return p;
+  }
+  void *upload(const std::vector<int32_t> &values) {
+    return upload(values.data(), values.size() * 4);
+  }
+
+  std::vector<uint8_t> run(const Kernel &kernel, const ForwardArgs &a) {
+    std::vector<uint8_t> out(bytes);
+    EXPECT_EQ(cudaMemset(args.o, 0xff, bytes), cudaSuccess); // poison
+    Status st = kernel.forward(a);
+    EXPECT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(out.data(), args.o, bytes, cudaMemcpyDeviceToHost),
+              cudaSuccess);
+    return out;
+  }
+};
+
 /// Kv-block lists built once (faopt_block_lists_build) give the same
 /// output, bit for bit, as lists built by each launch; lists built for other
 /// sizes or another kernel are rejected before anything launches.
@@ -329,51 +388,20 @@ TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
   ASSERT_TRUE(kernel) << kernel.status().message();
   const int64_t batch = 2, heads = 4, n = 777;
   std::mt19937 rng(7);
-  auto make = [&] {
-    return test::makeBuffer(sp.dtype, sp.layout, batch, heads, n, 128);
-  };
-  test::Buffer q = make(), k = make(), v = make();
-  for (test::Buffer *b : {&q, &k, &v})
-    test::fillRandom(*b, rng);
+  DeviceLaunch launch(sp, batch, heads, n, 128, rng);
   std::vector<int32_t> ids;
   for (double x : test::documentIds(batch, n, 6, rng))
     ids.push_back(static_cast<int32_t>(x));
-  size_t bytes = q.bytes.size();
-  void *dq, *dk, *dv, *dout, *dids;
-  float *dlse;
-  for (void **p : {&dq, &dk, &dv, &dout})
-    CUDA_OK(cudaMalloc(p, bytes));
-  CUDA_OK(cudaMalloc(&dlse, batch * heads * n * 4));
-  CUDA_OK(cudaMalloc(&dids, ids.size() * 4));
-  CUDA_OK(cudaMemcpy(dq, q.data(), bytes, cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(dk, k.data(), bytes, cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(dv, v.data(), bytes, cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(dids, ids.data(), ids.size() * 4, cudaMemcpyHostToDevice));
+  void *dids = launch.upload(ids);
   faopt_tensor_value doc{"doc", dids, {batch, n}, {}};
-  ForwardArgs args = defaultForwardArgs();
-  args.q = dq;
-  args.k = dk;
-  args.v = dv;
-  args.o = dout;
-  args.lse = dlse;
-  args.batch = batch;
-  args.heads = args.kv_heads = heads;
-  args.seqlen_q = args.seqlen_k = n;
+  ForwardArgs args = launch.args;
   args.tensors = &doc;
   args.num_tensors = 1;
-  auto run = [&](const faopt_block_lists *lists) -> std::vector<uint8_t> {
-    std::vector<uint8_t> out(bytes);
+  auto run = [&](const faopt_block_lists *lists) {
     ForwardArgs a = args;
     a.block_lists = lists;
-    Status st = kernel->forward(a);
-    EXPECT_TRUE(st.ok()) << st.message();
-    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(out.data(), dout, bytes, cudaMemcpyDeviceToHost),
-              cudaSuccess);
-    EXPECT_EQ(cudaMemset(dout, 0xff, bytes), cudaSuccess); // poison again
-    return out;
+    return launch.run(*kernel, a);
   };
-  CUDA_OK(cudaMemset(dout, 0xff, bytes));
   std::vector<uint8_t> perLaunch = run(nullptr);
   Result<BlockLists> lists = kernel->buildBlockLists(args);
   ASSERT_TRUE(lists) << lists.status().message();
@@ -400,8 +428,6 @@ TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
   mixed.block_lists = lists->handle();
   EXPECT_EQ(other->forward(mixed).message(),
             "faopt_forward: block_lists were built for another kernel");
-  for (void *p : {dq, dk, dv, dout, dids, static_cast<void *>(dlse)})
-    cudaFree(p);
 }
 
 /// Mask tensors with strides (document ids interleaved with other data) give
@@ -422,13 +448,7 @@ TEST(GpuVariantsRuntime, StridedMaskTensorMatchesPacked) {
   ASSERT_TRUE(kernel) << kernel.status().message();
   const int64_t batch = 2, heads = 2, n = 1111;
   std::mt19937 rng(11);
-  auto make = [&] {
-    return test::makeBuffer(sp.dtype, sp.layout, batch, heads, n, 64);
-  };
-  test::Buffer q = make(), k = make(), v = make();
-  std::vector<double> qv = test::fillRandom(q, rng),
-                      kv = test::fillRandom(k, rng),
-                      vv = test::fillRandom(v, rng);
+  DeviceLaunch launch(sp, batch, heads, n, 64, rng);
   // Ids in runs of 1 to 40 positions, drawn from 4 values (not sorted).
   std::vector<int32_t> packed(batch * n), strided(batch * n * 2);
   for (int64_t b = 0; b < batch; ++b)
@@ -440,42 +460,12 @@ TEST(GpuVariantsRuntime, StridedMaskTensorMatchesPacked) {
         strided[(b * n + s) * 2 + 1] = static_cast<int32_t>(rng()); // noise
       }
     }
-  size_t bytes = q.bytes.size();
-  void *dq, *dk, *dv, *dout, *dpacked, *dstrided;
-  float *dlse;
-  for (void **p : {&dq, &dk, &dv, &dout})
-    CUDA_OK(cudaMalloc(p, bytes));
-  CUDA_OK(cudaMalloc(&dlse, batch * heads * n * 4));
-  CUDA_OK(cudaMalloc(&dpacked, packed.size() * 4));
-  CUDA_OK(cudaMalloc(&dstrided, strided.size() * 4));
-  CUDA_OK(cudaMemcpy(dq, q.data(), bytes, cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(dk, k.data(), bytes, cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(dv, v.data(), bytes, cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(dpacked, packed.data(), packed.size() * 4,
-                     cudaMemcpyHostToDevice));
-  CUDA_OK(cudaMemcpy(dstrided, strided.data(), strided.size() * 4,
-                     cudaMemcpyHostToDevice));
-  ForwardArgs args = defaultForwardArgs();
-  args.q = dq;
-  args.k = dk;
-  args.v = dv;
-  args.o = dout;
-  args.lse = dlse;
-  args.batch = batch;
-  args.heads = args.kv_heads = heads;
-  args.seqlen_q = args.seqlen_k = n;
-  args.num_tensors = 1;
-  auto run = [&](const faopt_tensor_value &doc) -> std::vector<uint8_t> {
-    std::vector<uint8_t> out(bytes);
-    ForwardArgs a = args;
+  void *dpacked = launch.upload(packed), *dstrided = launch.upload(strided);
+  auto run = [&](const faopt_tensor_value &doc) {
+    ForwardArgs a = launch.args;
     a.tensors = &doc;
-    EXPECT_EQ(cudaMemset(dout, 0xff, bytes), cudaSuccess);
-    Status st = kernel->forward(a);
-    EXPECT_TRUE(st.ok()) << st.message();
-    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(out.data(), dout, bytes, cudaMemcpyDeviceToHost),
-              cudaSuccess);
-    return out;
+    a.num_tensors = 1;
+    return launch.run(*kernel, a);
   };
   std::vector<uint8_t> fromPacked = run({"doc", dpacked, {batch, n}, {}});
   std::vector<uint8_t> fromStrided =
@@ -491,15 +481,13 @@ TEST(GpuVariantsRuntime, StridedMaskTensorMatchesPacked) {
   test::TensorInputs tensorValues{
       std::vector<double>(packed.begin(), packed.end())};
   test::Reference ref = test::referenceAttention(
-      shape, sp.effectiveScale(), qv, kv, vv,
+      shape, sp.effectiveScale(), launch.qv, launch.kv, launch.vv,
       test::maskOf(sp, shape, {}, &tensorValues),
       test::scoreOf(sp, shape, {}, &tensorValues));
-  test::Buffer o = make();
+  test::Buffer o = launch.q; // the same layout
   o.bytes.assign(fromPacked.begin(), fromPacked.end());
   EXPECT_LT(test::relativeL2(test::read(o), ref.o), test::tolerance(sp.dtype))
       << "output relative L2";
-  for (void *p : {dq, dk, dv, dout, dpacked, dstrided, static_cast<void *>(dlse)})
-    cudaFree(p);
 }
 
 } // namespace
