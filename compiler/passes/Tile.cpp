@@ -266,7 +266,8 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
         func.setArgAttr(firstScalar + i, "attn.param", paramNames[i]);
     func->setAttr("attn.kernel", b.getUnitAttr());
     func->setAttr("attn.tiling",
-                  TilingAttr::get(ctx, bq, bk, tiles->warps, tiles->stages));
+                  TilingAttr::get(ctx, bq, bk, tiles->warps, tiles->stages,
+                                  tiles->mma));
     func->setAttr("attn.target", b.getStringAttr(target));
     return success();
   }

@@ -130,7 +130,7 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << ", lse " << (spec.lse ? "yes" : "no") << "\n";
   os << "  tiles: block_q=" << t.blockQ << ", block_kv=" << t.blockKv << ", "
      << t.warps << " warp" << (t.warps > 1 ? "s" : "") << ", " << t.stages
-     << " K/V stage" << (t.stages > 1 ? "s" : "") << "\n";
+     << " K/V stage" << (t.stages > 1 ? "s" : "") << ", " << t.mma << "\n";
   os << "    why: " << t.why << "\n";
   os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "

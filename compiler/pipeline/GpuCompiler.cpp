@@ -103,6 +103,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
       {"block_q", c.blockQ},
       {"block_kv", c.blockKv},
       {"warps", c.warps},
+      {"mma", c.mma},
       {"dynamic_shared_memory_bytes", c.sharedBytes},
   };
   if (!c.listBuilder.empty())

@@ -63,13 +63,32 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
   // share of S (rows_per_warp * block_kv / 32 floats) and of the O
   // accumulator (rows_per_warp * d_v / 32); keeping their sum near 192 leaves
   // room for Q/K fragments and addresses under the 255-register cap.
+  //
+  // sm90a with 16-bit inputs and head dims in whole 64-column slabs uses
+  // wgmma: a warpgroup (4 warps) per 64 rows, so 8 warps of 16 rows for a
+  // 128-row tile. Twice the threads of the mma.sync kernel halve each
+  // thread's share, and the budget is lower (160): 256 threads x 255
+  // registers is the whole register file.
+  bool wgmma = target.kind == TargetKind::SM90A && elementBytes == 2 &&
+               dQK % 64 == 0 && dV % 64 == 0 &&
+               (overrideBlockQ == 0 || overrideBlockQ == 64 ||
+                overrideBlockQ == 128) &&
+               overrideBlockKv % 64 == 0;
   c.blockQ = 128;
   c.warps = dV > 128 ? 8 : 4;
+  if (wgmma) {
+    c.mma = "wgmma";
+    if (overrideBlockQ)
+      c.blockQ = overrideBlockQ;
+    c.warps = c.blockQ / 16;
+  }
   int64_t rowsPerWarp = c.blockQ / c.warps;
-  const int64_t regBudget = 192;
+  const int64_t regBudget = wgmma ? 160 : 192;
   int64_t accRegs = rowsPerWarp * dV / 32;
+  // wgmma products run over whole 64-column slabs of K.
+  const int64_t minBlockKv = wgmma ? 64 : 32;
   int64_t bkv = 128;
-  while (bkv > 32 && accRegs + rowsPerWarp * bkv / 32 > regBudget)
+  while (bkv > minBlockKv && accRegs + rowsPerWarp * bkv / 32 > regBudget)
     bkv /= 2;
   c.blockKv = bkv;
   if (overrideBlockQ)
@@ -100,7 +119,7 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
           sharedBytes(c.blockQ, c.blockKv, dQK, dV, elementBytes, 1);
     }
     if (c.sharedMemBytes <= target.sharedMemPerBlock || overrideBlockKv ||
-        c.blockKv <= 32)
+        c.blockKv <= minBlockKv)
       break;
     c.blockKv /= 2;
   }
@@ -120,16 +139,22 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
             "operands";
     return std::nullopt;
   }
-  why << target.name << ": " << c.warps << " warps x "
-      << c.blockQ / c.warps << " query rows each; block_kv = " << c.blockKv
-      << " keeps S (" << c.blockQ / c.warps * c.blockKv / 32
+  why << target.name << ": ";
+  if (wgmma)
+    why << "wgmma, " << c.warps / 4 << " warpgroup" << (c.warps > 4 ? "s" : "")
+        << " of 64 query rows (" << c.warps << " warps x 16 rows)";
+  else
+    why << "mma.sync, " << c.warps << " warps x " << c.blockQ / c.warps
+        << " query rows each";
+  why << "; block_kv = " << c.blockKv << " keeps S ("
+      << c.blockQ / c.warps * c.blockKv / 32
       << " f32/thread) plus the O accumulator (" << c.blockQ / c.warps * dV / 32
-      << " f32/thread) at " << c.accumulatorRegs
-      << " registers, under the 192 budget that leaves room for operands; "
-      << c.stages << " K/V stage" << (c.stages > 1 ? "s" : "") << " ("
-      << (c.stages > 1 ? "cp.async double buffering" : "one buffer") << ") and the Q tile use "
-      << c.sharedMemBytes / 1024 << " KiB of " << target.sharedMemPerBlock / 1024
-      << " KiB shared memory.";
+      << " f32/thread) at " << c.accumulatorRegs << " registers, under the "
+      << regBudget << " budget that leaves room for operands; " << c.stages
+      << " K/V stage" << (c.stages > 1 ? "s" : "") << " ("
+      << (c.stages > 1 ? "cp.async double buffering" : "one buffer")
+      << ") and the Q tile use " << c.sharedMemBytes / 1024 << " KiB of "
+      << target.sharedMemPerBlock / 1024 << " KiB shared memory.";
   c.why = why.str();
   return c;
 }

@@ -35,6 +35,7 @@ struct TileChoice {
   int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
   int64_t sharedMemBytes = 0;     // Q tile + `stages` K/V tiles
   int64_t accumulatorRegs = 0;    // f32 registers per thread: S tile + O acc
+  std::string mma = "mma_sync";   // tensor-core instruction: mma_sync, wgmma
   std::string why;                // one paragraph for --explain
 };
 

@@ -51,7 +51,9 @@ def Attn_TilingAttr : AttrDef<Attn_Dialect, "Tiling"> {
     "int64_t":$block_q,
     "int64_t":$block_kv,
     "int64_t":$warps,
-    "int64_t":$stages
+    "int64_t":$stages,
+    StringRefParameter<"tensor-core instruction: mma_sync or wgmma",
+                       "\"mma_sync\"">:$mma
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -32,10 +32,22 @@ void AttnDialect::initialize() {
 LogicalResult
 TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                    int64_t blockQ, int64_t blockKv, int64_t warps,
-                   int64_t stages) {
+                   int64_t stages, StringRef mma) {
   if (blockQ <= 0 || blockKv <= 0 || warps <= 0 || stages <= 0)
     return emitError() << "tiling parameters must be positive, got block_q = "
                        << blockQ << ", block_kv = " << blockKv
                        << ", warps = " << warps << ", stages = " << stages;
+  if (mma != "mma_sync" && mma != "wgmma")
+    return emitError() << "tiling mma must be \"mma_sync\" or \"wgmma\", got \""
+                       << mma << "\"";
+  // wgmma: a warpgroup (4 warps) multiplies 64 rows, so each warp holds 16
+  // rows of the tile; products run over whole 64-column slabs.
+  if (mma == "wgmma" && (warps % 4 != 0 || blockQ != 16 * warps ||
+                         blockKv % 64 != 0))
+    return emitError() << "wgmma tiling needs warps a multiple of 4, block_q "
+                          "= 16 * warps and block_kv a multiple of 64, got "
+                          "block_q = "
+                       << blockQ << ", block_kv = " << blockKv
+                       << ", warps = " << warps;
   return success();
 }

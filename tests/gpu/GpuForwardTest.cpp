@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include <cmath>
+#include <cstdio>
 #include <cuda_runtime.h>
 #include <map>
 #include <random>
@@ -86,6 +87,23 @@ std::vector<Case> cases() {
   padded.seqQ = padded.seqK = 200;
   v.push_back(padded);
   return v;
+}
+
+/// Which kernels this run tests: on compute capability 9.0 the default
+/// target is sm90a and d = 128 bf16 kernels use wgmma (256 threads); sm80
+/// kernels (forced with FAOPT_TEST_TARGET=sm80) use mma.sync.
+TEST(GpuTarget, HopperKernelsUseWgmma) {
+  SKIP_WITHOUT_GPU();
+  Result<Kernel> kernel = context().kernel(
+      R"({"dtype": "bf16", "head_dim": 128, "layout": "bhsd", "mask": "causal"})");
+  ASSERT_TRUE(kernel) << kernel.status().message();
+  KernelInfo info = kernel->info();
+  std::string manifest = info.manifest;
+  bool wgmma = manifest.find("\"wgmma\"") != std::string::npos;
+  std::printf("[ target   ] %s, %s, %d threads\n", info.target,
+              wgmma ? "wgmma" : "mma.sync", info.threads);
+  EXPECT_EQ(wgmma, std::string(info.target) == "sm90a") << manifest;
+  EXPECT_EQ(info.threads, wgmma ? 256 : 128);
 }
 
 /// A device tensor in a physical layout with its logical strides.

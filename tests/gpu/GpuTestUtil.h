@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include <cuda_runtime.h>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -77,11 +78,15 @@ inline std::vector<double> download(const DeviceTensor &t, spec::ElementType dty
 }
 
 /// One context for the whole run, memory cache only (every run compiles
-/// what it tests).
+/// what it tests). FAOPT_TEST_TARGET picks the target (default auto: sm90a
+/// on an H100/H200, whose wgmma kernels then run; sm80 runs the mma.sync
+/// kernels on the same card).
 inline Context &context() {
   static Result<Context> ctx = [] {
     ContextOptions o;
     o.diskCache = false; // every run compiles what it tests
+    if (const char *t = std::getenv("FAOPT_TEST_TARGET"); t && *t)
+      o.target = t;
     return Context::create(o);
   }();
   if (!ctx)

@@ -35,6 +35,37 @@ TEST(TargetDesc, FlashAttention2TileSizes) {
   EXPECT_GE(sm90.stages * sm90.blockKv, sm80.stages * sm80.blockKv);
 }
 
+TEST(TargetDesc, HopperUsesWgmmaForWholeSlabs) {
+  // sm90a, 16-bit, head dims in 64-column slabs: a warpgroup per 64 rows.
+  TileChoice d128 = choose("sm90a", 128);
+  EXPECT_EQ(d128.mma, "wgmma");
+  EXPECT_EQ(d128.blockQ, 128);
+  EXPECT_EQ(d128.warps, 8);
+  EXPECT_EQ(d128.blockKv, 128);
+  EXPECT_EQ(d128.stages, 2);
+  EXPECT_EQ(d128.accumulatorRegs, 128);
+  // d = 256: the O accumulator alone is 128 registers; 64-wide kv-blocks
+  // keep S + O at the 160 budget, double-buffered in 192 KiB.
+  TileChoice d256 = choose("sm90a", 256);
+  EXPECT_EQ(d256.mma, "wgmma");
+  EXPECT_EQ(d256.blockKv, 64);
+  EXPECT_EQ(d256.stages, 2);
+  EXPECT_EQ(d256.accumulatorRegs, 160);
+  // block_q = 64 is one warpgroup.
+  TileChoice bq64 = choose("sm90a", 128, 128, 64);
+  EXPECT_EQ(bq64.mma, "wgmma");
+  EXPECT_EQ(bq64.warps, 4);
+  // Anything wgmma cannot tile here keeps mma.sync: a head dim that is not
+  // whole slabs, a 32-wide kv-block, f32, and sm80 itself.
+  EXPECT_EQ(choose("sm90a", 96).mma, "mma_sync");
+  EXPECT_EQ(choose("sm90a", 128, 128, 0, 32).mma, "mma_sync");
+  std::string error;
+  EXPECT_EQ(chooseTiles(*lookupTarget("sm90a"), 128, 128, 4, 0, 0, error)->mma,
+            "mma_sync");
+  EXPECT_EQ(choose("sm80", 128).mma, "mma_sync");
+  EXPECT_NE(d128.why.find("wgmma, 2 warpgroups"), std::string::npos) << d128.why;
+}
+
 TEST(TargetDesc, OverridesAreChecked) {
   std::string error;
   EXPECT_FALSE(chooseTiles(*lookupTarget("sm80"), 128, 128, 2, 96, 0, error));

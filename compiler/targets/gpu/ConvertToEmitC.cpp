@@ -132,6 +132,12 @@ struct AttnConvertToEmitCPass
     info.threads = 32 * info.warps;
     info.blockQ = tiling.getBlockQ();
     info.blockKv = tiling.getBlockKv();
+    info.wgmma = tiling.getMma() == "wgmma";
+    if (info.wgmma && target != "sm90a") {
+      kernel.emitError() << "wgmma tiling needs target sm90a, got '" << target
+                         << "'";
+      return signalPassFailure();
+    }
     if (failed(planSharedMemory(kernel, info)))
       return signalPassFailure();
     info.partialSums = faopt::gpu::findLanePartialSums(kernel);
@@ -175,11 +181,13 @@ struct AttnConvertToEmitCPass
 
     OpBuilder b(ctx);
     b.setInsertionPointToStart(module.getBody());
-    // List builders need faopt_block_lists.cuh (which includes the rest).
-    emitc::IncludeOp::create(
-        b, module.getLoc(),
-        builderName.empty() ? "faopt_sm80.cuh" : "faopt_block_lists.cuh",
-        /*is_standard_include=*/false);
+    // List builders need faopt_block_lists.cuh, wgmma kernels
+    // faopt_sm90.cuh (both include faopt_sm80.cuh).
+    emitc::IncludeOp::create(b, module.getLoc(),
+                             !builderName.empty() ? "faopt_block_lists.cuh"
+                             : info.wgmma         ? "faopt_sm90.cuh"
+                                                  : "faopt_sm80.cuh",
+                             /*is_standard_include=*/false);
     for (auto fn : module.getOps<emitc::FuncOp>()) {
       if (fn.getSymName() == kernelName) {
         fn.setSpecifiersAttr(b.getStrArrayAttr(

@@ -8,6 +8,7 @@
 
 #include "compiler/targets/gpu/faopt_block_lists.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm80.cuh.inc"
+#include "compiler/targets/gpu/faopt_sm90.cuh.inc"
 
 using namespace mlir;
 
@@ -16,6 +17,7 @@ namespace faopt::gpu {
 llvm::ArrayRef<DeviceHeader> deviceHeaders() {
   static const DeviceHeader headers[] = {
       {"faopt_sm80.cuh", k_faopt_sm80_cuh},
+      {"faopt_sm90.cuh", k_faopt_sm90_cuh},
       {"faopt_block_lists.cuh", k_faopt_block_lists_cuh}};
   return headers;
 }
@@ -49,6 +51,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
       out.blockKv = t.getBlockKv();
       out.warps = t.getWarps();
       out.stages = t.getStages();
+      out.mma = t.getMma().str();
     }
   }
   if (out.name.empty())

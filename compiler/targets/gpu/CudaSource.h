@@ -16,6 +16,7 @@ struct CudaKernelSource {
   int64_t threads = 0;
   int64_t sharedBytes = 0; // dynamic shared memory per CTA
   int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
+  std::string mma = "mma_sync"; // tensor-core instruction (attn.tiling)
   /// The kv-block list builder launched before the kernel (data-dependent
   /// masks, attn-block-lists), "" if none; its threads per block and the
   /// rows of the lists (compiler/pipeline/BlockListsAbi.h).
@@ -31,7 +32,8 @@ mlir::FailureOr<CudaKernelSource> translateToCuda(mlir::ModuleOp module,
                                                   llvm::StringRef header);
 
 /// The device-primitive headers the generated code includes
-/// (faopt_sm80.cuh; list builders faopt_block_lists.cuh, which includes it),
+/// (faopt_sm80.cuh; wgmma kernels faopt_sm90.cuh and list builders
+/// faopt_block_lists.cuh, which both include it),
 /// embedded in the binary so NVRTC needs no file system.
 struct DeviceHeader {
   llvm::StringRef name, source;

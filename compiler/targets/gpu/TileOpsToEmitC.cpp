@@ -137,10 +137,11 @@ struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
     Location loc = op.getLoc();
     Type result = convert(op.getResult().getType());
     std::string w = str(kernel.warps);
+    std::string how = kernel.wgmma ? "(wgmma, f32)" : "(mma.sync, f32)";
     if (op.getTransposeRhs()) {
       if (adaptor.getAcc())
         return op.emitOpError() << "Q K^T with an accumulator is not lowered";
-      comment(rewriter, loc, "attn.tile_matmul: S = Q K^T (mma.sync, f32)");
+      comment(rewriter, loc, "attn.tile_matmul: S = Q K^T " + how);
       rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_abt",
                                   {adaptor.getLhs(), adaptor.getRhs()}, {w}));
       return success();
@@ -152,7 +153,7 @@ struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
                  {literal(rewriter, loc, rewriter.getF32Type(), "0.0f")},
                  {str(t.getDimSize(0)), str(t.getDimSize(1)), w});
     }
-    comment(rewriter, loc, "attn.tile_matmul: O += P V (mma.sync, f32)");
+    comment(rewriter, loc, "attn.tile_matmul: O += P V " + how);
     rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_ab",
                                 {adaptor.getLhs(), adaptor.getRhs(), acc}, {w}));
     return success();

@@ -203,6 +203,21 @@ func.func @tiling() attributes {attn.tiling = #attn.tiling<block_q = 0, block_kv
 
 // -----
 
+// expected-error @+1 {{tiling mma must be "mma_sync" or "wgmma", got "hmma"}}
+func.func @tiling_mma() attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2, mma = "hmma">} {
+  return
+}
+
+// -----
+
+// A warpgroup multiplies 64 rows: 4 warps cannot hold 128 rows with wgmma.
+// expected-error @+1 {{wgmma tiling needs warps a multiple of 4, block_q = 16 * warps and block_kv a multiple of 64, got block_q = 128, block_kv = 64, warps = 4}}
+func.func @tiling_wgmma() attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2, mma = "wgmma">} {
+  return
+}
+
+// -----
+
 func.func @param_types(%q: tensor<?x?x?x64xbf16>, %w: index) {
   // expected-error @+1 {{'mask' region takes 0 argument(s) after its positions, which must match the 1 param(s) in number and type}}
   %o = attn.attention %q, %q, %q params(%w : index) mask {

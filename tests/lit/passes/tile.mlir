@@ -1,6 +1,11 @@
 // RUN: faopt-opt %s --attn-tile --split-input-file | FileCheck %s
 // RUN: faopt-opt %s --attn-tile="target=cpu block-q=32 block-kv=16" --split-input-file | FileCheck %s --check-prefix=CPU
 // RUN: not faopt-opt %s --attn-tile="target=sm70" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTARGET
+// RUN: faopt-opt %s --attn-tile="target=sm90a" --split-input-file | FileCheck %s --check-prefix=SM90
+
+// sm90a records wgmma: two warpgroups of 64 rows, 128-wide kv-blocks.
+// SM90-LABEL: func.func @causal(
+// SM90-SAME:      attn.target = "sm90a", attn.tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma">}
 
 // The function becomes a kernel over [b, h, s, d] memrefs with any strides
 // (o and lse become arguments). The grid is (ceil(Sq / 128), B * H); each

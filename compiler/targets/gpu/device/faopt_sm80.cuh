@@ -13,10 +13,19 @@
 //     copies with zero-fill past the sequence end.
 //   * Row statistics (max, sum) reduced across the 4 lanes that share a row.
 //
+// faopt_sm90.cuh defines FAOPT_WGMMA and includes this file: its kernels keep
+// everything here except the shared-memory tile layout and the two products,
+// which come from wgmma (one warpgroup per 64 rows; the accumulator of a
+// warp's 16 rows has the mma.sync layout, so fragments are shared).
+//
 // Self-contained: no CUDA headers, so NVRTC needs nothing but this file.
 // Sizes and strides are int64; lanes compute in int32 where it is safe.
 
 #pragma once
+
+#ifndef FAOPT_WGMMA
+#define FAOPT_WGMMA 0
+#endif
 
 #define FAOPT_DEVICE __device__ __forceinline__
 
@@ -160,23 +169,37 @@ FAOPT_DEVICE float exp2_approx(float x) {
 }
 
 // ---------------------------------------------------------------------------
-// Shared memory tiles: R rows of C 16-bit elements, row-major, with the
-// 16-byte chunks of each row XOR-swizzled so that the 8 rows an ldmatrix
-// reads (and the rows cp.async writes) fall in distinct banks.
+// Shared memory tiles: R rows of C 16-bit elements in 16-byte chunks, XOR-
+// swizzled so that the 8 rows an ldmatrix (or wgmma) reads and the rows
+// cp.async writes fall in distinct banks.
+//   * mma.sync kernels: row-major, chunk c of row r at chunk c ^ (r / k % s).
+//   * wgmma kernels (FAOPT_WGMMA, faopt_sm90.cuh): wgmma's canonical 128-byte
+//     swizzle: 64-column slabs of R rows x 128 bytes, chunk c of row r at
+//     chunk (c % 8) ^ (r % 8) of its slab. Tiles start 1024-byte aligned.
 // ---------------------------------------------------------------------------
 template <typename T, int R, int C> struct SmemTile {
   static_assert(C % 8 == 0, "rows are whole 16-byte chunks");
   static constexpr int kChunks = C / 8;                      // per row
+  static constexpr int kBytes = R * C * 2;
+#if FAOPT_WGMMA
+  static_assert(C % 64 == 0, "wgmma tiles are whole 64-column slabs");
+  static constexpr int kRowBytes = 128;      // row pitch inside a slab
+  static constexpr int kSlabBytes = R * 128; // one 64-column slab
+  FAOPT_DEVICE static int offset(int row, int chunk) {
+    return (chunk >> 3) * kSlabBytes + row * 128 + (((chunk & 7) ^ (row & 7)) << 4);
+  }
+#else
   static constexpr int kSwz = kChunks < 8 ? kChunks : 8;     // xor width
   static constexpr int kRowsPerSwz = 8 / kSwz;               // rows per xor step
-  static constexpr int kBytes = R * C * 2;
+  static constexpr int kRowBytes = C * 2;
+  FAOPT_DEVICE static int offset(int row, int chunk) {
+    return row * (C * 2) + (chunk ^ ((row / kRowsPerSwz) % kSwz)) * 16;
+  }
+#endif
   char *base;
 
-  FAOPT_DEVICE static int chunk_of(int row, int chunk) {
-    return chunk ^ ((row / kRowsPerSwz) % kSwz);
-  }
   FAOPT_DEVICE char *chunk_ptr(int row, int chunk) const {
-    return base + row * (C * 2) + chunk_of(row, chunk) * 16;
+    return base + offset(row, chunk);
   }
   FAOPT_DEVICE faopt_u32 chunk_addr(int row, int chunk) const {
     return (faopt_u32)__cvta_generic_to_shared(chunk_ptr(row, chunk));
@@ -187,11 +210,15 @@ template <typename T, int R, int C> struct SmemTile {
   }
   /// Address of (row, chunk) from shared_base().
   FAOPT_DEVICE static faopt_u32 addr(faopt_u32 sbase, int row, int chunk) {
-    return sbase + row * (C * 2) + chunk_of(row, chunk) * 16;
+    return sbase + offset(row, chunk);
   }
 };
 
+#if FAOPT_WGMMA
+extern __shared__ __align__(1024) char faopt_smem[];
+#else
 extern __shared__ __align__(128) char faopt_smem[];
+#endif
 
 template <typename T, int R, int C>
 FAOPT_DEVICE SmemTile<T, R, C> smem(faopt_i64 byte_offset) {
@@ -209,6 +236,14 @@ FAOPT_DEVICE void cp_async_16(faopt_u32 dst, const void *src, bool valid) {
                "l"(src), "r"(bytes));
 }
 FAOPT_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
+/// After a thread's copies landed and before the barrier that publishes
+/// them: wgmma reads shared memory through the async proxy, which must see
+/// what cp.async wrote through the generic one. Nothing on mma.sync kernels.
+FAOPT_DEVICE void publish_to_async_proxy() {
+#if FAOPT_WGMMA
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
 template <int N> FAOPT_DEVICE void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;" ::"n"(N));
 }
@@ -240,7 +275,7 @@ FAOPT_DEVICE void issue_tile_load(SmemTile<T, R, C> dst,
 #pragma unroll
   for (int i = 0; i < R / kRowsPerPass; ++i) {
     bool valid = i * kRowsPerPass < left;
-    cp_async_16(s + i * kRowsPerPass * (C * 2),
+    cp_async_16(s + i * kRowsPerPass * Tile::kRowBytes,
                 valid ? g + i * kRowsPerPass * rowStrideBytes : g - 0,
                 valid);
   }
@@ -257,6 +292,7 @@ FAOPT_DEVICE SmemTile<T, R, C> load_tile(SmemTile<T, R, C> dst,
   __syncthreads();
   issue_tile_load<THREADS>(dst, src, b, h, row0, bound);
   cp_async_wait<0>();
+  publish_to_async_proxy();
   __syncthreads();
   return dst;
 }
@@ -284,6 +320,7 @@ FAOPT_DEVICE SmemTile<T, R, C> wait_tile(SmemTile<T, R, C> tile, bool ahead) {
       cp_async_wait<AHEAD>();
     else
       cp_async_wait<0>();
+    publish_to_async_proxy();
     __syncthreads();
   }
   return tile;
@@ -353,8 +390,10 @@ FAOPT_DEVICE int frag_col(int nt, int i) {
 }
 
 // ---------------------------------------------------------------------------
-// Tensor-core products.
+// Tensor-core products (mma.sync; wgmma kernels get theirs from
+// faopt_sm90.cuh).
 // ---------------------------------------------------------------------------
+#if !FAOPT_WGMMA
 template <typename T> struct Mma;
 template <> struct Mma<bf16> {
   static FAOPT_DEVICE void run(float (&d)[4], const faopt_u32 (&a)[4],
@@ -450,6 +489,8 @@ FAOPT_DEVICE Acc<M, N, W> mma_ab(const OperandA<T, M, K, W> &a,
   }
   return c;
 }
+
+#endif // !FAOPT_WGMMA
 
 /// Rounds an f32 tile to T and repacks it as an A operand: the accumulator
 /// layout of two adjacent n-tiles is the A layout of one k-tile.
