@@ -14,8 +14,12 @@
 // Every tile load in the loop whose row is %kb * BK and whose other operands
 // are defined outside the loop is pipelined. %kb may also be computed from
 // the induction variable (an entry of a block list, attn-block-lists): the
-// prefetch then recomputes it for the next iteration; the GPU lowering gives each
-// source two shared-memory stages. A tile loaded before the loop and used
+// prefetch then recomputes it for the next iteration from entries read one
+// iteration earlier. Memory reads in that computation become loop-carried
+// values (this iteration's and the next one's), and each iteration reads the
+// entries two ahead (at min(%kb + 2, %hi - 1), always a valid iteration), so
+// no read sits between the loop head and the prefetch that needs it. The GPU
+// lowering gives each source two shared-memory stages. A tile loaded before the loop and used
 // only in it (Q) is prefetched where it was loaded and waited for just
 // before the loop, so the kv-range computation hides its latency.
 //
@@ -72,14 +76,39 @@ std::optional<SmallVector<Operation *>> blockIndexOps(scf::ForOp loop,
   return ops;
 }
 
-/// The block index of iteration `at` instead of the current one.
+/// The block index of iteration `at` instead of the current one. Ops whose
+/// results `m` already maps (memory reads carried by the loop) are not
+/// cloned.
 Value blockIndexAt(OpBuilder &b, scf::ForOp loop, Value index,
-                   ArrayRef<Operation *> ops, Value at) {
-  IRMapping m;
+                   ArrayRef<Operation *> ops, Value at, IRMapping m = {}) {
   m.map(loop.getInductionVar(), at);
   for (Operation *op : ops)
-    b.clone(*op, m);
+    if (!m.contains(op->getResult(0)))
+      b.clone(*op, m);
   return m.lookupOrDefault(index);
+}
+
+/// The memory reads among `ops` and, in clone order, the ops they need.
+SmallVector<Operation *> readCone(ArrayRef<Operation *> ops,
+                                  SmallVector<memref::LoadOp> &reads) {
+  llvm::SmallPtrSet<Operation *, 8> needed;
+  for (Operation *op : llvm::reverse(ops)) {
+    if (auto read = dyn_cast<memref::LoadOp>(op)) {
+      reads.insert(reads.begin(), read);
+      needed.insert(op);
+    }
+    if (!needed.contains(op))
+      continue;
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        if (llvm::is_contained(ops, def))
+          needed.insert(def);
+  }
+  SmallVector<Operation *> cone;
+  for (Operation *op : ops)
+    if (needed.contains(op))
+      cone.push_back(op);
+  return cone;
 }
 
 /// Tile loads of `loop` that read row (block index) * c, with everything
@@ -139,8 +168,81 @@ struct AttnPipelineKvLoadsPass
     }
   }
 
+  /// Rebuilds `loop` with two iter_args per read: its value at this
+  /// iteration (replacing the read) and at the next one. The entry values
+  /// are read before the loop at lo and at min(lo + 1, hi - 1) (raised to
+  /// lo); each iteration reads the one after next at min(iv + 2, hi - 1).
+  /// `nextReads` maps each read's carried value to its next-iteration value,
+  /// `atLo` to the value read before the loop (for the prologue).
+  /// The reads leave `indexOps`; `blockIndex` follows a read it was.
+  scf::ForOp carryReads(scf::ForOp loop, ArrayRef<memref::LoadOp> reads,
+                        ArrayRef<Operation *> cone, Value lo, Value hi,
+                        SmallVector<Operation *> &indexOps, Value &blockIndex,
+                        IRMapping &atLo, IRMapping &nextReads) {
+    Location loc = loop.getLoc();
+    OpBuilder b(loop);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value last = arith::SubIOp::create(b, loc, hi, one);
+    // An iteration index clamped to [lo, hi - 1] (lo when the loop is empty:
+    // the prologue reads there already).
+    auto clampToLoop = [&](OpBuilder &ob, Value at) -> Value {
+      return arith::MaxSIOp::create(ob, loc,
+                                    arith::MinSIOp::create(ob, loc, at, last),
+                                    lo);
+    };
+    auto readsAt = [&](OpBuilder &ob, Value at) {
+      IRMapping m;
+      m.map(loop.getInductionVar(), at);
+      for (Operation *op : cone)
+        ob.clone(*op, m);
+      SmallVector<Value> values;
+      for (memref::LoadOp read : reads)
+        values.push_back(m.lookup(read.getResult()));
+      return values;
+    };
+    SmallVector<Value> inits = readsAt(b, lo);
+    llvm::append_range(
+        inits, readsAt(b, clampToLoop(b, arith::AddIOp::create(b, loc, lo, one))));
+
+    IRRewriter rewriter(loop.getContext());
+    size_t n = reads.size();
+    FailureOr<LoopLikeOpInterface> rebuilt = loop.replaceWithAdditionalYields(
+        rewriter, inits, /*replaceInitOperandUsesInLoop=*/false,
+        [&](OpBuilder &yb, Location, ArrayRef<BlockArgument> args) {
+          // The reads two iterations ahead go first in the body, so their
+          // latency hides behind this iteration's work.
+          yb.setInsertionPointToStart(args.front().getOwner());
+          Value two = arith::ConstantIndexOp::create(yb, loc, 2);
+          Value iv = args.front().getOwner()->getArgument(0);
+          SmallVector<Value> yields(args.begin() + n, args.end());
+          llvm::append_range(
+              yields, readsAt(yb, clampToLoop(
+                                      yb, arith::AddIOp::create(yb, loc, iv, two))));
+          return yields;
+        });
+    auto newLoop = cast<scf::ForOp>(rebuilt->getOperation());
+    ArrayRef<BlockArgument> args = newLoop.getRegionIterArgs().take_back(2 * n);
+    for (auto [i, constRead] : llvm::enumerate(reads)) {
+      memref::LoadOp read = constRead;
+      if (blockIndex == read.getResult())
+        blockIndex = args[i];
+      read.getResult().replaceAllUsesWith(args[i]);
+      nextReads.map(args[i], args[n + i]);
+      atLo.map(args[i], inits[i]);
+      indexOps.erase(llvm::find(indexOps, read.getOperation()));
+      read.erase();
+    }
+    // What only computed the read positions (the slot) is dead now.
+    for (Operation *op : llvm::reverse(cone))
+      if (llvm::is_contained(indexOps, op) && op->use_empty()) {
+        indexOps.erase(llvm::find(indexOps, op));
+        op->erase();
+      }
+    return newLoop;
+  }
+
   void pipeline(scf::ForOp loop, ArrayRef<TileLoadOp> loads, int64_t blockKv,
-                Value blockIndex, ArrayRef<Operation *> indexOps) {
+                Value blockIndex, SmallVector<Operation *> indexOps) {
     Location loc = loop.getLoc();
     OpBuilder b(loop);
     auto index = [&](OpBuilder &ob, int64_t v) -> Value {
@@ -152,12 +254,22 @@ struct AttnPipelineKvLoadsPass
                              load.getHead(), row, load.getBound(), stage,
                              TypeAttr::get(load.getTile().getType()));
     };
+    Value lo = loop.getLowerBound(), hi = loop.getUpperBound();
+    // Memory reads in the block index (list entries) become loop-carried
+    // values, read an iteration ahead of the prefetch that needs them.
+    SmallVector<memref::LoadOp> reads;
+    SmallVector<Operation *> cone = readCone(indexOps, reads);
+    IRMapping atLo, nextReads;
+    if (!reads.empty())
+      loop = carryReads(loop, reads, cone, lo, hi, indexOps, blockIndex, atLo,
+                        nextReads);
+
     // Prologue: the first block into stage 0 (a block past the end of the
     // sequence is zero-filled without reading memory).
-    Value lo = loop.getLowerBound(), hi = loop.getUpperBound();
+    b.setInsertionPoint(loop);
     Value bk = index(b, blockKv);
     Value firstRow = arith::MulIOp::create(
-        b, loc, blockIndexAt(b, loop, blockIndex, indexOps, lo), bk);
+        b, loc, blockIndexAt(b, loop, blockIndex, indexOps, lo, atLo), bk);
     Value zero = index(b, 0);
     for (TileLoadOp load : loads)
       prefetch(b, load, firstRow, zero);
@@ -176,7 +288,8 @@ struct AttnPipelineKvLoadsPass
     {
       OpBuilder ib = ifAhead.getThenBodyBuilder();
       Value nextRow = arith::MulIOp::create(
-          ib, loc, blockIndexAt(ib, loop, blockIndex, indexOps, next), bk);
+          ib, loc,
+          blockIndexAt(ib, loop, blockIndex, indexOps, next, nextReads), bk);
       for (TileLoadOp load : loads)
         prefetch(ib, load, nextRow, otherStage);
     }

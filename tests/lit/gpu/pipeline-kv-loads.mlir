@@ -65,26 +65,43 @@ func.func @one_stage(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>
 // -----
 
 // A loop over a block list (attn-block-lists): the block index is an entry
-// of the list, so the prologue reads entry 1 and each prefetch re-reads the
-// next iteration's entry (only when there is a next iteration).
+// of the list. The entries become loop-carried values: the prologue reads
+// entry 1 (the first block, prefetched) and the entry after it (the slot
+// of iteration min(1, n - 1), raised to 0); each iteration prefetches from
+// the carried next entry without touching memory, then reads the entry two
+// ahead (iteration min(i + 2, n - 1)) for the next iteration's prefetch.
 
 // CHECK-LABEL: func.func @list_loop(
 // CHECK-SAME:      %[[K:[^:]*]]: memref{{.*}}, %[[L:[^:]*]]: memref<?xi32>, %[[B:[^:]*]]: index, %[[H:[^:]*]]: index, %[[SK:[^:]*]]: index, %[[N:[^:]*]]: index
+// CHECK:         %[[LAST:.*]] = arith.subi %[[N]], %c1
 // CHECK:         %[[SLOT0:.*]] = arith.addi %c0, %c1
 // CHECK:         %[[E0:.*]] = memref.load %[[L]][%[[SLOT0]]]
+// CHECK:         %[[I1:.*]] = arith.addi %c0, %c1
+// CHECK:         %[[I1MIN:.*]] = arith.minsi %[[I1]], %[[LAST]]
+// CHECK:         %[[I1C:.*]] = arith.maxsi %[[I1MIN]], %c0
+// CHECK:         %[[SLOT1:.*]] = arith.addi %[[I1C]], %c1
+// CHECK:         %[[E1:.*]] = memref.load %[[L]][%[[SLOT1]]]
 // CHECK:         %[[KB0:.*]] = arith.index_cast %[[E0]]
 // CHECK:         %[[ROW0:.*]] = arith.muli %[[KB0]], %c64
 // CHECK:         attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0
-// CHECK:         scf.for %[[I:.*]] = %c0 to %[[N]]
+// CHECK:         scf.for %[[I:.*]] = %c0 to %[[N]] step %c1 iter_args(%{{.*}} = %{{.*}}, %[[CUR:.*]] = %[[E0]], %[[NXT:.*]] = %[[E1]])
 // CHECK:           %[[NEXT:.*]] = arith.addi %[[I]], %c1
 // CHECK:           %[[AHEAD:.*]] = arith.cmpi ult, %[[NEXT]], %[[N]]
 // CHECK:           scf.if %[[AHEAD]] {
-// CHECK:             %[[NSLOT:.*]] = arith.addi %[[NEXT]], %c1 :
-// CHECK:             %[[NE:.*]] = memref.load %[[L]][%[[NSLOT]]]
-// CHECK:             %[[NKB:.*]] = arith.index_cast %[[NE]]
+// CHECK-NOT:         memref.load
+// CHECK:             %[[NKB:.*]] = arith.index_cast %[[NXT]]
 // CHECK:             %[[NROW:.*]] = arith.muli %[[NKB]], %c64
 // CHECK:             attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[NROW]]]
-// CHECK:           attn.tile_wait %[[K]]
+// CHECK:           }
+// CHECK:           %[[I2:.*]] = arith.addi %[[I]], %c2
+// CHECK:           %[[I2MIN:.*]] = arith.minsi %[[I2]], %[[LAST]]
+// CHECK:           %[[I2C:.*]] = arith.maxsi %[[I2MIN]], %c0
+// CHECK:           %[[SLOT2:.*]] = arith.addi %[[I2C]], %c1
+// CHECK:           %[[E2:.*]] = memref.load %[[L]][%[[SLOT2]]]
+// CHECK:           %[[KB:.*]] = arith.index_cast %[[CUR]]
+// CHECK:           %[[ROW:.*]] = arith.muli %[[KB]], %c64
+// CHECK:           attn.tile_wait %[[K]][%[[B]], %[[H]], %[[ROW]]]
+// CHECK:           scf.yield %{{.*}}, %[[NXT]], %[[E2]]
 func.func @list_loop(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>, %lists: memref<?xi32>, %b: index, %h: index, %sk: index, %n: index, %init: tensor<64x128xbf16>) -> tensor<64x128xbf16> attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
