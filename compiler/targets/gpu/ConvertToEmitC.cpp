@@ -181,13 +181,19 @@ struct AttnConvertToEmitCPass
 
     OpBuilder b(ctx);
     b.setInsertionPointToStart(module.getBody());
-    // List builders need faopt_block_lists.cuh, wgmma kernels
-    // faopt_sm90.cuh (both include faopt_sm80.cuh).
-    emitc::IncludeOp::create(b, module.getLoc(),
-                             !builderName.empty() ? "faopt_block_lists.cuh"
-                             : info.wgmma         ? "faopt_sm90.cuh"
-                                                  : "faopt_sm80.cuh",
-                             /*is_standard_include=*/false);
+    // wgmma kernels need faopt_sm90.cuh, list builders
+    // faopt_block_lists.cuh; both include faopt_sm80.cuh, so the sm90 header
+    // goes first: it decides how faopt_sm80.cuh lays out tiles.
+    SmallVector<StringRef, 2> includes;
+    if (info.wgmma)
+      includes.push_back("faopt_sm90.cuh");
+    if (!builderName.empty())
+      includes.push_back("faopt_block_lists.cuh");
+    if (includes.empty())
+      includes.push_back("faopt_sm80.cuh");
+    for (StringRef header : includes)
+      emitc::IncludeOp::create(b, module.getLoc(), header,
+                               /*is_standard_include=*/false);
     for (auto fn : module.getOps<emitc::FuncOp>()) {
       if (fn.getSymName() == kernelName) {
         fn.setSpecifiersAttr(b.getStrArrayAttr(
