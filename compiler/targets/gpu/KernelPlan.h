@@ -21,6 +21,7 @@ namespace faopt::gpu {
 struct KernelInfo {
   int64_t warps = 4, threads = 128, blockQ = 0, blockKv = 0;
   bool wgmma = false; // products are warpgroup MMAs (faopt_sm90.cuh)
+  bool pingpong = false; // wgmma: the two warpgroups alternate products
   /// Shared-memory buffer of each tile load / prefetch / wait: the byte
   /// offset of stage 0 and the bytes of one stage.
   struct Buffer {

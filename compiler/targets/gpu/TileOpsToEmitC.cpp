@@ -137,13 +137,18 @@ struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
     Location loc = op.getLoc();
     Type result = convert(op.getResult().getType());
     std::string w = str(kernel.warps);
-    std::string how = kernel.wgmma ? "(wgmma, f32)" : "(mma.sync, f32)";
+    std::string how = kernel.pingpong ? "(wgmma, warpgroups alternate, f32)"
+                      : kernel.wgmma    ? "(wgmma, f32)"
+                                        : "(mma.sync, f32)";
+    SmallVector<std::string> targs{w};
+    if (kernel.wgmma)
+      targs.push_back(kernel.pingpong ? "true" : "false");
     if (op.getTransposeRhs()) {
       if (adaptor.getAcc())
         return op.emitOpError() << "Q K^T with an accumulator is not lowered";
       comment(rewriter, loc, "attn.tile_matmul: S = Q K^T " + how);
       rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_abt",
-                                  {adaptor.getLhs(), adaptor.getRhs()}, {w}));
+                                  {adaptor.getLhs(), adaptor.getRhs()}, targs));
       return success();
     }
     Value acc = adaptor.getAcc();
@@ -155,7 +160,7 @@ struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
     }
     comment(rewriter, loc, "attn.tile_matmul: O += P V " + how);
     rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_ab",
-                                {adaptor.getLhs(), adaptor.getRhs(), acc}, {w}));
+                                {adaptor.getLhs(), adaptor.getRhs(), acc}, targs));
     return success();
   }
 };

@@ -11,11 +11,12 @@
 // CHECK: specifiers = ["extern \22C\22", "__global__", "__launch_bounds__(128, {{[12]}})"]
 // CHECK: call_opaque "faopt::load_tile"({{.*}}) {template_args = [#emitc.opaque<"128">]}
 // CHECK: verbatim "// attn.tile_matmul: S = Q K^T (wgmma, f32)"
-// CHECK: call_opaque "faopt::mma_abt"({{.*}}) {template_args = [#emitc.opaque<"4">]} : {{.*}} -> !emitc.opaque<"faopt::Acc<64, 64, 4>">
+// One warpgroup: no ping-pong (the second template argument).
+// CHECK: call_opaque "faopt::mma_abt"({{.*}}) {template_args = [#emitc.opaque<"4">, #emitc.opaque<"false">]} : {{.*}} -> !emitc.opaque<"faopt::Acc<64, 64, 4>">
 // CHECK: call_opaque "faopt::map_positions"
 // CHECK: call_opaque "faopt::to_operand_a"({{.*}}) {template_args = [#emitc.opaque<"faopt::bf16">]}
 // CHECK: verbatim "// attn.tile_matmul: O += P V (wgmma, f32)"
-// CHECK: call_opaque "faopt::mma_ab"({{.*}}) {template_args = [#emitc.opaque<"4">]}
+// CHECK: call_opaque "faopt::mma_ab"({{.*}}) {template_args = [#emitc.opaque<"4">, #emitc.opaque<"false">]}
 // CHECK: call_opaque "faopt::store_tile"
 // SM80: error: wgmma tiling needs target sm90a, got 'sm80'
 func.func @k(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1, mma = "wgmma">} {

@@ -104,6 +104,49 @@ FAOPT_WG_SHAPE(f16, "f16", 128, FAOPT_WG_REGS64, "64", "65", "66", "67", "68",
 #undef FAOPT_WG_REGS64
 #undef FAOPT_WG_REGS32
 
+/// Ping-pong between the two warpgroups of a CTA (W = 8; the compiler asks
+/// for it with PINGPONG where it pays: both products at least 128 deep,
+/// docs/performance.md item 18). Inside each kv
+/// iteration the products go in the order S0, S1, PV0, PV1 (S = Q K^T,
+/// PV = P V; 0 and 1 the warpgroups): each one is issued as soon as the one
+/// before it is, so the tensor cores run them back to back while the other
+/// warpgroup's softmax (between its S and its PV) runs on the ALUs. Three
+/// named barriers of 256 threads, each passed once per iteration (128
+/// arrive, 128 wait); the CTA-wide barriers of the K/V stages close the
+/// iteration, so nothing is left pending at the end.
+enum Turn { kAfterS0 = 1, kAfterS1 = 2, kAfterPv0 = 3 };
+template <int B> FAOPT_DEVICE void turn_wait() {
+  asm volatile("bar.sync %0, 256;" ::"n"(B) : "memory");
+}
+template <int B> FAOPT_DEVICE void turn_pass() {
+  asm volatile("bar.arrive %0, 256;" ::"n"(B) : "memory");
+}
+/// Before issuing S (s = true) or PV: wait for the turn, if any.
+template <int W, bool PINGPONG> FAOPT_DEVICE void before_product(bool s) {
+  static_assert(!PINGPONG || W == 8, "ping-pong needs two warpgroups");
+  if constexpr (PINGPONG) {
+    const bool second = warp_id() >= 4;
+    if (s && second)
+      turn_wait<kAfterS0>();
+    else if (!s && second)
+      turn_wait<kAfterPv0>();
+    else if (!s)
+      turn_wait<kAfterS1>();
+  }
+}
+/// After issuing it: hand the turn on (PV1 hands it to nobody).
+template <int W, bool PINGPONG> FAOPT_DEVICE void after_product(bool s) {
+  if constexpr (PINGPONG) {
+    const bool second = warp_id() >= 4;
+    if (s && second)
+      turn_pass<kAfterS1>();
+    else if (s)
+      turn_pass<kAfterS0>();
+    else if (!second)
+      turn_pass<kAfterPv0>();
+  }
+}
+
 } // namespace wgmma
 
 template <int M, int N, int W>
@@ -113,7 +156,7 @@ FAOPT_DEVICE void pin(Acc<M, N, W> &x) {
 
 /// S = A B^T with A [M, K] and B [N, K] in shared memory (Q K^T): per
 /// 16-wide k step one m64nNk16 per warpgroup and 128 (or 64) columns.
-template <int W, typename T, int M, int N, int K>
+template <int W, bool PINGPONG, typename T, int M, int N, int K>
 FAOPT_DEVICE Acc<M, N, W> mma_abt(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
   using TA = SmemTile<T, M, K>;
   using TB = SmemTile<T, N, K>;
@@ -123,6 +166,7 @@ FAOPT_DEVICE Acc<M, N, W> mma_abt(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
   // The warpgroup's 64 rows start 64 rows (8 KiB) into every slab.
   const faopt_u32 sa = a.shared_base() + (warp_id() >> 2) * (64 * 128);
   const faopt_u32 sb = b.shared_base();
+  wgmma::before_product<W, PINGPONG>(true);
   wgmma::fence();
 #pragma unroll
   for (int kk = 0; kk < K / 16; ++kk) {
@@ -143,6 +187,7 @@ FAOPT_DEVICE Acc<M, N, W> mma_abt(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
                             kk > 0);
   }
   wgmma::commit();
+  wgmma::after_product<W, PINGPONG>(true);
   wgmma::wait<0>();
   pin(s);
   return s;
@@ -150,7 +195,7 @@ FAOPT_DEVICE Acc<M, N, W> mma_abt(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
 
 /// C + A B with A packed in registers [M, K] and B [K, N] in shared memory
 /// (O += P V): B is read MN-major, 64-column slabs `lead` bytes apart.
-template <int W, typename T, int M, int N, int K>
+template <int W, bool PINGPONG, typename T, int M, int N, int K>
 FAOPT_DEVICE Acc<M, N, W> mma_ab(OperandA<T, M, K, W> a, SmemTile<T, K, N> b,
                                  Acc<M, N, W> c) {
   using TB = SmemTile<T, K, N>;
@@ -159,6 +204,7 @@ FAOPT_DEVICE Acc<M, N, W> mma_ab(OperandA<T, M, K, W> a, SmemTile<T, K, N> b,
   const faopt_u32 sb = b.shared_base();
   pin(c);
   wgmma::pin(reinterpret_cast<faopt_u32(&)[K / 16 * 4]>(a.v));
+  wgmma::before_product<W, PINGPONG>(false);
   wgmma::fence();
 #pragma unroll
   for (int kk = 0; kk < K / 16; ++kk) {
@@ -175,6 +221,7 @@ FAOPT_DEVICE Acc<M, N, W> mma_ab(OperandA<T, M, K, W> a, SmemTile<T, K, N> b,
           wgmma::descriptor(k + (N - 64) / 64 * TB::kSlabBytes, TB::kSlabBytes, 1024));
   }
   wgmma::commit();
+  wgmma::after_product<W, PINGPONG>(false);
   wgmma::wait<0>();
   pin(c);
   return c;
