@@ -106,6 +106,16 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
             " must be a multiple of 16 (the MMA k-size)";
     return std::nullopt;
   }
+  // Tile copies hand each thread whole 16-byte chunks of a row, in passes
+  // of whole rows: the chunks of a row must divide the threads.
+  for (int64_t d : {dQK, dV})
+    if (d % 8 != 0 || (32 * c.warps) % (d / 8) != 0) {
+      error = "head dim " + std::to_string(d) + " is not supported by " +
+              target.name + " kernels (" + std::to_string(32 * c.warps) +
+              " threads copy rows in 16-byte chunks: use 16, 32, 64, 128 or "
+              "256, or pad the head dim)";
+      return std::nullopt;
+    }
   rowsPerWarp = c.blockQ / c.warps;
   // Double-buffer K/V when it fits; otherwise one stage; otherwise (when
   // block_kv was not pinned) halve block_kv until the tiles fit.

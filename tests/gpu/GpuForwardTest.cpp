@@ -66,6 +66,21 @@ std::vector<Case> cases() {
           v.push_back(c);
         }
       }
+  // d = 256: wgmma on sm90a with 64-wide kv-blocks (a 64-column S product,
+  // P V over four 64-column slabs); 8 warps of mma.sync on sm80.
+  for (int64_t d : {256})
+    for (bool causal : {false, true})
+      for (auto [sq, sk] : std::vector<std::pair<int64_t, int64_t>>{
+               {17, 17}, {1000, 1000}, {300, 1037}}) {
+        Case c;
+        c.name = "bf16_d" + std::to_string(d) + (causal ? "_causal_" : "_dense_") +
+                 std::to_string(sq) + "x" + std::to_string(sk);
+        c.d = d;
+        c.causal = causal;
+        c.seqQ = sq;
+        c.seqK = sk;
+        v.push_back(c);
+      }
   for (int64_t group : {4, 8}) {
     Case c;
     c.name = "gqa" + std::to_string(group) + "_bshd_causal";

@@ -57,7 +57,7 @@ TEST(TargetDesc, HopperUsesWgmmaForWholeSlabs) {
   EXPECT_EQ(bq64.warps, 4);
   // Anything wgmma cannot tile here keeps mma.sync: a head dim that is not
   // whole slabs, a 32-wide kv-block, f32, and sm80 itself.
-  EXPECT_EQ(choose("sm90a", 96).mma, "mma_sync");
+  EXPECT_EQ(choose("sm90a", 32).mma, "mma_sync");
   EXPECT_EQ(choose("sm90a", 128, 128, 0, 32).mma, "mma_sync");
   std::string error;
   EXPECT_EQ(chooseTiles(*lookupTarget("sm90a"), 128, 128, 4, 0, 0, error)->mma,
@@ -74,6 +74,13 @@ TEST(TargetDesc, OverridesAreChecked) {
   EXPECT_FALSE(chooseTiles(*lookupTarget("sm80"), 128, 128, 2, 0, 256, error));
   EXPECT_NE(error.find("accumulator registers"), std::string::npos) << error;
   EXPECT_TRUE(chooseTiles(*lookupTarget("cpu"), 64, 64, 4, 16, 8, error));
+  // 96 = 12 chunks of 16 bytes per row do not divide 128 threads: a clear
+  // error instead of NVRTC's static_assert.
+  EXPECT_FALSE(chooseTiles(*lookupTarget("sm90a"), 96, 96, 2, 0, 0, error));
+  EXPECT_EQ(error, "head dim 96 is not supported by sm90a kernels (128 "
+                   "threads copy rows in 16-byte chunks: use 16, 32, 64, "
+                   "128 or 256, or pad the head dim)");
+  EXPECT_TRUE(chooseTiles(*lookupTarget("cpu"), 96, 96, 4, 0, 0, error));
   EXPECT_FALSE(lookupTarget("sm70"));
 }
 
