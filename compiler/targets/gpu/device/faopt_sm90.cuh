@@ -114,6 +114,11 @@ FAOPT_WG_SHAPE(f16, "f16", 128, FAOPT_WG_REGS64, "64", "65", "66", "67", "68",
 /// named barriers of 256 threads, each passed once per iteration (128
 /// arrive, 128 wait); the CTA-wide barriers of the K/V stages close the
 /// iteration, so nothing is left pending at the end.
+/// FAOPT_NO_PINGPONG=1 (e.g. through FAOPT_NVRTC_OPTIONS=-DFAOPT_NO_PINGPONG=1)
+/// turns it off for diagnosis.
+#ifndef FAOPT_NO_PINGPONG
+#define FAOPT_NO_PINGPONG 0
+#endif
 enum Turn { kAfterS0 = 1, kAfterS1 = 2, kAfterPv0 = 3 };
 template <int B> FAOPT_DEVICE void turn_wait() {
   asm volatile("bar.sync %0, 256;" ::"n"(B) : "memory");
@@ -124,7 +129,7 @@ template <int B> FAOPT_DEVICE void turn_pass() {
 /// Before issuing S (s = true) or PV: wait for the turn, if any.
 template <int W, bool PINGPONG> FAOPT_DEVICE void before_product(bool s) {
   static_assert(!PINGPONG || W == 8, "ping-pong needs two warpgroups");
-  if constexpr (PINGPONG) {
+  if constexpr (PINGPONG && !FAOPT_NO_PINGPONG) {
     const bool second = warp_id() >= 4;
     if (s && second)
       turn_wait<kAfterS0>();
@@ -136,7 +141,7 @@ template <int W, bool PINGPONG> FAOPT_DEVICE void before_product(bool s) {
 }
 /// After issuing it: hand the turn on (PV1 hands it to nobody).
 template <int W, bool PINGPONG> FAOPT_DEVICE void after_product(bool s) {
-  if constexpr (PINGPONG) {
+  if constexpr (PINGPONG && !FAOPT_NO_PINGPONG) {
     const bool second = warp_id() >= 4;
     if (s && second)
       turn_pass<kAfterS1>();
