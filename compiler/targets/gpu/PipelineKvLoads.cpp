@@ -18,10 +18,11 @@
 // iteration earlier. Memory reads in that computation become loop-carried
 // values (this iteration's and the next one's), and each iteration reads the
 // entries two ahead (at min(%kb + 2, %hi - 1), always a valid iteration), so
-// no read sits between the loop head and the prefetch that needs it. The GPU
-// lowering gives each source two shared-memory stages. A tile loaded before the loop and used
-// only in it (Q) is prefetched where it was loaded and waited for just
-// before the loop, so the kv-range computation hides its latency.
+// no read sits between the loop head and the prefetch that needs it. The
+// GPU lowering gives each source two shared-memory stages. A tile loaded
+// before the loop and used only in it (Q) is prefetched where it was loaded
+// and waited for just before the loop, so the kv-range computation hides
+// its latency.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -76,15 +77,13 @@ std::optional<SmallVector<Operation *>> blockIndexOps(scf::ForOp loop,
   return ops;
 }
 
-/// The block index of iteration `at` instead of the current one. Ops whose
-/// results `m` already maps (memory reads carried by the loop) are not
-/// cloned.
+/// The block index of iteration `at` instead of the current one; `m` may
+/// map loop-carried values (list entries) to their values at `at`.
 Value blockIndexAt(OpBuilder &b, scf::ForOp loop, Value index,
                    ArrayRef<Operation *> ops, Value at, IRMapping m = {}) {
   m.map(loop.getInductionVar(), at);
   for (Operation *op : ops)
-    if (!m.contains(op->getResult(0)))
-      b.clone(*op, m);
+    b.clone(*op, m);
   return m.lookupOrDefault(index);
 }
 
@@ -220,6 +219,8 @@ struct AttnPipelineKvLoadsPass
                                       yb, arith::AddIOp::create(yb, loc, iv, two))));
           return yields;
         });
+    if (failed(rebuilt)) // the reads stay in the loop; the prefetch re-reads
+      return loop;
     auto newLoop = cast<scf::ForOp>(rebuilt->getOperation());
     ArrayRef<BlockArgument> args = newLoop.getRegionIterArgs().take_back(2 * n);
     for (auto [i, constRead] : llvm::enumerate(reads)) {
