@@ -107,13 +107,22 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
     return std::nullopt;
   }
   // Tile copies hand each thread whole 16-byte chunks of a row, in passes
-  // of whole rows: the chunks of a row must divide the threads.
+  // of whole rows that keep the 8-row swizzle phase: the chunks of a row
+  // must divide the threads into a multiple of 8 rows per pass.
+  const int64_t threads = 32 * c.warps;
+  auto copyable = [&](int64_t d) {
+    return d % 8 == 0 && threads % (d / 8) == 0 && (threads / (d / 8)) % 8 == 0;
+  };
   for (int64_t d : {dQK, dV})
-    if (d % 8 != 0 || (32 * c.warps) % (d / 8) != 0) {
+    if (!copyable(d)) {
+      std::string dims;
+      for (int64_t ok : {16, 32, 64, 128, 256})
+        if (copyable(ok))
+          dims += (dims.empty() ? "" : ", ") + std::to_string(ok);
       error = "head dim " + std::to_string(d) + " is not supported by " +
-              target.name + " kernels (" + std::to_string(32 * c.warps) +
-              " threads copy rows in 16-byte chunks: use 16, 32, 64, 128 or "
-              "256, or pad the head dim)";
+              target.name + " kernels of " + std::to_string(threads) +
+              " threads (tile copies split rows into 16-byte chunks): use " +
+              dims + ", or pad the head dim";
       return std::nullopt;
     }
   rowsPerWarp = c.blockQ / c.warps;

@@ -77,9 +77,14 @@ TEST(TargetDesc, OverridesAreChecked) {
   // 96 = 12 chunks of 16 bytes per row do not divide 128 threads: a clear
   // error instead of NVRTC's static_assert.
   EXPECT_FALSE(chooseTiles(*lookupTarget("sm90a"), 96, 96, 2, 0, 0, error));
-  EXPECT_EQ(error, "head dim 96 is not supported by sm90a kernels (128 "
-                   "threads copy rows in 16-byte chunks: use 16, 32, 64, "
-                   "128 or 256, or pad the head dim)");
+  EXPECT_EQ(error, "head dim 96 is not supported by sm90a kernels of 128 "
+                   "threads (tile copies split rows into 16-byte chunks): "
+                   "use 16, 32, 64, 128, or pad the head dim");
+  // d = 256 needs 256 threads: one warpgroup (block_q = 64) is too few.
+  EXPECT_FALSE(chooseTiles(*lookupTarget("sm90a"), 256, 256, 2, 64, 0, error));
+  EXPECT_NE(error.find("head dim 256 is not supported by sm90a kernels of 128"),
+            std::string::npos)
+      << error;
   EXPECT_TRUE(chooseTiles(*lookupTarget("cpu"), 96, 96, 4, 0, 0, error));
   EXPECT_FALSE(lookupTarget("sm70"));
 }
