@@ -21,6 +21,13 @@ int64_t sharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
 }
 } // namespace
 
+bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV) {
+  // Measured on the H200 (docs/performance.md item 18): d = 128 gains 2-6%,
+  // d = 64 loses 1-5% (its products are too short to hide the other
+  // warpgroup's softmax behind), so both products must be >= 128 deep.
+  return warps == 8 && dQK >= 128 && dV >= 128;
+}
+
 std::optional<TargetDesc> lookupTarget(std::string_view name) {
   for (const TargetDesc &t : kTargets)
     if (name == t.name)
@@ -143,6 +150,7 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
     c.blockKv /= 2;
   }
   c.accumulatorRegs = rowsPerWarp * (c.blockKv + dV) / 32;
+  c.pingpong = wgmma && wgmmaPingPong(c.warps, dQK, dV);
   if (c.sharedMemBytes > target.sharedMemPerBlock) {
     error = "tiles " + std::to_string(c.blockQ) + "x" +
             std::to_string(c.blockKv) + " need " +
@@ -161,7 +169,8 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
   why << target.name << ": ";
   if (wgmma)
     why << "wgmma, " << c.warps / 4 << " warpgroup" << (c.warps > 4 ? "s" : "")
-        << " of 64 query rows (" << c.warps << " warps x 16 rows)";
+        << " of 64 query rows (" << c.warps << " warps x 16 rows"
+        << (c.pingpong ? ", taking turns on the tensor cores)" : ")");
   else
     why << "mma.sync, " << c.warps << " warps x " << c.blockQ / c.warps
         << " query rows each";

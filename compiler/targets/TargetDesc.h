@@ -36,6 +36,7 @@ struct TileChoice {
   int64_t sharedMemBytes = 0;     // Q tile + `stages` K/V tiles
   int64_t accumulatorRegs = 0;    // f32 registers per thread: S tile + O acc
   std::string mma = "mma_sync";   // tensor-core instruction: mma_sync, wgmma
+  bool pingpong = false;          // wgmma: the two warpgroups take turns
   std::string why;                // one paragraph for --explain
 };
 
@@ -47,6 +48,11 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
                                       int64_t overrideBlockQ,
                                       int64_t overrideBlockKv,
                                       std::string &error);
+
+/// Whether the two warpgroups of a wgmma kernel with `warps` warps and head
+/// dims dQK / dV take turns on the tensor cores (faopt_sm90.cuh). The GPU
+/// lowering asks this for the kernel it lowers; chooseTiles records it.
+bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV);
 
 } // namespace faopt
 

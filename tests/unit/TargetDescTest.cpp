@@ -64,6 +64,13 @@ TEST(TargetDesc, HopperUsesWgmmaForWholeSlabs) {
             "mma_sync");
   EXPECT_EQ(choose("sm80", 128).mma, "mma_sync");
   EXPECT_NE(d128.why.find("wgmma, 2 warpgroups"), std::string::npos) << d128.why;
+  // The warpgroups take turns where both products are >= 128 deep (two
+  // warpgroups only): d = 128 and 256, not d = 64 or one warpgroup.
+  EXPECT_TRUE(d128.pingpong);
+  EXPECT_TRUE(d256.pingpong);
+  EXPECT_FALSE(choose("sm90a", 64).pingpong);
+  EXPECT_FALSE(bq64.pingpong);
+  EXPECT_FALSE(choose("sm90a", 128, 64).pingpong);
 }
 
 TEST(TargetDesc, OverridesAreChecked) {

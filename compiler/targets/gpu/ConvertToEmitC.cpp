@@ -17,6 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/ConvertToEmitC.h"
+
+#include "compiler/targets/TargetDesc.h"
 #include "compiler/targets/gpu/EmitCBuilders.h"
 #include "compiler/targets/gpu/KernelPlan.h"
 #include "compiler/targets/gpu/Passes.h"
@@ -133,17 +135,13 @@ struct AttnConvertToEmitCPass
     info.blockQ = tiling.getBlockQ();
     info.blockKv = tiling.getBlockKv();
     info.wgmma = tiling.getMma() == "wgmma";
-    // Two warpgroups take turns on the tensor cores (faopt_sm90.cuh) when
-    // both products are at least 128 deep: measured on the H200, d = 128
-    // gains 2-6%, d = 64 loses 1-5% (its GEMMs are too short to hide the
-    // other warpgroup's softmax behind).
+    // The head dims are the last dimension of the q and v views.
     auto headDim = [&](unsigned arg) -> int64_t {
       auto t = dyn_cast<MemRefType>(kernel.getArgument(arg).getType());
       return t && t.getRank() == 4 ? t.getDimSize(3) : 0;
     };
-    info.pingpong = info.wgmma && info.warps == 8 &&
-                    kernel.getNumArguments() >= 3 && headDim(0) >= 128 &&
-                    headDim(2) >= 128;
+    info.pingpong = info.wgmma && kernel.getNumArguments() >= 3 &&
+                    faopt::wgmmaPingPong(info.warps, headDim(0), headDim(2));
     if (info.wgmma && target != "sm90a") {
       kernel.emitError() << "wgmma tiling needs target sm90a, got '" << target
                          << "'";
