@@ -372,15 +372,21 @@ struct DeviceLaunch {
   }
 };
 
+/// Causal attention within documents whose ids come from the int32 tensor
+/// "doc" [batch, seqlen].
+std::string causalDocumentSpec(const std::string &name, int headDim) {
+  return R"({"name": ")" + name + R"(", "dtype": "bf16", "head_dim": )" +
+         std::to_string(headDim) +
+         R"(, "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]}},
+          "mask": ["causal", {"type": "document", "ids": "doc"}]})";
+}
+
 /// Kv-block lists built once (faopt_block_lists_build) give the same
 /// output, bit for bit, as lists built by each launch; lists built for other
 /// sizes or another kernel are rejected before anything launches.
 TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
   SKIP_WITHOUT_GPU();
-  const std::string specText =
-      R"({"name": "v_prebuilt_lists", "dtype": "bf16", "head_dim": 128,
-          "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]}},
-          "mask": ["causal", {"type": "document", "ids": "doc"}]})";
+  const std::string specText = causalDocumentSpec("v_prebuilt_lists", 128);
   spec::SpecParseResult parsed = spec::parseSpec(specText);
   ASSERT_TRUE(parsed.spec) << parsed.error;
   const spec::AttentionSpec &sp = *parsed.spec;
@@ -437,10 +443,7 @@ TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
 /// not sorted (few equal runs: most blocks are partial).
 TEST(GpuVariantsRuntime, StridedMaskTensorMatchesPacked) {
   SKIP_WITHOUT_GPU();
-  const std::string specText =
-      R"({"name": "v_strided_ids", "dtype": "bf16", "head_dim": 64,
-          "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]}},
-          "mask": ["causal", {"type": "document", "ids": "doc"}]})";
+  const std::string specText = causalDocumentSpec("v_strided_ids", 64);
   spec::SpecParseResult parsed = spec::parseSpec(specText);
   ASSERT_TRUE(parsed.spec) << parsed.error;
   const spec::AttentionSpec &sp = *parsed.spec;
