@@ -38,6 +38,9 @@ struct faopt_kernel {
   /// Per tensor declaration: the device copy of a static tensor's value
   /// (uploaded when the module is loaded), 0 for tensors given at launch.
   std::vector<CUdeviceptr> staticTensors;
+  /// TMA kernels (manifest "tensor_maps"): box rows of the q, k, v maps
+  /// the launch builds and passes after every other parameter; 0: none.
+  int tmaBoxRows[3] = {0, 0, 0};
 };
 
 struct faopt_context {
@@ -117,6 +120,7 @@ struct PackedLaunch {
   llvm::SmallVector<TensorWords, 2> tensors;
   TensorArg<4> q, k, v, o, lists;
   TensorArg<3> lse;
+  CUtensorMap maps[3]; // q, k, v: TMA kernels only
   llvm::SmallVector<void *, 12> params;
   BlockListsShape listsShape; // for kernels with a list builder
   bool empty = false;         // nothing to compute (batch or seqlen_q is 0)
@@ -130,6 +134,10 @@ struct PackedLaunch {
 /// CUDA context current and packs the arguments into `out`.
 faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
                         const char *who, PackedLaunch &out);
+
+/// TMA kernels: validates q, k and v for TMA and builds their tensor maps
+/// into `l.maps` (after packLaunch); they go after every other parameter.
+faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l);
 
 /// Points `l`'s lists argument at `data` (device memory of
 /// l.listsShape) and launches the list builder of `k` on `stream`.

@@ -57,6 +57,7 @@ const Driver &driver() {
     sym(d.memPoolSetAttribute, "cuMemPoolSetAttribute");
     sym(d.memAllocFromPoolAsync, "cuMemAllocFromPoolAsync");
     sym(d.memFreeAsync, "cuMemFreeAsync");
+    sym(d.tensorMapEncodeTiled, "cuTensorMapEncodeTiled");
     sym(d.getErrorString, "cuGetErrorString");
     sym(d.getErrorName, "cuGetErrorName");
     if (!d.available())

@@ -39,6 +39,13 @@ struct Driver {
   CUresult (*memAllocFromPoolAsync)(CUdeviceptr *, size_t, CUmemoryPool,
                                     CUstream) = nullptr;
   CUresult (*memFreeAsync)(CUdeviceptr, CUstream) = nullptr;
+  // TMA descriptors of the sm90a kernels that copy with a producer warpgroup.
+  CUresult (*tensorMapEncodeTiled)(CUtensorMap *, CUtensorMapDataType, cuuint32_t,
+                                   void *, const cuuint64_t *, const cuuint64_t *,
+                                   const cuuint32_t *, const cuuint32_t *,
+                                   CUtensorMapInterleave, CUtensorMapSwizzle,
+                                   CUtensorMapL2promotion,
+                                   CUtensorMapFloatOOBfill) = nullptr;
   CUresult (*getErrorString)(CUresult, const char **) = nullptr;
   CUresult (*getErrorName)(CUresult, const char **) = nullptr;
 

@@ -367,6 +367,57 @@ faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
   return FAOPT_SUCCESS;
 }
 
+faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l) {
+  if (k.tmaBoxRows[0] == 0)
+    return FAOPT_SUCCESS;
+  const Driver &d = driver();
+  const TensorArg<4> *views[3] = {&l.q, &l.k, &l.v};
+  const char *names[3] = {"q", "k", "v"};
+  for (int i = 0; i < 3; ++i) {
+    const TensorArg<4> &t = *views[i];
+    // TMA needs a 16-byte-aligned base and strides in multiples of 16
+    // bytes: validateForward already asks that of every view (rows are
+    // copied in 16-byte chunks on every target); checked again here
+    // because the descriptor would silently misread otherwise.
+    const int64_t elem = 2;
+    bool aligned = reinterpret_cast<uintptr_t>(t.data) % 16 == 0;
+    for (int j = 0; j < 3; ++j)
+      aligned = aligned && (t.stride[j] * elem) % 16 == 0;
+    if (!aligned)
+      return fail(FAOPT_ERROR_INVALID_ARGUMENT,
+                  std::string("faopt_forward: ") + names[i] +
+                      " must start 16-byte aligned with strides that are "
+                      "multiples of 8 elements (read with TMA)");
+    // Empty dimensions become 1: such tiles are never read (the kernel asks
+    // for rows at or past the end, which TMA fills with zeros).
+    cuuint64_t dims[4] = {static_cast<cuuint64_t>(t.size[3]),
+                          static_cast<cuuint64_t>(std::max<int64_t>(t.size[2], 1)),
+                          static_cast<cuuint64_t>(std::max<int64_t>(t.size[1], 1)),
+                          static_cast<cuuint64_t>(std::max<int64_t>(t.size[0], 1))};
+    cuuint64_t strides[3] = {static_cast<cuuint64_t>(t.stride[2] * elem),
+                             static_cast<cuuint64_t>(t.stride[1] * elem),
+                             static_cast<cuuint64_t>(t.stride[0] * elem)};
+    for (cuuint64_t &st : strides)
+      st = std::max<cuuint64_t>(st, 16);
+    cuuint32_t box[4] = {64, static_cast<cuuint32_t>(k.tmaBoxRows[i]), 1, 1};
+    cuuint32_t elementStrides[4] = {1, 1, 1, 1};
+    CUtensorMapDataType type = k.spec.dtype == spec::ElementType::BF16
+                                   ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                   : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+    CUresult r = d.tensorMapEncodeTiled(
+        &l.maps[i], type, 4, const_cast<void *>(t.data), dims, strides, box,
+        elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+        CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+        CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS)
+      return fail(FAOPT_ERROR_CUDA,
+                  d.describe((std::string("cuTensorMapEncodeTiled(") +
+                              names[i] + ")").c_str(),
+                             r));
+  }
+  return FAOPT_SUCCESS;
+}
+
 } // namespace faopt::rt
 
 extern "C" {
@@ -388,6 +439,8 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   const faopt::rt::Driver &d = faopt::rt::driver();
   CUstream cuStream = static_cast<CUstream>(stream);
   const faopt_forward_args &p = l.args;
+  if (faopt_status st = faopt::rt::packTensorMaps(*k, l); st != FAOPT_SUCCESS)
+    return st;
 
   // Data-dependent masks: lists built before (faopt_block_lists_build), or
   // the list builder writes them into a stream-ordered workspace that lives
@@ -414,6 +467,9 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
       return st;
     }
   }
+  if (k->tmaBoxRows[0] != 0) // TMA kernels: the maps come last
+    for (CUtensorMap &m : l.maps)
+      l.params.push_back(&m);
   unsigned programs = static_cast<unsigned>(
       (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
   CUresult r = d.launchKernel(k->function, programs, 1, 1,

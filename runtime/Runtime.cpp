@@ -77,6 +77,21 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
       return false;
     }
   }
+  if (const llvm::json::Array *maps = m->getArray("tensor_maps")) {
+    if (maps->size() != 3) {
+      err = "kernel manifest: tensor_maps must describe q, k and v";
+      return false;
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      const llvm::json::Object *map = (*maps)[i].getAsObject();
+      const llvm::json::Array *box = map ? map->getArray("box") : nullptr;
+      if (!box || box->size() != 4 || (*box)[0].getAsInteger() != 64) {
+        err = "kernel manifest: tensor_maps entries need a box {64, rows, 1, 1}";
+        return false;
+      }
+      k.tmaBoxRows[i] = static_cast<int>((*box)[1].getAsInteger().value_or(0));
+    }
+  }
   k.manifest = text;
   if (k.threads <= 0 || k.blockQ <= 0 || k.sharedBytes < 0) {
     err = "kernel manifest has no usable launch configuration";

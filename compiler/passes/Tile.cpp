@@ -267,7 +267,7 @@ struct AttnTilePass : faopt::impl::AttnTileBase<AttnTilePass> {
     func->setAttr("attn.kernel", b.getUnitAttr());
     func->setAttr("attn.tiling",
                   TilingAttr::get(ctx, bq, bk, tiles->warps, tiles->stages,
-                                  tiles->mma));
+                                  tiles->mma, tiles->copy));
     func->setAttr("attn.target", b.getStringAttr(target));
     return success();
   }

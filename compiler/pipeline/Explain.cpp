@@ -130,14 +130,16 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << ", lse " << (spec.lse ? "yes" : "no") << "\n";
   os << "  tiles: block_q=" << t.blockQ << ", block_kv=" << t.blockKv << ", "
      << t.warps << " warp" << (t.warps > 1 ? "s" : "") << ", " << t.stages
-     << " K/V stage" << (t.stages > 1 ? "s" : "") << ", " << t.mma << "\n";
+     << " K/V stage" << (t.stages > 1 ? "s" : "") << ", " << t.mma
+     << (t.copy == "tma" ? ", TMA copies (+ a producer warpgroup)" : "") << "\n";
   os << "    why: " << t.why << "\n";
   os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
      << t.stages << " x (K "
      << t.blockKv * spec.headDimQK * static_cast<int64_t>(e) / 1024
      << " KiB + V " << t.blockKv * spec.headDimV * static_cast<int64_t>(e) / 1024
-     << " KiB))\n";
+     << " KiB))" << (t.copy == "tma" ? " + 640 B of barriers and copy requests" : "")
+     << "\n";
   if (target.isGpu())
     os << "  registers: " << t.accumulatorRegs
        << " f32 accumulators per thread (S " << t.blockQ / t.warps * t.blockKv / 32

@@ -80,6 +80,23 @@ std::string manifestJson(const spec::AttentionSpec &spec,
                                    c.listsPerHead ? "heads" : "1", qBlocks,
                                    listRow}},
         {"kind", "workspace written by the list builder"}});
+  // TMA kernels: a CUtensorMap per q / k / v after everything else.
+  llvm::json::Array tensorMaps;
+  if (c.copy == "tma") {
+    for (auto [name, rows] : {std::pair<const char *, int64_t>{"q", c.blockQ},
+                              {"k", c.blockKv},
+                              {"v", c.blockKv}}) {
+      params.push_back(llvm::json::Object{
+          {"name", std::string(name) + "_tensor_map"},
+          {"type", "CUtensorMap (const __grid_constant__)"},
+          {"kind", "TMA descriptor of " + std::string(name)}});
+      tensorMaps.push_back(llvm::json::Object{
+          {"tensor", name},
+          {"dims", "{head_dim, seqlen, heads, batch}"},
+          {"box", llvm::json::Array{64, rows, 1, 1}},
+          {"swizzle", "128B"}});
+    }
+  }
   auto parsedSpec = llvm::json::parse(spec.canonicalJson());
   llvm::json::Object m{
       {"faopt_version", faoptVersion()},
@@ -104,8 +121,11 @@ std::string manifestJson(const spec::AttentionSpec &spec,
       {"block_kv", c.blockKv},
       {"warps", c.warps},
       {"mma", c.mma},
+      {"copy", c.copy},
       {"dynamic_shared_memory_bytes", c.sharedBytes},
   };
+  if (!tensorMaps.empty())
+    m["tensor_maps"] = std::move(tensorMaps);
   if (!c.listBuilder.empty())
     m["block_list_builder"] = llvm::json::Object{
         {"kernel", c.listBuilder},

@@ -28,6 +28,14 @@ bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV) {
   return warps == 8 && dQK >= 128 && dV >= 128;
 }
 
+bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV) {
+  // Measured on the H200 (docs/performance.md item 19): a producer
+  // warpgroup with TMA copies on mbarriers, no CTA barrier in the kv loop,
+  // gains 20-30% over cp.async at d = 128. d = 64 kernels run two CTAs per
+  // SM, where 384 threads would cap a thread at 85 registers.
+  return stages >= 2 && dQK >= 128 && dV >= 128;
+}
+
 std::optional<TargetDesc> lookupTarget(std::string_view name) {
   for (const TargetDesc &t : kTargets)
     if (name == t.name)
@@ -151,6 +159,8 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
   }
   c.accumulatorRegs = rowsPerWarp * (c.blockKv + dV) / 32;
   c.pingpong = wgmma && wgmmaPingPong(c.warps, dQK, dV);
+  if (wgmma && wgmmaTmaCopies(c.stages, dQK, dV))
+    c.copy = "tma";
   if (c.sharedMemBytes > target.sharedMemPerBlock) {
     error = "tiles " + std::to_string(c.blockQ) + "x" +
             std::to_string(c.blockKv) + " need " +
@@ -180,7 +190,9 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
       << " f32/thread) at " << c.accumulatorRegs << " registers, under the "
       << regBudget << " budget that leaves room for operands; " << c.stages
       << " K/V stage" << (c.stages > 1 ? "s" : "") << " ("
-      << (c.stages > 1 ? "cp.async double buffering" : "one buffer")
+      << (c.copy == "tma" ? "TMA double buffering from a producer warpgroup"
+          : c.stages > 1  ? "cp.async double buffering"
+                          : "one buffer")
       << ") and the Q tile use " << c.sharedMemBytes / 1024 << " KiB of "
       << target.sharedMemPerBlock / 1024 << " KiB shared memory.";
   c.why = why.str();

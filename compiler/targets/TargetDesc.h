@@ -37,6 +37,7 @@ struct TileChoice {
   int64_t accumulatorRegs = 0;    // f32 registers per thread: S tile + O acc
   std::string mma = "mma_sync";   // tensor-core instruction: mma_sync, wgmma
   bool pingpong = false;          // wgmma: the two warpgroups take turns
+  std::string copy = "cp_async";  // K/V copies: cp_async, tma (producer warps)
   std::string why;                // one paragraph for --explain
 };
 
@@ -53,6 +54,12 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
 /// dims dQK / dV take turns on the tensor cores (faopt_sm90.cuh). The GPU
 /// lowering asks this for the kernel it lowers; chooseTiles records it.
 bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV);
+
+/// Whether a wgmma kernel with `stages` K/V stages and head dims dQK / dV
+/// copies its tiles with TMA from a producer warpgroup
+/// (faopt_sm90_tma.cuh): with a pipelined kv loop, and where one CTA owns
+/// the SM (d >= 128), so the consumers can take the producer's registers.
+bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV);
 
 } // namespace faopt
 

@@ -53,7 +53,10 @@ def Attn_TilingAttr : AttrDef<Attn_Dialect, "Tiling"> {
     "int64_t":$warps,
     "int64_t":$stages,
     StringRefParameter<"tensor-core instruction: mma_sync or wgmma",
-                       "\"mma_sync\"">:$mma
+                       "\"mma_sync\"">:$mma,
+    StringRefParameter<"how K/V tiles reach shared memory: cp_async (every "
+                       "thread copies) or tma (a producer warpgroup issues "
+                       "TMA loads on mbarriers)", "\"cp_async\"">:$copy
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

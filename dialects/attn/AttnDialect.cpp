@@ -32,7 +32,7 @@ void AttnDialect::initialize() {
 LogicalResult
 TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                    int64_t blockQ, int64_t blockKv, int64_t warps,
-                   int64_t stages, StringRef mma) {
+                   int64_t stages, StringRef mma, StringRef copy) {
   if (blockQ <= 0 || blockKv <= 0 || warps <= 0 || stages <= 0)
     return emitError() << "tiling parameters must be positive, got block_q = "
                        << blockQ << ", block_kv = " << blockKv
@@ -49,5 +49,12 @@ TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "block_q = "
                        << blockQ << ", block_kv = " << blockKv
                        << ", warps = " << warps;
+  if (copy != "cp_async" && copy != "tma")
+    return emitError() << "tiling copy must be \"cp_async\" or \"tma\", got \""
+                       << copy << "\"";
+  // TMA loads land in wgmma's 128-byte-swizzled slab layout, and the
+  // producer / consumer split assumes consumer warpgroups.
+  if (copy == "tma" && mma != "wgmma")
+    return emitError() << "tiling copy = \"tma\" needs mma = \"wgmma\"";
   return success();
 }

@@ -235,14 +235,16 @@ def Attn_TilePrefetchOp : Attn_Op<"tile_prefetch"> {
     stage `stage` of the buffer that holds tiles of `source`. It yields
     nothing: a later attn.tile_wait with the same source and stage returns
     the data. attn-pipeline-kv-loads introduces it so that block j + 1 is
-    fetched while block j is computed.
+    fetched while block j is computed. `round` counts the earlier fills of
+    this stage (0 for the first): a copy engine that signals completion on a
+    barrier per stage (TMA) tells the rounds apart by it.
   }];
   let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead, MemWrite]>:$source,
                        Index:$batch, Index:$head, Index:$row, Index:$bound,
-                       Index:$stage, TypeAttr:$tile_type);
+                       Index:$stage, Index:$round, TypeAttr:$tile_type);
   let assemblyFormat = [{
     $source `[` $batch `,` $head `,` $row `]` `bound` $bound `stage` $stage
-    attr-dict `:` type($source) `->` $tile_type
+    `round` $round attr-dict `:` type($source) `->` $tile_type
   }];
   let hasVerifier = 1;
 }
@@ -251,19 +253,39 @@ def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
   let summary = "the tile an earlier tile_prefetch put in a stage (GPU)";
   let description = [{
     Returns what attn.tile_load with the same operands would, taking it from
-    stage `stage` once the prefetch that filled it has completed. `ahead` is
-    true when the prefetch of the next stage has been issued and may stay in
-    flight.
+    stage `stage` once the prefetch that filled it (in round `round`) has
+    completed. `ahead` is true when the prefetch of the next stage has been
+    issued and may stay in flight.
   }];
   let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead]>:$source,
                        Index:$batch, Index:$head, Index:$row, Index:$bound,
-                       Index:$stage, I1:$ahead);
+                       Index:$stage, Index:$round, I1:$ahead);
   let results = (outs AnyStaticShapeTensor:$tile);
   let assemblyFormat = [{
     $source `[` $batch `,` $head `,` $row `]` `bound` $bound `stage` $stage
-    `ahead` $ahead attr-dict `:` type($source) `->` type($tile)
+    `round` $round `ahead` $ahead attr-dict `:` type($source) `->` type($tile)
   }];
   let hasVerifier = 1;
+}
+
+def Attn_TileReleaseOp : Attn_Op<"tile_release"> {
+  let summary = "hand a shared-memory stage back to the copies (GPU)";
+  let description = [{
+    Marks the end of this iteration's use of stage `stage` (filled in round
+    `round`) of the buffer that holds tiles of `source`: no tile taken from
+    it with attn.tile_wait is read after this point, so the next prefetch
+    into the stage may overwrite it. It also stands for a wait when the
+    iteration skipped its tile_wait (a guarded block), so every round of a
+    stage is consumed exactly once. attn-pipeline-kv-loads places one per
+    pipelined source at the end of the kv loop body. Copies that
+    synchronise with CTA barriers (cp.async) need nothing here; producer /
+    consumer copies (TMA) signal the stage's "empty" barrier.
+  }];
+  let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead]>:$source,
+                       Index:$stage, Index:$round);
+  let assemblyFormat = [{
+    $source `stage` $stage `round` $round attr-dict `:` type($source)
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -101,12 +101,22 @@ std::vector<Case> cases() {
   padded.batch = 3;
   padded.seqQ = padded.seqK = 200;
   v.push_back(padded);
+  // Rows 152 elements apart: the sm90a kernel's TMA maps carry the strides.
+  Case paddedTma;
+  paddedTma.name = "padded_rows_bf16_d128_causal";
+  paddedTma.causal = true;
+  paddedTma.padRows = 24;
+  paddedTma.batch = 2;
+  paddedTma.seqQ = 333;
+  paddedTma.seqK = 333;
+  v.push_back(paddedTma);
   return v;
 }
 
 /// Which kernels this run tests: on compute capability 9.0 the default
-/// target is sm90a and d = 128 bf16 kernels use wgmma (256 threads); sm80
-/// kernels (forced with FAOPT_TEST_TARGET=sm80) use mma.sync.
+/// target is sm90a and d = 128 bf16 kernels use wgmma with TMA copies (256
+/// consumer threads + a 128-thread producer warpgroup); sm80 kernels
+/// (forced with FAOPT_TEST_TARGET=sm80) use mma.sync and cp.async.
 TEST(GpuTarget, HopperKernelsUseWgmma) {
   SKIP_WITHOUT_GPU();
   Result<Kernel> kernel = context().kernel(
@@ -118,7 +128,9 @@ TEST(GpuTarget, HopperKernelsUseWgmma) {
   std::printf("[ target   ] %s, %s, %d threads\n", info.target,
               wgmma ? "wgmma" : "mma.sync", info.threads);
   EXPECT_EQ(wgmma, std::string(info.target) == "sm90a") << manifest;
-  EXPECT_EQ(info.threads, wgmma ? 256 : 128);
+  EXPECT_EQ(info.threads, wgmma ? 384 : 128);
+  EXPECT_EQ(manifest.find("\"tensor_maps\"") != std::string::npos, wgmma)
+      << manifest;
 }
 
 /// A device tensor in a physical layout with its logical strides.

@@ -134,7 +134,8 @@ TEST(Runtime, LaunchesAreValidatedFirst) {
   ASSERT_TRUE(k) << k.status().message();
   faopt::KernelInfo info = k->info();
   EXPECT_EQ(std::string(info.name), "rt_causal");
-  // mma.sync kernels: 4 warps; sm90a's wgmma kernels: 2 warpgroups.
+  // mma.sync kernels: 4 warps; sm90a's wgmma kernels: 2 warpgroups (d = 64
+  // copies with cp.async: no producer warpgroup).
   EXPECT_EQ(info.threads, std::string(info.target) == "sm90a" ? 256 : 128);
   EXPECT_EQ(info.block_q, 128);
   EXPECT_GT(info.shared_memory_bytes, 0);

@@ -44,6 +44,7 @@ TEST(TargetDesc, HopperUsesWgmmaForWholeSlabs) {
   EXPECT_EQ(d128.blockKv, 128);
   EXPECT_EQ(d128.stages, 2);
   EXPECT_EQ(d128.accumulatorRegs, 128);
+  EXPECT_EQ(d128.copy, "tma"); // one CTA per SM: a producer warpgroup
   // d = 256: the O accumulator alone is 128 registers; 64-wide kv-blocks
   // keep S + O at the 160 budget, double-buffered in 192 KiB.
   TileChoice d256 = choose("sm90a", 256);
@@ -51,6 +52,11 @@ TEST(TargetDesc, HopperUsesWgmmaForWholeSlabs) {
   EXPECT_EQ(d256.blockKv, 64);
   EXPECT_EQ(d256.stages, 2);
   EXPECT_EQ(d256.accumulatorRegs, 160);
+  EXPECT_EQ(d256.copy, "tma");
+  // d = 64 runs two CTAs per SM: 384 threads would cap registers at 85.
+  EXPECT_EQ(choose("sm90a", 64).mma, "wgmma");
+  EXPECT_EQ(choose("sm90a", 64).copy, "cp_async");
+  EXPECT_EQ(choose("sm80", 128).copy, "cp_async");
   // block_q = 64 is one warpgroup.
   TileChoice bq64 = choose("sm90a", 128, 128, 64);
   EXPECT_EQ(bq64.mma, "wgmma");

@@ -92,6 +92,42 @@ struct GridLowering : KernelPattern<scf::ForallOp> {
   }
 };
 
+/// TMA kernels (faopt_sm90_tma.cuh): the tensor maps of q, k and v as the
+/// last parameters, the producer warpgroup split off at the start of the
+/// body, and the stop request before every return.
+void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
+  OpBuilder b(fn.getContext());
+  Location loc = fn.getLoc();
+  Type mapType = emitc::OpaqueType::get(fn.getContext(),
+                                        "const __grid_constant__ faopt::TmaMap");
+  SmallVector<Value> maps;
+  for (int i = 0; i < 3; ++i) {
+    unsigned at = fn.getNumArguments();
+    (void)fn.insertArgument(at, mapType, DictionaryAttr(), loc);
+    maps.push_back(fn.getArgument(at));
+  }
+  // One CTA per SM: 24 registers per producer thread, 240 per consumer
+  // (24 * 128 + 240 * 256 fits the 64 K register file).
+  std::string consumerRegs = minBlocks == 1 ? "240" : "0";
+  std::string producerRegs = minBlocks == 1 ? "24" : "0";
+  std::string w = std::to_string(info.warps), pipe = std::to_string(info.pipeOffset);
+  std::string pp = info.pingpong ? "true" : "false";
+  b.setInsertionPointToStart(&fn.getBody().front());
+  faopt::gpu::emit::comment(
+      b, loc,
+      "producer warpgroup (warps " + w + "-" + std::to_string(info.warps + 3) +
+          "): serves the tile requests below with TMA ({} = q, {} = k, {} = v "
+          "tensor maps); the consumers go on",
+      maps);
+  faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::start", maps,
+                         {w, pipe, pp, consumerRegs, producerRegs});
+  fn.walk([&](emitc::ReturnOp ret) {
+    b.setInsertionPoint(ret);
+    faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::finish", {},
+                           {w, pipe, pp});
+  });
+}
+
 struct AttnConvertToEmitCPass
     : faopt::gpu::impl::AttnConvertToEmitCBase<AttnConvertToEmitCPass> {
   using AttnConvertToEmitCBase::AttnConvertToEmitCBase;
@@ -142,6 +178,7 @@ struct AttnConvertToEmitCPass
     };
     info.pingpong = info.wgmma && kernel.getNumArguments() >= 3 &&
                     faopt::wgmmaPingPong(info.warps, headDim(0), headDim(2));
+    info.tma = tiling.getCopy() == "tma";
     if (info.wgmma && target != "sm90a") {
       kernel.emitError() << "wgmma tiling needs target sm90a, got '" << target
                          << "'";
@@ -160,6 +197,8 @@ struct AttnConvertToEmitCPass
     int64_t perSM = (target == "sm80" ? 164 : 228) * 1024;
     int64_t minBlocks =
         std::clamp<int64_t>(perSM / std::max<int64_t>(info.sharedBytes + 1024, 1), 1, 2);
+    // TMA kernels launch a producer warpgroup after the consumers.
+    const int64_t launchThreads = info.threads + (info.tma ? 128 : 0);
 
     GpuTypeConverter converter(ctx, info.warps);
     ConversionTarget legal(*ctx);
@@ -194,7 +233,9 @@ struct AttnConvertToEmitCPass
     // faopt_block_lists.cuh; both include faopt_sm80.cuh, so the sm90 header
     // goes first: it decides how faopt_sm80.cuh lays out tiles.
     SmallVector<StringRef, 2> includes;
-    if (info.wgmma)
+    if (info.tma)
+      includes.push_back("faopt_sm90_tma.cuh");
+    else if (info.wgmma)
       includes.push_back("faopt_sm90.cuh");
     if (!builderName.empty())
       includes.push_back("faopt_block_lists.cuh");
@@ -207,11 +248,13 @@ struct AttnConvertToEmitCPass
       if (fn.getSymName() == kernelName) {
         fn.setSpecifiersAttr(b.getStrArrayAttr(
             {"extern \"C\"", "__global__",
-             "__launch_bounds__(" + str(info.threads) + ", " + str(minBlocks) +
-                 ")"}));
+             "__launch_bounds__(" + str(launchThreads) + ", " +
+                 str(minBlocks) + ")"}));
         fn->setAttr("attn.shared_memory_bytes",
                     b.getI64IntegerAttr(info.sharedBytes));
-        fn->setAttr("attn.threads", b.getI64IntegerAttr(info.threads));
+        fn->setAttr("attn.threads", b.getI64IntegerAttr(launchThreads));
+        if (info.tma)
+          addProducer(fn, info, minBlocks);
         // Name the arguments once, at the top (kernels built by attn-tile:
         // q, k, v, o and optionally lse as tensor views, then the run-time
         // parameters by their `attn.param` names).

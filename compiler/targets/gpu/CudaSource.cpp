@@ -9,6 +9,7 @@
 #include "compiler/targets/gpu/faopt_block_lists.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm80.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm90.cuh.inc"
+#include "compiler/targets/gpu/faopt_sm90_tma.cuh.inc"
 
 using namespace mlir;
 
@@ -18,6 +19,7 @@ llvm::ArrayRef<DeviceHeader> deviceHeaders() {
   static const DeviceHeader headers[] = {
       {"faopt_sm80.cuh", k_faopt_sm80_cuh},
       {"faopt_sm90.cuh", k_faopt_sm90_cuh},
+      {"faopt_sm90_tma.cuh", k_faopt_sm90_tma_cuh},
       {"faopt_block_lists.cuh", k_faopt_block_lists_cuh}};
   return headers;
 }
@@ -52,6 +54,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
       out.warps = t.getWarps();
       out.stages = t.getStages();
       out.mma = t.getMma().str();
+      out.copy = t.getCopy().str();
     }
   }
   if (out.name.empty())

@@ -17,6 +17,9 @@ struct CudaKernelSource {
   int64_t sharedBytes = 0; // dynamic shared memory per CTA
   int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
   std::string mma = "mma_sync"; // tensor-core instruction (attn.tiling)
+  /// "tma": the kernel takes CUtensorMaps of q, k, v after its other
+  /// parameters and `threads` includes a producer warpgroup (attn.tiling).
+  std::string copy = "cp_async";
   /// The kv-block list builder launched before the kernel (data-dependent
   /// masks, attn-block-lists), "" if none; its threads per block and the
   /// rows of the lists (compiler/pipeline/BlockListsAbi.h).
@@ -32,8 +35,9 @@ mlir::FailureOr<CudaKernelSource> translateToCuda(mlir::ModuleOp module,
                                                   llvm::StringRef header);
 
 /// The device-primitive headers the generated code includes
-/// (faopt_sm80.cuh; wgmma kernels faopt_sm90.cuh and list builders
-/// faopt_block_lists.cuh, which both include it),
+/// (faopt_sm80.cuh; wgmma kernels faopt_sm90.cuh, TMA kernels
+/// faopt_sm90_tma.cuh and list builders faopt_block_lists.cuh, which all
+/// include it),
 /// embedded in the binary so NVRTC needs no file system.
 struct DeviceHeader {
   llvm::StringRef name, source;

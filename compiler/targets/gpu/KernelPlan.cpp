@@ -42,6 +42,12 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
       source = wait.getSource();
       type = wait.getTile().getType();
       staged = true;
+    } else if (auto release = dyn_cast<TileReleaseOp>(op)) {
+      FailureOr<unsigned> slot = slotOf(op, release.getSource());
+      if (failed(slot))
+        return WalkResult::interrupt();
+      info.source[op] = *slot;
+      return WalkResult::advance();
     } else if (auto store = dyn_cast<TileStoreOp>(op)) {
       if (store.getTile().getType().getRank() == 2)
         bytes[0] = std::max(bytes[0], bytesOf(store.getTile().getType()));
@@ -52,6 +58,12 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     FailureOr<unsigned> slot = slotOf(op, source);
     if (failed(slot))
       return WalkResult::interrupt();
+    if (info.tma && !staged) {
+      op->emitOpError() << "TMA copies (attn.tiling copy = \"tma\") need "
+                           "every tile copy pipelined (attn-pipeline-kv-loads)";
+      return WalkResult::interrupt();
+    }
+    info.source[op] = *slot;
     bytes[*slot] = std::max(bytes[*slot], bytesOf(type));
     // Two stages where the stage varies (the pipelined kv loop).
     Value stage = isa<TilePrefetchOp>(op) ? cast<TilePrefetchOp>(op).getStage()
@@ -73,6 +85,10 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
   for (auto [op, slot] : copies)
     info.buffer[op] = {offset[slot], bytes[slot]};
   info.sharedBytes = total;
+  if (info.tma) {
+    info.pipeOffset = (total + 127) / 128 * 128;
+    info.sharedBytes = info.pipeOffset + kTmaPipeBytes;
+  }
 
   // The first prefetch / wait of each block synchronises for the group.
   for (auto [op, slot] : copies) {

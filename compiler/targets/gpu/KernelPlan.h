@@ -22,6 +22,13 @@ struct KernelInfo {
   int64_t warps = 4, threads = 128, blockQ = 0, blockKv = 0;
   bool wgmma = false; // products are warpgroup MMAs (faopt_sm90.cuh)
   bool pingpong = false; // wgmma: the two warpgroups alternate products
+  /// TMA copies from a producer warpgroup (faopt_sm90_tma.cuh): the
+  /// consumers are `threads`, the launch adds 128; the pipe's barriers and
+  /// request ring sit at `pipeOffset` in shared memory.
+  bool tma = false;
+  int64_t pipeOffset = 0;
+  /// The kernel argument (0 q, 1 k, 2 v) each copy, wait and release uses.
+  llvm::DenseMap<mlir::Operation *, unsigned> source;
   /// Shared-memory buffer of each tile load / prefetch / wait: the byte
   /// offset of stage 0 and the bytes of one stage.
   struct Buffer {
@@ -39,8 +46,12 @@ struct KernelInfo {
   llvm::SmallVector<std::string> argNames;
 };
 
+/// Bytes faopt_sm90_tma.cuh's control block (faopt::tma::Pipe) may use.
+constexpr int64_t kTmaPipeBytes = 640;
+
 /// Fills the shared-memory plan of `info` (buffer offsets and stages,
-/// barriers, groups in flight) from the kernel's tile copies.
+/// barriers, groups in flight) from the kernel's tile copies; with
+/// `info.tma`, also the pipe (and every copy must be pipelined).
 mlir::LogicalResult planSharedMemory(mlir::func::FuncOp kernel,
                                      KernelInfo &info);
 

@@ -6,9 +6,14 @@
 // becomes
 //   attn.tile_prefetch %K[b, h, %lo * BK] ... stage 0        // prologue
 //   scf.for %kb = %lo to %hi {
-//     %stage = (%kb - %lo) mod 2 ; %ahead = %kb + 1 < %hi
-//     scf.if %ahead { attn.tile_prefetch %K[b, h, (%kb + 1) * BK] stage 1 - %stage }
-//     ... scf.if %any { %k = attn.tile_wait %K[b, h, %kb * BK] stage %stage ahead %ahead }
+//     %stage = (%kb - %lo) mod 2 ; %round = (%kb - %lo) / 2
+//     %ahead = %kb + 1 < %hi
+//     scf.if %ahead { attn.tile_prefetch %K[b, h, (%kb + 1) * BK]
+//                       stage 1 - %stage round (%kb + 1 - %lo) / 2 }
+//     ... scf.if %any { %k = attn.tile_wait %K[b, h, %kb * BK]
+//                         stage %stage round %round ahead %ahead }
+//     (attn.tile_release %K stage %stage round %round after the last use
+//      of %k, and in the guard's other branch)
 //   }
 //
 // Every tile load in the loop whose row is %kb * BK and whose other operands
@@ -22,7 +27,10 @@
 // GPU lowering gives each source two shared-memory stages. A tile loaded
 // before the loop and used only in it (Q) is prefetched where it was loaded
 // and waited for just before the loop, so the kv-range computation hides
-// its latency.
+// its latency. Each pipelined source's stage is released after the last use
+// of its tile, and on the other branch of every guard around it, so every
+// fill is consumed exactly once: copies that signal per-stage barriers
+// (TMA) refill a stage only after that.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -250,9 +258,9 @@ struct AttnPipelineKvLoadsPass
       return arith::ConstantIndexOp::create(ob, loc, v);
     };
     auto prefetch = [&](OpBuilder &ob, TileLoadOp load, Value row,
-                        Value stage) {
+                        Value stage, Value round) {
       TilePrefetchOp::create(ob, loc, load.getSource(), load.getBatch(),
-                             load.getHead(), row, load.getBound(), stage,
+                             load.getHead(), row, load.getBound(), stage, round,
                              TypeAttr::get(load.getTile().getType()));
     };
     Value lo = loop.getLowerBound(), hi = loop.getUpperBound();
@@ -273,14 +281,15 @@ struct AttnPipelineKvLoadsPass
         b, loc, blockIndexAt(b, loop, blockIndex, indexOps, lo, atLo), bk);
     Value zero = index(b, 0);
     for (TileLoadOp load : loads)
-      prefetch(b, load, firstRow, zero);
+      prefetch(b, load, firstRow, zero, zero);
 
     // In the loop: this iteration's stage, and the next block's prefetch.
     b.setInsertionPointToStart(loop.getBody());
     Value iv = loop.getInductionVar();
     Value one = index(b, 1), two = index(b, 2);
-    Value stage = arith::RemUIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, iv, lo), two);
+    Value fromLo = arith::SubIOp::create(b, loc, iv, lo);
+    Value stage = arith::RemUIOp::create(b, loc, fromLo, two);
+    Value round = arith::DivUIOp::create(b, loc, fromLo, two);
     Value next = arith::AddIOp::create(b, loc, iv, one);
     Value ahead =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, hi);
@@ -291,8 +300,10 @@ struct AttnPipelineKvLoadsPass
       Value nextRow = arith::MulIOp::create(
           ib, loc,
           blockIndexAt(ib, loop, blockIndex, indexOps, next, nextReads), bk);
+      Value nextRound = arith::DivUIOp::create(
+          ib, loc, arith::AddIOp::create(ib, loc, fromLo, one), two);
       for (TileLoadOp load : loads)
-        prefetch(ib, load, nextRow, otherStage);
+        prefetch(ib, load, nextRow, otherStage, nextRound);
     }
     // Loads before the loop whose tile is only used inside it (the Q tile)
     // become a prefetch where they were and a wait just before the loop, so
@@ -306,28 +317,93 @@ struct AttnPipelineKvLoadsPass
           }))
         continue;
       OpBuilder eb(early);
-      prefetch(eb, early, early.getRow(), index(eb, 0));
+      prefetch(eb, early, early.getRow(), index(eb, 0), index(eb, 0));
       OpBuilder wb(loop);
       if (!always)
         always = arith::ConstantIntOp::create(wb, loc, 1, 1);
       auto wait = TileWaitOp::create(
           wb, early.getLoc(), early.getTile().getType(), early.getSource(),
           early.getBatch(), early.getHead(), early.getRow(), early.getBound(),
-          index(wb, 0), always);
+          index(wb, 0), index(wb, 0), always);
       early.replaceAllUsesWith(wait.getTile());
       early.erase();
       break;
     }
 
+    llvm::SmallPtrSet<Value, 4> released;
     for (TileLoadOp load : loads) {
       OpBuilder lb(load);
       auto wait = TileWaitOp::create(
           lb, load.getLoc(), load.getTile().getType(), load.getSource(),
           load.getBatch(), load.getHead(), load.getRow(), load.getBound(),
-          stage, ahead);
+          stage, round, ahead);
       load.replaceAllUsesWith(wait.getTile());
       load.erase();
+      sinkToFirstUse(wait);
+      if (released.insert(wait.getSource()).second)
+        placeRelease(loop, wait, stage, round);
     }
+  }
+
+  /// Releases the wait's stage right after the last op of its block that
+  /// uses the tile (K after S = Q K^T, V after P V: the copy engine may
+  /// refill it while the rest of the iteration runs), and on every other
+  /// path through the scf.if ops between that block and the loop body, so
+  /// each iteration releases exactly once. Elsewhere: at the end of the body.
+  static void placeRelease(scf::ForOp loop, TileWaitOp wait, Value stage,
+                           Value round) {
+    Location loc = wait.getLoc();
+    Value source = wait.getSource();
+    SmallVector<scf::IfOp> guards;
+    for (Operation *op = wait->getParentOp(); op != loop; op = op->getParentOp()) {
+      auto guard = dyn_cast<scf::IfOp>(op);
+      if (!guard) {
+        OpBuilder b = OpBuilder::atBlockTerminator(loop.getBody());
+        TileReleaseOp::create(b, loc, source, stage, round);
+        return;
+      }
+      guards.push_back(guard);
+    }
+    Block *block = wait->getBlock();
+    Operation *last = wait;
+    for (Operation *user : wait.getTile().getUsers())
+      if (Operation *inBlock = block->findAncestorOpInBlock(*user))
+        if (last->isBeforeInBlock(inBlock))
+          last = inBlock;
+    OpBuilder b(last->getContext());
+    if (last->hasTrait<OpTrait::IsTerminator>())
+      b.setInsertionPoint(last);
+    else
+      b.setInsertionPointAfter(last);
+    TileReleaseOp::create(b, loc, source, stage, round);
+    Region *taken = block->getParent();
+    for (scf::IfOp guard : guards) {
+      Region &other = taken == &guard.getThenRegion() ? guard.getElseRegion()
+                                                      : guard.getThenRegion();
+      if (other.empty()) {
+        OpBuilder eb(guard);
+        eb.createBlock(&other);
+        scf::YieldOp::create(eb, loc);
+      }
+      OpBuilder ob = OpBuilder::atBlockTerminator(&other.front());
+      TileReleaseOp::create(ob, loc, source, stage, round);
+      taken = guard->getParentRegion();
+    }
+  }
+
+  /// Moves a wait down to the first op of its block that uses its tile (V
+  /// is waited for at P V, not at S = Q K^T): copies that complete per
+  /// tile (TMA) let the earlier products start.
+  static void sinkToFirstUse(TileWaitOp wait) {
+    Block *block = wait->getBlock();
+    Operation *first = nullptr;
+    for (Operation *user : wait.getTile().getUsers()) {
+      Operation *inBlock = block->findAncestorOpInBlock(*user);
+      if (inBlock && (!first || inBlock->isBeforeInBlock(first)))
+        first = inBlock;
+    }
+    if (first && first != wait->getNextNode())
+      wait->moveBefore(first);
   }
 };
 

@@ -80,6 +80,11 @@ struct TileLoadLowering : KernelPattern<TileLoadOp> {
   }
 };
 
+/// The plan's source (0 q, 1 k, 2 v) of a copy, wait or release.
+std::string sourceOf(const KernelInfo &k, Operation *op) {
+  return str(k.source.lookup(op));
+}
+
 struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
@@ -90,16 +95,29 @@ struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
       return failure();
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getTileType());
-    comment(rewriter, loc,
-            "attn.tile_prefetch: rows [{}, {} + " + str(type.getDimSize(0)) +
-                ") into stage {} (cp.async, completes later)",
-            {adaptor.getRow(), adaptor.getRow(), adaptor.getStage()});
-    Value buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
-    bool barrier = kernel.barrierFirst.contains(op);
-    call(rewriter, loc, Type(), "faopt::prefetch_tile",
-         {buffer, adaptor.getSource(), adaptor.getBatch(), adaptor.getHead(),
-          adaptor.getRow(), adaptor.getBound()},
-         {str(kernel.threads), barrier ? "true" : "false"});
+    std::string rows = "attn.tile_prefetch: rows [{}, {} + " +
+                       str(type.getDimSize(0)) + ") into stage {}";
+    Value buffer;
+    if (kernel.tma) {
+      comment(rewriter, loc,
+              rows + ", fill {} (a request to the TMA producer)",
+              {adaptor.getRow(), adaptor.getRow(), adaptor.getStage(),
+               adaptor.getRound()});
+      buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+      call(rewriter, loc, Type(), "faopt::tma::prefetch_tile",
+           {buffer, adaptor.getBatch(), adaptor.getHead(), adaptor.getRow(),
+            adaptor.getBound(), adaptor.getStage(), adaptor.getRound()},
+           {str(kernel.pipeOffset), sourceOf(kernel, op)});
+    } else {
+      comment(rewriter, loc, rows + " (cp.async, completes later)",
+              {adaptor.getRow(), adaptor.getRow(), adaptor.getStage()});
+      buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+      bool barrier = kernel.barrierFirst.contains(op);
+      call(rewriter, loc, Type(), "faopt::prefetch_tile",
+           {buffer, adaptor.getSource(), adaptor.getBatch(), adaptor.getHead(),
+            adaptor.getRow(), adaptor.getBound()},
+           {str(kernel.threads), barrier ? "true" : "false"});
+    }
     rewriter.eraseOp(op);
     return success();
   }
@@ -115,6 +133,18 @@ struct TileWaitLowering : KernelPattern<TileWaitOp> {
       return failure();
     Location loc = op.getLoc();
     auto type = op.getTile().getType();
+    if (kernel.tma) {
+      comment(rewriter, loc,
+              "attn.tile_wait: the tile of stage {}, once fill {} has landed "
+              "(its full barrier)",
+              {adaptor.getStage(), adaptor.getRound()});
+      Value buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+      rewriter.replaceOp(
+          op, call(rewriter, loc, convert(type), "faopt::tma::wait_tile",
+                   {buffer, adaptor.getStage(), adaptor.getRound()},
+                   {str(kernel.pipeOffset), sourceOf(kernel, op)}));
+      return success();
+    }
     bool first = kernel.barrierFirst.contains(op);
     comment(rewriter, loc,
             std::string("attn.tile_wait: the tile of stage {}") +
@@ -125,6 +155,27 @@ struct TileWaitLowering : KernelPattern<TileWaitOp> {
     rewriter.replaceOp(op, call(rewriter, loc, convert(type), "faopt::wait_tile",
                                 {buffer, adaptor.getAhead()},
                                 {str(ahead), first ? "true" : "false"}));
+    return success();
+  }
+};
+
+/// cp.async kernels synchronise stages with CTA barriers at the next
+/// prefetch: nothing to emit. TMA kernels signal the stage's empty barrier.
+struct TileReleaseLowering : KernelPattern<TileReleaseOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileReleaseOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (kernel.tma) {
+      Location loc = op.getLoc();
+      comment(rewriter, loc,
+              "attn.tile_release: this warp is done with stage {} (fill {})",
+              {adaptor.getStage(), adaptor.getRound()});
+      call(rewriter, loc, Type(), "faopt::tma::release",
+           {adaptor.getStage(), adaptor.getRound()},
+           {str(kernel.pipeOffset), sourceOf(kernel, op)});
+    }
+    rewriter.eraseOp(op);
     return success();
   }
 };
@@ -398,7 +449,7 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
     const KernelInfo &info) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
-               TileMatmulLowering, TileMapLowering, TileReduceLowering,
+               TileReleaseLowering, TileMatmulLowering, TileMapLowering, TileReduceLowering,
                TileTruncLowering, FinalizeLowering, TileStoreLowering,
                BlockListBuildLowering, TileExp2Lowering>(converter, ctx, info);
   patterns.add<TileConstantLowering>(converter, ctx, info,

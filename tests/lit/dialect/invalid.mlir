@@ -287,3 +287,18 @@ func.func @tensor_bounds_float(%t: memref<?xf32>, %i: index) {
   %lo, %hi = attn.tensor_bounds %t[%i] to [%i] : memref<?xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{tiling copy must be "cp_async" or "tma", got "dma"}}
+func.func @tiling_copy_unknown() attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma", copy = "dma">} {
+  return
+}
+
+// -----
+
+// TMA tiles land in wgmma's slab layout: mma.sync kernels copy with cp.async.
+// expected-error @+1 {{tiling copy = "tma" needs mma = "wgmma"}}
+func.func @tiling_tma_needs_wgmma() attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 4, stages = 2, copy = "tma">} {
+  return
+}

@@ -7,21 +7,37 @@
 // CHECK-LABEL: func.func @kv_loop(
 // CHECK-SAME:      %[[K:[^:]*]]: memref{{.*}}, %[[V:[^:]*]]: memref{{.*}}, %[[B:[^:]*]]: index, %[[H:[^:]*]]: index, %[[SK:[^:]*]]: index, %[[LO:[^:]*]]: index, %[[HI:[^:]*]]: index, %[[ANY:[^:]*]]: i1
 // CHECK:         %[[ROW0:.*]] = arith.muli %[[LO]], %c64
-// CHECK:         attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0 : {{.*}} -> tensor<64x128xbf16>
-// CHECK:         attn.tile_prefetch %[[V]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0
+// CHECK:         attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0{{.*}} round %c0{{.*}} : {{.*}} -> tensor<64x128xbf16>
+// CHECK:         attn.tile_prefetch %[[V]][%[[B]], %[[H]], %[[ROW0]]] bound %[[SK]] stage %c0{{.*}} round %c0
 // CHECK:         scf.for %[[KB:.*]] = %[[LO]] to %[[HI]]
 // CHECK:           %[[REL:.*]] = arith.subi %[[KB]], %[[LO]]
 // CHECK:           %[[STAGE:.*]] = arith.remui %[[REL]], %c2
+// CHECK:           %[[ROUND:.*]] = arith.divui %[[REL]], %c2
 // CHECK:           %[[NEXT:.*]] = arith.addi %[[KB]], %c1
 // CHECK:           %[[AHEAD:.*]] = arith.cmpi ult, %[[NEXT]], %[[HI]]
 // CHECK:           %[[OTHER:.*]] = arith.subi %c1{{.*}}, %[[STAGE]]
 // CHECK:           scf.if %[[AHEAD]] {
 // CHECK:             %[[NROW:.*]] = arith.muli %[[NEXT]], %c64
-// CHECK:             attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[NROW]]] bound %[[SK]] stage %[[OTHER]]
-// CHECK:             attn.tile_prefetch %[[V]][%[[B]], %[[H]], %[[NROW]]] bound %[[SK]] stage %[[OTHER]]
+// CHECK:             %[[REL1:.*]] = arith.addi %[[REL]], %c1
+// CHECK:             %[[NROUND:.*]] = arith.divui %[[REL1]], %c2
+// CHECK:             attn.tile_prefetch %[[K]][%[[B]], %[[H]], %[[NROW]]] bound %[[SK]] stage %[[OTHER]] round %[[NROUND]]
+// CHECK:             attn.tile_prefetch %[[V]][%[[B]], %[[H]], %[[NROW]]] bound %[[SK]] stage %[[OTHER]] round %[[NROUND]]
 // CHECK:           scf.if %[[ANY]]
-// CHECK:             %[[KT:.*]] = attn.tile_wait %[[K]][%[[B]], %[[H]], %{{.*}}] bound %[[SK]] stage %[[STAGE]] ahead %[[AHEAD]]
-// CHECK:             %[[VT:.*]] = attn.tile_wait %[[V]][%[[B]], %[[H]], %{{.*}}] bound %[[SK]] stage %[[STAGE]] ahead %[[AHEAD]]
+// Each wait sits just before the first op that uses its tile.
+// CHECK:             %[[KT:.*]] = attn.tile_wait %[[K]][%[[B]], %[[H]], %{{.*}}] bound %[[SK]] stage %[[STAGE]] round %[[ROUND]] ahead %[[AHEAD]]
+// CHECK-NEXT:        attn.tile_wait %[[V]][%[[B]], %[[H]], %{{.*}}] bound %[[SK]] stage %[[STAGE]] round %[[ROUND]] ahead %[[AHEAD]]
+// CHECK-NEXT:        attn.tile_matmul
+// Each stage is released after the last use of its tile (K after the first
+// product, V after the second), and in the guard's other branch, so every
+// iteration releases once.
+// CHECK-NEXT:        attn.tile_release %[[K]] stage %[[STAGE]] round %[[ROUND]]
+// CHECK:             attn.tile_matmul
+// CHECK-NEXT:        attn.tile_release %[[V]] stage %[[STAGE]] round %[[ROUND]]
+// CHECK-NEXT:        scf.yield
+// CHECK-NEXT:      } else {
+// CHECK-NEXT:        attn.tile_release %[[K]] stage %[[STAGE]] round %[[ROUND]]
+// CHECK-NEXT:        attn.tile_release %[[V]] stage %[[STAGE]] round %[[ROUND]]
+// CHECK-NEXT:        scf.yield
 // CHECK-NOT:       attn.tile_load
 func.func @kv_loop(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>, %b: index, %h: index, %sk: index, %lo: index, %hi: index, %any: i1, %acc0: tensor<64x128xf32>) -> tensor<64x128xf32> attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2>} {
   %c1 = arith.constant 1 : index

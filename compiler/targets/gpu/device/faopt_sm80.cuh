@@ -149,6 +149,16 @@ template <int I> FAOPT_DEVICE faopt_i64 block_index() {
 FAOPT_DEVICE int lane_id() { return threadIdx.x & 31; }
 FAOPT_DEVICE int warp_id() { return threadIdx.x >> 5; }
 FAOPT_DEVICE void barrier() { __syncthreads(); }
+/// A barrier of the THREADS threads that run the kernel body: the CTA, or
+/// with a producer warpgroup (faopt_sm90_tma.cuh, which has exited by then)
+/// the consumers only, on named barrier 4.
+template <int THREADS> FAOPT_DEVICE void body_barrier() {
+#if defined(FAOPT_TMA) && FAOPT_TMA
+  asm volatile("bar.sync 4, %0;" ::"n"(THREADS) : "memory");
+#else
+  __syncthreads();
+#endif
+}
 
 /// Hides a value from the optimiser. Address arithmetic derived from it is
 /// then recomputed where it is used (a few integer ops) instead of being
@@ -707,8 +717,8 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
                              const Tensor<T, 4> &dst, faopt_i64 b, faopt_i64 h,
                              faopt_i64 row0, faopt_i64 bound,
                              SmemTile<T, M, N> staging) {
-  cp_async_wait<0>(); // no copy may still be landing when the CTA ends
-  __syncthreads();    // the staging area may still be read (Q tile)
+  cp_async_wait<0>();      // no copy may still be landing when the CTA ends
+  body_barrier<THREADS>(); // the staging area may still be read (Q tile)
   const int l = lane_id();
 #pragma unroll
   for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)
@@ -721,7 +731,7 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
         *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) =
             o.v[mt][nt][half];
       }
-  __syncthreads();
+  body_barrier<THREADS>();
   constexpr int kChunks = SmemTile<T, M, N>::kChunks;
   constexpr int kTotal = M * kChunks;
   char *plane = (char *)(dst.data + b * dst.stride[0] + h * dst.stride[1]);

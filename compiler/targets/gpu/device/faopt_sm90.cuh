@@ -106,18 +106,27 @@ FAOPT_WG_SHAPE(f16, "f16", 128, FAOPT_WG_REGS64, "64", "65", "66", "67", "68",
 
 /// Ping-pong between the two warpgroups of a CTA (W = 8; the compiler asks
 /// for it with PINGPONG where it pays: both products at least 128 deep,
-/// docs/performance.md item 18). Inside each kv
-/// iteration the products go in the order S0, S1, PV0, PV1 (S = Q K^T,
-/// PV = P V; 0 and 1 the warpgroups): each one is issued as soon as the one
-/// before it is, so the tensor cores run them back to back while the other
-/// warpgroup's softmax (between its S and its PV) runs on the ALUs. Three
-/// named barriers of 256 threads, each passed once per iteration (128
-/// arrive, 128 wait); the CTA-wide barriers of the K/V stages close the
-/// iteration, so nothing is left pending at the end.
+/// docs/performance.md item 18): the products go in the order S0, S1, PV0,
+/// PV1 in each kv iteration (S = Q K^T, PV = P V; 0 and 1 the warpgroups),
+/// each issued as soon as the one before it is, so the tensor cores run them
+/// back to back while the other warpgroup's softmax (between its S and its
+/// PV) runs on the ALUs.
+///   * cp.async kernels: three named barriers of 256 threads, each passed
+///     once per iteration (128 arrive, 128 wait); the CTA-wide barriers of
+///     the K/V stages close the iteration, so nothing is left pending.
+///   * TMA kernels (FAOPT_TMA, faopt_sm90_tma.cuh) have no CTA barrier in
+///     the loop, so the warpgroups pass a token instead: warpgroup 0 waits on
+///     barrier 1 before each product and arrives on barrier 2 after issuing
+///     it, warpgroup 1 the other way round; warpgroup 1 hands over the first
+///     turn (turns_begin) and warpgroup 0 takes the last one back
+///     (turns_end), so each barrier phase has 128 arrivals and 128 waiters.
 /// FAOPT_NO_PINGPONG=1 (e.g. through FAOPT_NVRTC_OPTIONS=-DFAOPT_NO_PINGPONG=1)
 /// turns it off for diagnosis.
 #ifndef FAOPT_NO_PINGPONG
 #define FAOPT_NO_PINGPONG 0
+#endif
+#ifndef FAOPT_TMA
+#define FAOPT_TMA 0
 #endif
 enum Turn { kAfterS0 = 1, kAfterS1 = 2, kAfterPv0 = 3 };
 template <int B> FAOPT_DEVICE void turn_wait() {
@@ -131,25 +140,50 @@ template <int W, bool PINGPONG> FAOPT_DEVICE void before_product(bool s) {
   static_assert(!PINGPONG || W == 8, "ping-pong needs two warpgroups");
   if constexpr (PINGPONG && !FAOPT_NO_PINGPONG) {
     const bool second = warp_id() >= 4;
-    if (s && second)
+    if constexpr (FAOPT_TMA) {
+      if (second)
+        turn_wait<2>();
+      else
+        turn_wait<1>();
+    } else if (s && second) {
       turn_wait<kAfterS0>();
-    else if (!s && second)
+    } else if (!s && second) {
       turn_wait<kAfterPv0>();
-    else if (!s)
+    } else if (!s) {
       turn_wait<kAfterS1>();
+    }
   }
 }
-/// After issuing it: hand the turn on (PV1 hands it to nobody).
+/// After issuing it: hand the turn on (cp.async kernels: PV1 hands it to
+/// nobody).
 template <int W, bool PINGPONG> FAOPT_DEVICE void after_product(bool s) {
   if constexpr (PINGPONG && !FAOPT_NO_PINGPONG) {
     const bool second = warp_id() >= 4;
-    if (s && second)
+    if constexpr (FAOPT_TMA) {
+      if (second)
+        turn_pass<1>();
+      else
+        turn_pass<2>();
+    } else if (s && second) {
       turn_pass<kAfterS1>();
-    else if (s)
+    } else if (s) {
       turn_pass<kAfterS0>();
-    else if (!second)
+    } else if (!second) {
       turn_pass<kAfterPv0>();
+    }
   }
+}
+/// TMA kernels: warpgroup 1 gives warpgroup 0 the first turn ...
+template <int W, bool PINGPONG> FAOPT_DEVICE void turns_begin() {
+  if constexpr (PINGPONG && !FAOPT_NO_PINGPONG && FAOPT_TMA)
+    if (warp_id() >= 4)
+      turn_pass<1>();
+}
+/// ... and warpgroup 0 takes back the one warpgroup 1 passed last.
+template <int W, bool PINGPONG> FAOPT_DEVICE void turns_end() {
+  if constexpr (PINGPONG && !FAOPT_NO_PINGPONG && FAOPT_TMA)
+    if (warp_id() < 4)
+      turn_wait<1>();
 }
 
 } // namespace wgmma

@@ -1,0 +1,42 @@
+// RUN: not faopt-opt %s --attn-pipeline-kv-loads --attn-schedule-grid --attn-convert-to-emitc=target=sm90a 2>&1 | FileCheck %s
+
+// attn.tiling copy = "tma": a producer warpgroup serves the pipelined K/V
+// and Q copies (attn-pipeline-kv-loads) with TMA; it does not serve plain
+// tile loads, which this kernel (no kv loop, so nothing to pipeline) keeps.
+// The lowering says so instead of emitting a kernel that would wait
+// forever. The TMA lowering of whole kernels (tensor-map parameters, the
+// producer split, requests, full / empty barriers, the stop request) is
+// checked on the samples in tools/emit-cuda.test (CUDA and PTX).
+// CHECK: error: 'attn.tile_load' op TMA copies (attn.tiling copy = "tma") need every tile copy pipelined (attn-pipeline-kv-loads)
+
+func.func @k(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 64 : index
+  %ninf = arith.constant dense<0xFF800000> : tensor<64xf32>
+  %zrow = arith.constant dense<0.0> : tensor<64xf32>
+  %zacc = arith.constant dense<0.0> : tensor<64x64xf32>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %n = arith.ceildivui %sq, %c32 : index
+  scf.forall (%qb, %bh) in (%n, %c1) {
+    %q0 = arith.muli %qb, %c32 : index
+    %qt = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<64x64xbf16>
+    %kt = attn.tile_load %k[%c0, %bh, %c0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<64x64xbf16>
+    %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    %t = attn.tile_map %s at(%c0, %bh, %q0, %c0) {
+    ^bb0(%x: f32, %b: index, %h: index, %qi: index, %kv: index):
+      %c = arith.constant 0.125 : f32
+      %y = arith.mulf %x, %c : f32
+      attn.yield %y : f32
+    } : tensor<64x64xf32>
+    %m = attn.tile_reduce <max> %t, %ninf : tensor<64x64xf32> -> tensor<64xf32>
+    %p = attn.tile_exp2 %t, %m : tensor<64x64xf32>, tensor<64xf32>
+    %l = attn.tile_reduce <sum> %p, %zrow : tensor<64x64xf32> -> tensor<64xf32>
+    %pb = arith.truncf %p : tensor<64x64xf32> to tensor<64x64xbf16>
+    %acc = attn.tile_matmul %pb, %kt acc %zacc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    %out = attn.online_finalize %m, %l, %acc : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> -> tensor<64x64xbf16>
+    attn.tile_store %out, %o[%c0, %bh, %q0] bound %sq : tensor<64x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
