@@ -159,7 +159,8 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
   }
   c.accumulatorRegs = rowsPerWarp * (c.blockKv + dV) / 32;
   c.pingpong = wgmma && wgmmaPingPong(c.warps, dQK, dV);
-  if (wgmma && wgmmaTmaCopies(c.stages, dQK, dV))
+  if (wgmma && wgmmaTmaCopies(c.stages, dQK, dV) &&
+      c.sharedMemBytes + kTmaPipeBytes <= target.sharedMemPerBlock)
     c.copy = "tma";
   if (c.sharedMemBytes > target.sharedMemPerBlock) {
     error = "tiles " + std::to_string(c.blockQ) + "x" +

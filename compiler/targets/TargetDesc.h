@@ -61,6 +61,11 @@ bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV);
 /// the SM (d >= 128), so the consumers can take the producer's registers.
 bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV);
 
+/// Shared memory a TMA kernel adds after its tiles: the producer's barriers
+/// and request ring (faopt::tma::Pipe in faopt_sm90_tma.cuh, which
+/// static_asserts it fits).
+constexpr int64_t kTmaPipeBytes = 640;
+
 } // namespace faopt
 
 #endif // FAOPT_COMPILER_TARGETS_TARGETDESC_H

@@ -87,7 +87,7 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
   info.sharedBytes = total;
   if (info.tma) {
     info.pipeOffset = (total + 127) / 128 * 128;
-    info.sharedBytes = info.pipeOffset + kTmaPipeBytes;
+    info.sharedBytes = info.pipeOffset + faopt::kTmaPipeBytes;
   }
 
   // The first prefetch / wait of each block synchronises for the group.

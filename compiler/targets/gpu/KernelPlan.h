@@ -9,6 +9,7 @@
 #ifndef FAOPT_COMPILER_TARGETS_GPU_KERNELPLAN_H
 #define FAOPT_COMPILER_TARGETS_GPU_KERNELPLAN_H
 
+#include "compiler/targets/TargetDesc.h"
 #include "compiler/targets/gpu/LanePartialSums.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -45,9 +46,6 @@ struct KernelInfo {
   /// `attn.param` names of the kernel's arguments ("" where none).
   llvm::SmallVector<std::string> argNames;
 };
-
-/// Bytes faopt_sm90_tma.cuh's control block (faopt::tma::Pipe) may use.
-constexpr int64_t kTmaPipeBytes = 640;
 
 /// Fills the shared-memory plan of `info` (buffer offsets and stages,
 /// barriers, groups in flight) from the kernel's tile copies; with

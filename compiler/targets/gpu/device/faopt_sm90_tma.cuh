@@ -85,7 +85,7 @@ struct Pipe {
   faopt_u32 posted;
 };
 static_assert(sizeof(Pipe) <= 640,
-              "the compiler reserves 640 bytes for the pipe (KernelPlan.cpp)");
+              "the compiler reserves 640 bytes for the pipe (kTmaPipeBytes, TargetDesc.h)");
 template <int PIPE> FAOPT_DEVICE Pipe &pipe() {
   return *reinterpret_cast<Pipe *>(faopt_smem + PIPE);
 }
