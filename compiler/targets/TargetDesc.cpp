@@ -21,11 +21,14 @@ int64_t sharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
 }
 } // namespace
 
-bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV) {
-  // Measured on the H200 (docs/performance.md item 18): d = 128 gains 2-6%,
-  // d = 64 loses 1-5% (its products are too short to hide the other
-  // warpgroup's softmax behind), so both products must be >= 128 deep.
-  return warps == 8 && dQK >= 128 && dV >= 128;
+bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies) {
+  // Measured on the H200 (docs/performance.md item 18): with cp.async copies
+  // d = 128 gains 2-6%, d = 64 loses 1-5% (its products are too short to
+  // hide the other warpgroup's softmax behind), so both products must be
+  // >= 128 deep. With TMA copies from a producer warpgroup (item 20) the
+  // turns cost 3-6% at d = 128: the warpgroups no longer align at CTA
+  // barriers, and waiting for the other's turn only delays them.
+  return !tmaCopies && warps == 8 && dQK >= 128 && dV >= 128;
 }
 
 bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV) {
@@ -158,10 +161,10 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
     c.blockKv /= 2;
   }
   c.accumulatorRegs = rowsPerWarp * (c.blockKv + dV) / 32;
-  c.pingpong = wgmma && wgmmaPingPong(c.warps, dQK, dV);
   if (wgmma && wgmmaTmaCopies(c.stages, dQK, dV) &&
       c.sharedMemBytes + kTmaPipeBytes <= target.sharedMemPerBlock)
     c.copy = "tma";
+  c.pingpong = wgmma && wgmmaPingPong(c.warps, dQK, dV, c.copy == "tma");
   if (c.sharedMemBytes > target.sharedMemPerBlock) {
     error = "tiles " + std::to_string(c.blockQ) + "x" +
             std::to_string(c.blockKv) + " need " +

@@ -53,7 +53,7 @@ std::optional<TileChoice> chooseTiles(const TargetDesc &target, int64_t dQK,
 /// Whether the two warpgroups of a wgmma kernel with `warps` warps and head
 /// dims dQK / dV take turns on the tensor cores (faopt_sm90.cuh). The GPU
 /// lowering asks this for the kernel it lowers; chooseTiles records it.
-bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV);
+bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies);
 
 /// Whether a wgmma kernel with `stages` K/V stages and head dims dQK / dV
 /// copies its tiles with TMA from a producer warpgroup

@@ -176,9 +176,10 @@ struct AttnConvertToEmitCPass
       auto t = dyn_cast<MemRefType>(kernel.getArgument(arg).getType());
       return t && t.getRank() == 4 ? t.getDimSize(3) : 0;
     };
-    info.pingpong = info.wgmma && kernel.getNumArguments() >= 3 &&
-                    faopt::wgmmaPingPong(info.warps, headDim(0), headDim(2));
     info.tma = tiling.getCopy() == "tma";
+    info.pingpong = info.wgmma && kernel.getNumArguments() >= 3 &&
+                    faopt::wgmmaPingPong(info.warps, headDim(0), headDim(2),
+                                         info.tma);
     if (info.wgmma && target != "sm90a") {
       kernel.emitError() << "wgmma tiling needs target sm90a, got '" << target
                          << "'";

@@ -115,7 +115,11 @@ FAOPT_WG_SHAPE(f16, "f16", 128, FAOPT_WG_REGS64, "64", "65", "66", "67", "68",
 ///     once per iteration (128 arrive, 128 wait); the CTA-wide barriers of
 ///     the K/V stages close the iteration, so nothing is left pending.
 ///   * TMA kernels (FAOPT_TMA, faopt_sm90_tma.cuh) have no CTA barrier in
-///     the loop, so the warpgroups pass a token instead: warpgroup 0 waits on
+///     the loop, so the warpgroups would pass a token instead (the compiler
+///     does not ask for turns on TMA kernels since they measured 3-6%
+///     slower there, docs/performance.md item 20; the scheme is kept for
+///     a producer that runs further ahead, where the hand-written
+///     experiment still gained from it): warpgroup 0 waits on
 ///     barrier 1 before each product and arrives on barrier 2 after issuing
 ///     it, warpgroup 1 the other way round; warpgroup 1 hands over the first
 ///     turn (turns_begin) and warpgroup 0 takes the last one back
