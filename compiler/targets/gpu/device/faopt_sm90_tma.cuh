@@ -105,7 +105,8 @@ template <int CONSUMER_REGS, int PRODUCER_REGS> struct Registers {
 /// The producer warpgroup's copy engine: serves requests until the stop
 /// request, then waits for the copies it issued (none may land after the
 /// CTA exits).
-FAOPT_DEVICE void serve(Pipe &p, const TmaMap *maps[kSources]) {
+FAOPT_DEVICE void serve(Pipe &p, const TmaMap *q, const TmaMap *k,
+                        const TmaMap *v) {
   faopt_u32 issued = 0; // bit 2 i: stage barrier i has a copy; bit 2 i + 1: its parity
   for (faopt_u32 n = 0;; ++n) {
     const faopt_u32 slot = n % kRing, lap = n / kRing;
@@ -116,8 +117,11 @@ FAOPT_DEVICE void serve(Pipe &p, const TmaMap *maps[kSources]) {
       break;
     mbar_wait(r.empty, r.empty_parity);
     mbar_expect_tx(r.full, (faopt_u32)(r.slabs * r.slab_bytes));
+    // A select, not an array indexed at run time (which would live in
+    // local memory at the producer's 24 registers).
+    const TmaMap *map = r.map == 0 ? q : r.map == 1 ? k : v;
     for (int s = 0; s < r.slabs; ++s)
-      load_box(r.dst + s * r.slab_bytes, maps[r.map], r.full, 64 * s, r.row, r.h, r.b);
+      load_box(r.dst + s * r.slab_bytes, map, r.full, 64 * s, r.row, r.h, r.b);
     const faopt_u32 i = (r.full - shared_addr(&p.full[0][0])) / 8;
     issued = (issued & ~(3u << (2 * i))) | ((1u | (r.empty_parity ^ 1u) << 1) << (2 * i));
   }
@@ -158,10 +162,8 @@ FAOPT_DEVICE void start(const TmaMap &q, const TmaMap &k, const TmaMap &v) {
   __syncthreads();
   if (warp_id() >= W) {
     Registers<CONSUMER_REGS, PRODUCER_REGS>::producer();
-    if (warp_id() == W && lane_id() == 0) {
-      const TmaMap *maps[kSources] = {&q, &k, &v};
-      serve(p, maps);
-    }
+    if (warp_id() == W && lane_id() == 0)
+      serve(p, &q, &k, &v);
     asm volatile("exit;");
   }
   Registers<CONSUMER_REGS, PRODUCER_REGS>::consumer();
