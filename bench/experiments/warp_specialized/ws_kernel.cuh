@@ -17,33 +17,13 @@ using namespace faopt;
 using TmaMap = faopt::TmaMap;
 
 
-FAOPT_DEVICE faopt_u32 saddr(const void *p) {
-  return (faopt_u32)__cvta_generic_to_shared(p);
-}
-FAOPT_DEVICE void mbar_init(faopt_u32 a, int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(a), "r"(count) : "memory");
-}
-FAOPT_DEVICE void mbar_expect_tx(faopt_u32 a, faopt_u32 bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(a), "r"(bytes)
-               : "memory");
-}
-FAOPT_DEVICE void mbar_arrive(faopt_u32 a) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(a) : "memory");
-}
-FAOPT_DEVICE void mbar_wait(faopt_u32 a, int parity) {
-  asm volatile("{\n.reg .pred p;\nWAIT:\n"
-               "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
-               "@!p bra WAIT;\n}\n" ::"r"(a),
-               "r"(parity)
-               : "memory");
-}
-FAOPT_DEVICE void tma_load_4d(faopt_u32 dst, const TmaMap *map, faopt_u32 bar,
-                              int c0, int c1, int c2, int c3) {
-  asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::"
-               "complete_tx::bytes [%0], [%1, {%3, %4, %5, %6}], [%2];" ::"r"(dst),
-               "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
-               : "memory");
-}
+// mbarriers and TMA boxes: faopt_sm90_tma.cuh's.
+using tma::load_box;
+using tma::mbar_arrive;
+using tma::mbar_expect_tx;
+using tma::mbar_init;
+using tma::mbar_wait;
+FAOPT_DEVICE faopt_u32 saddr(const void *p) { return tma::shared_addr(p); }
 template <int N> FAOPT_DEVICE void regs_inc() {
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(N));
 }
@@ -61,8 +41,8 @@ FAOPT_DEVICE void bar_arrive(int id, int n) {
 /// slab tile: two 64-column boxes of 16 KiB.
 FAOPT_DEVICE void tma_tile(faopt_u32 dst, const TmaMap *map, faopt_u32 bar,
                            int row0, int h, int b) {
-  tma_load_4d(dst, map, bar, 0, row0, h, b);
-  tma_load_4d(dst + 16384, map, bar, 64, row0, h, b);
+  load_box(dst, map, bar, 0, row0, h, b);
+  load_box(dst + 16384, map, bar, 64, row0, h, b);
 }
 
 template <bool PP> FAOPT_DEVICE void turn_begin() {
@@ -140,20 +120,13 @@ FAOPT_DEVICE void store_out(const OutTile<bf16, 128, 128, 8> &o,
   }
 }
 
-} // namespace ws
-
-// The generated kernels' element functions (masked / unmasked logits).
-template <bool CAUSAL> struct Logits;
-
-template <bool CAUSAL, bool PP>
-__global__ __launch_bounds__(384, 1) void ws_attention(
-    faopt::Tensor<faopt::bf16, 4> q, faopt::Tensor<faopt::bf16, 4> k,
-    faopt::Tensor<faopt::bf16, 4> v, faopt::Tensor<faopt::bf16, 4> o,
-    faopt::Tensor<float, 3> lse, const __grid_constant__ ws::TmaMap mq,
-    const __grid_constant__ ws::TmaMap mk, const __grid_constant__ ws::TmaMap mv) {
-  using namespace faopt;
-  using namespace ws;
-  // Program order: as the generated kernels (attn-schedule-grid).
+/// This program's (b, h, kv head, first q row) and kv-block count, in the
+/// generated kernels' program order (attn-schedule-grid).
+struct Program {
+  int64_t sq, sk, b, h, hk, q0, n;
+};
+template <bool CAUSAL>
+FAOPT_DEVICE Program program(const Tensor<bf16, 4> &q, const Tensor<bf16, 4> &k) {
   int64_t batch = dim<0>(q), heads = dim<1>(q), sq = dim<2>(q);
   int64_t kvHeads = dim<1>(k), sk = dim<2>(k);
   int64_t group = udiv(heads, kvHeads);
@@ -175,6 +148,25 @@ __global__ __launch_bounds__(384, 1) void ws_attention(
   int64_t n = CAUSAL ? imin(imax(floor_div(last, 128) + 1, 0), ceil_div_u(sk, 128))
                      : ceil_div_u(sk, 128);
 
+  return {sq, sk, b, h, hk, q0, n};
+}
+
+} // namespace ws
+
+// The generated kernels' element functions (masked / unmasked logits).
+template <bool CAUSAL> struct Logits;
+
+template <bool CAUSAL, bool PP>
+__global__ __launch_bounds__(384, 1) void ws_attention(
+    faopt::Tensor<faopt::bf16, 4> q, faopt::Tensor<faopt::bf16, 4> k,
+    faopt::Tensor<faopt::bf16, 4> v, faopt::Tensor<faopt::bf16, 4> o,
+    faopt::Tensor<float, 3> lse, const __grid_constant__ ws::TmaMap mq,
+    const __grid_constant__ ws::TmaMap mk, const __grid_constant__ ws::TmaMap mv) {
+  using namespace faopt;
+  using namespace ws;
+  const Program pr = program<CAUSAL>(q, k);
+  const int64_t sq = pr.sq, sk = pr.sk, b = pr.b, h = pr.h, hk = pr.hk,
+                q0 = pr.q0, n = pr.n;
   const faopt_u32 base = saddr(faopt_smem);
   const faopt_u32 sQ = base, sK = base + 32768, sV = base + 98304;
   const faopt_u32 bars = base + 163840; // q full, k full x2, k empty x2, v full x2, v empty x2
@@ -261,27 +253,9 @@ __global__ __launch_bounds__(256, 1) void tma_attention(
     const __grid_constant__ ws::TmaMap mk, const __grid_constant__ ws::TmaMap mv) {
   using namespace faopt;
   using namespace ws;
-  int64_t batch = dim<0>(q), heads = dim<1>(q), sq = dim<2>(q);
-  int64_t kvHeads = dim<1>(k), sk = dim<2>(k);
-  int64_t group = udiv(heads, kvHeads);
-  int64_t qBlocks = ceil_div_u(sq, 128);
-  int64_t bh = batch * heads;
-  int64_t v21 = udiv(udiv(heads, imax(kvHeads, 1)) * 26214400, imax(sk, 1) * 512);
-  int64_t v24 = imax(v21, ceil_div_u(2048, imax(qBlocks, 1)));
-  int64_t chunk = imin(imax(v24, 1), bh);
-  int64_t per = chunk * qBlocks;
-  int64_t p = block_index<0>();
-  int64_t c0 = udiv(p, per) * chunk;
-  int64_t r = urem(p, per);
-  int64_t width = imin(chunk, bh - c0);
-  int64_t qb = udiv(r, width);
-  int64_t bhIdx = c0 + urem(r, width);
-  int64_t b = udiv(bhIdx, heads), h = urem(bhIdx, heads), hk = udiv(h, group);
-  int64_t q0 = ((qBlocks - 1) - qb) * 128;
-  int64_t last = imin(q0 + 127, sk - 1);
-  int64_t n = CAUSAL ? imin(imax(floor_div(last, 128) + 1, 0), ceil_div_u(sk, 128))
-                     : ceil_div_u(sk, 128);
-
+  const Program pr = program<CAUSAL>(q, k);
+  const int64_t sq = pr.sq, sk = pr.sk, b = pr.b, h = pr.h, hk = pr.hk,
+                q0 = pr.q0, n = pr.n;
   const faopt_u32 base = saddr(faopt_smem);
   const faopt_u32 sQ = base, sK = base + 32768, sV = base + 98304;
   const faopt_u32 bars = base + 163840;
