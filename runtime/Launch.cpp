@@ -376,18 +376,8 @@ faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l) {
   for (int i = 0; i < 3; ++i) {
     const TensorArg<4> &t = *views[i];
     // TMA needs a 16-byte-aligned base and strides in multiples of 16
-    // bytes: validateForward already asks that of every view (rows are
-    // copied in 16-byte chunks on every target); checked again here
-    // because the descriptor would silently misread otherwise.
+    // bytes: validateForward already rejected every other view.
     const int64_t elem = 2;
-    bool aligned = reinterpret_cast<uintptr_t>(t.data) % 16 == 0;
-    for (int j = 0; j < 3; ++j)
-      aligned = aligned && (t.stride[j] * elem) % 16 == 0;
-    if (!aligned)
-      return fail(FAOPT_ERROR_INVALID_ARGUMENT,
-                  std::string("faopt_forward: ") + names[i] +
-                      " must start 16-byte aligned with strides that are "
-                      "multiples of 8 elements (read with TMA)");
     // Empty dimensions become 1: such tiles are never read (the kernel asks
     // for rows at or past the end, which TMA fills with zeros).
     cuuint64_t dims[4] = {static_cast<cuuint64_t>(t.size[3]),
@@ -397,7 +387,7 @@ faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l) {
     cuuint64_t strides[3] = {static_cast<cuuint64_t>(t.stride[2] * elem),
                              static_cast<cuuint64_t>(t.stride[1] * elem),
                              static_cast<cuuint64_t>(t.stride[0] * elem)};
-    for (cuuint64_t &st : strides)
+    for (cuuint64_t &st : strides) // a stride of an extent-1 dim may be 0
       st = std::max<cuuint64_t>(st, 16);
     cuuint32_t box[4] = {64, static_cast<cuuint32_t>(k.tmaBoxRows[i]), 1, 1};
     cuuint32_t elementStrides[4] = {1, 1, 1, 1};
