@@ -230,9 +230,10 @@ struct AttnConvertToEmitCPass
 
     OpBuilder b(ctx);
     b.setInsertionPointToStart(module.getBody());
-    // wgmma kernels need faopt_sm90.cuh, list builders
-    // faopt_block_lists.cuh; both include faopt_sm80.cuh, so the sm90 header
-    // goes first: it decides how faopt_sm80.cuh lays out tiles.
+    // wgmma kernels need faopt_sm90.cuh (TMA kernels faopt_sm90_tma.cuh,
+    // which includes it), list builders faopt_block_lists.cuh; all include
+    // faopt_sm80.cuh, so the sm90 header goes first: it decides how
+    // faopt_sm80.cuh lays out tiles.
     SmallVector<StringRef, 2> includes;
     if (info.tma)
       includes.push_back("faopt_sm90_tma.cuh");
