@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 using faopt::rt::fail;
 
@@ -19,12 +20,21 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
+/// $FAOPT_SOFTMAX_OVERLAP=1 compiles with attn-overlap-softmax (opt-in, for
+/// comparisons and its GPU tests; docs/performance.md item 21).
+bool softmaxOverlapFromEnv() {
+  const char *v = std::getenv("FAOPT_SOFTMAX_OVERLAP");
+  return v && std::string_view(v) == "1";
+}
+
 /// Everything that changes the generated code goes into the disk key.
 std::string cacheKey(const faopt_context &ctx,
                      const faopt::spec::AttentionSpec &spec) {
   std::string options;
   for (const std::string &o : faopt::gpu::nvrtcOptions(faopt::cudaArch(ctx.target)))
     options += o + " ";
+  if (softmaxOverlapFromEnv())
+    options += "softmax-overlap";
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});
@@ -336,6 +346,7 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
     faopt::GpuCompileOptions options;
     options.target = ctx->target;
     options.wantCubin = ctx->loadTarget == "cubin";
+    options.softmaxOverlap = softmaxOverlapFromEnv();
     options.sourceName = kernel->spec.name + ".json";
     faopt::GpuCompileResult r = faopt::compileForGpu(kernel->spec, options);
     if (!r.ok)
@@ -398,6 +409,7 @@ faopt_status faopt_compile(const char *specJson, const char *target,
   options.target = target ? target : "sm80";
   options.runNvrtc = what != "cuda";
   options.wantCubin = what == "cubin";
+  options.softmaxOverlap = softmaxOverlapFromEnv();
   options.sourceName = parsed.spec->name + ".json";
   faopt::GpuCompileResult r = faopt::compileForGpu(*parsed.spec, options);
   if (!r.ok)

@@ -192,6 +192,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.target = options.target;
   pipeline.blockQ = options.blockQ;
   pipeline.blockKv = options.blockKv;
+  pipeline.softmaxOverlap = options.softmaxOverlap;
   if (failed(runPipeline(*module, pipeline, Stage::Lowered))) {
     result.error = "compilation failed:\n" + diagnostics;
     return result;

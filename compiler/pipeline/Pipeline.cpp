@@ -92,16 +92,21 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 /// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
-/// two shared-memory stages, device functions for tile_map bodies (mask
+/// two shared-memory stages, optionally the softmax overlapped with the
+/// previous P V (wgmma + TMA kernels; off by default, measured slower),
+/// device functions for tile_map bodies (mask
 /// terms linear in kv as per-row bounds, 32-bit index math), then
 /// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
-void addGpuLowering(OpPassManager &pm, const std::string &target) {
+void addGpuLowering(OpPassManager &pm, const std::string &target,
+                    bool softmaxOverlap) {
   gpu::AttnScheduleGridOptions schedule;
   if (std::optional<TargetDesc> t = lookupTarget(target))
     schedule.l2Bytes = t->l2Bytes;
   pm.addNestedPass<func::FuncOp>(gpu::createAttnScheduleGrid(schedule));
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
+  if (softmaxOverlap)
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
   pm.addPass(gpu::createAttnNarrowIndexMath());
@@ -163,7 +168,7 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
   if (targetKindOf(options.target) == TargetKind::CPU)
     addCpuLowering(pm);
   else
-    addGpuLowering(pm, options.target);
+    addGpuLowering(pm, options.target, options.softmaxOverlap);
 }
 
 LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
@@ -200,6 +205,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                            llvm::cl::init("mlir-decomposed")};
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::init(0)};
   Option<int64_t> blockKv{*this, "block-kv", llvm::cl::init(0)};
+  Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(false)};
 };
 } // namespace
 
@@ -212,6 +218,7 @@ void registerPipelines() {
         options.target = o.target;
         options.blockQ = o.blockQ;
         options.blockKv = o.blockKv;
+        options.softmaxOverlap = o.softmaxOverlap;
         TargetKind kind = targetKindOf(options.target);
         Stage last = parseStage(o.stop, kind).value_or(Stage::Decomposed);
         buildPipeline(pm, options, last);

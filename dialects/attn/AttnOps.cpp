@@ -7,6 +7,7 @@
 #include "dialects/attn/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -517,6 +518,25 @@ LogicalResult TileStoreOp::verify() {
 // Tile compute
 //===----------------------------------------------------------------------===//
 
+/// The result of a started (async) product is read only by
+/// attn.tile_mma_wait, possibly after leaving an scf.if through its yield.
+static LogicalResult verifyAsyncUses(Operation *op, Value value) {
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<TileMmaWaitOp>(user))
+      continue;
+    auto yield = dyn_cast<scf::YieldOp>(user);
+    auto ifOp = yield ? dyn_cast<scf::IfOp>(yield->getParentOp()) : nullptr;
+    if (!ifOp)
+      return op->emitOpError()
+             << "async result used by '" << user->getName()
+             << "': it may be read only through attn.tile_mma_wait";
+    if (failed(verifyAsyncUses(op, ifOp.getResult(use.getOperandNumber()))))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult TileMatmulOp::verify() {
   auto a = getLhs().getType(), b = getRhs().getType();
   auto r = getResult().getType();
@@ -539,6 +559,8 @@ LogicalResult TileMatmulOp::verify() {
   if (getAcc() && getAcc().getType() != r)
     return emitOpError() << "acc type " << getAcc().getType()
                          << " must equal the result type " << r;
+  if (getAsync() && failed(verifyAsyncUses(*this, getResult())))
+    return failure();
   return success();
 }
 

@@ -297,15 +297,40 @@ def Attn_TileMatmulOp : Attn_Op<"tile_matmul", [Pure]> {
   let description = [{
     `result = acc + lhs · rhs` (or `lhs · rhsᵀ` with `transpose_rhs`), products
     of lhs/rhs elements accumulated in f32. Without `acc` it starts at zero.
+
+    With `async` (GPU, wgmma) the product is only started: the tensor cores
+    work on it while the thread goes on, and its result may be read only
+    through attn.tile_mma_wait (directly or after passing through scf.if
+    results), which the verifier checks. attn-overlap-softmax sets it.
   }];
   let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
                        Optional<AnyStaticShapeTensor>:$acc,
-                       UnitAttr:$transpose_rhs);
+                       UnitAttr:$transpose_rhs, UnitAttr:$async);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs (`acc` $acc^)? attr-dict `:` type(operands) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+def Attn_TileMmaWaitOp : Attn_Op<"tile_mma_wait",
+    [AllTypesMatch<["tile", "result"]>,
+     MemoryEffects<[MemRead<DefaultResource>, MemWrite<DefaultResource>]>]> {
+  let summary = "wait for started tile products (GPU, wgmma)";
+  let description = [{
+    Waits until at most `pending` of the products this thread started with
+    `attn.tile_matmul {async}` are still running (the most recent ones;
+    products finish in the order they were started), then returns `tile`,
+    the result of one of the finished products, now safe to read. With
+    `pending = 1` after starting S(j+1) and then P V(j), S(j+1) is ready
+    while P V(j) still runs. It has memory effects so that nothing moves it.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$tile,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$pending);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $tile `pending` $pending attr-dict `:` type($tile)
+  }];
 }
 
 def Attn_TileMapOp : Attn_Op<"tile_map",

@@ -10,7 +10,7 @@ static __device__ __forceinline__ float causal_bf16_d128_masked_logits(float v1,
 extern "C" __global__ __launch_bounds__(384, 1) void causal_bf16_d128(faopt::Tensor<faopt::bf16, 4> v1, faopt::Tensor<faopt::bf16, 4> v2, faopt::Tensor<faopt::bf16, 4> v3, faopt::Tensor<faopt::bf16, 4> v4, faopt::Tensor<float, 3> v5, const __grid_constant__ faopt::TmaMap v6, const __grid_constant__ faopt::TmaMap v7, const __grid_constant__ faopt::TmaMap v8) {
   // v1 = q, v2 = k, v3 = v, v4 = o, v5 = lse: [batch, heads, seq, dim] views (faopt::Tensor)
   // producer warpgroup (warps 8-11): serves the tile requests below with TMA (v6 = q, v7 = k, v8 = v tensor maps); the consumers go on
-  faopt::tma::start<8, 163840, true, 240, 24>(v6, v7, v8);
+  faopt::tma::start<8, 163840, false, 240, 24>(v6, v7, v8);
   faopt::Acc<128, 128, 8> v9 = faopt::acc_fill<128, 128, 8>(0.0f);
   faopt::Rows<128, 8> v10 = faopt::rows_fill<128, 8>(0.0f);
   faopt::Rows<128, 8> v11 = faopt::rows_fill<128, 8>((-INFINITY));
@@ -100,8 +100,8 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_bf16_d128(faopt::Ten
       // attn.tile_wait: the tile of stage v62, once fill v63 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v77 = faopt::smem<faopt::bf16, 128, 128>(32768 + v62 * 32768);
       auto v78 = faopt::tma::wait_tile<163840, 1>(v77, v62, v63);
-      // attn.tile_matmul: S = Q K^T (wgmma, warpgroups alternate, f32)
-      faopt::Acc<128, 128, 8> v79 = faopt::mma_abt<8, true>(v54, v78);
+      // attn.tile_matmul: S = Q K^T (wgmma, f32)
+      faopt::Acc<128, 128, 8> v79 = faopt::mma_abt<8, false>(v54, v78);
       // attn.tile_release: this warp is done with stage v62 (fill v63)
       faopt::tma::release<163840, 1>(v62, v63);
       faopt::Acc<128, 128, 8> v80;
@@ -130,8 +130,8 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_bf16_d128(faopt::Ten
       // attn.tile_wait: the tile of stage v62, once fill v63 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v89 = faopt::smem<faopt::bf16, 128, 128>(98304 + v62 * 32768);
       auto v90 = faopt::tma::wait_tile<163840, 2>(v89, v62, v63);
-      // attn.tile_matmul: O += P V (wgmma, warpgroups alternate, f32)
-      faopt::Acc<128, 128, 8> v91 = faopt::mma_ab<8, true>(v88, v90, v87);
+      // attn.tile_matmul: O += P V (wgmma, f32)
+      faopt::Acc<128, 128, 8> v91 = faopt::mma_ab<8, false>(v88, v90, v87);
       // attn.tile_release: this warp is done with stage v62 (fill v63)
       faopt::tma::release<163840, 2>(v62, v63);
       v74 = v82;
@@ -166,7 +166,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_bf16_d128(faopt::Ten
   faopt::store_tile<256>(v99, v4, v39, v40, v42, v14, v101);
   // attn.tile_store: one float per row (lse)
   faopt::store_rows(v100, v5, v39, v40, v42, v14);
-  faopt::tma::finish<8, 163840, true>();
+  faopt::tma::finish<8, 163840, false>();
   return;
 }
 

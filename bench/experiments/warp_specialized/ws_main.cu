@@ -15,8 +15,15 @@
 #include <vector>
 
 #include "ws_kernel.cuh"
+#include "direct_issue.cuh"
 #include "gen_dense.cu"
 #include "gen_causal.cu"
+#include "gen_dense_overlap.cu"
+#include "gen_causal_overlap.cu"
+#include "gen_dense_direct.cu"
+#include "gen_causal_direct.cu"
+#include "gen_dense_overlap_turns.cu"
+#include "gen_causal_overlap_turns.cu"
 
 template <> struct Logits<false> {
   static constexpr auto unmasked = dense_bf16_d128_logits;
@@ -159,6 +166,36 @@ int main(int argc, char **argv) {
     std::printf("b=%lld h=%lld s=%lld %s: generated %.3f ms %.1f TFLOP/s\n",
                 (long long)sh.b, (long long)sh.h, (long long)sh.s,
                 sh.causal ? "causal" : "dense", genMs, flops / genMs / 1e9);
+    // The same kernel compiled with attn-overlap-softmax (P V of block
+    // j - 1 runs while block j's softmax does), and the plain one with
+    // thread 0 issuing the TMA loads itself instead of a producer
+    // warpgroup (faopt::tma::*_direct, 256 threads). Both together would
+    // deadlock: thread 0 would wait, at the top of iteration j, for the
+    // release of V(j - 1) that its own warp makes later in iteration j.
+    auto variant = [&](const char *name, auto kernel, unsigned threads) {
+      CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 164480));
+      CK(cudaMemset(oWs, 0xff, n * 2));
+      auto run = [&] { kernel<<<grid, threads, 164480>>>(q, k, v, o2, l2, mq, mk, mv); };
+      run();
+      CK(cudaGetLastError());
+      CK(cudaDeviceSynchronize());
+      CK(cudaMemcpy(got.data(), oWs, n * 2, cudaMemcpyDeviceToHost));
+      CK(cudaMemcpy(lg.data(), lWs, lg.size() * 4, cudaMemcpyDeviceToHost));
+      double maxErr = 0, maxLse = 0;
+      for (int64_t i = 0; i < n; ++i)
+        maxErr = std::max(maxErr, (double)std::fabs(fromBf16(ref[i]) - fromBf16(got[i])));
+      for (size_t i = 0; i < lr.size(); ++i)
+        maxLse = std::max(maxLse, (double)std::fabs(lr[i] - lg[i]));
+      bool ok = maxErr <= 1e-2 && maxLse <= 1e-3 && !std::isnan(maxErr);
+      failures += !ok;
+      float ms = timeIt ? medianMs(run) : 0;
+      std::printf("    %-20s %.3f ms %.1f TFLOP/s (%.3fx generated)  max|o diff| %.2e  max|lse diff| %.2e %s\n",
+                  name, ms, flops / ms / 1e9, genMs / ms, maxErr, maxLse, ok ? "ok" : "MISMATCH");
+    };
+    variant("gen+overlap", sh.causal ? causal_overlap_bf16_d128 : dense_overlap_bf16_d128, 384);
+    variant("gen+overlap+turns",
+            sh.causal ? causal_overlap_turns_bf16_d128 : dense_overlap_turns_bf16_d128, 384);
+    variant("gen direct", sh.causal ? causal_direct_bf16_d128 : dense_direct_bf16_d128, 256);
     for (auto f : {wsPP, wsNo, tmaPP, tmaNo}) {
       const unsigned nt = threads[which];
       CK(cudaMemset(oWs, 0xff, n * 2));

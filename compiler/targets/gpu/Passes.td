@@ -5,6 +5,21 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnOverlapSoftmax : Pass<"attn-overlap-softmax", "mlir::func::FuncOp"> {
+  let summary = "Run each kv-block's softmax while the tensor cores do the previous P V";
+  let description = [{
+    FlashAttention-3's intra-warpgroup overlap, for kernels with wgmma
+    products and TMA copies (attn.tiling mma = "wgmma", copy = "tma"): the
+    product O += P V of kv-block j - 1 is started in iteration j right after
+    S = Q Kᵀ of block j (attn.tile_matmul {async}), and waited for
+    (attn.tile_mma_wait) only after block j's softmax. P, V's stage and a
+    "pending" flag become loop-carried; the last product runs after the
+    loop. Other kernels are left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
   let summary = "Outline attn.tile_map bodies into per-element device functions";
   let description = [{

@@ -194,11 +194,16 @@ struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
     SmallVector<std::string> targs{w};
     if (kernel.wgmma)
       targs.push_back(kernel.pingpong ? "true" : "false");
+    if (op.getAsync() && !kernel.wgmma)
+      return op.emitOpError() << "async products need wgmma (sm90a)";
+    std::string suffix = op.getAsync() ? "_async" : "";
+    if (op.getAsync())
+      how.insert(how.size() - 1, ", started: read after attn.tile_mma_wait");
     if (op.getTransposeRhs()) {
       if (adaptor.getAcc())
         return op.emitOpError() << "Q K^T with an accumulator is not lowered";
       comment(rewriter, loc, "attn.tile_matmul: S = Q K^T " + how);
-      rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_abt",
+      rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_abt" + suffix,
                                   {adaptor.getLhs(), adaptor.getRhs()}, targs));
       return success();
     }
@@ -210,8 +215,27 @@ struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
                  {str(t.getDimSize(0)), str(t.getDimSize(1)), w});
     }
     comment(rewriter, loc, "attn.tile_matmul: O += P V " + how);
-    rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_ab",
+    rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_ab" + suffix,
                                 {adaptor.getLhs(), adaptor.getRhs(), acc}, targs));
+    return success();
+  }
+};
+
+/// wgmma.wait_group: at most `pending` started products still running.
+struct TileMmaWaitLowering : KernelPattern<TileMmaWaitOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(TileMmaWaitOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!kernel.wgmma)
+      return op.emitOpError() << "needs wgmma (sm90a)";
+    Location loc = op.getLoc();
+    std::string n = str(op.getPending());
+    comment(rewriter, loc,
+            "attn.tile_mma_wait: until at most " + n +
+                " started product(s) still run; this one is done");
+    rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
+                                "faopt::mma_wait", {adaptor.getTile()}, {n}));
     return success();
   }
 };
@@ -449,7 +473,8 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
     const KernelInfo &info) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
-               TileReleaseLowering, TileMatmulLowering, TileMapLowering, TileReduceLowering,
+               TileReleaseLowering, TileMatmulLowering, TileMmaWaitLowering,
+               TileMapLowering, TileReduceLowering,
                TileTruncLowering, FinalizeLowering, TileStoreLowering,
                BlockListBuildLowering, TileExp2Lowering>(converter, ctx, info);
   patterns.add<TileConstantLowering>(converter, ctx, info,

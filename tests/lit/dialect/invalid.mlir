@@ -165,6 +165,24 @@ func.func @matmul(%a: tensor<16x64xbf16>, %b: tensor<32x32xbf16>) {
 
 // -----
 
+// A started product is read only after attn.tile_mma_wait, also when it
+// leaves an scf.if first.
+func.func @async_read(%a: tensor<64x64xbf16>, %b: tensor<64x64xbf16>, %c: i1) -> tensor<64xf32> {
+  %z = arith.constant dense<0.0> : tensor<64xf32>
+  %r = scf.if %c -> (tensor<64x64xf32>) {
+    // expected-error @+1 {{async result used by 'attn.tile_reduce': it may be read only through attn.tile_mma_wait}}
+    %s = attn.tile_matmul %a, %b {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    scf.yield %s : tensor<64x64xf32>
+  } else {
+    %s = attn.tile_matmul %a, %b {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    scf.yield %s : tensor<64x64xf32>
+  }
+  %m = attn.tile_reduce <max> %r, %z : tensor<64x64xf32> -> tensor<64xf32>
+  return %m : tensor<64xf32>
+}
+
+// -----
+
 func.func @map_type(%s: tensor<16x16xf16>, %i: index) {
   // expected-error @+1 {{expects a rank-2 f32 tile, got 'tensor<16x16xf16>'}}
   %t = attn.tile_map %s at(%i, %i, %i, %i) {

@@ -15,9 +15,10 @@
 //     feeds the second product from registers in the mma.sync A layout.
 //
 // Q and K are read K-major (no transpose), V MN-major (the transpose bit),
-// straight from the cp.async-filled stages. Both products wait for their
-// wgmma group before returning: the softmax does not yet overlap the tensor
-// cores inside a warpgroup (docs/hopper-plan.md, later steps).
+// straight from the stages. mma_abt / mma_ab wait for their wgmma group
+// before returning; the _async forms only start it, and mma_wait<N> later
+// waits until at most N groups run (attn-overlap-softmax: the softmax of
+// one kv-block runs while the previous block's P V is on the tensor cores).
 
 #pragma once
 
@@ -200,7 +201,7 @@ FAOPT_DEVICE void pin(Acc<M, N, W> &x) {
 /// S = A B^T with A [M, K] and B [N, K] in shared memory (Q K^T): per
 /// 16-wide k step one m64nNk16 per warpgroup and 128 (or 64) columns.
 template <int W, bool PINGPONG, typename T, int M, int N, int K>
-FAOPT_DEVICE Acc<M, N, W> mma_abt(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
+FAOPT_DEVICE Acc<M, N, W> mma_abt_async(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
   using TA = SmemTile<T, M, K>;
   using TB = SmemTile<T, N, K>;
   static_assert(M == 16 * W && W % 4 == 0, "wgmma: a warpgroup per 64 rows");
@@ -231,16 +232,29 @@ FAOPT_DEVICE Acc<M, N, W> mma_abt(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
   }
   wgmma::commit();
   wgmma::after_product<W, PINGPONG>(true);
-  wgmma::wait<0>();
-  pin(s);
   return s;
+}
+
+/// Waits until at most PENDING started products still run (they finish in
+/// the order they were started), then hands out `x`, the result of one
+/// that has finished: pinned, so no read of it moves above the wait.
+template <int PENDING, int M, int N, int W>
+FAOPT_DEVICE Acc<M, N, W> mma_wait(Acc<M, N, W> x) {
+  wgmma::wait<PENDING>();
+  pin(x);
+  return x;
+}
+
+template <int W, bool PINGPONG, typename T, int M, int N, int K>
+FAOPT_DEVICE Acc<M, N, W> mma_abt(SmemTile<T, M, K> a, SmemTile<T, N, K> b) {
+  return mma_wait<0>(mma_abt_async<W, PINGPONG>(a, b));
 }
 
 /// C + A B with A packed in registers [M, K] and B [K, N] in shared memory
 /// (O += P V): B is read MN-major, 64-column slabs `lead` bytes apart.
 template <int W, bool PINGPONG, typename T, int M, int N, int K>
-FAOPT_DEVICE Acc<M, N, W> mma_ab(OperandA<T, M, K, W> a, SmemTile<T, K, N> b,
-                                 Acc<M, N, W> c) {
+FAOPT_DEVICE Acc<M, N, W> mma_ab_async(OperandA<T, M, K, W> a, SmemTile<T, K, N> b,
+                                       Acc<M, N, W> c) {
   using TB = SmemTile<T, K, N>;
   static_assert(M == 16 * W && W % 4 == 0, "wgmma: a warpgroup per 64 rows");
   static_assert(N % 64 == 0 && K % 16 == 0, "wgmma: mma_ab shape");
@@ -265,9 +279,13 @@ FAOPT_DEVICE Acc<M, N, W> mma_ab(OperandA<T, M, K, W> a, SmemTile<T, K, N> b,
   }
   wgmma::commit();
   wgmma::after_product<W, PINGPONG>(false);
-  wgmma::wait<0>();
-  pin(c);
   return c;
+}
+
+template <int W, bool PINGPONG, typename T, int M, int N, int K>
+FAOPT_DEVICE Acc<M, N, W> mma_ab(OperandA<T, M, K, W> a, SmemTile<T, K, N> b,
+                                 Acc<M, N, W> c) {
+  return mma_wait<0>(mma_ab_async<W, PINGPONG>(a, b, c));
 }
 
 } // namespace faopt
