@@ -20,11 +20,11 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
-/// $FAOPT_SOFTMAX_OVERLAP=1 compiles with attn-overlap-softmax (opt-in, for
-/// comparisons and its GPU tests; docs/performance.md item 21).
+/// $FAOPT_SOFTMAX_OVERLAP=0 compiles without attn-overlap-softmax (for
+/// comparisons and diagnosis; docs/performance.md items 21 and 23).
 bool softmaxOverlapFromEnv() {
   const char *v = std::getenv("FAOPT_SOFTMAX_OVERLAP");
-  return v && std::string_view(v) == "1";
+  return !(v && std::string_view(v) == "0");
 }
 
 /// Everything that changes the generated code goes into the disk key.
@@ -33,8 +33,8 @@ std::string cacheKey(const faopt_context &ctx,
   std::string options;
   for (const std::string &o : faopt::gpu::nvrtcOptions(faopt::cudaArch(ctx.target)))
     options += o + " ";
-  if (softmaxOverlapFromEnv())
-    options += "softmax-overlap";
+  if (!softmaxOverlapFromEnv())
+    options += "no-softmax-overlap";
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});

@@ -138,7 +138,8 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << t.stages << " x (K "
      << t.blockKv * spec.headDimQK * static_cast<int64_t>(e) / 1024
      << " KiB + V " << t.blockKv * spec.headDimV * static_cast<int64_t>(e) / 1024
-     << " KiB))" << (t.copy == "tma" ? " + 640 B of barriers and copy requests" : "")
+     << " KiB))"
+     << (t.copy == "tma" ? " + " + std::to_string(kTmaPipeBytes) + " B of stage barriers" : std::string())
      << "\n";
   if (target.isGpu())
     os << "  registers: " << t.accumulatorRegs

@@ -18,7 +18,7 @@ namespace faopt {
 struct GpuCompileOptions {
   std::string target = "sm80"; // sm80 or sm90a
   int64_t blockQ = 0, blockKv = 0;
-  bool softmaxOverlap = false; // attn-overlap-softmax (opt-in: measured slower)
+  bool softmaxOverlap = true; // attn-overlap-softmax (wgmma + TMA kernels)
   bool runNvrtc = true; // false: stop at CUDA C++
   bool wantCubin = true;
   std::string sourceName = "spec"; // for locations and comments

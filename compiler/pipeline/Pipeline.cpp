@@ -92,9 +92,9 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 /// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
-/// two shared-memory stages, optionally the softmax overlapped with the
-/// previous P V (wgmma + TMA kernels; off by default, measured slower),
-/// device functions for tile_map bodies (mask
+/// two shared-memory stages, the softmax overlapped with the previous P V
+/// and the copies given to a producer thread (wgmma + TMA kernels), device
+/// functions for tile_map bodies (mask
 /// terms linear in kv as per-row bounds, 32-bit index math), then
 /// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target,
@@ -107,6 +107,7 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
   if (softmaxOverlap)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax());
+  pm.addNestedPass<func::FuncOp>(gpu::createAttnWarpSpecialize());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
   pm.addPass(gpu::createAttnNarrowIndexMath());
@@ -205,7 +206,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                            llvm::cl::init("mlir-decomposed")};
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::init(0)};
   Option<int64_t> blockKv{*this, "block-kv", llvm::cl::init(0)};
-  Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(false)};
+  Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(true)};
 };
 } // namespace
 

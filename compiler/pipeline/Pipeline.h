@@ -34,7 +34,7 @@ struct PipelineOptions {
   std::string target = "sm80";
   int64_t blockQ = 0;  // 0: the target chooses
   int64_t blockKv = 0; // 0: the target chooses
-  bool softmaxOverlap = false; // GPU: run attn-overlap-softmax (opt-in)
+  bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
 };
 
 /// Adds the passes that take a spec module to `last`.

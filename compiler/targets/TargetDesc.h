@@ -61,10 +61,10 @@ bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies);
 /// the SM (d >= 128), so the consumers can take the producer's registers.
 bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV);
 
-/// Shared memory a TMA kernel adds after its tiles: the producer's barriers
-/// and request ring (faopt::tma::Pipe in faopt_sm90_tma.cuh, which
+/// Shared memory a TMA kernel adds after its tiles: the stages' barriers and
+/// the tensor-map pointers (faopt::tma::Pipe in faopt_sm90_tma.cuh, which
 /// static_asserts it fits).
-constexpr int64_t kTmaPipeBytes = 640;
+constexpr int64_t kTmaPipeBytes = 128;
 
 } // namespace faopt
 

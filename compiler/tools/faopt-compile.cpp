@@ -66,11 +66,10 @@ cl::opt<int64_t> blockQ("block-q", cl::desc("Override the query tile size"),
                         cl::init(0));
 cl::opt<int64_t> blockKv("block-kv", cl::desc("Override the key tile size"),
                          cl::init(0));
-cl::opt<bool> softmaxOverlap(
-    "softmax-overlap",
-    cl::desc("sm90a, TMA kernels: run attn-overlap-softmax (each kv-block's "
-             "softmax overlaps the previous P V; measured slower, so off by "
-             "default: docs/performance.md item 21)"),
+cl::opt<bool> noSoftmaxOverlap(
+    "no-softmax-overlap",
+    cl::desc("sm90a, TMA kernels: leave out attn-overlap-softmax (P V waited "
+             "for in its own iteration; for comparisons and diagnosis)"),
     cl::init(false));
 
 int fail(const Twine &message) {
@@ -195,7 +194,7 @@ int main(int argc, char **argv) {
     options.target = targetName;
     options.blockQ = blockQ;
     options.blockKv = blockKv;
-    options.softmaxOverlap = softmaxOverlap;
+    options.softmaxOverlap = !noSoftmaxOverlap;
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
@@ -236,7 +235,7 @@ int main(int argc, char **argv) {
   options.target = targetName;
   options.blockQ = blockQ;
   options.blockKv = blockKv;
-  options.softmaxOverlap = softmaxOverlap;
+  options.softmaxOverlap = !noSoftmaxOverlap;
   if (failed(faopt::runPipeline(*module, options, *stage)))
     return fail(specPath + ": compilation failed:\n" + diagnostics);
 

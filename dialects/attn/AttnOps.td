@@ -249,6 +249,19 @@ def Attn_TilePrefetchOp : Attn_Op<"tile_prefetch"> {
   let hasVerifier = 1;
 }
 
+def Attn_CopyProducerOp : Attn_Op<"copy_producer", [Pure]> {
+  let summary = "whether this thread issues the kernel's tile copies (GPU, TMA)";
+  let description = [{
+    True in the one thread of a TMA kernel's producer warpgroup that issues
+    the copies (attn.tile_prefetch), false in the consumer threads that
+    compute; the producer warpgroup's other threads have exited.
+    attn-warp-specialize branches on it: the producer runs the slice of the
+    kernel body that computes the prefetches, the consumers the rest.
+  }];
+  let results = (outs I1:$result);
+  let assemblyFormat = "attr-dict";
+}
+
 def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
   let summary = "the tile an earlier tile_prefetch put in a stage (GPU)";
   let description = [{
@@ -281,7 +294,9 @@ def Attn_TileReleaseOp : Attn_Op<"tile_release"> {
     synchronise with CTA barriers (cp.async) need nothing here; producer /
     consumer copies (TMA) signal the stage's "empty" barrier.
   }];
-  let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead]>:$source,
+  // A write on the source: it hands the stage back (a barrier arrive), so
+  // it is never dead code even though it returns nothing.
+  let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead, MemWrite]>:$source,
                        Index:$stage, Index:$round);
   let assemblyFormat = [{
     $source `stage` $stage `round` $round attr-dict `:` type($source)

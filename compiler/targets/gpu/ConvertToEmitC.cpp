@@ -116,11 +116,26 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
   faopt::gpu::emit::comment(
       b, loc,
       "producer warpgroup (warps " + w + "-" + std::to_string(info.warps + 3) +
-          "): serves the tile requests below with TMA ({} = q, {} = k, {} = v "
-          "tensor maps); the consumers go on",
+          "): one thread issues the TMA copies ({} = q, {} = k, {} = v "
+          "tensor maps) in the copy slice below",
       maps);
-  faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::start", maps,
-                         {w, pipe, pp, consumerRegs, producerRegs});
+  faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::start", maps, {w, pipe});
+  // The roles (attn-warp-specialize's branch on attn.copy_producer): each
+  // side sets its registers first, and the producer's side ends in an exit
+  // so the two never merge again.
+  fn.walk([&](emitc::IfOp branch) {
+    auto role = branch.getCondition().getDefiningOp<emitc::CallOpaqueOp>();
+    if (!role || role.getCallee() != "faopt::tma::is_producer")
+      return;
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::producer_begin", {},
+                           {w, producerRegs});
+    b.setInsertionPoint(branch.getThenRegion().front().getTerminator());
+    faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::producer_end", {});
+    b.setInsertionPointToStart(&branch.getElseRegion().front());
+    faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::consumer_begin", {},
+                           {w, pp, consumerRegs});
+  });
   fn.walk([&](emitc::ReturnOp ret) {
     b.setInsertionPoint(ret);
     faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::finish", {},

@@ -10,6 +10,18 @@ using namespace faopt::attn;
 
 namespace faopt::gpu {
 
+/// Whether `op` runs only in the TMA copy thread (attn-warp-specialize):
+/// inside the then-branch of an scf.if on attn.copy_producer.
+static bool inCopyProducer(Operation *op) {
+  for (Operation *p = op->getParentOp(); p; p = p->getParentOp()) {
+    auto ifOp = dyn_cast<scf::IfOp>(p);
+    if (ifOp && ifOp.getCondition().getDefiningOp<CopyProducerOp>() &&
+        ifOp.getThenRegion().isAncestor(op->getParentRegion()))
+      return true;
+  }
+  return false;
+}
+
 /// Assigns shared memory: one region for the Q tile (reused to stage the O
 /// tile), then the K and V buffers, by which kernel argument a copy reads;
 /// two stages where the kv loop is pipelined. Also decides which prefetches
@@ -61,6 +73,11 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     if (info.tma && !staged) {
       op->emitOpError() << "TMA copies (attn.tiling copy = \"tma\") need "
                            "every tile copy pipelined (attn-pipeline-kv-loads)";
+      return WalkResult::interrupt();
+    }
+    if (info.tma && isa<TilePrefetchOp>(op) && !inCopyProducer(op)) {
+      op->emitOpError() << "TMA copies are issued by the copy thread only: "
+                           "run attn-warp-specialize";
       return WalkResult::interrupt();
     }
     info.source[op] = *slot;

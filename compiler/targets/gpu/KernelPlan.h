@@ -24,8 +24,8 @@ struct KernelInfo {
   bool wgmma = false; // products are warpgroup MMAs (faopt_sm90.cuh)
   bool pingpong = false; // wgmma: the two warpgroups alternate products
   /// TMA copies from a producer warpgroup (faopt_sm90_tma.cuh): the
-  /// consumers are `threads`, the launch adds 128; the pipe's barriers and
-  /// request ring sit at `pipeOffset` in shared memory.
+  /// consumers are `threads`, the launch adds 128; the stages' barriers
+  /// and the tensor-map pointers sit at `pipeOffset` in shared memory.
   bool tma = false;
   int64_t pipeOffset = 0;
   /// The kernel argument (0 q, 1 k, 2 v) each copy, wait and release uses.

@@ -20,6 +20,19 @@ def AttnOverlapSoftmax : Pass<"attn-overlap-softmax", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def AttnWarpSpecialize : Pass<"attn-warp-specialize", "mlir::func::FuncOp"> {
+  let summary = "Give the TMA copy producer its own slice of the kernel body";
+  let description = [{
+    For kernels with attn.tiling copy = "tma": the body of the attn.grid
+    scf.forall splits on attn.copy_producer. The producer thread runs the
+    backward slice of the body that computes the attn.tile_prefetch
+    operands (loops, branches, index math, block-list reads) and issues
+    the copies; the consumers run the body without prefetches. They meet
+    at the stages' full / empty barriers (attn.tile_wait, attn.tile_release).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
   let summary = "Outline attn.tile_map bodies into per-element device functions";
   let description = [{

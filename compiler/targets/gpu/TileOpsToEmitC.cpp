@@ -100,11 +100,11 @@ struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
     Value buffer;
     if (kernel.tma) {
       comment(rewriter, loc,
-              rows + ", fill {} (a request to the TMA producer)",
+              rows + ", fill {} (TMA, once the stage is empty)",
               {adaptor.getRow(), adaptor.getRow(), adaptor.getStage(),
                adaptor.getRound()});
       buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
-      call(rewriter, loc, Type(), "faopt::tma::prefetch_tile",
+      call(rewriter, loc, Type(), "faopt::tma::issue_tile",
            {buffer, adaptor.getBatch(), adaptor.getHead(), adaptor.getRow(),
             adaptor.getBound(), adaptor.getStage(), adaptor.getRound()},
            {str(kernel.pipeOffset), sourceOf(kernel, op)});
@@ -217,6 +217,25 @@ struct TileMatmulLowering : KernelPattern<TileMatmulOp> {
     comment(rewriter, loc, "attn.tile_matmul: O += P V " + how);
     rewriter.replaceOp(op, call(rewriter, loc, result, "faopt::mma_ab" + suffix,
                                 {adaptor.getLhs(), adaptor.getRhs(), acc}, targs));
+    return success();
+  }
+};
+
+/// attn.copy_producer: the TMA copy thread (faopt_sm90_tma.cuh).
+struct CopyProducerLowering : KernelPattern<CopyProducerOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(CopyProducerOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!kernel.tma)
+      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.copy_producer: the producer's copy thread runs the copy "
+            "slice, the consumers the rest");
+    rewriter.replaceOp(op, call(rewriter, loc, rewriter.getI1Type(),
+                                "faopt::tma::is_producer", {},
+                                {str(kernel.warps)}));
     return success();
   }
 };
@@ -474,6 +493,7 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
   MLIRContext *ctx = patterns.getContext();
   patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
                TileReleaseLowering, TileMatmulLowering, TileMmaWaitLowering,
+               CopyProducerLowering,
                TileMapLowering, TileReduceLowering,
                TileTruncLowering, FinalizeLowering, TileStoreLowering,
                BlockListBuildLowering, TileExp2Lowering>(converter, ctx, info);

@@ -1,12 +1,12 @@
-// RUN: not faopt-opt %s --attn-pipeline-kv-loads --attn-schedule-grid --attn-convert-to-emitc=target=sm90a 2>&1 | FileCheck %s
+// RUN: not faopt-opt %s --split-input-file --attn-pipeline-kv-loads --attn-schedule-grid --attn-convert-to-emitc=target=sm90a 2>&1 | FileCheck %s
 
-// attn.tiling copy = "tma": a producer warpgroup serves the pipelined K/V
-// and Q copies (attn-pipeline-kv-loads) with TMA; it does not serve plain
-// tile loads, which this kernel (no kv loop, so nothing to pipeline) keeps.
-// The lowering says so instead of emitting a kernel that would wait
-// forever. The TMA lowering of whole kernels (tensor-map parameters, the
-// producer split, requests, full / empty barriers, the stop request) is
-// checked on the samples in tools/emit-cuda.test (CUDA and PTX).
+// attn.tiling copy = "tma": the copy thread issues the pipelined K/V and Q
+// copies (attn-pipeline-kv-loads, attn-warp-specialize) with TMA; it does
+// not serve plain tile loads, which this kernel (no kv loop, so nothing to
+// pipeline) keeps. The lowering says so instead of emitting a kernel that
+// would wait forever. The TMA lowering of whole kernels (tensor-map
+// parameters, the roles, full / empty barriers) is checked on the samples
+// in tools/emit-cuda.test (CUDA and PTX).
 // CHECK: error: 'attn.tile_load' op TMA copies (attn.tiling copy = "tma") need every tile copy pipelined (attn-pipeline-kv-loads)
 
 func.func @k(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
@@ -37,6 +37,26 @@ func.func @k(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: me
     %acc = attn.tile_matmul %pb, %kt acc %zacc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
     %out = attn.online_finalize %m, %l, %acc : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> -> tensor<64x64xbf16>
     attn.tile_store %out, %o[%c0, %bh, %q0] bound %sq : tensor<64x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// Prefetches outside the copy thread's branch (attn-warp-specialize did not
+// run) would be issued by every consumer thread: an error too.
+// CHECK: error: 'attn.tile_prefetch' op TMA copies are issued by the copy thread only: run attn-warp-specialize
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @unsplit(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  scf.forall (%p) in (%c1) {
+    attn.tile_prefetch %q[%c0, %c0, %c0] bound %sk stage %c0 round %c0 : !mem -> tensor<64x64xbf16>
+    %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %sk stage %c0 round %c0 ahead %true : !mem -> tensor<64x64xbf16>
+    attn.tile_store %qt, %o[%c0, %c0, %c0] bound %sk : tensor<64x64xbf16>, !mem
   } {attn.grid}
   return
 }

@@ -2,20 +2,18 @@
 //
 // A kernel that includes this header (attn.tiling copy = "tma") runs with one
 // producer warpgroup after its W consumer warps (32 W + 128 threads):
-//   * the consumers run the generated kernel unchanged, except that a tile
-//     prefetch posts a *request* (what to copy, into which stage) to a ring in
-//     shared memory, a tile wait waits on the stage's "full" mbarrier, and the
-//     end of an iteration releases its stages on their "empty" mbarriers (one
-//     arrive per warp);
-//   * the producer is a copy engine: one thread takes the requests in order,
-//     waits until the stage is empty, and issues the TMA loads (64-column
-//     boxes with 128-byte swizzle, which is the slab layout of
-//     faopt_sm90.cuh's tiles) completing on the stage's "full" barrier.
+//   * one producer thread runs the copy slice of the kernel body
+//     (attn-warp-specialize): the same loops over the same kv-blocks, with
+//     only the index math and the prefetches, each of which waits until its
+//     stage is empty and issues TMA loads (64-column boxes with 128-byte
+//     swizzle, which is the slab layout of faopt_sm90.cuh's tiles)
+//     completing on the stage's "full" mbarrier;
+//   * the consumers run the rest: a tile wait waits on the stage's full
+//     barrier, and after the tile's last use the stage is released on its
+//     "empty" barrier (one arrive per warp).
 // The consumers never wait for each other inside the kv loop (no CTA
 // barrier): a consumer warpgroup waits only for its data, and with PINGPONG
-// for its turn on the tensor cores. Where the request ring puts the copy
-// decisions (which kv-block, when) is the consumer's generated code, so
-// list-driven loops and guarded tiles need nothing special here.
+// for its turn on the tensor cores.
 //
 // setmaxnreg moves registers from the producer (24) to the consumers (240)
 // when one CTA owns the SM (the only configuration chooseTiles picks).
@@ -71,21 +69,15 @@ FAOPT_DEVICE void load_box(faopt_u32 dst, const TmaMap *map, faopt_u32 bar,
 }
 
 // Shared-memory control block (at byte offset PIPE of the dynamic shared
-// memory, after the tiles): full / empty barriers per (source, stage), the
-// request ring with its barriers, and the poster's request count.
-constexpr int kSources = 3, kStages = 2, kRing = 8;
-struct Request {
-  faopt_u32 dst, full, empty, empty_parity;
-  int map, slabs, slab_bytes, row, h, b, pad[2];
-};
+// memory, after the tiles): full / empty barriers per (source, stage) and
+// the kernel's tensor maps for the copy thread.
+constexpr int kSources = 3, kStages = 2;
 struct Pipe {
   unsigned long long full[kSources][kStages], empty[kSources][kStages];
-  unsigned long long ring_full[kRing], ring_empty[kRing];
-  Request ring[kRing];
-  faopt_u32 posted;
+  const TmaMap *maps[kSources];
 };
-static_assert(sizeof(Pipe) <= 640,
-              "the compiler reserves 640 bytes for the pipe (kTmaPipeBytes, TargetDesc.h)");
+static_assert(sizeof(Pipe) <= 128,
+              "the compiler reserves 128 bytes for the pipe (kTmaPipeBytes, TargetDesc.h)");
 template <int PIPE> FAOPT_DEVICE Pipe &pipe() {
   return *reinterpret_cast<Pipe *>(faopt_smem + PIPE);
 }
@@ -102,48 +94,9 @@ template <int CONSUMER_REGS, int PRODUCER_REGS> struct Registers {
   }
 };
 
-/// The producer warpgroup's copy engine: serves requests until the stop
-/// request, then waits for the copies it issued (none may land after the
-/// CTA exits).
-FAOPT_DEVICE void serve(Pipe &p, const TmaMap *q, const TmaMap *k,
-                        const TmaMap *v) {
-  faopt_u32 issued = 0; // bit 2 i: stage barrier i has a copy; bit 2 i + 1: its parity
-  for (faopt_u32 n = 0;; ++n) {
-    const faopt_u32 slot = n % kRing, lap = n / kRing;
-    mbar_wait(shared_addr(&p.ring_full[slot]), lap & 1);
-    const Request r = p.ring[slot]; // ordered by the barriers (memory clobbers)
-    mbar_arrive(shared_addr(&p.ring_empty[slot]));
-    if (r.map < 0)
-      break;
-    mbar_wait(r.empty, r.empty_parity);
-    mbar_expect_tx(r.full, (faopt_u32)(r.slabs * r.slab_bytes));
-    // A select, not an array indexed at run time (which would live in
-    // local memory at the producer's 24 registers).
-    const TmaMap *map = r.map == 0 ? q : r.map == 1 ? k : v;
-    for (int s = 0; s < r.slabs; ++s)
-      load_box(r.dst + s * r.slab_bytes, map, r.full, 64 * s, r.row, r.h, r.b);
-    const faopt_u32 i = (r.full - shared_addr(&p.full[0][0])) / 8;
-    issued = (issued & ~(3u << (2 * i))) | ((1u | (r.empty_parity ^ 1u) << 1) << (2 * i));
-  }
-  for (int i = 0; i < kSources * kStages; ++i)
-    if (issued >> (2 * i) & 1)
-      mbar_wait(shared_addr(&p.full[0][0]) + 8 * i, issued >> (2 * i + 1) & 1);
-}
-
-/// Thread 0 of the consumers posts a request; the ring is deep enough that
-/// the wait for a free slot returns at once (a consumer waits for each tile
-/// it requested before requesting more than two kv-blocks ahead).
-FAOPT_DEVICE void post(Pipe &p, const Request &r) {
-  const faopt_u32 n = p.posted++;
-  const faopt_u32 slot = n % kRing, lap = n / kRing;
-  mbar_wait(shared_addr(&p.ring_empty[slot]), (lap & 1) ^ 1);
-  p.ring[slot] = r;
-  mbar_arrive(shared_addr(&p.ring_full[slot]));
-}
-
-/// Kernel prologue: barriers, then the producer warpgroup (warps W..W+3)
-/// serves copies and exits; consumers return and run the kernel body.
-template <int W, int PIPE, bool PINGPONG, int CONSUMER_REGS, int PRODUCER_REGS>
+/// Kernel prologue: the stages' barriers and the tensor maps, before any
+/// thread takes a role.
+template <int W, int PIPE>
 FAOPT_DEVICE void start(const TmaMap &q, const TmaMap &k, const TmaMap &v) {
   Pipe &p = pipe<PIPE>();
   if (threadIdx.x == 0) {
@@ -152,59 +105,67 @@ FAOPT_DEVICE void start(const TmaMap &q, const TmaMap &k, const TmaMap &v) {
         mbar_init(shared_addr(&p.full[s][t]), 1);
         mbar_init(shared_addr(&p.empty[s][t]), W);
       }
-    for (int i = 0; i < kRing; ++i) {
-      mbar_init(shared_addr(&p.ring_full[i]), 1);
-      mbar_init(shared_addr(&p.ring_empty[i]), 1);
-    }
-    p.posted = 0;
+    p.maps[0] = &q;
+    p.maps[1] = &k;
+    p.maps[2] = &v;
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
-  if (warp_id() >= W) {
-    Registers<CONSUMER_REGS, PRODUCER_REGS>::producer();
-    if (warp_id() == W && lane_id() == 0)
-      serve(p, &q, &k, &v);
+}
+
+/// attn.copy_producer: the producer warpgroup (warps W..W+3) takes the
+/// branch of the copy slice, the consumers the other one. The two never
+/// meet again (the producer exits at the end of its branch), so ptxas knows
+/// each side's register count after setmaxnreg.
+template <int W> FAOPT_DEVICE bool is_producer() { return warp_id() >= W; }
+
+/// Start of the producer's branch: the warpgroup gives up registers
+/// (all 128 threads, as setmaxnreg requires), then keeps one thread.
+template <int W, int PRODUCER_REGS> FAOPT_DEVICE void producer_begin() {
+  Registers<0, PRODUCER_REGS>::producer();
+  if (warp_id() != W || lane_id() != 0)
     asm volatile("exit;");
-  }
-  Registers<CONSUMER_REGS, PRODUCER_REGS>::consumer();
+}
+/// End of the producer's branch. Nothing to wait for: the consumers wait
+/// for every fill it started before they return, so none lands after the
+/// CTA is gone.
+FAOPT_DEVICE void producer_end() { asm volatile("exit;"); }
+
+/// Start of the consumers' branch: the registers, then the first turn.
+template <int W, bool PINGPONG, int CONSUMER_REGS>
+FAOPT_DEVICE void consumer_begin() {
+  Registers<CONSUMER_REGS, 0>::consumer();
   wgmma::turns_begin<W, PINGPONG>();
 }
 
-/// Kernel epilogue (every return of the consumers): the last turn, and the
-/// stop request once no request can follow.
+/// Kernel epilogue (every return of the consumers): the last turn.
 template <int W, int PIPE, bool PINGPONG> FAOPT_DEVICE void finish() {
   wgmma::turns_end<W, PINGPONG>();
-  if (threadIdx.x == 0) {
-    Request stop = {};
-    stop.map = -1;
-    post(pipe<PIPE>(), stop);
-  }
 }
 
-/// attn.tile_prefetch of source SOURCE (0 q, 1 k, 2 v) into `dst`, stage
-/// `stage`, its `round`-th fill.
-/// Rows at or past `bound` (the map's sequence length) come back as zeros;
-/// a tile wholly past it asks for a box past the end (the runtime makes
-/// empty dimensions 1 long), so nothing is read.
+/// attn.tile_prefetch (copy thread) of source SOURCE (0 q, 1 k, 2 v) into
+/// `dst`, stage `stage`, its `round`-th fill: once the consumers have
+/// released the stage's previous fill, 64-column boxes completing on the
+/// stage's full barrier. Rows at or past `bound` (the map's sequence
+/// length) come back as zeros; a tile wholly past it asks for a box past
+/// the end (the runtime makes empty dimensions 1 long), so nothing is read.
 template <int PIPE, int SOURCE, typename T, int R, int C>
-FAOPT_DEVICE void prefetch_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
-                                faopt_i64 row, faopt_i64 bound, faopt_i64 stage,
-                                faopt_i64 round) {
-  if (threadIdx.x != 0)
-    return;
+FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
+                             faopt_i64 row, faopt_i64 bound, faopt_i64 stage,
+                             faopt_i64 round) {
   Pipe &p = pipe<PIPE>();
-  Request r;
-  r.dst = shared_addr(dst.base);
-  r.full = shared_addr(&p.full[SOURCE][stage]);
-  r.empty = shared_addr(&p.empty[SOURCE][stage]);
-  r.empty_parity = (faopt_u32)(round & 1) ^ 1u; // round 0: a fresh barrier
-  r.map = SOURCE;
-  r.slabs = C / 64;
-  r.slab_bytes = SmemTile<T, R, C>::kSlabBytes;
-  r.row = (int)(row < bound ? row : imax(bound, 1));
-  r.h = (int)h;
-  r.b = (int)b;
-  post(p, r);
+  const faopt_u32 full = shared_addr(&p.full[SOURCE][stage]);
+  // Round 0 waits on a fresh barrier's "previous" phase, which counts as
+  // complete.
+  mbar_wait(shared_addr(&p.empty[SOURCE][stage]), (faopt_u32)(round & 1) ^ 1u);
+  constexpr int kSlabs = C / 64, kSlabBytes = SmemTile<T, R, C>::kSlabBytes;
+  mbar_expect_tx(full, (faopt_u32)(kSlabs * kSlabBytes));
+  const int r = (int)(row < bound ? row : imax(bound, 1));
+  const faopt_u32 d = shared_addr(dst.base);
+  const TmaMap *map = p.maps[SOURCE];
+#pragma unroll
+  for (int s = 0; s < kSlabs; ++s)
+    load_box(d + s * kSlabBytes, map, full, 64 * s, r, (int)h, (int)b);
 }
 
 /// attn.tile_wait: the stage's tile once its `round`-th fill has landed.
