@@ -4,10 +4,10 @@
 // the sed in README.md. Measured slower than the producer warpgroup
 // (docs/performance.md item 22), so it lives here, not in the device header.
 #pragma once
-#include "faopt_sm90_tma.cuh"
+#include "faopt_sm90_tma_requests.cuh"
 
 namespace faopt {
-namespace tma {
+namespace tma_req {
 
 /// The kernel's q, k, v tensor maps, kept where the request ring would be
 /// (direct issue posts no requests).
@@ -52,5 +52,5 @@ FAOPT_DEVICE void prefetch_tile_direct(SmemTile<T, R, C> dst, faopt_i64 b,
     load_box(d + s * kSlabBytes, maps<PIPE>()[SOURCE], full, 64 * s, r, (int)h, (int)b);
 }
 
-} // namespace tma
+} // namespace tma_req
 } // namespace faopt

@@ -10,7 +10,7 @@ static __device__ __forceinline__ float causal_direct_bf16_d128_masked_logits(fl
 extern "C" __global__ __launch_bounds__(256, 1) void causal_direct_bf16_d128(faopt::Tensor<faopt::bf16, 4> v1, faopt::Tensor<faopt::bf16, 4> v2, faopt::Tensor<faopt::bf16, 4> v3, faopt::Tensor<faopt::bf16, 4> v4, faopt::Tensor<float, 3> v5, const __grid_constant__ faopt::TmaMap v6, const __grid_constant__ faopt::TmaMap v7, const __grid_constant__ faopt::TmaMap v8) {
   // v1 = q, v2 = k, v3 = v, v4 = o, v5 = lse: [batch, heads, seq, dim] views (faopt::Tensor)
   // producer warpgroup (warps 8-11): serves the tile requests below with TMA (v6 = q, v7 = k, v8 = v tensor maps); the consumers go on
-  faopt::tma::start_direct<8, 163840>(v6, v7, v8);
+  faopt::tma_req::start_direct<8, 163840>(v6, v7, v8);
   faopt::Acc<128, 128, 8> v9 = faopt::acc_fill<128, 128, 8>(0.0f);
   faopt::Rows<128, 8> v10 = faopt::rows_fill<128, 8>(0.0f);
   faopt::Rows<128, 8> v11 = faopt::rows_fill<128, 8>((-INFINITY));
@@ -48,7 +48,7 @@ extern "C" __global__ __launch_bounds__(256, 1) void causal_direct_bf16_d128(fao
   int64_t v42 = ((v18 - 1) - v36) * 128;
   // attn.tile_prefetch: rows [v42, v42 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v43 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  faopt::tma::prefetch_tile_direct<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
+  faopt::tma_req::prefetch_tile_direct<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
   int64_t v44 = v42 + 127;
   int64_t v45 = faopt::ceil_div_u(v16, 128);
   int64_t v46 = v16 - 1;
@@ -58,13 +58,13 @@ extern "C" __global__ __launch_bounds__(256, 1) void causal_direct_bf16_d128(fao
   int64_t v50 = faopt::imin(v49, v45);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v51 = faopt::smem<faopt::bf16, 128, 128>(32768 + 0 * 32768);
-  faopt::tma::prefetch_tile_direct<163840, 1>(v51, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile_direct<163840, 1>(v51, v39, v41, 0, v16, 0, 0);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v52 = faopt::smem<faopt::bf16, 128, 128>(98304 + 0 * 32768);
-  faopt::tma::prefetch_tile_direct<163840, 2>(v52, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile_direct<163840, 2>(v52, v39, v41, 0, v16, 0, 0);
   // attn.tile_wait: the tile of stage 0, once fill 0 has landed (its full barrier)
   faopt::SmemTile<faopt::bf16, 128, 128> v53 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  auto v54 = faopt::tma::wait_tile<163840, 0>(v53, 0, 0);
+  auto v54 = faopt::tma_req::wait_tile<163840, 0>(v53, 0, 0);
   faopt::Rows<128, 8> v55;
   faopt::Rows<128, 8> v56;
   faopt::Acc<128, 128, 8> v57;
@@ -85,10 +85,10 @@ extern "C" __global__ __launch_bounds__(256, 1) void causal_direct_bf16_d128(fao
       int64_t v68 = faopt::udiv(i58 + 1, 2);
       // attn.tile_prefetch: rows [v67, v67 + 128) into stage v66, fill v68 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v69 = faopt::smem<faopt::bf16, 128, 128>(32768 + v66 * 32768);
-      faopt::tma::prefetch_tile_direct<163840, 1>(v69, v39, v41, v67, v16, v66, v68);
+      faopt::tma_req::prefetch_tile_direct<163840, 1>(v69, v39, v41, v67, v16, v66, v68);
       // attn.tile_prefetch: rows [v67, v67 + 128) into stage v66, fill v68 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v70 = faopt::smem<faopt::bf16, 128, 128>(98304 + v66 * 32768);
-      faopt::tma::prefetch_tile_direct<163840, 2>(v70, v39, v41, v67, v16, v66, v68);
+      faopt::tma_req::prefetch_tile_direct<163840, 2>(v70, v39, v41, v67, v16, v66, v68);
     }
     int64_t v71 = i58 * 128;
     int64_t v72 = v71 + 127;
@@ -99,11 +99,11 @@ extern "C" __global__ __launch_bounds__(256, 1) void causal_direct_bf16_d128(fao
     if (v71 <= v73 && v71 <= v44) {
       // attn.tile_wait: the tile of stage v62, once fill v63 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v77 = faopt::smem<faopt::bf16, 128, 128>(32768 + v62 * 32768);
-      auto v78 = faopt::tma::wait_tile<163840, 1>(v77, v62, v63);
+      auto v78 = faopt::tma_req::wait_tile<163840, 1>(v77, v62, v63);
       // attn.tile_matmul: S = Q K^T (wgmma, f32)
       faopt::Acc<128, 128, 8> v79 = faopt::mma_abt<8, false>(v54, v78);
       // attn.tile_release: this warp is done with stage v62 (fill v63)
-      faopt::tma::release<163840, 1>(v62, v63);
+      faopt::tma_req::release<163840, 1>(v62, v63);
       faopt::Acc<128, 128, 8> v80;
       if (v72 < v16 && v73 <= v42) {
         // attn.tile_map: causal_direct_bf16_d128_logits(score, b, h, q, kv, ...) on every element of the tile
@@ -129,19 +129,19 @@ extern "C" __global__ __launch_bounds__(256, 1) void causal_direct_bf16_d128(fao
       auto v88 = faopt::to_operand_a<faopt::bf16>(v83);
       // attn.tile_wait: the tile of stage v62, once fill v63 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v89 = faopt::smem<faopt::bf16, 128, 128>(98304 + v62 * 32768);
-      auto v90 = faopt::tma::wait_tile<163840, 2>(v89, v62, v63);
+      auto v90 = faopt::tma_req::wait_tile<163840, 2>(v89, v62, v63);
       // attn.tile_matmul: O += P V (wgmma, f32)
       faopt::Acc<128, 128, 8> v91 = faopt::mma_ab<8, false>(v88, v90, v87);
       // attn.tile_release: this warp is done with stage v62 (fill v63)
-      faopt::tma::release<163840, 2>(v62, v63);
+      faopt::tma_req::release<163840, 2>(v62, v63);
       v74 = v82;
       v75 = v86;
       v76 = v91;
     } else {
       // attn.tile_release: this warp is done with stage v62 (fill v63)
-      faopt::tma::release<163840, 1>(v62, v63);
+      faopt::tma_req::release<163840, 1>(v62, v63);
       // attn.tile_release: this warp is done with stage v62 (fill v63)
-      faopt::tma::release<163840, 2>(v62, v63);
+      faopt::tma_req::release<163840, 2>(v62, v63);
       v74 = v59;
       v75 = v60;
       v76 = v61;

@@ -10,7 +10,7 @@ static __device__ __forceinline__ float causal_overlap_bf16_d128_masked_logits(f
 extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(faopt::Tensor<faopt::bf16, 4> v1, faopt::Tensor<faopt::bf16, 4> v2, faopt::Tensor<faopt::bf16, 4> v3, faopt::Tensor<faopt::bf16, 4> v4, faopt::Tensor<float, 3> v5, const __grid_constant__ faopt::TmaMap v6, const __grid_constant__ faopt::TmaMap v7, const __grid_constant__ faopt::TmaMap v8) {
   // v1 = q, v2 = k, v3 = v, v4 = o, v5 = lse: [batch, heads, seq, dim] views (faopt::Tensor)
   // producer warpgroup (warps 8-11): serves the tile requests below with TMA (v6 = q, v7 = k, v8 = v tensor maps); the consumers go on
-  faopt::tma::start<8, 163840, false, 240, 24>(v6, v7, v8);
+  faopt::tma_req::start<8, 163840, false, 240, 24>(v6, v7, v8);
   faopt::Acc<128, 128, 8> v9 = faopt::acc_fill<128, 128, 8>(0.0f);
   faopt::Rows<128, 8> v10 = faopt::rows_fill<128, 8>(0.0f);
   faopt::Rows<128, 8> v11 = faopt::rows_fill<128, 8>((-INFINITY));
@@ -48,7 +48,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
   int64_t v42 = ((v18 - 1) - v36) * 128;
   // attn.tile_prefetch: rows [v42, v42 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v43 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
   int64_t v44 = v42 + 127;
   int64_t v45 = faopt::ceil_div_u(v16, 128);
   int64_t v46 = v16 - 1;
@@ -58,13 +58,13 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
   int64_t v50 = faopt::imin(v49, v45);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v51 = faopt::smem<faopt::bf16, 128, 128>(32768 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 1>(v51, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 1>(v51, v39, v41, 0, v16, 0, 0);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v52 = faopt::smem<faopt::bf16, 128, 128>(98304 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 2>(v52, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 2>(v52, v39, v41, 0, v16, 0, 0);
   // attn.tile_wait: the tile of stage 0, once fill 0 has landed (its full barrier)
   faopt::SmemTile<faopt::bf16, 128, 128> v53 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  auto v54 = faopt::tma::wait_tile<163840, 0>(v53, 0, 0);
+  auto v54 = faopt::tma_req::wait_tile<163840, 0>(v53, 0, 0);
   faopt::Acc<128, 128, 8> v55 = faopt::acc_fill<128, 128, 8>(0.0f);
   faopt::Rows<128, 8> v56;
   faopt::Rows<128, 8> v57;
@@ -104,10 +104,10 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
       int64_t v81 = faopt::udiv(i65 + 1, 2);
       // attn.tile_prefetch: rows [v80, v80 + 128) into stage v79, fill v81 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v82 = faopt::smem<faopt::bf16, 128, 128>(32768 + v79 * 32768);
-      faopt::tma::prefetch_tile<163840, 1>(v82, v39, v41, v80, v16, v79, v81);
+      faopt::tma_req::prefetch_tile<163840, 1>(v82, v39, v41, v80, v16, v79, v81);
       // attn.tile_prefetch: rows [v80, v80 + 128) into stage v79, fill v81 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v83 = faopt::smem<faopt::bf16, 128, 128>(98304 + v79 * 32768);
-      faopt::tma::prefetch_tile<163840, 2>(v83, v39, v41, v80, v16, v79, v81);
+      faopt::tma_req::prefetch_tile<163840, 2>(v83, v39, v41, v80, v16, v79, v81);
     }
     int64_t v84 = i65 * 128;
     int64_t v85 = v84 + 127;
@@ -124,7 +124,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
     if (v84 <= v86 && v84 <= v44) {
       // attn.tile_wait: the tile of stage v75, once fill v76 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v96 = faopt::smem<faopt::bf16, 128, 128>(32768 + v75 * 32768);
-      auto v97 = faopt::tma::wait_tile<163840, 1>(v96, v75, v76);
+      auto v97 = faopt::tma_req::wait_tile<163840, 1>(v96, v75, v76);
       // arith.truncf: round P to faopt::bf16 and pack it as the A operand of P V
       auto v98 = faopt::to_operand_a<faopt::bf16>(v69);
       // attn.tile_matmul: S = Q K^T (wgmma, f32, started: read after attn.tile_mma_wait)
@@ -134,7 +134,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
       if (v74) {
         // attn.tile_wait: the tile of stage v71, once fill v72 has landed (its full barrier)
         faopt::SmemTile<faopt::bf16, 128, 128> v102 = faopt::smem<faopt::bf16, 128, 128>(98304 + v71 * 32768);
-        auto v103 = faopt::tma::wait_tile<163840, 2>(v102, v71, v72);
+        auto v103 = faopt::tma_req::wait_tile<163840, 2>(v102, v71, v72);
         // attn.tile_matmul: O += P V (wgmma, f32, started: read after attn.tile_mma_wait)
         faopt::Acc<128, 128, 8> v104 = faopt::mma_ab_async<8, false>(v98, v103, v68);
         // attn.tile_mma_wait: until at most 1 started product(s) still run; this one is done
@@ -148,7 +148,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
       faopt::Acc<128, 128, 8> v105 = v100;
       faopt::Acc<128, 128, 8> v106 = v101;
       // attn.tile_release: this warp is done with stage v75 (fill v76)
-      faopt::tma::release<163840, 1>(v75, v76);
+      faopt::tma_req::release<163840, 1>(v75, v76);
       faopt::Acc<128, 128, 8> v107;
       if (v85 < v16 && v86 <= v42) {
         // attn.tile_map: causal_overlap_bf16_d128_logits(score, b, h, q, kv, ...) on every element of the tile
@@ -172,7 +172,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
       faopt::Acc<128, 128, 8> v114 = faopt::mma_wait<0>(v106);
       if (v74) {
         // attn.tile_release: this warp is done with stage v71 (fill v72)
-        faopt::tma::release<163840, 2>(v71, v72);
+        faopt::tma_req::release<163840, 2>(v71, v72);
       }
       // attn.tile_scale_rows: rescale each row
       faopt::Acc<128, 128, 8> v115 = faopt::scale_rows(v114, v111);
@@ -187,9 +187,9 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
       v95 = true;
     } else {
       // attn.tile_release: this warp is done with stage v75 (fill v76)
-      faopt::tma::release<163840, 1>(v75, v76);
+      faopt::tma_req::release<163840, 1>(v75, v76);
       // attn.tile_release: this warp is done with stage v75 (fill v76)
-      faopt::tma::release<163840, 2>(v75, v76);
+      faopt::tma_req::release<163840, 2>(v75, v76);
       v87 = v66;
       v88 = v67;
       v89 = v68;
@@ -234,11 +234,11 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
     auto v135 = faopt::to_operand_a<faopt::bf16>(v128);
     // attn.tile_wait: the tile of stage v130, once fill v131 has landed (its full barrier)
     faopt::SmemTile<faopt::bf16, 128, 128> v136 = faopt::smem<faopt::bf16, 128, 128>(98304 + v130 * 32768);
-    auto v137 = faopt::tma::wait_tile<163840, 2>(v136, v130, v131);
+    auto v137 = faopt::tma_req::wait_tile<163840, 2>(v136, v130, v131);
     // attn.tile_matmul: O += P V (wgmma, f32)
     faopt::Acc<128, 128, 8> v138 = faopt::mma_ab<8, false>(v135, v137, v127);
     // attn.tile_release: this warp is done with stage v130 (fill v131)
-    faopt::tma::release<163840, 2>(v130, v131);
+    faopt::tma_req::release<163840, 2>(v130, v131);
     v134 = v138;
   } else {
     v134 = v127;
@@ -254,7 +254,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void causal_overlap_bf16_d128(fa
   faopt::store_tile<256>(v141, v4, v39, v40, v42, v14, v143);
   // attn.tile_store: one float per row (lse)
   faopt::store_rows(v142, v5, v39, v40, v42, v14);
-  faopt::tma::finish<8, 163840, false>();
+  faopt::tma_req::finish<8, 163840, false>();
   return;
 }
 

@@ -9,7 +9,7 @@ static __device__ __forceinline__ float dense_bf16_d128_masked_logits(float v1, 
 extern "C" __global__ __launch_bounds__(384, 1) void dense_bf16_d128(faopt::Tensor<faopt::bf16, 4> v1, faopt::Tensor<faopt::bf16, 4> v2, faopt::Tensor<faopt::bf16, 4> v3, faopt::Tensor<faopt::bf16, 4> v4, faopt::Tensor<float, 3> v5, const __grid_constant__ faopt::TmaMap v6, const __grid_constant__ faopt::TmaMap v7, const __grid_constant__ faopt::TmaMap v8) {
   // v1 = q, v2 = k, v3 = v, v4 = o, v5 = lse: [batch, heads, seq, dim] views (faopt::Tensor)
   // producer warpgroup (warps 8-11): serves the tile requests below with TMA (v6 = q, v7 = k, v8 = v tensor maps); the consumers go on
-  faopt::tma::start<8, 163840, false, 240, 24>(v6, v7, v8);
+  faopt::tma_req::start<8, 163840, false, 240, 24>(v6, v7, v8);
   faopt::Acc<128, 128, 8> v9 = faopt::acc_fill<128, 128, 8>(0.0f);
   faopt::Rows<128, 8> v10 = faopt::rows_fill<128, 8>(0.0f);
   faopt::Rows<128, 8> v11 = faopt::rows_fill<128, 8>((-INFINITY));
@@ -47,17 +47,17 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_bf16_d128(faopt::Tens
   int64_t v42 = ((v18 - 1) - v36) * 128;
   // attn.tile_prefetch: rows [v42, v42 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v43 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
   int64_t v44 = faopt::ceil_div_u(v16, 128);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v45 = faopt::smem<faopt::bf16, 128, 128>(32768 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 1>(v45, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 1>(v45, v39, v41, 0, v16, 0, 0);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v46 = faopt::smem<faopt::bf16, 128, 128>(98304 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 2>(v46, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 2>(v46, v39, v41, 0, v16, 0, 0);
   // attn.tile_wait: the tile of stage 0, once fill 0 has landed (its full barrier)
   faopt::SmemTile<faopt::bf16, 128, 128> v47 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  auto v48 = faopt::tma::wait_tile<163840, 0>(v47, 0, 0);
+  auto v48 = faopt::tma_req::wait_tile<163840, 0>(v47, 0, 0);
   faopt::Rows<128, 8> v49;
   faopt::Rows<128, 8> v50;
   faopt::Acc<128, 128, 8> v51;
@@ -78,10 +78,10 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_bf16_d128(faopt::Tens
       int64_t v62 = faopt::udiv(i52 + 1, 2);
       // attn.tile_prefetch: rows [v61, v61 + 128) into stage v60, fill v62 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v63 = faopt::smem<faopt::bf16, 128, 128>(32768 + v60 * 32768);
-      faopt::tma::prefetch_tile<163840, 1>(v63, v39, v41, v61, v16, v60, v62);
+      faopt::tma_req::prefetch_tile<163840, 1>(v63, v39, v41, v61, v16, v60, v62);
       // attn.tile_prefetch: rows [v61, v61 + 128) into stage v60, fill v62 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v64 = faopt::smem<faopt::bf16, 128, 128>(98304 + v60 * 32768);
-      faopt::tma::prefetch_tile<163840, 2>(v64, v39, v41, v61, v16, v60, v62);
+      faopt::tma_req::prefetch_tile<163840, 2>(v64, v39, v41, v61, v16, v60, v62);
     }
     int64_t v65 = i52 * 128;
     int64_t v66 = v65 + 127;
@@ -92,11 +92,11 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_bf16_d128(faopt::Tens
     if (v65 <= v67) {
       // attn.tile_wait: the tile of stage v56, once fill v57 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v71 = faopt::smem<faopt::bf16, 128, 128>(32768 + v56 * 32768);
-      auto v72 = faopt::tma::wait_tile<163840, 1>(v71, v56, v57);
+      auto v72 = faopt::tma_req::wait_tile<163840, 1>(v71, v56, v57);
       // attn.tile_matmul: S = Q K^T (wgmma, f32)
       faopt::Acc<128, 128, 8> v73 = faopt::mma_abt<8, false>(v48, v72);
       // attn.tile_release: this warp is done with stage v56 (fill v57)
-      faopt::tma::release<163840, 1>(v56, v57);
+      faopt::tma_req::release<163840, 1>(v56, v57);
       faopt::Acc<128, 128, 8> v74;
       if (v66 < v16) {
         // attn.tile_map: dense_bf16_d128_logits(score, b, h, q, kv, ...) on every element of the tile
@@ -122,19 +122,19 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_bf16_d128(faopt::Tens
       auto v82 = faopt::to_operand_a<faopt::bf16>(v77);
       // attn.tile_wait: the tile of stage v56, once fill v57 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v83 = faopt::smem<faopt::bf16, 128, 128>(98304 + v56 * 32768);
-      auto v84 = faopt::tma::wait_tile<163840, 2>(v83, v56, v57);
+      auto v84 = faopt::tma_req::wait_tile<163840, 2>(v83, v56, v57);
       // attn.tile_matmul: O += P V (wgmma, f32)
       faopt::Acc<128, 128, 8> v85 = faopt::mma_ab<8, false>(v82, v84, v81);
       // attn.tile_release: this warp is done with stage v56 (fill v57)
-      faopt::tma::release<163840, 2>(v56, v57);
+      faopt::tma_req::release<163840, 2>(v56, v57);
       v68 = v76;
       v69 = v80;
       v70 = v85;
     } else {
       // attn.tile_release: this warp is done with stage v56 (fill v57)
-      faopt::tma::release<163840, 1>(v56, v57);
+      faopt::tma_req::release<163840, 1>(v56, v57);
       // attn.tile_release: this warp is done with stage v56 (fill v57)
-      faopt::tma::release<163840, 2>(v56, v57);
+      faopt::tma_req::release<163840, 2>(v56, v57);
       v68 = v53;
       v69 = v54;
       v70 = v55;
@@ -159,7 +159,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_bf16_d128(faopt::Tens
   faopt::store_tile<256>(v93, v4, v39, v40, v42, v14, v95);
   // attn.tile_store: one float per row (lse)
   faopt::store_rows(v94, v5, v39, v40, v42, v14);
-  faopt::tma::finish<8, 163840, false>();
+  faopt::tma_req::finish<8, 163840, false>();
   return;
 }
 

@@ -9,7 +9,7 @@ static __device__ __forceinline__ float dense_overlap_bf16_d128_masked_logits(fl
 extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(faopt::Tensor<faopt::bf16, 4> v1, faopt::Tensor<faopt::bf16, 4> v2, faopt::Tensor<faopt::bf16, 4> v3, faopt::Tensor<faopt::bf16, 4> v4, faopt::Tensor<float, 3> v5, const __grid_constant__ faopt::TmaMap v6, const __grid_constant__ faopt::TmaMap v7, const __grid_constant__ faopt::TmaMap v8) {
   // v1 = q, v2 = k, v3 = v, v4 = o, v5 = lse: [batch, heads, seq, dim] views (faopt::Tensor)
   // producer warpgroup (warps 8-11): serves the tile requests below with TMA (v6 = q, v7 = k, v8 = v tensor maps); the consumers go on
-  faopt::tma::start<8, 163840, false, 240, 24>(v6, v7, v8);
+  faopt::tma_req::start<8, 163840, false, 240, 24>(v6, v7, v8);
   faopt::Acc<128, 128, 8> v9 = faopt::acc_fill<128, 128, 8>(0.0f);
   faopt::Rows<128, 8> v10 = faopt::rows_fill<128, 8>(0.0f);
   faopt::Rows<128, 8> v11 = faopt::rows_fill<128, 8>((-INFINITY));
@@ -47,17 +47,17 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
   int64_t v42 = ((v18 - 1) - v36) * 128;
   // attn.tile_prefetch: rows [v42, v42 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v43 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 0>(v43, v39, v40, v42, v14, 0, 0);
   int64_t v44 = faopt::ceil_div_u(v16, 128);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v45 = faopt::smem<faopt::bf16, 128, 128>(32768 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 1>(v45, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 1>(v45, v39, v41, 0, v16, 0, 0);
   // attn.tile_prefetch: rows [0, 0 + 128) into stage 0, fill 0 (a request to the TMA producer)
   faopt::SmemTile<faopt::bf16, 128, 128> v46 = faopt::smem<faopt::bf16, 128, 128>(98304 + 0 * 32768);
-  faopt::tma::prefetch_tile<163840, 2>(v46, v39, v41, 0, v16, 0, 0);
+  faopt::tma_req::prefetch_tile<163840, 2>(v46, v39, v41, 0, v16, 0, 0);
   // attn.tile_wait: the tile of stage 0, once fill 0 has landed (its full barrier)
   faopt::SmemTile<faopt::bf16, 128, 128> v47 = faopt::smem<faopt::bf16, 128, 128>(0 + 0 * 32768);
-  auto v48 = faopt::tma::wait_tile<163840, 0>(v47, 0, 0);
+  auto v48 = faopt::tma_req::wait_tile<163840, 0>(v47, 0, 0);
   faopt::Acc<128, 128, 8> v49 = faopt::acc_fill<128, 128, 8>(0.0f);
   faopt::Rows<128, 8> v50;
   faopt::Rows<128, 8> v51;
@@ -97,10 +97,10 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
       int64_t v75 = faopt::udiv(i59 + 1, 2);
       // attn.tile_prefetch: rows [v74, v74 + 128) into stage v73, fill v75 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v76 = faopt::smem<faopt::bf16, 128, 128>(32768 + v73 * 32768);
-      faopt::tma::prefetch_tile<163840, 1>(v76, v39, v41, v74, v16, v73, v75);
+      faopt::tma_req::prefetch_tile<163840, 1>(v76, v39, v41, v74, v16, v73, v75);
       // attn.tile_prefetch: rows [v74, v74 + 128) into stage v73, fill v75 (a request to the TMA producer)
       faopt::SmemTile<faopt::bf16, 128, 128> v77 = faopt::smem<faopt::bf16, 128, 128>(98304 + v73 * 32768);
-      faopt::tma::prefetch_tile<163840, 2>(v77, v39, v41, v74, v16, v73, v75);
+      faopt::tma_req::prefetch_tile<163840, 2>(v77, v39, v41, v74, v16, v73, v75);
     }
     int64_t v78 = i59 * 128;
     int64_t v79 = v78 + 127;
@@ -117,7 +117,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
     if (v78 <= v80) {
       // attn.tile_wait: the tile of stage v69, once fill v70 has landed (its full barrier)
       faopt::SmemTile<faopt::bf16, 128, 128> v90 = faopt::smem<faopt::bf16, 128, 128>(32768 + v69 * 32768);
-      auto v91 = faopt::tma::wait_tile<163840, 1>(v90, v69, v70);
+      auto v91 = faopt::tma_req::wait_tile<163840, 1>(v90, v69, v70);
       // arith.truncf: round P to faopt::bf16 and pack it as the A operand of P V
       auto v92 = faopt::to_operand_a<faopt::bf16>(v63);
       // attn.tile_matmul: S = Q K^T (wgmma, f32, started: read after attn.tile_mma_wait)
@@ -127,7 +127,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
       if (v68) {
         // attn.tile_wait: the tile of stage v65, once fill v66 has landed (its full barrier)
         faopt::SmemTile<faopt::bf16, 128, 128> v96 = faopt::smem<faopt::bf16, 128, 128>(98304 + v65 * 32768);
-        auto v97 = faopt::tma::wait_tile<163840, 2>(v96, v65, v66);
+        auto v97 = faopt::tma_req::wait_tile<163840, 2>(v96, v65, v66);
         // attn.tile_matmul: O += P V (wgmma, f32, started: read after attn.tile_mma_wait)
         faopt::Acc<128, 128, 8> v98 = faopt::mma_ab_async<8, false>(v92, v97, v62);
         // attn.tile_mma_wait: until at most 1 started product(s) still run; this one is done
@@ -141,7 +141,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
       faopt::Acc<128, 128, 8> v99 = v94;
       faopt::Acc<128, 128, 8> v100 = v95;
       // attn.tile_release: this warp is done with stage v69 (fill v70)
-      faopt::tma::release<163840, 1>(v69, v70);
+      faopt::tma_req::release<163840, 1>(v69, v70);
       faopt::Acc<128, 128, 8> v101;
       if (v79 < v16) {
         // attn.tile_map: dense_overlap_bf16_d128_logits(score, b, h, q, kv, ...) on every element of the tile
@@ -165,7 +165,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
       faopt::Acc<128, 128, 8> v108 = faopt::mma_wait<0>(v100);
       if (v68) {
         // attn.tile_release: this warp is done with stage v65 (fill v66)
-        faopt::tma::release<163840, 2>(v65, v66);
+        faopt::tma_req::release<163840, 2>(v65, v66);
       }
       // attn.tile_scale_rows: rescale each row
       faopt::Acc<128, 128, 8> v109 = faopt::scale_rows(v108, v105);
@@ -180,9 +180,9 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
       v89 = true;
     } else {
       // attn.tile_release: this warp is done with stage v69 (fill v70)
-      faopt::tma::release<163840, 1>(v69, v70);
+      faopt::tma_req::release<163840, 1>(v69, v70);
       // attn.tile_release: this warp is done with stage v69 (fill v70)
-      faopt::tma::release<163840, 2>(v69, v70);
+      faopt::tma_req::release<163840, 2>(v69, v70);
       v81 = v60;
       v82 = v61;
       v83 = v62;
@@ -227,11 +227,11 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
     auto v129 = faopt::to_operand_a<faopt::bf16>(v122);
     // attn.tile_wait: the tile of stage v124, once fill v125 has landed (its full barrier)
     faopt::SmemTile<faopt::bf16, 128, 128> v130 = faopt::smem<faopt::bf16, 128, 128>(98304 + v124 * 32768);
-    auto v131 = faopt::tma::wait_tile<163840, 2>(v130, v124, v125);
+    auto v131 = faopt::tma_req::wait_tile<163840, 2>(v130, v124, v125);
     // attn.tile_matmul: O += P V (wgmma, f32)
     faopt::Acc<128, 128, 8> v132 = faopt::mma_ab<8, false>(v129, v131, v121);
     // attn.tile_release: this warp is done with stage v124 (fill v125)
-    faopt::tma::release<163840, 2>(v124, v125);
+    faopt::tma_req::release<163840, 2>(v124, v125);
     v128 = v132;
   } else {
     v128 = v121;
@@ -247,7 +247,7 @@ extern "C" __global__ __launch_bounds__(384, 1) void dense_overlap_bf16_d128(fao
   faopt::store_tile<256>(v135, v4, v39, v40, v42, v14, v137);
   // attn.tile_store: one float per row (lse)
   faopt::store_rows(v136, v5, v39, v40, v42, v14);
-  faopt::tma::finish<8, 163840, false>();
+  faopt::tma_req::finish<8, 163840, false>();
   return;
 }
 

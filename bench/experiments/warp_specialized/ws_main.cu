@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ws_kernel.cuh"
+#include "faopt_sm90_tma_requests.cuh"
 #include "direct_issue.cuh"
 #include "gen_dense.cu"
 #include "gen_causal.cu"
@@ -24,6 +25,8 @@
 #include "gen_causal_direct.cu"
 #include "gen_dense_overlap_turns.cu"
 #include "gen_causal_overlap_turns.cu"
+#include "gen_dense_slice.cu"
+#include "gen_causal_slice.cu"
 
 template <> struct Logits<false> {
   static constexpr auto unmasked = dense_bf16_d128_logits;
@@ -192,6 +195,7 @@ int main(int argc, char **argv) {
       std::printf("    %-20s %.3f ms %.1f TFLOP/s (%.3fx generated)  max|o diff| %.2e  max|lse diff| %.2e %s\n",
                   name, ms, flops / ms / 1e9, genMs / ms, maxErr, maxLse, ok ? "ok" : "MISMATCH");
     };
+    variant("gen slice", sh.causal ? causal_slice_bf16_d128 : dense_slice_bf16_d128, 384);
     variant("gen+overlap", sh.causal ? causal_overlap_bf16_d128 : dense_overlap_bf16_d128, 384);
     variant("gen+overlap+turns",
             sh.causal ? causal_overlap_turns_bf16_d128 : dense_overlap_turns_bf16_d128, 384);
