@@ -135,8 +135,7 @@ LogicalResult simplify(Region &region, MLIRContext *ctx) {
   scf::IfOp::getCanonicalizationPatterns(patterns, ctx);
   GreedyRewriteConfig config;
   config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-  bool changed = false;
-  return applyPatternsGreedily(region, std::move(patterns), config, &changed);
+  return applyPatternsGreedily(region, std::move(patterns), config);
 }
 
 LogicalResult specialize(scf::ForallOp grid) {
@@ -187,7 +186,7 @@ LogicalResult specialize(scf::ForallOp grid) {
   for (bool erased = true; erased;) {
     if (failed(simplify(prod, ctx)))
       return grid.emitError()
-             << "attn-warp-specialize: the copy slice did not simplify";
+             << "attn-warp-specialize: folding the copy slice did not converge";
     SmallVector<TileMapOp> unused;
     prod.walk([&](TileMapOp m) {
       if (m->use_empty())
@@ -216,7 +215,8 @@ LogicalResult specialize(scf::ForallOp grid) {
   for (TilePrefetchOp p : prefetches)
     rewriter.eraseOp(p);
   if (failed(simplify(split.getElseRegion(), ctx)))
-    return grid.emitError() << "attn-warp-specialize: the consumer side did not simplify";
+    return grid.emitError()
+           << "attn-warp-specialize: folding the consumer side did not converge";
   return success();
 }
 
