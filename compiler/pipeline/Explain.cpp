@@ -116,7 +116,8 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 }
 
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
-                    const TileChoice &t, const ExplainShape &s) {
+                    const TileChoice &t, const ExplainShape &s,
+                    bool softmaxOverlap) {
   std::ostringstream os;
   const double e = static_cast<double>(spec::elementBytes(spec.dtype));
   const double dqk = static_cast<double>(spec.headDimQK),
@@ -131,7 +132,10 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   os << "  tiles: block_q=" << t.blockQ << ", block_kv=" << t.blockKv << ", "
      << t.warps << " warp" << (t.warps > 1 ? "s" : "") << ", " << t.stages
      << " K/V stage" << (t.stages > 1 ? "s" : "") << ", " << t.mma
-     << (t.copy == "tma" ? ", TMA copies (+ a producer warpgroup)" : "") << "\n";
+     << (t.copy == "tma"
+             ? ", TMA copies (+ a producer warpgroup: one thread runs the copy slice)"
+             : "")
+     << "\n";
   os << "    why: " << t.why << "\n";
   os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
@@ -141,10 +145,18 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << " KiB))"
      << (t.copy == "tma" ? " + " + std::to_string(kTmaPipeBytes) + " B of stage barriers" : std::string())
      << "\n";
+  const bool overlap = softmaxOverlap && t.copy == "tma";
+  const int64_t sRegs = t.blockQ / t.warps * t.blockKv / 32;
   if (target.isGpu())
-    os << "  registers: " << t.accumulatorRegs
-       << " f32 accumulators per thread (S " << t.blockQ / t.warps * t.blockKv / 32
-       << " + O " << t.blockQ / t.warps * spec.headDimV / 32 << ")\n";
+    os << "  registers: " << t.accumulatorRegs + (overlap ? sRegs : 0)
+       << " f32 accumulators per thread (S " << sRegs << " + O "
+       << t.blockQ / t.warps * spec.headDimV / 32
+       << (overlap ? " + the previous block's P " + std::to_string(sRegs) : "")
+       << ")\n";
+  if (overlap)
+    os << "  softmax overlap: each kv-block's softmax runs while the previous "
+          "block's P V is on the tensor cores (attn-overlap-softmax; "
+          "--no-softmax-overlap turns it off)\n";
   os << "  grid: (ceil(seqlen_q / " << t.blockQ
      << "), batch * heads) programs, each a serial loop over kv-blocks\n";
 

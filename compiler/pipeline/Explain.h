@@ -25,9 +25,12 @@ struct ExplainShape {
 bool parseExplainShape(const std::string &text, ExplainShape &shape,
                        std::string &error);
 
-/// The report. `tiles` is what the tiling pass will use for this target.
+/// The report. `tiles` is what the tiling pass will use for this target;
+/// `softmaxOverlap` whether the pipeline runs attn-overlap-softmax (it
+/// applies to TMA kernels).
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
-                    const TileChoice &tiles, const ExplainShape &shape);
+                    const TileChoice &tiles, const ExplainShape &shape,
+                    bool softmaxOverlap = true);
 
 } // namespace faopt
 

@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
     if (!shapeText.empty() &&
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
-    outs() << faopt::explain(spec, *target, *tiles, shape);
+    outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap);
     if (outputPath == "-")
       return 0;
   }
