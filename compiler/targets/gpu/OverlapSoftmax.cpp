@@ -73,13 +73,6 @@ struct KvProducts {
   SmallVector<Value> vOperands; // V's wait operands defined in the loop
 };
 
-template <typename Op> Op nextOfType(Operation *op) {
-  for (Operation *n = op->getNextNode(); n; n = n->getNextNode())
-    if (auto found = dyn_cast<Op>(n))
-      return found;
-  return nullptr;
-}
-
 /// The release of `wait`'s stage after `from` in its block.
 TileReleaseOp releaseOf(TileWaitOp wait, Operation *from) {
   for (Operation *n = from->getNextNode(); n; n = n->getNextNode())
