@@ -41,6 +41,9 @@ struct faopt_kernel {
   /// TMA kernels (manifest "tensor_maps"): box rows of the q, k, v maps
   /// the launch builds and passes after every other parameter; 0: none.
   int tmaBoxRows[3] = {0, 0, 0};
+  /// Persistent kernel (manifest "persistent"): launch min(programs, SMs)
+  /// CTAs; each runs programs until none are left.
+  bool persistent = false;
 };
 
 struct faopt_context {
@@ -49,6 +52,7 @@ struct faopt_context {
   std::string loadTarget; // "cubin" or "ptx": what the device can run
   CUcontext cuContext = nullptr;
   CUdevice cuDevice = 0;
+  int multiprocessors = 0; // SMs: the workers of a persistent kernel
   std::string noDevice; // non-empty: why kernels cannot launch
   std::unique_ptr<faopt::rt::DiskCache> disk;
 

@@ -462,6 +462,11 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
       l.params.push_back(&m);
   unsigned programs = static_cast<unsigned>(
       (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
+  // A persistent kernel's CTAs (one per SM, as its shared memory allows)
+  // take the programs in turn (attn-persistent-programs).
+  if (k->persistent && k->context->multiprocessors > 0)
+    programs = std::min(programs,
+                        static_cast<unsigned>(k->context->multiprocessors));
   CUresult r = d.launchKernel(k->function, programs, 1, 1,
                               static_cast<unsigned>(k->threads), 1, 1,
                               static_cast<unsigned>(k->sharedBytes), cuStream,

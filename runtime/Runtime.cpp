@@ -27,6 +27,13 @@ bool softmaxOverlapFromEnv() {
   return !(v && std::string_view(v) == "0");
 }
 
+/// $FAOPT_PERSISTENT=0 compiles TMA kernels without attn-persistent-programs
+/// (one CTA per program; comparisons and diagnosis).
+bool persistentFromEnv() {
+  const char *v = std::getenv("FAOPT_PERSISTENT");
+  return !(v && std::string_view(v) == "0");
+}
+
 /// Everything that changes the generated code goes into the disk key.
 std::string cacheKey(const faopt_context &ctx,
                      const faopt::spec::AttentionSpec &spec) {
@@ -34,7 +41,9 @@ std::string cacheKey(const faopt_context &ctx,
   for (const std::string &o : faopt::gpu::nvrtcOptions(faopt::cudaArch(ctx.target)))
     options += o + " ";
   if (!softmaxOverlapFromEnv())
-    options += "no-softmax-overlap";
+    options += "no-softmax-overlap ";
+  if (!persistentFromEnv())
+    options += "no-persistent";
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});
@@ -102,6 +111,7 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
       k.tmaBoxRows[i] = static_cast<int>((*box)[1].getAsInteger().value_or(0));
     }
   }
+  k.persistent = m->getBoolean("persistent").value_or(false);
   k.manifest = text;
   if (k.threads <= 0 || k.blockQ <= 0 || k.sharedBytes < 0) {
     err = "kernel manifest has no usable launch configuration";
@@ -220,6 +230,8 @@ faopt_status faopt_context_create(const faopt_context_options *options,
                          ctx->cuDevice);
     d.deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
                          ctx->cuDevice);
+    d.deviceGetAttribute(&ctx->multiprocessors,
+                         CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctx->cuDevice);
     std::string cc = std::to_string(major) + "." + std::to_string(minor);
     if (target == "auto")
       target = (major == 9 && minor == 0) ? "sm90a" : "sm80";
@@ -347,6 +359,7 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
     options.target = ctx->target;
     options.wantCubin = ctx->loadTarget == "cubin";
     options.softmaxOverlap = softmaxOverlapFromEnv();
+    options.persistent = persistentFromEnv();
     options.sourceName = kernel->spec.name + ".json";
     faopt::GpuCompileResult r = faopt::compileForGpu(kernel->spec, options);
     if (!r.ok)
@@ -410,6 +423,7 @@ faopt_status faopt_compile(const char *specJson, const char *target,
   options.runNvrtc = what != "cuda";
   options.wantCubin = what == "cubin";
   options.softmaxOverlap = softmaxOverlapFromEnv();
+  options.persistent = persistentFromEnv();
   options.sourceName = parsed.spec->name + ".json";
   faopt::GpuCompileResult r = faopt::compileForGpu(*parsed.spec, options);
   if (!r.ok)

@@ -117,7 +117,7 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &t, const ExplainShape &s,
-                    bool softmaxOverlap) {
+                    bool softmaxOverlap, bool persistent) {
   std::ostringstream os;
   const double e = static_cast<double>(spec::elementBytes(spec.dtype));
   const double dqk = static_cast<double>(spec.headDimQK),
@@ -137,12 +137,22 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
              : "")
      << "\n";
   os << "    why: " << t.why << "\n";
+  const int64_t eBytes = spec::elementBytes(spec.dtype);
+  const bool runsPersistent =
+      persistent && t.copy == "tma" &&
+      persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
+                            spec.headDimV, eBytes,
+                            t.stages) <= target.sharedMemPerBlock;
   os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
      << t.stages << " x (K "
      << t.blockKv * spec.headDimQK * static_cast<int64_t>(e) / 1024
      << " KiB + V " << t.blockKv * spec.headDimV * static_cast<int64_t>(e) / 1024
      << " KiB))"
+     << (runsPersistent ? " + O staging " +
+                              std::to_string(t.blockQ * spec.headDimV * eBytes / 1024) +
+                              " KiB"
+                        : std::string())
      << (t.copy == "tma" ? " + " + std::to_string(kTmaPipeBytes) + " B of stage barriers" : std::string())
      << "\n";
   const bool overlap = softmaxOverlap && t.copy == "tma";
@@ -159,6 +169,10 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
           "--no-softmax-overlap turns it off)\n";
   os << "  grid: (ceil(seqlen_q / " << t.blockQ
      << "), batch * heads) programs, each a serial loop over kv-blocks\n";
+  if (runsPersistent)
+    os << "  persistent: one CTA per SM runs programs in turn, loading the "
+          "next one's tiles while it finishes the last (attn-persistent-"
+          "programs; --no-persistent turns it off)\n";
 
   BlockCensus c = census(spec, t, s);
   bool runTimeData = false;

@@ -26,11 +26,12 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
                        std::string &error);
 
 /// The report. `tiles` is what the tiling pass will use for this target;
-/// `softmaxOverlap` whether the pipeline runs attn-overlap-softmax (it
-/// applies to TMA kernels).
+/// `softmaxOverlap` and `persistent` whether the pipeline runs
+/// attn-overlap-softmax and attn-persistent-programs (both apply to TMA
+/// kernels, the second where the O staging region fits).
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &tiles, const ExplainShape &shape,
-                    bool softmaxOverlap = true);
+                    bool softmaxOverlap = true, bool persistent = true);
 
 } // namespace faopt
 

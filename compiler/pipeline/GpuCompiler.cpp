@@ -70,6 +70,9 @@ std::string manifestJson(const spec::AttentionSpec &spec,
   }
   // Data-dependent masks: the kv-block lists, written by the list builder.
   std::string qBlocks = "ceil(seqlen_q / " + std::to_string(c.blockQ) + ")";
+  // One CTA per program, or a persistent kernel's workers (one per SM),
+  // each running programs until none are left.
+  std::string programs = qBlocks + " * batch * heads";
   std::string listRow =
       "1 + max(ceil(seqlen_k / " + std::to_string(c.blockKv) + "), 1)";
   if (!c.listBuilder.empty())
@@ -114,9 +117,10 @@ std::string manifestJson(const spec::AttentionSpec &spec,
        "is 32-bit where that bound makes it exact); at most 2^31 - 1 "
        "programs"},
       {"block", llvm::json::Array{c.threads, 1, 1}},
-      {"grid", llvm::json::Array{"ceil(seqlen_q / " + std::to_string(c.blockQ) +
-                                     ") * batch * heads",
+      {"grid", llvm::json::Array{c.persistent ? "min(" + programs + ", SMs)"
+                                              : programs,
                                  "1", "1"}},
+      {"persistent", c.persistent},
       {"block_q", c.blockQ},
       {"block_kv", c.blockKv},
       {"warps", c.warps},
@@ -193,6 +197,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.blockQ = options.blockQ;
   pipeline.blockKv = options.blockKv;
   pipeline.softmaxOverlap = options.softmaxOverlap;
+  pipeline.persistent = options.persistent;
   if (failed(runPipeline(*module, pipeline, Stage::Lowered))) {
     result.error = "compilation failed:\n" + diagnostics;
     return result;

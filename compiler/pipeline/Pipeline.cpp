@@ -98,12 +98,18 @@ void addCpuLowering(OpPassManager &pm) {
 /// terms linear in kv as per-row bounds, 32-bit index math), then
 /// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target,
-                    bool softmaxOverlap) {
+                    bool softmaxOverlap, bool persistent) {
   gpu::AttnScheduleGridOptions schedule;
   if (std::optional<TargetDesc> t = lookupTarget(target))
     schedule.l2Bytes = t->l2Bytes;
   pm.addNestedPass<func::FuncOp>(gpu::createAttnScheduleGrid(schedule));
   pm.addPass(createCSEPass());
+  if (persistent) {
+    gpu::AttnPersistentProgramsOptions programs;
+    if (std::optional<TargetDesc> t = lookupTarget(target))
+      programs.sharedMemoryBytes = t->sharedMemPerBlock;
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnPersistentPrograms(programs));
+  }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
   if (softmaxOverlap)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax());
@@ -169,7 +175,8 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
   if (targetKindOf(options.target) == TargetKind::CPU)
     addCpuLowering(pm);
   else
-    addGpuLowering(pm, options.target, options.softmaxOverlap);
+    addGpuLowering(pm, options.target, options.softmaxOverlap,
+                   options.persistent);
 }
 
 LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
@@ -207,6 +214,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::init(0)};
   Option<int64_t> blockKv{*this, "block-kv", llvm::cl::init(0)};
   Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(true)};
+  Option<bool> persistent{*this, "persistent", llvm::cl::init(true)};
 };
 } // namespace
 
@@ -220,6 +228,7 @@ void registerPipelines() {
         options.blockQ = o.blockQ;
         options.blockKv = o.blockKv;
         options.softmaxOverlap = o.softmaxOverlap;
+        options.persistent = o.persistent;
         TargetKind kind = targetKindOf(options.target);
         Stage last = parseStage(o.stop, kind).value_or(Stage::Decomposed);
         buildPipeline(pm, options, last);

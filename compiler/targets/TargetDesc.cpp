@@ -21,6 +21,12 @@ int64_t sharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
 }
 } // namespace
 
+int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
+                              int64_t elementBytes, int64_t stages) {
+  return sharedBytes(bq, bkv, dQK, dV, elementBytes, stages) +
+         bq * dV * elementBytes + kTmaPipeBytes;
+}
+
 bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies) {
   // Measured on the H200 (docs/performance.md item 18): with cp.async copies
   // d = 128 gains 2-6%, d = 64 loses 1-5% (its products are too short to

@@ -71,6 +71,12 @@ cl::opt<bool> noSoftmaxOverlap(
     cl::desc("sm90a, TMA kernels: leave out attn-overlap-softmax (P V waited "
              "for in its own iteration; for comparisons and diagnosis)"),
     cl::init(false));
+cl::opt<bool> noPersistent(
+    "no-persistent",
+    cl::desc("sm90a, TMA kernels: leave out attn-persistent-programs (one "
+             "CTA per program instead of one per SM; for comparisons and "
+             "diagnosis)"),
+    cl::init(false));
 
 int fail(const Twine &message) {
   errs() << "faopt-compile: error: " << message << "\n";
@@ -184,7 +190,8 @@ int main(int argc, char **argv) {
     if (!shapeText.empty() &&
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
-    outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap);
+    outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
+                             !noPersistent);
     if (outputPath == "-")
       return 0;
   }
@@ -195,6 +202,7 @@ int main(int argc, char **argv) {
     options.blockQ = blockQ;
     options.blockKv = blockKv;
     options.softmaxOverlap = !noSoftmaxOverlap;
+    options.persistent = !noPersistent;
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
@@ -236,6 +244,7 @@ int main(int argc, char **argv) {
   options.blockQ = blockQ;
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
+  options.persistent = !noPersistent;
   if (failed(faopt::runPipeline(*module, options, *stage)))
     return fail(specPath + ": compilation failed:\n" + diagnostics);
 

@@ -490,6 +490,16 @@ static LogicalResult verifyTileAgainstMemRef(Operation *op, RankedTensorType til
   return success();
 }
 
+LogicalResult WorkersOp::verify() {
+  Operation *fn = (*this)->getParentOp();
+  while (fn && !fn->hasAttr("attn.kernel"))
+    fn = fn->getParentOp();
+  if (!fn)
+    return emitOpError() << "is only meaningful in a kernel function "
+                            "(attn.kernel)";
+  return success();
+}
+
 LogicalResult TileLoadOp::verify() {
   return verifyTileAgainstMemRef(*this, getTile().getType(),
                                  getSource().getType(), /*allowRound=*/false);

@@ -262,6 +262,20 @@ def Attn_CopyProducerOp : Attn_Op<"copy_producer", [Pure]> {
   let assemblyFormat = "attr-dict";
 }
 
+def Attn_WorkersOp : Attn_Op<"workers", [Pure]> {
+  let summary = "how many programs of a persistent kernel run at once (GPU)";
+  let description = [{
+    The number of CTAs a persistent launch starts (gridDim.x); worker w
+    runs programs w, then one per row of `workers` programs after it
+    (attn-persistent-programs). The runtime launches min(programs, SMs)
+    of them, so it is at least 1 and at most the program count. Only in
+    a kernel function (attn.kernel).
+  }];
+  let results = (outs Index:$result);
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
 def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
   let summary = "the tile an earlier tile_prefetch put in a stage (GPU)";
   let description = [{

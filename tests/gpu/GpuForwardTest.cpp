@@ -112,6 +112,30 @@ std::vector<Case> cases() {
   paddedTma.seqQ = 333;
   paddedTma.seqK = 333;
   v.push_back(paddedTma);
+  // More programs than SMs: on sm90a each persistent CTA runs several, with
+  // its K/V fills numbered across them and Q refilled per program; 7
+  // q-blocks x 39 heads = 273 programs leave the last row of workers
+  // partial (on 132 SMs: rows of 132, 132, 9).
+  for (bool causal : {false, true}) {
+    Case c;
+    c.name = std::string("many_programs_") + (causal ? "causal" : "dense") +
+             "_777x1033";
+    c.causal = causal;
+    c.batch = 3;
+    c.heads = c.kvHeads = 13;
+    c.seqQ = 777;
+    c.seqK = 1033;
+    v.push_back(c);
+  }
+  Case manyGqa;
+  manyGqa.name = "many_programs_gqa4_bshd_causal_1000x1000";
+  manyGqa.causal = true;
+  manyGqa.layout = "bshd";
+  manyGqa.batch = 4;
+  manyGqa.heads = 16;
+  manyGqa.kvHeads = 4;
+  manyGqa.seqQ = manyGqa.seqK = 1000;
+  v.push_back(manyGqa);
   return v;
 }
 

@@ -174,6 +174,31 @@ std::vector<Variant> variants() {
                  return test::TensorInputs{{1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0,
                                             1, 0, 1, 1}};
                }});
+  // More programs than SMs (persistent sm90a kernels run several per CTA):
+  // kv loops of different lengths, empty ones (the rows before q = 300 see
+  // nothing; empty layout rows), and list-driven loops, all numbering their
+  // fills across a worker's programs.
+  v.push_back({"window_many_programs", window, "bf16", 128, 4, 16, 16, 1000,
+               1000, {{"window", 300}}});
+  v.push_back({"empty_programs_many", "\"mask\": \"q >= 300 && q >= kv\"",
+               "bf16", 128, 2, 40, 40, 1000, 1000});
+  v.push_back({"document_causal_many_programs",
+               "\"tensors\": {\"doc\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\", \"seqlen\"]}}, \"mask\": [\"causal\", {\"type\": "
+               "\"document\", \"ids\": \"doc\"}]",
+               "bf16", 128, 4, 12, 12, 1111, 1111, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 return test::TensorInputs{test::documentIds(s.batch, s.seqQ, 7, rng)};
+               }});
+  v.push_back({"block_sparse_per_head_many_programs",
+               layout("\"batch\", \"heads\", \"seqlen_q/128\", "
+                      "\"seqlen_k/128\"",
+                      "128, 128", ""),
+               "bf16", 128, 3, 16, 16, 1000, 1000, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 return test::TensorInputs{
+                     test::blockLayout(s.batch * s.heads, 8, 8, 0.25, rng)};
+               }});
   return v;
 }
 

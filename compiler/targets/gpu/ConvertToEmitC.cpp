@@ -78,10 +78,16 @@ struct GridLowering : KernelPattern<scf::ForallOp> {
     Location loc = op.getLoc();
     Type i64 = rewriter.getI64Type();
     Value x = call(rewriter, loc, i64, "faopt::block_index", {}, {"0"});
-    comment(rewriter, loc,
-            "scf.forall (attn.grid): {} = program index (blockIdx.x), in "
-            "dispatch order",
-            {x});
+    if (kernel.persistent)
+      comment(rewriter, loc,
+              "scf.forall (attn.grid): {} = worker index (blockIdx.x); its "
+              "programs are the loop below",
+              {x});
+    else
+      comment(rewriter, loc,
+              "scf.forall (attn.grid): {} = program index (blockIdx.x), in "
+              "dispatch order",
+              {x});
     SmallVector<Value> ivs{getTypeConverter()->materializeSourceConversion(
         rewriter, loc, rewriter.getIndexType(), x)};
     Block *body = op.getBody();
@@ -270,6 +276,8 @@ struct AttnConvertToEmitCPass
         fn->setAttr("attn.shared_memory_bytes",
                     b.getI64IntegerAttr(info.sharedBytes));
         fn->setAttr("attn.threads", b.getI64IntegerAttr(launchThreads));
+        if (info.persistent)
+          fn->setAttr("attn.persistent", b.getUnitAttr());
         if (info.tma)
           addProducer(fn, info, minBlocks);
         // Name the arguments once, at the top (kernels built by attn-tile:

@@ -48,6 +48,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.name = fn.getSymName().str();
     out.sharedBytes = smem.getInt();
     out.threads = fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
+    out.persistent = fn->hasAttr("attn.persistent");
     if (auto t = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
       out.blockQ = t.getBlockQ();
       out.blockKv = t.getBlockKv();

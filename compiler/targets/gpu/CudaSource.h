@@ -15,6 +15,9 @@ struct CudaKernelSource {
   std::string source; // CUDA C++; includes deviceHeaderName()
   int64_t threads = 0;
   int64_t sharedBytes = 0; // dynamic shared memory per CTA
+  /// Persistent (attn-persistent-programs): launch min(programs, SMs) CTAs,
+  /// each runs programs until none are left.
+  bool persistent = false;
   int64_t blockQ = 0, blockKv = 0, warps = 0, stages = 0;
   std::string mma = "mma_sync"; // tensor-core instruction (attn.tiling)
   /// "tma": the kernel takes CUtensorMaps of q, k, v after its other

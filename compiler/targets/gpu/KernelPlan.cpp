@@ -24,10 +24,15 @@ static bool inCopyProducer(Operation *op) {
 
 /// Assigns shared memory: one region for the Q tile (reused to stage the O
 /// tile), then the K and V buffers, by which kernel argument a copy reads;
-/// two stages where the kv loop is pipelined. Also decides which prefetches
-/// synchronise and how many copy groups a wait leaves in flight.
+/// two stages where the kv loop is pipelined. A persistent kernel (a loop
+/// over programs, attn-persistent-programs) stages O in a region of its own:
+/// the next program's Q may be landing in Q's. Also decides which
+/// prefetches synchronise and how many copy groups a wait leaves in flight.
 LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
-  int64_t bytes[3] = {0, 0, 0}, stages[3] = {1, 1, 1};
+  int64_t bytes[3] = {0, 0, 0}, stages[3] = {1, 1, 1}, storeBytes = 0;
+  kernel.walk([&](scf::ForOp loop) {
+    info.persistent |= loop->hasAttr("attn.programs");
+  });
   SmallVector<std::pair<Operation *, unsigned>> copies;
   auto bytesOf = [](RankedTensorType t) {
     return t.getNumElements() * (t.getElementTypeBitWidth() / 8);
@@ -62,7 +67,7 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
       return WalkResult::advance();
     } else if (auto store = dyn_cast<TileStoreOp>(op)) {
       if (store.getTile().getType().getRank() == 2)
-        bytes[0] = std::max(bytes[0], bytesOf(store.getTile().getType()));
+        storeBytes = std::max(storeBytes, bytesOf(store.getTile().getType()));
       return WalkResult::advance();
     } else {
       return WalkResult::advance();
@@ -95,9 +100,16 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     return failure();
   int64_t offset[3];
   int64_t total = 0;
+  if (!info.persistent)
+    bytes[0] = std::max(bytes[0], storeBytes);
   for (int i = 0; i < 3; ++i) {
     offset[i] = total;
     total += bytes[i] * stages[i];
+  }
+  info.stagingOffset = 0;
+  if (info.persistent) {
+    info.stagingOffset = total;
+    total += storeBytes;
   }
   for (auto [op, slot] : copies)
     info.buffer[op] = {offset[slot], bytes[slot]};

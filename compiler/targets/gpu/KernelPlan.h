@@ -28,6 +28,12 @@ struct KernelInfo {
   /// and the tensor-map pointers sit at `pipeOffset` in shared memory.
   bool tma = false;
   int64_t pipeOffset = 0;
+  /// One CTA runs many programs (attn-persistent-programs): the launch
+  /// starts `attn.workers` CTAs.
+  bool persistent = false;
+  /// Where the O tile is staged for its store (the Q tile's region unless
+  /// persistent).
+  int64_t stagingOffset = 0;
   /// The kernel argument (0 q, 1 k, 2 v) each copy, wait and release uses.
   llvm::DenseMap<mlir::Operation *, unsigned> source;
   /// Shared-memory buffer of each tile load / prefetch / wait: the byte

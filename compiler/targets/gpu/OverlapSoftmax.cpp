@@ -268,8 +268,13 @@ void overlap(scf::ForOp loop, KvProducts &m) {
   rewriter.eraseOp(m.pv);
   rewriter.eraseOp(m.p);
 
-  // Epilogue: the last product, if any, synchronously.
-  rewriter.setInsertionPointAfter(grown);
+  // Epilogue: the last product, if any, synchronously; after the releases
+  // that directly follow the loop (a persistent kernel's Q tile: the next
+  // program's Q may land while this product runs).
+  Operation *after = grown;
+  while (isa_and_nonnull<TileReleaseOp>(after->getNextNode()))
+    after = after->getNextNode();
+  rewriter.setInsertionPointAfter(after);
   Value accOut = grown.getResult(m.accIndex);
   auto results = grown.getResults().drop_front(first);
   IRMapping last;

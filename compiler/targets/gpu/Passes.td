@@ -127,6 +127,32 @@ def AttnScheduleGrid : Pass<"attn-schedule-grid", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncOp"> {
+  let summary = "Run the programs of a TMA kernel on one CTA per SM (persistent)";
+  let description = [{
+    For kernels with attn.tiling copy = "tma", after attn-schedule-grid:
+    the attn.grid scf.forall over the programs becomes a forall over
+    `attn.workers` (the CTAs the launch starts, one per SM) whose body
+    loops over the worker's programs (scf.for {attn.programs}). Worker w
+    takes one program from each row of `workers` consecutive programs, in
+    snake order (w in even rows, workers - 1 - w in odd ones): programs
+    come longest first (attn-schedule-grid), so each worker's work evens
+    out. A CTA no longer starts cold per program: the copy thread loads
+    the next program's Q, K and V while the consumers finish the last
+    one (attn-pipeline-kv-loads numbers fills across programs). The O
+    tile then needs a staging region of its own (the next Q may be landing
+    in Q's): kernels whose tiles leave no room for it (d = 256) are left
+    alone.
+  }];
+  let options = [
+    Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
+           /*default=*/"227 * 1024",
+           "shared memory one CTA may use on the target">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def AttnConvertToEmitC : Pass<"attn-convert-to-emitc", "mlir::ModuleOp"> {
   let summary = "Lower decomposed attention kernels to EmitC (CUDA C++)";
   let description = [{

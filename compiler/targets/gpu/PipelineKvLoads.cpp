@@ -162,17 +162,64 @@ struct AttnPipelineKvLoadsPass
     auto tiling = func->getAttrOfType<TilingAttr>("attn.tiling");
     if (!tiling || tiling.getStages() < 2)
       return;
+    // A persistent kernel's loop over programs (attn-persistent-programs)
+    // is not a kv loop: it carries the fill count of the kv loops in it.
     SmallVector<scf::ForOp> loops;
-    func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    func.walk([&](scf::ForOp loop) {
+      if (!loop->hasAttr("attn.programs"))
+        loops.push_back(loop);
+    });
     for (scf::ForOp loop : loops) {
       int64_t blockKv = 0;
       Value index;
       SmallVector<Operation *> indexOps;
       SmallVector<TileLoadOp> loads =
           pipelinableLoads(loop, blockKv, index, indexOps);
-      if (!loads.empty())
-        pipeline(loop, loads, blockKv, index, indexOps);
+      if (!loads.empty() &&
+          failed(pipeline(loop, loads, blockKv, index, indexOps)))
+        return signalPassFailure();
     }
+  }
+
+  /// In a persistent kernel, the worker's loop over programs around `loop`
+  /// gets an iter_arg counting the kv loop's iterations so far, which is
+  /// returned: each fill of a stage is numbered across programs, so the
+  /// stages' barrier phases carry on from one program to the next. Null
+  /// without a program loop; failure where the kv loop is not directly in
+  /// it, or a second one is.
+  FailureOr<Value> fillsBefore(scf::ForOp loop, scf::ForOp &programs) {
+    programs = nullptr;
+    for (Operation *p = loop->getParentOp(); p; p = p->getParentOp())
+      if (auto f = dyn_cast<scf::ForOp>(p); f && f->hasAttr("attn.programs"))
+        programs = f;
+    if (!programs)
+      return Value();
+    if (loop->getParentOp() != programs.getOperation() ||
+        programs->hasAttr("attn.kv_fills"))
+      return loop.emitError()
+             << "attn-pipeline-kv-loads: a persistent kernel's kv loop must "
+                "be the only one, directly in the loop over programs "
+                "(attn.programs)";
+    Location loc = loop.getLoc();
+    Value lo = loop.getLowerBound(), hi = loop.getUpperBound();
+    OpBuilder b(programs);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    IRRewriter rewriter(loop.getContext());
+    FailureOr<LoopLikeOpInterface> rebuilt = programs.replaceWithAdditionalYields(
+        rewriter, zero, /*replaceInitOperandUsesInLoop=*/false,
+        [&](OpBuilder &yb, Location, ArrayRef<BlockArgument> args) {
+          Value trips = arith::SubIOp::create(yb, loc, hi, lo);
+          Value none = arith::ConstantIndexOp::create(yb, loc, 0);
+          Value done = arith::MaxSIOp::create(yb, loc, trips, none);
+          return SmallVector<Value>{
+              arith::AddIOp::create(yb, loc, args.front(), done)};
+        });
+    if (failed(rebuilt))
+      return loop.emitError() << "attn-pipeline-kv-loads: could not carry "
+                                 "the fill count over programs";
+    programs = cast<scf::ForOp>(rebuilt->getOperation());
+    programs->setAttr("attn.kv_fills", rewriter.getUnitAttr());
+    return Value(programs.getRegionIterArgs().back());
   }
 
   /// Rebuilds `loop` with two iter_args per read: its value at this
@@ -250,9 +297,14 @@ struct AttnPipelineKvLoadsPass
     return newLoop;
   }
 
-  void pipeline(scf::ForOp loop, ArrayRef<TileLoadOp> loads, int64_t blockKv,
-                Value blockIndex, SmallVector<Operation *> indexOps) {
+  LogicalResult pipeline(scf::ForOp loop, ArrayRef<TileLoadOp> loads,
+                         int64_t blockKv, Value blockIndex,
+                         SmallVector<Operation *> indexOps) {
     Location loc = loop.getLoc();
+    scf::ForOp programs;
+    FailureOr<Value> base = fillsBefore(loop, programs);
+    if (failed(base))
+      return failure();
     OpBuilder b(loop);
     auto index = [&](OpBuilder &ob, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ob, loc, v);
@@ -280,14 +332,29 @@ struct AttnPipelineKvLoadsPass
     Value firstRow = arith::MulIOp::create(
         b, loc, blockIndexAt(b, loop, blockIndex, indexOps, lo, atLo), bk);
     Value zero = index(b, 0);
+    Value firstStage = zero, firstRound = zero;
+    OpBuilder pb = b;
+    if (*base) {
+      Value stages = index(b, 2);
+      firstStage = arith::RemUIOp::create(b, loc, *base, stages);
+      firstRound = arith::DivUIOp::create(b, loc, *base, stages);
+      // Only a loop that runs consumes (and releases) its first fill; the
+      // count carried to the next program assumes exactly that.
+      Value runs =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lo, hi);
+      auto ifRuns = scf::IfOp::create(b, loc, runs, /*withElseRegion=*/false);
+      pb = ifRuns.getThenBodyBuilder();
+    }
     for (TileLoadOp load : loads)
-      prefetch(b, load, firstRow, zero, zero);
+      prefetch(pb, load, firstRow, firstStage, firstRound);
 
     // In the loop: this iteration's stage, and the next block's prefetch.
     b.setInsertionPointToStart(loop.getBody());
     Value iv = loop.getInductionVar();
     Value one = index(b, 1), two = index(b, 2);
     Value fromLo = arith::SubIOp::create(b, loc, iv, lo);
+    if (*base) // fills of earlier programs first
+      fromLo = arith::AddIOp::create(b, loc, fromLo, *base);
     Value stage = arith::RemUIOp::create(b, loc, fromLo, two);
     Value round = arith::DivUIOp::create(b, loc, fromLo, two);
     Value next = arith::AddIOp::create(b, loc, iv, one);
@@ -316,15 +383,26 @@ struct AttnPipelineKvLoadsPass
             return loop->isAncestor(user);
           }))
         continue;
+      // One stage; in a persistent kernel its fill is the program's number
+      // on this worker, and it is released after the kv loop, so the next
+      // program's tile lands while this one finishes.
       OpBuilder eb(early);
-      prefetch(eb, early, early.getRow(), index(eb, 0), index(eb, 0));
+      Value qRound = programs ? Value(programs.getInductionVar()) : index(eb, 0);
+      prefetch(eb, early, early.getRow(), index(eb, 0), qRound);
       OpBuilder wb(loop);
       if (!always)
         always = arith::ConstantIntOp::create(wb, loc, 1, 1);
+      Value qStage = index(wb, 0);
       auto wait = TileWaitOp::create(
           wb, early.getLoc(), early.getTile().getType(), early.getSource(),
           early.getBatch(), early.getHead(), early.getRow(), early.getBound(),
-          index(wb, 0), index(wb, 0), always);
+          qStage, qRound, always);
+      if (programs) {
+        OpBuilder rb(loop->getContext());
+        rb.setInsertionPointAfter(loop);
+        TileReleaseOp::create(rb, early.getLoc(), early.getSource(), qStage,
+                              qRound);
+      }
       early.replaceAllUsesWith(wait.getTile());
       early.erase();
       break;
@@ -343,6 +421,7 @@ struct AttnPipelineKvLoadsPass
       if (released.insert(wait.getSource()).second)
         placeRelease(loop, wait, stage, round);
     }
+    return success();
   }
 
   /// Releases the wait's stage right after the last op of its block that

@@ -240,6 +240,25 @@ struct CopyProducerLowering : KernelPattern<CopyProducerOp> {
   }
 };
 
+/// attn.workers: the CTAs of a persistent launch (gridDim.x).
+struct WorkersLowering : KernelPattern<WorkersOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(WorkersOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value n = call(rewriter, loc, rewriter.getI64Type(), "faopt::grid_size", {},
+                   {"0"});
+    comment(rewriter, loc,
+            "attn.workers: {} = CTAs of this persistent launch (gridDim.x, "
+            "min(programs, SMs))",
+            {n});
+    rewriter.replaceOp(op, getTypeConverter()->materializeSourceConversion(
+                               rewriter, loc, rewriter.getIndexType(), n));
+    return success();
+  }
+};
+
 /// wgmma.wait_group: at most `pending` started products still running.
 struct TileMmaWaitLowering : KernelPattern<TileMmaWaitOp> {
   using KernelPattern::KernelPattern;
@@ -464,8 +483,8 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
       comment(rewriter, loc, "attn.tile_store: one float per row (lse)");
       call(rewriter, loc, Type(), "faopt::store_rows", operands);
     } else {
-      // The O tile goes out through shared memory (the Q tile's space) for
-      // 16-byte coalesced stores.
+      // The O tile goes out through shared memory (the Q tile's space, or
+      // its own in a persistent kernel) for 16-byte coalesced stores.
       auto elem = op.getDest().getType().getElementType();
       std::string name = elementName(elem);
       std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
@@ -475,7 +494,8 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
       comment(rewriter, loc,
               "attn.tile_store: the output tile, staged through shared memory");
       operands.push_back(call(rewriter, loc, smemType, "faopt::smem",
-                              {literal(rewriter, loc, rewriter.getI64Type(), "0")},
+                              {literal(rewriter, loc, rewriter.getI64Type(),
+                                       str(kernel.stagingOffset))},
                               {name, rows, cols}));
       call(rewriter, loc, Type(), "faopt::store_tile", operands,
            {str(kernel.threads)});
@@ -493,7 +513,7 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
   MLIRContext *ctx = patterns.getContext();
   patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
                TileReleaseLowering, TileMatmulLowering, TileMmaWaitLowering,
-               CopyProducerLowering,
+               CopyProducerLowering, WorkersLowering,
                TileMapLowering, TileReduceLowering,
                TileTruncLowering, FinalizeLowering, TileStoreLowering,
                BlockListBuildLowering, TileExp2Lowering>(converter, ctx, info);

@@ -320,3 +320,12 @@ func.func @tiling_copy_unknown() attributes {attn.tiling = #attn.tiling<block_q 
 func.func @tiling_tma_needs_wgmma() attributes {attn.tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 4, stages = 2, copy = "tma">} {
   return
 }
+
+// -----
+
+// A persistent launch's worker count exists only in a kernel.
+func.func @workers_outside_kernel() -> index {
+  // expected-error @+1 {{'attn.workers' op is only meaningful in a kernel function (attn.kernel)}}
+  %n = attn.workers
+  return %n : index
+}

@@ -117,3 +117,10 @@ func.func @tensor_bounds(%t: memref<?x?xi32>, %b: index, %q0: index, %q1: index)
   %lo, %hi = attn.tensor_bounds %t[%b, %q0] to [%b, %q1] : memref<?x?xi32>
   return %lo, %hi : index, index
 }
+
+// CHECK-LABEL: func.func @workers(
+// CHECK:         %{{.*}} = attn.workers
+func.func @workers() -> index attributes {attn.kernel} {
+  %n = attn.workers
+  return %n : index
+}

@@ -132,3 +132,62 @@ func.func @list_loop(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>
   }
   return %r : tensor<64x128xbf16>
 }
+
+// -----
+
+// A persistent kernel (attn-persistent-programs): the loop over the
+// worker's programs carries how many kv iterations came before, so each
+// stage's fills are numbered across programs (its barrier phases carry on);
+// Q has one stage, filled once per program (round = program number) and
+// released right after the kv loop.
+
+!mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @programs(
+// CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[K:arg1]]: memref{{.*}}, %[[V:arg2]]: memref{{.*}}, %[[LO:arg7]]: index, %[[HI:arg8]]: index
+// CHECK:         %[[ZERO:c0_[0-9]+]] = arith.constant 0 : index
+// CHECK-NEXT:    scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[FILLS:.*]] = %[[ZERO]]) -> (index) {
+// CHECK:           attn.tile_prefetch %[[Q]][{{.*}}] bound %{{.*}} stage %c0{{[_0-9]*}} round %[[T]]
+// The first fill only where the kv loop runs: an empty loop releases nothing.
+// CHECK:           %[[ST0:.*]] = arith.remui %[[FILLS]], %c2
+// CHECK-NEXT:      %[[RD0:.*]] = arith.divui %[[FILLS]], %c2
+// CHECK-NEXT:      %[[RUNS:.*]] = arith.cmpi slt, %[[LO]], %[[HI]]
+// CHECK-NEXT:      scf.if %[[RUNS]] {
+// CHECK-NEXT:        attn.tile_prefetch %[[K]][{{.*}}] bound %{{.*}} stage %[[ST0]] round %[[RD0]]
+// CHECK-NEXT:        attn.tile_prefetch %[[V]][{{.*}}] bound %{{.*}} stage %[[ST0]] round %[[RD0]]
+// CHECK-NEXT:      }
+// CHECK:           attn.tile_wait %[[Q]][{{.*}}] bound %{{.*}} stage %c0{{[_0-9]*}} round %[[T]]
+// CHECK:           scf.for %[[KB:.*]] = %[[LO]] to %[[HI]]
+// CHECK:             %[[REL:.*]] = arith.subi %[[KB]], %[[LO]]
+// CHECK-NEXT:        %[[ABS:.*]] = arith.addi %[[REL]], %[[FILLS]]
+// CHECK-NEXT:        %[[STAGE:.*]] = arith.remui %[[ABS]], %c2
+// CHECK-NEXT:        %[[ROUND:.*]] = arith.divui %[[ABS]], %c2
+// CHECK:             attn.tile_wait %[[K]][{{.*}}] bound %{{.*}} stage %[[STAGE]] round %[[ROUND]]
+// CHECK:             scf.yield %{{.*}} : tensor<64x128xf32>
+// CHECK-NEXT:      }
+// CHECK-NEXT:      attn.tile_release %[[Q]] stage %c0{{[_0-9]*}} round %[[T]]
+// CHECK-NEXT:      %[[TRIPS:.*]] = arith.subi %[[HI]], %[[LO]]
+// CHECK-NEXT:      %[[NONE:.*]] = arith.constant 0 : index
+// CHECK-NEXT:      %[[DONE:.*]] = arith.maxsi %[[TRIPS]], %[[NONE]]
+// CHECK-NEXT:      %[[NEXT:.*]] = arith.addi %[[FILLS]], %[[DONE]]
+// CHECK-NEXT:      scf.yield %[[NEXT]] : index
+// CHECK-NEXT:    } {attn.kv_fills, attn.programs}
+func.func @programs(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: index, %count: index, %lo: index, %hi: index, %acc0: tensor<64x128xf32>) attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  scf.for %t = %c0 to %count step %c1 {
+    %q0 = arith.muli %t, %c64 : index
+    %qt = attn.tile_load %q[%b, %h, %q0] bound %sq : !mem -> tensor<64x128xbf16>
+    %r = scf.for %kb = %lo to %hi step %c1 iter_args(%acc = %acc0) -> (tensor<64x128xf32>) {
+      %kv0 = arith.muli %kb, %c64 : index
+      %kt = attn.tile_load %k[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+      %vt = attn.tile_load %v[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+      %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x128xbf16>, tensor<64x128xbf16> -> tensor<64x64xf32>
+      %p = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+      %a = attn.tile_matmul %p, %vt acc %acc : tensor<64x64xbf16>, tensor<64x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+      scf.yield %a : tensor<64x128xf32>
+    }
+  } {attn.programs}
+  return
+}

@@ -146,6 +146,12 @@ template <int I> FAOPT_DEVICE faopt_i64 block_index() {
                                                  : (faopt_i64)blockIdx.z;
 }
 
+/// A persistent kernel's worker count (attn.workers): the grid size.
+template <int I> FAOPT_DEVICE faopt_i64 grid_size() {
+  return I == 0 ? (faopt_i64)gridDim.x : I == 1 ? (faopt_i64)gridDim.y
+                                                : (faopt_i64)gridDim.z;
+}
+
 FAOPT_DEVICE int lane_id() { return threadIdx.x & 31; }
 FAOPT_DEVICE int warp_id() { return threadIdx.x >> 5; }
 FAOPT_DEVICE void barrier() { __syncthreads(); }

@@ -1,0 +1,148 @@
+//===- PersistentPrograms.cpp - one CTA per SM runs many programs ---------===//
+//
+//   scf.forall (%p) in (%total) { body(%p) }                  {attn.grid}
+// becomes
+//   %workers = attn.workers
+//   scf.forall (%w) in (%workers) {
+//     last  = ceil(total / workers) - 1          // the last row
+//     count = last + (snake(last, w) < total)    // only that row is partial
+//     scf.for %t = 0 to count {
+//       body(snake(%t, %w))
+//     } {attn.programs}
+//   } {attn.grid}
+// with snake(t, w) = t * workers + (t odd ? workers - 1 - w : w).
+//
+// Why: a TMA kernel holds one CTA per SM (its shared memory), so with one
+// program per CTA every program starts cold (Q and the first K/V from
+// memory, nothing to overlap with) and ends with the tensor cores idle
+// through the output store. Short kv loops (sliding windows, documents,
+// block-sparse layouts, short sequences) pay that per 5-10 kv-blocks. A
+// persistent CTA's copy thread instead loads the next program's tiles while
+// the consumers finish the current one.
+//
+// Why the snake: attn-schedule-grid orders programs longest first, so in a
+// plain stride (w, w + workers, ...) worker 0 would take the longest
+// program of every row; alternating the direction pairs long with short.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "compiler/targets/TargetDesc.h"
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNPERSISTENTPROGRAMS
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+/// Head dim (last, static dimension) of a kernel's memref argument; 0 if
+/// there is none.
+int64_t headDimOf(func::FuncOp fn, unsigned arg) {
+  if (fn.getNumArguments() <= arg)
+    return 0;
+  auto t = dyn_cast<MemRefType>(fn.getArgument(arg).getType());
+  return t && t.getRank() == 4 && !t.isDynamicDim(3) ? t.getDimSize(3) : 0;
+}
+
+struct AttnPersistentProgramsPass
+    : faopt::gpu::impl::AttnPersistentProgramsBase<AttnPersistentProgramsPass> {
+  using AttnPersistentProgramsBase::AttnPersistentProgramsBase;
+
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    auto tiling = fn->getAttrOfType<TilingAttr>("attn.tiling");
+    if (!fn->hasAttr("attn.kernel") || !tiling || tiling.getCopy() != "tma")
+      return;
+    // Room for the O staging region next to the tiles (q, k, v are the
+    // first three arguments of attn-tile's kernels).
+    int64_t dQK = headDimOf(fn, 0), dV = headDimOf(fn, 2);
+    auto q = fn.getNumArguments() ? dyn_cast<MemRefType>(fn.getArgument(0).getType())
+                                  : nullptr;
+    if (!q || !dQK || !dV)
+      return;
+    int64_t bytes = faopt::persistentSharedBytes(
+        tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
+        q.getElementTypeBitWidth() / 8, tiling.getStages());
+    if (bytes > sharedMemoryBytes)
+      return;
+    scf::ForallOp grid;
+    fn.walk([&](scf::ForallOp f) {
+      if (f->hasAttr("attn.grid"))
+        grid = f;
+    });
+    if (!grid) {
+      fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "
+                        "scf.forall";
+      return signalPassFailure();
+    }
+    bool done = false;
+    grid.getBody()->walk([&](scf::ForOp loop) {
+      done |= loop->hasAttr("attn.programs");
+    });
+    if (done)
+      return;
+    if (grid.getRank() != 1 || !grid.isNormalized() ||
+        !grid.getOutputs().empty()) {
+      grid.emitError() << "attn-persistent-programs: expected one linear "
+                          "program index from 0 (run attn-schedule-grid)";
+      return signalPassFailure();
+    }
+
+    Location loc = grid.getLoc();
+    OpBuilder b(grid);
+    SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
+        b, loc, grid.getMixedUpperBound());
+    Value total = ub[0];
+    Value workers = WorkersOp::create(b, loc);
+    auto perWorker = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{workers}, ValueRange{}, std::nullopt);
+    perWorker->setDiscardableAttrs(grid->getDiscardableAttrDictionary());
+
+    // One op per statement (argument evaluation order is unspecified in
+    // C++, and the lit test should not depend on the host compiler).
+    b.setInsertionPointToStart(perWorker.getBody());
+    Value w = perWorker.getInductionVar(0);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value two = arith::ConstantIndexOp::create(b, loc, 2);
+    Value lastWorker = arith::SubIOp::create(b, loc, workers, one);
+    Value mirrored = arith::SubIOp::create(b, loc, lastWorker, w);
+    auto snake = [&](OpBuilder &sb, Value row) -> Value {
+      Value first = arith::MulIOp::create(sb, loc, row, workers);
+      Value parity = arith::RemUIOp::create(sb, loc, row, two);
+      Value odd = arith::CmpIOp::create(sb, loc, arith::CmpIPredicate::ne,
+                                        parity, zero);
+      Value at = arith::SelectOp::create(sb, loc, odd, mirrored, w);
+      return arith::AddIOp::create(sb, loc, first, at);
+    };
+    Value rows = arith::CeilDivUIOp::create(b, loc, total, workers);
+    Value lastRow = arith::SubIOp::create(b, loc, rows, one);
+    Value lastProgram = snake(b, lastRow);
+    Value lastTaken = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ult, lastProgram, total);
+    Value extra = arith::SelectOp::create(b, loc, lastTaken, one, zero);
+    Value count = arith::AddIOp::create(b, loc, lastRow, extra);
+    auto programs = scf::ForOp::create(b, loc, zero, count, one);
+    programs->setAttr("attn.programs", b.getUnitAttr());
+
+    b.setInsertionPointToStart(programs.getBody());
+    Value p = snake(b, programs.getInductionVar());
+    Block *oldBody = grid.getBody();
+    Block *newBody = programs.getBody();
+    newBody->getOperations().splice(std::prev(newBody->end()),
+                                    oldBody->getOperations(), oldBody->begin(),
+                                    std::prev(oldBody->end()));
+    oldBody->getArgument(0).replaceAllUsesWith(p);
+    grid.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,101 @@
+// RUN: faopt-opt %s --attn-persistent-programs --split-input-file | FileCheck %s
+
+// A TMA kernel's grid of programs becomes one worker per CTA (attn.workers
+// of them) looping over its programs: one from each row of `workers`
+// programs, at w in even rows and workers - 1 - w in odd ones (snake
+// order). Only the last row can be partial, so the count is the rows before
+// it plus one if the worker's program in it exists.
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @kernel(
+// CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[N:arg4]]: index
+// CHECK:         %[[WORKERS:.*]] = attn.workers
+// CHECK-NEXT:    scf.forall (%[[W:.*]]) in (%[[WORKERS]]) {
+// CHECK-DAG:       %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG:       %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG:       %[[C2:.*]] = arith.constant 2 : index
+// CHECK:           %[[LASTW:.*]] = arith.subi %[[WORKERS]], %[[C1]]
+// CHECK-NEXT:      %[[MIRROR:.*]] = arith.subi %[[LASTW]], %[[W]]
+// CHECK-NEXT:      %[[ROWS:.*]] = arith.ceildivui %[[N]], %[[WORKERS]]
+// CHECK-NEXT:      %[[LASTROW:.*]] = arith.subi %[[ROWS]], %[[C1]]
+// CHECK-NEXT:      %[[FIRST:.*]] = arith.muli %[[LASTROW]], %[[WORKERS]]
+// CHECK-NEXT:      %[[PAR:.*]] = arith.remui %[[LASTROW]], %[[C2]]
+// CHECK-NEXT:      %[[ODD:.*]] = arith.cmpi ne, %[[PAR]], %[[C0]]
+// CHECK-NEXT:      %[[AT:.*]] = arith.select %[[ODD]], %[[MIRROR]], %[[W]]
+// CHECK-NEXT:      %[[LASTP:.*]] = arith.addi %[[FIRST]], %[[AT]]
+// CHECK-NEXT:      %[[TAKEN:.*]] = arith.cmpi ult, %[[LASTP]], %[[N]]
+// CHECK-NEXT:      %[[EXTRA:.*]] = arith.select %[[TAKEN]], %[[C1]], %[[C0]]
+// CHECK-NEXT:      %[[COUNT:.*]] = arith.addi %[[LASTROW]], %[[EXTRA]]
+// CHECK-NEXT:      scf.for %[[T:.*]] = %[[C0]] to %[[COUNT]] step %[[C1]] {
+// CHECK-NEXT:        %[[TFIRST:.*]] = arith.muli %[[T]], %[[WORKERS]]
+// CHECK-NEXT:        %[[TPAR:.*]] = arith.remui %[[T]], %[[C2]]
+// CHECK-NEXT:        %[[TODD:.*]] = arith.cmpi ne, %[[TPAR]], %[[C0]]
+// CHECK-NEXT:        %[[TAT:.*]] = arith.select %[[TODD]], %[[MIRROR]], %[[W]]
+// CHECK-NEXT:        %[[P:.*]] = arith.addi %[[TFIRST]], %[[TAT]]
+// The old body, on program %P.
+// CHECK-NEXT:        %[[ROW:.*]] = arith.muli %[[P]], %c64
+// CHECK-NEXT:        attn.tile_load %[[Q]][%c0, %c0, %[[ROW]]]
+// CHECK:             attn.tile_store
+// CHECK-NEXT:      } {attn.programs}
+// CHECK-NEXT:    } {attn.grid}
+
+func.func @kernel(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %n: index, %sq: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  scf.forall (%p) in (%n) {
+    %row = arith.muli %p, %c64 : index
+    %t = attn.tile_load %q[%c0, %c0, %row] bound %sq : !mem -> tensor<64x64xbf16>
+    attn.tile_store %t, %o[%c0, %c0, %row] bound %sq : tensor<64x64xbf16>, !mem
+  } {attn.grid}
+  return
+}
+
+// -----
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// Kernels without TMA copies hold two CTAs per SM and keep one CTA per
+// program.
+
+// CHECK-LABEL: func.func @cp_async(
+// CHECK-NOT:     attn.workers
+// CHECK:         scf.forall (%{{.*}}) in (%{{.*}}) {
+// CHECK-NOT:       attn.programs
+// CHECK:         } {attn.grid}
+
+func.func @cp_async(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %n: index, %sq: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "cp_async">} {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  scf.forall (%p) in (%n) {
+    %row = arith.muli %p, %c64 : index
+    %t = attn.tile_load %q[%c0, %c0, %row] bound %sq : !mem -> tensor<64x64xbf16>
+    attn.tile_store %t, %o[%c0, %c0, %row] bound %sq : tensor<64x64xbf16>, !mem
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// d = 256: Q (64 KiB) and two stages of K and V (128 KiB) leave no room for
+// a 64 KiB O staging region in 227 KiB, so the kernel keeps one CTA per
+// program (O is staged in Q's region after the loop).
+
+!big = memref<?x?x?x256xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @d256(
+// CHECK-NOT:     attn.workers
+// CHECK:         scf.forall (%{{.*}}) in (%{{.*}}) {
+// CHECK-NOT:       attn.programs
+// CHECK:         } {attn.grid}
+
+func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c128 = arith.constant 128 : index
+  scf.forall (%p) in (%n) {
+    %row = arith.muli %p, %c128 : index
+    %t = attn.tile_load %q[%c0, %c0, %row] bound %sq : !big -> tensor<128x256xbf16>
+    attn.tile_store %t, %o[%c0, %c0, %row] bound %sq : tensor<128x256xbf16>, !big
+  } {attn.grid}
+  return
+}
