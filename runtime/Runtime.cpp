@@ -27,11 +27,11 @@ bool softmaxOverlapFromEnv() {
   return !(v && std::string_view(v) == "0");
 }
 
-/// $FAOPT_PERSISTENT=0 compiles TMA kernels without attn-persistent-programs
-/// (one CTA per program; comparisons and diagnosis).
+/// $FAOPT_PERSISTENT=1 compiles TMA kernels with attn-persistent-programs
+/// (one CTA per SM runs the programs in turn; experimental).
 bool persistentFromEnv() {
   const char *v = std::getenv("FAOPT_PERSISTENT");
-  return !(v && std::string_view(v) == "0");
+  return v && std::string_view(v) == "1";
 }
 
 /// Everything that changes the generated code goes into the disk key.
@@ -42,8 +42,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += o + " ";
   if (!softmaxOverlapFromEnv())
     options += "no-softmax-overlap ";
-  if (!persistentFromEnv())
-    options += "no-persistent";
+  if (persistentFromEnv())
+    options += "persistent";
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});

@@ -172,7 +172,7 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   if (runsPersistent)
     os << "  persistent: one CTA per SM runs programs in turn, loading the "
           "next one's tiles while it finishes the last (attn-persistent-"
-          "programs; --no-persistent turns it off)\n";
+          "programs, --persistent; experimental)\n";
 
   BlockCensus c = census(spec, t, s);
   bool runTimeData = false;

@@ -31,7 +31,7 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 /// kernels, the second where the O staging region fits).
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &tiles, const ExplainShape &shape,
-                    bool softmaxOverlap = true, bool persistent = true);
+                    bool softmaxOverlap = true, bool persistent = false);
 
 } // namespace faopt
 

@@ -19,7 +19,7 @@ struct GpuCompileOptions {
   std::string target = "sm80"; // sm80 or sm90a
   int64_t blockQ = 0, blockKv = 0;
   bool softmaxOverlap = true; // attn-overlap-softmax (wgmma + TMA kernels)
-  bool persistent = true;     // attn-persistent-programs (TMA kernels)
+  bool persistent = false;    // attn-persistent-programs (TMA kernels; opt-in)
   bool runNvrtc = true; // false: stop at CUDA C++
   bool wantCubin = true;
   std::string sourceName = "spec"; // for locations and comments

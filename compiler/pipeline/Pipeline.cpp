@@ -214,7 +214,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::init(0)};
   Option<int64_t> blockKv{*this, "block-kv", llvm::cl::init(0)};
   Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(true)};
-  Option<bool> persistent{*this, "persistent", llvm::cl::init(true)};
+  Option<bool> persistent{*this, "persistent", llvm::cl::init(false)};
 };
 } // namespace
 

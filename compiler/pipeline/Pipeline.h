@@ -35,7 +35,7 @@ struct PipelineOptions {
   int64_t blockQ = 0;  // 0: the target chooses
   int64_t blockKv = 0; // 0: the target chooses
   bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
-  bool persistent = true;     // GPU: run attn-persistent-programs
+  bool persistent = false;    // GPU: run attn-persistent-programs (opt-in)
 };
 
 /// Adds the passes that take a spec module to `last`.

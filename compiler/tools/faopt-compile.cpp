@@ -71,11 +71,11 @@ cl::opt<bool> noSoftmaxOverlap(
     cl::desc("sm90a, TMA kernels: leave out attn-overlap-softmax (P V waited "
              "for in its own iteration; for comparisons and diagnosis)"),
     cl::init(false));
-cl::opt<bool> noPersistent(
-    "no-persistent",
-    cl::desc("sm90a, TMA kernels: leave out attn-persistent-programs (one "
-             "CTA per program instead of one per SM; for comparisons and "
-             "diagnosis)"),
+cl::opt<bool> persistentPrograms(
+    "persistent",
+    cl::desc("sm90a, TMA kernels: run attn-persistent-programs (one CTA per "
+             "SM runs the programs in turn; experimental, slower on the H200 "
+             "so far: docs/performance.md item 25)"),
     cl::init(false));
 
 int fail(const Twine &message) {
@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
-                             !noPersistent);
+                             persistentPrograms);
     if (outputPath == "-")
       return 0;
   }
@@ -202,7 +202,7 @@ int main(int argc, char **argv) {
     options.blockQ = blockQ;
     options.blockKv = blockKv;
     options.softmaxOverlap = !noSoftmaxOverlap;
-    options.persistent = !noPersistent;
+    options.persistent = persistentPrograms;
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
@@ -244,7 +244,7 @@ int main(int argc, char **argv) {
   options.blockQ = blockQ;
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
-  options.persistent = !noPersistent;
+  options.persistent = persistentPrograms;
   if (failed(faopt::runPipeline(*module, options, *stage)))
     return fail(specPath + ": compilation failed:\n" + diagnostics);
 

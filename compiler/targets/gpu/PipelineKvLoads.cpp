@@ -205,14 +205,18 @@ struct AttnPipelineKvLoadsPass
     OpBuilder b(programs);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     IRRewriter rewriter(loop.getContext());
+    // The count after this program is computed before the kv loop, so only
+    // it (not the count, lo and hi) stays live through the loop: the
+    // consumers' loop runs at the edge of the register file.
     FailureOr<LoopLikeOpInterface> rebuilt = programs.replaceWithAdditionalYields(
         rewriter, zero, /*replaceInitOperandUsesInLoop=*/false,
-        [&](OpBuilder &yb, Location, ArrayRef<BlockArgument> args) {
-          Value trips = arith::SubIOp::create(yb, loc, hi, lo);
-          Value none = arith::ConstantIndexOp::create(yb, loc, 0);
-          Value done = arith::MaxSIOp::create(yb, loc, trips, none);
+        [&](OpBuilder &, Location, ArrayRef<BlockArgument> args) {
+          OpBuilder pb(loop);
+          Value trips = arith::SubIOp::create(pb, loc, hi, lo);
+          Value none = arith::ConstantIndexOp::create(pb, loc, 0);
+          Value done = arith::MaxSIOp::create(pb, loc, trips, none);
           return SmallVector<Value>{
-              arith::AddIOp::create(yb, loc, args.front(), done)};
+              arith::AddIOp::create(pb, loc, args.front(), done)};
         });
     if (failed(rebuilt))
       return loop.emitError() << "attn-pipeline-kv-loads: could not carry "
@@ -348,13 +352,17 @@ struct AttnPipelineKvLoadsPass
     for (TileLoadOp load : loads)
       prefetch(pb, load, firstRow, firstStage, firstRound);
 
+    // Fills of earlier programs first: iteration iv is fill iv + (base - lo)
+    // (one loop-invariant value instead of two).
+    Value shift;
+    if (*base)
+      shift = arith::SubIOp::create(b, loc, *base, lo);
     // In the loop: this iteration's stage, and the next block's prefetch.
     b.setInsertionPointToStart(loop.getBody());
     Value iv = loop.getInductionVar();
     Value one = index(b, 1), two = index(b, 2);
-    Value fromLo = arith::SubIOp::create(b, loc, iv, lo);
-    if (*base) // fills of earlier programs first
-      fromLo = arith::AddIOp::create(b, loc, fromLo, *base);
+    Value fromLo = shift ? arith::AddIOp::create(b, loc, iv, shift).getResult()
+                         : arith::SubIOp::create(b, loc, iv, lo).getResult();
     Value stage = arith::RemUIOp::create(b, loc, fromLo, two);
     Value round = arith::DivUIOp::create(b, loc, fromLo, two);
     Value next = arith::AddIOp::create(b, loc, iv, one);

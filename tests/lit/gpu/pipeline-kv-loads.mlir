@@ -148,6 +148,11 @@ func.func @list_loop(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>
 // CHECK:         %[[ZERO:c0_[0-9]+]] = arith.constant 0 : index
 // CHECK-NEXT:    scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[FILLS:.*]] = %[[ZERO]]) -> (index) {
 // CHECK:           attn.tile_prefetch %[[Q]][{{.*}}] bound %{{.*}} stage %c0{{[_0-9]*}} round %[[T]]
+// The count after this program, before the kv loop (less live in it).
+// CHECK-NEXT:      %[[TRIPS:.*]] = arith.subi %[[HI]], %[[LO]]
+// CHECK-NEXT:      %[[NONE:.*]] = arith.constant 0 : index
+// CHECK-NEXT:      %[[DONE:.*]] = arith.maxsi %[[TRIPS]], %[[NONE]]
+// CHECK-NEXT:      %[[NEXT:.*]] = arith.addi %[[FILLS]], %[[DONE]]
 // The first fill only where the kv loop runs: an empty loop releases nothing.
 // CHECK:           %[[ST0:.*]] = arith.remui %[[FILLS]], %c2
 // CHECK-NEXT:      %[[RD0:.*]] = arith.divui %[[FILLS]], %c2
@@ -156,20 +161,16 @@ func.func @list_loop(%k: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>
 // CHECK-NEXT:        attn.tile_prefetch %[[K]][{{.*}}] bound %{{.*}} stage %[[ST0]] round %[[RD0]]
 // CHECK-NEXT:        attn.tile_prefetch %[[V]][{{.*}}] bound %{{.*}} stage %[[ST0]] round %[[RD0]]
 // CHECK-NEXT:      }
+// CHECK-NEXT:      %[[SHIFT:.*]] = arith.subi %[[FILLS]], %[[LO]]
 // CHECK:           attn.tile_wait %[[Q]][{{.*}}] bound %{{.*}} stage %c0{{[_0-9]*}} round %[[T]]
 // CHECK:           scf.for %[[KB:.*]] = %[[LO]] to %[[HI]]
-// CHECK:             %[[REL:.*]] = arith.subi %[[KB]], %[[LO]]
-// CHECK-NEXT:        %[[ABS:.*]] = arith.addi %[[REL]], %[[FILLS]]
+// CHECK:             %[[ABS:.*]] = arith.addi %[[KB]], %[[SHIFT]]
 // CHECK-NEXT:        %[[STAGE:.*]] = arith.remui %[[ABS]], %c2
 // CHECK-NEXT:        %[[ROUND:.*]] = arith.divui %[[ABS]], %c2
 // CHECK:             attn.tile_wait %[[K]][{{.*}}] bound %{{.*}} stage %[[STAGE]] round %[[ROUND]]
 // CHECK:             scf.yield %{{.*}} : tensor<64x128xf32>
 // CHECK-NEXT:      }
 // CHECK-NEXT:      attn.tile_release %[[Q]] stage %c0{{[_0-9]*}} round %[[T]]
-// CHECK-NEXT:      %[[TRIPS:.*]] = arith.subi %[[HI]], %[[LO]]
-// CHECK-NEXT:      %[[NONE:.*]] = arith.constant 0 : index
-// CHECK-NEXT:      %[[DONE:.*]] = arith.maxsi %[[TRIPS]], %[[NONE]]
-// CHECK-NEXT:      %[[NEXT:.*]] = arith.addi %[[FILLS]], %[[DONE]]
 // CHECK-NEXT:      scf.yield %[[NEXT]] : index
 // CHECK-NEXT:    } {attn.kv_fills, attn.programs}
 func.func @programs(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: index, %count: index, %lo: index, %hi: index, %acc0: tensor<64x128xf32>) attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
