@@ -5,8 +5,9 @@
 // not serve plain tile loads, which this kernel (no kv loop, so nothing to
 // pipeline) keeps. The lowering says so instead of emitting a kernel that
 // would wait forever. The TMA lowering of whole kernels (tensor-map
-// parameters, the roles, full / empty barriers) is checked on the samples
-// in tools/emit-cuda.test (CUDA and PTX).
+// parameters, the roles, full / empty barriers) is checked on hand-written
+// IR in convert-to-emitc-tma-kernel.mlir and on the samples in
+// tools/emit-cuda.test (CUDA and PTX).
 // CHECK: error: 'attn.tile_load' op TMA copies (attn.tiling copy = "tma") need every tile copy pipelined (attn-pipeline-kv-loads)
 
 func.func @k(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
