@@ -8,9 +8,11 @@
 #include "runtime/Context.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 

@@ -24,6 +24,11 @@
 // plain stride (w, w + workers, ...) worker 0 would take the longest
 // program of every row; alternating the direction pairs long with short.
 //
+// Status: measured slower than one CTA per program on the H200 (the
+// consumers keep the program decode live through their kv loop and spill;
+// docs/performance.md item 25), so the pipeline runs it only on request
+// (faopt-compile --persistent, FAOPT_PERSISTENT=1).
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
