@@ -52,7 +52,9 @@ struct faopt_context {
   std::string loadTarget; // "cubin" or "ptx": what the device can run
   CUcontext cuContext = nullptr;
   CUdevice cuDevice = 0;
-  int multiprocessors = 0; // SMs: the workers of a persistent kernel
+  /// CTAs a persistent kernel launches at most: the SM count, or
+  /// $FAOPT_PERSISTENT_CTAS (diagnosis), read once here; 0 if unknown.
+  int persistentCtas = 0;
   std::string noDevice; // non-empty: why kernels cannot launch
   std::unique_ptr<faopt::rt::DiskCache> disk;
 

@@ -12,7 +12,6 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -466,14 +465,9 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
       (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
   // A persistent kernel's CTAs (one per SM, as its shared memory allows)
   // take the programs in turn (attn-persistent-programs).
-  // $FAOPT_PERSISTENT_CTAS overrides the count (diagnosis: a value at
-  // least the program count runs one program per CTA).
-  if (k->persistent && k->context->multiprocessors > 0) {
-    unsigned workers = static_cast<unsigned>(k->context->multiprocessors);
-    if (const char *v = std::getenv("FAOPT_PERSISTENT_CTAS"))
-      workers = static_cast<unsigned>(std::max(1L, std::atol(v)));
-    programs = std::min(programs, workers);
-  }
+  if (k->persistent && k->context->persistentCtas > 0)
+    programs = std::min(programs,
+                        static_cast<unsigned>(k->context->persistentCtas));
   CUresult r = d.launchKernel(k->function, programs, 1, 1,
                               static_cast<unsigned>(k->threads), 1, 1,
                               static_cast<unsigned>(k->sharedBytes), cuStream,

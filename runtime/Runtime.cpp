@@ -5,6 +5,7 @@
 #include "llvm/Support/JSON.h"
 #include "runtime/BuildId.inc"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -230,8 +231,10 @@ faopt_status faopt_context_create(const faopt_context_options *options,
                          ctx->cuDevice);
     d.deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
                          ctx->cuDevice);
-    d.deviceGetAttribute(&ctx->multiprocessors,
+    d.deviceGetAttribute(&ctx->persistentCtas,
                          CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctx->cuDevice);
+    if (const char *v = std::getenv("FAOPT_PERSISTENT_CTAS"))
+      ctx->persistentCtas = std::max(1, std::atoi(v));
     std::string cc = std::to_string(major) + "." + std::to_string(minor);
     if (target == "auto")
       target = (major == 9 && minor == 0) ? "sm90a" : "sm80";
