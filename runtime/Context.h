@@ -44,6 +44,10 @@ struct faopt_kernel {
   /// Persistent kernel (manifest "persistent"): launch min(programs, SMs)
   /// CTAs; each runs programs until none are left.
   bool persistent = false;
+  /// The kernel waits for its list builder itself (manifest
+  /// block_list_builder.dependent_launch): launched right after the
+  /// builder, it may start while the builder runs.
+  bool dependentLaunch = false;
 };
 
 struct faopt_context {
@@ -55,6 +59,9 @@ struct faopt_context {
   /// CTAs a persistent kernel launches at most: the SM count, or
   /// $FAOPT_PERSISTENT_CTAS (diagnosis), read once here; 0 if unknown.
   int persistentCtas = 0;
+  /// Launch list-driven kernels with programmatic dependent launch when
+  /// they allow it (off with FAOPT_DEPENDENT_LAUNCH=0), read once here.
+  bool dependentLaunch = true;
   std::string noDevice; // non-empty: why kernels cannot launch
   std::unique_ptr<faopt::rt::DiskCache> disk;
 

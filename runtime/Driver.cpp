@@ -49,6 +49,8 @@ const Driver &driver() {
     sym(d.funcSetAttribute, "cuFuncSetAttribute");
     sym(d.funcGetAttribute, "cuFuncGetAttribute");
     sym(d.launchKernel, "cuLaunchKernel");
+    d.launchKernelEx = reinterpret_cast<decltype(d.launchKernelEx)>(
+        dlsym(lib, "cuLaunchKernelEx")); // optional
     sym(d.memAlloc, "cuMemAlloc_v2");
     sym(d.memFree, "cuMemFree_v2");
     sym(d.memcpyHtoD, "cuMemcpyHtoD_v2");

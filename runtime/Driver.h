@@ -26,6 +26,10 @@ struct Driver {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **) = nullptr;
+  // Launches with attributes (programmatic dependent launch); optional:
+  // nullptr on a driver without it, and launches fall back to launchKernel.
+  CUresult (*launchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
+                             void **) = nullptr;
   // Static tensors of a spec (a block layout), uploaded once per kernel.
   CUresult (*memAlloc)(CUdeviceptr *, size_t) = nullptr;
   CUresult (*memFree)(CUdeviceptr) = nullptr;

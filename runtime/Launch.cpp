@@ -437,6 +437,7 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   // the list builder writes them into a stream-ordered workspace that lives
   // for this launch.
   CUdeviceptr workspace = 0;
+  bool afterBuilder = false;
   if (k->listBuilder && a->block_lists) {
     l.lists.data = reinterpret_cast<const void *>(a->block_lists->data);
     l.params.push_back(&l.lists);
@@ -457,6 +458,7 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
       d.memFreeAsync(workspace, cuStream);
       return st;
     }
+    afterBuilder = true;
   }
   if (k->tmaBoxRows[0] != 0) // TMA kernels: the maps come last
     for (CUtensorMap &m : l.maps)
@@ -468,17 +470,40 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   if (k->persistent && k->context->persistentCtas > 0)
     programs = std::min(programs,
                         static_cast<unsigned>(k->context->persistentCtas));
-  CUresult r = d.launchKernel(k->function, programs, 1, 1,
-                              static_cast<unsigned>(k->threads), 1, 1,
-                              static_cast<unsigned>(k->sharedBytes), cuStream,
-                              l.params.data(), nullptr);
+  CUresult r;
+  const char *launch = "cuLaunchKernel";
+  if (afterBuilder && k->dependentLaunch && k->context->dependentLaunch &&
+      d.launchKernelEx) {
+    launch = "cuLaunchKernelEx (programmatic dependent launch)";
+    // Right after its list builder: the kernel may start while the builder
+    // finishes (it waits for it before reading the lists, attn-await-list-
+    // builder), overlapping its setup and first Q copy with the builder.
+    CUlaunchAttribute overlap{};
+    overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    overlap.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = programs;
+    config.gridDimY = config.gridDimZ = 1;
+    config.blockDimX = static_cast<unsigned>(k->threads);
+    config.blockDimY = config.blockDimZ = 1;
+    config.sharedMemBytes = static_cast<unsigned>(k->sharedBytes);
+    config.hStream = cuStream;
+    config.attrs = &overlap;
+    config.numAttrs = 1;
+    r = d.launchKernelEx(&config, k->function, l.params.data(), nullptr);
+  } else {
+    r = d.launchKernel(k->function, programs, 1, 1,
+                       static_cast<unsigned>(k->threads), 1, 1,
+                       static_cast<unsigned>(k->sharedBytes), cuStream,
+                       l.params.data(), nullptr);
+  }
   if (workspace)
     if (CUresult f = d.memFreeAsync(workspace, cuStream);
         f != CUDA_SUCCESS && r == CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
                   d.describe("cuMemFreeAsync(kv-block lists)", f));
   if (r != CUDA_SUCCESS)
-    return fail(FAOPT_ERROR_CUDA, d.describe("cuLaunchKernel", r));
+    return fail(FAOPT_ERROR_CUDA, d.describe(launch, r));
   return FAOPT_SUCCESS;
 }
 

@@ -92,6 +92,7 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
         static_cast<int>((*lb)[0].getAsInteger().value_or(0));
     k.listsPerBatch = lists->getBoolean("per_batch").value_or(true);
     k.listsPerHead = lists->getBoolean("per_head").value_or(true);
+    k.dependentLaunch = lists->getBoolean("dependent_launch").value_or(false);
     if (k.listBuilderThreads <= 0) {
       err = "kernel manifest has no usable block_list_builder block size";
       return false;
@@ -235,6 +236,8 @@ faopt_status faopt_context_create(const faopt_context_options *options,
                          CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctx->cuDevice);
     if (const char *v = std::getenv("FAOPT_PERSISTENT_CTAS"))
       ctx->persistentCtas = std::max(1, std::atoi(v));
+    if (const char *v = std::getenv("FAOPT_DEPENDENT_LAUNCH"))
+      ctx->dependentLaunch = std::string(v) != "0";
     std::string cc = std::to_string(major) + "." + std::to_string(minor);
     if (target == "auto")
       target = (major == 9 && minor == 0) ? "sm90a" : "sm80";

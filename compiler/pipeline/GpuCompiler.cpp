@@ -142,7 +142,8 @@ std::string manifestJson(const spec::AttentionSpec &spec,
                                        " * " + (c.listsPerHead ? "heads" : "1"),
                                    "1", "1"}},
         {"per_batch", c.listsPerBatch},
-        {"per_head", c.listsPerHead}};
+        {"per_head", c.listsPerHead},
+        {"dependent_launch", c.dependentLaunch}};
   if (compiled) {
     const gpu::NvrtcOutput &b = k.binary;
     m["registers"] = b.registers;

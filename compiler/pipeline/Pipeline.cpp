@@ -93,7 +93,8 @@ void addCpuLowering(OpPassManager &pm) {
 }
 /// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
 /// two shared-memory stages, the softmax overlapped with the previous P V
-/// and the copies given to a producer thread (wgmma + TMA kernels), device
+/// and the copies given to a producer thread (wgmma + TMA kernels), the
+/// wait for a list builder as late as possible (sm90a), device
 /// functions for tile_map bodies (mask
 /// terms linear in kv as per-row bounds, 32-bit index math), then
 /// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
@@ -114,6 +115,9 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
   if (softmaxOverlap)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax());
   pm.addNestedPass<func::FuncOp>(gpu::createAttnWarpSpecialize());
+  if (std::optional<TargetDesc> t = lookupTarget(target);
+      t && t->dependentLaunch)
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
   pm.addPass(gpu::createAttnNarrowIndexMath());

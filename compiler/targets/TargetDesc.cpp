@@ -7,12 +7,13 @@ namespace faopt {
 
 namespace {
 // sm80 (A100): 163 KB of shared memory per block, 40 MB of L2; sm90a
-// (H100/H200): 227 KB, 50 MB. Both cap a thread at 255 registers. The CPU
-// "budget" is a cache-friendly working set, not a hard limit.
+// (H100/H200): 227 KB, 50 MB, and programmatic dependent launch. Both cap
+// a thread at 255 registers. The CPU "budget" is a cache-friendly working
+// set, not a hard limit.
 const TargetDesc kTargets[] = {
-    {TargetKind::SM80, "sm80", 163 * 1024, 255, 32, 40ll << 20},
-    {TargetKind::SM90A, "sm90a", 227 * 1024, 255, 32, 50ll << 20},
-    {TargetKind::CPU, "cpu", 256 * 1024, 0, 1, 0},
+    {TargetKind::SM80, "sm80", 163 * 1024, 255, 32, 40ll << 20, false},
+    {TargetKind::SM90A, "sm90a", 227 * 1024, 255, 32, 50ll << 20, true},
+    {TargetKind::CPU, "cpu", 256 * 1024, 0, 1, 0, false},
 };
 
 int64_t sharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,

@@ -24,6 +24,9 @@ struct TargetDesc {
   int64_t registersPerThread;   // architectural cap
   int64_t threadsPerWarp;
   int64_t l2Bytes;              // L2 cache (program order keeps K/V in it)
+  bool dependentLaunch;         // programmatic dependent launch (sm_90+):
+                                // a kernel may start before its list
+                                // builder ends (attn-await-list-builder)
   bool isGpu() const { return kind != TargetKind::CPU; }
 };
 

@@ -490,15 +490,20 @@ static LogicalResult verifyTileAgainstMemRef(Operation *op, RankedTensorType til
   return success();
 }
 
-LogicalResult WorkersOp::verify() {
-  Operation *fn = (*this)->getParentOp();
+/// Ops that only mean something inside a GPU kernel function.
+static LogicalResult verifyInKernel(Operation *op) {
+  Operation *fn = op->getParentOp();
   while (fn && !fn->hasAttr("attn.kernel"))
     fn = fn->getParentOp();
   if (!fn)
-    return emitOpError() << "is only meaningful in a kernel function "
-                            "(attn.kernel)";
+    return op->emitOpError() << "is only meaningful in a kernel function "
+                                "(attn.kernel)";
   return success();
 }
+
+LogicalResult WorkersOp::verify() { return verifyInKernel(*this); }
+
+LogicalResult AwaitListBuilderOp::verify() { return verifyInKernel(*this); }
 
 LogicalResult TileLoadOp::verify() {
   return verifyTileAgainstMemRef(*this, getTile().getType(),

@@ -276,6 +276,25 @@ def Attn_WorkersOp : Attn_Op<"workers", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_AwaitListBuilderOp : Attn_Op<"await_list_builder"> {
+  let summary = "wait until the kv-block list builder's writes are visible (GPU)";
+  let description = [{
+    Blocks until the grid launched before this kernel in its stream (the
+    list builder that writes the kernel's `attn.block_lists` argument) has
+    finished and its writes are visible. The runtime launches a kernel
+    right after its list builder with programmatic dependent launch (sm90a),
+    so the kernel's CTAs may start while the builder still runs: everything
+    before this op (barrier setup, index math, the first Q copy) overlaps
+    the builder, nothing before it may read the lists. Without programmatic
+    dependent launch the builder has finished already and this returns at
+    once (PTX griddepcontrol.wait). attn-await-list-builder inserts one
+    before each role's first read of the lists. Only in a kernel function
+    (attn.kernel).
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
 def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
   let summary = "the tile an earlier tile_prefetch put in a stage (GPU)";
   let description = [{

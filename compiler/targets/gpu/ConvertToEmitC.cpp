@@ -278,6 +278,8 @@ struct AttnConvertToEmitCPass
         fn->setAttr("attn.threads", b.getI64IntegerAttr(launchThreads));
         if (info.persistent)
           fn->setAttr("attn.persistent", b.getUnitAttr());
+        if (info.dependentLaunch)
+          fn->setAttr("attn.dependent_launch", b.getUnitAttr());
         if (info.tma)
           addProducer(fn, info, minBlocks);
         // Name the arguments once, at the top (kernels built by attn-tile:

@@ -49,6 +49,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.sharedBytes = smem.getInt();
     out.threads = fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
     out.persistent = fn->hasAttr("attn.persistent");
+    out.dependentLaunch = fn->hasAttr("attn.dependent_launch");
     if (auto t = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
       out.blockQ = t.getBlockQ();
       out.blockKv = t.getBlockKv();

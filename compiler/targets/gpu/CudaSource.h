@@ -29,6 +29,10 @@ struct CudaKernelSource {
   std::string listBuilder;
   int64_t listBuilderThreads = 0;
   bool listsPerBatch = false, listsPerHead = false;
+  /// The kernel waits for its list builder before it reads the lists
+  /// (attn-await-list-builder), so it may be launched with programmatic
+  /// dependent launch right after the builder.
+  bool dependentLaunch = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

@@ -33,6 +33,7 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
   kernel.walk([&](scf::ForOp loop) {
     info.persistent |= loop->hasAttr("attn.programs");
   });
+  kernel.walk([&](AwaitListBuilderOp) { info.dependentLaunch = true; });
   SmallVector<std::pair<Operation *, unsigned>> copies;
   auto bytesOf = [](RankedTensorType t) {
     return t.getNumElements() * (t.getElementTypeBitWidth() / 8);

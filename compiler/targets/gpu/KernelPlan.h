@@ -31,6 +31,9 @@ struct KernelInfo {
   /// One CTA runs many programs (attn-persistent-programs): the launch
   /// starts `attn.workers` CTAs.
   bool persistent = false;
+  /// The kernel waits for its list builder (attn.await_list_builder), so
+  /// the runtime may start it while the builder runs.
+  bool dependentLaunch = false;
   /// Where the O tile is staged for its store (the Q tile's region unless
   /// persistent).
   int64_t stagingOffset = 0;

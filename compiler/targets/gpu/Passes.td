@@ -33,6 +33,19 @@ def AttnWarpSpecialize : Pass<"attn-warp-specialize", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def AttnAwaitListBuilder : Pass<"attn-await-list-builder", "mlir::func::FuncOp"> {
+  let summary = "Wait for the kv-block list builder right before the first list read";
+  let description = [{
+    For kernels with an attn.block_lists argument (written by the list
+    builder launched just before them): in each role of the attn.grid body
+    (attn-warp-specialize's copy thread and consumers, or the whole body),
+    inserts attn.await_list_builder before the outermost op holding the
+    role's first read of the lists. With programmatic dependent launch the
+    kernel starts while the builder finishes; everything before the wait
+    (barrier setup, index math, the first Q copy) overlaps it.
+  }];
+}
+
 def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
   let summary = "Outline attn.tile_map bodies into per-element device functions";
   let description = [{

@@ -259,6 +259,22 @@ struct WorkersLowering : KernelPattern<WorkersOp> {
   }
 };
 
+/// attn.await_list_builder: griddepcontrol.wait (faopt_sm80.cuh).
+struct AwaitListBuilderLowering : KernelPattern<AwaitListBuilderOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(AwaitListBuilderOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.await_list_builder: the list builder launched before this "
+            "kernel has finished (programmatic dependent launch)");
+    call(rewriter, loc, Type(), "faopt::await_list_builder", {});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 /// wgmma.wait_group: at most `pending` started products still running.
 struct TileMmaWaitLowering : KernelPattern<TileMmaWaitOp> {
   using KernelPattern::KernelPattern;
@@ -513,7 +529,7 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
   MLIRContext *ctx = patterns.getContext();
   patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
                TileReleaseLowering, TileMatmulLowering, TileMmaWaitLowering,
-               CopyProducerLowering, WorkersLowering,
+               CopyProducerLowering, WorkersLowering, AwaitListBuilderLowering,
                TileMapLowering, TileReduceLowering,
                TileTruncLowering, FinalizeLowering, TileStoreLowering,
                BlockListBuildLowering, TileExp2Lowering>(converter, ctx, info);

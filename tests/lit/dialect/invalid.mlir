@@ -329,3 +329,12 @@ func.func @workers_outside_kernel() -> index {
   %n = attn.workers
   return %n : index
 }
+
+// -----
+
+// Waiting for a list builder is a kernel's business.
+func.func @await_list_builder_outside_kernel() {
+  // expected-error @+1 {{'attn.await_list_builder' op is only meaningful in a kernel function (attn.kernel)}}
+  attn.await_list_builder
+  return
+}

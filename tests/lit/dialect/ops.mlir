@@ -124,3 +124,10 @@ func.func @workers() -> index attributes {attn.kernel} {
   %n = attn.workers
   return %n : index
 }
+
+// CHECK-LABEL: func.func @await_list_builder(
+// CHECK:         attn.await_list_builder
+func.func @await_list_builder() attributes {attn.kernel} {
+  attn.await_list_builder
+  return
+}

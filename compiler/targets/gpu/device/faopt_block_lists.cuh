@@ -156,6 +156,9 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
                                    faopt_i64 lower, faopt_i64 upper,
                                    Args... args) {
   __shared__ int warp_counts[32];
+  // The attention kernel may start now: it waits for this grid to finish
+  // before it reads a list, and until then loads Q and sets up.
+  allow_dependent_launch();
   int32_t *row = lists.data + b * lists.stride[0] + h * lists.stride[1] +
                  qb * lists.stride[2];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;

@@ -152,6 +152,25 @@ template <int I> FAOPT_DEVICE faopt_i64 grid_size() {
                                                 : (faopt_i64)gridDim.z;
 }
 
+/// attn.await_list_builder: until the grid launched before this one (the
+/// kv-block list builder) has finished and its writes are visible. The
+/// runtime starts list-driven sm90a kernels with programmatic dependent
+/// launch, so their CTAs may be running before the builder ends; without
+/// it (or before sm_90) the builder has ended already.
+FAOPT_DEVICE void await_list_builder() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+/// The list builder lets the kernel after it start (it still waits in
+/// await_list_builder for the builder to finish): once every builder CTA
+/// has run this or exited, the dependent launch may begin.
+FAOPT_DEVICE void allow_dependent_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 FAOPT_DEVICE int lane_id() { return threadIdx.x & 31; }
 FAOPT_DEVICE int warp_id() { return threadIdx.x >> 5; }
 FAOPT_DEVICE void barrier() { __syncthreads(); }
