@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Writes the timeline probe's kernels from the current compiler (git-ignored
+# gen_*.cu): the d128 sm90a dense and sliding-window kernels, plain (_u) and
+# with timeline probes (_t, instrument.py), and the same with
+# attn-persistent-programs (_pu, _pt). Run from this directory after
+# building (build/bin/faopt-compile).
+set -euo pipefail
+root=../../..
+compile="$root/build/bin/faopt-compile"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+window='"params": {"window": "int"}, "mask": ["causal", {"type": "sliding_window", "left": "window"}]'
+for kind in dense window; do
+  for m in u t pu pt; do
+    fields='"dtype": "bf16", "head_dim": 128'
+    [ "$kind" = window ] && fields="$fields, $window"
+    echo "{\"name\": \"${kind}_$m\", $fields}" > "$tmp/${kind}_$m.spec.json"
+    flag=""
+    case "$m" in p*) flag="--persistent" ;; esac
+    "$compile" "$tmp/${kind}_$m.spec.json" --target sm90a $flag --emit cuda -o "$tmp/${kind}_$m.cu"
+    grep -v '^#include' "$tmp/${kind}_$m.cu" > "$tmp/${kind}_$m.plain.cu"
+    if [ "$m" = t ]; then
+      ./instrument.py "$tmp/${kind}_$m.plain.cu" "gen_${kind}_$m.cu"
+    elif [ "$m" = pt ]; then
+      ./instrument.py --persistent "$tmp/${kind}_$m.plain.cu" "gen_${kind}_$m.cu"
+    else
+      cp "$tmp/${kind}_$m.plain.cu" "gen_${kind}_$m.cu"
+    fi
+  done
+done
+# Hand-made prologue variants of the plain kernels (variants.py).
+for kind in dense window; do
+  ./variants.py "gen_${kind}_u.cu" "${kind}_u" "gen_${kind}"
+done

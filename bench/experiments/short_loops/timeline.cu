@@ -1,0 +1,306 @@
+// Probe (session 12): where a program's time goes in the d128 sm90a TMA
+// kernels when kv loops are short. Consumer thread 0 of each CTA records
+// clock64() at the probes instrument.py inserts (entry, consumer start, Q
+// landed, first K landed, kv loop done, last P V done, O stored, lse
+// stored), %globaltimer at entry and exit and its SM; the host prints the
+// mean of each segment and the mean gap between a CTA's exit and the next
+// CTA's entry on the same SM. Plain kernels (_u) are timed beside the
+// instrumented ones (_t) to show the probes cost nothing. README.md has the
+// commands and results; inputs come from ./make_inputs.sh.
+#include "faopt_sm90_tma.cuh"
+
+__device__ unsigned long long *g_rec;  // 16 words per CTA
+__device__ unsigned long long *g_prog; // 8 words per program of a worker (kMaxPrograms)
+constexpr int kMaxPrograms = 32;
+#define FAOPT_PROBE(k) faopt_probe(k)
+#define FAOPT_PROBE_P(k, i) faopt_probe_program(k, i)
+#define FAOPT_PROBE_ANY(k) faopt_probe_any(k)
+static __device__ __forceinline__ void faopt_probe_any(int k) {
+  if (g_rec != nullptr)
+    g_rec[16ull * blockIdx.x + k] = clock64();
+}
+static __device__ __forceinline__ void faopt_probe_program(int k, int64_t i) {
+  if (threadIdx.x != 0 || g_prog == nullptr || i >= kMaxPrograms)
+    return;
+  g_prog[(blockIdx.x * kMaxPrograms + i) * 8 + k] = clock64();
+}
+static __device__ __forceinline__ void faopt_probe(int k) {
+  if (threadIdx.x != 0 || g_rec == nullptr)
+    return;
+  unsigned long long *r = g_rec + 16ull * blockIdx.x;
+  r[k] = clock64();
+  if (k == 0 || k == 7) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    r[k == 0 ? 8 : 9] = t;
+  }
+  if (k == 0) {
+    unsigned s;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(s));
+    r[10] = s;
+  }
+}
+
+#include "gen_dense_u.cu"
+#include "gen_dense_t.cu"
+#include "gen_window_u.cu"
+#include "gen_window_t.cu"
+#include "gen_dense_pu.cu"
+#include "gen_dense_pt.cu"
+#include "gen_window_pu.cu"
+#include "gen_window_pt.cu"
+// variants.py e4: 32-bit division when both operands fit.
+namespace fastdiv {
+__device__ __forceinline__ int64_t udiv(int64_t a, int64_t b) {
+  if ((((uint64_t)a | (uint64_t)b) >> 32) == 0)
+    return (int64_t)((uint32_t)a / (uint32_t)b);
+  return (int64_t)((uint64_t)a / (uint64_t)b);
+}
+__device__ __forceinline__ int64_t urem(int64_t a, int64_t b) {
+  if ((((uint64_t)a | (uint64_t)b) >> 32) == 0)
+    return (int64_t)((uint32_t)a % (uint32_t)b);
+  return (int64_t)((uint64_t)a % (uint64_t)b);
+}
+__device__ __forceinline__ int64_t ceil_div_u(int64_t a, int64_t b) {
+  return a == 0 ? 0 : udiv(a - 1, b) + 1;
+}
+} // namespace fastdiv
+#include "gen_dense_e1.cu"
+#include "gen_dense_e2.cu"
+#include "gen_dense_e12.cu"
+#include "gen_window_e1.cu"
+#include "gen_window_e2.cu"
+#include "gen_window_e12.cu"
+#include "gen_dense_e3.cu"
+#include "gen_dense_e4.cu"
+#include "gen_dense_e34.cu"
+#include "gen_window_e3.cu"
+#include "gen_window_e4.cu"
+#include "gen_window_e34.cu"
+#include "../common/probe_util.h"
+#include <map>
+#include <unistd.h>
+
+namespace {
+
+struct Case {
+  const char *name;
+  int64_t b, h, sq, sk, window; // window < 0: the dense kernel
+};
+
+const char *kSegments[] = {"entry->consumer", "consumer->Q", "Q->K0",
+                           "kv loop",         "last PV",     "O store",
+                           "lse store"};
+
+void report(const Case &c, const std::vector<unsigned long long> &rec,
+            unsigned programs, float ms) {
+  double seg[7] = {}, cycles = 0, ns = 0, gap = 0;
+  int gaps = 0;
+  std::map<unsigned, std::vector<std::pair<unsigned long long, unsigned long long>>> bySm;
+  for (unsigned p = 0; p < programs; ++p) {
+    const unsigned long long *r = &rec[16ull * p];
+    for (int i = 0; i < 7; ++i)
+      seg[i] += double(r[i + 1] - r[i]);
+    cycles += double(r[7] - r[0]);
+    ns += double(r[9] - r[8]);
+    bySm[(unsigned)r[10]].push_back({r[8], r[9]});
+  }
+  unsigned long long first = ~0ull, last = 0;
+  for (auto &[sm, v] : bySm) {
+    std::sort(v.begin(), v.end());
+    for (size_t i = 0; i + 1 < v.size(); ++i) {
+      // Two CTAs at once on an SM would overlap: count only true gaps.
+      if (v[i + 1].first >= v[i].second) {
+        gap += double(v[i + 1].first - v[i].second);
+        ++gaps;
+      }
+    }
+    first = std::min(first, v.front().first);
+    last = std::max(last, v.back().second);
+  }
+  const double nsPerCycle = ns / cycles;
+  std::printf("%s: %u programs on %zu SMs, %.3f ms timed, %.3f ms first entry to last exit\n",
+              c.name, programs, bySm.size(), ms, (last - first) * 1e-6);
+  std::printf("  program %.2f us (%.0f cycles, %.3f ns/cycle):", ns / programs * 1e-3,
+              cycles / programs, nsPerCycle);
+  for (int i = 0; i < 7; ++i)
+    std::printf(" %s %.2f", kSegments[i], seg[i] / programs * nsPerCycle * 1e-3);
+  double pro[5] = {};
+  for (unsigned p = 0; p < programs; ++p) {
+    const unsigned long long *r = &rec[16ull * p];
+    pro[0] += double(r[11] - r[0]);  // entry -> start barrier passed
+    pro[1] += double(r[12] - r[0]);  // entry -> copy thread starts
+    pro[2] += double(r[13] - r[0]);  // entry -> Q issued
+    pro[3] += double(r[14] - r[0]);  // entry -> first V issued
+    pro[4] += double(r[2] - r[0]);   // entry -> Q landed
+  }
+  std::printf("\n  from entry: start barrier %.2f, copy thread %.2f, Q issued %.2f, V0 issued %.2f, Q landed %.2f us",
+              pro[0] / programs * nsPerCycle * 1e-3, pro[1] / programs * nsPerCycle * 1e-3,
+              pro[2] / programs * nsPerCycle * 1e-3, pro[3] / programs * nsPerCycle * 1e-3,
+              pro[4] / programs * nsPerCycle * 1e-3);
+  std::printf("\n  gap between CTAs on an SM: %.2f us mean over %d\n",
+              gaps ? gap / gaps * 1e-3 : 0.0, gaps);
+}
+
+/// Persistent kernels: per program, from the end of the worker's previous
+/// program (or its consumer start) to the end of this one.
+void reportPersistent(const Case &c, const std::vector<unsigned long long> &rec,
+                      const std::vector<unsigned long long> &prog, unsigned workers,
+                      unsigned programs) {
+  double seg[6] = {}, total = 0, entry = 0, tail = 0, ns = 0, cycles = 0;
+  unsigned counted = 0;
+  for (unsigned w = 0; w < workers; ++w) {
+    const unsigned long long *r = &rec[16ull * w];
+    entry += double(r[1] - r[0]);
+    ns += double(r[9] - r[8]);
+    cycles += double(r[7] - r[0]);
+    unsigned long long prev = r[1];
+    for (unsigned i = 0; i < (unsigned)kMaxPrograms; ++i) {
+      const unsigned long long *p = &prog[(w * kMaxPrograms + i) * 8ull];
+      if (p[7] == 0)
+        break;
+      seg[0] += double(p[2] - prev);
+      for (int k = 3; k <= 7; ++k)
+        seg[k - 2] += double(p[k] - p[k - 1]);
+      total += double(p[7] - prev);
+      prev = p[7];
+      ++counted;
+    }
+    tail += double(r[7] - prev);
+  }
+  const double f = ns / cycles * 1e-3;
+  std::printf("%s, persistent: %u workers, %u of %u programs recorded, %.3f ns/cycle\n", c.name,
+              workers, counted, programs, ns / cycles);
+  std::printf("  worker entry->consumer %.2f us, last program->exit %.2f us\n", entry / workers * f,
+              tail / workers * f);
+  const char *names[] = {"prev end->Q", "Q->K0", "kv loop", "last PV", "O store", "lse store"};
+  std::printf("  program %.2f us:", total / counted * f);
+  for (int i = 0; i < 6; ++i)
+    std::printf(" %s %.2f", names[i], seg[i] / counted * f);
+  std::printf("\n");
+}
+
+} // namespace
+
+int main() {
+  const int64_t d = 128;
+  const Case cases[] = {
+      {"dense 1k (b16 h16)", 16, 16, 1024, 1024, -1},
+      {"dense q 8k kv 1152 (b2 h16)", 2, 16, 8192, 1152, -1},
+      {"window 1024, 8k (b2 h16)", 2, 16, 8192, 8192, 1023},
+      {"dense 8k (b2 h16)", 2, 16, 8192, 8192, -1},
+  };
+  int64_t most = 0;
+  for (const Case &c : cases)
+    most = std::max(most, c.b * c.h * std::max(c.sq, c.sk) * d);
+  std::vector<unsigned short> host(3 * most);
+  srand(1);
+  for (auto &x : host) {
+    float f = rand() / (float)RAND_MAX * 2.0f - 1.0f;
+    unsigned u;
+    std::memcpy(&u, &f, 4);
+    x = (unsigned short)(u >> 16);
+  }
+  void *qkv, *o;
+  float *l;
+  unsigned long long *rec;
+  CK(cudaMalloc(&qkv, 3 * most * 2));
+  CK(cudaMalloc(&o, most * 2));
+  CK(cudaMalloc(&l, most / d * 4));
+  CK(cudaMemcpy(qkv, host.data(), 3 * most * 2, cudaMemcpyHostToDevice));
+  CK(cudaMalloc(&rec, 16ull * 8 * 1024 * sizeof(unsigned long long)));
+  unsigned long long *progRec;
+  CK(cudaMalloc(&progRec, 8ull * kMaxPrograms * 1024 * sizeof(unsigned long long)));
+  for (auto f : {(const void *)dense_u, (const void *)dense_t, (const void *)window_u,
+                 (const void *)window_t, (const void *)dense_u_e1, (const void *)dense_u_e2,
+                 (const void *)dense_u_e12, (const void *)window_u_e1,
+                 (const void *)window_u_e2, (const void *)window_u_e12,
+                 (const void *)dense_u_e3, (const void *)dense_u_e4, (const void *)dense_u_e34,
+                 (const void *)window_u_e3, (const void *)window_u_e4,
+                 (const void *)window_u_e34})
+    CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 163968));
+  for (auto f : {(const void *)dense_pu, (const void *)dense_pt, (const void *)window_pu,
+                 (const void *)window_pt})
+    CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 196736));
+  int sms = 0;
+  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  for (const Case &c : cases) {
+    char *qp = (char *)qkv, *kp = qp + most * 2, *vp = kp + most * 2;
+    T4 q = view4(qp, c.b, c.h, c.sq, d), k = view4(kp, c.b, c.h, c.sk, d),
+       v = view4(vp, c.b, c.h, c.sk, d), ov = view4(o, c.b, c.h, c.sq, d);
+    T3 lv = view3(l, c.b, c.h, c.sq);
+    faopt::TmaMap mq = tensorMap(qp, c.b, c.h, c.sq, d), mk = tensorMap(kp, c.b, c.h, c.sk, d),
+                  mv = tensorMap(vp, c.b, c.h, c.sk, d);
+    const unsigned programs = (unsigned)((c.sq + 127) / 128 * c.b * c.h);
+    double pairs = 0;
+    for (int64_t i = 0; i < c.sq; ++i)
+      pairs += c.window < 0 ? c.sk : std::min<int64_t>(i + 1, c.window + 1);
+    const double flops = 4.0 * c.b * c.h * pairs * d;
+    const unsigned workers = std::min<unsigned>(programs, (unsigned)sms);
+    // kind: 0 plain, 1 probes, 2 persistent plain, 3 persistent probes,
+    // 4-9 variants.py's e1, e2, e12, e3, e4, e34.
+    auto launch = [&](int kind) {
+      const bool persistent = kind == 2 || kind == 3;
+      const unsigned grid = persistent ? workers : programs;
+      const int smem = persistent ? 196736 : 163968;
+      decltype(&dense_u) denses[] = {dense_u, dense_t, dense_pu, dense_pt,
+                                     dense_u_e1, dense_u_e2, dense_u_e12,
+                                     dense_u_e3, dense_u_e4, dense_u_e34};
+      decltype(&window_u) windows[] = {window_u, window_t, window_pu, window_pt,
+                                       window_u_e1, window_u_e2, window_u_e12,
+                                       window_u_e3, window_u_e4, window_u_e34};
+      auto dense = denses[kind];
+      auto window = windows[kind];
+      if (c.window < 0)
+        dense<<<grid, 384, smem>>>(q, k, v, ov, lv, mq, mk, mv);
+      else
+        window<<<grid, 384, smem>>>(q, k, v, ov, lv, c.window, mq, mk, mv);
+    };
+    unsigned long long *none = nullptr;
+    const char *kinds[] = {"plain", "probes", "persistent plain", "persistent probes",
+                           "e1 (L2 Q prefetch)", "e2 (early issue)", "e12 (both)",
+                           "e3 (issue before setmaxnreg)", "e4 (32-bit div)",
+                           "e34 (both)"};
+    float msT = 0;
+    for (int rep = 0; rep < 2; ++rep)
+      for (int kind = 0; kind < 10; ++kind) {
+        const bool probes = kind & 1;
+        CK(cudaMemcpyToSymbol(g_rec, probes ? &rec : &none, sizeof rec));
+        CK(cudaMemcpyToSymbol(g_prog, probes ? &progRec : &none, sizeof rec));
+        CK(cudaDeviceSynchronize());
+        usleep(500 * 1000);
+        float ms = medianMs([&] { launch(kind); });
+        CK(cudaGetLastError());
+        std::printf("%-30s %-18s: %.3f ms %.1f TFLOP/s\n", c.name, kinds[kind], ms,
+                    flops / ms / 1e9);
+        if (kind == 1) msT = ms;
+        // Same math, same order: every kernel's O must equal the plain one's.
+        if (rep == 0) {
+          std::vector<unsigned short> out(c.b * c.h * c.sq * d);
+          CK(cudaMemset(o, 0, out.size() * 2));
+          launch(kind);
+          CK(cudaMemcpy(out.data(), o, out.size() * 2, cudaMemcpyDeviceToHost));
+          static std::vector<unsigned short> ref;
+          if (kind == 0) ref = out;
+          else if (out != ref) std::printf("  MISMATCH: %s differs from plain\n", kinds[kind]);
+        }
+        if (rep == 1 && kind == 1) {
+          // The timeline of the last timed launch (each overwrites the last).
+          std::vector<unsigned long long> h(16ull * programs);
+          CK(cudaMemcpy(h.data(), rec, h.size() * 8, cudaMemcpyDeviceToHost));
+          report(c, h, programs, msT);
+        }
+        if (rep == 1 && kind == 3) {
+          std::vector<unsigned long long> h(16ull * workers);
+          std::vector<unsigned long long> hp(8ull * kMaxPrograms * workers);
+          CK(cudaMemset(progRec, 0, hp.size() * 8));
+          launch(3);
+          CK(cudaDeviceSynchronize());
+          CK(cudaMemcpy(h.data(), rec, h.size() * 8, cudaMemcpyDeviceToHost));
+          CK(cudaMemcpy(hp.data(), progRec, hp.size() * 8, cudaMemcpyDeviceToHost));
+          reportPersistent(c, h, hp, workers, programs);
+        }
+      }
+  }
+  return 0;
+}

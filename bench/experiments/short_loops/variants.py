@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Hand-made variants of a generated (non-persistent) sm90a TMA kernel, for
+timeline.cu, to measure two prologue changes before building them into the
+compiler:
+  e1  the copy thread prefetches into L2 the Q tile of the program
+      %nsmid programs ahead (the one some SM starts about one program later);
+  e2  the copy thread initialises the barriers and issues the first Q, K and
+      V tiles before the CTA-wide barrier, instead of after it;
+  e12 both;
+  e3  the copy thread's first Q, K and V issues (and the index math before
+      them) move ahead of the producer warpgroup's setmaxnreg, inside its
+      branch.
+  e4  unsigned 64-bit divisions (faopt::udiv, urem, ceil_div_u) take a
+      32-bit path when both operands fit (fastdiv:: in timeline.cu);
+  e34 e3 and e4.
+Usage: variants.py in.cu name out_prefix (writes out_prefix_{e1,e2,e12,e3,e4,e34}.cu
+with kernels name_e1, ...)."""
+import re
+import sys
+
+src, name, prefix = sys.argv[1:]
+lines = open(src).read().splitlines()
+
+start_i = next(i for i, l in enumerate(lines) if "faopt::tma::start<" in l)
+pipe = re.search(r"start<\d+, (\d+)>\((\w+), (\w+), (\w+)\)", lines[start_i])
+PIPE, mq, mk, mv = pipe.groups()
+grid_i = next(i for i, l in enumerate(lines) if "faopt::block_index<0>()" in l)
+prog = re.search(r"int64_t (v\d+) = faopt::block_index", lines[grid_i]).group(1)
+pb_i = next(i for i, l in enumerate(lines) if "producer_begin<" in l)
+issue_is = [i for i, l in enumerate(lines) if "issue_tile<" in l][:3]
+first_pf = next(i for i in range(pb_i, len(lines)) if "attn.tile_prefetch" in lines[i])
+# The copy thread's index math before its first fill, and up to the third
+# issue (the first V): all of it depends only on the program index.
+prologue = [l for l in lines[pb_i + 1:issue_is[2] + 1]]
+index_math = lines[pb_i + 1:first_pf]
+q_issue = lines[issue_is[0]]
+qm = re.search(r"issue_tile<\d+, 0>\((\w+), (\w+), (\w+), (\w+), (\w+), 0, 0\)", q_issue)
+_, qb, qh, qrow, qbound = qm.groups()
+total = re.search(r"udiv\(" + prog + r", (v\d+)\)", "\n".join(index_math))
+
+
+def l2_prefetch():
+    # Index math for program prog + %nsmid, renamed.
+    defined = re.findall(r"int64_t (v\d+) =", "\n".join(index_math))
+    body = []
+    for l in index_math:
+        for v in defined:
+            l = re.sub(r"\b" + v + r"\b", v.replace("v", "n"), l)
+        l = re.sub(r"\b" + prog + r"\b", "pn", l)
+        body.append(l)
+    b, h, row = (re.sub(r"\bv(\d+)\b", lambda m: "n" + m.group(1)
+                        if "v" + m.group(1) in defined else m.group(0), x)
+                 for x in (qb, qh, qrow))
+    # The number of programs: the grid's extent (gridDim.x).
+    return ["    {", "      unsigned nsm;",
+            '      asm volatile("mov.u32 %0, %%nsmid;" : "=r"(nsm));',
+            f"      int64_t pn = {prog} + nsm;",
+            "      if (pn < (int64_t)gridDim.x) {"] + ["    " + l for l in body] + [
+            f"        const faopt::TmaMap *m = &{mq};",
+            "        for (int s = 0; s < 2; ++s)",
+            '          asm volatile("cp.async.bulk.prefetch.tensor.4d.L2.global.tile [%0, {%1, %2, %3, %4}];"'
+            f' :: "l"(m), "r"(64 * s), "r"((int)({row} < {qbound} ? {row} : 0)), "r"((int){h}), "r"((int){b}) : "memory");',
+            "      }", "    }"]
+
+
+def variant(e1, e2, e3=False, e4=False):
+    out = []
+    for i, l in enumerate(lines):
+        if e3 and pb_i <= i <= issue_is[2]:
+            if i == pb_i:
+                for m in lines[pb_i + 1:issue_is[2] + 1]:
+                    if "issue_tile<" in m:
+                        out.append("    if (threadIdx.x == 256)")
+                    out.append(m)
+                out.append(l)
+            continue
+        if e2 and i == start_i:
+            continue  # moved after the grid index
+        if e2 and i in issue_is:
+            continue  # issued before the barrier
+        out.append(l)
+        if e2 and i == grid_i:
+            out += ["  if (threadIdx.x == 256) {",
+                    f"    faopt::tma::Pipe &p = faopt::tma::pipe<{PIPE}>();",
+                    "    for (int s = 0; s < faopt::tma::kSources; ++s)",
+                    "      for (int t = 0; t < faopt::tma::kStages; ++t) {",
+                    "        faopt::tma::mbar_init(faopt::tma::shared_addr(&p.full[s][t]), 1);",
+                    "        faopt::tma::mbar_init(faopt::tma::shared_addr(&p.empty[s][t]), 8);",
+                    "      }",
+                    f"    p.maps[0] = &{mq};", f"    p.maps[1] = &{mk};", f"    p.maps[2] = &{mv};",
+                    '    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");']
+            out += ["  " + l for l in prologue]
+            out += ["  }", "  __syncthreads();"]
+        if e1 and i == first_pf - 1:
+            out += l2_prefetch()
+    text = "\n".join(out) + "\n"
+    if e4:
+        text = re.sub(r"faopt::(udiv|urem|ceil_div_u)\(", r"fastdiv::\1(", text)
+    suffix = ("e34" if e3 and e4 else "e3" if e3 else "e4" if e4 else
+              "e12" if e1 and e2 else "e1" if e1 else "e2")
+    text = re.sub(r"\b" + name + r"(?=\b|_)", f"{name}_{suffix}", text)
+    open(f"{prefix}_{suffix}.cu", "w").write(text)
+
+
+variant(True, False)
+variant(False, True)
+variant(True, True)
+variant(False, False, True)
+variant(False, False, False, True)
+variant(False, False, True, True)
