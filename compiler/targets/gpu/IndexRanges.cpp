@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -26,6 +27,14 @@ __int128 floorDiv(__int128 a, __int128 b) {
 
 } // namespace
 
+void stateRange(Value v, int64_t lo, int64_t hi) {
+  Operation *op = v.getDefiningOp();
+  if (!op || op->getNumResults() != 1 || isa<arith::ConstantOp>(op))
+    return;
+  op->setAttr("attn.range",
+              DenseI64ArrayAttr::get(op->getContext(), {lo, hi}));
+}
+
 IndexRanges::IndexRanges(func::FuncOp fn) {
   for (BlockArgument arg : fn.getArguments())
     if (auto r = fn.getArgAttrOfType<DenseI64ArrayAttr>(arg.getArgNumber(),
@@ -43,6 +52,10 @@ void IndexRanges::binary(Operation *op,
   if (x && y)
     ranges[op->getResult(0)] = fn(*x, *y);
 }
+
+/// Unsigned division and remainder: ranges only for operands that are
+/// never negative (their unsigned and signed values agree).
+static bool nonNegative(std::optional<Range> r) { return r && r->lo >= 0; }
 
 void IndexRanges::visit(Operation *op) {
   llvm::TypeSwitch<Operation *>(op)
@@ -68,15 +81,17 @@ void IndexRanges::visit(Operation *op) {
                        std::max({p[0], p[1], p[2], p[3]})};
         });
       })
+      // min / max bound their result by one known operand (a clamp of a
+      // run-time parameter into [0, blocks] is small).
       .Case<arith::MinSIOp>([&](auto o) {
-        binary(o, [](Range x, Range y) {
-          return Range{std::min(x.lo, y.lo), std::min(x.hi, y.hi)};
-        });
+        auto x = orAny(o.getLhs()), y = orAny(o.getRhs());
+        if (of(o.getLhs()) || of(o.getRhs()))
+          ranges[o] = {std::min(x.lo, y.lo), std::min(x.hi, y.hi)};
       })
       .Case<arith::MaxSIOp>([&](auto o) {
-        binary(o, [](Range x, Range y) {
-          return Range{std::max(x.lo, y.lo), std::max(x.hi, y.hi)};
-        });
+        auto x = orAny(o.getLhs()), y = orAny(o.getRhs());
+        if (of(o.getLhs()) || of(o.getRhs()))
+          ranges[o] = {std::max(x.lo, y.lo), std::max(x.hi, y.hi)};
       })
       .Case<arith::FloorDivSIOp, arith::DivSIOp, arith::CeilDivSIOp>(
           [&](auto o) {
@@ -86,6 +101,23 @@ void IndexRanges::visit(Operation *op) {
             if (x && c && *c > 0)
               ranges[o] = {floorDiv(x->lo, *c), -floorDiv(-x->hi, *c)};
           })
+      .Case<arith::DivUIOp>([&](auto o) {
+        auto x = of(o.getLhs()), y = of(o.getRhs());
+        if (nonNegative(x) && nonNegative(y))
+          ranges[o] = {0, x->hi / std::max<__int128>(y->lo, 1)};
+      })
+      .Case<arith::CeilDivUIOp>([&](auto o) {
+        auto x = of(o.getLhs()), y = of(o.getRhs());
+        if (nonNegative(x) && nonNegative(y)) {
+          __int128 d = std::max<__int128>(y->lo, 1);
+          ranges[o] = {0, (x->hi + d - 1) / d};
+        }
+      })
+      .Case<arith::RemUIOp>([&](auto o) {
+        auto x = of(o.getLhs()), y = of(o.getRhs());
+        if (nonNegative(x) && nonNegative(y))
+          ranges[o] = {0, std::min(x->hi, std::max<__int128>(y->hi - 1, 0))};
+      })
       .Case<arith::RemSIOp>([&](auto o) {
         auto c = constant(o.getRhs());
         if (c && *c > 0)
@@ -111,7 +143,36 @@ void IndexRanges::visit(Operation *op) {
         auto lo = of(f.getLowerBound()), hi = of(f.getUpperBound());
         if (lo && hi)
           ranges[f.getInductionVar()] = {lo->lo, std::max(lo->lo, hi->hi)};
+      })
+      .Case<scf::ForallOp>([&](auto f) {
+        // Normalized loops (from 0, step 1): iv in [0, upper - 1].
+        if (!f.isNormalized())
+          return;
+        for (auto [iv, ub] :
+             llvm::zip(f.getInductionVars(), f.getMixedUpperBound())) {
+          std::optional<Range> hi;
+          if (auto v = dyn_cast<Value>(ub))
+            hi = of(v);
+          else if (auto c = getConstantIntValue(ub))
+            hi = Range{*c, *c};
+          if (hi)
+            ranges[iv] = {0, std::max<__int128>(hi->hi - 1, 0)};
+        }
       });
+  // A fact the IR states (attn.range on the op: what every launch
+  // guarantees, e.g. attn-schedule-grid's program and head indices below
+  // 2^31) narrows what the operands give.
+  if (op->getNumResults() == 1)
+    if (auto r = op->getAttrOfType<DenseI64ArrayAttr>("attn.range");
+        r && r.size() == 2) {
+      Range fact{r[0], r[1]};
+      auto it = ranges.find(op->getResult(0));
+      if (it == ranges.end())
+        ranges[op->getResult(0)] = fact;
+      else
+        it->second = {std::max(it->second.lo, fact.lo),
+                      std::min(it->second.hi, fact.hi)};
+    }
 }
 
 } // namespace faopt::gpu

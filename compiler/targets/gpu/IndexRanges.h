@@ -3,10 +3,12 @@
 // The integer range of each index value of an `attn.device_function`,
 // derived from the `attn.range = array<i64: lo, hi>` of its arguments
 // (positions, sequence lengths, sizes; attn-outline-tile-maps sets them)
-// through constants, + - *, division and remainder by constants, min/max,
-// select, casts, memref.dim and scf.for bounds. Values without a known
-// range (run-time parameters, loaded values) have none. Used by
-// attn-isolate-kv-bounds and attn-narrow-index-math.
+// through constants, + - *, division and remainder by constants, unsigned
+// division and remainder of non-negative values, min/max, select, casts,
+// memref.dim, scf.for bounds and normalized scf.forall extents; an op's own
+// `attn.range` (a launch guarantee the IR states) narrows its result.
+// Values without a known range (run-time parameters, loaded values) have
+// none. Used by attn-isolate-kv-bounds and attn-narrow-index-math.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FAOPT_COMPILER_TARGETS_GPU_INDEXRANGES_H
@@ -26,6 +28,12 @@ struct Range {
   bool fitsI32() const { return lo >= INT32_MIN && hi <= INT32_MAX; }
 };
 
+/// States that `v` lies in [lo, hi] for every launch (a guarantee of the
+/// runtime, not something the operands show) as `attn.range` on its
+/// defining op, which IndexRanges intersects with what it derives. Values
+/// without a defining op, and constants, are left as they are.
+void stateRange(mlir::Value v, int64_t lo, int64_t hi);
+
 class IndexRanges {
 public:
   explicit IndexRanges(mlir::func::FuncOp fn);
@@ -39,6 +47,11 @@ public:
 
 private:
   llvm::DenseMap<mlir::Value, Range> ranges;
+
+  /// The value's range, or every int64 when it has none.
+  Range orAny(mlir::Value v) const {
+    return of(v).value_or(Range{INT64_MIN, INT64_MAX});
+  }
 
   void binary(mlir::Operation *op, llvm::function_ref<Range(Range, Range)> fn);
   void visit(mlir::Operation *op);

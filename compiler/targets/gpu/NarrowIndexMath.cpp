@@ -6,7 +6,17 @@
 // (the runtime rejects sequences over 2^29), so this pass bounds every index
 // value of an `attn.device_function` from the `attn.range` its arguments
 // carry (set by attn-outline-tile-maps: positions, sizes) and moves each
-// operation whose operands and result provably fit in 32 bits to i32:
+// operation whose operands and result provably fit in 32 bits to i32.
+//
+// Kernels get the same treatment: their program decomposition is a chain
+// of unsigned divisions (64-bit ones are a ~100-instruction subroutine
+// each, on the way to the first tile copy) and their index values hold
+// registers the consumers' accumulators need. There the bounds come from
+// memref.dim (sizes below 2^31), the grid's extent and the facts
+// attn-schedule-grid states with `attn.range` (program and head indices
+// below 2^31: the runtime launches at most 2^31 - 1 programs). Unsigned
+// division and remainder move only with non-negative operands.
+//
 //
 //   %d = arith.subi %q, %kv : index           // q, kv in [0, 2^29 + 1024]
 //   %c = arith.cmpi sle, %d, %w : index       // w: a parameter, any int64
@@ -51,14 +61,22 @@ bool isNarrowableOp(Operation *op) {
   return isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::MinSIOp,
              arith::MaxSIOp, arith::FloorDivSIOp, arith::DivSIOp,
              arith::CeilDivSIOp, arith::RemSIOp, arith::SelectOp,
-             arith::ConstantOp>(op);
+             arith::ConstantOp, arith::DivUIOp, arith::RemUIOp,
+             arith::CeilDivUIOp>(op);
+}
+
+/// Unsigned division and remainder keep their meaning in i32 only for
+/// operands that are never negative.
+bool isUnsignedOp(Operation *op) {
+  return isa<arith::DivUIOp, arith::RemUIOp, arith::CeilDivUIOp>(op);
 }
 
 struct AttnNarrowIndexMathPass
     : faopt::gpu::impl::AttnNarrowIndexMathBase<AttnNarrowIndexMathPass> {
   void runOnOperation() override {
     for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (!fn.isExternal() && fn->hasAttr("attn.device_function"))
+      if (!fn.isExternal() && (fn->hasAttr("attn.device_function") ||
+                               fn->hasAttr("attn.kernel")))
         narrow(fn);
   }
 
@@ -67,6 +85,10 @@ struct AttnNarrowIndexMathPass
     auto fits = [&](Value v) {
       auto r = ranges.of(v);
       return v.getType().isIndex() && r && r->fitsI32();
+    };
+    auto fitsUnsigned = [&](Value v) {
+      auto r = ranges.of(v);
+      return fits(v) && r->lo >= 0;
     };
     // Strictly inside the i32 range: comparing it with any int64 w is the
     // same as comparing it with w saturated to i32.
@@ -100,7 +122,8 @@ struct AttnNarrowIndexMathPass
           narrowed.insert(op);
         return;
       }
-      if (llvm::all_of(op->getOperands(), fits))
+      if (isUnsignedOp(op) ? llvm::all_of(op->getOperands(), fitsUnsigned)
+                           : llvm::all_of(op->getOperands(), fits))
         narrowed.insert(op);
     });
     // Constants only move when an i32 user needs them.

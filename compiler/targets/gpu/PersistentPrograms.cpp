@@ -33,6 +33,7 @@
 #include "compiler/targets/gpu/Passes.h"
 
 #include "compiler/targets/TargetDesc.h"
+#include "compiler/targets/gpu/IndexRanges.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -140,6 +141,8 @@ struct AttnPersistentProgramsPass
 
     b.setInsertionPointToStart(programs.getBody());
     Value p = snake(b, programs.getInductionVar());
+    // A program index (below the program count: at most 2^31 - 1).
+    faopt::gpu::stateRange(p, 0, INT32_MAX - 1);
     Block *oldBody = grid.getBody();
     Block *newBody = programs.getBody();
     newBody->getOperations().splice(std::prev(newBody->end()),

@@ -132,7 +132,10 @@ struct CmpILowering : OpConversionPattern<arith::CmpIOp> {
     }
     if (unsignedHelper)
       rewriter.replaceOpWithNewOp<emitc::CallOpaqueOp>(
-          op, TypeRange{i1}, unsignedHelper, ValueRange{a, b});
+          op, TypeRange{i1},
+          std::string(unsignedHelper) +
+              (op.getLhs().getType().isInteger(32) ? "32" : ""),
+          ValueRange{a, b});
     else
       rewriter.replaceOpWithNewOp<emitc::CmpOp>(op, i1, pred, a, b);
     return success();
@@ -369,9 +372,9 @@ void populateScalarToEmitCPatterns(TypeConverter &converter,
     using Op = decltype(tag);
     patterns.add<CallLowering<Op>>(converter, ctx, callee, i32Variant);
   };
-  call(arith::DivUIOp(), "faopt::udiv");
-  call(arith::RemUIOp(), "faopt::urem");
-  call(arith::CeilDivUIOp(), "faopt::ceil_div_u");
+  call(arith::DivUIOp(), "faopt::udiv", /*i32Variant=*/true);
+  call(arith::RemUIOp(), "faopt::urem", /*i32Variant=*/true);
+  call(arith::CeilDivUIOp(), "faopt::ceil_div_u", /*i32Variant=*/true);
   call(arith::CeilDivSIOp(), "faopt::ceil_div", /*i32Variant=*/true);
   call(arith::FloorDivSIOp(), "faopt::floor_div", /*i32Variant=*/true);
   call(arith::ShRUIOp(), "faopt::shr_u");

@@ -15,8 +15,18 @@
 // which programs start: all q-blocks of `g` heads, last (longest under a
 // causal mask) first.
 //
+// The runtime launches at most 2^31 - 1 programs, so the number of (batch,
+// head) rows, the program count, a group's span and every index the
+// decomposition yields fit in 32 bits: the pass states it (`attn.range`,
+// IndexRanges) so attn-narrow-index-math can do this arithmetic in i32,
+// which interval arithmetic alone cannot show for products like
+// batch * heads. Sequence lengths are at most 2^29 (the runtime's limit),
+// so kv loops and row offsets fit in 32 bits too.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
+
+#include "compiler/targets/gpu/IndexRanges.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -123,6 +133,23 @@ struct AttnScheduleGridPass
     Value qb = arith::SubIOp::create(b, loc, last, qi);
     Value hi = arith::RemUIOp::create(b, loc, r, size);
     Value bh = arith::AddIOp::create(b, loc, first, hi);
+    // Launch guarantees (at most 2^31 - 1 programs; p < total): first < nbh,
+    // so left >= 1 and size >= 1; qi < nq; bh < nbh.
+    constexpr int64_t kMax = INT32_MAX;
+    for (Value fact : {nbh, total, span})
+      faopt::gpu::stateRange(fact, 0, kMax);
+    faopt::gpu::stateRange(left, 1, kMax);
+    for (Value fact : {first, qb, bh})
+      faopt::gpu::stateRange(fact, 0, kMax - 1);
+    // Sequence lengths (dimension 2 of q, k, v, o) are at most 2^29: the
+    // runtime rejects longer ones (the mask arithmetic is 32-bit too).
+    fn.walk([&](memref::DimOp dim) {
+      auto arg = dyn_cast<BlockArgument>(dim.getSource());
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (arg && arg.getOwner()->getParentOp() == fn &&
+          arg.getArgNumber() < 4 && index == 2)
+        faopt::gpu::stateRange(dim, 0, int64_t(1) << 29);
+    });
 
     // Move the body over, with (%qb, %bh) for the old induction variables.
     Block *oldBody = grid.getBody();

@@ -1,4 +1,4 @@
-// RUN: faopt-opt %s --attn-narrow-index-math --split-input-file | FileCheck %s
+// RUN: faopt-opt %s --attn-narrow-index-math --split-input-file --allow-unregistered-dialect | FileCheck %s
 
 // A sliding window mask: positions and the sequence lengths are bounded by
 // their attn.range, so q + sk - sq, its difference with kv and their
@@ -148,4 +148,57 @@ func.func private @wide_bound(%s: f32, %q: index {attn.range = array<i64: 0, 536
   %in = arith.cmpi sge, %kv, %lower : index
   %out = arith.select %in, %s, %ninf : f32
   return %out : f32
+}
+
+// -----
+
+// Kernels: the program decomposition. The grid's extent and the facts
+// attn-schedule-grid states (attn.range) bound the program index and the
+// (batch, head) row; memref.dim bounds the sizes. The unsigned divisions of
+// non-negative values move to i32 (faopt::udiv32 in CUDA, not the 64-bit
+// subroutine); a difference that may be negative keeps its unsigned
+// division 64-bit; a product of two sizes (no fact) stays 64-bit; a clamp
+// of a parameter into [0, blocks] is small whatever the parameter (blocks
+// of 128 rows of a size below 2^31: times 64 fits, times 128 would not).
+
+// CHECK-LABEL: func.func @kernel(
+// CHECK-SAME:      %[[Q:[^:]*]]: memref{{.*}}, %[[W:[^:]*]]: index)
+// CHECK:         %[[H:.*]] = memref.dim %[[Q]], %c1
+// CHECK:         %[[H32:.*]] = arith.index_cast %[[H]] : index to i32
+// CHECK:         %[[WIDE:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK:         scf.forall (%[[P:.*]]) in
+// CHECK:           %[[P32:.*]] = arith.index_cast %[[P]] : index to i32
+// CHECK:           %[[B:.*]] = arith.divui %[[BH32:.*]], %[[H32]] : i32
+// CHECK:           %[[HEAD:.*]] = arith.remui %[[BH32]], %[[H32]] : i32
+// CHECK:           %[[D:.*]] = arith.subi %[[HEAD]], %[[B]] : i32
+// CHECK:           %[[DW:.*]] = arith.index_cast %[[D]] : i32 to index
+// CHECK:           arith.divui %[[DW]], %c2 : index
+// CHECK:           %[[LO:.*]] = arith.maxsi %[[W]], %c0 : index
+// CHECK:           %[[CLAMP:.*]] = arith.minsi %[[LO]], %{{.*}} : index
+// CHECK:           %[[C32:.*]] = arith.index_cast %[[CLAMP]] : index to i32
+// CHECK:           arith.muli %[[C32]], %c64_i32 : i32
+func.func @kernel(%q: memref<?x?x?x64xbf16>, %w: index) attributes {attn.kernel} {
+  %c64 = arith.constant 64 : index
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c128 = arith.constant 128 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16>
+  %s = memref.dim %q, %c2 : memref<?x?x?x64xbf16>
+  %nbh = arith.muli %b, %h {attn.range = array<i64: 0, 2147483647>} : index
+  %wide = arith.muli %b, %s : index
+  %nq = arith.ceildivui %s, %c128 : index
+  scf.forall (%p) in (%nbh) {
+    %bh = arith.remui %p, %nbh {attn.range = array<i64: 0, 2147483646>} : index
+    %bi = arith.divui %bh, %h : index
+    %hi = arith.remui %bh, %h : index
+    %d = arith.subi %hi, %bi : index
+    %half = arith.divui %d, %c2 : index
+    %blk = arith.maxsi %w, %c0 : index
+    %blk1 = arith.minsi %blk, %nq : index
+    %row = arith.muli %blk1, %c64 : index
+    "test.use"(%wide, %half, %row) : (index, index, index) -> ()
+  } {attn.grid}
+  return
 }

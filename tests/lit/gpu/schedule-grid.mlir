@@ -5,13 +5,18 @@
 // one kv row of bf16 K and V with d = 64 is 256 bytes, so a head takes
 // seqlen_k * 256 bytes, times heads / kv_heads) but at least 64 programs
 // (ceil(64 / nq) heads), and within a group the q-blocks last to first with
-// the group's heads fastest.
+// the group's heads fastest. What the runtime guarantees (at most 2^31 - 1
+// programs) is stated on the values it bounds (attn.range), for
+// attn-narrow-index-math: the (batch, head) row count, the program count,
+// a group's span, and the indices the decomposition yields; sequence
+// lengths are at most 2^29.
 
 // CHECK-LABEL: func.func @k(
+// CHECK:         memref.dim {attn.range = array<i64: 0, 536870912>} %arg0, %c2
 // CHECK:         %[[NQ:.*]] = arith.ceildivui
-// CHECK:         %[[NBH:.*]] = arith.muli %dim, %dim_0
-// CHECK:         %[[TOTAL:.*]] = arith.muli %[[NQ]], %[[NBH]] : index
-// CHECK:         %[[SK:.*]] = memref.dim %arg1, %{{.*}}
+// CHECK:         %[[NBH:.*]] = arith.muli %dim, %dim_0 {attn.range = array<i64: 0, 2147483647>}
+// CHECK:         %[[TOTAL:.*]] = arith.muli %[[NQ]], %[[NBH]] {attn.range = array<i64: 0, 2147483647>} : index
+// CHECK:         %[[SK:.*]] = memref.dim {attn.range = array<i64: 0, 536870912>} %arg1, %{{.*}}
 // CHECK:         %[[HQ:.*]] = memref.dim %arg0, %{{.*}}
 // CHECK:         %[[HKV:.*]] = memref.dim %arg1, %{{.*}}
 // CHECK:         %[[HKV1:.*]] = arith.maxsi %[[HKV]], %[[ONE:.*]] : index
@@ -28,18 +33,18 @@
 // CHECK:         %[[G0:.*]] = arith.maxsi %[[FIT]], %[[WAVES]]
 // CHECK:         %[[G1:.*]] = arith.maxsi %[[G0]], %[[ONE]]
 // CHECK:         %[[G:.*]] = arith.minsi %[[G1]], %[[NBH]]
-// CHECK:         %[[SPAN:.*]] = arith.muli %[[G]], %[[NQ]]
+// CHECK:         %[[SPAN:.*]] = arith.muli %[[G]], %[[NQ]] {attn.range = array<i64: 0, 2147483647>}
 // CHECK:         scf.forall (%[[P:.*]]) in (%[[TOTAL]]) {
 // CHECK:           %[[GROUP:.*]] = arith.divui %[[P]], %[[SPAN]]
 // CHECK:           %[[R:.*]] = arith.remui %[[P]], %[[SPAN]]
-// CHECK:           %[[FIRST:.*]] = arith.muli %[[GROUP]], %[[G]]
-// CHECK:           %[[LEFT:.*]] = arith.subi %[[NBH]], %[[FIRST]]
+// CHECK:           %[[FIRST:.*]] = arith.muli %[[GROUP]], %[[G]] {attn.range = array<i64: 0, 2147483646>}
+// CHECK:           %[[LEFT:.*]] = arith.subi %[[NBH]], %[[FIRST]] {attn.range = array<i64: 1, 2147483647>}
 // CHECK:           %[[SIZE:.*]] = arith.minsi %[[G]], %[[LEFT]]
 // CHECK:           %[[QI:.*]] = arith.divui %[[R]], %[[SIZE]]
 // CHECK:           %[[LAST:.*]] = arith.subi %[[NQ]], %[[ONE]]
-// CHECK:           %[[QB:.*]] = arith.subi %[[LAST]], %[[QI]]
+// CHECK:           %[[QB:.*]] = arith.subi %[[LAST]], %[[QI]] {attn.range = array<i64: 0, 2147483646>}
 // CHECK:           %[[HI:.*]] = arith.remui %[[R]], %[[SIZE]]
-// CHECK:           %[[BH:.*]] = arith.addi %[[FIRST]], %[[HI]]
+// CHECK:           %[[BH:.*]] = arith.addi %[[FIRST]], %[[HI]] {attn.range = array<i64: 0, 2147483646>}
 // CHECK:           %[[Q0:.*]] = arith.muli %[[QB]], %c32
 // CHECK:           attn.tile_load %arg0[%c0, %[[BH]], %[[Q0]]]
 // CHECK:         } {attn.grid}

@@ -85,6 +85,16 @@ FAOPT_DEVICE int32_t ceil_div32(int32_t a, int32_t b) {
 }
 FAOPT_DEVICE int32_t imin32(int32_t a, int32_t b) { return a < b ? a : b; }
 FAOPT_DEVICE int32_t imax32(int32_t a, int32_t b) { return a > b ? a : b; }
+// (Unsigned ones only see non-negative operands: the pass proves it.)
+FAOPT_DEVICE int32_t udiv32(int32_t a, int32_t b) { return (int32_t)((unsigned)a / (unsigned)b); }
+FAOPT_DEVICE int32_t urem32(int32_t a, int32_t b) { return (int32_t)((unsigned)a % (unsigned)b); }
+FAOPT_DEVICE int32_t ceil_div_u32(int32_t a, int32_t b) {
+  return a == 0 ? 0 : (int32_t)(((unsigned)a - 1) / (unsigned)b + 1);
+}
+FAOPT_DEVICE bool ult32(int32_t a, int32_t b) { return (unsigned)a < (unsigned)b; }
+FAOPT_DEVICE bool ule32(int32_t a, int32_t b) { return (unsigned)a <= (unsigned)b; }
+FAOPT_DEVICE bool ugt32(int32_t a, int32_t b) { return (unsigned)a > (unsigned)b; }
+FAOPT_DEVICE bool uge32(int32_t a, int32_t b) { return (unsigned)a >= (unsigned)b; }
 FAOPT_DEVICE bool ult(faopt_i64 a, faopt_i64 b) { return (u64)a < (u64)b; }
 FAOPT_DEVICE bool ule(faopt_i64 a, faopt_i64 b) { return (u64)a <= (u64)b; }
 FAOPT_DEVICE bool ugt(faopt_i64 a, faopt_i64 b) { return (u64)a > (u64)b; }
