@@ -65,6 +65,25 @@ __device__ __forceinline__ int64_t ceil_div_u(int64_t a, int64_t b) {
   return a == 0 ? 0 : udiv(a - 1, b) + 1;
 }
 } // namespace fastdiv
+// variants.py e5: 32-bit index math.
+namespace i32 {
+__device__ __forceinline__ int32_t udiv(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a / (uint32_t)b);
+}
+__device__ __forceinline__ int32_t urem(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a % (uint32_t)b);
+}
+__device__ __forceinline__ int32_t ceil_div_u(int32_t a, int32_t b) {
+  return a == 0 ? 0 : (int32_t)(((uint32_t)a - 1) / (uint32_t)b + 1);
+}
+__device__ __forceinline__ int32_t imin(int32_t a, int32_t b) { return a < b ? a : b; }
+__device__ __forceinline__ int32_t imax(int32_t a, int32_t b) { return a > b ? a : b; }
+__device__ __forceinline__ int32_t floor_div(int32_t a, int32_t b) {
+  int32_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+__device__ __forceinline__ bool ult(int32_t a, int32_t b) { return (uint32_t)a < (uint32_t)b; }
+} // namespace i32
 #include "gen_dense_e1.cu"
 #include "gen_dense_e2.cu"
 #include "gen_dense_e12.cu"
@@ -77,6 +96,10 @@ __device__ __forceinline__ int64_t ceil_div_u(int64_t a, int64_t b) {
 #include "gen_window_e3.cu"
 #include "gen_window_e4.cu"
 #include "gen_window_e34.cu"
+#include "gen_dense_e5.cu"
+#include "gen_dense_e35.cu"
+#include "gen_window_e5.cu"
+#include "gen_window_e35.cu"
 #include "../common/probe_util.h"
 #include <map>
 #include <unistd.h>
@@ -217,7 +240,9 @@ int main() {
                  (const void *)window_u_e2, (const void *)window_u_e12,
                  (const void *)dense_u_e3, (const void *)dense_u_e4, (const void *)dense_u_e34,
                  (const void *)window_u_e3, (const void *)window_u_e4,
-                 (const void *)window_u_e34})
+                 (const void *)window_u_e34, (const void *)dense_u_e5,
+                 (const void *)dense_u_e35, (const void *)window_u_e5,
+                 (const void *)window_u_e35})
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 163968));
   for (auto f : {(const void *)dense_pu, (const void *)dense_pt, (const void *)window_pu,
                  (const void *)window_pt})
@@ -238,17 +263,19 @@ int main() {
     const double flops = 4.0 * c.b * c.h * pairs * d;
     const unsigned workers = std::min<unsigned>(programs, (unsigned)sms);
     // kind: 0 plain, 1 probes, 2 persistent plain, 3 persistent probes,
-    // 4-9 variants.py's e1, e2, e12, e3, e4, e34.
+    // 4-11 variants.py's e1, e2, e12, e3, e4, e34, e5, e35.
     auto launch = [&](int kind) {
       const bool persistent = kind == 2 || kind == 3;
       const unsigned grid = persistent ? workers : programs;
       const int smem = persistent ? 196736 : 163968;
       decltype(&dense_u) denses[] = {dense_u, dense_t, dense_pu, dense_pt,
                                      dense_u_e1, dense_u_e2, dense_u_e12,
-                                     dense_u_e3, dense_u_e4, dense_u_e34};
+                                     dense_u_e3, dense_u_e4, dense_u_e34,
+                                     dense_u_e5, dense_u_e35};
       decltype(&window_u) windows[] = {window_u, window_t, window_pu, window_pt,
                                        window_u_e1, window_u_e2, window_u_e12,
-                                       window_u_e3, window_u_e4, window_u_e34};
+                                       window_u_e3, window_u_e4, window_u_e34,
+                                       window_u_e5, window_u_e35};
       auto dense = denses[kind];
       auto window = windows[kind];
       if (c.window < 0)
@@ -260,10 +287,10 @@ int main() {
     const char *kinds[] = {"plain", "probes", "persistent plain", "persistent probes",
                            "e1 (L2 Q prefetch)", "e2 (early issue)", "e12 (both)",
                            "e3 (issue before setmaxnreg)", "e4 (32-bit div)",
-                           "e34 (both)"};
+                           "e34 (both)", "e5 (32-bit index math)", "e35 (e3 + e5)"};
     float msT = 0;
     for (int rep = 0; rep < 2; ++rep)
-      for (int kind = 0; kind < 10; ++kind) {
+      for (int kind = 0; kind < 12; ++kind) {
         const bool probes = kind & 1;
         CK(cudaMemcpyToSymbol(g_rec, probes ? &rec : &none, sizeof rec));
         CK(cudaMemcpyToSymbol(g_prog, probes ? &progRec : &none, sizeof rec));

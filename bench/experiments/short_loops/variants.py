@@ -12,8 +12,12 @@ compiler:
       branch.
   e4  unsigned 64-bit divisions (faopt::udiv, urem, ceil_div_u) take a
       32-bit path when both operands fit (fastdiv:: in timeline.cu);
-  e34 e3 and e4.
-Usage: variants.py in.cu name out_prefix (writes out_prefix_{e1,e2,e12,e3,e4,e34}.cu
+  e34 e3 and e4;
+  e5  the kernel body's index math in 32 bits (int32_t values and loop
+      variables, i32:: helpers in timeline.cu; exact for the probe's sizes
+      only, which timeline.cu checks bit for bit);
+  e35 e3 and e5.
+Usage: variants.py in.cu name out_prefix (writes out_prefix_{e1,e2,e12,e3,e4,e34,e5,e35}.cu
 with kernels name_e1, ...)."""
 import re
 import sys
@@ -63,7 +67,7 @@ def l2_prefetch():
             "      }", "    }"]
 
 
-def variant(e1, e2, e3=False, e4=False):
+def variant(e1, e2, e3=False, e4=False, e5=False):
     out = []
     for i, l in enumerate(lines):
         if e3 and pb_i <= i <= issue_is[2]:
@@ -96,7 +100,18 @@ def variant(e1, e2, e3=False, e4=False):
     text = "\n".join(out) + "\n"
     if e4:
         text = re.sub(r"faopt::(udiv|urem|ceil_div_u)\(", r"fastdiv::\1(", text)
-    suffix = ("e34" if e3 and e4 else "e3" if e3 else "e4" if e4 else
+    if e5:
+        head, sep, body = text.partition("__global__")
+        sig, brace, body = body.partition("{")
+        head, sep = head + sep + sig, brace
+        body = re.sub(r"\bint64_t ([vij]\d+)", r"int32_t \1", body)
+        body = re.sub(r"faopt::(udiv|urem|ceil_div_u|imin|imax|floor_div|ult)\(",
+                      r"i32::\1(", body)
+        body = body.replace("faopt::block_index<0>()", "(int32_t)blockIdx.x")
+        body = re.sub(r"faopt::dim<(\d)>\((v\d+)\)", r"(int32_t)faopt::dim<\1>(\2)", body)
+        text = head + sep + body
+    suffix = ("e35" if e3 and e5 else "e5" if e5 else
+              "e34" if e3 and e4 else "e3" if e3 else "e4" if e4 else
               "e12" if e1 and e2 else "e1" if e1 else "e2")
     text = re.sub(r"\b" + name + r"(?=\b|_)", f"{name}_{suffix}", text)
     open(f"{prefix}_{suffix}.cu", "w").write(text)
@@ -108,3 +123,5 @@ variant(True, True)
 variant(False, False, True)
 variant(False, False, False, True)
 variant(False, False, True, True)
+variant(False, False, False, False, True)
+variant(False, False, True, False, True)
