@@ -188,6 +188,10 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
     os << "    kv-blocks visited: decided per launch from the tensor inputs "
           "(a generated kernel lists each q-block's non-empty kv-blocks); "
           "the figures below take every tensor entry as 0\n";
+  if (runTimeData && target.dependentLaunch)
+    os << "    the list builder launches first; this kernel may start while "
+          "it finishes and waits for it only before reading a list "
+          "(programmatic dependent launch, attn-await-list-builder)\n";
   os << "    kv-blocks visited per (batch, head): " << c.visited << " of "
      << c.pairs << " (" << c.full << " full, no mask code; " << c.partial
      << " partial); mask keeps " << 100.0 * c.attended / (sq * sk)

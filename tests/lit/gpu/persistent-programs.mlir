@@ -32,7 +32,9 @@
 // CHECK-NEXT:        %[[TPAR:.*]] = arith.remui %[[T]], %[[C2]]
 // CHECK-NEXT:        %[[TODD:.*]] = arith.cmpi ne, %[[TPAR]], %[[C0]]
 // CHECK-NEXT:        %[[TAT:.*]] = arith.select %[[TODD]], %[[MIRROR]], %[[W]]
-// CHECK-NEXT:        %[[P:.*]] = arith.addi %[[TFIRST]], %[[TAT]]
+// A program index: below the program count (at most 2^31 - 1), stated
+// for attn-narrow-index-math.
+// CHECK-NEXT:        %[[P:.*]] = arith.addi %[[TFIRST]], %[[TAT]] {attn.range = array<i64: 0, 2147483646>}
 // The old body, on program %P.
 // CHECK-NEXT:        %[[ROW:.*]] = arith.muli %[[P]], %c64
 // CHECK-NEXT:        attn.tile_load %[[Q]][%c0, %c0, %[[ROW]]]
