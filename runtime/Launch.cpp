@@ -85,8 +85,9 @@ std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
            "was given";
   if (a.batch < 0 || a.seqlen_q < 0 || a.seqlen_k < 0)
     return "batch, seqlen_q and seqlen_k must be non-negative";
-  // Device functions do position arithmetic in 32 bits where it provably
-  // fits, which holds up to 2^29 (attn-narrow-index-math).
+  // Kernels and their device functions do index arithmetic in 32 bits
+  // where it provably fits, which holds up to 2^29 (attn-narrow-index-math;
+  // attn-schedule-grid states this bound in the kernel).
   if (a.seqlen_q > (int64_t(1) << 29) || a.seqlen_k > (int64_t(1) << 29))
     return "seqlen_q and seqlen_k must be at most 2^29 = 536870912";
   if (a.heads <= 0 || a.kv_heads <= 0)
@@ -100,7 +101,8 @@ std::string validateForward(const faopt_kernel &k, const faopt_forward_args &a,
   if (s.kvHeads && a.kv_heads != *s.kvHeads)
     return "the spec pins kv_heads = " + std::to_string(*s.kvHeads) + ", got " +
            std::to_string(a.kv_heads);
-  // One program per (q-block, batch * heads), a 1-D grid of at most 2^31 - 1.
+  // One program per (q-block, batch * heads), a 1-D grid of at most 2^31 - 1
+  // (kernels decompose the program index in 32 bits, attn-schedule-grid).
   // Each factor is below 2^31 before it is multiplied in: no overflow.
   int64_t programs = a.seqlen_q / k.blockQ + (a.seqlen_q % k.blockQ != 0);
   for (int64_t f : {a.batch, a.heads})

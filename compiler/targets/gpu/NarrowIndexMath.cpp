@@ -14,9 +14,9 @@
 // registers the consumers' accumulators need. There the bounds come from
 // memref.dim (sizes below 2^31), the grid's extent and the facts
 // attn-schedule-grid states with `attn.range` (program and head indices
-// below 2^31: the runtime launches at most 2^31 - 1 programs). Unsigned
-// division and remainder move only with non-negative operands.
-//
+// below 2^31: the runtime launches at most 2^31 - 1 programs; sequences of
+// at most 2^29). Unsigned division and remainder move only with
+// non-negative operands.
 //
 //   %d = arith.subi %q, %kv : index           // q, kv in [0, 2^29 + 1024]
 //   %c = arith.cmpi sle, %d, %w : index       // w: a parameter, any int64
