@@ -100,6 +100,10 @@ __device__ __forceinline__ bool ult(int32_t a, int32_t b) { return (uint32_t)a <
 #include "gen_dense_e35.cu"
 #include "gen_window_e5.cu"
 #include "gen_window_e35.cu"
+#include "gen_dense_e6.cu"
+#include "gen_dense_e36.cu"
+#include "gen_window_e6.cu"
+#include "gen_window_e36.cu"
 #include "../common/probe_util.h"
 #include <map>
 #include <unistd.h>
@@ -242,7 +246,9 @@ int main() {
                  (const void *)window_u_e3, (const void *)window_u_e4,
                  (const void *)window_u_e34, (const void *)dense_u_e5,
                  (const void *)dense_u_e35, (const void *)window_u_e5,
-                 (const void *)window_u_e35})
+                 (const void *)window_u_e35, (const void *)dense_u_e6,
+                 (const void *)dense_u_e36, (const void *)window_u_e6,
+                 (const void *)window_u_e36})
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 163968));
   for (auto f : {(const void *)dense_pu, (const void *)dense_pt, (const void *)window_pu,
                  (const void *)window_pt})
@@ -263,7 +269,7 @@ int main() {
     const double flops = 4.0 * c.b * c.h * pairs * d;
     const unsigned workers = std::min<unsigned>(programs, (unsigned)sms);
     // kind: 0 plain, 1 probes, 2 persistent plain, 3 persistent probes,
-    // 4-11 variants.py's e1, e2, e12, e3, e4, e34, e5, e35.
+    // 4-13 variants.py's e1, e2, e12, e3, e4, e34, e5, e35, e6, e36.
     auto launch = [&](int kind) {
       const bool persistent = kind == 2 || kind == 3;
       const unsigned grid = persistent ? workers : programs;
@@ -271,11 +277,13 @@ int main() {
       decltype(&dense_u) denses[] = {dense_u, dense_t, dense_pu, dense_pt,
                                      dense_u_e1, dense_u_e2, dense_u_e12,
                                      dense_u_e3, dense_u_e4, dense_u_e34,
-                                     dense_u_e5, dense_u_e35};
+                                     dense_u_e5, dense_u_e35, dense_u_e6,
+                                     dense_u_e36};
       decltype(&window_u) windows[] = {window_u, window_t, window_pu, window_pt,
                                        window_u_e1, window_u_e2, window_u_e12,
                                        window_u_e3, window_u_e4, window_u_e34,
-                                       window_u_e5, window_u_e35};
+                                       window_u_e5, window_u_e35, window_u_e6,
+                                       window_u_e36};
       auto dense = denses[kind];
       auto window = windows[kind];
       if (c.window < 0)
@@ -287,10 +295,11 @@ int main() {
     const char *kinds[] = {"plain", "probes", "persistent plain", "persistent probes",
                            "e1 (L2 Q prefetch)", "e2 (early issue)", "e12 (both)",
                            "e3 (issue before setmaxnreg)", "e4 (32-bit div)",
-                           "e34 (both)", "e5 (32-bit index math)", "e35 (e3 + e5)"};
+                           "e34 (both)", "e5 (32-bit index math)", "e35 (e3 + e5)",
+                           "e6 (P carried in bf16)", "e36 (e3 + e6)"};
     float msT = 0;
     for (int rep = 0; rep < 2; ++rep)
-      for (int kind = 0; kind < 12; ++kind) {
+      for (int kind = 0; kind < 14; ++kind) {
         const bool probes = kind & 1;
         CK(cudaMemcpyToSymbol(g_rec, probes ? &rec : &none, sizeof rec));
         CK(cudaMemcpyToSymbol(g_prog, probes ? &progRec : &none, sizeof rec));

@@ -16,8 +16,13 @@ compiler:
   e5  the kernel body's index math in 32 bits (int32_t values and loop
       variables, i32:: helpers in timeline.cu; exact for the probe's sizes
       only, which timeline.cu checks bit for bit);
-  e35 e3 and e5.
-Usage: variants.py in.cu name out_prefix (writes out_prefix_{e1,e2,e12,e3,e4,e34,e5,e35}.cu
+  e35 e3 and e5;
+  e6  the softmax overlap's P carried between kv iterations as the bf16
+      operand of P V (converted where it is produced) instead of f32
+      (64 -> 32 registers at the loop edge); ptxas then spills less
+      (chunked causal 16 -> 0 B, ALiBi causal 32 -> 0 B, nvcc builds);
+  e36 e3 and e6.
+Usage: variants.py in.cu name out_prefix (writes out_prefix_{e1,...,e36}.cu
 with kernels name_e1, ...)."""
 import re
 import sys
@@ -28,8 +33,14 @@ lines = open(src).read().splitlines()
 start_i = next(i for i, l in enumerate(lines) if "faopt::tma::start<" in l)
 pipe = re.search(r"start<\d+, (\d+)>\((\w+), (\w+), (\w+)\)", lines[start_i])
 PIPE, mq, mk, mv = pipe.groups()
-grid_i = next(i for i, l in enumerate(lines) if "faopt::block_index<0>()" in l)
-prog = re.search(r"int64_t (v\d+) = faopt::block_index", lines[grid_i]).group(1)
+block_i = next(i for i, l in enumerate(lines) if "faopt::block_index<0>()" in l)
+prog = re.search(r"int64_t (v\d+) = faopt::block_index", lines[block_i]).group(1)
+# The program index in 32 bits (attn-narrow-index-math), if the kernel has it.
+narrow = re.search(r"int32_t (v\d+) = \(int32_t\) " + prog + ";", "\n".join(lines))
+if narrow:
+    prog = narrow.group(1)
+# The last line before the roles split: the early block of e2 goes after it.
+grid_i = next(i for i, l in enumerate(lines) if "attn.copy_producer:" in l) - 1
 pb_i = next(i for i, l in enumerate(lines) if "producer_begin<" in l)
 issue_is = [i for i, l in enumerate(lines) if "issue_tile<" in l][:3]
 first_pf = next(i for i in range(pb_i, len(lines)) if "attn.tile_prefetch" in lines[i])
@@ -67,7 +78,32 @@ def l2_prefetch():
             "      }", "    }"]
 
 
-def variant(e1, e2, e3=False, e4=False, e5=False):
+def carry_p_in_bf16(text):
+    """e6: the overlap's loop-carried P becomes the bf16 A operand of P V."""
+    pt = "decltype(faopt::to_operand_a<faopt::bf16>(faopt::Acc<128, 128, 8>{}))"
+    m = re.search(r"auto (v\d+) = faopt::to_operand_a<faopt::bf16>\((v\d+)\);", text)
+    pin, pvar = m.group(1), m.group(2)
+    carried = re.search(r"faopt::Acc<128, 128, 8> " + pvar + r" = (v\d+);", text).group(1)
+    res = re.search(r"faopt::Acc<128, 128, 8> (v\d+) = (v\d+);\n(?:.*\n){0,8}?\s+"
+                    + carried + r" = \1;", text)
+    outer, branch = res.group(1), res.group(2)
+    after = text[text.index(carried + " = " + outer):]
+    final = re.search(r"faopt::Acc<128, 128, 8> (v\d+) = " + carried + r";", after).group(1)
+    for v in (carried, pvar, branch, outer, final):
+        text = re.sub(r"faopt::Acc<128, 128, 8> " + v + r"\b", pt + " " + v, text)
+    text = re.sub(r"(\s)" + carried + r" = (v\d+);",
+                  lambda m: m.group(1) + carried + " = faopt::to_operand_a<faopt::bf16>("
+                  + m.group(2) + ");", text, count=1)
+    newp = re.search(r"(\s+)" + branch + r" = (v\d+);", text)
+    text = text.replace(newp.group(0), newp.group(1) + branch +
+                        " = faopt::to_operand_a<faopt::bf16>(" + newp.group(2) + ");", 1)
+    text = text.replace(f"auto {pin} = faopt::to_operand_a<faopt::bf16>({pvar});",
+                        f"auto {pin} = {pvar};")
+    fin = re.search(r"auto (v\d+) = faopt::to_operand_a<faopt::bf16>\(" + final + r"\);", text)
+    return text.replace(fin.group(0), f"auto {fin.group(1)} = {final};")
+
+
+def variant(e1, e2, e3=False, e4=False, e5=False, e6=False):
     out = []
     for i, l in enumerate(lines):
         if e3 and pb_i <= i <= issue_is[2]:
@@ -110,7 +146,10 @@ def variant(e1, e2, e3=False, e4=False, e5=False):
         body = body.replace("faopt::block_index<0>()", "(int32_t)blockIdx.x")
         body = re.sub(r"faopt::dim<(\d)>\((v\d+)\)", r"(int32_t)faopt::dim<\1>(\2)", body)
         text = head + sep + body
-    suffix = ("e35" if e3 and e5 else "e5" if e5 else
+    if e6:
+        text = carry_p_in_bf16(text)
+    suffix = ("e36" if e3 and e6 else "e6" if e6 else
+              "e35" if e3 and e5 else "e5" if e5 else
               "e34" if e3 and e4 else "e3" if e3 else "e4" if e4 else
               "e12" if e1 and e2 else "e1" if e1 else "e2")
     text = re.sub(r"\b" + name + r"(?=\b|_)", f"{name}_{suffix}", text)
@@ -125,3 +164,5 @@ variant(False, False, False, True)
 variant(False, False, True, True)
 variant(False, False, False, False, True)
 variant(False, False, True, False, True)
+variant(False, False, False, False, False, True)
+variant(False, False, True, False, False, True)
