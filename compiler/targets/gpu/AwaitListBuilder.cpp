@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/targets/gpu/GridLoop.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -69,11 +70,7 @@ struct AttnAwaitListBuilderPass
     Value lists = listsArgument(fn);
     if (!lists)
       return;
-    scf::ForallOp grid;
-    fn.walk([&](scf::ForallOp f) {
-      if (f->hasAttr("attn.grid"))
-        grid = f;
-    });
+    scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-await-list-builder: the kernel reads block "
                         "lists but has no attn.grid scf.forall";

@@ -33,6 +33,7 @@
 #include "compiler/targets/gpu/Passes.h"
 
 #include "compiler/targets/TargetDesc.h"
+#include "compiler/targets/gpu/GridLoop.h"
 #include "compiler/targets/gpu/IndexRanges.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -79,11 +80,7 @@ struct AttnPersistentProgramsPass
         q.getElementTypeBitWidth() / 8, tiling.getStages());
     if (bytes > sharedMemoryBytes)
       return;
-    scf::ForallOp grid;
-    fn.walk([&](scf::ForallOp f) {
-      if (f->hasAttr("attn.grid"))
-        grid = f;
-    });
+    scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "
                         "scf.forall";

@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/targets/gpu/GridLoop.h"
 #include "compiler/targets/gpu/IndexRanges.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -60,11 +61,7 @@ struct AttnScheduleGridPass
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr("attn.kernel"))
       return;
-    scf::ForallOp grid;
-    fn.walk([&](scf::ForallOp f) {
-      if (f->hasAttr("attn.grid"))
-        grid = f;
-    });
+    scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid || grid.getRank() != 2)
       return; // already scheduled, or not a kernel built by attn-tile
     // attn-tile's kernels take (q, k, v, o[, lse]).

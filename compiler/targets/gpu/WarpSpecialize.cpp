@@ -36,6 +36,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/targets/gpu/GridLoop.h"
+
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -228,17 +230,13 @@ struct AttnWarpSpecialize
     // The kernel only: a list builder (attn.block_list_builder) has no copies.
     if (!func->hasAttr("attn.kernel") || !tiling || tiling.getCopy() != "tma")
       return;
-    SmallVector<scf::ForallOp> grids;
-    func.walk([&](scf::ForallOp f) {
-      if (f->hasAttr("attn.grid"))
-        grids.push_back(f);
-    });
-    if (grids.size() != 1) {
+    scf::ForallOp grid = faopt::gpu::gridLoop(func);
+    if (!grid) {
       func.emitError() << "attn-warp-specialize: expected one attn.grid "
                           "scf.forall (run attn-schedule-grid first)";
       return signalPassFailure();
     }
-    if (failed(specialize(grids.front())))
+    if (failed(specialize(grid)))
       signalPassFailure();
   }
 };
