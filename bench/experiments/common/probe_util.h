@@ -53,6 +53,18 @@ static faopt::TmaMap tensorMap(void *p, int64_t b, int64_t h, int64_t s, int64_t
   return out;
 }
 
+/// Random bf16 bit patterns in [-1, 1] (seed 1), as faopt-bench fills its
+/// inputs.
+static void fillRandomBf16(std::vector<unsigned short> &host) {
+  srand(1);
+  for (auto &x : host) {
+    float f = rand() / (float)RAND_MAX * 2.0f - 1.0f;
+    unsigned u;
+    std::memcpy(&u, &f, 4);
+    x = (unsigned short)(u >> 16);
+  }
+}
+
 template <typename F> static float medianMs(F launch) {
   cudaEvent_t a, b;
   CK(cudaEventCreate(&a));

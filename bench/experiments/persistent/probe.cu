@@ -14,14 +14,7 @@
 int main() {
   const int64_t B = 2, H = 16, S = 8192, d = 128, n = B * H * S * d;
   std::vector<unsigned short> host(3 * n);
-  srand(1);
-  // Random bf16 in [-1, 1], as faopt-bench fills its inputs.
-  for (auto &x : host) {
-    float f = rand() / (float)RAND_MAX * 2.0f - 1.0f;
-    unsigned u;
-    std::memcpy(&u, &f, 4);
-    x = (unsigned short)(u >> 16);
-  }
+  fillRandomBf16(host);
   void *qkv, *o;
   float *l;
   CK(cudaMalloc(&qkv, 3 * n * 2));

@@ -221,13 +221,7 @@ int main() {
   for (const Case &c : cases)
     most = std::max(most, c.b * c.h * std::max(c.sq, c.sk) * d);
   std::vector<unsigned short> host(3 * most);
-  srand(1);
-  for (auto &x : host) {
-    float f = rand() / (float)RAND_MAX * 2.0f - 1.0f;
-    unsigned u;
-    std::memcpy(&u, &f, 4);
-    x = (unsigned short)(u >> 16);
-  }
+  fillRandomBf16(host);
   void *qkv, *o;
   float *l;
   unsigned long long *rec;
