@@ -47,6 +47,17 @@ std::vector<Variant> variants() {
       "\"params\": {\"window\": \"int\"}, \"mask\": [{\"type\": \"causal\", "
       "\"align\": \"bottom_right\"}, {\"type\": \"sliding_window\", \"left\": "
       "\"window\", \"align\": \"bottom_right\"}]";
+  // Causal attention within documents: ids per (batch, position), `docs`
+  // documents a row.
+  const std::string documentCausal =
+      "\"tensors\": {\"doc\": {\"dtype\": \"int32\", \"shape\": "
+      "[\"batch\", \"seqlen\"]}}, \"mask\": [\"causal\", {\"type\": "
+      "\"document\", \"ids\": \"doc\"}]";
+  auto documents = [](int docs) {
+    return [docs](const test::Shape &s, std::mt19937 &rng) {
+      return test::TensorInputs{test::documentIds(s.batch, s.seqQ, docs, rng)};
+    };
+  };
   std::vector<Variant> v;
   v.push_back({"causal_bottom_right_300x1000",
                "\"mask\": {\"type\": \"causal\", \"align\": \"bottom_right\"}"});
@@ -102,14 +113,8 @@ std::vector<Variant> variants() {
   v.push_back({"fully_masked_rows", "\"mask\": \"q >= 37 && q >= kv\"", "bf16",
                128, 1, 2, 2, 200, 200});
   // Tensor inputs.
-  v.push_back({"document_causal",
-               "\"tensors\": {\"doc\": {\"dtype\": \"int32\", \"shape\": "
-               "[\"batch\", \"seqlen\"]}}, \"mask\": [\"causal\", {\"type\": "
-               "\"document\", \"ids\": \"doc\"}]",
-               "bf16", 128, 2, 2, 2, 1000, 1000, {},
-               [](const test::Shape &s, std::mt19937 &rng) {
-                 return test::TensorInputs{test::documentIds(s.batch, s.seqQ, 5, rng)};
-               }});
+  v.push_back({"document_causal", documentCausal, "bf16", 128, 2, 2, 2, 1000,
+               1000, {}, documents(5)});
   v.push_back({"key_padding_gqa",
                "\"tensors\": {\"lens\": {\"dtype\": \"int32\", \"shape\": "
                "[\"batch\"]}}, \"mask\": {\"type\": \"key_padding\", "
@@ -182,14 +187,8 @@ std::vector<Variant> variants() {
                1000, {{"window", 300}}});
   v.push_back({"empty_programs_many", "\"mask\": \"q >= 300 && q >= kv\"",
                "bf16", 128, 2, 40, 40, 1000, 1000});
-  v.push_back({"document_causal_many_programs",
-               "\"tensors\": {\"doc\": {\"dtype\": \"int32\", \"shape\": "
-               "[\"batch\", \"seqlen\"]}}, \"mask\": [\"causal\", {\"type\": "
-               "\"document\", \"ids\": \"doc\"}]",
-               "bf16", 128, 4, 12, 12, 1111, 1111, {},
-               [](const test::Shape &s, std::mt19937 &rng) {
-                 return test::TensorInputs{test::documentIds(s.batch, s.seqQ, 7, rng)};
-               }});
+  v.push_back({"document_causal_many_programs", documentCausal, "bf16", 128, 4,
+               12, 12, 1111, 1111, {}, documents(7)});
   v.push_back({"block_sparse_per_head_many_programs",
                layout("\"batch\", \"heads\", \"seqlen_q/128\", "
                       "\"seqlen_k/128\"",
