@@ -58,17 +58,27 @@ FAOPT_DEVICE void fold_contiguous32(const T *p, faopt_i64 n, T &lo, T &hi) {
       hi = e[k] > hi ? e[k] : hi;
     }
   };
-  for (; n >= 32; n -= 32, v += 8) {
-    int4 x[8];
+  // Up to 128 entries (a kv-block's ids) per round of loads: the builder is
+  // latency-bound, and ptxas, left alone, keeps ~5 of these loads in flight
+  // (it interleaves them with the folds to save registers), a round trip
+  // each. The fence pins them: plain loads may not sink below it, so a
+  // round's loads all issue before the first fold waits (SASS: 32 LDG.128
+  // back to back).
+  while (n >= 4) {
+    const int m = n >= 128 ? 32 : static_cast<int>(n >> 2);
+    int4 x[32];
 #pragma unroll
-    for (int k = 0; k < 8; ++k)
-      x[k] = __ldg(v + k);
+    for (int k = 0; k < 32; ++k)
+      if (k < m)
+        x[k] = v[k];
+    __threadfence_block();
 #pragma unroll
-    for (int k = 0; k < 8; ++k)
-      fold4(x[k]);
+    for (int k = 0; k < 32; ++k)
+      if (k < m)
+        fold4(x[k]);
+    n -= 4 * m;
+    v += m;
   }
-  for (; n >= 4; n -= 4, ++v)
-    fold4(__ldg(v));
   for (p = reinterpret_cast<const T *>(v); n > 0; --n, ++p)
     fold_reads<1>(p, 0, 1, 1, lo, hi);
 }
