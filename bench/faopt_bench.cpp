@@ -2,13 +2,17 @@
 //
 //   faopt-bench [--csv FILE] [--only fwd|compile] [--quick] [--reps N]
 //               [--d 64|128] [--causal 0|1] [--seq N] [--warmup-ms MS]
+//               [--sync-each]
 //   faopt-bench --only variants [--csv FILE] [--reps N] [--warmup-ms MS]
+//               [--sync-each]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
 // hidden 2048 so heads = 2048 / d, d = 64 and 128, causal and not, seqlen
 // 512 ... 16k). Each configuration is timed with CUDA events per launch
 // (warm-up excluded: 3 launches, and at least --warmup-ms of them, default
-// 0; median of --reps), rotating over enough input sets that
+// 0; median of --reps; launches queued as triton's do_bench queues the
+// peers', --sync-each to synchronise after each), rotating over enough
+// input sets that
 // they do not fit in L2. FLOPs: 4 b h s^2 d, halved for causal (the
 // FlashAttention convention). --d, --causal and --seq keep only the matching
 // configurations (one case for a profiler, say).
@@ -88,8 +92,19 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
 /// Median milliseconds of `reps` launches timed with CUDA events, after 3
 /// warm-up launches (excluded); launch r uses argsFor(r). A negative result
 /// means a launch or the kernel failed (reported on stderr).
+///
+/// By default the launches are queued: events around each one, a single
+/// synchronisation at the end, as the peers' timing (triton's do_bench)
+/// does; the host prepares launch r + 1 while the GPU runs launch r, so the
+/// events time the GPU's work. --sync-each synchronises after every launch
+/// instead: the GPU then idles while the host prepares the next launch, and
+/// that preparation (argument checks, tensor maps, list workspace) lands
+/// inside the measured time.
 /// Least warm-up time per case (--warmup-ms).
 int gWarmupMs = 0;
+bool gSyncEach = false;
+/// Host time of every timed forward() call, microseconds (summary line).
+std::vector<double> gHostUs;
 
 double timeLaunches(const faopt::Kernel &kernel, int reps,
                     const std::function<faopt::ForwardArgs(int)> &argsFor) {
@@ -107,22 +122,35 @@ double timeLaunches(const faopt::Kernel &kernel, int reps,
     }
     cudaDeviceSynchronize();
   }
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  std::vector<double> times;
-  for (int r = 0; r < reps; ++r) {
+  std::vector<cudaEvent_t> events(2 * reps);
+  for (cudaEvent_t &e : events)
+    cudaEventCreate(&e);
+  bool launched = true;
+  for (int r = 0; r < reps && launched; ++r) {
     faopt::ForwardArgs a = argsFor(r);
-    cudaEventRecord(start);
-    kernel.forward(a);
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
+    cudaEventRecord(events[2 * r]);
+    auto host = std::chrono::steady_clock::now();
+    launched = static_cast<bool>(kernel.forward(a));
+    gHostUs.push_back(std::chrono::duration<double, std::micro>(
+                          std::chrono::steady_clock::now() - host)
+                          .count());
+    cudaEventRecord(events[2 * r + 1]);
+    if (gSyncEach)
+      cudaEventSynchronize(events[2 * r + 1]);
+  }
+  cudaDeviceSynchronize();
+  std::vector<double> times;
+  for (int r = 0; r < reps && launched; ++r) {
     float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
+    cudaEventElapsedTime(&ms, events[2 * r], events[2 * r + 1]);
     times.push_back(ms);
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  for (cudaEvent_t &e : events)
+    cudaEventDestroy(e);
+  if (!launched) {
+    std::fprintf(stderr, "faopt-bench: launch failed: %s\n", faopt_last_error());
+    return -1;
+  }
   if (!check(cudaGetLastError(), "kernel"))
     return -1;
   return median(times);
@@ -487,10 +515,12 @@ int main(int argc, char **argv) {
       filter.seq = std::atoll(argv[++i]);
     else if (a == "--warmup-ms" && i + 1 < argc)
       gWarmupMs = std::max(0, std::atoi(argv[++i]));
+    else if (a == "--sync-each")
+      gSyncEach = true;
     else {
       std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile|variants]"
                            " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
-                           " [--seq N] [--warmup-ms MS]\n");
+                           " [--seq N] [--warmup-ms MS] [--sync-each]\n");
       return 1;
     }
   }
@@ -529,6 +559,12 @@ int main(int argc, char **argv) {
         return rc;
     }
   }
+  if (!gHostUs.empty())
+    std::printf("faopt-bench: launches %s; host time per forward() call: "
+                "median %.1f us over %zu\n",
+                gSyncEach ? "synchronised one by one (--sync-each)"
+                          : "queued, one synchronisation per case",
+                median(gHostUs), gHostUs.size());
   if (!csv.empty()) {
     FILE *f = std::fopen(csv.c_str(), "w");
     if (!f) {
