@@ -112,10 +112,25 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
     (void)fn.insertArgument(at, mapType, DictionaryAttr(), loc);
     maps.push_back(fn.getArgument(at));
   }
-  // One CTA per SM: 24 registers per producer thread, 240 per consumer
-  // (24 * 128 + 240 * 256 fits the 64 K register file).
-  std::string consumerRegs = minBlocks == 1 ? "240" : "0";
-  std::string producerRegs = minBlocks == 1 ? "24" : "0";
+  // The producer warpgroup keeps 24 registers per thread and the consumers
+  // take what it frees: each CTA's share of the 64 K register file, less
+  // the producer's 128 x 24, over the consumer threads, in setmaxnreg's
+  // steps of 8, at most 240. One CTA per SM with two consumer warpgroups:
+  // 240. Two CTAs per SM (64-row tiles, __launch_bounds__(256, 2), 128 per
+  // thread at launch): 232; without the hand-off those consumers spill
+  // ~180 bytes at 128 and ran at 0.55-0.62 of the speed they reach with it
+  // on the H200 (bench/experiments/two_ctas). No hand-off where the
+  // consumers would not gain over their launch allocation.
+  const int64_t kProducerRegs = 24;
+  const int64_t consumerThreads = info.warps * 32;
+  const int64_t perCta = 65536 / minBlocks;
+  const int64_t atLaunch =
+      std::min<int64_t>(255, perCta / (consumerThreads + 128)) / 8 * 8;
+  const int64_t consumers = std::min<int64_t>(
+      240, (perCta - 128 * kProducerRegs) / consumerThreads / 8 * 8);
+  const bool handOff = consumers > atLaunch;
+  std::string consumerRegs = handOff ? std::to_string(consumers) : "0";
+  std::string producerRegs = handOff ? std::to_string(kProducerRegs) : "0";
   std::string w = std::to_string(info.warps), pipe = std::to_string(info.pipeOffset);
   std::string pp = info.pingpong ? "true" : "false";
   b.setInsertionPointToStart(&fn.getBody().front());

@@ -18,7 +18,9 @@
 // CHECK: call_opaque "faopt::tma::start"(%arg4, %arg5, %arg6) {template_args = [#emitc.opaque<"4">, #emitc.opaque<"40960">]}
 // CHECK: call_opaque "faopt::block_index"()
 // CHECK: call_opaque "faopt::tma::is_producer"() {template_args = [#emitc.opaque<"4">]}
-// CHECK: call_opaque "faopt::tma::producer_begin"()
+// Two CTAs per SM (41 KiB of shared memory, 128 registers per thread at
+// launch): the producer keeps 24 registers, the consumers take 232.
+// CHECK: call_opaque "faopt::tma::producer_begin"() {template_args = [#emitc.opaque<"4">, #emitc.opaque<"24">]}
 // CHECK: call_opaque "faopt::tma::issue_tile"({{.*}}) {template_args = [#emitc.opaque<"40960">, #emitc.opaque<"0">]}
 // CHECK: call_opaque "faopt::tma::issue_tile"({{.*}}) {template_args = [#emitc.opaque<"40960">, #emitc.opaque<"1">]}
 // CHECK: call_opaque "faopt::tma::issue_tile"({{.*}}) {template_args = [#emitc.opaque<"40960">, #emitc.opaque<"2">]}
@@ -27,7 +29,7 @@
 // CHECK: call_opaque "faopt::tma::issue_tile"({{.*}}) {template_args = [#emitc.opaque<"40960">, #emitc.opaque<"2">]}
 // CHECK: call_opaque "faopt::tma::producer_end"()
 // CHECK-NOT: issue_tile
-// CHECK: call_opaque "faopt::tma::consumer_begin"()
+// CHECK: call_opaque "faopt::tma::consumer_begin"() {template_args = [#emitc.opaque<"4">, #emitc.opaque<"false">, #emitc.opaque<"232">]}
 // CHECK: call_opaque "faopt::tma::wait_tile"({{.*}}) {template_args = [#emitc.opaque<"40960">, #emitc.opaque<"0">]}
 // CHECK: for
 // CHECK: call_opaque "faopt::tma::wait_tile"({{.*}}) {template_args = [#emitc.opaque<"40960">, #emitc.opaque<"1">]}
