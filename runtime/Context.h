@@ -38,9 +38,10 @@ struct faopt_kernel {
   /// Per tensor declaration: the device copy of a static tensor's value
   /// (uploaded when the module is loaded), 0 for tensors given at launch.
   std::vector<CUdeviceptr> staticTensors;
-  /// TMA kernels (manifest "tensor_maps"): box rows of the q, k, v maps
-  /// the launch builds and passes after every other parameter; 0: none.
-  int tmaBoxRows[3] = {0, 0, 0};
+  /// TMA kernels (manifest "tensor_maps"): box rows of the q, k, v (and,
+  /// for persistent kernels, o) maps the launch builds and passes after
+  /// every other parameter; 0: none.
+  int tmaBoxRows[4] = {0, 0, 0, 0};
   /// Persistent kernel (manifest "persistent"): launch min(programs, SMs)
   /// CTAs; each runs programs until none are left.
   bool persistent = false;
@@ -133,7 +134,8 @@ struct PackedLaunch {
   llvm::SmallVector<TensorWords, 2> tensors;
   TensorArg<4> q, k, v, o, lists;
   TensorArg<3> lse;
-  CUtensorMap maps[3]; // q, k, v: TMA kernels only
+  CUtensorMap maps[4]; // q, k, v, [o]: TMA kernels only
+  int mapCount = 0;
   llvm::SmallVector<void *, 12> params;
   BlockListsShape listsShape; // for kernels with a list builder
   bool empty = false;         // nothing to compute (batch or seqlen_q is 0)

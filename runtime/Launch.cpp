@@ -374,9 +374,10 @@ faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l) {
   if (k.tmaBoxRows[0] == 0)
     return FAOPT_SUCCESS;
   const Driver &d = driver();
-  const TensorArg<4> *views[3] = {&l.q, &l.k, &l.v};
-  const char *names[3] = {"q", "k", "v"};
-  for (int i = 0; i < 3; ++i) {
+  const TensorArg<4> *views[4] = {&l.q, &l.k, &l.v, &l.o};
+  const char *names[4] = {"q", "k", "v", "o"};
+  l.mapCount = k.tmaBoxRows[3] != 0 ? 4 : 3;
+  for (int i = 0; i < l.mapCount; ++i) {
     const TensorArg<4> &t = *views[i];
     // TMA needs a 16-byte-aligned base and strides in multiples of 16
     // bytes: validateForward already rejected every other view.
@@ -463,8 +464,8 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
     afterBuilder = true;
   }
   if (k->tmaBoxRows[0] != 0) // TMA kernels: the maps come last
-    for (CUtensorMap &m : l.maps)
-      l.params.push_back(&m);
+    for (int i = 0; i < l.mapCount; ++i)
+      l.params.push_back(&l.maps[i]);
   unsigned programs = static_cast<unsigned>(
       (p.seqlen_q + k->blockQ - 1) / k->blockQ * p.batch * p.heads);
   // A persistent kernel's CTAs (one per SM, as its shared memory allows)

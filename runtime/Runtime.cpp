@@ -99,12 +99,20 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
     }
   }
   if (const llvm::json::Array *maps = m->getArray("tensor_maps")) {
-    if (maps->size() != 3) {
-      err = "kernel manifest: tensor_maps must describe q, k and v";
+    static const char *const kMapTensors[] = {"q", "k", "v", "o"};
+    if (maps->size() != 3 && maps->size() != 4) {
+      err = "kernel manifest: tensor_maps must describe q, k and v (and o)";
       return false;
     }
-    for (size_t i = 0; i < 3; ++i) {
+    for (size_t i = 0; i < maps->size(); ++i) {
       const llvm::json::Object *map = (*maps)[i].getAsObject();
+      std::optional<llvm::StringRef> tensor =
+          map ? map->getString("tensor") : std::nullopt;
+      if (!tensor || *tensor != kMapTensors[i]) {
+        err = std::string("kernel manifest: tensor_maps entry ") +
+              std::to_string(i) + " must describe " + kMapTensors[i];
+        return false;
+      }
       const llvm::json::Array *box = map ? map->getArray("box") : nullptr;
       if (!box || box->size() != 4 || (*box)[0].getAsInteger() != 64) {
         err = "kernel manifest: tensor_maps entries need a box {64, rows, 1, 1}";

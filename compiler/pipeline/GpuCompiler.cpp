@@ -83,12 +83,15 @@ std::string manifestJson(const spec::AttentionSpec &spec,
                                    c.listsPerHead ? "heads" : "1", qBlocks,
                                    listRow}},
         {"kind", "workspace written by the list builder"}});
-  // TMA kernels: a CUtensorMap per q / k / v after everything else.
+  // TMA kernels: a CUtensorMap per q / k / v after everything else, and
+  // one of o in a persistent kernel (its output tiles leave by TMA store).
   llvm::json::Array tensorMaps;
   if (c.copy == "tma") {
-    for (auto [name, rows] : {std::pair<const char *, int64_t>{"q", c.blockQ},
-                              {"k", c.blockKv},
-                              {"v", c.blockKv}}) {
+    llvm::SmallVector<std::pair<const char *, int64_t>, 4> maps{
+        {"q", c.blockQ}, {"k", c.blockKv}, {"v", c.blockKv}};
+    if (c.persistent)
+      maps.push_back({"o", c.blockQ});
+    for (auto [name, rows] : maps) {
       params.push_back(llvm::json::Object{
           {"name", std::string(name) + "_tensor_map"},
           {"type", "CUtensorMap (const __grid_constant__)"},

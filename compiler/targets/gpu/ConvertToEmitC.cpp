@@ -98,16 +98,17 @@ struct GridLowering : KernelPattern<scf::ForallOp> {
   }
 };
 
-/// TMA kernels (faopt_sm90_tma.cuh): the tensor maps of q, k and v as the
-/// last parameters, the producer warpgroup split off at the start of the
+/// TMA kernels (faopt_sm90_tma.cuh): the tensor maps of q, k and v (and o
+/// in a persistent kernel) as the last parameters, the producer warpgroup split off at the start of the
 /// body, and the stop request before every return.
 void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
   OpBuilder b(fn.getContext());
   Location loc = fn.getLoc();
   Type mapType = emitc::OpaqueType::get(fn.getContext(),
                                         "const __grid_constant__ faopt::TmaMap");
+  // q, k, v; a persistent kernel's O leaves by TMA store, through o's map.
   SmallVector<Value> maps;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0, e = info.persistent ? 4 : 3; i < e; ++i) {
     unsigned at = fn.getNumArguments();
     (void)fn.insertArgument(at, mapType, DictionaryAttr(), loc);
     maps.push_back(fn.getArgument(at));
@@ -137,8 +138,11 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
   faopt::gpu::emit::comment(
       b, loc,
       "producer warpgroup (warps " + w + "-" + std::to_string(info.warps + 3) +
-          "): one thread issues the TMA copies ({} = q, {} = k, {} = v "
-          "tensor maps) in the copy slice below",
+          "): one thread issues the TMA copies ({} = q, {} = k, {} = v " +
+          (maps.size() == 4 ? std::string("tensor maps; {} = o, for the "
+                                          "output's TMA stores")
+                            : std::string("tensor maps")) +
+          ") in the copy slice below",
       maps);
   faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::start", maps, {w, pipe});
   // The roles (attn-warp-specialize's branch on attn.copy_producer): each

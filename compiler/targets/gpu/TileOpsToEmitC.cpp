@@ -500,21 +500,37 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
       call(rewriter, loc, Type(), "faopt::store_rows", operands);
     } else {
       // The O tile goes out through shared memory (the Q tile's space, or
-      // its own in a persistent kernel) for 16-byte coalesced stores.
+      // its own in a persistent kernel): 16-byte coalesced stores, or in a
+      // persistent TMA kernel a TMA store the consumers do not wait for.
       auto elem = op.getDest().getType().getElementType();
       std::string name = elementName(elem);
       std::string rows = str(type.getDimSize(0)), cols = str(type.getDimSize(1));
       Type smemType = emitc::OpaqueType::get(
           getContext(),
           "faopt::SmemTile<" + name + ", " + rows + ", " + cols + ">");
+      // FlashAttention-3's epilogue in a persistent TMA kernel: one thread
+      // stores the staged tile by TMA and the consumers go on to their next
+      // program.
+      const bool byTma = kernel.tma && kernel.persistent;
       comment(rewriter, loc,
-              "attn.tile_store: the output tile, staged through shared memory");
-      operands.push_back(call(rewriter, loc, smemType, "faopt::smem",
-                              {literal(rewriter, loc, rewriter.getI64Type(),
-                                       str(kernel.stagingOffset))},
-                              {name, rows, cols}));
-      call(rewriter, loc, Type(), "faopt::store_tile", operands,
-           {str(kernel.threads)});
+              byTma ? "attn.tile_store: the output tile, staged through "
+                      "shared memory, stored by TMA (not waited for)"
+                    : "attn.tile_store: the output tile, staged through "
+                      "shared memory");
+      Value staging = call(rewriter, loc, smemType, "faopt::smem",
+                           {literal(rewriter, loc, rewriter.getI64Type(),
+                                    str(kernel.stagingOffset))},
+                           {name, rows, cols});
+      if (byTma) {
+        call(rewriter, loc, Type(), "faopt::tma::store_tile",
+             {adaptor.getTile(), adaptor.getBatch(), adaptor.getHead(),
+              adaptor.getRow(), staging},
+             {str(kernel.pipeOffset), str(kernel.threads)});
+      } else {
+        operands.push_back(staging);
+        call(rewriter, loc, Type(), "faopt::store_tile", operands,
+             {str(kernel.threads)});
+      }
     }
     rewriter.eraseOp(op);
     return success();

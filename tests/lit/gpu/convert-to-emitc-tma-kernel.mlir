@@ -49,10 +49,13 @@
 // loops over programs, Q filled once per program (round = the program's
 // number) and released after the kv loop, O staged in a region of its own
 // (40960, the pipe moves to 49152).
+// Its O leaves by TMA store through a fourth tensor map (o's), the last
+// parameter.
 // PERSIST-LABEL: emitc.func @k(
+// PERSIST-SAME: %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">)
 // PERSIST-SAME: attn.persistent
 // PERSIST-SAME: attn.shared_memory_bytes = 49280
-// PERSIST: call_opaque "faopt::tma::start"({{.*}}) {template_args = [#emitc.opaque<"4">, #emitc.opaque<"49152">]}
+// PERSIST: call_opaque "faopt::tma::start"(%arg4, %arg5, %arg6, %arg7) {template_args = [#emitc.opaque<"4">, #emitc.opaque<"49152">]}
 // PERSIST: call_opaque "faopt::grid_size"()
 // PERSIST: call_opaque "faopt::block_index"()
 // PERSIST: call_opaque "faopt::tma::producer_begin"()
@@ -64,7 +67,7 @@
 // PERSIST: call_opaque "faopt::tma::release"({{.*}}, %[[C]]) {template_args = [#emitc.opaque<"49152">, #emitc.opaque<"0">]}
 // PERSIST: %[[AT:.*]] = literal "40960" : i64
 // PERSIST-NEXT: %[[STAGING:.*]] = call_opaque "faopt::smem"(%[[AT]])
-// PERSIST-NEXT: call_opaque "faopt::store_tile"({{.*}}, %[[STAGING]])
+// PERSIST-NEXT: call_opaque "faopt::tma::store_tile"({{.*}}, %[[STAGING]]) {template_args = [#emitc.opaque<"49152">, #emitc.opaque<"128">]}
 
 !mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
 

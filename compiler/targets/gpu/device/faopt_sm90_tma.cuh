@@ -74,7 +74,9 @@ FAOPT_DEVICE void load_box(faopt_u32 dst, const TmaMap *map, faopt_u32 bar,
 constexpr int kSources = 3, kStages = 2;
 struct Pipe {
   unsigned long long full[kSources][kStages], empty[kSources][kStages];
-  const TmaMap *maps[kSources];
+  // q, k, v, then o where the output tile leaves by TMA store (persistent
+  // kernels).
+  const TmaMap *maps[kSources + 1];
 };
 static_assert(sizeof(Pipe) <= 128,
               "the compiler reserves 128 bytes for the pipe (kTmaPipeBytes, TargetDesc.h)");
@@ -97,7 +99,8 @@ template <int CONSUMER_REGS, int PRODUCER_REGS> struct Registers {
 /// Kernel prologue: the stages' barriers and the tensor maps, before any
 /// thread takes a role.
 template <int W, int PIPE>
-FAOPT_DEVICE void start(const TmaMap &q, const TmaMap &k, const TmaMap &v) {
+FAOPT_DEVICE void start_with(const TmaMap &q, const TmaMap &k, const TmaMap &v,
+                             const TmaMap *o) {
   Pipe &p = pipe<PIPE>();
   if (threadIdx.x == 0) {
     for (int s = 0; s < kSources; ++s)
@@ -108,9 +111,20 @@ FAOPT_DEVICE void start(const TmaMap &q, const TmaMap &k, const TmaMap &v) {
     p.maps[0] = &q;
     p.maps[1] = &k;
     p.maps[2] = &v;
+    p.maps[3] = o;
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
+}
+template <int W, int PIPE>
+FAOPT_DEVICE void start(const TmaMap &q, const TmaMap &k, const TmaMap &v) {
+  start_with<W, PIPE>(q, k, v, nullptr);
+}
+/// With the output's map too: O leaves by TMA store (store_tile below).
+template <int W, int PIPE>
+FAOPT_DEVICE void start(const TmaMap &q, const TmaMap &k, const TmaMap &v,
+                        const TmaMap &o) {
+  start_with<W, PIPE>(q, k, v, &o);
 }
 
 /// attn.copy_producer: the producer warpgroup (warps W..W+3) takes the
@@ -138,9 +152,13 @@ FAOPT_DEVICE void consumer_begin() {
   wgmma::turns_begin<W, PINGPONG>();
 }
 
-/// Kernel epilogue (every return of the consumers): the last turn.
+/// Kernel epilogue (every return of the consumers): the last turn, and the
+/// output's last TMA store (store_tile) done reading shared memory before
+/// the CTA's shared memory goes away (nothing to wait for without one).
 template <int W, int PIPE, bool PINGPONG> FAOPT_DEVICE void finish() {
   wgmma::turns_end<W, PINGPONG>();
+  if (threadIdx.x == 0)
+    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
 }
 
 /// attn.tile_prefetch (copy thread) of source SOURCE (0 q, 1 k, 2 v) into
@@ -185,6 +203,50 @@ FAOPT_DEVICE void release(faopt_i64 stage, faopt_i64 round) {
   __syncwarp();
   if (lane_id() == 0)
     mbar_arrive(shared_addr(&p.empty[SOURCE][stage]));
+}
+
+/// attn.tile_store of O in a persistent kernel (FlashAttention-3's
+/// epilogue): the consumers write the tile into the staging tile, whose
+/// layout (64-column slabs of 128-byte swizzled rows) is the one the tensor
+/// map describes; one thread issues a bulk tensor store per slab and the
+/// consumers go on to their next program without waiting for it. Rows past
+/// seqlen_q are outside the map, so TMA skips them. The staging tile is
+/// written again only after the previous store has read it.
+template <int PIPE, int THREADS, typename T, int M, int N, int W>
+FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o, faopt_i64 b,
+                             faopt_i64 h, faopt_i64 row0,
+                             SmemTile<T, M, N> staging) {
+  static_assert(N % 64 == 0, "whole 64-column slabs");
+  if (threadIdx.x == 0)
+    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+  body_barrier<THREADS>();
+  const int l = lane_id();
+#pragma unroll
+  for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < OutTile<T, M, N, W>::NT; ++nt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        int row = warp_id() * (M / W) + mt * 16 + (l >> 2) + half * 8;
+        int col = nt * 8 + (l & 3) * 2;
+        *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) =
+            o.v[mt][nt][half];
+      }
+  // Every thread's writes, visible to the TMA unit (the async proxy).
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+  body_barrier<THREADS>();
+  if (threadIdx.x == 0) {
+    const TmaMap *map = pipe<PIPE>().maps[3];
+    const faopt_u32 src = shared_addr(staging.base);
+#pragma unroll
+    for (int s = 0; s < N / 64; ++s)
+      asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group"
+                   " [%0, {%2, %3, %4, %5}], [%1];" ::"l"(map),
+                   "r"(src + s * SmemTile<T, M, N>::kSlabBytes), "r"(64 * s),
+                   "r"((int)row0), "r"((int)h), "r"((int)b)
+                   : "memory");
+    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+  }
 }
 
 } // namespace tma
