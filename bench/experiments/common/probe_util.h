@@ -36,12 +36,14 @@ static T3 view3(float *p, int64_t b, int64_t h, int64_t s) {
   for (int i = 0; i < 3; ++i) t.size[i] = sz[i], t.stride[i] = st[i];
   return t;
 }
-static faopt::TmaMap tensorMap(void *p, int64_t b, int64_t h, int64_t s, int64_t d) {
+/// `rows`: the box's rows, the kernel's block_q (q) or block_kv (k, v).
+static faopt::TmaMap tensorMap(void *p, int64_t b, int64_t h, int64_t s, int64_t d,
+                               unsigned rows = 128) {
   CUtensorMap m;
   cuuint64_t dims[4] = {(cuuint64_t)d, (cuuint64_t)s, (cuuint64_t)h, (cuuint64_t)b};
   cuuint64_t strides[3] = {(cuuint64_t)(d * 2), (cuuint64_t)(s * d * 2),
                            (cuuint64_t)(h * s * d * 2)};
-  cuuint32_t box[4] = {64, 128, 1, 1}, estr[4] = {1, 1, 1, 1};
+  cuuint32_t box[4] = {64, rows, 1, 1}, estr[4] = {1, 1, 1, 1};
   if (cuTensorMapEncodeTiled(&m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 4, p, dims,
                              strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
                              CU_TENSOR_MAP_SWIZZLE_128B,

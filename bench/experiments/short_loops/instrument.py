@@ -10,7 +10,10 @@ thread 0 (timeline.cu keeps the records):
   12 producer's copy thread starts  13 Q issued  14 first V issued
 With --persistent (attn-persistent-programs kernels) probes 2-6 and an
 extra probe 7 at the end of each program are recorded per program,
-FAOPT_PROBE_P(k, iteration of the worker's program loop).
+FAOPT_PROBE_P(k, iteration of the worker's program loop); the copy thread
+records per program 0 (it reaches the Q copy) and 1 (the Q copy issued,
+after waiting for the consumers to release Q), FAOPT_PROBE_PC(k, its
+program loop's iteration).
 Usage: instrument.py [--persistent] in.cu out.cu"""
 import re
 import sys
@@ -25,6 +28,7 @@ state = "producer"
 loops = []  # [var, lower bound, brace depth] of the consumer's open loops
 kv = None   # the kv loop's var and lower bound
 prog = None  # the program loop's var (persistent)
+copy_prog = None  # the copy thread's program loop var (persistent)
 done = set()
 
 
@@ -36,6 +40,14 @@ def probe(k):
 
 
 for line in src:
+    if persistent and state == "producer" and copy_prog is None:
+        m = re.search(r"for \(int64_t (i\d+) = ", line)
+        if m:
+            copy_prog = m.group(1)
+    q_issue = (persistent and state == "producer" and copy_prog is not None
+               and re.search(r"issue_tile<\d+, 0>", line))
+    if q_issue:
+        out.append(f"  FAOPT_PROBE_PC(0, {copy_prog});")
     if "faopt::tma::start<" in line:
         out.append(probe(0))
     if "faopt::tma::finish<" in line:
@@ -43,6 +55,8 @@ for line in src:
     if state == "consumer" and "attn.online_finalize" in line and 5 not in done:
         out.append(probe(5))
     out.append(line)
+    if q_issue:
+        out.append(f"  FAOPT_PROBE_PC(1, {copy_prog});")
     if "faopt::tma::start<" in line:
         out.append("  FAOPT_PROBE(11);")
     if "producer_begin<" in line:
@@ -82,7 +96,7 @@ for line in src:
                 # The end of the program loop's body: before its brace.
                 out.insert(len(out) - 1, f"  FAOPT_PROBE_P(7, {prog});")
             loops.remove(l)
-    if "faopt::store_tile<" in line:
+    if "faopt::store_tile<" in line or "faopt::tma::store_tile<" in line:
         out.append(probe(6))
 missing = set(range(8)) - done
 if missing:

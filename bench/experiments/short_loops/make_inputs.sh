@@ -32,3 +32,8 @@ done
 for kind in dense window; do
   ./variants.py "gen_${kind}_u.cu" "${kind}_u" "gen_${kind}"
 done
+# O by TMA store (tma_store.py) in the plain kernels (the compiler's
+# persistent kernels store O by TMA themselves since session 13).
+for kind in dense window; do
+  ./tma_store.py "gen_${kind}_u.cu" "${kind}_u" "gen_${kind}_u_e7.cu"
+done

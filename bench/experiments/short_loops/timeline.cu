@@ -8,6 +8,7 @@
 // instrumented ones (_t) to show the probes cost nothing. README.md has the
 // commands and results; inputs come from ./make_inputs.sh.
 #include "faopt_sm90_tma.cuh"
+#include <string>
 
 __device__ unsigned long long *g_rec;  // 16 words per CTA
 __device__ unsigned long long *g_prog; // 8 words per program of a worker (kMaxPrograms)
@@ -15,12 +16,20 @@ constexpr int kMaxPrograms = 32;
 #define FAOPT_PROBE(k) faopt_probe(k)
 #define FAOPT_PROBE_P(k, i) faopt_probe_program(k, i)
 #define FAOPT_PROBE_ANY(k) faopt_probe_any(k)
+#define FAOPT_PROBE_PC(k, i) faopt_probe_copy(k, i)
 static __device__ __forceinline__ void faopt_probe_any(int k) {
   if (g_rec != nullptr)
     g_rec[16ull * blockIdx.x + k] = clock64();
 }
 static __device__ __forceinline__ void faopt_probe_program(int k, int64_t i) {
   if (threadIdx.x != 0 || g_prog == nullptr || i >= kMaxPrograms)
+    return;
+  g_prog[(blockIdx.x * kMaxPrograms + i) * 8 + k] = clock64();
+}
+// The copy thread's per-program records (slots 0 and 1; the consumers'
+// thread 0 fills 2-7).
+static __device__ __forceinline__ void faopt_probe_copy(int k, int64_t i) {
+  if (g_prog == nullptr || i >= kMaxPrograms)
     return;
   g_prog[(blockIdx.x * kMaxPrograms + i) * 8 + k] = clock64();
 }
@@ -40,6 +49,50 @@ static __device__ __forceinline__ void faopt_probe(int k) {
     r[10] = s;
   }
 }
+
+
+// tma_store.py's epilogue (e7): O through a TMA store of the staging tile.
+namespace faopt {
+template <int THREADS, typename T, int M, int N, int W>
+FAOPT_DEVICE void tma_store_tile(const OutTile<T, M, N, W> &o, const TmaMap *map,
+                                 faopt_i64 b, faopt_i64 h, faopt_i64 row0,
+                                 SmemTile<T, M, N> staging) {
+  // The previous program's store may still be reading the staging tile.
+  if (threadIdx.x == 0)
+    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+  body_barrier<THREADS>(); // and the consumers may still read it (Q tile)
+  const int l = lane_id();
+#pragma unroll
+  for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < OutTile<T, M, N, W>::NT; ++nt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        int row = warp_id() * (M / W) + mt * 16 + (l >> 2) + half * 8;
+        int col = nt * 8 + (l & 3) * 2;
+        *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) = o.v[mt][nt][half];
+      }
+  // Each thread's shared-memory writes, visible to the TMA (async proxy).
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+  body_barrier<THREADS>();
+  if (threadIdx.x == 0) {
+    const faopt_u32 src = (faopt_u32)__cvta_generic_to_shared(staging.base);
+#pragma unroll
+    for (int s = 0; s < N / 64; ++s)
+      asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group"
+                   " [%0, {%2, %3, %4, %5}], [%1];" ::"l"(map),
+                   "r"(src + s * SmemTile<T, M, N>::kSlabBytes), "r"(64 * s), "r"((int)row0),
+                   "r"((int)h), "r"((int)b)
+                   : "memory");
+    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+  }
+}
+// Before the CTA ends: its last store has read the staging tile.
+FAOPT_DEVICE void tma_store_drain() {
+  if (threadIdx.x == 0)
+    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+}
+} // namespace faopt
 
 #include "gen_dense_u.cu"
 #include "gen_dense_t.cu"
@@ -104,6 +157,8 @@ __device__ __forceinline__ bool ult(int32_t a, int32_t b) { return (uint32_t)a <
 #include "gen_dense_e36.cu"
 #include "gen_window_e6.cu"
 #include "gen_window_e36.cu"
+#include "gen_dense_u_e7.cu"
+#include "gen_window_u_e7.cu"
 #include "../common/probe_util.h"
 #include <map>
 #include <unistd.h>
@@ -175,7 +230,8 @@ void reportPersistent(const Case &c, const std::vector<unsigned long long> &rec,
                       const std::vector<unsigned long long> &prog, unsigned workers,
                       unsigned programs) {
   double seg[6] = {}, total = 0, entry = 0, tail = 0, ns = 0, cycles = 0;
-  unsigned counted = 0;
+  double copyAt = 0, copyIssued = 0; // from the previous program's end
+  unsigned counted = 0, copyCounted = 0;
   for (unsigned w = 0; w < workers; ++w) {
     const unsigned long long *r = &rec[16ull * w];
     entry += double(r[1] - r[0]);
@@ -187,6 +243,11 @@ void reportPersistent(const Case &c, const std::vector<unsigned long long> &rec,
       if (p[7] == 0)
         break;
       seg[0] += double(p[2] - prev);
+      if (i > 0) { // signed: the copy thread may be there before the end
+        copyAt += double((long long)(p[0] - prev));
+        copyIssued += double((long long)(p[1] - prev));
+        ++copyCounted;
+      }
       for (int k = 3; k <= 7; ++k)
         seg[k - 2] += double(p[k] - p[k - 1]);
       total += double(p[7] - prev);
@@ -205,11 +266,22 @@ void reportPersistent(const Case &c, const std::vector<unsigned long long> &rec,
   for (int i = 0; i < 6; ++i)
     std::printf(" %s %.2f", names[i], seg[i] / counted * f);
   std::printf("\n");
+  if (copyCounted)
+    std::printf("  copy thread, from the previous program's end: reaches the Q copy %.2f us,"
+                " issues it %.2f us (Q lands %.2f)\n",
+                copyAt / copyCounted * f, copyIssued / copyCounted * f, seg[0] / counted * f);
 }
 
 } // namespace
 
-int main() {
+int main(int argc, char **argv) {
+  // `timeline base`: the plain, probed and persistent kernels only;
+  // `timeline e7`: those and the TMA-store variants.
+  std::vector<int> kindsRun;
+  const std::string only = argc > 1 ? argv[1] : "";
+  for (int kind = 0; kind < 15; ++kind)
+    if (only.empty() || kind < 4 || (only == "e7" && kind >= 14))
+      kindsRun.push_back(kind);
   const int64_t d = 128;
   const Case cases[] = {
       {"dense 1k (b16 h16)", 16, 16, 1024, 1024, -1},
@@ -244,6 +316,8 @@ int main() {
                  (const void *)dense_u_e36, (const void *)window_u_e6,
                  (const void *)window_u_e36})
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 163968));
+  for (auto f : {(const void *)dense_u_e7, (const void *)window_u_e7})
+    CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 163968));
   for (auto f : {(const void *)dense_pu, (const void *)dense_pt, (const void *)window_pu,
                  (const void *)window_pt})
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 196736));
@@ -268,16 +342,35 @@ int main() {
       const bool persistent = kind == 2 || kind == 3;
       const unsigned grid = persistent ? workers : programs;
       const int smem = persistent ? 196736 : 163968;
-      decltype(&dense_u) denses[] = {dense_u, dense_t, dense_pu, dense_pt,
+      decltype(&dense_u) denses[] = {dense_u, dense_t, nullptr, nullptr, // 2, 3: above
                                      dense_u_e1, dense_u_e2, dense_u_e12,
                                      dense_u_e3, dense_u_e4, dense_u_e34,
                                      dense_u_e5, dense_u_e35, dense_u_e6,
                                      dense_u_e36};
-      decltype(&window_u) windows[] = {window_u, window_t, window_pu, window_pt,
+      decltype(&window_u) windows[] = {window_u, window_t, nullptr, nullptr,
                                        window_u_e1, window_u_e2, window_u_e12,
                                        window_u_e3, window_u_e4, window_u_e34,
                                        window_u_e5, window_u_e35, window_u_e6,
                                        window_u_e36};
+      // The persistent kernels (2, 3) and tma_store.py's e7 (14) take O's
+      // tensor map last: they store O by TMA.
+      faopt::TmaMap mo = tensorMap(o, c.b, c.h, c.sq, d);
+      if (kind == 14) {
+        if (c.window < 0)
+          dense_u_e7<<<grid, 384, smem>>>(q, k, v, ov, lv, mq, mk, mv, mo);
+        else
+          window_u_e7<<<grid, 384, smem>>>(q, k, v, ov, lv, c.window, mq, mk, mv, mo);
+        return;
+      }
+      if (persistent) {
+        auto dense = kind == 2 ? dense_pu : dense_pt;
+        auto window = kind == 2 ? window_pu : window_pt;
+        if (c.window < 0)
+          dense<<<grid, 384, smem>>>(q, k, v, ov, lv, mq, mk, mv, mo);
+        else
+          window<<<grid, 384, smem>>>(q, k, v, ov, lv, c.window, mq, mk, mv, mo);
+        return;
+      }
       auto dense = denses[kind];
       auto window = windows[kind];
       if (c.window < 0)
@@ -290,10 +383,11 @@ int main() {
                            "e1 (L2 Q prefetch)", "e2 (early issue)", "e12 (both)",
                            "e3 (issue before setmaxnreg)", "e4 (32-bit div)",
                            "e34 (both)", "e5 (32-bit index math)", "e35 (e3 + e5)",
-                           "e6 (P carried in bf16)", "e36 (e3 + e6)"};
+                           "e6 (P carried in bf16)", "e36 (e3 + e6)",
+                           "e7 (O by TMA store)"};
     float msT = 0;
     for (int rep = 0; rep < 2; ++rep)
-      for (int kind = 0; kind < 14; ++kind) {
+      for (int kind : kindsRun) {
         const bool probes = kind & 1;
         CK(cudaMemcpyToSymbol(g_rec, probes ? &rec : &none, sizeof rec));
         CK(cudaMemcpyToSymbol(g_prog, probes ? &progRec : &none, sizeof rec));
