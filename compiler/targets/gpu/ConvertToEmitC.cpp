@@ -99,8 +99,9 @@ struct GridLowering : KernelPattern<scf::ForallOp> {
 };
 
 /// TMA kernels (faopt_sm90_tma.cuh): the tensor maps of q, k and v (and o
-/// in a persistent kernel) as the last parameters, the producer warpgroup split off at the start of the
-/// body, and the stop request before every return.
+/// in a persistent kernel) as the last parameters, the producer warpgroup
+/// split off at the start of the body, and the stop request before every
+/// return.
 void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
   OpBuilder b(fn.getContext());
   Location loc = fn.getLoc();
@@ -121,7 +122,10 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
   // thread at launch): 232; without the hand-off those consumers spill
   // ~180 bytes at 128 and ran at 0.55-0.62 of the speed they reach with it
   // on the H200 (bench/experiments/two_ctas). No hand-off where the
-  // consumers would not gain over their launch allocation.
+  // consumers would not gain over their launch allocation: one 64-row
+  // consumer warpgroup alone on an SM (--block-q 64, 256 threads) may use
+  // 255 registers from the start (ptxas: 20 bytes of spills, against 92
+  // under a 240 cap).
   const int64_t kProducerRegs = 24;
   const int64_t consumerThreads = info.warps * 32;
   const int64_t perCta = 65536 / minBlocks;
