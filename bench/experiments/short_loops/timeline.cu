@@ -337,7 +337,7 @@ int main(int argc, char **argv) {
     const double flops = 4.0 * c.b * c.h * pairs * d;
     const unsigned workers = std::min<unsigned>(programs, (unsigned)sms);
     // kind: 0 plain, 1 probes, 2 persistent plain, 3 persistent probes,
-    // 4-13 variants.py's e1, e2, e12, e3, e4, e34, e5, e35, e6, e36.
+    // 4-13 variants.py's e1, e2, e12, e3, e4, e34, e5, e35, e6, e36; 14 tma_store.py's e7.
     auto launch = [&](int kind) {
       const bool persistent = kind == 2 || kind == 3;
       const unsigned grid = persistent ? workers : programs;
