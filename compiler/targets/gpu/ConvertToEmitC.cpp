@@ -115,24 +115,27 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
     maps.push_back(fn.getArgument(at));
   }
   // The producer warpgroup keeps 24 registers per thread and the consumers
-  // take what it frees: each CTA's share of the 64 K register file, less
-  // the producer's 128 x 24, over the consumer threads, in setmaxnreg's
-  // steps of 8, at most 240. One CTA per SM with two consumer warpgroups:
-  // 240. Two CTAs per SM (64-row tiles, __launch_bounds__(256, 2), 128 per
-  // thread at launch): 232; without the hand-off those consumers spill
-  // ~180 bytes at 128 and ran at 0.55-0.62 of the speed they reach with it
-  // on the H200 (bench/experiments/two_ctas). No hand-off where the
-  // consumers would not gain over their launch allocation: one 64-row
-  // consumer warpgroup alone on an SM (--block-q 64, 256 threads) may use
-  // 255 registers from the start (ptxas: 20 bytes of spills, against 92
-  // under a 240 cap).
+  // take what it frees. setmaxnreg.inc draws only on what the CTA's own
+  // warps released, so the budget is the CTA's launch allocation (every
+  // thread at the __launch_bounds__ cap, which setmaxnreg kernels run at),
+  // less the producer's 128 x 24, over the consumer threads, in steps of
+  // 8, at most 240. One CTA per SM with two consumer warpgroups (168 at
+  // launch): 240. Two CTAs per SM with one (64-row tiles, 128 at launch):
+  // 232; without the hand-off those consumers spill ~180 bytes and ran at
+  // 0.58-0.69 of the speed they reach with it on the H200
+  // (bench/experiments/two_ctas). Two CTAs with two warpgroups (80 at
+  // launch): 104. No hand-off where the consumers would not gain over
+  // their launch allocation: one 64-row consumer warpgroup alone on an SM
+  // (--block-q 64, 256 threads) may use 255 registers from the start
+  // (ptxas: 20 bytes of spills, against 92 under a 240 cap).
   const int64_t kProducerRegs = 24;
   const int64_t consumerThreads = info.warps * 32;
-  const int64_t perCta = 65536 / minBlocks;
   const int64_t atLaunch =
-      std::min<int64_t>(255, perCta / (consumerThreads + 128)) / 8 * 8;
+      std::min<int64_t>(255, 65536 / minBlocks / (consumerThreads + 128)) /
+      8 * 8;
   const int64_t consumers = std::min<int64_t>(
-      240, (perCta - 128 * kProducerRegs) / consumerThreads / 8 * 8);
+      240, (atLaunch * (consumerThreads + 128) - 128 * kProducerRegs) /
+               consumerThreads / 8 * 8);
   const bool handOff = consumers > atLaunch;
   std::string consumerRegs = handOff ? std::to_string(consumers) : "0";
   std::string producerRegs = handOff ? std::to_string(kProducerRegs) : "0";
@@ -239,11 +242,17 @@ struct AttnConvertToEmitCPass
     }
     // Blocks per SM the shared memory allows (sm80: 164 KiB per SM, sm90:
     // 228 KiB), at most 2: it bounds registers through __launch_bounds__.
+    // TMA kernels launch a producer warpgroup after the consumers.
+    const int64_t launchThreads = info.threads + (info.tma ? 128 : 0);
     int64_t perSM = (target == "sm80" ? 164 : 228) * 1024;
     int64_t minBlocks =
         std::clamp<int64_t>(perSM / std::max<int64_t>(info.sharedBytes + 1024, 1), 1, 2);
-    // TMA kernels launch a producer warpgroup after the consumers.
-    const int64_t launchThreads = info.threads + (info.tma ? 128 : 0);
+    // Two CTAs only where each thread still gets 128 registers at launch:
+    // two 384-thread TMA CTAs (two consumer warpgroups, --block-kv 64 at
+    // d = 128) would leave 80, and ptxas cannot fit a warpgroup product
+    // of a 128 x 128 accumulator in that (it asks for 94).
+    if (minBlocks == 2 && 65536 / 2 / launchThreads < 128)
+      minBlocks = 1;
 
     GpuTypeConverter converter(ctx, info.warps);
     ConversionTarget legal(*ctx);

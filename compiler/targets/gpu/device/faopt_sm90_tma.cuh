@@ -15,11 +15,13 @@
 // barrier): a consumer warpgroup waits only for its data, and with PINGPONG
 // for its turn on the tensor cores.
 //
-// setmaxnreg moves registers from the producer (24) to the consumers (240)
-// when one CTA owns the SM (the only configuration chooseTiles picks).
-// Launch: the tensor maps of q, k and v (CUtensorMap, built by the runtime
-// with cuTensorMapEncodeTiled: dims {d, seq, heads, batch}, box {64, rows},
-// 128-byte swizzle) follow the kernel's other parameters.
+// setmaxnreg moves registers from the producer (24) to the consumers (240
+// when one CTA owns the SM, chooseTiles' default; what the CTA's launch
+// allocation allows otherwise, ConvertToEmitC's addProducer).
+// Launch: the tensor maps of q, k and v, and o in a persistent kernel
+// (CUtensorMap, built by the runtime with cuTensorMapEncodeTiled: dims
+// {d, seq, heads, batch}, box {64, rows}, 128-byte swizzle) follow the
+// kernel's other parameters.
 #pragma once
 
 #define FAOPT_TMA 1
