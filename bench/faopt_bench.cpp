@@ -89,6 +89,13 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
   cudaMemcpy(dev, host.data(), elems * 2, cudaMemcpyHostToDevice);
 }
 
+/// Least warm-up time per case (--warmup-ms).
+int gWarmupMs = 0;
+/// --sync-each: synchronise after every timed launch (see timeLaunches).
+bool gSyncEach = false;
+/// Host time of every timed forward() call, microseconds (summary line).
+std::vector<double> gHostUs;
+
 /// Median milliseconds of `reps` launches timed with CUDA events, after 3
 /// warm-up launches (excluded); launch r uses argsFor(r). A negative result
 /// means a launch or the kernel failed (reported on stderr).
@@ -100,12 +107,6 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
 /// instead: the GPU then idles while the host prepares the next launch, and
 /// that preparation (argument checks, tensor maps, list workspace) lands
 /// inside the measured time.
-/// Least warm-up time per case (--warmup-ms).
-int gWarmupMs = 0;
-bool gSyncEach = false;
-/// Host time of every timed forward() call, microseconds (summary line).
-std::vector<double> gHostUs;
-
 double timeLaunches(const faopt::Kernel &kernel, int reps,
                     const std::function<faopt::ForwardArgs(int)> &argsFor) {
   // Warm-up: at least 3 launches and gWarmupMs. Short by default, like the
@@ -124,16 +125,18 @@ double timeLaunches(const faopt::Kernel &kernel, int reps,
   }
   std::vector<cudaEvent_t> events(2 * reps);
   for (cudaEvent_t &e : events)
-    cudaEventCreate(&e);
+    if (!check(cudaEventCreate(&e), "cudaEventCreate"))
+      return -1;
   bool launched = true;
   for (int r = 0; r < reps && launched; ++r) {
     faopt::ForwardArgs a = argsFor(r);
     cudaEventRecord(events[2 * r]);
     auto host = std::chrono::steady_clock::now();
     launched = static_cast<bool>(kernel.forward(a));
-    gHostUs.push_back(std::chrono::duration<double, std::micro>(
-                          std::chrono::steady_clock::now() - host)
-                          .count());
+    if (launched)
+      gHostUs.push_back(std::chrono::duration<double, std::micro>(
+                            std::chrono::steady_clock::now() - host)
+                            .count());
     cudaEventRecord(events[2 * r + 1]);
     if (gSyncEach)
       cudaEventSynchronize(events[2 * r + 1]);

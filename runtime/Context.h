@@ -150,8 +150,9 @@ struct PackedLaunch {
 faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
                         const char *who, PackedLaunch &out);
 
-/// TMA kernels: validates q, k and v for TMA and builds their tensor maps
-/// into `l.maps` (after packLaunch); they go after every other parameter.
+/// TMA kernels: builds the tensor maps of q, k, v (and o for persistent
+/// kernels) into `l.maps` (after packLaunch, whose checks already make the
+/// views TMA-compatible); they go after every other parameter.
 faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l);
 
 /// Points `l`'s lists argument at `data` (device memory of

@@ -118,7 +118,13 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
         err = "kernel manifest: tensor_maps entries need a box {64, rows, 1, 1}";
         return false;
       }
-      k.tmaBoxRows[i] = static_cast<int>((*box)[1].getAsInteger().value_or(0));
+      int64_t rows = (*box)[1].getAsInteger().value_or(0);
+      if (rows <= 0 || rows > 256) { // TMA boxes are 1..256 rows
+        err = "kernel manifest: tensor_maps entry " + std::to_string(i) +
+              " has a box of " + std::to_string(rows) + " rows (1..256)";
+        return false;
+      }
+      k.tmaBoxRows[i] = static_cast<int>(rows);
     }
   }
   k.persistent = m->getBoolean("persistent").value_or(false);

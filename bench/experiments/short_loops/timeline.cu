@@ -279,6 +279,10 @@ int main(int argc, char **argv) {
   // `timeline e7`: those and the TMA-store variants.
   std::vector<int> kindsRun;
   const std::string only = argc > 1 ? argv[1] : "";
+  if (!only.empty() && only != "base" && only != "e7") {
+    std::printf("usage: timeline [base|e7]\n");
+    return 1;
+  }
   for (int kind = 0; kind < 15; ++kind)
     if (only.empty() || kind < 4 || (only == "e7" && kind >= 14))
       kindsRun.push_back(kind);

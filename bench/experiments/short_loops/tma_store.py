@@ -6,7 +6,7 @@ still write O into the shared staging tile (its layout is the 128-byte
 swizzled one TMA reads); then one thread issues a bulk tensor store per
 64-column slab and the consumers go on (in a persistent kernel: to the next
 program) without waiting for it; the staging tile is reused only after the
-store has read it (faopt_tma_store in timeline.cu). The kernel takes the
+store has read it (faopt::tma_store_tile in timeline.cu). The kernel takes the
 output's tensor map as one more parameter after k's and v's.
 Usage: tma_store.py in.cu name out.cu (kernel name -> name_e7)."""
 import re
