@@ -745,15 +745,11 @@ FAOPT_DEVICE Rows<M, W> finalize_lse(const Rows<M, W> &m, const Rows<M, W> &l,
   return r;
 }
 
-/// Writes rows [row0, min(row0 + M, bound)) of dst[b, h] through `staging`
-/// (shared memory of at least M x N elements), with 16-byte coalesced stores.
-template <int THREADS, typename T, int M, int N, int W>
-FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
-                             const Tensor<T, 4> &dst, faopt_i64 b, faopt_i64 h,
-                             faopt_i64 row0, faopt_i64 bound,
-                             SmemTile<T, M, N> staging) {
-  cp_async_wait<0>();      // no copy may still be landing when the CTA ends
-  body_barrier<THREADS>(); // the staging area may still be read (Q tile)
+/// Each thread's fragments of the output tile into `staging` (the shared
+/// tile's layout), for store_tile and tma::store_tile.
+template <typename T, int M, int N, int W>
+FAOPT_DEVICE void stage_output(const OutTile<T, M, N, W> &o,
+                               SmemTile<T, M, N> staging) {
   const int l = lane_id();
 #pragma unroll
   for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)
@@ -766,6 +762,18 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
         *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) =
             o.v[mt][nt][half];
       }
+}
+
+/// Writes rows [row0, min(row0 + M, bound)) of dst[b, h] through `staging`
+/// (shared memory of at least M x N elements), with 16-byte coalesced stores.
+template <int THREADS, typename T, int M, int N, int W>
+FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
+                             const Tensor<T, 4> &dst, faopt_i64 b, faopt_i64 h,
+                             faopt_i64 row0, faopt_i64 bound,
+                             SmemTile<T, M, N> staging) {
+  cp_async_wait<0>();      // no copy may still be landing when the CTA ends
+  body_barrier<THREADS>(); // the staging area may still be read (Q tile)
+  stage_output(o, staging);
   body_barrier<THREADS>();
   constexpr int kChunks = SmemTile<T, M, N>::kChunks;
   constexpr int kTotal = M * kChunks;

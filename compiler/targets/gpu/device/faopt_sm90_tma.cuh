@@ -222,18 +222,7 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o, faopt_i64 b,
   if (threadIdx.x == 0)
     asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
   body_barrier<THREADS>();
-  const int l = lane_id();
-#pragma unroll
-  for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < OutTile<T, M, N, W>::NT; ++nt)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        int row = warp_id() * (M / W) + mt * 16 + (l >> 2) + half * 8;
-        int col = nt * 8 + (l & 3) * 2;
-        *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) =
-            o.v[mt][nt][half];
-      }
+  stage_output(o, staging);
   // Every thread's writes, visible to the TMA unit (the async proxy).
   asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
   body_barrier<THREADS>();
