@@ -86,3 +86,20 @@ template <typename F> static float medianMs(F launch) {
   return t[t.size() / 2];
 }
 
+/// Device buffers for a probe's largest case (`elems` = b h max(sq, sk) d):
+/// q, k, v back to back in `qkv` (random bf16, fillRandomBf16), o, and lse
+/// (elems / d floats).
+struct ProbeBuffers {
+  void *qkv, *o;
+  float *lse;
+};
+static ProbeBuffers probeBuffers(int64_t elems, int64_t d) {
+  std::vector<unsigned short> host(3 * elems);
+  fillRandomBf16(host);
+  ProbeBuffers b;
+  CK(cudaMalloc(&b.qkv, 3 * elems * 2));
+  CK(cudaMalloc(&b.o, elems * 2));
+  CK(cudaMalloc(&b.lse, elems / d * 4));
+  CK(cudaMemcpy(b.qkv, host.data(), 3 * elems * 2, cudaMemcpyHostToDevice));
+  return b;
+}

@@ -13,32 +13,28 @@
 
 int main() {
   const int64_t B = 2, H = 16, S = 8192, d = 128, n = B * H * S * d;
-  std::vector<unsigned short> host(3 * n);
-  fillRandomBf16(host);
-  void *qkv, *o;
-  float *l;
-  CK(cudaMalloc(&qkv, 3 * n * 2));
-  CK(cudaMalloc(&o, n * 2));
-  CK(cudaMalloc(&l, B * H * S * 4));
-  CK(cudaMemcpy(qkv, host.data(), 3 * n * 2, cudaMemcpyHostToDevice));
+  const ProbeBuffers buffers = probeBuffers(n, d);
+  void *qkv = buffers.qkv, *o = buffers.o;
+  float *l = buffers.lse;
   char *qp = (char *)qkv, *kp = qp + n * 2, *vp = kp + n * 2;
   T4 q = view4(qp, B, H, S, d), k = view4(kp, B, H, S, d), v = view4(vp, B, H, S, d);
   T4 ov = view4(o, B, H, S, d);
   T3 lv = view3(l, B, H, S);
+  // Persistent kernels store O by TMA (session 13): o's map comes last.
   faopt::TmaMap mq = tensorMap(qp, B, H, S, d), mk = tensorMap(kp, B, H, S, d),
-                mv = tensorMap(vp, B, H, S, d);
+                mv = tensorMap(vp, B, H, S, d), mo = tensorMap(o, B, H, S, d);
   const unsigned programs = (unsigned)((S + 127) / 128 * B * H);
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   const double flops = 4.0 * B * H * double(S) * S * d;
   CK(cudaFuncSetAttribute(dense_p, cudaFuncAttributeMaxDynamicSharedMemorySize, 232448));
   CK(cudaFuncSetAttribute(dense_n, cudaFuncAttributeMaxDynamicSharedMemorySize, 232448));
-  struct Run { const char *name; void (*f)(T4, T4, T4, T4, T3, faopt::TmaMap, faopt::TmaMap, faopt::TmaMap); unsigned grid; int smem; };
+  struct Run { const char *name; bool persistent; unsigned grid; int smem; };
   std::vector<Run> runs = {
-      {"one CTA per program, 164 KiB (as shipped before)", dense_n, programs, 163968},
-      {"persistent, SMs CTAs", dense_p, (unsigned)sms, 196736},
-      {"one CTA per program, 197 KiB requested", dense_n, programs, 196736},
-      {"persistent code, one program per CTA", dense_p, programs, 196736},
+      {"one CTA per program, 164 KiB (as shipped before)", false, programs, 163968},
+      {"persistent, SMs CTAs", true, (unsigned)sms, 196736},
+      {"one CTA per program, 197 KiB requested", false, programs, 196736},
+      {"persistent code, one program per CTA", true, programs, 196736},
   };
   // The same kernels as NVRTC compiles them for the runtime
   // (faopt-compile --emit cubin), loaded with the driver API.
@@ -49,7 +45,9 @@ int main() {
       {"NVRTC, one CTA per program, attr 227 KiB", "rt_n.cubin", "dense_n", programs, 163968, 232448},
       {"NVRTC, persistent, attr 227 KiB", "rt_p.cubin", "dense_p", (unsigned)sms, 196736, 232448},
   };
-  void *params[8] = {&q, &k, &v, &ov, &lv, &mq, &mk, &mv};
+  // A kernel reads as many parameters as it has: o's map only the
+  // persistent ones.
+  void *params[9] = {&q, &k, &v, &ov, &lv, &mq, &mk, &mv, &mo};
   // PROBE_NCU: each NVRTC cubin once (ncu profiles the launches).
   if (getenv("PROBE_NCU")) {
     for (int i = 0; i < 2; ++i) {
@@ -99,7 +97,7 @@ int main() {
     if (cuModuleLoad(&mn, "rt_window_n.cubin") == CUDA_SUCCESS) cuModuleGetFunction(&fn, mn, "window_n");
     cuFuncSetAttribute(fp, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 196736);
     cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 163968);
-    void *wparams[9] = {&q, &k, &v, &ov, &lv, &window, &mq, &mk, &mv};
+    void *wparams[10] = {&q, &k, &v, &ov, &lv, &window, &mq, &mk, &mv, &mo};
     for (int rep = 0; rep < 3; ++rep) {
       struct W { const char *name; int kind; };
       for (W w : {W{"window nvcc, one CTA per program", 0}, W{"window nvcc, persistent", 1},
@@ -109,7 +107,7 @@ int main() {
         float ms = medianMs([&] {
           switch (w.kind) {
           case 0: window_n<<<programs, 384, 163968>>>(q, k, v, ov, lv, window, mq, mk, mv); break;
-          case 1: window_p<<<sms, 384, 196736>>>(q, k, v, ov, lv, window, mq, mk, mv); break;
+          case 1: window_p<<<sms, 384, 196736>>>(q, k, v, ov, lv, window, mq, mk, mv, mo); break;
           case 2: cuLaunchKernel(fn, programs, 1, 1, 384, 1, 1, 163968, 0, wparams, nullptr); break;
           case 3: cuLaunchKernel(fp, sms, 1, 1, 384, 1, 1, 196736, 0, wparams, nullptr); break;
           }
@@ -127,7 +125,12 @@ int main() {
     for (const Run &r : runs) {
       CK(cudaDeviceSynchronize());
       usleep(1500 * 1000);
-      float ms = medianMs([&] { r.f<<<r.grid, 384, r.smem>>>(q, k, v, ov, lv, mq, mk, mv); });
+      float ms = medianMs([&] {
+        if (r.persistent)
+          dense_p<<<r.grid, 384, r.smem>>>(q, k, v, ov, lv, mq, mk, mv, mo);
+        else
+          dense_n<<<r.grid, 384, r.smem>>>(q, k, v, ov, lv, mq, mk, mv);
+      });
       CK(cudaGetLastError());
       std::printf("%-52s grid %5u smem %6d: %.3f ms %.1f TFLOP/s\n", r.name, r.grid, r.smem, ms, flops / ms / 1e9);
     }

@@ -51,49 +51,6 @@ static __device__ __forceinline__ void faopt_probe(int k) {
 }
 
 
-// tma_store.py's epilogue (e7): O through a TMA store of the staging tile.
-namespace faopt {
-template <int THREADS, typename T, int M, int N, int W>
-FAOPT_DEVICE void tma_store_tile(const OutTile<T, M, N, W> &o, const TmaMap *map,
-                                 faopt_i64 b, faopt_i64 h, faopt_i64 row0,
-                                 SmemTile<T, M, N> staging) {
-  // The previous program's store may still be reading the staging tile.
-  if (threadIdx.x == 0)
-    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
-  body_barrier<THREADS>(); // and the consumers may still read it (Q tile)
-  const int l = lane_id();
-#pragma unroll
-  for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < OutTile<T, M, N, W>::NT; ++nt)
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        int row = warp_id() * (M / W) + mt * 16 + (l >> 2) + half * 8;
-        int col = nt * 8 + (l & 3) * 2;
-        *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) = o.v[mt][nt][half];
-      }
-  // Each thread's shared-memory writes, visible to the TMA (async proxy).
-  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-  body_barrier<THREADS>();
-  if (threadIdx.x == 0) {
-    const faopt_u32 src = (faopt_u32)__cvta_generic_to_shared(staging.base);
-#pragma unroll
-    for (int s = 0; s < N / 64; ++s)
-      asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group"
-                   " [%0, {%2, %3, %4, %5}], [%1];" ::"l"(map),
-                   "r"(src + s * SmemTile<T, M, N>::kSlabBytes), "r"(64 * s), "r"((int)row0),
-                   "r"((int)h), "r"((int)b)
-                   : "memory");
-    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
-  }
-}
-// Before the CTA ends: its last store has read the staging tile.
-FAOPT_DEVICE void tma_store_drain() {
-  if (threadIdx.x == 0)
-    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
-}
-} // namespace faopt
-
 #include "gen_dense_u.cu"
 #include "gen_dense_t.cu"
 #include "gen_window_u.cu"
@@ -296,15 +253,10 @@ int main(int argc, char **argv) {
   int64_t most = 0;
   for (const Case &c : cases)
     most = std::max(most, c.b * c.h * std::max(c.sq, c.sk) * d);
-  std::vector<unsigned short> host(3 * most);
-  fillRandomBf16(host);
-  void *qkv, *o;
-  float *l;
+  const ProbeBuffers buffers = probeBuffers(most, d);
+  void *qkv = buffers.qkv, *o = buffers.o;
+  float *l = buffers.lse;
   unsigned long long *rec;
-  CK(cudaMalloc(&qkv, 3 * most * 2));
-  CK(cudaMalloc(&o, most * 2));
-  CK(cudaMalloc(&l, most / d * 4));
-  CK(cudaMemcpy(qkv, host.data(), 3 * most * 2, cudaMemcpyHostToDevice));
   CK(cudaMalloc(&rec, 16ull * 8 * 1024 * sizeof(unsigned long long)));
   unsigned long long *progRec;
   CK(cudaMalloc(&progRec, 8ull * kMaxPrograms * 1024 * sizeof(unsigned long long)));

@@ -37,14 +37,9 @@ int main() {
   int64_t most = 0;
   for (const Case &c : cases)
     most = std::max(most, c.b * c.h * std::max(c.sq, c.sk) * d);
-  std::vector<unsigned short> host(3 * most);
-  fillRandomBf16(host);
-  void *qkv, *o;
-  float *l;
-  CK(cudaMalloc(&qkv, 3 * most * 2));
-  CK(cudaMalloc(&o, most * 2));
-  CK(cudaMalloc(&l, most / d * 4));
-  CK(cudaMemcpy(qkv, host.data(), 3 * most * 2, cudaMemcpyHostToDevice));
+  const ProbeBuffers buffers = probeBuffers(most, d);
+  void *qkv = buffers.qkv, *o = buffers.o;
+  float *l = buffers.lse;
   const int smem128 = 163968, smem64 = 82048;
   for (auto f : {(const void *)dense_128, (const void *)window_128})
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem128));
