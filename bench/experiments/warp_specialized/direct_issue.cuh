@@ -46,7 +46,7 @@ FAOPT_DEVICE void prefetch_tile_direct(SmemTile<T, R, C> dst, faopt_i64 b,
   constexpr int kSlabs = C / 64, kSlabBytes = SmemTile<T, R, C>::kSlabBytes;
   mbar_expect_tx(full, (faopt_u32)(kSlabs * kSlabBytes));
   const int r = (int)(row < bound ? row : imax(bound, 1));
-  const faopt_u32 d = shared_addr(dst.base);
+  const faopt_u32 d = dst.sbase;
 #pragma unroll
   for (int s = 0; s < kSlabs; ++s)
     load_box(d + s * kSlabBytes, maps<PIPE>()[SOURCE], full, 64 * s, r, (int)h, (int)b);

@@ -196,7 +196,7 @@ FAOPT_DEVICE void prefetch_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
     return;
   Pipe &p = pipe<PIPE>();
   Request r;
-  r.dst = shared_addr(dst.base);
+  r.dst = dst.sbase;
   r.full = shared_addr(&p.full[SOURCE][stage]);
   r.empty = shared_addr(&p.empty[SOURCE][stage]);
   r.empty_parity = (faopt_u32)(round & 1) ^ 1u; // round 0: a fresh barrier

@@ -105,7 +105,7 @@ FAOPT_DEVICE void store_out(const OutTile<bf16, 128, 128, 8> &o,
     for (int half = 0; half < 2; ++half) {
       int row = warp_id() * 16 + (l >> 2) + half * 8;
       int col = nt * 8 + (l & 3) * 2;
-      *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) = o.v[0][nt][half];
+      st_shared_b32(staging.chunk_addr(row, col / 8) + (col % 8) * 2, o.v[0][nt][half]);
     }
   bar_sync(3, 256);
   char *plane = (char *)(dst.data + b * dst.stride[0] + h * dst.stride[1]);
@@ -116,7 +116,7 @@ FAOPT_DEVICE void store_out(const OutTile<bf16, 128, 128, 8> &o,
     faopt_i64 grow = row0 + row;
     if (grow < bound)
       *(uint4 *)(plane + grow * dst.stride[2] * 2 + chunk * 16) =
-          *(const uint4 *)staging.chunk_ptr(row, chunk);
+          ld_shared_v4(staging.chunk_addr(row, chunk));
   }
 }
 

@@ -241,18 +241,17 @@ template <typename T, int R, int C> struct SmemTile {
     return row * (C * 2) + (chunk ^ ((row / kRowsPerSwz) % kSwz)) * 16;
   }
 #endif
-  char *base;
+  // The tile's shared-window address. Kept as a 32-bit integer, not a
+  // generic pointer: from a generic `char *` NVRTC's NVVM does every
+  // address computation in 64 bits (nvcc's uses 32-bit shared pointers),
+  // which costs the kernels registers and integer issue slots.
+  faopt_u32 sbase;
 
-  FAOPT_DEVICE char *chunk_ptr(int row, int chunk) const {
-    return base + offset(row, chunk);
-  }
   FAOPT_DEVICE faopt_u32 chunk_addr(int row, int chunk) const {
-    return (faopt_u32)__cvta_generic_to_shared(chunk_ptr(row, chunk));
+    return sbase + offset(row, chunk);
   }
   /// Shared-window address of the tile, hidden from the optimiser.
-  FAOPT_DEVICE faopt_u32 shared_base() const {
-    return opaque((faopt_u32)__cvta_generic_to_shared(base));
-  }
+  FAOPT_DEVICE faopt_u32 shared_base() const { return opaque(sbase); }
   /// Address of (row, chunk) from shared_base().
   FAOPT_DEVICE static faopt_u32 addr(faopt_u32 sbase, int row, int chunk) {
     return sbase + offset(row, chunk);
@@ -265,11 +264,26 @@ extern __shared__ __align__(1024) char faopt_smem[];
 extern __shared__ __align__(128) char faopt_smem[];
 #endif
 
+/// Shared-window address of the dynamic shared memory.
+FAOPT_DEVICE faopt_u32 smem_base() {
+  return (faopt_u32)__cvta_generic_to_shared(faopt_smem);
+}
 template <typename T, int R, int C>
 FAOPT_DEVICE SmemTile<T, R, C> smem(faopt_i64 byte_offset) {
   SmemTile<T, R, C> t;
-  t.base = faopt_smem + byte_offset;
+  t.sbase = smem_base() + (faopt_u32)byte_offset;
   return t;
+}
+FAOPT_DEVICE void st_shared_b32(faopt_u32 addr, faopt_u32 v) {
+  asm volatile("st.shared.b32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+}
+FAOPT_DEVICE uint4 ld_shared_v4(faopt_u32 addr) {
+  uint4 v;
+  asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "r"(addr)
+               : "memory");
+  return v;
 }
 
 // ---------------------------------------------------------------------------
@@ -759,8 +773,8 @@ FAOPT_DEVICE void stage_output(const OutTile<T, M, N, W> &o,
       for (int half = 0; half < 2; ++half) {
         int row = warp_id() * (M / W) + mt * 16 + (l >> 2) + half * 8;
         int col = nt * 8 + (l & 3) * 2;
-        *(faopt_u32 *)(staging.chunk_ptr(row, col / 8) + (col % 8) * 2) =
-            o.v[mt][nt][half];
+        st_shared_b32(staging.chunk_addr(row, col / 8) + (col % 8) * 2,
+                      o.v[mt][nt][half]);
       }
 }
 
@@ -787,7 +801,7 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
     faopt_i64 grow = row0 + row;
     if (grow < bound)
       *(uint4 *)(plane + grow * dst.stride[2] * 2 + chunk * 16) =
-          *(const uint4 *)staging.chunk_ptr(row, chunk);
+          ld_shared_v4(staging.chunk_addr(row, chunk));
   }
 }
 

@@ -80,10 +80,24 @@ struct Pipe {
   // kernels).
   const TmaMap *maps[kSources + 1];
 };
+static_assert(sizeof(Pipe::full) == kSources * kStages * 8 &&
+                  sizeof(Pipe::empty) == sizeof(Pipe::full),
+              "full_bar / empty_bar below assume this layout");
 static_assert(sizeof(Pipe) <= 128,
               "the compiler reserves 128 bytes for the pipe (kTmaPipeBytes, TargetDesc.h)");
 template <int PIPE> FAOPT_DEVICE Pipe &pipe() {
   return *reinterpret_cast<Pipe *>(faopt_smem + PIPE);
+}
+/// Shared-window addresses of a stage's barriers, computed in 32 bits (see
+/// SmemTile::sbase; the stage is 0 or 1). Pipe's first members: full, then
+/// empty, kSources x kStages barriers of 8 bytes each.
+constexpr int kBarriers = kSources * kStages;
+template <int PIPE> FAOPT_DEVICE faopt_u32 full_bar(int source, faopt_i64 stage) {
+  return smem_base() + (faopt_u32)PIPE + (faopt_u32)(source * kStages + (int)stage) * 8u;
+}
+template <int PIPE> FAOPT_DEVICE faopt_u32 empty_bar(int source, faopt_i64 stage) {
+  return smem_base() + (faopt_u32)(PIPE + kBarriers * 8) +
+         (faopt_u32)(source * kStages + (int)stage) * 8u;
 }
 
 /// Registers the producer gives up and the consumers take (0: no change).
@@ -107,8 +121,8 @@ FAOPT_DEVICE void start_with(const TmaMap &q, const TmaMap &k, const TmaMap &v,
   if (threadIdx.x == 0) {
     for (int s = 0; s < kSources; ++s)
       for (int t = 0; t < kStages; ++t) {
-        mbar_init(shared_addr(&p.full[s][t]), 1);
-        mbar_init(shared_addr(&p.empty[s][t]), W);
+        mbar_init(full_bar<PIPE>(s, t), 1);
+        mbar_init(empty_bar<PIPE>(s, t), W);
       }
     p.maps[0] = &q;
     p.maps[1] = &k;
@@ -173,16 +187,15 @@ template <int PIPE, int SOURCE, typename T, int R, int C>
 FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
                              faopt_i64 row, faopt_i64 bound, faopt_i64 stage,
                              faopt_i64 round) {
-  Pipe &p = pipe<PIPE>();
-  const faopt_u32 full = shared_addr(&p.full[SOURCE][stage]);
+  const faopt_u32 full = full_bar<PIPE>(SOURCE, stage);
   // Round 0 waits on a fresh barrier's "previous" phase, which counts as
   // complete.
-  mbar_wait(shared_addr(&p.empty[SOURCE][stage]), (faopt_u32)(round & 1) ^ 1u);
+  mbar_wait(empty_bar<PIPE>(SOURCE, stage), (faopt_u32)(round & 1) ^ 1u);
   constexpr int kSlabs = C / 64, kSlabBytes = SmemTile<T, R, C>::kSlabBytes;
   mbar_expect_tx(full, (faopt_u32)(kSlabs * kSlabBytes));
   const int r = (int)(row < bound ? row : imax(bound, 1));
-  const faopt_u32 d = shared_addr(dst.base);
-  const TmaMap *map = p.maps[SOURCE];
+  const faopt_u32 d = dst.sbase;
+  const TmaMap *map = pipe<PIPE>().maps[SOURCE];
 #pragma unroll
   for (int s = 0; s < kSlabs; ++s)
     load_box(d + s * kSlabBytes, map, full, 64 * s, r, (int)h, (int)b);
@@ -192,7 +205,7 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
 template <int PIPE, int SOURCE, typename T, int R, int C>
 FAOPT_DEVICE SmemTile<T, R, C> wait_tile(SmemTile<T, R, C> tile,
                                          faopt_i64 stage, faopt_i64 round) {
-  mbar_wait(shared_addr(&pipe<PIPE>().full[SOURCE][stage]), (faopt_u32)(round & 1));
+  mbar_wait(full_bar<PIPE>(SOURCE, stage), (faopt_u32)(round & 1));
   return tile;
 }
 
@@ -200,11 +213,10 @@ FAOPT_DEVICE SmemTile<T, R, C> wait_tile(SmemTile<T, R, C> tile,
 /// fill first, in case the iteration skipped its wait).
 template <int PIPE, int SOURCE>
 FAOPT_DEVICE void release(faopt_i64 stage, faopt_i64 round) {
-  Pipe &p = pipe<PIPE>();
-  mbar_wait(shared_addr(&p.full[SOURCE][stage]), (faopt_u32)(round & 1));
+  mbar_wait(full_bar<PIPE>(SOURCE, stage), (faopt_u32)(round & 1));
   __syncwarp();
   if (lane_id() == 0)
-    mbar_arrive(shared_addr(&p.empty[SOURCE][stage]));
+    mbar_arrive(empty_bar<PIPE>(SOURCE, stage));
 }
 
 /// attn.tile_store of O in a persistent kernel (FlashAttention-3's
@@ -228,7 +240,7 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o, faopt_i64 b,
   body_barrier<THREADS>();
   if (threadIdx.x == 0) {
     const TmaMap *map = pipe<PIPE>().maps[3];
-    const faopt_u32 src = shared_addr(staging.base);
+    const faopt_u32 src = staging.sbase;
 #pragma unroll
     for (int s = 0; s < N / 64; ++s)
       asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group"
