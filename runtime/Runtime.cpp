@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string_view>
 
 using faopt::rt::fail;
@@ -28,11 +30,28 @@ bool softmaxOverlapFromEnv() {
   return !(v && std::string_view(v) == "0");
 }
 
-/// $FAOPT_PERSISTENT=1 compiles TMA kernels with attn-persistent-programs
-/// (one CTA per SM runs the programs in turn; experimental).
-bool persistentFromEnv() {
+/// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the
+/// programs' lengths are known when compiling), 1 (every TMA kernel), 0
+/// (none; for comparisons and diagnosis). Another value is reported once
+/// and read as unset.
+faopt::PersistentMode persistentFromEnv() {
   const char *v = std::getenv("FAOPT_PERSISTENT");
-  return v && std::string_view(v) == "1";
+  if (!v || !*v)
+    return faopt::PersistentMode::Auto;
+  std::string_view s(v);
+  if (s == "1")
+    return faopt::PersistentMode::On;
+  if (s == "0")
+    return faopt::PersistentMode::Off;
+  static std::once_flag reported;
+  std::call_once(reported, [&] {
+    std::fprintf(stderr,
+                 "faopt: warning: FAOPT_PERSISTENT=%s is not 0 or 1; using "
+                 "the default (persistent where no run-time kv-block lists "
+                 "drive the kernel)\n",
+                 v);
+  });
+  return faopt::PersistentMode::Auto;
 }
 
 /// Everything that changes the generated code goes into the disk key.
@@ -43,8 +62,7 @@ std::string cacheKey(const faopt_context &ctx,
     options += o + " ";
   if (!softmaxOverlapFromEnv())
     options += "no-softmax-overlap ";
-  if (persistentFromEnv())
-    options += "persistent";
+  options += std::string("persistent=") + faopt::toString(persistentFromEnv());
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});

@@ -117,7 +117,7 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &t, const ExplainShape &s,
-                    bool softmaxOverlap, bool persistent) {
+                    bool softmaxOverlap, PersistentMode persistent) {
   std::ostringstream os;
   const double e = static_cast<double>(spec::elementBytes(spec.dtype));
   const double dqk = static_cast<double>(spec.headDimQK),
@@ -138,8 +138,15 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << "\n";
   os << "    why: " << t.why << "\n";
   const int64_t eBytes = spec::elementBytes(spec.dtype);
+  // A mask that reads run-time tensors gets kv-block lists (attn-block-
+  // lists), and with them programs whose lengths only the data tells.
+  bool runTimeData = false;
+  for (const spec::TensorDecl &d : spec.tensors)
+    runTimeData |= !d.isStatic() && spec.mask && spec::exprUses(*spec.mask, d.name);
   const bool runsPersistent =
-      persistent && t.copy == "tma" &&
+      (persistent == PersistentMode::On ||
+       (persistent == PersistentMode::Auto && !runTimeData)) &&
+      t.copy == "tma" &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
                             spec.headDimV, eBytes,
                             t.stages) <= target.sharedMemPerBlock;
@@ -172,12 +179,13 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   if (runsPersistent)
     os << "  persistent: one CTA per SM runs programs in turn, loading the "
           "next one's tiles while it finishes the last (attn-persistent-"
-          "programs, --persistent; experimental)\n";
+          "programs; --no-persistent turns it off)\n";
+  else if (t.copy == "tma" && persistent == PersistentMode::Auto && runTimeData)
+    os << "  one CTA per program: the kv-block lists decide each program's "
+          "length at run time, which a persistent kernel's fixed share of "
+          "the programs cannot balance (--persistent overrides)\n";
 
   BlockCensus c = census(spec, t, s);
-  bool runTimeData = false;
-  for (const spec::TensorDecl &d : spec.tensors)
-    runTimeData |= !d.isStatic() && spec.mask && spec::exprUses(*spec.mask, d.name);
   const double bh = static_cast<double>(s.batch * s.heads);
   const double sq = static_cast<double>(s.seqQ), sk = static_cast<double>(s.seqK);
   os << "  at batch=" << s.batch << ", heads=" << s.heads

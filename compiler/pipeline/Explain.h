@@ -27,11 +27,12 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 
 /// The report. `tiles` is what the tiling pass will use for this target;
 /// `softmaxOverlap` and `persistent` whether the pipeline runs
-/// attn-overlap-softmax and attn-persistent-programs (both apply to TMA
-/// kernels, the second where the O staging region fits).
+/// attn-overlap-softmax and which kernels attn-persistent-programs takes
+/// (both apply to TMA kernels, the second where the O staging region fits).
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &tiles, const ExplainShape &shape,
-                    bool softmaxOverlap = true, bool persistent = false);
+                    bool softmaxOverlap = true,
+                    PersistentMode persistent = PersistentMode::Auto);
 
 } // namespace faopt
 

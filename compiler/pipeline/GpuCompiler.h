@@ -9,6 +9,7 @@
 #define FAOPT_COMPILER_PIPELINE_GPUCOMPILER_H
 
 #include "compiler/spec/Spec.h"
+#include "compiler/targets/TargetDesc.h"
 #include "compiler/targets/gpu/CudaSource.h"
 #include "compiler/targets/gpu/Nvrtc.h"
 #include <string>
@@ -19,7 +20,8 @@ struct GpuCompileOptions {
   std::string target = "sm80"; // sm80 or sm90a
   int64_t blockQ = 0, blockKv = 0;
   bool softmaxOverlap = true; // attn-overlap-softmax (wgmma + TMA kernels)
-  bool persistent = false;    // attn-persistent-programs (TMA kernels; opt-in)
+  // Which TMA kernels run attn-persistent-programs.
+  PersistentMode persistent = PersistentMode::Auto;
   bool runNvrtc = true; // false: stop at CUDA C++
   bool wantCubin = true;
   std::string sourceName = "spec"; // for locations and comments

@@ -99,16 +99,17 @@ void addCpuLowering(OpPassManager &pm) {
 /// terms linear in kv as per-row bounds, 32-bit index math), then
 /// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target,
-                    bool softmaxOverlap, bool persistent) {
+                    bool softmaxOverlap, PersistentMode persistent) {
   gpu::AttnScheduleGridOptions schedule;
   if (std::optional<TargetDesc> t = lookupTarget(target))
     schedule.l2Bytes = t->l2Bytes;
   pm.addNestedPass<func::FuncOp>(gpu::createAttnScheduleGrid(schedule));
   pm.addPass(createCSEPass());
-  if (persistent) {
+  if (persistent != PersistentMode::Off) {
     gpu::AttnPersistentProgramsOptions programs;
     if (std::optional<TargetDesc> t = lookupTarget(target))
       programs.sharedMemoryBytes = t->sharedMemPerBlock;
+    programs.listKernels = persistent == PersistentMode::On;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnPersistentPrograms(programs));
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
@@ -218,7 +219,14 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::init(0)};
   Option<int64_t> blockKv{*this, "block-kv", llvm::cl::init(0)};
   Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(true)};
-  Option<bool> persistent{*this, "persistent", llvm::cl::init(false)};
+  Option<PersistentMode> persistent{
+      *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
+      llvm::cl::init(PersistentMode::Auto),
+      llvm::cl::values(
+          clEnumValN(PersistentMode::Auto, "auto",
+                     "those without run-time kv-block lists"),
+          clEnumValN(PersistentMode::On, "on", "all"),
+          clEnumValN(PersistentMode::Off, "off", "none"))};
 };
 } // namespace
 

@@ -35,7 +35,8 @@ struct PipelineOptions {
   int64_t blockQ = 0;  // 0: the target chooses
   int64_t blockKv = 0; // 0: the target chooses
   bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
-  bool persistent = false;    // GPU: run attn-persistent-programs (opt-in)
+  // GPU: which TMA kernels run attn-persistent-programs.
+  PersistentMode persistent = PersistentMode::Auto;
 };
 
 /// Adds the passes that take a spec module to `last`.

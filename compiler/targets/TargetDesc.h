@@ -77,6 +77,18 @@ constexpr int64_t kTmaPipeBytes = 128;
 int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
                               int64_t elementBytes, int64_t stages);
 
+/// Which TMA kernels run attn-persistent-programs. Auto (the default): those
+/// whose programs' kv-block counts are known when compiling, i.e. not driven
+/// by run-time kv-block lists. The pass hands each CTA a fixed share of the
+/// programs, balanced by those counts; with lists (document masks) the
+/// counts come from the data and a fixed share is unbalanced (H200:
+/// documents -6%, while causal 8k / 16k gain 4-9% and 512-2k rows 1-17%,
+/// docs/performance.md item 34). On: every TMA kernel; Off: none.
+enum class PersistentMode { Auto, On, Off };
+/// "auto", "on", "off".
+const char *toString(PersistentMode mode);
+std::optional<PersistentMode> parsePersistentMode(std::string_view name);
+
 } // namespace faopt
 
 #endif // FAOPT_COMPILER_TARGETS_TARGETDESC_H

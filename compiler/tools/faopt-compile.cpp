@@ -73,10 +73,24 @@ cl::opt<bool> noSoftmaxOverlap(
     cl::init(false));
 cl::opt<bool> persistentPrograms(
     "persistent",
-    cl::desc("sm90a, TMA kernels: run attn-persistent-programs (one CTA per "
-             "SM runs the programs in turn; experimental, slower on the H200 "
-             "so far: docs/performance.md item 25)"),
+    cl::desc("sm90a, TMA kernels: make every one persistent (one CTA per SM "
+             "runs the programs in turn), also those driven by run-time "
+             "kv-block lists (by default only the others are)"),
     cl::init(false));
+cl::opt<bool> noPersistentPrograms(
+    "no-persistent",
+    cl::desc("sm90a, TMA kernels: no persistent kernels (one CTA per "
+             "program; for comparisons and diagnosis)"),
+    cl::init(false));
+
+/// --persistent / --no-persistent / neither (auto).
+faopt::PersistentMode persistentMode() {
+  if (persistentPrograms)
+    return faopt::PersistentMode::On;
+  if (noPersistentPrograms)
+    return faopt::PersistentMode::Off;
+  return faopt::PersistentMode::Auto;
+}
 
 int fail(const Twine &message) {
   errs() << "faopt-compile: error: " << message << "\n";
@@ -123,6 +137,8 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv,
                               "faopt-compile: attention spec to kernel\n");
+  if (persistentPrograms && noPersistentPrograms)
+    return fail("--persistent and --no-persistent contradict each other");
 
   if (cacheInfo || clearCache) {
     std::string dir =
@@ -191,7 +207,7 @@ int main(int argc, char **argv) {
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
-                             persistentPrograms);
+                             persistentMode());
     if (outputPath == "-")
       return 0;
   }
@@ -202,7 +218,7 @@ int main(int argc, char **argv) {
     options.blockQ = blockQ;
     options.blockKv = blockKv;
     options.softmaxOverlap = !noSoftmaxOverlap;
-    options.persistent = persistentPrograms;
+    options.persistent = persistentMode();
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
@@ -244,7 +260,7 @@ int main(int argc, char **argv) {
   options.blockQ = blockQ;
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
-  options.persistent = persistentPrograms;
+  options.persistent = persistentMode();
   if (failed(faopt::runPipeline(*module, options, *stage)))
     return fail(specPath + ": compilation failed:\n" + diagnostics);
 

@@ -155,12 +155,17 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     one (attn-pipeline-kv-loads numbers fills across programs). The O
     tile then needs a staging region of its own (the next Q may be landing
     in Q's): kernels whose tiles leave no room for it (d = 256) are left
-    alone.
+    alone. With list-kernels=false, so are kernels that read run-time
+    kv-block lists (an attn.block_lists argument): their programs' lengths
+    come from the data, and the snake order balances only lengths known
+    when compiling (faopt::PersistentMode::Auto).
   }];
   let options = [
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
            /*default=*/"227 * 1024",
-           "shared memory one CTA may use on the target">
+           "shared memory one CTA may use on the target">,
+    Option<"listKernels", "list-kernels", "bool", /*default=*/"true",
+           "also kernels driven by run-time kv-block lists">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];

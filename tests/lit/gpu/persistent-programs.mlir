@@ -1,4 +1,5 @@
 // RUN: faopt-opt %s --attn-persistent-programs --split-input-file | FileCheck %s
+// RUN: faopt-opt %s --attn-persistent-programs="list-kernels=false" --split-input-file | FileCheck %s --check-prefix=AUTO
 
 // A TMA kernel's grid of programs becomes one worker per CTA (attn.workers
 // of them) looping over its programs: one from each row of `workers`
@@ -9,6 +10,8 @@
 !mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
 
 // CHECK-LABEL: func.func @kernel(
+// AUTO-LABEL:  func.func @kernel(
+// AUTO:          attn.workers
 // CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[N:arg4]]: index
 // CHECK:         %[[WORKERS:.*]] = attn.workers
 // CHECK-NEXT:    scf.forall (%[[W:.*]]) in (%[[WORKERS]]) {
@@ -98,6 +101,37 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
     %row = arith.muli %p, %c128 : index
     %t = attn.tile_load %q[%c0, %c0, %row] bound %sq : !big -> tensor<128x256xbf16>
     attn.tile_store %t, %o[%c0, %c0, %row] bound %sq : tensor<128x256xbf16>, !big
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// A kernel driven by run-time kv-block lists (an attn.block_lists
+// argument, attn-block-lists): persistent by default, left alone with
+// list-kernels=false (faopt::PersistentMode::Auto), since its programs'
+// lengths come from the data and the snake balances only the order
+// attn-schedule-grid gave them.
+
+!mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
+!lists = memref<?x?x?x?xi32, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @lists(
+// CHECK:         attn.workers
+// CHECK:         } {attn.programs}
+// AUTO-LABEL:  func.func @lists(
+// AUTO-NOT:      attn.workers
+// AUTO:          scf.forall (%{{.*}}) in (%{{.*}}) {
+// AUTO-NOT:        attn.programs
+// AUTO:          } {attn.grid}
+
+func.func @lists(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %l: !lists {attn.block_lists = {per_batch = false, per_head = false}}, %n: index, %sq: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c128 = arith.constant 128 : index
+  scf.forall (%p) in (%n) {
+    %row = arith.muli %p, %c128 : index
+    %t = attn.tile_load %q[%c0, %c0, %row] bound %sq : !mem -> tensor<128x128xbf16>
+    attn.tile_store %t, %o[%c0, %c0, %row] bound %sq : tensor<128x128xbf16>, !mem
   } {attn.grid}
   return
 }
