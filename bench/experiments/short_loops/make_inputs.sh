@@ -15,7 +15,7 @@ for kind in dense window; do
     fields='"dtype": "bf16", "head_dim": 128'
     [ "$kind" = window ] && fields="$fields, $window"
     echo "{\"name\": \"${kind}_$m\", $fields}" > "$tmp/${kind}_$m.spec.json"
-    flag=""
+    flag="--no-persistent"   # plain: one CTA per program (not the default since session 14)
     case "$m" in p*) flag="--persistent" ;; esac
     "$compile" "$tmp/${kind}_$m.spec.json" --target sm90a $flag --emit cuda -o "$tmp/${kind}_$m.cu"
     grep -v '^#include' "$tmp/${kind}_$m.cu" > "$tmp/${kind}_$m.plain.cu"
