@@ -54,6 +54,24 @@ faopt::PersistentMode persistentFromEnv() {
   return faopt::PersistentMode::Auto;
 }
 
+/// $FAOPT_Q_STAGES=2: persistent kernels alternate between two Q tiles
+/// (attn-persistent-programs q-stages; experimental). Unset or 1: one.
+/// Another value is reported once and read as unset.
+int64_t qStagesFromEnv() {
+  const char *v = std::getenv("FAOPT_Q_STAGES");
+  if (!v || !*v || std::string_view(v) == "1")
+    return 1;
+  if (std::string_view(v) == "2")
+    return 2;
+  static std::once_flag reported;
+  std::call_once(reported, [&] {
+    std::fprintf(stderr,
+                 "faopt: warning: FAOPT_Q_STAGES=%s is not 1 or 2; using 1\n",
+                 v);
+  });
+  return 1;
+}
+
 /// Everything that changes the generated code goes into the disk key.
 std::string cacheKey(const faopt_context &ctx,
                      const faopt::spec::AttentionSpec &spec) {
@@ -63,6 +81,7 @@ std::string cacheKey(const faopt_context &ctx,
   if (!softmaxOverlapFromEnv())
     options += "no-softmax-overlap ";
   options += std::string("persistent=") + faopt::toString(persistentFromEnv());
+  options += " q-stages=" + std::to_string(qStagesFromEnv());
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});
@@ -398,6 +417,7 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
     options.wantCubin = ctx->loadTarget == "cubin";
     options.softmaxOverlap = softmaxOverlapFromEnv();
     options.persistent = persistentFromEnv();
+    options.qStages = qStagesFromEnv();
     options.sourceName = kernel->spec.name + ".json";
     faopt::GpuCompileResult r = faopt::compileForGpu(kernel->spec, options);
     if (!r.ok)
@@ -462,6 +482,7 @@ faopt_status faopt_compile(const char *specJson, const char *target,
   options.wantCubin = what == "cubin";
   options.softmaxOverlap = softmaxOverlapFromEnv();
   options.persistent = persistentFromEnv();
+  options.qStages = qStagesFromEnv();
   options.sourceName = parsed.spec->name + ".json";
   faopt::GpuCompileResult r = faopt::compileForGpu(*parsed.spec, options);
   if (!r.ok)

@@ -117,7 +117,8 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &t, const ExplainShape &s,
-                    bool softmaxOverlap, PersistentMode persistent) {
+                    bool softmaxOverlap, PersistentMode persistent,
+                    int64_t qStages) {
   std::ostringstream os;
   const double e = static_cast<double>(spec::elementBytes(spec.dtype));
   const double dqk = static_cast<double>(spec.headDimQK),
@@ -150,12 +151,20 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
                             spec.headDimV, eBytes,
                             t.stages) <= target.sharedMemPerBlock;
+  const bool secondQ =
+      runsPersistent && qStages == 2 &&
+      persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
+                            eBytes, t.stages, 2) <= target.sharedMemPerBlock;
   os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
      << t.stages << " x (K "
      << t.blockKv * spec.headDimQK * static_cast<int64_t>(e) / 1024
      << " KiB + V " << t.blockKv * spec.headDimV * static_cast<int64_t>(e) / 1024
      << " KiB))"
+     << (secondQ ? " + the next program's Q " +
+                       std::to_string(t.blockQ * spec.headDimQK * eBytes / 1024) +
+                       " KiB"
+                 : std::string())
      << (runsPersistent ? " + O staging " +
                               std::to_string(t.blockQ * spec.headDimV * eBytes / 1024) +
                               " KiB"

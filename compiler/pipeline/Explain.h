@@ -28,11 +28,13 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 /// The report. `tiles` is what the tiling pass will use for this target;
 /// `softmaxOverlap` and `persistent` whether the pipeline runs
 /// attn-overlap-softmax and which kernels attn-persistent-programs takes
-/// (both apply to TMA kernels, the second where the O staging region fits).
+/// (both apply to TMA kernels, the second where the O staging region fits),
+/// `qStages` its Q tiles per worker (the second where it fits).
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &tiles, const ExplainShape &shape,
                     bool softmaxOverlap = true,
-                    PersistentMode persistent = PersistentMode::Auto);
+                    PersistentMode persistent = PersistentMode::Auto,
+                    int64_t qStages = 1);
 
 } // namespace faopt
 

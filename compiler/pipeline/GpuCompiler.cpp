@@ -202,6 +202,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.blockKv = options.blockKv;
   pipeline.softmaxOverlap = options.softmaxOverlap;
   pipeline.persistent = options.persistent;
+  pipeline.qStages = options.qStages;
   if (failed(runPipeline(*module, pipeline, Stage::Lowered))) {
     result.error = "compilation failed:\n" + diagnostics;
     return result;

@@ -22,6 +22,7 @@ struct GpuCompileOptions {
   bool softmaxOverlap = true; // attn-overlap-softmax (wgmma + TMA kernels)
   // Which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
+  int64_t qStages = 1; // Q tiles per persistent worker (1 or 2)
   bool runNvrtc = true; // false: stop at CUDA C++
   bool wantCubin = true;
   std::string sourceName = "spec"; // for locations and comments

@@ -99,7 +99,8 @@ void addCpuLowering(OpPassManager &pm) {
 /// terms linear in kv as per-row bounds, 32-bit index math), then
 /// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target,
-                    bool softmaxOverlap, PersistentMode persistent) {
+                    bool softmaxOverlap, PersistentMode persistent,
+                    int64_t qStages) {
   gpu::AttnScheduleGridOptions schedule;
   if (std::optional<TargetDesc> t = lookupTarget(target))
     schedule.l2Bytes = t->l2Bytes;
@@ -110,6 +111,7 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
     if (std::optional<TargetDesc> t = lookupTarget(target))
       programs.sharedMemoryBytes = t->sharedMemPerBlock;
     programs.listKernels = persistent == PersistentMode::On;
+    programs.qStages = qStages;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnPersistentPrograms(programs));
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
@@ -181,7 +183,7 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
     addCpuLowering(pm);
   else
     addGpuLowering(pm, options.target, options.softmaxOverlap,
-                   options.persistent);
+                   options.persistent, options.qStages);
 }
 
 LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
@@ -227,6 +229,9 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                      "those without run-time kv-block lists"),
           clEnumValN(PersistentMode::On, "on", "all"),
           clEnumValN(PersistentMode::Off, "off", "none"))};
+  Option<int64_t> qStages{*this, "q-stages",
+                          llvm::cl::desc("Q tiles per persistent worker"),
+                          llvm::cl::init(1)};
 };
 } // namespace
 
@@ -241,6 +246,7 @@ void registerPipelines() {
         options.blockKv = o.blockKv;
         options.softmaxOverlap = o.softmaxOverlap;
         options.persistent = o.persistent;
+        options.qStages = o.qStages;
         TargetKind kind = targetKindOf(options.target);
         Stage last = parseStage(o.stop, kind).value_or(Stage::Decomposed);
         buildPipeline(pm, options, last);

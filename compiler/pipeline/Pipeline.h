@@ -37,6 +37,9 @@ struct PipelineOptions {
   bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
+  // GPU: Q tiles per persistent worker (2: the next program's Q lands
+  // during this one's kv loop; experimental, docs/performance.md item 36).
+  int64_t qStages = 1;
 };
 
 /// Adds the passes that take a spec module to `last`.

@@ -23,9 +23,11 @@ int64_t sharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
 } // namespace
 
 int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
-                              int64_t elementBytes, int64_t stages) {
+                              int64_t elementBytes, int64_t stages,
+                              int64_t qStages) {
   return sharedBytes(bq, bkv, dQK, dV, elementBytes, stages) +
-         bq * dV * elementBytes + kTmaPipeBytes;
+         (qStages - 1) * bq * dQK * elementBytes + bq * dV * elementBytes +
+         kTmaPipeBytes;
 }
 
 const char *toString(PersistentMode mode) {

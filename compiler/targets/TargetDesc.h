@@ -70,12 +70,14 @@ bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV);
 constexpr int64_t kTmaPipeBytes = 128;
 
 /// Shared memory of a persistent TMA kernel (attn-persistent-programs) with
-/// tiles `bq` x `bkv`, head dims dQK / dV and `stages` K/V stages: the
-/// tiles, the O tile's staging region (Q's may be taking the next program's
-/// tile) and the pipe. Persistent where this fits the target's per-block
-/// limit (d = 128: 192 KiB of 227; d = 256 does not fit).
+/// tiles `bq` x `bkv`, head dims dQK / dV, `stages` K/V stages and
+/// `qStages` Q tiles: the tiles, the O tile's staging region (Q's may be
+/// taking the next program's tile) and the pipe. Persistent where this fits
+/// the target's per-block limit (d = 128: 192 KiB of 227, 224 KiB with two
+/// Q tiles; d = 256 does not fit).
 int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
-                              int64_t elementBytes, int64_t stages);
+                              int64_t elementBytes, int64_t stages,
+                              int64_t qStages = 1);
 
 /// Which TMA kernels run attn-persistent-programs. Auto (the default): those
 /// whose programs' kv-block counts are known when compiling, i.e. not driven

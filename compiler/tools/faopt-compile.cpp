@@ -83,6 +83,13 @@ cl::opt<bool> noPersistentPrograms(
              "program; for comparisons and diagnosis)"),
     cl::init(false));
 
+cl::opt<int64_t> qStages(
+    "q-stages",
+    cl::desc("sm90a, persistent kernels: Q tiles per worker, 1 or 2 (2: the "
+             "next program's Q lands during this one's kv loop, where the "
+             "second tile fits; experimental: not yet measured)"),
+    cl::init(1));
+
 /// --persistent / --no-persistent / neither (auto).
 faopt::PersistentMode persistentMode() {
   if (persistentPrograms)
@@ -139,6 +146,8 @@ int main(int argc, char **argv) {
                               "faopt-compile: attention spec to kernel\n");
   if (persistentPrograms && noPersistentPrograms)
     return fail("--persistent and --no-persistent contradict each other");
+  if (qStages != 1 && qStages != 2)
+    return fail("--q-stages must be 1 or 2, not " + Twine(qStages));
 
   if (cacheInfo || clearCache) {
     std::string dir =
@@ -207,7 +216,7 @@ int main(int argc, char **argv) {
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
-                             persistentMode());
+                             persistentMode(), qStages);
     if (outputPath == "-")
       return 0;
   }
@@ -219,6 +228,7 @@ int main(int argc, char **argv) {
     options.blockKv = blockKv;
     options.softmaxOverlap = !noSoftmaxOverlap;
     options.persistent = persistentMode();
+    options.qStages = qStages;
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
@@ -261,6 +271,7 @@ int main(int argc, char **argv) {
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
   options.persistent = persistentMode();
+  options.qStages = qStages;
   if (failed(faopt::runPipeline(*module, options, *stage)))
     return fail(specPath + ": compilation failed:\n" + diagnostics);
 

@@ -158,14 +158,22 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     alone. With list-kernels=false, so are kernels that read run-time
     kv-block lists (an attn.block_lists argument): their programs' lengths
     come from the data, and the snake order balances only lengths known
-    when compiling (faopt::PersistentMode::Auto).
+    when compiling (faopt::PersistentMode::Auto). With q-stages=2 (where
+    the second Q tile fits) the loop over programs gets attn.q_stages = 2:
+    attn-pipeline-kv-loads then alternates the programs' Q between two
+    tiles, so the copy thread issues the next program's Q as soon as it
+    has issued this one's last K/V instead of after the consumers' kv loop.
   }];
   let options = [
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
            /*default=*/"227 * 1024",
            "shared memory one CTA may use on the target">,
     Option<"listKernels", "list-kernels", "bool", /*default=*/"true",
-           "also kernels driven by run-time kv-block lists">
+           "also kernels driven by run-time kv-block lists">,
+    Option<"qStages", "q-stages", "int64_t", /*default=*/"1",
+           "Q tiles per worker: 2 lets the next program's Q land during "
+           "this one's kv loop (where it fits; recorded as attn.q_stages "
+           "on the loop over programs for attn-pipeline-kv-loads)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];

@@ -81,11 +81,22 @@ struct AttnPersistentProgramsPass
                                   : nullptr;
     if (!q || !dQK || !dV)
       return;
-    int64_t bytes = faopt::persistentSharedBytes(
-        tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
-        q.getElementTypeBitWidth() / 8, tiling.getStages());
-    if (bytes > sharedMemoryBytes)
+    if (qStages != 1 && qStages != 2) {
+      fn.emitError() << "attn-persistent-programs: q-stages must be 1 or 2, "
+                        "not "
+                     << static_cast<int64_t>(qStages);
+      return signalPassFailure();
+    }
+    auto bytesWith = [&](int64_t stagesOfQ) {
+      return faopt::persistentSharedBytes(
+          tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
+          q.getElementTypeBitWidth() / 8, tiling.getStages(), stagesOfQ);
+    };
+    if (bytesWith(1) > sharedMemoryBytes)
       return;
+    // A second Q tile only where it fits too.
+    const int64_t stagesOfQ =
+        qStages == 2 && bytesWith(2) <= sharedMemoryBytes ? 2 : 1;
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "
@@ -141,6 +152,8 @@ struct AttnPersistentProgramsPass
     Value count = arith::AddIOp::create(b, loc, lastRow, extra);
     auto programs = scf::ForOp::create(b, loc, zero, count, one);
     programs->setAttr("attn.programs", b.getUnitAttr());
+    if (stagesOfQ == 2)
+      programs->setAttr("attn.q_stages", b.getI64IntegerAttr(2));
 
     b.setInsertionPointToStart(programs.getBody());
     Value p = snake(b, programs.getInductionVar());

@@ -393,14 +393,27 @@ struct AttnPipelineKvLoadsPass
         continue;
       // One stage; in a persistent kernel its fill is the program's number
       // on this worker, and it is released after the kv loop, so the next
-      // program's tile lands while this one finishes.
+      // program's tile lands while this one finishes. With two Q tiles
+      // (attn.q_stages = 2, attn-persistent-programs) program t uses tile
+      // t mod 2, fill t / 2: the copy thread issues the next program's Q
+      // once it has issued this one's last K / V, without waiting for the
+      // consumers to release this one's Q.
       OpBuilder eb(early);
-      Value qRound = programs ? Value(programs.getInductionVar()) : index(eb, 0);
-      prefetch(eb, early, early.getRow(), index(eb, 0), qRound);
+      Value qStage = index(eb, 0);
+      Value qRound = programs ? Value(programs.getInductionVar()) : qStage;
+      if (auto n = programs ? programs->getAttrOfType<IntegerAttr>("attn.q_stages")
+                            : IntegerAttr();
+          n && n.getInt() == 2) {
+        Value qStages = index(eb, 2);
+        qStage = arith::RemUIOp::create(eb, loc, programs.getInductionVar(),
+                                        qStages);
+        qRound = arith::DivUIOp::create(eb, loc, programs.getInductionVar(),
+                                        qStages);
+      }
+      prefetch(eb, early, early.getRow(), qStage, qRound);
       OpBuilder wb(loop);
       if (!always)
         always = arith::ConstantIntOp::create(wb, loc, 1, 1);
-      Value qStage = index(wb, 0);
       auto wait = TileWaitOp::create(
           wb, early.getLoc(), early.getTile().getType(), early.getSource(),
           early.getBatch(), early.getHead(), early.getRow(), early.getBound(),

@@ -1,5 +1,8 @@
 // RUN: faopt-opt %s --attn-persistent-programs --split-input-file | FileCheck %s
 // RUN: faopt-opt %s --attn-persistent-programs="list-kernels=false" --split-input-file | FileCheck %s --check-prefix=AUTO
+// RUN: faopt-opt %s --attn-persistent-programs="q-stages=2" --split-input-file | FileCheck %s --check-prefix=QTWO
+// RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=200000" --split-input-file | FileCheck %s --check-prefix=QROOM
+// RUN: not faopt-opt %s --attn-persistent-programs="q-stages=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=QBAD
 
 // A TMA kernel's grid of programs becomes one worker per CTA (attn.workers
 // of them) looping over its programs: one from each row of `workers`
@@ -12,6 +15,11 @@
 // CHECK-LABEL: func.func @kernel(
 // AUTO-LABEL:  func.func @kernel(
 // AUTO:          attn.workers
+// A second Q tile (q-stages=2) where it fits: noted on the loop over
+// programs for attn-pipeline-kv-loads.
+// QTWO-LABEL:  func.func @kernel(
+// QTWO:          } {attn.programs, attn.q_stages = 2 : i64}
+// QBAD:        error: attn-persistent-programs: q-stages must be 1 or 2, not 3
 // CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[N:arg4]]: index
 // CHECK:         %[[WORKERS:.*]] = attn.workers
 // CHECK-NEXT:    scf.forall (%[[W:.*]]) in (%[[WORKERS]]) {
@@ -119,6 +127,11 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // CHECK-LABEL: func.func @lists(
 // CHECK:         attn.workers
 // CHECK:         } {attn.programs}
+// With q-stages=2 and room for one Q tile but not two (200000 bytes: 192
+// KiB + 128 fits, 224 KiB + 128 does not): persistent with one Q tile.
+// QROOM-LABEL: func.func @lists(
+// QROOM:         attn.workers
+// QROOM:         } {attn.programs}
 // AUTO-LABEL:  func.func @lists(
 // AUTO-NOT:      attn.workers
 // AUTO:          scf.forall (%{{.*}}) in (%{{.*}}) {

@@ -192,3 +192,42 @@ func.func @programs(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: ind
   } {attn.programs}
   return
 }
+
+// -----
+
+// Two Q tiles (attn.q_stages = 2 from attn-persistent-programs): program t
+// of the worker fills Q tile t mod 2 for the (t / 2)-th time, waits for and
+// releases that fill, so the copy thread can issue the next program's Q
+// while this one's kv loop still reads the other tile.
+
+!mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @two_q_tiles(
+// CHECK-SAME:      %[[Q:arg0]]: memref
+// CHECK:         scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (index) {
+// CHECK:           %[[QST:.*]] = arith.remui %[[T]], %[[TWO:.*]] : index
+// CHECK-NEXT:      %[[QRD:.*]] = arith.divui %[[T]], %[[TWO]] : index
+// CHECK-NEXT:      attn.tile_prefetch %[[Q]][{{.*}}] bound %{{.*}} stage %[[QST]] round %[[QRD]]
+// CHECK:           attn.tile_wait %[[Q]][{{.*}}] bound %{{.*}} stage %[[QST]] round %[[QRD]]
+// CHECK:           scf.for
+// CHECK:           attn.tile_release %[[Q]] stage %[[QST]] round %[[QRD]]
+// CHECK:         } {attn.kv_fills, attn.programs, attn.q_stages = 2 : i64}
+func.func @two_q_tiles(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: index, %count: index, %lo: index, %hi: index, %acc0: tensor<64x128xf32>) attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  scf.for %t = %c0 to %count step %c1 {
+    %q0 = arith.muli %t, %c64 : index
+    %qt = attn.tile_load %q[%b, %h, %q0] bound %sq : !mem -> tensor<64x128xbf16>
+    %r = scf.for %kb = %lo to %hi step %c1 iter_args(%acc = %acc0) -> (tensor<64x128xf32>) {
+      %kv0 = arith.muli %kb, %c64 : index
+      %kt = attn.tile_load %k[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+      %vt = attn.tile_load %v[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+      %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x128xbf16>, tensor<64x128xbf16> -> tensor<64x64xf32>
+      %p = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+      %a = attn.tile_matmul %p, %vt acc %acc : tensor<64x64xbf16>, tensor<64x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+      scf.yield %a : tensor<64x128xf32>
+    }
+  } {attn.programs, attn.q_stages = 2 : i64}
+  return
+}
