@@ -30,6 +30,9 @@ bool softmaxOverlapFromEnv() {
   return !(v && std::string_view(v) == "0");
 }
 
+/// $FAOPT_QUIET: no warnings on stderr (docs/runtime.md).
+bool quiet() { return std::getenv("FAOPT_QUIET") != nullptr; }
+
 /// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the
 /// programs' lengths are known when compiling), 1 (every TMA kernel), 0
 /// (none; for comparisons and diagnosis). Another value is reported once
@@ -45,6 +48,8 @@ faopt::PersistentMode persistentFromEnv() {
     return faopt::PersistentMode::Off;
   static std::once_flag reported;
   std::call_once(reported, [&] {
+    if (quiet())
+      return;
     std::fprintf(stderr,
                  "faopt: warning: FAOPT_PERSISTENT=%s is not 0 or 1; using "
                  "the default (persistent where no run-time kv-block lists "
@@ -65,6 +70,8 @@ int64_t qStagesFromEnv() {
     return 2;
   static std::once_flag reported;
   std::call_once(reported, [&] {
+    if (quiet())
+      return;
     std::fprintf(stderr,
                  "faopt: warning: FAOPT_Q_STAGES=%s is not 1 or 2; using 1\n",
                  v);

@@ -3,7 +3,7 @@
 # sample: 64-bit adds and 64-bit moves in the PTX (NVRTC keeps generic
 # shared pointers in 64 bits; see docs/performance.md item 34), registers
 # and spill bytes from ptxas (the manifest). Compare two checkouts' builds:
-#   scripts/ptx-stats.sh build [--persistent] > a.txt
+#   scripts/ptx-stats.sh build [--no-persistent | --persistent | --q-stages 2] > a.txt
 set -euo pipefail
 build="${1:-build}"; shift || true
 out=$(mktemp -d)

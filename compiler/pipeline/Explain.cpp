@@ -188,7 +188,9 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   if (runsPersistent)
     os << "  persistent: one CTA per SM runs programs in turn, loading the "
           "next one's tiles while it finishes the last (attn-persistent-"
-          "programs; --no-persistent turns it off)\n";
+          "programs; --no-persistent turns it off)"
+       << (qStages == 2 && !secondQ ? "; no room for a second Q tile" : "")
+       << "\n";
   else if (t.copy == "tma" && persistent == PersistentMode::Auto && runTimeData)
     os << "  one CTA per program: the kv-block lists decide each program's "
           "length at run time, which a persistent kernel's fixed share of "

@@ -42,16 +42,6 @@ const char *toString(PersistentMode mode) {
   return "auto";
 }
 
-std::optional<PersistentMode> parsePersistentMode(std::string_view name) {
-  if (name == "auto")
-    return PersistentMode::Auto;
-  if (name == "on")
-    return PersistentMode::On;
-  if (name == "off")
-    return PersistentMode::Off;
-  return std::nullopt;
-}
-
 bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies) {
   // Measured on the H200 (docs/performance.md item 18): with cp.async copies
   // d = 128 gains 2-6%, d = 64 loses 1-5% (its products are too short to

@@ -84,12 +84,12 @@ int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
 /// by run-time kv-block lists. The pass hands each CTA a fixed share of the
 /// programs, balanced by those counts; with lists (document masks) the
 /// counts come from the data and a fixed share is unbalanced (H200:
-/// documents -6%, while causal 8k / 16k gain 4-9% and 512-2k rows 1-17%,
-/// docs/performance.md item 34). On: every TMA kernel; Off: none.
+/// documents -6%, while causal 8k and the window gain 3-5% and 512-2k rows
+/// 2-21% over the same build without, docs/performance.md items 34, 35).
+/// On: every TMA kernel; Off: none.
 enum class PersistentMode { Auto, On, Off };
-/// "auto", "on", "off".
+/// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(PersistentMode mode);
-std::optional<PersistentMode> parsePersistentMode(std::string_view name);
 
 } // namespace faopt
 

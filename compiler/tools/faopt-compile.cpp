@@ -148,6 +148,9 @@ int main(int argc, char **argv) {
     return fail("--persistent and --no-persistent contradict each other");
   if (qStages != 1 && qStages != 2)
     return fail("--q-stages must be 1 or 2, not " + Twine(qStages));
+  if (qStages == 2 && noPersistentPrograms)
+    return fail("--q-stages 2 applies to persistent kernels, which "
+                "--no-persistent turns off");
 
   if (cacheInfo || clearCache) {
     std::string dir =

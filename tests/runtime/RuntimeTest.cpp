@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -108,6 +109,86 @@ TEST(Runtime, CompilesThroughTheCApi) {
             FAOPT_ERROR_INVALID_SPEC);
   EXPECT_EQ(std::string(faopt_last_error()),
             "invalid spec: $.dtype: expected a string, got the number 3");
+}
+
+/// The manifest faopt_compile writes for `spec` on sm90a (CUDA only: the
+/// manifest's launch facts need no NVRTC).
+std::string sm90aManifest(const char *spec) {
+  void *out = nullptr;
+  size_t size = 0;
+  char *manifest = nullptr;
+  EXPECT_EQ(faopt_compile(spec, "sm90a", "cuda", &out, &size, &manifest),
+            FAOPT_SUCCESS)
+      << faopt_last_error();
+  std::string m = manifest ? manifest : "";
+  faopt_free(out);
+  faopt_free(manifest);
+  return m;
+}
+
+/// Sets (or with nullptr unsets) an environment variable for one scope,
+/// then restores what was there.
+struct ScopedEnv {
+  std::string name;
+  std::optional<std::string> before;
+  ScopedEnv(const char *n, const char *value) : name(n) {
+    if (const char *old = std::getenv(n))
+      before = old;
+    if (value)
+      setenv(n, value, 1);
+    else
+      unsetenv(n);
+  }
+  ~ScopedEnv() {
+    if (before)
+      setenv(name.c_str(), before->c_str(), 1);
+    else
+      unsetenv(name.c_str());
+  }
+};
+
+TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
+  const char *dense = R"({"name": "rt_d128", "dtype": "bf16",
+                         "head_dim": 128, "mask": "causal"})";
+  const char *documents = R"({"name": "rt_doc", "dtype": "bf16",
+      "head_dim": 128, "tensors": {"doc": {"dtype": "int32",
+      "shape": ["batch", "seqlen"]}}, "mask": {"type": "document",
+      "ids": "doc"}})";
+  const std::string yes = "\"persistent\": true", no = "\"persistent\": false";
+  // Whatever the caller's environment says, from the defaults.
+  ScopedEnv noPersistent("FAOPT_PERSISTENT", nullptr),
+      noQStages("FAOPT_Q_STAGES", nullptr);
+  // Auto: persistent unless run-time kv-block lists drive the kernel.
+  EXPECT_NE(sm90aManifest(dense).find(yes), std::string::npos);
+  EXPECT_NE(sm90aManifest(documents).find(no), std::string::npos);
+  {
+    ScopedEnv on("FAOPT_PERSISTENT", "1");
+    EXPECT_NE(sm90aManifest(documents).find(yes), std::string::npos);
+  }
+  {
+    ScopedEnv off("FAOPT_PERSISTENT", "0");
+    EXPECT_NE(sm90aManifest(dense).find(no), std::string::npos);
+  }
+  {
+    // Another value: reported once, read as unset.
+    ScopedEnv bad("FAOPT_PERSISTENT", "yes"), loud("FAOPT_QUIET", nullptr);
+    testing::internal::CaptureStderr();
+    std::string m = sm90aManifest(dense);
+    sm90aManifest(dense);
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(m.find(yes), std::string::npos);
+    EXPECT_EQ(err, "faopt: warning: FAOPT_PERSISTENT=yes is not 0 or 1; "
+                   "using the default (persistent where no run-time kv-block "
+                   "lists drive the kernel)\n");
+  }
+  {
+    // Two Q tiles: 32 KiB more shared memory at d = 128.
+    ScopedEnv two("FAOPT_Q_STAGES", "2");
+    EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229504"),
+              std::string::npos);
+  }
+  EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196736"),
+            std::string::npos);
 }
 
 TEST(Runtime, InvalidSpecAndOptions) {

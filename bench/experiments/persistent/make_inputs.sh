@@ -17,7 +17,7 @@ for kind in dense window; do
     fields='"dtype": "bf16", "head_dim": 128'
     [ "$kind" = window ] && fields="$fields, $window"
     echo "{\"name\": \"${kind}_$m\", $fields}" > "$tmp/${kind}_$m.spec.json"
-    flag=""
+    flag="--no-persistent"   # "n": one CTA per program (not the default since session 14)
     [ "$m" = p ] && flag="--persistent"
     "$compile" "$tmp/${kind}_$m.spec.json" --target sm90a $flag --emit cuda -o "$tmp/${kind}_$m.cu"
     grep -v '^#include' "$tmp/${kind}_$m.cu" > "gen_${kind}_$m.cu"

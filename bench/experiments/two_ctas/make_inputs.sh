@@ -15,8 +15,8 @@ for kind in dense window; do
     fields='"dtype": "bf16", "head_dim": 128'
     [ "$kind" = window ] && fields="$fields, $window"
     echo "{\"name\": \"${kind}_$t\", $fields}" > "$tmp/s.json"
-    flags=""
-    [ "$t" = 64 ] && flags="--block-q 64 --block-kv 64"
+    flags="--no-persistent"   # one CTA per program (not the default since session 14)
+    [ "$t" = 64 ] && flags="$flags --block-q 64 --block-kv 64"
     "$compile" "$tmp/s.json" --target sm90a $flags --emit cuda -o "$tmp/k.cu"
     grep -v '^#include' "$tmp/k.cu" > "gen_${kind}_$t.cu"
   done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 14 run 1: 32-bit shared addresses (branch) vs main's device headers.
+# Session 14 run 2 (run 1 packed the wrong build): 32-bit shared addresses vs main's device headers.
 # /tmp/f/lib: this checkout's libfaopt.so; /tmp/f/main-lib: main's.
 O="$1"
 rm -rf /tmp/f; mkdir -p /tmp/f && tar xJf .device/faopt-device.tar.xz -C /tmp/f

@@ -24,7 +24,8 @@ static bool inCopyProducer(Operation *op) {
 
 /// Assigns shared memory: one region for the Q tile (reused to stage the O
 /// tile), then the K and V buffers, by which kernel argument a copy reads;
-/// two stages where the kv loop is pipelined. A persistent kernel (a loop
+/// two stages where the stage varies: K and V in a pipelined kv loop, Q in
+/// a persistent kernel with two Q tiles (attn.q_stages). A persistent kernel (a loop
 /// over programs, attn-persistent-programs) stages O in a region of its own:
 /// the next program's Q may be landing in Q's. Also decides which
 /// prefetches synchronise and how many copy groups a wait leaves in flight.
@@ -88,7 +89,8 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     }
     info.source[op] = *slot;
     bytes[*slot] = std::max(bytes[*slot], bytesOf(type));
-    // Two stages where the stage varies (the pipelined kv loop).
+    // Two stages where the stage varies (the pipelined kv loop; Q with
+    // attn.q_stages = 2).
     Value stage = isa<TilePrefetchOp>(op) ? cast<TilePrefetchOp>(op).getStage()
                   : isa<TileWaitOp>(op)   ? cast<TileWaitOp>(op).getStage()
                                           : Value();

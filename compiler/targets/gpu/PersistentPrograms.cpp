@@ -26,9 +26,10 @@
 //
 // Status: the default for kernels whose programs' lengths are known when
 // compiling (faopt::PersistentMode::Auto, list-kernels=false): on the H200
-// it gains 4-9% on causal 8k / 16k and 1-17% on 512-2k rows, and loses 6%
+// it gains 3-5% on causal 8k and the window and 2-21% on 512-2k rows
+// against the same build with one CTA per program, and loses 6%
 // on document masks, whose run-time lengths the snake cannot balance
-// (docs/performance.md item 34). faopt-compile --persistent /
+// (docs/performance.md items 34, 35). faopt-compile --persistent /
 // --no-persistent and FAOPT_PERSISTENT=1 / 0 force it on / off.
 //
 //===----------------------------------------------------------------------===//
@@ -65,6 +66,14 @@ struct AttnPersistentProgramsPass
     : faopt::gpu::impl::AttnPersistentProgramsBase<AttnPersistentProgramsPass> {
   using AttnPersistentProgramsBase::AttnPersistentProgramsBase;
 
+  LogicalResult initialize(MLIRContext *context) override {
+    if (qStages == 1 || qStages == 2)
+      return success();
+    return emitError(UnknownLoc::get(context))
+           << "attn-persistent-programs: q-stages must be 1 or 2, not "
+           << static_cast<int64_t>(qStages);
+  }
+
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     auto tiling = fn->getAttrOfType<TilingAttr>("attn.tiling");
@@ -81,12 +90,6 @@ struct AttnPersistentProgramsPass
                                   : nullptr;
     if (!q || !dQK || !dV)
       return;
-    if (qStages != 1 && qStages != 2) {
-      fn.emitError() << "attn-persistent-programs: q-stages must be 1 or 2, "
-                        "not "
-                     << static_cast<int64_t>(qStages);
-      return signalPassFailure();
-    }
     auto bytesWith = [&](int64_t stagesOfQ) {
       return faopt::persistentSharedBytes(
           tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,

@@ -399,16 +399,17 @@ struct AttnPipelineKvLoadsPass
       // once it has issued this one's last K / V, without waiting for the
       // consumers to release this one's Q.
       OpBuilder eb(early);
-      Value qStage = index(eb, 0);
-      Value qRound = programs ? Value(programs.getInductionVar()) : qStage;
-      if (auto n = programs ? programs->getAttrOfType<IntegerAttr>("attn.q_stages")
-                            : IntegerAttr();
-          n && n.getInt() == 2) {
-        Value qStages = index(eb, 2);
-        qStage = arith::RemUIOp::create(eb, loc, programs.getInductionVar(),
-                                        qStages);
-        qRound = arith::DivUIOp::create(eb, loc, programs.getInductionVar(),
-                                        qStages);
+      Value qStage, qRound;
+      auto qStages = programs
+                         ? programs->getAttrOfType<IntegerAttr>("attn.q_stages")
+                         : IntegerAttr();
+      if (qStages && qStages.getInt() == 2) {
+        Value two = index(eb, 2);
+        qStage = arith::RemUIOp::create(eb, loc, programs.getInductionVar(), two);
+        qRound = arith::DivUIOp::create(eb, loc, programs.getInductionVar(), two);
+      } else {
+        qStage = index(eb, 0);
+        qRound = programs ? Value(programs.getInductionVar()) : qStage;
       }
       prefetch(eb, early, early.getRow(), qStage, qRound);
       OpBuilder wb(loop);

@@ -253,8 +253,8 @@ template <typename T, int R, int C> struct SmemTile {
   /// Shared-window address of the tile, hidden from the optimiser.
   FAOPT_DEVICE faopt_u32 shared_base() const { return opaque(sbase); }
   /// Address of (row, chunk) from shared_base().
-  FAOPT_DEVICE static faopt_u32 addr(faopt_u32 sbase, int row, int chunk) {
-    return sbase + offset(row, chunk);
+  FAOPT_DEVICE static faopt_u32 addr(faopt_u32 base, int row, int chunk) {
+    return base + offset(row, chunk);
   }
 };
 
