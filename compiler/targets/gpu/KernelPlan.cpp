@@ -68,8 +68,25 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
       info.source[op] = *slot;
       return WalkResult::advance();
     } else if (auto store = dyn_cast<TileStoreOp>(op)) {
-      if (store.getTile().getType().getRank() == 2)
-        storeBytes = std::max(storeBytes, bytesOf(store.getTile().getType()));
+      RankedTensorType tile = store.getTile().getType();
+      if (tile.getRank() != 2)
+        return WalkResult::advance();
+      storeBytes = std::max(storeBytes, bytesOf(tile));
+      // A persistent TMA kernel's 2-D tile leaves through o's tensor map
+      // (the launch's fourth map: o, boxes of block_q rows), so only the O
+      // tile can: the o argument (the fourth, after q, k, v), block_q rows.
+      if (info.tma && info.persistent) {
+        auto arg = dyn_cast<BlockArgument>(store.getDest());
+        if (!arg || arg.getOwner()->getParentOp() != kernel ||
+            arg.getArgNumber() != 3 || tile.getDimSize(0) != info.blockQ) {
+          op->emitOpError()
+              << "a persistent TMA kernel stores tiles by TMA through o's "
+                 "tensor map: the destination must be the kernel's o "
+                 "argument (the fourth) and the tile block_q ("
+              << info.blockQ << ") rows";
+          return WalkResult::interrupt();
+        }
+      }
       return WalkResult::advance();
     } else {
       return WalkResult::advance();

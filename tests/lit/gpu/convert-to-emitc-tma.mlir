@@ -61,3 +61,24 @@ func.func @unsplit(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: index) attribute
   } {attn.grid}
   return
 }
+
+// -----
+
+// A persistent TMA kernel stores its 2-D tile by TMA through o's tensor map
+// (the launch's fourth map), so a tile stored anywhere else is an error
+// rather than a store to the wrong tensor.
+// CHECK: error: 'attn.tile_store' op a persistent TMA kernel stores tiles by TMA through o's tensor map: the destination must be the kernel's o argument (the fourth) and the tile block_q (64) rows
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @store_not_o(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant dense<0.0> : tensor<64x64xbf16>
+  scf.forall (%w) in (%c1) {
+    scf.for %t = %c0 to %c1 step %c1 {
+      attn.tile_store %zero, %v[%c0, %c0, %c0] bound %sk : tensor<64x64xbf16>, !mem
+    } {attn.programs}
+  } {attn.grid}
+  return
+}
