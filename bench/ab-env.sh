@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# On the GPU machine: an A/B comparison of one compiler switch that the
+# runtime reads from the environment (FAOPT_Q_STAGES, FAOPT_PERSISTENT,
+# FAOPT_SOFTMAX_OVERLAP, ...), the way sessions 13-14 compared kernels:
+# the B setting's GPU tests first (a wrong kernel must not be timed), then
+# `faopt-bench --only variants` and `--only fwd --d 128` alternating A and B
+# in one process tree (same card state), then one table of B / A.
+#   bench/ab-env.sh OUTDIR VAR A B [--rounds N] [--no-tests]
+#   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
+# A value of "-" means unset. Expects the unpacked device bundle
+# (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
+# gets its own kernel cache directory in /tmp. About 8 minutes on an H200
+# with the tests and two rounds.
+set -euo pipefail
+if [ $# -lt 4 ]; then
+  sed -n '2,13p' "$0" >&2
+  exit 2
+fi
+out="$1" var="$2" a="$3" b="$4"; shift 4
+rounds=2 tests=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift ;;
+    --no-tests) tests="" ;;
+    *) echo "ab-env.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+root="${FAOPT_ROOT:-/tmp/f}"
+export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+
+# Runs the rest of the line with VAR set to $1 ("-": unset) and its own cache.
+with() {
+  local value="$1"; shift
+  local cache="/tmp/faopt-ab-cache-${var}-${value}"
+  if [ "$value" = "-" ]; then
+    env -u "$var" FAOPT_CACHE_DIR="$cache" "$@"
+  else
+    env "$var=$value" FAOPT_CACHE_DIR="$cache" "$@"
+  fi
+}
+
+if [ -n "$tests" ]; then
+  if ! with "$b" timeout 300 "$root/bin/faopt-gpu-tests" > "$out/gpu_tests_$b.txt" 2>&1; then
+    echo "ab-env.sh: GPU tests fail with $var=$b (not timing it):" >&2
+    grep -E "FAILED|Failure" "$out/gpu_tests_$b.txt" | head -20 >&2
+    exit 1
+  fi
+  tail -1 "$out/gpu_tests_$b.txt"
+fi
+
+for r in $(seq 1 "$rounds"); do
+  for v in "$a" "$b"; do
+    with "$v" timeout 120 "$root/bin/faopt-bench" --only variants > "$out/variants_${v}_$r.txt" 2>&1
+    with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 > "$out/fwd_${v}_$r.txt" 2>&1
+  done
+done
+
+# One row per case: the A and B rates of every round, and B / A of the
+# medians. faopt-bench prints "variant NAME ... R TFLOP/s effective" and
+# "fwd d=128 KIND seq= N ...: T ms R TFLOP/s".
+python3 - "$out" "$a" "$b" "$rounds" <<'EOF' | tee "$out/ab.txt"
+import re, statistics, sys
+out, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def rates(path):
+    r = {}
+    for line in open(path):
+        m = re.match(r"variant (\S+) .*?([0-9.]+) TFLOP/s effective", line)
+        if m:
+            r[m.group(1)] = float(m.group(2))
+        m = re.match(r"fwd d=(\d+) (\w+)\s+seq=\s*(\d+).*?([0-9.]+) TFLOP/s", line)
+        if m:
+            r[f"fwd d{m.group(1)} {m.group(2)} {m.group(3)}"] = float(m.group(4))
+    return r
+runs = {v: [] for v in (a, b)}
+for v in (a, b):
+    for i in range(1, rounds + 1):
+        merged = {}
+        for kind in ("variants", "fwd"):
+            try:
+                merged.update(rates(f"{out}/{kind}_{v}_{i}.txt"))
+            except FileNotFoundError:
+                pass
+        runs[v].append(merged)
+cases = [c for c in runs[a][0] if all(c in r for r in runs[a] + runs[b])]
+print(f"{'case':42} {'A=' + a:>22} {'B=' + b:>22} {'B/A':>6}")
+for c in cases:
+    ra = [r[c] for r in runs[a]]
+    rb = [r[c] for r in runs[b]]
+    ratio = statistics.median(rb) / statistics.median(ra)
+    print(f"{c:42} {' / '.join(f'{x:.1f}' for x in ra):>22} "
+          f"{' / '.join(f'{x:.1f}' for x in rb):>22} {ratio:6.3f}")
+EOF
