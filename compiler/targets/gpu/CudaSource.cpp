@@ -8,6 +8,7 @@
 
 #include "compiler/targets/gpu/faopt_block_lists.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm80.cuh.inc"
+#include "compiler/targets/gpu/faopt_tiles.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm90.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm90_tma.cuh.inc"
 
@@ -17,6 +18,7 @@ namespace faopt::gpu {
 
 llvm::ArrayRef<DeviceHeader> deviceHeaders() {
   static const DeviceHeader headers[] = {
+      {"faopt_tiles.cuh", k_faopt_tiles_cuh},
       {"faopt_sm80.cuh", k_faopt_sm80_cuh},
       {"faopt_sm90.cuh", k_faopt_sm90_cuh},
       {"faopt_sm90_tma.cuh", k_faopt_sm90_tma_cuh},
