@@ -25,10 +25,11 @@ static bool inCopyProducer(Operation *op) {
 /// Assigns shared memory: one region for the Q tile (reused to stage the O
 /// tile), then the K and V buffers, by which kernel argument a copy reads;
 /// two stages where the stage varies: K and V in a pipelined kv loop, Q in
-/// a persistent kernel with two Q tiles (attn.q_stages). A persistent kernel (a loop
-/// over programs, attn-persistent-programs) stages O in a region of its own:
-/// the next program's Q may be landing in Q's. Also decides which
-/// prefetches synchronise and how many copy groups a wait leaves in flight.
+/// a persistent kernel with two Q tiles (attn.q_stages). A persistent
+/// kernel (a loop over programs, attn-persistent-programs) stages O in a
+/// region of its own: the next program's Q may be landing in Q's. Also
+/// decides which prefetches synchronise and how many copy groups a wait
+/// leaves in flight.
 LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
   int64_t bytes[3] = {0, 0, 0}, stages[3] = {1, 1, 1}, storeBytes = 0;
   kernel.walk([&](scf::ForOp loop) {
