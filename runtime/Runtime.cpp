@@ -33,6 +33,17 @@ bool softmaxOverlapFromEnv() {
 /// $FAOPT_QUIET: no warnings on stderr (docs/runtime.md).
 bool quiet() { return std::getenv("FAOPT_QUIET") != nullptr; }
 
+/// Says once per variable (`once`), unless $FAOPT_QUIET, that `name` holds
+/// `value`, which is not `expected`, and that `fallback` is used instead.
+void reportBadEnv(std::once_flag &once, const char *name, const char *value,
+                  const char *expected, const char *fallback) {
+  std::call_once(once, [&] {
+    if (!quiet())
+      std::fprintf(stderr, "faopt: warning: %s=%s is not %s; using %s\n", name,
+                   value, expected, fallback);
+  });
+}
+
 /// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the
 /// programs' lengths are known when compiling), 1 (every TMA kernel), 0
 /// (none; for comparisons and diagnosis). Another value is reported once
@@ -47,15 +58,9 @@ faopt::PersistentMode persistentFromEnv() {
   if (s == "0")
     return faopt::PersistentMode::Off;
   static std::once_flag reported;
-  std::call_once(reported, [&] {
-    if (quiet())
-      return;
-    std::fprintf(stderr,
-                 "faopt: warning: FAOPT_PERSISTENT=%s is not 0 or 1; using "
-                 "the default (persistent where no run-time kv-block lists "
-                 "drive the kernel)\n",
-                 v);
-  });
+  reportBadEnv(reported, "FAOPT_PERSISTENT", v, "0 or 1",
+               "the default (persistent where no run-time kv-block lists "
+               "drive the kernel)");
   return faopt::PersistentMode::Auto;
 }
 
@@ -69,26 +74,31 @@ int64_t qStagesFromEnv() {
   if (std::string_view(v) == "2")
     return 2;
   static std::once_flag reported;
-  std::call_once(reported, [&] {
-    if (quiet())
-      return;
-    std::fprintf(stderr,
-                 "faopt: warning: FAOPT_Q_STAGES=%s is not 1 or 2; using 1\n",
-                 v);
-  });
+  reportBadEnv(reported, "FAOPT_Q_STAGES", v, "1 or 2", "1");
   return 1;
 }
 
-/// Everything that changes the generated code goes into the disk key.
+/// The compile options the environment sets, for every compile and for the
+/// disk cache key alike.
+void setFromEnvironment(faopt::GpuCompileOptions &options) {
+  options.softmaxOverlap = softmaxOverlapFromEnv();
+  options.persistent = persistentFromEnv();
+  options.qStages = qStagesFromEnv();
+}
+
+/// Everything that changes the generated code goes into the disk key: the
+/// spec, the target, the versions and the options the kernel is compiled
+/// with.
 std::string cacheKey(const faopt_context &ctx,
-                     const faopt::spec::AttentionSpec &spec) {
+                     const faopt::spec::AttentionSpec &spec,
+                     const faopt::GpuCompileOptions &compile) {
   std::string options;
   for (const std::string &o : faopt::gpu::nvrtcOptions(faopt::cudaArch(ctx.target)))
     options += o + " ";
-  if (!softmaxOverlapFromEnv())
+  if (!compile.softmaxOverlap)
     options += "no-softmax-overlap ";
-  options += std::string("persistent=") + faopt::toString(persistentFromEnv());
-  options += " q-stages=" + std::to_string(qStagesFromEnv());
+  options += std::string("persistent=") + faopt::toString(compile.persistent);
+  options += " q-stages=" + std::to_string(compile.qStages);
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});
@@ -374,7 +384,11 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
   faopt::spec::SpecParseResult parsed = faopt::spec::parseSpec(text);
   if (!parsed.spec)
     return fail(FAOPT_ERROR_INVALID_SPEC, "invalid spec: " + parsed.error);
-  std::string key = cacheKey(*ctx, *parsed.spec);
+  faopt::GpuCompileOptions options;
+  options.target = ctx->target;
+  options.wantCubin = ctx->loadTarget == "cubin";
+  setFromEnvironment(options);
+  std::string key = cacheKey(*ctx, *parsed.spec, options);
 
   std::shared_ptr<std::promise<faopt_kernel *>> promise;
   std::shared_future<faopt_kernel *> ready;
@@ -419,12 +433,6 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
   if (ctx->disk && (entry = ctx->disk->load(key)))
     kernel->source = 2;
   if (!entry) {
-    faopt::GpuCompileOptions options;
-    options.target = ctx->target;
-    options.wantCubin = ctx->loadTarget == "cubin";
-    options.softmaxOverlap = softmaxOverlapFromEnv();
-    options.persistent = persistentFromEnv();
-    options.qStages = qStagesFromEnv();
     options.sourceName = kernel->spec.name + ".json";
     faopt::GpuCompileResult r = faopt::compileForGpu(kernel->spec, options);
     if (!r.ok)
@@ -487,9 +495,7 @@ faopt_status faopt_compile(const char *specJson, const char *target,
   options.target = target ? target : "sm80";
   options.runNvrtc = what != "cuda";
   options.wantCubin = what == "cubin";
-  options.softmaxOverlap = softmaxOverlapFromEnv();
-  options.persistent = persistentFromEnv();
-  options.qStages = qStagesFromEnv();
+  setFromEnvironment(options);
   options.sourceName = parsed.spec->name + ".json";
   faopt::GpuCompileResult r = faopt::compileForGpu(*parsed.spec, options);
   if (!r.ok)
