@@ -187,6 +187,17 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229504"),
               std::string::npos);
   }
+  {
+    // Another value: reported once, read as unset (one Q tile).
+    ScopedEnv bad("FAOPT_Q_STAGES", "3"), loud("FAOPT_QUIET", nullptr);
+    testing::internal::CaptureStderr();
+    std::string m = sm90aManifest(dense);
+    sm90aManifest(dense);
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196736"),
+              std::string::npos);
+    EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not 1 or 2; using 1\n");
+  }
   EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196736"),
             std::string::npos);
 }
