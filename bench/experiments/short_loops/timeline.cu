@@ -59,6 +59,43 @@ static __device__ __forceinline__ void faopt_probe(int k) {
 #include "gen_dense_pt.cu"
 #include "gen_window_pu.cu"
 #include "gen_window_pt.cu"
+#include "gen_dense_pqu.cu"
+#include "gen_dense_pqt.cu"
+#include "gen_window_pqu.cu"
+#include "gen_window_pqt.cu"
+// mask_variants.py m2: the window's masked blocks as two per-row column
+// bounds relative to the thread's first column (two compares against a
+// constant and a select per element).
+namespace mexp {
+template <int M, int N, int W>
+__device__ __forceinline__ faopt::Acc<M, N, W> map_window(faopt::Acc<M, N, W> s, int64_t q0,
+                                                          int64_t kv0, int64_t window,
+                                                          int64_t sk) {
+  const int base = (int)kv0 + (faopt::lane_id() & 3) * 2;
+#pragma unroll
+  for (int mt = 0; mt < faopt::Acc<M, N, W>::MT; ++mt)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const int row = (int)q0 + faopt::frag_row<M, W>(mt, 2 * hh);
+      const int lo = row - (int)window - base;
+      const int hi = min(row, (int)sk - 1) - base;
+#pragma unroll
+      for (int nt = 0; nt < faopt::Acc<M, N, W>::NT; ++nt)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          float &x = s.v[mt][nt][2 * hh + j];
+          x = (nt * 8 + j >= lo && nt * 8 + j <= hi) ? x : -__int_as_float(0x7f800000);
+        }
+    }
+  return s;
+}
+} // namespace mexp
+#include "gen_window_pu_m1.cu"
+#include "gen_window_pu_m2.cu"
+#include "gen_window_pu_m3.cu"
+#include "gen_window_pu_m4.cu"
+#include "gen_window_pu_m5.cu"
+#include "gen_window_pu_m6.cu"
 // variants.py e4: 32-bit division when both operands fit.
 namespace fastdiv {
 __device__ __forceinline__ int64_t udiv(int64_t a, int64_t b) {
@@ -233,15 +270,20 @@ void reportPersistent(const Case &c, const std::vector<unsigned long long> &rec,
 
 int main(int argc, char **argv) {
   // `timeline base`: the plain, probed and persistent kernels only;
-  // `timeline e7`: those and the TMA-store variants.
+  // `timeline e7`: those and the TMA-store variants; `timeline q2`: those
+  // and the persistent kernels with two Q tiles (--q-stages 2); `timeline
+  // mask`: the window's plain and persistent kernels and mask_variants.py's
+  // m1-m6 (persistent).
   std::vector<int> kindsRun;
   const std::string only = argc > 1 ? argv[1] : "";
-  if (!only.empty() && only != "base" && only != "e7") {
-    std::printf("usage: timeline [base|e7]\n");
+  if (!only.empty() && only != "base" && only != "e7" && only != "q2" && only != "mask") {
+    std::printf("usage: timeline [base|e7|q2|mask]\n");
     return 1;
   }
-  for (int kind = 0; kind < 15; ++kind)
-    if (only.empty() || kind < 4 || (only == "e7" && kind >= 14))
+  for (int kind = 0; kind < 23; ++kind)
+    if (only == "mask" ? (kind == 0 || kind == 2 || kind >= 17)
+                       : (only.empty() || kind < 4 || (only == "e7" && kind == 14) ||
+                          (only == "q2" && (kind == 15 || kind == 16))))
       kindsRun.push_back(kind);
   const int64_t d = 128;
   const Case cases[] = {
@@ -277,6 +319,13 @@ int main(int argc, char **argv) {
   for (auto f : {(const void *)dense_pu, (const void *)dense_pt, (const void *)window_pu,
                  (const void *)window_pt})
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 196736));
+  for (auto f : {(const void *)dense_pqu, (const void *)dense_pqt, (const void *)window_pqu,
+                 (const void *)window_pqt})
+    CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 229504));
+  for (auto f : {(const void *)window_pu_m1, (const void *)window_pu_m2,
+                 (const void *)window_pu_m3, (const void *)window_pu_m4,
+                 (const void *)window_pu_m5, (const void *)window_pu_m6})
+    CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 196736));
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   for (const Case &c : cases) {
@@ -293,11 +342,21 @@ int main(int argc, char **argv) {
     const double flops = 4.0 * c.b * c.h * pairs * d;
     const unsigned workers = std::min<unsigned>(programs, (unsigned)sms);
     // kind: 0 plain, 1 probes, 2 persistent plain, 3 persistent probes,
-    // 4-13 variants.py's e1, e2, e12, e3, e4, e34, e5, e35, e6, e36; 14 tma_store.py's e7.
+    // 4-13 variants.py's e1, e2, e12, e3, e4, e34, e5, e35, e6, e36; 14 tma_store.py's e7;
+    // 15 persistent with two Q tiles, 16 the same with probes; 17-22
+    // mask_variants.py's m1-m6 (persistent; the window case only).
     auto launch = [&](int kind) {
-      const bool persistent = kind == 2 || kind == 3;
+      const bool twoQ = kind == 15 || kind == 16;
+      const bool persistent = kind == 2 || kind == 3 || twoQ || kind >= 17;
+      if (kind >= 17) {
+        decltype(&window_pu_m1) m[] = {window_pu_m1, window_pu_m2, window_pu_m3, window_pu_m4,
+                                       window_pu_m5, window_pu_m6};
+        m[kind - 17]<<<workers, 384, 196736>>>(
+            q, k, v, ov, lv, c.window, mq, mk, mv, tensorMap(o, c.b, c.h, c.sq, d));
+        return;
+      }
       const unsigned grid = persistent ? workers : programs;
-      const int smem = persistent ? 196736 : 163968;
+      const int smem = twoQ ? 229504 : persistent ? 196736 : 163968;
       decltype(&dense_u) denses[] = {dense_u, dense_t, nullptr, nullptr, // 2, 3: above
                                      dense_u_e1, dense_u_e2, dense_u_e12,
                                      dense_u_e3, dense_u_e4, dense_u_e34,
@@ -319,8 +378,9 @@ int main(int argc, char **argv) {
         return;
       }
       if (persistent) {
-        auto dense = kind == 2 ? dense_pu : dense_pt;
-        auto window = kind == 2 ? window_pu : window_pt;
+        auto dense = kind == 2 ? dense_pu : kind == 3 ? dense_pt : kind == 15 ? dense_pqu : dense_pqt;
+        auto window =
+            kind == 2 ? window_pu : kind == 3 ? window_pt : kind == 15 ? window_pqu : window_pqt;
         if (c.window < 0)
           dense<<<grid, 384, smem>>>(q, k, v, ov, lv, mq, mk, mv, mo);
         else
@@ -340,11 +400,18 @@ int main(int argc, char **argv) {
                            "e3 (issue before setmaxnreg)", "e4 (32-bit div)",
                            "e34 (both)", "e5 (32-bit index math)", "e35 (e3 + e5)",
                            "e6 (P carried in bf16)", "e36 (e3 + e6)",
-                           "e7 (O by TMA store)"};
+                           "e7 (O by TMA store)", "persistent 2 Q plain",
+                           "persistent 2 Q probes", "m1 (masked blocks unmasked)",
+                           "m2 (row-bound mask)", "m3 (row-bound mask, no branch)",
+                           "m4 (generated mask, no branch)",
+                           "m5 (branch around the whole iteration)",
+                           "m6 (m5, row-bound mask)"};
     float msT = 0;
     for (int rep = 0; rep < 2; ++rep)
       for (int kind : kindsRun) {
-        const bool probes = kind & 1;
+        if (kind >= 17 && c.window < 0)
+          continue;
+        const bool probes = kind == 1 || kind == 3 || kind == 16;
         CK(cudaMemcpyToSymbol(g_rec, probes ? &rec : &none, sizeof rec));
         CK(cudaMemcpyToSymbol(g_prog, probes ? &progRec : &none, sizeof rec));
         CK(cudaDeviceSynchronize());
@@ -370,11 +437,11 @@ int main(int argc, char **argv) {
           CK(cudaMemcpy(h.data(), rec, h.size() * 8, cudaMemcpyDeviceToHost));
           report(c, h, programs, msT);
         }
-        if (rep == 1 && kind == 3) {
+        if (rep == 1 && (kind == 3 || kind == 16)) {
           std::vector<unsigned long long> h(16ull * workers);
           std::vector<unsigned long long> hp(8ull * kMaxPrograms * workers);
           CK(cudaMemset(progRec, 0, hp.size() * 8));
-          launch(3);
+          launch(kind);
           CK(cudaDeviceSynchronize());
           CK(cudaMemcpy(h.data(), rec, h.size() * 8, cudaMemcpyDeviceToHost));
           CK(cudaMemcpy(hp.data(), progRec, hp.size() * 8, cudaMemcpyDeviceToHost));
