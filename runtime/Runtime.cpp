@@ -30,6 +30,13 @@ bool softmaxOverlapFromEnv() {
   return !(v && std::string_view(v) == "0");
 }
 
+/// $FAOPT_ROW_BOUND_MASKS=1 compiles with attn-kv-bounds-in-rows and
+/// attn-unswitch-masked-blocks (experimental: docs/performance.md item 38).
+bool rowBoundMasksFromEnv() {
+  const char *v = std::getenv("FAOPT_ROW_BOUND_MASKS");
+  return v && std::string_view(v) == "1";
+}
+
 /// $FAOPT_QUIET: no warnings on stderr (docs/runtime.md).
 bool quiet() { return std::getenv("FAOPT_QUIET") != nullptr; }
 
@@ -84,6 +91,7 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.softmaxOverlap = softmaxOverlapFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
+  options.rowBoundMasks = rowBoundMasksFromEnv();
 }
 
 /// Everything that changes the generated code goes into the disk key: the
@@ -97,6 +105,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += o + " ";
   if (!compile.softmaxOverlap)
     options += "no-softmax-overlap ";
+  if (compile.rowBoundMasks)
+    options += "row-bound-masks ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);
   options += " q-stages=" + std::to_string(compile.qStages);
   return faopt::rt::DiskCache::key(

@@ -203,6 +203,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.softmaxOverlap = options.softmaxOverlap;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;
+  pipeline.rowBoundMasks = options.rowBoundMasks;
   if (failed(runPipeline(*module, pipeline, Stage::Lowered))) {
     result.error = "compilation failed:\n" + diagnostics;
     return result;

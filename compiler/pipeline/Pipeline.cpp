@@ -96,11 +96,12 @@ void addCpuLowering(OpPassManager &pm) {
 /// and the copies given to a producer thread (wgmma + TMA kernels), the
 /// wait for a list builder as late as possible (sm90a), device
 /// functions for tile_map bodies (mask
-/// terms linear in kv as per-row bounds, 32-bit index math), then
-/// EmitC (CUDA C++), with single-use pure ops folded into C expressions.
+/// terms linear in kv as per-row bounds; with rowBoundMasks, experimental,
+/// bounds-only masks compared per row and the kv iteration unswitched on
+/// the block's class; 32-bit index math), then EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target,
                     bool softmaxOverlap, PersistentMode persistent,
-                    int64_t qStages) {
+                    int64_t qStages, bool rowBoundMasks) {
   gpu::AttnScheduleGridOptions schedule;
   if (std::optional<TargetDesc> t = lookupTarget(target))
     schedule.l2Bytes = t->l2Bytes;
@@ -123,6 +124,10 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
+  if (rowBoundMasks) {
+    pm.addPass(gpu::createAttnKvBoundsInRows());
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnUnswitchMaskedBlocks());
+  }
   pm.addPass(gpu::createAttnNarrowIndexMath());
   gpu::AttnConvertToEmitCOptions options;
   options.target = target;
@@ -183,7 +188,8 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
     addCpuLowering(pm);
   else
     addGpuLowering(pm, options.target, options.softmaxOverlap,
-                   options.persistent, options.qStages);
+                   options.persistent, options.qStages,
+                   options.rowBoundMasks);
 }
 
 LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
@@ -232,6 +238,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> qStages{*this, "q-stages",
                           llvm::cl::desc("Q tiles per persistent worker"),
                           llvm::cl::init(1)};
+  Option<bool> rowBoundMasks{*this, "row-bound-masks", llvm::cl::init(false)};
 };
 } // namespace
 
@@ -247,6 +254,7 @@ void registerPipelines() {
         options.softmaxOverlap = o.softmaxOverlap;
         options.persistent = o.persistent;
         options.qStages = o.qStages;
+        options.rowBoundMasks = o.rowBoundMasks;
         TargetKind kind = targetKindOf(options.target);
         Stage last = parseStage(o.stop, kind).value_or(Stage::Decomposed);
         buildPipeline(pm, options, last);

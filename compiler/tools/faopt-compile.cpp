@@ -71,6 +71,13 @@ cl::opt<bool> noSoftmaxOverlap(
     cl::desc("sm90a, TMA kernels: leave out attn-overlap-softmax (P V waited "
              "for in its own iteration; for comparisons and diagnosis)"),
     cl::init(false));
+cl::opt<bool> rowBoundMasks(
+    "row-bound-masks",
+    cl::desc("sm90a, TMA kernels (experimental): a mask that is only per-row "
+             "kv bounds is compared per row, and each kv iteration branches "
+             "once between a full and a masked copy of itself "
+             "(attn-kv-bounds-in-rows, attn-unswitch-masked-blocks)"),
+    cl::init(false));
 cl::opt<bool> persistentPrograms(
     "persistent",
     cl::desc("sm90a, TMA kernels: make every one persistent (one CTA per SM "
@@ -232,6 +239,7 @@ int main(int argc, char **argv) {
     options.softmaxOverlap = !noSoftmaxOverlap;
     options.persistent = persistentMode();
     options.qStages = qStages;
+    options.rowBoundMasks = rowBoundMasks;
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
@@ -275,6 +283,7 @@ int main(int argc, char **argv) {
   options.softmaxOverlap = !noSoftmaxOverlap;
   options.persistent = persistentMode();
   options.qStages = qStages;
+  options.rowBoundMasks = rowBoundMasks;
   if (failed(faopt::runPipeline(*module, options, *stage)))
     return fail(specPath + ": compilation failed:\n" + diagnostics);
 

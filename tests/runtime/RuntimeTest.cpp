@@ -202,6 +202,36 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
             std::string::npos);
 }
 
+/// The CUDA C++ faopt_compile writes for `spec` on sm90a.
+std::string sm90aCuda(const char *spec) {
+  void *out = nullptr;
+  size_t size = 0;
+  char *manifest = nullptr;
+  EXPECT_EQ(faopt_compile(spec, "sm90a", "cuda", &out, &size, &manifest),
+            FAOPT_SUCCESS)
+      << faopt_last_error();
+  std::string cuda = out ? std::string(static_cast<const char *>(out), size) : "";
+  faopt_free(out);
+  faopt_free(manifest);
+  return cuda;
+}
+
+TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
+  const char *window = R"({"name": "rt_window", "dtype": "bf16",
+      "head_dim": 128, "params": {"w": "int"},
+      "mask": ["causal", {"type": "sliding_window", "left": "w"}]})";
+  const std::string rows = "faopt::map_positions_in_rows<";
+  {
+    ScopedEnv unset("FAOPT_ROW_BOUND_MASKS", nullptr);
+    EXPECT_EQ(sm90aCuda(window).find(rows), std::string::npos);
+  }
+  {
+    // Experimental, opt-in (docs/performance.md item 38).
+    ScopedEnv on("FAOPT_ROW_BOUND_MASKS", "1");
+    EXPECT_NE(sm90aCuda(window).find(rows), std::string::npos);
+  }
+}
+
 TEST(Runtime, InvalidSpecAndOptions) {
   faopt_context *ctx = nullptr;
   faopt_context_options o;

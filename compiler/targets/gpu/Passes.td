@@ -82,6 +82,46 @@ def AttnIsolateKvBounds : Pass<"attn-isolate-kv-bounds", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
+  let summary = "Evaluate a mask's per-row kv bounds once per row, not per score";
+  let description = [{
+    After attn-isolate-kv-bounds, a device function F whose result is
+    `select(kv >= lower && kv <= upper, x, -inf)` (either compare may be
+    missing; no other mask term), with lower and upper free of kv and F
+    called only from attn.tile_map bodies, is split in three: `F_kv_first`
+    and `F_kv_last` return the row's bounds (the same arguments, score and
+    kv unused; a missing bound is -2^31 or 2^31 - 1), and F returns x.
+    Every attn.tile_map calling F gets `attn.kv_bounds = [@F_kv_first,
+    @F_kv_last]`, which the GPU lowering turns into
+    `faopt::map_positions_in_rows`: per row, the bounds relative to the
+    thread's first column, then per score two compares against a constant
+    column offset and a select. Only in modules whose kernel is a TMA
+    kernel (attn.tiling copy = "tma"), where it was measured; masks with
+    other terms (document ids, block layouts) are left alone: there the
+    split form spills.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+def AttnUnswitchMaskedBlocks : Pass<"attn-unswitch-masked-blocks", "mlir::func::FuncOp"> {
+  let summary = "Branch once per kv iteration between a full and a masked block";
+  let description = [{
+    In a TMA kernel (attn.tiling copy = "tma"), an scf.if that chooses
+    between the full-block score map and a masked one whose mask is only
+    per-row kv bounds (attn.tile_map with `attn.kv_bounds`, from
+    attn-kv-bounds-in-rows), on a condition computed outside the block
+    around it (the kv iteration's "this block has work" branch), moves
+    out: the block becomes one scf.if on that condition with a copy of the
+    whole iteration on each side. The softmax then runs as straight-line
+    code on each side instead of around a branch between the products
+    and the row maximum. Experimental, off by default (with
+    attn-kv-bounds-in-rows: the pipeline's row-bound-masks option;
+    docs/performance.md item 38).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def AttnNarrowIndexMath : Pass<"attn-narrow-index-math", "mlir::ModuleOp"> {
   let summary = "Move provably small index arithmetic of device functions to i32";
   let description = [{

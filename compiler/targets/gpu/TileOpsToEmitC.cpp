@@ -311,6 +311,27 @@ struct TileMapLowering : KernelPattern<TileMapOp> {
                                 adaptor.getCol()};
     for (Value captured : callOp.getOperands().drop_front(5))
       operands.push_back(rewriter.getRemappedValue(captured));
+    // attn-kv-bounds-in-rows: the mask's kv bounds per row, F inside them.
+    if (auto bounds = op->getAttrOfType<ArrayAttr>("attn.kv_bounds")) {
+      auto first = bounds.size() == 2
+                       ? dyn_cast<FlatSymbolRefAttr>(bounds[0])
+                       : nullptr;
+      auto last = first ? dyn_cast<FlatSymbolRefAttr>(bounds[1]) : nullptr;
+      if (!last)
+        return op.emitOpError()
+               << "attn.kv_bounds must name two functions (first, last)";
+      comment(rewriter, loc,
+              "attn.tile_map: " + callOp.getCallee().str() +
+                  "(score, b, h, q, kv, ...) on the scores of each row with " +
+                  first.getValue().str() + " <= kv <= " +
+                  last.getValue().str() + ", -inf elsewhere");
+      rewriter.replaceOp(
+          op, call(rewriter, loc, convert(op.getType()),
+                   "faopt::map_positions_in_rows", operands,
+                   {first.getValue().str(), last.getValue().str(),
+                    callOp.getCallee().str()}));
+      return success();
+    }
     comment(rewriter, loc,
             "attn.tile_map: " + callOp.getCallee().str() +
                 "(score, b, h, q, kv, ...) on every element of the tile");

@@ -236,6 +236,39 @@ FAOPT_DEVICE Acc<M, N, W> map_positions(Acc<M, N, W> s, faopt_i64 b,
   return s;
 }
 
+/// map_positions for a mask that bounds kv per row (attn-kv-bounds-in-rows):
+/// LO and HI give each row's first and last kv allowed (F's arguments; they
+/// read neither the score nor kv), F the rest of the mask and the score
+/// modifier. The bounds are taken relative to this lane's first column
+/// and clamped to [-1, N], which keeps every comparison with a column
+/// offset in [0, N) the same, so each score costs two compares against
+/// a constant and a select (and F).
+template <auto LO, auto HI, auto F, int M, int N, int W, typename... X>
+FAOPT_DEVICE Acc<M, N, W> map_positions_in_rows(Acc<M, N, W> s, faopt_i64 b,
+                                                faopt_i64 h, faopt_i64 q0,
+                                                faopt_i64 kv0, X... extra) {
+  const faopt_i64 base = kv0 + frag_col(0, 0);
+#pragma unroll
+  for (int mt = 0; mt < Acc<M, N, W>::MT; ++mt)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const faopt_i64 q = q0 + frag_row<M, W>(mt, 2 * half);
+      const int lo = (int)imin(imax(LO(0.0f, b, h, q, base, extra...) - base, -1), N);
+      const int hi = (int)imin(imax(HI(0.0f, b, h, q, base, extra...) - base, -1), N);
+#pragma unroll
+      for (int nt = 0; nt < Acc<M, N, W>::NT; ++nt)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const int col = nt * 8 + j; // frag_col(nt, j) - frag_col(0, 0)
+          // F unconditionally (it is pure and its reads are clamped): kept
+          // under the compare, its reads would not be shared between scores.
+          const float y = F(s.v[mt][nt][2 * half + j], b, h, q, base + col, extra...);
+          s.v[mt][nt][2 * half + j] = col >= lo && col <= hi ? y : -__int_as_float(0x7f800000);
+        }
+    }
+  return s;
+}
+
 FAOPT_DEVICE float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
   return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));

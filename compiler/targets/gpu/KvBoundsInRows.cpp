@@ -1,0 +1,212 @@
+//===- KvBoundsInRows.cpp - a mask's kv bounds once per row ---------------===//
+//
+// attn-isolate-kv-bounds leaves a partial block's score function as
+//
+//   func @F(%s, %b, %h, %q, %kv, ...) {
+//     %lower = ...(%q, ...)          // free of kv
+//     %upper = ...(%q, ...)
+//     %in = kv >= %lower && kv <= %upper
+//     return select(%in, x, -inf)       // x: the score, modified or not
+//   }
+//
+// which the CUDA compiler evaluates per score: the kv of each score (the
+// block's first column plus the score's column), two compares and an and
+// before the select, 64 times per thread and kv-block. This pass splits F:
+//
+//   func @F_kv_first(same arguments) -> index { return %lower }
+//   func @F_kv_last(same arguments) -> index { return %upper }
+//   func @F(...) { return x }
+//
+// and marks every attn.tile_map that calls F with
+// `attn.kv_bounds = [@F_kv_first, @F_kv_last]`. The GPU lowering emits
+// `faopt::map_positions_in_rows<F_kv_first, F_kv_last, F>`: per row, the
+// bounds minus the thread's first column, clamped to the tile; per score,
+// two compares of that against the score's column offset within the
+// thread (a constant once unrolled) and a select.
+//
+// Only in TMA kernels (sm90a, d >= 128), where it was measured, and only
+// masks that are nothing but such bounds (causal, windows, prefixes,
+// chunks, the sequence bound) are split: where other terms remain (document
+// ids, block layouts) F would keep reads the CUDA compiler no longer shares
+// between a row's scores, and ptxas spills (644 bytes on the d64 static
+// block-sparse sample).
+//
+// Why: on the H200 the sliding-window kernel's masked blocks cost about 30%
+// more than full ones; this form alone measured even in a hand-edited
+// kernel, but it is what let attn-unswitch-masked-blocks give each kind of
+// block its own copy of the iteration without spilling there
+// (docs/performance.md item 38). Experimental, off by default (the
+// pipeline's row-bound-masks option).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNKVBOUNDSINROWS
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+/// Stands for a missing bound: every kv position (0 .. 2^29) is inside.
+constexpr int64_t kNoLower = INT32_MIN, kNoUpper = INT32_MAX;
+
+bool dependsOn(Value v, Value kv, llvm::DenseMap<Value, bool> &memo) {
+  if (v == kv)
+    return true;
+  if (auto it = memo.find(v); it != memo.end())
+    return it->second;
+  Operation *def = v.getDefiningOp();
+  bool depends = def && llvm::any_of(def->getOperands(), [&](Value o) {
+                   return dependsOn(o, kv, memo);
+                 });
+  return memo[v] = depends;
+}
+
+/// The leaves of the && tree rooted at `v` (inner nodes used only there).
+void conjuncts(Value v, Block *block, bool root, SmallVector<Value> &out) {
+  auto andOp = v.getDefiningOp<arith::AndIOp>();
+  if (andOp && andOp->getBlock() == block && (root || v.hasOneUse())) {
+    conjuncts(andOp.getLhs(), block, false, out);
+    conjuncts(andOp.getRhs(), block, false, out);
+    return;
+  }
+  out.push_back(v);
+}
+
+/// The tile_maps whose body calls `fn`; none if anything else uses it.
+std::optional<SmallVector<TileMapOp>> tileMapsCalling(func::FuncOp fn,
+                                                      ModuleOp module) {
+  SmallVector<TileMapOp> maps;
+  std::optional<SymbolTable::UseRange> uses = fn.getSymbolUses(module);
+  if (!uses)
+    return std::nullopt;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    auto map = call ? dyn_cast<TileMapOp>(call->getParentOp()) : nullptr;
+    if (!map)
+      return std::nullopt;
+    maps.push_back(map);
+  }
+  return maps;
+}
+
+struct AttnKvBoundsInRowsPass
+    : faopt::gpu::impl::AttnKvBoundsInRowsBase<AttnKvBoundsInRowsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // TMA kernels only, where it was measured (with the unswitched
+    // iteration); the others keep the per-score compares.
+    bool tma = false;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (auto tiling = fn->getAttrOfType<TilingAttr>("attn.tiling"))
+        tma |= fn->hasAttr("attn.kernel") && tiling.getCopy() == "tma";
+    if (!tma)
+      return;
+    SmallVector<func::FuncOp> fns;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (!fn.isExternal() && fn->hasAttr("attn.device_function") &&
+          !fn->hasAttr("attn.kv_first"))
+        fns.push_back(fn);
+    for (func::FuncOp fn : fns)
+      if (failed(split(fn, module)))
+        return signalPassFailure();
+  }
+
+  /// Splits `fn` as the header describes where it has that form.
+  LogicalResult split(func::FuncOp fn, ModuleOp module) {
+    Value kv;
+    for (BlockArgument arg : fn.getArguments())
+      if (fn.getArgAttr(arg.getArgNumber(), "attn.kv_position"))
+        kv = arg;
+    if (!kv || !fn.getBody().hasOneBlock() || fn.getNumResults() != 1)
+      return success();
+    Block &body = fn.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    auto select = ret.getOperand(0).getDefiningOp<arith::SelectOp>();
+    FloatAttr masked;
+    if (!select || select->getBlock() != &body ||
+        !matchPattern(select.getFalseValue(), m_Constant(&masked)) ||
+        !masked.getValue().isInfinity() || !masked.getValue().isNegative())
+      return success();
+    SmallVector<Value> leaves;
+    conjuncts(select.getCondition(), &body, /*root=*/true, leaves);
+    llvm::DenseMap<Value, bool> memo;
+    Value lower, upper;
+    SmallVector<Value> bounds; // the compares that become true in F
+    for (Value leaf : leaves) {
+      auto cmp = leaf.getDefiningOp<arith::CmpIOp>();
+      if (!cmp || cmp.getLhs() != kv || !leaf.hasOneUse() ||
+          dependsOn(cmp.getRhs(), kv, memo))
+        continue;
+      if (cmp.getPredicate() == arith::CmpIPredicate::sge && !lower) {
+        lower = cmp.getRhs();
+        bounds.push_back(leaf);
+      } else if (cmp.getPredicate() == arith::CmpIPredicate::sle && !upper) {
+        upper = cmp.getRhs();
+        bounds.push_back(leaf);
+      }
+    }
+    // Only masks that are nothing but the bounds (see the header).
+    if (bounds.empty() || bounds.size() != leaves.size())
+      return success();
+    std::optional<SmallVector<TileMapOp>> maps = tileMapsCalling(fn, module);
+    if (!maps || maps->empty())
+      return success();
+
+    OpBuilder b(fn);
+    auto boundFunction = [&](StringRef suffix, Value bound, int64_t none) {
+      IRMapping map;
+      auto copy = cast<func::FuncOp>(b.clone(*fn, map));
+      copy.setSymName((fn.getSymName() + suffix).str());
+      copy.setFunctionType(FunctionType::get(
+          fn.getContext(), fn.getArgumentTypes(), {b.getIndexType()}));
+      Operation *copyRet = copy.getBody().front().getTerminator();
+      OpBuilder cb(copyRet);
+      Value result = bound ? map.lookup(bound)
+                           : arith::ConstantIndexOp::create(cb, fn.getLoc(), none)
+                                 .getResult();
+      copyRet->setOperands(result);
+      IRRewriter cleanup(fn.getContext());
+      (void)runRegionDCE(cleanup, copy.getBody());
+      return SymbolTable(module).insert(copy);
+    };
+    b.setInsertionPoint(fn);
+    StringAttr first = boundFunction("_kv_first", lower, kNoLower);
+    StringAttr last = boundFunction("_kv_last", upper, kNoUpper);
+
+    // F keeps the score: the bounds' compares become true and fold away.
+    OpBuilder fb(&body, body.begin());
+    Value yes = arith::ConstantIntOp::create(fb, fn.getLoc(), 1, 1);
+    for (Value leaf : bounds)
+      leaf.replaceAllUsesWith(yes);
+    if (failed(applyPatternsGreedily(
+            fn.getBody(), FrozenRewritePatternSet(RewritePatternSet(fn.getContext())))))
+      return fn.emitError() << "attn-kv-bounds-in-rows: folding did not converge";
+    IRRewriter cleanup(fn.getContext());
+    (void)runRegionDCE(cleanup, fn.getBody());
+    fn->setAttr("attn.kv_first", FlatSymbolRefAttr::get(first));
+    fn->setAttr("attn.kv_last", FlatSymbolRefAttr::get(last));
+
+    ArrayAttr refs = b.getArrayAttr(
+        {FlatSymbolRefAttr::get(first), FlatSymbolRefAttr::get(last)});
+    for (TileMapOp map : *maps)
+      map->setAttr("attn.kv_bounds", refs);
+    return success();
+  }
+};
+
+} // namespace

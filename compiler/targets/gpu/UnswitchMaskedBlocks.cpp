@@ -1,0 +1,146 @@
+//===- UnswitchMaskedBlocks.cpp - one branch per kv iteration -------------===//
+//
+// attn-mask-specialize picks each kv-block's score map at run time, so the
+// consumers' kv iteration reads
+//
+//   scf.if %work {                          // the block has unmasked scores
+//     ops before (wait for K, S = Q K^T, P V of the previous block, ...)
+//     %s = scf.if %full { tile_map (score) } else { tile_map (masked) }
+//     ops after (row max, exp2, row sums, rescale)
+//   }
+//
+// with %full computed before %work's branch. This pass moves the choice
+// out, to one branch per iteration around two copies of it:
+//
+//   scf.if %work {
+//     scf.if %full { ops before; tile_map (score); ops after }
+//     else         { ops before; tile_map (masked); ops after }
+//   }
+//
+// Why: the branch between the products and the row maximum splits the
+// softmax into pieces the CUDA compiler schedules separately. On the H200
+// (sliding window 1024 at 8k, persistent; docs/performance.md item 38) a
+// masked block costs ~30% more than a full one, and hand-edited kernels
+// (nvcc) gained 4% with both changes (no spills) and lost 2% with the
+// unswitch alone (the copies spill). So only masked maps whose mask is
+// just per-row kv bounds (`attn.kv_bounds`) are unswitched, only in TMA
+// kernels.
+//
+// Status: experimental, off by default (faopt-compile --row-bound-masks,
+// FAOPT_ROW_BOUND_MASKS=1). The compiler's version spills 32 bytes where
+// the hand-made one spilled none (its bounds are 64-bit: the window
+// parameter is clamped in 64 bits) and measured the window even and causal
+// 2-2.5% slower.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNUNSWITCHMASKEDBLOCKS
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+/// The tile_map a branch of `choice` consists of (with its yield), if any.
+TileMapOp onlyMap(Region &branch) {
+  if (branch.empty() || branch.front().getOperations().size() != 2)
+    return nullptr;
+  return dyn_cast<TileMapOp>(branch.front().front());
+}
+
+/// Whether `choice` picks between a full-block map and a bounds-only masked
+/// one on a condition defined outside the block it sits in, and that
+/// block is a branch of an scf.if (the kv iteration's work guard).
+bool isUnswitchable(scf::IfOp choice) {
+  if (choice.getNumResults() != 1 || !choice.elseBlock())
+    return false;
+  TileMapOp a = onlyMap(choice.getThenRegion());
+  TileMapOp b = onlyMap(choice.getElseRegion());
+  if (!a || !b ||
+      a->hasAttr("attn.kv_bounds") == b->hasAttr("attn.kv_bounds"))
+    return false;
+  Block *block = choice->getBlock();
+  if (!isa<scf::IfOp>(block->getParentOp()))
+    return false;
+  Value cond = choice.getCondition();
+  return !block->getParent()->isAncestor(cond.getParentRegion());
+}
+
+/// Rewrites `block` (all but its yield) into scf.if %cond with a copy of it
+/// per side, each with `choice` replaced by that side's ops.
+void unswitch(scf::IfOp choice) {
+  Block *block = choice->getBlock();
+  Operation *yield = block->getTerminator();
+  SmallVector<Operation *> ops;
+  for (Operation &op : block->without_terminator())
+    ops.push_back(&op);
+  IRRewriter rewriter(choice.getContext());
+  rewriter.setInsertionPoint(ops.front());
+  auto split = scf::IfOp::create(rewriter, choice.getLoc(),
+                                 yield->getOperandTypes(),
+                                 choice.getCondition(), /*withElse=*/true);
+  auto fill = [&](Block *side, Block *pick) {
+    // Without results the builder gave each side its yield already.
+    const bool hasYield = !side->empty();
+    OpBuilder b = hasYield ? OpBuilder(side->getTerminator())
+                           : OpBuilder::atBlockEnd(side);
+    IRMapping map;
+    for (Operation *op : ops) {
+      if (op != choice.getOperation()) {
+        b.clone(*op, map);
+        continue;
+      }
+      for (Operation &inner : pick->without_terminator())
+        b.clone(inner, map);
+      for (auto [result, value] :
+           llvm::zip(choice.getResults(), pick->getTerminator()->getOperands()))
+        map.map(result, map.lookupOrDefault(value));
+    }
+    if (hasYield)
+      return;
+    SmallVector<Value> results;
+    for (Value v : yield->getOperands())
+      results.push_back(map.lookupOrDefault(v));
+    scf::YieldOp::create(b, choice.getLoc(), results);
+  };
+  fill(split.thenBlock(), choice.thenBlock());
+  fill(split.elseBlock(), choice.elseBlock());
+  yield->setOperands(split.getResults());
+  for (Operation *op : llvm::reverse(ops))
+    rewriter.eraseOp(op);
+}
+
+struct AttnUnswitchMaskedBlocksPass
+    : faopt::gpu::impl::AttnUnswitchMaskedBlocksBase<
+          AttnUnswitchMaskedBlocksPass> {
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    auto tiling = fn->getAttrOfType<TilingAttr>("attn.tiling");
+    if (!fn->hasAttr("attn.kernel") || !tiling || tiling.getCopy() != "tma")
+      return;
+    // One at a time: unswitching copies and erases a whole block, which may
+    // hold other candidates (the copies hold none: their choice is gone).
+    while (true) {
+      scf::IfOp choice;
+      fn.walk([&](scf::IfOp op) {
+        if (!choice && isUnswitchable(op))
+          choice = op;
+      });
+      if (!choice)
+        break;
+      unswitch(choice);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,124 @@
+// RUN: faopt-opt %s --attn-kv-bounds-in-rows --split-input-file | FileCheck %s
+
+// A window mask that is only per-row kv bounds (attn-isolate-kv-bounds's
+// form): F_kv_first / F_kv_last return the bounds from the same arguments,
+// F keeps the score, and the tile_map names the two.
+
+// CHECK-LABEL: func.func private @window_kv_first(
+// CHECK-SAME:      %{{[^:]*}}: f32, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[Q:[^:]*]]: index, %{{[^:]*}}: index {attn.kv_position}, %[[W:[^:]*]]: index) -> index
+// CHECK-NEXT:    %[[LO:.*]] = arith.subi %[[Q]], %[[W]] : index
+// CHECK-NEXT:    return %[[LO]] : index
+// CHECK-LABEL: func.func private @window_kv_last(
+// CHECK-SAME:      %[[Q:[^:]*]]: index, %{{[^:]*}}: index {attn.kv_position}, %{{[^:]*}}: index) -> index
+// CHECK-NEXT:    return %[[Q]] : index
+// CHECK-LABEL: func.func private @window(
+// CHECK-SAME:      %[[S:[^:]*]]: f32
+// CHECK-SAME:      attn.kv_first = @window_kv_first, attn.kv_last = @window_kv_last
+// CHECK-NEXT:    return %[[S]] : f32
+// CHECK-LABEL: func.func @k(
+// CHECK:         attn.tile_map {{.*}} attributes {attn.kv_bounds = [@window_kv_first, @window_kv_last]}
+func.func private @window(%s: f32, %b: index, %h: index, %q: index,
+                          %kv: index {attn.kv_position}, %w: index) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %lo = arith.subi %q, %w : index
+  %ge = arith.cmpi sge, %kv, %lo : index
+  %le = arith.cmpi sle, %kv, %q : index
+  %in = arith.andi %ge, %le : i1
+  %r = arith.select %in, %s, %ninf : f32
+  return %r : f32
+}
+func.func @k(%t: tensor<64x64xf32>, %i: index, %w: index) -> tensor<64x64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @window(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %m : tensor<64x64xf32>
+}
+
+// -----
+
+// Causal (an upper bound only): the missing lower bound is -2^31; a score
+// modifier (here a scale) stays in F.
+
+// CHECK-LABEL: func.func private @causal_kv_first(
+// CHECK:         %[[NONE:.*]] = arith.constant -2147483648 : index
+// CHECK-NEXT:    return %[[NONE]] : index
+// CHECK-LABEL: func.func private @causal_kv_last(
+// CHECK-SAME:      %[[Q:[^:]*]]: index, %{{[^:]*}}: index {attn.kv_position}) -> index
+// CHECK-NEXT:    return %[[Q]] : index
+// CHECK-LABEL: func.func private @causal(
+// CHECK-SAME:      %[[S:[^:]*]]: f32
+// CHECK:         %[[Y:.*]] = arith.mulf %[[S]], %{{.*}} : f32
+// CHECK-NEXT:    return %[[Y]] : f32
+func.func private @causal(%s: f32, %b: index, %h: index, %q: index,
+                          %kv: index {attn.kv_position}) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %c = arith.constant 2.0 : f32
+  %y = arith.mulf %s, %c : f32
+  %le = arith.cmpi sle, %kv, %q : index
+  %r = arith.select %le, %y, %ninf : f32
+  return %r : f32
+}
+func.func @k(%t: tensor<64x64xf32>, %i: index) -> tensor<64x64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @causal(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %m : tensor<64x64xf32>
+}
+
+// -----
+
+// Left alone: a mask with a term that is not a bound (document ids), and
+// the same window in a kernel that is not a TMA kernel.
+
+// CHECK-LABEL: func.func private @documents(
+// CHECK-NOT:     attn.kv_first
+// CHECK:         arith.cmpi eq
+// CHECK:         arith.select
+// CHECK-NOT:     attn.kv_bounds
+func.func private @documents(%s: f32, %b: index, %h: index, %q: index,
+                             %kv: index {attn.kv_position}, %dq: index, %dk: index) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %le = arith.cmpi sle, %kv, %q : index
+  %same = arith.cmpi eq, %dq, %dk : index
+  %in = arith.andi %le, %same : i1
+  %r = arith.select %in, %s, %ninf : f32
+  return %r : f32
+}
+func.func @k(%t: tensor<64x64xf32>, %i: index) -> tensor<64x64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @documents(%x, %b, %h, %q, %kv, %i, %i) : (f32, index, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %m : tensor<64x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func private @window_cp_async(
+// CHECK-NOT:     attn.kv_first
+// CHECK:         arith.cmpi sge
+// CHECK-NOT:     attn.kv_bounds
+func.func private @window_cp_async(%s: f32, %b: index, %h: index, %q: index,
+                                   %kv: index {attn.kv_position}) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %ge = arith.cmpi sge, %kv, %q : index
+  %r = arith.select %ge, %s, %ninf : f32
+  return %r : f32
+}
+func.func @k(%t: tensor<64x64xf32>, %i: index) -> tensor<64x64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "mma_sync", copy = "cp_async">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @window_cp_async(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %m : tensor<64x64xf32>
+}

@@ -1,0 +1,142 @@
+// RUN: faopt-opt %s --attn-unswitch-masked-blocks --split-input-file | FileCheck %s
+
+// A kv iteration's work branch holding the full / masked choice (the masked
+// map's mask is only row bounds: attn.kv_bounds) becomes one branch on the
+// choice's condition with a copy of the whole iteration on each side: the
+// product before and the row maximum after appear twice, the choice is gone.
+
+// CHECK-LABEL: func.func @k(
+// CHECK:         scf.for
+// CHECK:           %[[FULL:.*]] = arith.cmpi slt
+// CHECK:           scf.if %{{.*}} -> (tensor<64xf32>) {
+// CHECK-NEXT:        %[[R:.*]] = scf.if %[[FULL]] -> (tensor<64xf32>) {
+// CHECK-NEXT:          %[[S:.*]] = attn.tile_matmul
+// CHECK-NEXT:          %[[M:.*]] = attn.tile_map %[[S]]
+// CHECK-NOT:           attn.kv_bounds
+// CHECK:               func.call @score(
+// CHECK:             %[[X:.*]] = attn.tile_reduce <max> %[[M]]
+// CHECK-NEXT:        scf.yield %[[X]] : tensor<64xf32>
+// CHECK-NEXT:      } else {
+// CHECK-NEXT:        %[[S2:.*]] = attn.tile_matmul
+// CHECK-NEXT:        %[[M2:.*]] = attn.tile_map %[[S2]] {{.*}} attributes {attn.kv_bounds = [@masked_kv_first, @masked_kv_last]}
+// CHECK:             %[[X2:.*]] = attn.tile_reduce <max> %[[M2]]
+// CHECK-NEXT:        scf.yield %[[X2]] : tensor<64xf32>
+// CHECK-NEXT:      }
+// CHECK-NEXT:      scf.yield %[[R]] : tensor<64xf32>
+// CHECK-NOT:     scf.if %[[FULL]]
+func.func private @score(%s: f32, %b: index, %h: index, %q: index, %kv: index {attn.kv_position}) -> f32 attributes {attn.device_function} {
+  return %s : f32
+}
+func.func private @masked(%s: f32, %b: index, %h: index, %q: index, %kv: index {attn.kv_position}) -> f32 attributes {attn.device_function, attn.kv_first = @masked_kv_first, attn.kv_last = @masked_kv_last} {
+  return %s : f32
+}
+func.func private @masked_kv_first(%s: f32, %b: index, %h: index, %q: index, %kv: index {attn.kv_position}) -> index attributes {attn.device_function} {
+  %c0 = arith.constant 0 : index
+  return %c0 : index
+}
+func.func private @masked_kv_last(%s: f32, %b: index, %h: index, %q: index, %kv: index {attn.kv_position}) -> index attributes {attn.device_function} {
+  return %q : index
+}
+func.func @k(%qt: tensor<64x64xbf16>, %kt: tensor<64x64xbf16>, %init: tensor<64xf32>, %n: index, %i: index) -> tensor<64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %j = %c0 to %n step %c1 iter_args(%acc = %init) -> (tensor<64xf32>) {
+    %work = arith.cmpi ult, %j, %i : index
+    %full = arith.cmpi slt, %j, %c1 : index
+    %next = scf.if %work -> (tensor<64xf32>) {
+      %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+      %m = scf.if %full -> (tensor<64x64xf32>) {
+        %a = attn.tile_map %s at(%i, %i, %i, %j) {
+        ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+          %y = func.call @score(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+          attn.yield %y : f32
+        } : tensor<64x64xf32>
+        scf.yield %a : tensor<64x64xf32>
+      } else {
+        %a = attn.tile_map %s at(%i, %i, %i, %j) attributes {attn.kv_bounds = [@masked_kv_first, @masked_kv_last]} {
+        ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+          %y = func.call @masked(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+          attn.yield %y : f32
+        } : tensor<64x64xf32>
+        scf.yield %a : tensor<64x64xf32>
+      }
+      %mx = attn.tile_reduce <max> %m, %acc : tensor<64x64xf32> -> tensor<64xf32>
+      scf.yield %mx : tensor<64xf32>
+    } else {
+      scf.yield %acc : tensor<64xf32>
+    }
+    scf.yield %next : tensor<64xf32>
+  }
+  return %r : tensor<64xf32>
+}
+
+// -----
+
+// Left alone: the choice's condition is computed inside the block (it
+// could not move out), and a kernel without TMA copies.
+
+// CHECK-LABEL: func.func @inside(
+// CHECK:         scf.if %{{.*}} -> (tensor<64xf32>) {
+// CHECK:           %[[FULL:.*]] = arith.cmpi slt
+// CHECK:           scf.if %[[FULL]] -> (tensor<64x64xf32>) {
+// CHECK-LABEL: func.func @cp_async(
+// CHECK:         scf.if %{{.*}} -> (tensor<64xf32>) {
+// CHECK:           attn.tile_matmul
+// CHECK:           scf.if %{{.*}} -> (tensor<64x64xf32>) {
+func.func private @score(%s: f32, %b: index, %h: index, %q: index, %kv: index {attn.kv_position}) -> f32 attributes {attn.device_function} {
+  return %s : f32
+}
+func.func private @masked(%s: f32, %b: index, %h: index, %q: index, %kv: index {attn.kv_position}) -> f32 attributes {attn.device_function} {
+  return %s : f32
+}
+func.func @inside(%s: tensor<64x64xf32>, %init: tensor<64xf32>, %work: i1, %i: index) -> tensor<64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c1 = arith.constant 1 : index
+  %next = scf.if %work -> (tensor<64xf32>) {
+    %full = arith.cmpi slt, %i, %c1 : index
+    %m = scf.if %full -> (tensor<64x64xf32>) {
+      %a = attn.tile_map %s at(%i, %i, %i, %i) {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @score(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    } else {
+      %a = attn.tile_map %s at(%i, %i, %i, %i) attributes {attn.kv_bounds = [@score, @score]} {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @masked(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    }
+    %mx = attn.tile_reduce <max> %m, %init : tensor<64x64xf32> -> tensor<64xf32>
+    scf.yield %mx : tensor<64xf32>
+  } else {
+    scf.yield %init : tensor<64xf32>
+  }
+  return %next : tensor<64xf32>
+}
+func.func @cp_async(%qt: tensor<64x64xbf16>, %kt: tensor<64x64xbf16>, %init: tensor<64xf32>, %work: i1, %full: i1, %i: index) -> tensor<64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2>} {
+  %next = scf.if %work -> (tensor<64xf32>) {
+    %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    %m = scf.if %full -> (tensor<64x64xf32>) {
+      %a = attn.tile_map %s at(%i, %i, %i, %i) {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @score(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    } else {
+      %a = attn.tile_map %s at(%i, %i, %i, %i) attributes {attn.kv_bounds = [@score, @score]} {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @masked(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    }
+    %mx = attn.tile_reduce <max> %m, %init : tensor<64x64xf32> -> tensor<64xf32>
+    scf.yield %mx : tensor<64xf32>
+  } else {
+    scf.yield %init : tensor<64xf32>
+  }
+  return %next : tensor<64xf32>
+}
