@@ -30,13 +30,6 @@ bool softmaxOverlapFromEnv() {
   return !(v && std::string_view(v) == "0");
 }
 
-/// $FAOPT_ROW_BOUND_MASKS=1 compiles with attn-kv-bounds-in-rows and
-/// attn-unswitch-masked-blocks (experimental: docs/performance.md item 38).
-bool rowBoundMasksFromEnv() {
-  const char *v = std::getenv("FAOPT_ROW_BOUND_MASKS");
-  return v && std::string_view(v) == "1";
-}
-
 /// $FAOPT_QUIET: no warnings on stderr (docs/runtime.md).
 bool quiet() { return std::getenv("FAOPT_QUIET") != nullptr; }
 
@@ -49,6 +42,20 @@ void reportBadEnv(std::once_flag &once, const char *name, const char *value,
       std::fprintf(stderr, "faopt: warning: %s=%s is not %s; using %s\n", name,
                    value, expected, fallback);
   });
+}
+
+/// $FAOPT_ROW_BOUND_MASKS=1 compiles with attn-kv-bounds-in-rows and
+/// attn-unswitch-masked-blocks (experimental: docs/performance.md item 38);
+/// unset or 0 without. Another value is reported once and read as unset.
+bool rowBoundMasksFromEnv() {
+  const char *v = std::getenv("FAOPT_ROW_BOUND_MASKS");
+  if (!v || !*v || std::string_view(v) == "0")
+    return false;
+  if (std::string_view(v) == "1")
+    return true;
+  static std::once_flag reported;
+  reportBadEnv(reported, "FAOPT_ROW_BOUND_MASKS", v, "0 or 1", "0");
+  return false;
 }
 
 /// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the

@@ -238,7 +238,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> qStages{*this, "q-stages",
                           llvm::cl::desc("Q tiles per persistent worker"),
                           llvm::cl::init(1)};
-  Option<bool> rowBoundMasks{*this, "row-bound-masks", llvm::cl::init(false)};
+  Option<bool> rowBoundMasks{
+      *this, "row-bound-masks",
+      llvm::cl::desc("attn-kv-bounds-in-rows + attn-unswitch-masked-blocks "
+                     "(TMA kernels; experimental)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 

@@ -230,6 +230,17 @@ TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
     ScopedEnv on("FAOPT_ROW_BOUND_MASKS", "1");
     EXPECT_NE(sm90aCuda(window).find(rows), std::string::npos);
   }
+  {
+    // Another value: reported once, read as 0.
+    ScopedEnv bad("FAOPT_ROW_BOUND_MASKS", "on"), loud("FAOPT_QUIET", nullptr);
+    testing::internal::CaptureStderr();
+    std::string cuda = sm90aCuda(window);
+    sm90aCuda(window);
+    std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(cuda.find(rows), std::string::npos);
+    EXPECT_EQ(err, "faopt: warning: FAOPT_ROW_BOUND_MASKS=on is not 0 or 1; "
+                   "using 0\n");
+  }
 }
 
 TEST(Runtime, InvalidSpecAndOptions) {

@@ -20,7 +20,7 @@
 // Why: the branch between the products and the row maximum splits the
 // softmax into pieces the CUDA compiler schedules separately. On the H200
 // (sliding window 1024 at 8k, persistent; docs/performance.md item 38) a
-// masked block costs ~30% more than a full one, and hand-edited kernels
+// masked block costs ~40% more than a full one, and hand-edited kernels
 // (nvcc) gained 4% with both changes (no spills) and lost 2% with the
 // unswitch alone (the copies spill). So only masked maps whose mask is
 // just per-row kv bounds (`attn.kv_bounds`) are unswitched, only in TMA
@@ -28,9 +28,13 @@
 //
 // Status: experimental, off by default (faopt-compile --row-bound-masks,
 // FAOPT_ROW_BOUND_MASKS=1). The compiler's version spills 32 bytes where
-// the hand-made one spilled none (its bounds are 64-bit: the window
-// parameter is clamped in 64 bits) and measured the window even and causal
-// 2-2.5% slower.
+// the hand-made one spilled none and measured the window even and causal
+// about 2% slower; by hand, the spills go with a window-specific 32-bit
+// helper in place of map_positions_in_rows and its bound functions
+// (docs/status.md, Next).
+//
+// With k such choices in one block the copies would multiply (2^k); the
+// kernels have one per kv iteration.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"

@@ -122,3 +122,47 @@ func.func @k(%t: tensor<64x64xf32>, %i: index) -> tensor<64x64xf32> attributes {
   } : tensor<64x64xf32>
   return %m : tensor<64x64xf32>
 }
+
+// -----
+
+// Left alone: F also called outside a tile_map (the split F would lose
+// its bounds there), and a select whose other value is not -inf.
+
+// CHECK-LABEL: func.func private @shared(
+// CHECK-NOT:     attn.kv_first
+// CHECK:         arith.cmpi sle
+// CHECK-LABEL: func.func private @not_masked(
+// CHECK-NOT:     attn.kv_first
+// CHECK:         arith.cmpi sle
+// CHECK-LABEL: func.func @k(
+// CHECK-NOT:     attn.kv_bounds
+func.func private @shared(%s: f32, %b: index, %h: index, %q: index,
+                          %kv: index {attn.kv_position}) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %le = arith.cmpi sle, %kv, %q : index
+  %r = arith.select %le, %s, %ninf : f32
+  return %r : f32
+}
+func.func private @not_masked(%s: f32, %b: index, %h: index, %q: index,
+                              %kv: index {attn.kv_position}) -> f32
+    attributes {attn.device_function} {
+  %zero = arith.constant 0.0 : f32
+  %le = arith.cmpi sle, %kv, %q : index
+  %r = arith.select %le, %s, %zero : f32
+  return %r : f32
+}
+func.func @k(%t: tensor<64x64xf32>, %i: index, %x: f32) -> (tensor<64x64xf32>, f32) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%y: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @shared(%y, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  %n = attn.tile_map %m at(%i, %i, %i, %i) {
+  ^bb0(%y: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @not_masked(%y, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  %one = func.call @shared(%x, %i, %i, %i, %i) : (f32, index, index, index, index) -> f32
+  return %n, %one : tensor<64x64xf32>, f32
+}

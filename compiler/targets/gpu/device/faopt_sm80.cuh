@@ -253,8 +253,9 @@ FAOPT_DEVICE Acc<M, N, W> map_positions_in_rows(Acc<M, N, W> s, faopt_i64 b,
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const faopt_i64 q = q0 + frag_row<M, W>(mt, 2 * half);
-      const int lo = (int)imin(imax(LO(0.0f, b, h, q, base, extra...) - base, -1), N);
-      const int hi = (int)imin(imax(HI(0.0f, b, h, q, base, extra...) - base, -1), N);
+      // Clamped before the subtraction, so no bound can overflow it.
+      const int lo = (int)(imin(imax(LO(0.0f, b, h, q, base, extra...), base - 1), base + N) - base);
+      const int hi = (int)(imin(imax(HI(0.0f, b, h, q, base, extra...), base - 1), base + N) - base);
 #pragma unroll
       for (int nt = 0; nt < Acc<M, N, W>::NT; ++nt)
 #pragma unroll
