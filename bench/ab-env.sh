@@ -31,10 +31,14 @@ export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 
+# A value as it appears in file names (the device tool returns only plain
+# names: "-DX=1" becomes "-DX_1").
+tag() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_'; }
+
 # Runs the rest of the line with VAR set to $1 ("-": unset) and its own cache.
 with() {
   local value="$1"; shift
-  local cache="/tmp/faopt-ab-cache-${var}-${value}"
+  local cache="/tmp/faopt-ab-cache-${var}-$(tag "$value")"
   if [ "$value" = "-" ]; then
     env -u "$var" FAOPT_CACHE_DIR="$cache" "$@"
   else
@@ -43,27 +47,23 @@ with() {
 }
 
 if [ -n "$tests" ]; then
-  if ! with "$b" timeout 300 "$root/bin/faopt-gpu-tests" > "$out/gpu_tests_$b.txt" 2>&1; then
+  if ! with "$b" timeout 300 "$root/bin/faopt-gpu-tests" > "$out/gpu_tests_$(tag "$b").txt" 2>&1; then
     echo "ab-env.sh: GPU tests fail with $var=$b (not timing it):" >&2
-    grep -E "FAILED|Failure" "$out/gpu_tests_$b.txt" | head -20 >&2
+    grep -E "FAILED|Failure" "$out/gpu_tests_$(tag "$b").txt" | head -20 >&2
     exit 1
   fi
-  tail -1 "$out/gpu_tests_$b.txt"
+  tail -1 "$out/gpu_tests_$(tag "$b").txt"
 fi
 
-for r in $(seq 1 "$rounds"); do
-  for v in "$a" "$b"; do
-    with "$v" timeout 120 "$root/bin/faopt-bench" --only variants > "$out/variants_${v}_$r.txt" 2>&1
-    with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 > "$out/fwd_${v}_$r.txt" 2>&1
-  done
-done
-
-# One row per case: the A and B rates of every round, and B / A of the
-# medians. faopt-bench prints "variant NAME ... R TFLOP/s effective" and
-# "fwd d=128 KIND seq= N ...: T ms R TFLOP/s".
-python3 - "$out" "$a" "$b" "$rounds" <<'EOF' | tee "$out/ab.txt"
+# One row per case: the A and B rates of every round so far, and B / A of
+# the medians; printed after each round, so a call that runs out of time
+# still shows the rounds it finished. faopt-bench prints "variant NAME ...
+# R TFLOP/s effective" and "fwd d=128 KIND seq= N ...: T ms R TFLOP/s".
+table() {
+python3 - "$out" "$(tag "$a")" "$(tag "$b")" "$1" "$a" "$b" <<'EOF' | tee "$out/ab.txt"
 import re, statistics, sys
 out, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+shown = {a: sys.argv[5], b: sys.argv[6]}
 def rates(path):
     r = {}
     for line in open(path):
@@ -85,7 +85,7 @@ for v in (a, b):
                 pass
         runs[v].append(merged)
 cases = [c for c in runs[a][0] if all(c in r for r in runs[a] + runs[b])]
-print(f"{'case':42} {'A=' + a:>22} {'B=' + b:>22} {'B/A':>6}")
+print(f"{'case':42} {'A=' + shown[a]:>22} {'B=' + shown[b]:>22} {'B/A':>6}  (rounds: {rounds})")
 for c in cases:
     ra = [r[c] for r in runs[a]]
     rb = [r[c] for r in runs[b]]
@@ -93,3 +93,13 @@ for c in cases:
     print(f"{c:42} {' / '.join(f'{x:.1f}' for x in ra):>22} "
           f"{' / '.join(f'{x:.1f}' for x in rb):>22} {ratio:6.3f}")
 EOF
+}
+
+for r in $(seq 1 "$rounds"); do
+  for v in "$a" "$b"; do
+    t=$(tag "$v")
+    with "$v" timeout 120 "$root/bin/faopt-bench" --only variants > "$out/variants_${t}_$r.txt" 2>&1
+    with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 > "$out/fwd_${t}_$r.txt" 2>&1
+  done
+  table "$r"
+done
