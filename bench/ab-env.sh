@@ -4,16 +4,18 @@
 # FAOPT_SOFTMAX_OVERLAP, ...), the way sessions 13-14 compared kernels:
 # the B setting's GPU tests first (a wrong kernel must not be timed), then
 # `faopt-bench --only variants` and `--only fwd --d 128` alternating A and B
-# in one process tree (same card state), then one table of B / A.
+# in one process tree (same card state), with the table of B / A printed
+# after every round.
 #   bench/ab-env.sh OUTDIR VAR A B [--rounds N] [--no-tests]
 #   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
 # A value of "-" means unset. Expects the unpacked device bundle
 # (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
-# gets its own kernel cache directory in /tmp. About 8 minutes on an H200
-# with the tests and two rounds.
+# gets its own kernel cache directory in /tmp. About 4.5-6 minutes on an
+# H200 with the tests (~3.7 of them) and two rounds; a device call's limit
+# is capped by the session's remaining device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then
-  sed -n '2,13p' "$0" >&2
+  sed -n '2,15p' "$0" >&2
   exit 2
 fi
 out="$1" var="$2" a="$3" b="$4"; shift 4
