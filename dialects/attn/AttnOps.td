@@ -533,6 +533,31 @@ def Attn_BlockListBuildOp : Attn_Op<"block_list_build",
   let hasVerifier = 1;
 }
 
+def Attn_AddSatOp : Attn_Op<"add_sat", [Pure, SameOperandsAndResultType]> {
+  let summary = "i32 addition that saturates at INT32_MIN / INT32_MAX";
+  let description = [{
+    `lhs + rhs`, clamped to the i32 range instead of wrapping (PTX
+    `add.sat.s32`). attn-kv-bounds-in-rows computes a mask's per-row kv
+    bound with it where the exact sum may leave i32: a saturated bound
+    still lies past the kv range on the same side, so compares with kv
+    keep their answer.
+  }];
+  let arguments = (ins I32:$lhs, I32:$rhs);
+  let results = (outs I32:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def Attn_SubSatOp : Attn_Op<"sub_sat", [Pure, SameOperandsAndResultType]> {
+  let summary = "i32 subtraction that saturates at INT32_MIN / INT32_MAX";
+  let description = [{
+    `lhs - rhs`, clamped to the i32 range instead of wrapping (PTX
+    `sub.sat.s32`); see attn.add_sat.
+  }];
+  let arguments = (ins I32:$lhs, I32:$rhs);
+  let results = (outs I32:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
 def Attn_TensorBoundsOp : Attn_Op<"tensor_bounds",
     [AttrSizedOperandSegments]> {
   let summary = "smallest and largest entry of an integer tensor over a box";

@@ -18,7 +18,12 @@
 //   func @F(...) { return x }
 //
 // and marks every attn.tile_map that calls F with
-// `attn.kv_bounds = [@F_kv_first, @F_kv_last]`. The GPU lowering emits
+// `attn.kv_bounds = [@F_kv_first, @F_kv_last]`. In the bound functions a
+// term `a - u` / `a + u` with u a value without a range (a parameter,
+// which attn-isolate-kv-bounds clamped to +-2^41) becomes attn.sub_sat /
+// attn.add_sat of a and u clamped to i32, and a bound that then fits i32
+// is returned as i32: 64-bit bounds made ptxas spill in the unswitched
+// iteration (32 bytes on the window kernel, 0 with this). The GPU lowering emits
 // `faopt::map_positions_in_rows<F_kv_first, F_kv_last, F>`: per row, the
 // bounds minus the thread's first column, clamped to the tile; per score,
 // two compares of that against the score's column offset within the
@@ -41,6 +46,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/targets/gpu/IndexRanges.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -63,6 +69,105 @@ namespace {
 
 /// Stands for a missing bound: every kv position (0 .. 2^29) is inside.
 constexpr int64_t kNoLower = INT32_MIN, kNoUpper = INT32_MAX;
+/// attn-isolate-kv-bounds clamps a value without a range to +-2^41.
+constexpr int64_t kIsolateClamp = int64_t(1) << 41;
+
+/// `u` if `v` is attn-isolate-kv-bounds's clamp of it,
+/// minsi(maxsi(u, -2^41), 2^41).
+Value clampedValue(Value v) {
+  auto hi = v.getDefiningOp<arith::MinSIOp>();
+  auto lo = hi ? hi.getLhs().getDefiningOp<arith::MaxSIOp>() : nullptr;
+  APInt a, b;
+  if (!lo || !matchPattern(lo.getRhs(), m_ConstantInt(&a)) ||
+      !matchPattern(hi.getRhs(), m_ConstantInt(&b)))
+    return Value();
+  return a.getSExtValue() == -kIsolateClamp && b.getSExtValue() == kIsolateClamp
+             ? lo.getLhs()
+             : Value();
+}
+
+/// Whether `v` reaches the function's return only through min / max and
+/// additions of small constants: ops that keep a bound past the kv range
+/// on the side it is.
+bool onlyMonotoneUses(Value v) {
+  for (Operation *user : v.getUsers()) {
+    if (isa<func::ReturnOp>(user))
+      continue;
+    APInt c;
+    bool smallShift =
+        isa<arith::AddIOp, arith::SubIOp>(user) && user->getOperand(0) == v &&
+        matchPattern(user->getOperand(1), m_ConstantInt(&c)) &&
+        c.getSExtValue() >= -1024 && c.getSExtValue() <= 1024;
+    if (!isa<arith::MinSIOp, arith::MaxSIOp>(user) && !smallShift)
+      return false;
+    if (!onlyMonotoneUses(user->getResult(0)))
+      return false;
+  }
+  return true;
+}
+
+/// In a bound function, `a - p` or `a + p` with p the clamp of an
+/// unbounded value u becomes `attn.sub_sat` / `attn.add_sat` of a and u
+/// clamped to i32, so the bound is 32-bit arithmetic (ptxas spills the
+/// 64-bit form in the masked copy of the unswitched iteration). Exact for
+/// a compare with kv in [kvLo, kvHi]: a true bound past i32, or one from
+/// a u past i32, saturates to a value still past the kv range on the same
+/// side, given a's range (checked), and the min / max / small shifts
+/// after it keep that.
+void saturateUnboundedTerms(func::FuncOp fn, int64_t kvLo, int64_t kvHi) {
+  faopt::gpu::IndexRanges ranges(fn);
+  SmallVector<Operation *> sums;
+  fn.walk([&](Operation *op) {
+    if (isa<arith::AddIOp, arith::SubIOp>(op) && op->getResult(0).getType().isIndex())
+      sums.push_back(op);
+  });
+  constexpr __int128 kMax = INT32_MAX, kMin = INT32_MIN;
+  for (Operation *op : sums) {
+    const bool isSub = isa<arith::SubIOp>(op);
+    Value a = op->getOperand(0), p = op->getOperand(1);
+    if (!isSub && !clampedValue(p))
+      std::swap(a, p);
+    Value u = clampedValue(p);
+    std::optional<faopt::gpu::Range> r = u ? ranges.of(a) : std::nullopt;
+    if (!r || !onlyMonotoneUses(op->getResult(0)))
+      continue;
+    // u at or past the i32 range must move the bound past the kv range:
+    // a - INT32_MAX below kvLo and a - INT32_MIN above kvHi (sub), and
+    // the mirror for add; a itself must fit i32.
+    const bool exact =
+        r->lo >= kMin && r->hi <= kMax &&
+        (isSub ? r->hi - kMax < kvLo && r->lo - kMin > kvHi
+               : r->lo + kMax > kvHi && r->hi + kMin < kvLo);
+    if (!exact)
+      continue;
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Type i32 = b.getI32Type();
+    Value lo = arith::MaxSIOp::create(b, loc, u, arith::ConstantIndexOp::create(b, loc, kMin));
+    Value hi = arith::MinSIOp::create(b, loc, lo, arith::ConstantIndexOp::create(b, loc, kMax));
+    Value u32 = arith::IndexCastOp::create(b, loc, i32, hi);
+    Value a32 = arith::IndexCastOp::create(b, loc, i32, a);
+    Value s32 = isSub ? faopt::attn::SubSatOp::create(b, loc, a32, u32).getResult()
+                      : faopt::attn::AddSatOp::create(b, loc, a32, u32).getResult();
+    op->getResult(0).replaceAllUsesWith(
+        arith::IndexCastOp::create(b, loc, b.getIndexType(), s32));
+  }
+  IRRewriter cleanup(fn.getContext());
+  (void)runRegionDCE(cleanup, fn.getBody());
+}
+
+/// Returns i32 where the returned bound provably fits (the CUDA helper
+/// then clamps it in 32 bits).
+void narrowReturn(func::FuncOp fn) {
+  auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+  std::optional<faopt::gpu::Range> r = faopt::gpu::IndexRanges(fn).of(ret.getOperand(0));
+  if (!r || !r->fitsI32())
+    return;
+  OpBuilder b(ret);
+  Type i32 = b.getI32Type();
+  ret->setOperand(0, arith::IndexCastOp::create(b, ret.getLoc(), i32, ret.getOperand(0)));
+  fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(), {i32}));
+}
 
 bool dependsOn(Value v, Value kv, llvm::DenseMap<Value, bool> &memo) {
   if (v == kv)
@@ -175,6 +280,13 @@ struct AttnKvBoundsInRowsPass
     if (!maps || maps->empty())
       return success();
 
+    // kv's range (attn-outline-tile-maps states it): what the saturated
+    // bounds must stay past.
+    std::pair<int64_t, int64_t> kvRange{0, int64_t(1) << 29};
+    if (auto range = fn.getArgAttrOfType<DenseI64ArrayAttr>(
+            cast<BlockArgument>(kv).getArgNumber(), "attn.range");
+        range && range.size() == 2)
+      kvRange = {range[0], range[1]};
     OpBuilder b(fn);
     auto boundFunction = [&](StringRef suffix, Value bound, int64_t none) {
       IRMapping map;
@@ -190,6 +302,8 @@ struct AttnKvBoundsInRowsPass
       copyRet->setOperands(result);
       IRRewriter cleanup(fn.getContext());
       (void)runRegionDCE(cleanup, copy.getBody());
+      saturateUnboundedTerms(copy, kvRange.first, kvRange.second);
+      narrowReturn(copy);
       // Renamed on a collision; placed before F, which the kernel follows.
       return symbols.insert(copy, fn->getIterator());
     };

@@ -90,7 +90,12 @@ def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
     missing; no other mask term), with lower and upper free of kv and F
     called only from attn.tile_map bodies, is split in three: `F_kv_first`
     and `F_kv_last` return the row's bounds (the same arguments, score and
-    kv unused; a missing bound is -2^31 or 2^31 - 1), and F returns x.
+    kv unused; a missing bound is -2^31 or 2^31 - 1), and F returns x. In
+    the bound functions, a term that adds or subtracts a value without a
+    range (a parameter, clamped to +-2^41 by attn-isolate-kv-bounds)
+    becomes attn.add_sat / attn.sub_sat on i32 with the value clamped to
+    i32, where the other operand's range keeps that exact for every
+    compare with kv; a bound that fits i32 is returned as i32.
     Every attn.tile_map calling F gets `attn.kv_bounds = [@F_kv_first,
     @F_kv_last]`, which the GPU lowering turns into
     `faopt::map_positions_in_rows`: per row, the bounds relative to the

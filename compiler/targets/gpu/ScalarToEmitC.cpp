@@ -392,6 +392,8 @@ void populateScalarToEmitCPatterns(TypeConverter &converter,
   call(math::SqrtOp(), "sqrtf");
   call(math::AbsFOp(), "fabsf");
   call(math::AbsIOp(), "faopt::iabs");
+  call(faopt::attn::AddSatOp(), "faopt::add_sat32");
+  call(faopt::attn::SubSatOp(), "faopt::sub_sat32");
   call(math::FmaOp(), "fmaf");
   // Reads of tensor inputs (document ids, lengths, biases) in per-element
   // functions; the spec's expressions clamp the indices.

@@ -338,3 +338,11 @@ func.func @await_list_builder_outside_kernel() {
   attn.await_list_builder
   return
 }
+
+// -----
+
+func.func @saturating_i64(%a: i64, %b: i64) -> i64 {
+  // expected-error @+1 {{must be 32-bit signless integer}}
+  %s = attn.sub_sat %a, %b : i64
+  return %s : i64
+}

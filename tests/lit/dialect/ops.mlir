@@ -131,3 +131,13 @@ func.func @await_list_builder() attributes {attn.kernel} {
   attn.await_list_builder
   return
 }
+
+// Saturating i32 arithmetic (attn-kv-bounds-in-rows' row bounds).
+// CHECK-LABEL: func.func @saturating(
+// CHECK: attn.add_sat %{{.*}}, %{{.*}} : i32
+// CHECK: attn.sub_sat %{{.*}}, %{{.*}} : i32
+func.func @saturating(%a: i32, %b: i32) -> (i32, i32) {
+  %s = attn.add_sat %a, %b : i32
+  %d = attn.sub_sat %a, %b : i32
+  return %s, %d : i32, i32
+}

@@ -39,12 +39,15 @@ func.func @k(%t: tensor<64x64xf32>, %i: index, %w: index) -> tensor<64x64xf32> a
 
 // -----
 
-// Causal (an upper bound only): the missing lower bound is -2^31; a score
-// modifier (here a scale) stays in F.
+// Causal (an upper bound only): the missing lower bound is -2^31, which
+// fits i32, so that function returns i32; a score modifier (here a scale)
+// stays in F.
 
 // CHECK-LABEL: func.func private @causal_kv_first(
+// CHECK-SAME:      -> i32
 // CHECK:         %[[NONE:.*]] = arith.constant -2147483648 : index
-// CHECK-NEXT:    return %[[NONE]] : index
+// CHECK-NEXT:    %[[N32:.*]] = arith.index_cast %[[NONE]] : index to i32
+// CHECK-NEXT:    return %[[N32]] : i32
 // CHECK-LABEL: func.func private @causal_kv_last(
 // CHECK-SAME:      %[[Q:[^:]*]]: index, %{{[^:]*}}: index {attn.kv_position}) -> index
 // CHECK-NEXT:    return %[[Q]] : index
@@ -66,6 +69,65 @@ func.func @k(%t: tensor<64x64xf32>, %i: index) -> tensor<64x64xf32> attributes {
   %m = attn.tile_map %t at(%i, %i, %i, %i) {
   ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
     %r = func.call @causal(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %m : tensor<64x64xf32>
+}
+
+// -----
+
+// The window as attn-isolate-kv-bounds leaves it (q, sk, sq, kv with their
+// launch ranges, the parameter clamped to +-2^41): the lower bound
+// r - w becomes a saturating i32 subtraction of w clamped to i32, exact
+// for every w since r stays far enough inside i32 (kv in [0, 2^29 +
+// 1024]); both bound functions return i32.
+
+// CHECK-LABEL: func.func private @ranged_kv_first(
+// CHECK-SAME:      %[[Q:[^:]*]]: index {attn.range = array<i64: 0, 536871936>}, %{{[^:]*}}: index {attn.kv_position, attn.range = array<i64: 0, 536871936>}, %[[SK:[^:]*]]: index {attn.range = array<i64: 0, 536870912>}, %[[SQ:[^:]*]]: index {attn.range = array<i64: 0, 536870912>}, %[[W:[^:]*]]: index) -> i32
+// CHECK:         %[[R1:.*]] = arith.addi %[[Q]], %[[SK]] : index
+// CHECK:         %[[R:.*]] = arith.subi %[[R1]], %[[SQ]] : index
+// CHECK:         %[[WLO:.*]] = arith.maxsi %[[W]], %{{.*}} : index
+// CHECK:         %[[WHI:.*]] = arith.minsi %[[WLO]], %{{.*}} : index
+// CHECK:         %[[W32:.*]] = arith.index_cast %[[WHI]] : index to i32
+// CHECK:         %[[R32:.*]] = arith.index_cast %[[R]] : index to i32
+// CHECK:         %[[LO:.*]] = attn.sub_sat %[[R32]], %[[W32]] : i32
+// CHECK-NOT:     arith.subi
+// CHECK:         return {{.*}} : i32
+// CHECK-LABEL: func.func private @ranged_kv_last(
+// CHECK-SAME:      -> i32
+// CHECK-NOT:     attn.sub_sat
+// CHECK:         arith.minsi
+// CHECK-LABEL: func.func private @ranged(
+// CHECK-SAME:      attn.kv_first = @ranged_kv_first, attn.kv_last = @ranged_kv_last
+// Without ranges (the first case above) nothing is saturated: the bound
+// function of @window keeps its 64-bit subtraction and returns index.
+func.func private @ranged(%s: f32, %b: index, %h: index,
+                          %q: index {attn.range = array<i64: 0, 536871936>},
+                          %kv: index {attn.kv_position, attn.range = array<i64: 0, 536871936>},
+                          %sk: index {attn.range = array<i64: 0, 536870912>},
+                          %sq: index {attn.range = array<i64: 0, 536870912>},
+                          %w: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %c1 = arith.constant 1 : index
+  %lo_clamp = arith.constant -2199023255552 : index
+  %hi_clamp = arith.constant 2199023255552 : index
+  %w0 = arith.maxsi %w, %lo_clamp : index
+  %wc = arith.minsi %w0, %hi_clamp : index
+  %r1 = arith.addi %q, %sk : index
+  %r = arith.subi %r1, %sq : index
+  %lower = arith.subi %r, %wc : index
+  %last = arith.subi %sk, %c1 : index
+  %upper = arith.minsi %r, %last : index
+  %ge = arith.cmpi sge, %kv, %lower : index
+  %le = arith.cmpi sle, %kv, %upper : index
+  %in = arith.andi %ge, %le : i1
+  %res = arith.select %in, %s, %ninf : f32
+  return %res : f32
+}
+func.func @k(%t: tensor<64x64xf32>, %i: index, %n: index, %w: index) -> tensor<64x64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @ranged(%x, %b, %h, %q, %kv, %n, %n, %w) : (f32, index, index, index, index, index, index, index) -> f32
     attn.yield %r : f32
   } : tensor<64x64xf32>
   return %m : tensor<64x64xf32>

@@ -236,26 +236,37 @@ FAOPT_DEVICE Acc<M, N, W> map_positions(Acc<M, N, W> s, faopt_i64 b,
   return s;
 }
 
+/// A row's kv bound relative to the lane's first column `base`, clamped
+/// to [-1, N] (which keeps every comparison with a column offset in
+/// [0, N) the same); clamped before the subtraction, so nothing overflows.
+/// attn-kv-bounds-in-rows returns an int32_t bound where it provably fits
+/// (all 32-bit arithmetic), else a 64-bit one.
+template <int N> FAOPT_DEVICE int relative_bound(int32_t bound, int base) {
+  return imin32(imax32(bound, base - 1), base + N) - base;
+}
+template <int N> FAOPT_DEVICE int relative_bound(faopt_i64 bound, int base) {
+  return (int)(imin(imax(bound, (faopt_i64)base - 1), (faopt_i64)base + N) - base);
+}
+
 /// map_positions for a mask that bounds kv per row (attn-kv-bounds-in-rows):
 /// LO and HI give each row's first and last kv allowed (F's arguments; they
-/// read neither the score nor kv), F the rest of the mask and the score
-/// modifier. The bounds are taken relative to this lane's first column
-/// and clamped to [-1, N], which keeps every comparison with a column
-/// offset in [0, N) the same, so each score costs two compares against
-/// a constant and a select (and F).
+/// read neither the score nor kv), F the score. The bounds are taken
+/// relative to this lane's first column (relative_bound), so each score
+/// costs two compares against a constant and a select (and F).
+/// Positions are below 2^29 + 1024 (the runtime's limit), so rows and
+/// columns are 32-bit here.
 template <auto LO, auto HI, auto F, int M, int N, int W, typename... X>
 FAOPT_DEVICE Acc<M, N, W> map_positions_in_rows(Acc<M, N, W> s, faopt_i64 b,
                                                 faopt_i64 h, faopt_i64 q0,
                                                 faopt_i64 kv0, X... extra) {
-  const faopt_i64 base = kv0 + frag_col(0, 0);
+  const int base = (int)kv0 + frag_col(0, 0);
 #pragma unroll
   for (int mt = 0; mt < Acc<M, N, W>::MT; ++mt)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const faopt_i64 q = q0 + frag_row<M, W>(mt, 2 * half);
-      // Clamped before the subtraction, so no bound can overflow it.
-      const int lo = (int)(imin(imax(LO(0.0f, b, h, q, base, extra...), base - 1), base + N) - base);
-      const int hi = (int)(imin(imax(HI(0.0f, b, h, q, base, extra...), base - 1), base + N) - base);
+      const int q = (int)q0 + frag_row<M, W>(mt, 2 * half);
+      const int lo = relative_bound<N>(LO(0.0f, b, h, q, base, extra...), base);
+      const int hi = relative_bound<N>(HI(0.0f, b, h, q, base, extra...), base);
 #pragma unroll
       for (int nt = 0; nt < Acc<M, N, W>::NT; ++nt)
 #pragma unroll

@@ -75,6 +75,17 @@ FAOPT_DEVICE int32_t ceil_div32(int32_t a, int32_t b) {
   return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q;
 }
 FAOPT_DEVICE int32_t imin32(int32_t a, int32_t b) { return a < b ? a : b; }
+/// attn.add_sat / attn.sub_sat: i32 sums clamped to the i32 range.
+FAOPT_DEVICE int32_t add_sat32(int32_t a, int32_t b) {
+  int32_t r;
+  asm("add.sat.s32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+FAOPT_DEVICE int32_t sub_sat32(int32_t a, int32_t b) {
+  int32_t r;
+  asm("sub.sat.s32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
 FAOPT_DEVICE int32_t imax32(int32_t a, int32_t b) { return a > b ? a : b; }
 // (Unsigned ones only see non-negative operands: the pass proves it.)
 FAOPT_DEVICE int32_t udiv32(int32_t a, int32_t b) { return (int32_t)((unsigned)a / (unsigned)b); }
