@@ -27,11 +27,10 @@
 // kernels.
 //
 // Status: experimental, off by default (faopt-compile --row-bound-masks,
-// FAOPT_ROW_BOUND_MASKS=1). The compiler's version spills 32 bytes where
-// the hand-made one spilled none and measured the window even and causal
-// about 2% slower; by hand, the spills go with a window-specific 32-bit
-// helper in place of map_positions_in_rows and its bound functions
-// (docs/status.md, Next).
+// FAOPT_ROW_BOUND_MASKS=1). The compiler's first version spilled 32 bytes
+// where the hand-made one spilled none and measured the window even and
+// causal about 2% slower; with 32-bit row bounds (attn-kv-bounds-in-rows)
+// it no longer spills and is not measured yet.
 //
 // With k such choices in one block the copies would multiply (2^k); the
 // kernels have one per kv iteration.
