@@ -47,6 +47,7 @@
 #include "compiler/targets/gpu/Passes.h"
 
 #include "compiler/targets/gpu/IndexRanges.h"
+#include "compiler/targets/gpu/SaturatedBound.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -67,7 +68,8 @@ using namespace faopt::attn;
 
 namespace {
 
-/// Stands for a missing bound: every kv position (0 .. 2^29) is inside.
+/// Stands for a missing bound: every kv position (0 .. 2^29 + 1024) is
+/// inside.
 constexpr int64_t kNoLower = INT32_MIN, kNoUpper = INT32_MAX;
 /// attn-isolate-kv-bounds clamps a value without a range to +-2^41.
 constexpr int64_t kIsolateClamp = int64_t(1) << 41;
@@ -86,34 +88,37 @@ Value clampedValue(Value v) {
              : Value();
 }
 
-/// Whether `v` reaches the function's return only through min / max and
-/// additions of small constants: ops that keep a bound past the kv range
-/// on the side it is.
-bool onlyMonotoneUses(Value v) {
+/// The largest total of constant shifts on any path from `v` to the
+/// function's return, if every path goes only through min / max and
+/// additions or subtractions of constants (of at most 1024 each): ops that
+/// keep a bound past the kv range on its side, given that much room.
+std::optional<int64_t> monotoneShift(Value v) {
+  int64_t most = 0;
   for (Operation *user : v.getUsers()) {
     if (isa<func::ReturnOp>(user))
       continue;
     APInt c;
-    bool smallShift =
-        isa<arith::AddIOp, arith::SubIOp>(user) && user->getOperand(0) == v &&
+    int64_t here = 0;
+    if (isa<arith::AddIOp, arith::SubIOp>(user) && user->getOperand(0) == v &&
         matchPattern(user->getOperand(1), m_ConstantInt(&c)) &&
-        c.getSExtValue() >= -1024 && c.getSExtValue() <= 1024;
-    if (!isa<arith::MinSIOp, arith::MaxSIOp>(user) && !smallShift)
-      return false;
-    if (!onlyMonotoneUses(user->getResult(0)))
-      return false;
+        c.getSExtValue() >= -1024 && c.getSExtValue() <= 1024)
+      here = c.getSExtValue() < 0 ? -c.getSExtValue() : c.getSExtValue();
+    else if (!isa<arith::MinSIOp, arith::MaxSIOp>(user))
+      return std::nullopt;
+    std::optional<int64_t> after = monotoneShift(user->getResult(0));
+    if (!after)
+      return std::nullopt;
+    most = std::max(most, here + *after);
   }
-  return true;
+  return most;
 }
 
 /// In a bound function, `a - p` or `a + p` with p the clamp of an
 /// unbounded value u becomes `attn.sub_sat` / `attn.add_sat` of a and u
 /// clamped to i32, so the bound is 32-bit arithmetic (ptxas spills the
-/// 64-bit form in the masked copy of the unswitched iteration). Exact for
-/// a compare with kv in [kvLo, kvHi]: a true bound past i32, or one from
-/// a u past i32, saturates to a value still past the kv range on the same
-/// side, given a's range (checked), and the min / max / small shifts
-/// after it keep that.
+/// 64-bit form in the masked copy of the unswitched iteration), where
+/// saturatedBoundIsExact says every compare with kv in [kvLo, kvHi] keeps
+/// its answer.
 void saturateUnboundedTerms(func::FuncOp fn, int64_t kvLo, int64_t kvHi) {
   faopt::gpu::IndexRanges ranges(fn);
   SmallVector<Operation *> sums;
@@ -121,7 +126,6 @@ void saturateUnboundedTerms(func::FuncOp fn, int64_t kvLo, int64_t kvHi) {
     if (isa<arith::AddIOp, arith::SubIOp>(op) && op->getResult(0).getType().isIndex())
       sums.push_back(op);
   });
-  constexpr __int128 kMax = INT32_MAX, kMin = INT32_MIN;
   for (Operation *op : sums) {
     const bool isSub = isa<arith::SubIOp>(op);
     Value a = op->getOperand(0), p = op->getOperand(1);
@@ -129,22 +133,16 @@ void saturateUnboundedTerms(func::FuncOp fn, int64_t kvLo, int64_t kvHi) {
       std::swap(a, p);
     Value u = clampedValue(p);
     std::optional<faopt::gpu::Range> r = u ? ranges.of(a) : std::nullopt;
-    if (!r || !onlyMonotoneUses(op->getResult(0)))
-      continue;
-    // u at or past the i32 range must move the bound past the kv range:
-    // a - INT32_MAX below kvLo and a - INT32_MIN above kvHi (sub), and
-    // the mirror for add; a itself must fit i32.
-    const bool exact =
-        r->lo >= kMin && r->hi <= kMax &&
-        (isSub ? r->hi - kMax < kvLo && r->lo - kMin > kvHi
-               : r->lo + kMax > kvHi && r->hi + kMin < kvLo);
-    if (!exact)
+    std::optional<int64_t> shift =
+        r ? monotoneShift(op->getResult(0)) : std::nullopt;
+    if (!shift || !faopt::gpu::saturatedBoundIsExact(isSub, r->lo, r->hi, *shift,
+                                                     kvLo, kvHi))
       continue;
     OpBuilder b(op);
     Location loc = op->getLoc();
     Type i32 = b.getI32Type();
-    Value lo = arith::MaxSIOp::create(b, loc, u, arith::ConstantIndexOp::create(b, loc, kMin));
-    Value hi = arith::MinSIOp::create(b, loc, lo, arith::ConstantIndexOp::create(b, loc, kMax));
+    Value lo = arith::MaxSIOp::create(b, loc, u, arith::ConstantIndexOp::create(b, loc, INT32_MIN));
+    Value hi = arith::MinSIOp::create(b, loc, lo, arith::ConstantIndexOp::create(b, loc, INT32_MAX));
     Value u32 = arith::IndexCastOp::create(b, loc, i32, hi);
     Value a32 = arith::IndexCastOp::create(b, loc, i32, a);
     Value s32 = isSub ? faopt::attn::SubSatOp::create(b, loc, a32, u32).getResult()
@@ -280,13 +278,12 @@ struct AttnKvBoundsInRowsPass
     if (!maps || maps->empty())
       return success();
 
-    // kv's range (attn-outline-tile-maps states it): what the saturated
-    // bounds must stay past.
-    std::pair<int64_t, int64_t> kvRange{0, int64_t(1) << 29};
-    if (auto range = fn.getArgAttrOfType<DenseI64ArrayAttr>(
-            cast<BlockArgument>(kv).getArgNumber(), "attn.range");
-        range && range.size() == 2)
-      kvRange = {range[0], range[1]};
+    // kv's range (attn-outline-tile-maps states it): what saturated bounds
+    // must stay past; without one, nothing is saturated.
+    DenseI64ArrayAttr kvRange = fn.getArgAttrOfType<DenseI64ArrayAttr>(
+        cast<BlockArgument>(kv).getArgNumber(), "attn.range");
+    if (kvRange && kvRange.size() != 2)
+      kvRange = nullptr;
     OpBuilder b(fn);
     auto boundFunction = [&](StringRef suffix, Value bound, int64_t none) {
       IRMapping map;
@@ -302,7 +299,8 @@ struct AttnKvBoundsInRowsPass
       copyRet->setOperands(result);
       IRRewriter cleanup(fn.getContext());
       (void)runRegionDCE(cleanup, copy.getBody());
-      saturateUnboundedTerms(copy, kvRange.first, kvRange.second);
+      if (kvRange)
+        saturateUnboundedTerms(copy, kvRange[0], kvRange[1]);
       narrowReturn(copy);
       // Renamed on a collision; placed before F, which the kernel follows.
       return symbols.insert(copy, fn->getIterator());

@@ -86,8 +86,8 @@ func.func @k(%t: tensor<64x64xf32>, %i: index) -> tensor<64x64xf32> attributes {
 // CHECK-SAME:      %[[Q:[^:]*]]: index {attn.range = array<i64: 0, 536871936>}, %{{[^:]*}}: index {attn.kv_position, attn.range = array<i64: 0, 536871936>}, %[[SK:[^:]*]]: index {attn.range = array<i64: 0, 536870912>}, %[[SQ:[^:]*]]: index {attn.range = array<i64: 0, 536870912>}, %[[W:[^:]*]]: index) -> i32
 // CHECK:         %[[R1:.*]] = arith.addi %[[Q]], %[[SK]] : index
 // CHECK:         %[[R:.*]] = arith.subi %[[R1]], %[[SQ]] : index
-// CHECK:         %[[WLO:.*]] = arith.maxsi %[[W]], %{{.*}} : index
-// CHECK:         %[[WHI:.*]] = arith.minsi %[[WLO]], %{{.*}} : index
+// CHECK:         %[[WLO:.*]] = arith.maxsi %[[W]], %c-2147483648 : index
+// CHECK:         %[[WHI:.*]] = arith.minsi %[[WLO]], %c2147483647 : index
 // CHECK:         %[[W32:.*]] = arith.index_cast %[[WHI]] : index to i32
 // CHECK:         %[[R32:.*]] = arith.index_cast %[[R]] : index to i32
 // CHECK:         %[[LO:.*]] = attn.sub_sat %[[R32]], %[[W32]] : i32
@@ -99,8 +99,6 @@ func.func @k(%t: tensor<64x64xf32>, %i: index) -> tensor<64x64xf32> attributes {
 // CHECK:         arith.minsi
 // CHECK-LABEL: func.func private @ranged(
 // CHECK-SAME:      attn.kv_first = @ranged_kv_first, attn.kv_last = @ranged_kv_last
-// Without ranges (the first case above) nothing is saturated: the bound
-// function of @window keeps its 64-bit subtraction and returns index.
 func.func private @ranged(%s: f32, %b: index, %h: index,
                           %q: index {attn.range = array<i64: 0, 536871936>},
                           %kv: index {attn.kv_position, attn.range = array<i64: 0, 536871936>},
@@ -131,6 +129,90 @@ func.func @k(%t: tensor<64x64xf32>, %i: index, %n: index, %w: index) -> tensor<6
     attn.yield %r : f32
   } : tensor<64x64xf32>
   return %m : tensor<64x64xf32>
+}
+
+// -----
+
+// An upper bound q + w (a right window) becomes a saturating addition; the
+// same clamp with q unranged, or with the sum used other than through min /
+// max / small shifts (here doubled), stays 64-bit and the function returns
+// index.
+
+// CHECK-LABEL: func.func private @right_kv_last(
+// CHECK-SAME:      -> i32
+// CHECK:         arith.maxsi %{{.*}}, %c-2147483648 : index
+// CHECK:         arith.minsi %{{.*}}, %c2147483647 : index
+// CHECK:         attn.add_sat %{{.*}}, %{{.*}} : i32
+// CHECK-LABEL: func.func private @right(
+// CHECK-LABEL: func.func private @unranged_kv_last(
+// CHECK-SAME:      -> index
+// CHECK-NOT:     attn.add_sat
+// CHECK:         arith.addi
+// CHECK-LABEL: func.func private @unranged(
+// CHECK-LABEL: func.func private @doubled_kv_last(
+// CHECK-SAME:      -> index
+// CHECK-NOT:     attn.add_sat
+// CHECK:         arith.muli
+func.func private @right(%s: f32, %b: index, %h: index,
+                         %q: index {attn.range = array<i64: 0, 536871936>},
+                         %kv: index {attn.kv_position, attn.range = array<i64: 0, 536871936>},
+                         %w: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %lo_clamp = arith.constant -2199023255552 : index
+  %hi_clamp = arith.constant 2199023255552 : index
+  %w0 = arith.maxsi %w, %lo_clamp : index
+  %wc = arith.minsi %w0, %hi_clamp : index
+  %upper = arith.addi %q, %wc : index
+  %le = arith.cmpi sle, %kv, %upper : index
+  %res = arith.select %le, %s, %ninf : f32
+  return %res : f32
+}
+func.func private @unranged(%s: f32, %b: index, %h: index, %q: index,
+                            %kv: index {attn.kv_position, attn.range = array<i64: 0, 536871936>},
+                            %w: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %lo_clamp = arith.constant -2199023255552 : index
+  %hi_clamp = arith.constant 2199023255552 : index
+  %w0 = arith.maxsi %w, %lo_clamp : index
+  %wc = arith.minsi %w0, %hi_clamp : index
+  %upper = arith.addi %q, %wc : index
+  %le = arith.cmpi sle, %kv, %upper : index
+  %res = arith.select %le, %s, %ninf : f32
+  return %res : f32
+}
+func.func private @doubled(%s: f32, %b: index, %h: index,
+                           %q: index {attn.range = array<i64: 0, 536871936>},
+                           %kv: index {attn.kv_position, attn.range = array<i64: 0, 536871936>},
+                           %w: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %c2 = arith.constant 2 : index
+  %lo_clamp = arith.constant -2199023255552 : index
+  %hi_clamp = arith.constant 2199023255552 : index
+  %w0 = arith.maxsi %w, %lo_clamp : index
+  %wc = arith.minsi %w0, %hi_clamp : index
+  %sum = arith.addi %q, %wc : index
+  %upper = arith.muli %sum, %c2 : index
+  %le = arith.cmpi sle, %kv, %upper : index
+  %res = arith.select %le, %s, %ninf : f32
+  return %res : f32
+}
+func.func @k(%t: tensor<64x64xf32>, %i: index, %w: index) -> tensor<64x64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @right(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  %n = attn.tile_map %m at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @unranged(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  %o = attn.tile_map %n at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @doubled(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %o : tensor<64x64xf32>
 }
 
 // -----

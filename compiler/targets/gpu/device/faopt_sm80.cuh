@@ -241,11 +241,12 @@ FAOPT_DEVICE Acc<M, N, W> map_positions(Acc<M, N, W> s, faopt_i64 b,
 /// [0, N) the same); clamped before the subtraction, so nothing overflows.
 /// attn-kv-bounds-in-rows returns an int32_t bound where it provably fits
 /// (all 32-bit arithmetic), else a 64-bit one.
-template <int N> FAOPT_DEVICE int relative_bound(int32_t bound, int base) {
-  return imin32(imax32(bound, base - 1), base + N) - base;
-}
-template <int N> FAOPT_DEVICE int relative_bound(faopt_i64 bound, int base) {
-  return (int)(imin(imax(bound, (faopt_i64)base - 1), (faopt_i64)base + N) - base);
+template <int N, typename T> FAOPT_DEVICE int relative_bound(T bound, int base) {
+  if constexpr (sizeof(T) <= 4)
+    return imin32(imax32((int32_t)bound, base - 1), base + N) - base;
+  else
+    return (int)(imin((faopt_i64)imax((faopt_i64)bound, (faopt_i64)base - 1),
+                      (faopt_i64)base + N) - base);
 }
 
 /// map_positions for a mask that bounds kv per row (attn-kv-bounds-in-rows):
