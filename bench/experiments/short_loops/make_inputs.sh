@@ -39,5 +39,9 @@ for kind in dense window; do
   ./tma_store.py "gen_${kind}_u.cu" "${kind}_u" "gen_${kind}_u_e7.cu"
 done
 # Session 15's mask-cost variants of the persistent window kernel
-# (mask_variants.py: m1-m6).
+# (mask_variants.py: m1-m6), and the compiler's own version of m6
+# (--row-bound-masks: gen_window_pr.cu).
 ./mask_variants.py gen_window_pu.cu
+echo "{\"name\": \"window_pr\", \"dtype\": \"bf16\", \"head_dim\": 128, $window}" > "$tmp/window_pr.spec.json"
+"$compile" "$tmp/window_pr.spec.json" --target sm90a --persistent --row-bound-masks --emit cuda -o "$tmp/window_pr.cu"
+grep -v '^#include' "$tmp/window_pr.cu" > gen_window_pr.cu

@@ -96,6 +96,7 @@ __device__ __forceinline__ faopt::Acc<M, N, W> map_window(faopt::Acc<M, N, W> s,
 #include "gen_window_pu_m4.cu"
 #include "gen_window_pu_m5.cu"
 #include "gen_window_pu_m6.cu"
+#include "gen_window_pr.cu"
 // variants.py e4: 32-bit division when both operands fit.
 namespace fastdiv {
 __device__ __forceinline__ int64_t udiv(int64_t a, int64_t b) {
@@ -273,14 +274,14 @@ int main(int argc, char **argv) {
   // `timeline e7`: those and the TMA-store variants; `timeline q2`: those
   // and the persistent kernels with two Q tiles (--q-stages 2); `timeline
   // mask`: the window's plain and persistent kernels and mask_variants.py's
-  // m1-m6 (persistent).
+  // m1-m6 and the compiler's --row-bound-masks kernel (persistent).
   std::vector<int> kindsRun;
   const std::string only = argc > 1 ? argv[1] : "";
   if (!only.empty() && only != "base" && only != "e7" && only != "q2" && only != "mask") {
     std::printf("usage: timeline [base|e7|q2|mask]\n");
     return 1;
   }
-  for (int kind = 0; kind < 23; ++kind)
+  for (int kind = 0; kind < 24; ++kind)
     if (only == "mask" ? (kind == 0 || kind == 2 || kind >= 17)
                        : (only.empty() || kind < 4 || (only == "e7" && kind == 14) ||
                           (only == "q2" && (kind == 15 || kind == 16))))
@@ -324,7 +325,8 @@ int main(int argc, char **argv) {
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 229504));
   for (auto f : {(const void *)window_pu_m1, (const void *)window_pu_m2,
                  (const void *)window_pu_m3, (const void *)window_pu_m4,
-                 (const void *)window_pu_m5, (const void *)window_pu_m6})
+                 (const void *)window_pu_m5, (const void *)window_pu_m6,
+                 (const void *)window_pr})
     CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 196736));
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
@@ -344,13 +346,13 @@ int main(int argc, char **argv) {
     // kind: 0 plain, 1 probes, 2 persistent plain, 3 persistent probes,
     // 4-13 variants.py's e1, e2, e12, e3, e4, e34, e5, e35, e6, e36; 14 tma_store.py's e7;
     // 15 persistent with two Q tiles, 16 the same with probes; 17-22
-    // mask_variants.py's m1-m6 (persistent; the window case only).
+    // mask_variants.py's m1-m6, 23 the compiler's --row-bound-masks kernel (persistent; the window case only).
     auto launch = [&](int kind) {
       const bool twoQ = kind == 15 || kind == 16;
       const bool persistent = kind == 2 || kind == 3 || twoQ || kind >= 17;
       if (kind >= 17) {
         decltype(&window_pu_m1) m[] = {window_pu_m1, window_pu_m2, window_pu_m3, window_pu_m4,
-                                       window_pu_m5, window_pu_m6};
+                                       window_pu_m5, window_pu_m6, window_pr};
         m[kind - 17]<<<workers, 384, 196736>>>(
             q, k, v, ov, lv, c.window, mq, mk, mv, tensorMap(o, c.b, c.h, c.sq, d));
         return;
@@ -405,7 +407,8 @@ int main(int argc, char **argv) {
                            "m2 (row-bound mask)", "m3 (row-bound mask, no branch)",
                            "m4 (generated mask, no branch)",
                            "m5 (branch around the whole iteration)",
-                           "m6 (m5, row-bound mask)"};
+                           "m6 (m5, row-bound mask)",
+                           "compiler --row-bound-masks"};
     float msT = 0;
     for (int rep = 0; rep < 2; ++rep)
       for (int kind : kindsRun) {
