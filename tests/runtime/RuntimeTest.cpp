@@ -147,6 +147,16 @@ struct ScopedEnv {
   }
 };
 
+/// Runs `compile` twice with stderr captured (a bad environment value is
+/// reported once, not per compile): the first result and what was printed.
+std::pair<std::string, std::string>
+twiceCapturingStderr(const std::function<std::string()> &compile) {
+  testing::internal::CaptureStderr();
+  std::string first = compile();
+  compile();
+  return {first, testing::internal::GetCapturedStderr()};
+}
+
 TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   const char *dense = R"({"name": "rt_d128", "dtype": "bf16",
                          "head_dim": 128, "mask": "causal"})";
@@ -172,10 +182,7 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   {
     // Another value: reported once, read as unset.
     ScopedEnv bad("FAOPT_PERSISTENT", "yes"), loud("FAOPT_QUIET", nullptr);
-    testing::internal::CaptureStderr();
-    std::string m = sm90aManifest(dense);
-    sm90aManifest(dense);
-    std::string err = testing::internal::GetCapturedStderr();
+    auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
     EXPECT_NE(m.find(yes), std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_PERSISTENT=yes is not 0 or 1; "
                    "using the default (persistent where no run-time kv-block "
@@ -190,10 +197,7 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   {
     // Another value: reported once, read as unset (one Q tile).
     ScopedEnv bad("FAOPT_Q_STAGES", "3"), loud("FAOPT_QUIET", nullptr);
-    testing::internal::CaptureStderr();
-    std::string m = sm90aManifest(dense);
-    sm90aManifest(dense);
-    std::string err = testing::internal::GetCapturedStderr();
+    auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
     EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196736"),
               std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not 1 or 2; using 1\n");
@@ -233,10 +237,7 @@ TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
   {
     // Another value: reported once, read as 0.
     ScopedEnv bad("FAOPT_ROW_BOUND_MASKS", "on"), loud("FAOPT_QUIET", nullptr);
-    testing::internal::CaptureStderr();
-    std::string cuda = sm90aCuda(window);
-    sm90aCuda(window);
-    std::string err = testing::internal::GetCapturedStderr();
+    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(window); });
     EXPECT_EQ(cuda.find(rows), std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_ROW_BOUND_MASKS=on is not 0 or 1; "
                    "using 0\n");

@@ -28,6 +28,11 @@ struct Range {
   bool fitsI32() const { return lo >= INT32_MIN && hi <= INT32_MAX; }
 };
 
+/// attn-isolate-kv-bounds clamps a mask term's value without a range (a
+/// run-time parameter) to [-kUnrangedClamp, kUnrangedClamp];
+/// attn-kv-bounds-in-rows recognizes that clamp.
+constexpr int64_t kUnrangedClamp = int64_t(1) << 41;
+
 /// States that `v` lies in [lo, hi] for every launch (a guarantee of the
 /// runtime, not something the operands show) as `attn.range` on its
 /// defining op, which IndexRanges intersects with what it derives. Values

@@ -54,7 +54,7 @@ namespace {
 /// unbounded value to leave the compare unchanged.
 constexpr int64_t kNearKv = int64_t(1) << 39;
 /// An unbounded value (a parameter) is clamped to [-kClamp, kClamp].
-constexpr int64_t kClamp = int64_t(1) << 41;
+constexpr int64_t kClamp = faopt::gpu::kUnrangedClamp;
 
 using P = arith::CmpIPredicate;
 

@@ -71,8 +71,6 @@ namespace {
 /// Stands for a missing bound: every kv position (0 .. 2^29 + 1024) is
 /// inside.
 constexpr int64_t kNoLower = INT32_MIN, kNoUpper = INT32_MAX;
-/// attn-isolate-kv-bounds clamps a value without a range to +-2^41.
-constexpr int64_t kIsolateClamp = int64_t(1) << 41;
 
 /// `u` if `v` is attn-isolate-kv-bounds's clamp of it,
 /// minsi(maxsi(u, -2^41), 2^41).
@@ -83,7 +81,8 @@ Value clampedValue(Value v) {
   if (!lo || !matchPattern(lo.getRhs(), m_ConstantInt(&a)) ||
       !matchPattern(hi.getRhs(), m_ConstantInt(&b)))
     return Value();
-  return a.getSExtValue() == -kIsolateClamp && b.getSExtValue() == kIsolateClamp
+  return a.getSExtValue() == -faopt::gpu::kUnrangedClamp &&
+                 b.getSExtValue() == faopt::gpu::kUnrangedClamp
              ? lo.getLhs()
              : Value();
 }
