@@ -1,5 +1,12 @@
 // RUN: faopt-opt %s --attn-schedule-grid --attn-outline-tile-maps --attn-convert-to-emitc | FileCheck %s
 // RUN: not faopt-opt %s --attn-convert-to-emitc 2>&1 | FileCheck %s --check-prefix=UNSCHEDULED
+// With attn.kv_bounds (attn-kv-bounds-in-rows) the map calls
+// faopt::map_positions_in_rows with the two bound functions; anything but
+// two function names is an error.
+// RUN: sed 's/attn.tile_map \(.*\) {$/attn.tile_map \1 attributes {attn.kv_bounds = [@k_logits, @k_logits]} {/' %s | faopt-opt --attn-schedule-grid --attn-outline-tile-maps --attn-convert-to-emitc | FileCheck %s --check-prefix=ROWS
+// RUN: sed 's/attn.tile_map \(.*\) {$/attn.tile_map \1 attributes {attn.kv_bounds = [@k_logits]} {/' %s | not faopt-opt --attn-schedule-grid --attn-outline-tile-maps --attn-convert-to-emitc 2>&1 | FileCheck %s --check-prefix=BADROWS
+// ROWS: call_opaque "faopt::map_positions_in_rows"({{.*}}) {template_args = [#emitc.opaque<"k_logits">, #emitc.opaque<"k_logits">, #emitc.opaque<"k_logits">]}
+// BADROWS: error: 'attn.tile_map' op attn.kv_bounds must name two functions (first, last)
 
 // A small decomposed kernel (bf16, 32 x 64 tiles, 2 warps): the function
 // becomes an extern "C" __global__ kernel taking faopt::Tensor views, the
