@@ -5,8 +5,10 @@
 # the B setting's GPU tests first (a wrong kernel must not be timed), then
 # `faopt-bench --only variants` and `--only fwd --d 128` alternating A and B
 # in one process tree (same card state), with the table of B / A printed
-# after every round.
-#   bench/ab-env.sh OUTDIR VAR A B [--rounds N] [--no-tests]
+# after every round. Odd rounds run A then B, even rounds B then A: a card
+# warmed by the first setting's long rows must not bias the second (session
+# 16 saw identical dense 16k kernels 5-9% slower when always run second).
+#   bench/ab-env.sh OUTDIR VAR A B [--rounds N] [--no-tests] [--no-fwd]
 #   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
 # A value of "-" means unset. Expects the unpacked device bundle
 # (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
@@ -19,11 +21,12 @@ if [ $# -lt 4 ]; then
   exit 2
 fi
 out="$1" var="$2" a="$3" b="$4"; shift 4
-rounds=2 tests=1
+rounds=2 tests=1 fwd=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift ;;
     --no-tests) tests="" ;;
+    --no-fwd) fwd="" ;;
     *) echo "ab-env.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -98,10 +101,14 @@ EOF
 }
 
 for r in $(seq 1 "$rounds"); do
-  for v in "$a" "$b"; do
+  order=("$a" "$b")
+  if [ $((r % 2)) -eq 0 ]; then order=("$b" "$a"); fi
+  for v in "${order[@]}"; do
     t=$(tag "$v")
     with "$v" timeout 120 "$root/bin/faopt-bench" --only variants > "$out/variants_${t}_$r.txt" 2>&1
-    with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 > "$out/fwd_${t}_$r.txt" 2>&1
+    if [ -n "$fwd" ]; then
+      with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 > "$out/fwd_${t}_$r.txt" 2>&1
+    fi
   done
   table "$r"
 done
