@@ -44,18 +44,22 @@ void reportBadEnv(std::once_flag &once, const char *name, const char *value,
   });
 }
 
-/// $FAOPT_ROW_BOUND_MASKS=1 compiles with attn-kv-bounds-in-rows and
-/// attn-unswitch-masked-blocks (experimental: docs/performance.md item 38);
-/// unset or 0 without. Another value is reported once and read as unset.
-bool rowBoundMasksFromEnv() {
+/// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and
+/// attn-unswitch-masked-blocks for band masks, docs/performance.md item
+/// 40), 1 (every bounds-only mask) or 0 (none). Another value is reported
+/// once and read as unset.
+faopt::RowBoundMode rowBoundMasksFromEnv() {
   const char *v = std::getenv("FAOPT_ROW_BOUND_MASKS");
-  if (!v || !*v || std::string_view(v) == "0")
-    return false;
+  if (!v || !*v)
+    return faopt::RowBoundMode::Auto;
   if (std::string_view(v) == "1")
-    return true;
+    return faopt::RowBoundMode::On;
+  if (std::string_view(v) == "0")
+    return faopt::RowBoundMode::Off;
   static std::once_flag reported;
-  reportBadEnv(reported, "FAOPT_ROW_BOUND_MASKS", v, "0 or 1", "0");
-  return false;
+  reportBadEnv(reported, "FAOPT_ROW_BOUND_MASKS", v, "0 or 1",
+               "the default (band masks only)");
+  return faopt::RowBoundMode::Auto;
 }
 
 /// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the
@@ -112,8 +116,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += o + " ";
   if (!compile.softmaxOverlap)
     options += "no-softmax-overlap ";
-  if (compile.rowBoundMasks)
-    options += "row-bound-masks ";
+  options += std::string("row-bound-masks=") +
+             faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);
   options += " q-stages=" + std::to_string(compile.qStages);
   return faopt::rt::DiskCache::key(

@@ -23,8 +23,8 @@ struct GpuCompileOptions {
   // Which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   int64_t qStages = 1; // Q tiles per persistent worker (1 or 2)
-  // attn-kv-bounds-in-rows + attn-unswitch-masked-blocks (experimental).
-  bool rowBoundMasks = false;
+  // Which TMA kernels run attn-kv-bounds-in-rows + attn-unswitch-masked-blocks.
+  RowBoundMode rowBoundMasks = RowBoundMode::Auto;
   bool runNvrtc = true; // false: stop at CUDA C++
   bool wantCubin = true;
   std::string sourceName = "spec"; // for locations and comments

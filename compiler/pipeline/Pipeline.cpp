@@ -96,12 +96,12 @@ void addCpuLowering(OpPassManager &pm) {
 /// and the copies given to a producer thread (wgmma + TMA kernels), the
 /// wait for a list builder as late as possible (sm90a), device
 /// functions for tile_map bodies (mask
-/// terms linear in kv as per-row bounds; with rowBoundMasks, experimental,
-/// bounds-only masks compared per row and the kv iteration unswitched on
-/// the block's class; 32-bit index math), then EmitC (CUDA C++), with single-use pure ops folded into C expressions.
+/// terms linear in kv as per-row bounds; bounds-only masks compared per row
+/// and the kv iteration unswitched on the block's class, for bands only
+/// unless rowBoundMasks says otherwise; 32-bit index math), then EmitC (CUDA C++), with single-use pure ops folded into C expressions.
 void addGpuLowering(OpPassManager &pm, const std::string &target,
                     bool softmaxOverlap, PersistentMode persistent,
-                    int64_t qStages, bool rowBoundMasks) {
+                    int64_t qStages, RowBoundMode rowBoundMasks) {
   gpu::AttnScheduleGridOptions schedule;
   if (std::optional<TargetDesc> t = lookupTarget(target))
     schedule.l2Bytes = t->l2Bytes;
@@ -124,8 +124,10 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
-  if (rowBoundMasks) {
-    pm.addPass(gpu::createAttnKvBoundsInRows());
+  if (rowBoundMasks != RowBoundMode::Off) {
+    gpu::AttnKvBoundsInRowsOptions rows;
+    rows.bandsOnly = rowBoundMasks == RowBoundMode::Auto;
+    pm.addPass(gpu::createAttnKvBoundsInRows(rows));
     pm.addNestedPass<func::FuncOp>(gpu::createAttnUnswitchMaskedBlocks());
   }
   pm.addPass(gpu::createAttnNarrowIndexMath());
@@ -238,11 +240,16 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> qStages{*this, "q-stages",
                           llvm::cl::desc("Q tiles per persistent worker"),
                           llvm::cl::init(1)};
-  Option<bool> rowBoundMasks{
+  Option<RowBoundMode> rowBoundMasks{
       *this, "row-bound-masks",
-      llvm::cl::desc("attn-kv-bounds-in-rows + attn-unswitch-masked-blocks "
-                     "(TMA kernels; experimental)"),
-      llvm::cl::init(false)};
+      llvm::cl::desc("which TMA kernels run attn-kv-bounds-in-rows + "
+                     "attn-unswitch-masked-blocks"),
+      llvm::cl::init(RowBoundMode::Auto),
+      llvm::cl::values(
+          clEnumValN(RowBoundMode::Auto, "auto",
+                     "masks whose lower kv bound moves with q (bands)"),
+          clEnumValN(RowBoundMode::On, "on", "every bounds-only mask"),
+          clEnumValN(RowBoundMode::Off, "off", "none"))};
 };
 } // namespace
 

@@ -40,10 +40,10 @@ struct PipelineOptions {
   // GPU: Q tiles per persistent worker (2: the next program's Q lands
   // during this one's kv loop; experimental, docs/performance.md item 36).
   int64_t qStages = 1;
-  // GPU: attn-kv-bounds-in-rows and attn-unswitch-masked-blocks (masks that
-  // are only per-row kv bounds; experimental, off: docs/performance.md
-  // item 38).
-  bool rowBoundMasks = false;
+  // GPU: which TMA kernels run attn-kv-bounds-in-rows and
+  // attn-unswitch-masked-blocks (auto: band masks; docs/performance.md
+  // items 38, 40).
+  RowBoundMode rowBoundMasks = RowBoundMode::Auto;
 };
 
 /// Adds the passes that take a spec module to `last`.

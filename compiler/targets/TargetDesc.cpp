@@ -42,6 +42,18 @@ const char *toString(PersistentMode mode) {
   return "auto";
 }
 
+const char *toString(RowBoundMode mode) {
+  switch (mode) {
+  case RowBoundMode::Auto:
+    return "auto";
+  case RowBoundMode::On:
+    return "on";
+  case RowBoundMode::Off:
+    return "off";
+  }
+  return "auto";
+}
+
 bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies) {
   // Measured on the H200 (docs/performance.md item 18): with cp.async copies
   // d = 128 gains 2-6%, d = 64 loses 1-5% (its products are too short to

@@ -73,10 +73,16 @@ cl::opt<bool> noSoftmaxOverlap(
     cl::init(false));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
-    cl::desc("sm90a, TMA kernels (experimental): a mask that is only per-row "
-             "kv bounds is compared per row, and each kv iteration branches "
-             "once between a full and a masked copy of itself "
-             "(attn-kv-bounds-in-rows, attn-unswitch-masked-blocks)"),
+    cl::desc("sm90a, TMA kernels: every mask that is only per-row kv bounds "
+             "is compared per row, and each kv iteration branches once "
+             "between a full and a masked copy of itself "
+             "(attn-kv-bounds-in-rows, attn-unswitch-masked-blocks; the "
+             "default does this for bands only: windows, chunks)"),
+    cl::init(false));
+cl::opt<bool> noRowBoundMasks(
+    "no-row-bound-masks",
+    cl::desc("sm90a, TMA kernels: no per-row mask bounds, not even for "
+             "bands (for comparisons and diagnosis)"),
     cl::init(false));
 cl::opt<bool> persistentPrograms(
     "persistent",
@@ -96,6 +102,15 @@ cl::opt<int64_t> qStages(
              "next program's Q lands during this one's kv loop, where the "
              "second tile fits; experimental: not yet measured)"),
     cl::init(1));
+
+/// --row-bound-masks / --no-row-bound-masks / neither (auto).
+faopt::RowBoundMode rowBoundMode() {
+  if (rowBoundMasks)
+    return faopt::RowBoundMode::On;
+  if (noRowBoundMasks)
+    return faopt::RowBoundMode::Off;
+  return faopt::RowBoundMode::Auto;
+}
 
 /// --persistent / --no-persistent / neither (auto).
 faopt::PersistentMode persistentMode() {
@@ -153,6 +168,9 @@ int main(int argc, char **argv) {
                               "faopt-compile: attention spec to kernel\n");
   if (persistentPrograms && noPersistentPrograms)
     return fail("--persistent and --no-persistent contradict each other");
+  if (rowBoundMasks && noRowBoundMasks)
+    return fail("--row-bound-masks and --no-row-bound-masks contradict each "
+                "other");
   if (qStages != 1 && qStages != 2)
     return fail("--q-stages must be 1 or 2, not " + Twine(qStages));
   if (qStages == 2 && noPersistentPrograms)
@@ -239,7 +257,7 @@ int main(int argc, char **argv) {
     options.softmaxOverlap = !noSoftmaxOverlap;
     options.persistent = persistentMode();
     options.qStages = qStages;
-    options.rowBoundMasks = rowBoundMasks;
+    options.rowBoundMasks = rowBoundMode();
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
@@ -283,7 +301,7 @@ int main(int argc, char **argv) {
   options.softmaxOverlap = !noSoftmaxOverlap;
   options.persistent = persistentMode();
   options.qStages = qStages;
-  options.rowBoundMasks = rowBoundMasks;
+  options.rowBoundMasks = rowBoundMode();
   if (failed(faopt::runPipeline(*module, options, *stage)))
     return fail(specPath + ": compilation failed:\n" + diagnostics);
 

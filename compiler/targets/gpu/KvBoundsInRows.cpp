@@ -40,8 +40,10 @@
 // more than full ones; this form alone measured even in a hand-edited
 // kernel, but it is what let attn-unswitch-masked-blocks give each kind of
 // block its own copy of the iteration without spilling there
-// (docs/performance.md item 38). Experimental, off by default (the
-// pipeline's row-bound-masks option).
+// (docs/performance.md item 38). With both, the H200 ran the window 1024
+// at 8k 5.4% faster and causal 8k 2.8% slower (item 40): the pipeline runs
+// it by default for bands only (`bands-only`: the lower bound reads q),
+// and for every bounds-only mask with row-bound-masks=on.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -206,8 +208,31 @@ std::optional<SmallVector<TileMapOp>> tileMapsCalling(func::FuncOp fn,
   return maps;
 }
 
+/// The argument of `fn` in which every call to it from `maps` passes the
+/// tile_map's q position (its body's argument 3: x, b, h, q, kv), if any.
+std::optional<unsigned> qArgument(func::FuncOp fn, ArrayRef<TileMapOp> maps) {
+  std::optional<unsigned> index;
+  for (TileMapOp map : maps) {
+    Value q = map.getBody().getArgument(3);
+    for (auto call : map.getBody().front().getOps<func::CallOp>()) {
+      if (call.getCallee() != fn.getSymName())
+        continue;
+      auto it = llvm::find(call->getOperands(), q);
+      if (it == call->operand_end())
+        return std::nullopt;
+      unsigned here = it - call->operand_begin();
+      if (index && *index != here)
+        return std::nullopt;
+      index = here;
+    }
+  }
+  return index;
+}
+
 struct AttnKvBoundsInRowsPass
     : faopt::gpu::impl::AttnKvBoundsInRowsBase<AttnKvBoundsInRowsPass> {
+  using AttnKvBoundsInRowsBase::AttnKvBoundsInRowsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // TMA kernels only, where it was measured (with the unswitched
@@ -276,6 +301,17 @@ struct AttnKvBoundsInRowsPass
     std::optional<SmallVector<TileMapOp>> maps = tileMapsCalling(fn, module);
     if (!maps || maps->empty())
       return success();
+    // Bands only: a lower bound that moves with q gives every program a
+    // masked block at each end of its kv range, where one copy per kind
+    // of block pays; with one masked block per program (causal, prefix-LM)
+    // the doubled iteration measured slower at long rows (H200, causal 8k
+    // -2.8%, docs/performance.md item 40).
+    if (bandsOnly) {
+      std::optional<unsigned> q = qArgument(fn, *maps);
+      llvm::DenseMap<Value, bool> qMemo;
+      if (!lower || !q || !dependsOn(lower, fn.getArgument(*q), qMemo))
+        return success();
+    }
 
     // kv's range (attn-outline-tile-maps states it): what saturated bounds
     // must stay past; without one, nothing is saturated.

@@ -103,8 +103,15 @@ def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
     column offset and a select. Only in modules whose kernel is a TMA
     kernel (attn.tiling copy = "tma"), where it was measured; masks with
     other terms (document ids, block layouts) are left alone: there the
-    split form spills.
+    split form spills. With `bands-only`, only masks whose lower bound
+    reads q (the tile_map's q position) are split: sliding windows and
+    chunks, not causal or prefix-LM masks (the pipeline's default;
+    docs/performance.md item 40).
   }];
+  let options = [
+    Option<"bandsOnly", "bands-only", "bool", /*default=*/"false",
+           "split only masks whose lower kv bound reads q">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
 }
@@ -120,9 +127,9 @@ def AttnUnswitchMaskedBlocks : Pass<"attn-unswitch-masked-blocks", "mlir::func::
     out: the block becomes one scf.if on that condition with a copy of the
     whole iteration on each side. The softmax then runs as straight-line
     code on each side instead of around a branch between the products
-    and the row maximum. Experimental, off by default (with
-    attn-kv-bounds-in-rows: the pipeline's row-bound-masks option;
-    docs/performance.md item 38).
+    and the row maximum. The pipeline runs it after attn-kv-bounds-in-rows
+    (its row-bound-masks option; bands by default, docs/performance.md
+    items 38, 40).
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }

@@ -26,11 +26,13 @@
 // just per-row kv bounds (`attn.kv_bounds`) are unswitched, only in TMA
 // kernels.
 //
-// Status: experimental, off by default (faopt-compile --row-bound-masks,
-// FAOPT_ROW_BOUND_MASKS=1). The compiler's first version spilled 32 bytes
-// where the hand-made one spilled none and measured the window even and
-// causal about 2% slower; with 32-bit row bounds (attn-kv-bounds-in-rows)
-// it no longer spills and is not measured yet.
+// Status: on by default where attn-kv-bounds-in-rows splits, which the
+// pipeline asks of bands only (row-bound-masks=auto). The compiler's first
+// version spilled 32 bytes where the hand-made one spilled none; with
+// 32-bit row bounds it spills none and ran the window 1024 at 8k 5.4%
+// faster on the H200 (m6 predicted 4%); causal 8k was 2.8% slower with it
+// (its one masked block per program does not pay for the second copy)
+// and 9% slower with the row bounds alone (docs/performance.md item 40).
 //
 // With k such choices in one block the copies would multiply (2^k); the
 // kernels have one per kv iteration.

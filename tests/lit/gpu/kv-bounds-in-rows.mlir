@@ -1,4 +1,5 @@
 // RUN: faopt-opt %s --attn-kv-bounds-in-rows --split-input-file | FileCheck %s
+// RUN: faopt-opt %s --attn-kv-bounds-in-rows=bands-only=true --split-input-file | FileCheck %s --check-prefix=BANDS
 
 // A window mask that is only per-row kv bounds (attn-isolate-kv-bounds's
 // form): F_kv_first / F_kv_last return the bounds from the same arguments,
@@ -309,4 +310,75 @@ func.func @k(%t: tensor<64x64xf32>, %i: index, %x: f32) -> (tensor<64x64xf32>, f
   } : tensor<64x64xf32>
   %one = func.call @shared(%x, %i, %i, %i, %i) : (f32, index, index, index, index) -> f32
   return %n, %one : tensor<64x64xf32>, f32
+}
+
+// -----
+
+// bands-only (the pipeline's default): only a mask whose lower bound reads
+// the tile_map's q position is split (a band: the window); a lower bound
+// free of q (a fixed first column) or none (causal) is left alone. Without
+// the option all three are split.
+
+// CHECK-DAG:     func.func private @band_kv_first(
+// CHECK-DAG:     func.func private @fixed_lower_kv_first(
+// CHECK-DAG:     func.func private @upper_only_kv_first(
+// BANDS-NOT:     @fixed_lower_kv_first
+// BANDS-NOT:     @upper_only_kv_first
+// BANDS-LABEL:   func.func private @band_kv_first(
+// BANDS-NOT:     @fixed_lower_kv_first
+// BANDS-NOT:     @upper_only_kv_first
+// BANDS-LABEL:   func.func @k3(
+// BANDS:         attn.tile_map {{.*}} attributes {attn.kv_bounds = [@band_kv_first, @band_kv_last]}
+// BANDS:         func.call @fixed_lower(
+// BANDS-NEXT:    attn.yield
+// BANDS-NEXT:    } : tensor<64x64xf32>
+// BANDS:         func.call @upper_only(
+// BANDS-NEXT:    attn.yield
+// BANDS-NEXT:    } : tensor<64x64xf32>
+func.func private @band(%s: f32, %b: index, %h: index, %q: index,
+                        %kv: index {attn.kv_position}, %w: index) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %lo = arith.subi %q, %w : index
+  %ge = arith.cmpi sge, %kv, %lo : index
+  %le = arith.cmpi sle, %kv, %q : index
+  %in = arith.andi %ge, %le : i1
+  %r = arith.select %in, %s, %ninf : f32
+  return %r : f32
+}
+func.func private @fixed_lower(%s: f32, %b: index, %h: index, %q: index,
+                               %kv: index {attn.kv_position}, %w: index) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %ge = arith.cmpi sge, %kv, %w : index
+  %le = arith.cmpi sle, %kv, %q : index
+  %in = arith.andi %ge, %le : i1
+  %r = arith.select %in, %s, %ninf : f32
+  return %r : f32
+}
+func.func private @upper_only(%s: f32, %b: index, %h: index, %q: index,
+                              %kv: index {attn.kv_position}) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %le = arith.cmpi sle, %kv, %q : index
+  %r = arith.select %le, %s, %ninf : f32
+  return %r : f32
+}
+func.func @k3(%t: tensor<64x64xf32>, %i: index, %w: index) -> (tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %a = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @band(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  %f = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @fixed_lower(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  %u = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @upper_only(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %a, %f, %u : tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
 }
