@@ -80,6 +80,19 @@ std::vector<Variant> variants() {
                {{"window", 4503599627370496.0}}});
   v.push_back({"window_negative", window, "bf16", 64, 1, 2, 2, 300, 300,
                {{"window", -5}}});
+  // The same at d = 128, where (TMA kernels) a band's masked blocks compare
+  // per-row bounds that subtract the window with i32 saturation
+  // (attn-kv-bounds-in-rows, on by default for bands): a window past i32
+  // and a negative one, with seqlen_q != seqlen_k so the bottom-right
+  // shift is in the bound too.
+  v.push_back({"window_2pow52_d128", window, "bf16", 128, 1, 2, 2, 300, 700,
+               {{"window", 4503599627370496.0}}});
+  v.push_back({"window_2pow31_d128", window, "bf16", 128, 1, 2, 2, 700, 300,
+               {{"window", 2147483648.0}}});
+  v.push_back({"window_negative_d128", window, "bf16", 128, 1, 2, 2, 300, 500,
+               {{"window", -5}}});
+  v.push_back({"window_minus_2pow52_d128", window, "bf16", 128, 1, 2, 2, 300,
+               300, {{"window", -4503599627370496.0}}});
   v.push_back({"prefix_lm_param",
                "\"params\": {\"n\": {\"type\": \"int\", \"default\": 64}}, "
                "\"mask\": {\"type\": \"prefix_lm\", \"n\": \"n\"}",
@@ -95,6 +108,11 @@ std::vector<Variant> variants() {
   v.push_back({"chunked_causal_128",
                "\"mask\": [\"causal\", {\"type\": \"chunked\", \"chunk\": 128}]",
                "bf16", 64, 1, 2, 2, 1000, 1000});
+  // A band whose lower bound is a chunk start (row bounds by default on
+  // TMA kernels; the 128 chunk is tile-aligned, the 100 one is not).
+  v.push_back({"chunked_causal_128_d128",
+               "\"mask\": [\"causal\", {\"type\": \"chunked\", \"chunk\": 128}]",
+               "bf16", 128, 1, 2, 2, 1000, 1000});
   v.push_back({"chunked_100",
                "\"mask\": {\"type\": \"chunked\", \"chunk\": 100}", "bf16", 128,
                1, 2, 2, 700, 700});

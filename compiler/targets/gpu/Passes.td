@@ -104,13 +104,14 @@ def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
     kernel (attn.tiling copy = "tma"), where it was measured; masks with
     other terms (document ids, block layouts) are left alone: there the
     split form spills. With `bands-only`, only masks whose lower bound
-    reads q (the tile_map's q position) are split: sliding windows and
-    chunks, not causal or prefix-LM masks (the pipeline's default;
-    docs/performance.md item 40).
+    reads q (the tile_map's q position) and is not known to be a multiple
+    of the kv tile are split: sliding windows and chunks that cut
+    kv-blocks, not causal or prefix-LM masks or chunks of a multiple of
+    the tile (the pipeline's default; docs/performance.md item 40).
   }];
   let options = [
     Option<"bandsOnly", "bands-only", "bool", /*default=*/"false",
-           "split only masks whose lower kv bound reads q">
+           "split only masks whose lower kv bound reads q and can cut a kv-block">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
