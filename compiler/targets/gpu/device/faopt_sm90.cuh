@@ -240,7 +240,14 @@ FAOPT_DEVICE Acc<M, N, W> mma_abt_async(SmemTile<T, M, K> a, SmemTile<T, N, K> b
 /// that has finished: pinned, so no read of it moves above the wait.
 template <int PENDING, int M, int N, int W>
 FAOPT_DEVICE Acc<M, N, W> mma_wait(Acc<M, N, W> x) {
+#ifdef FAOPT_EARLY_PV_WAIT
+  // Diagnosis (docs/performance.md item 40): every wait waits for all
+  // started products, so the overlapped iteration's P V is done when S
+  // is, as ptxas arranged it where a branch split the softmax.
+  wgmma::wait<0>();
+#else
   wgmma::wait<PENDING>();
+#endif
   pin(x);
   return x;
 }

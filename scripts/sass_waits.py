@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Where ptxas put each wgmma wait of a kernel, from nvdisasm's SASS.
+
+    scripts/sass_waits.py KERNEL.sass [...]
+
+For every `WARPGROUP.DEPBAR` (a wgmma wait) it prints how many exponentials
+(`MUFU.EX2`) lie between the last HGMMA before it and the wait, and between
+the wait and the next HGMMA, and how many products it lets run: "0/66(<=0)"
+is a wait for everything before the whole softmax of a kv-block,
+"51/15(<=0)" one after most of it. In the overlapped kv iteration
+(attn-overlap-softmax) the second wait of a block is the one for the
+previous block's P V; docs/performance.md item 40 reads these.
+"""
+import re
+import sys
+
+
+def waits(path):
+    ops = []
+    for line in open(path):
+        m = re.search(r"/\*[0-9a-f]{4,}\*/\s+(.*?);", line)
+        if not m:
+            continue
+        words = m.group(1).split()
+        if words[0].startswith("@") and len(words) > 1:
+            words = words[1:]
+        # A wait keeps its pending count: "WARPGROUP.DEPBAR.LE gsb0, 0x1" -> "...:1".
+        pending = re.search(r"gsb0,\s*0x([0-9a-f]+)", m.group(1))
+        ops.append(words[0] + (f":{int(pending.group(1), 16)}" if pending else ""))
+    hgmma = [i for i, op in enumerate(ops) if op.startswith("HGMMA")]
+    out = []
+    for i, op in enumerate(ops):
+        if not op.startswith("WARPGROUP.DEPBAR"):
+            continue
+        before = max([h for h in hgmma if h < i], default=-1)
+        after = min([h for h in hgmma if h > i], default=len(ops))
+        ex2 = lambda a, b: sum(1 for o in ops[a + 1:b] if o.startswith("MUFU.EX2"))
+        pending = op.split(":")[1] if ":" in op else "?"
+        out.append(f"{ex2(before, i)}/{ex2(i, after)}(<={pending})")
+    return len(hgmma), out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for path in sys.argv[1:]:
+        n, w = waits(path)
+        print(f"{path}: {n} HGMMA; waits (MUFU.EX2 before/after): {' '.join(w)}")
