@@ -7,7 +7,8 @@
 # in one process tree (same card state), with the table of B / A printed
 # after every round. Odd rounds run A then B, even rounds B then A: a card
 # warmed by the first setting's long rows must not bias the second (session
-# 16 saw identical dense 16k kernels 5-9% slower when always run second).
+# 16 saw identical dense 16k kernels 5-9% slower when always run second);
+# use an even --rounds so each goes first equally often.
 #   bench/ab-env.sh OUTDIR VAR A B [--rounds N] [--no-tests] [--no-fwd]
 #   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
 # A value of "-" means unset. Expects the unpacked device bundle
@@ -24,7 +25,7 @@ out="$1" var="$2" a="$3" b="$4"; shift 4
 rounds=2 tests=1 fwd=1
 while [ $# -gt 0 ]; do
   case "$1" in
-    --rounds) rounds="$2"; shift ;;
+    --rounds) rounds="${2:?--rounds needs a count}"; shift ;;
     --no-tests) tests="" ;;
     --no-fwd) fwd="" ;;
     *) echo "ab-env.sh: unknown argument $1" >&2; exit 2 ;;
@@ -65,9 +66,10 @@ fi
 # still shows the rounds it finished. faopt-bench prints "variant NAME ...
 # R TFLOP/s effective" and "fwd d=128 KIND seq= N ...: T ms R TFLOP/s".
 table() {
-python3 - "$out" "$(tag "$a")" "$(tag "$b")" "$1" "$a" "$b" <<'EOF' | tee "$out/ab.txt"
+python3 - "$out" "$(tag "$a")" "$(tag "$b")" "$1" "$a" "$b" "$fwd" <<'EOF' | tee "$out/ab.txt"
 import re, statistics, sys
 out, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+kinds = ("variants", "fwd") if sys.argv[7] else ("variants",)
 shown = {a: sys.argv[5], b: sys.argv[6]}
 def rates(path):
     r = {}
@@ -83,7 +85,7 @@ runs = {v: [] for v in (a, b)}
 for v in (a, b):
     for i in range(1, rounds + 1):
         merged = {}
-        for kind in ("variants", "fwd"):
+        for kind in kinds:
             try:
                 merged.update(rates(f"{out}/{kind}_{v}_{i}.txt"))
             except FileNotFoundError:

@@ -22,6 +22,8 @@ def waits(path):
         if not m:
             continue
         words = m.group(1).split()
+        if not words:
+            continue
         if words[0].startswith("@") and len(words) > 1:
             words = words[1:]
         # A wait keeps its pending count: "WARPGROUP.DEPBAR.LE gsb0, 0x1" -> "...:1".

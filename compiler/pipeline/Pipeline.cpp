@@ -247,9 +247,12 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::init(RowBoundMode::Auto),
       llvm::cl::values(
           clEnumValN(RowBoundMode::Auto, "auto",
-                     "masks whose lower kv bound moves with q (bands)"),
+                     "bands: both kv bounds move with q"),
           clEnumValN(RowBoundMode::On, "on", "every bounds-only mask"),
-          clEnumValN(RowBoundMode::Off, "off", "none"))};
+          clEnumValN(RowBoundMode::Off, "off", "none"),
+          // The option's values when it was a bool (session 15).
+          clEnumValN(RowBoundMode::On, "true", "on"),
+          clEnumValN(RowBoundMode::Off, "false", "off"))};
 };
 } // namespace
 

@@ -94,12 +94,12 @@ const char *toString(PersistentMode mode);
 /// Where TMA kernels compare a bounds-only mask per row and branch once per
 /// kv iteration between a full and a masked copy of it
 /// (attn-kv-bounds-in-rows, attn-unswitch-masked-blocks). Auto (the
-/// default): bands, masks whose lower kv bound moves with q and can cut a
-/// kv-block (sliding windows; chunks that are not a multiple of the kv
-/// tile), where every program has a masked block at each end;
-/// H200: window 1024 +5.4%, while causal, whose one masked block per
-/// program is a small share at long rows, lost 2.8% at 8k with them
-/// (docs/performance.md item 40). On: every bounds-only mask; Off: none.
+/// default): bands, masks whose kv bounds both move with q (sliding
+/// windows; chunks unless their starts are aligned to the tiles), where
+/// every program has a masked block at each end; H200: window 1024 +6.4%,
+/// while causal, whose one masked block per program is a small share at
+/// long rows, lost 2.8% at 8k with them (docs/performance.md item 40). On:
+/// every bounds-only mask; Off: none.
 enum class RowBoundMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(RowBoundMode mode);

@@ -77,8 +77,8 @@ cl::opt<bool> rowBoundMasks(
              "is compared per row, and each kv iteration branches once "
              "between a full and a masked copy of itself "
              "(attn-kv-bounds-in-rows, attn-unswitch-masked-blocks; the "
-             "default does this for bands only: sliding windows, chunks "
-             "not a multiple of the kv tile)"),
+             "default does this for bands only: both bounds move with q, "
+             "as in sliding windows)"),
     cl::init(false));
 cl::opt<bool> noRowBoundMasks(
     "no-row-bound-masks",

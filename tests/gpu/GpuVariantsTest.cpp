@@ -82,9 +82,9 @@ std::vector<Variant> variants() {
                {{"window", -5}}});
   // The same at d = 128, where (TMA kernels) a band's masked blocks compare
   // per-row bounds that subtract the window with i32 saturation
-  // (attn-kv-bounds-in-rows, on by default for bands): a window past i32
-  // and a negative one, with seqlen_q != seqlen_k so the bottom-right
-  // shift is in the bound too.
+  // (attn-kv-bounds-in-rows, on by default for bands): windows past i32
+  // and negative ones, mostly with seqlen_q != seqlen_k so the
+  // bottom-right shift is in the bound too.
   v.push_back({"window_2pow52_d128", window, "bf16", 128, 1, 2, 2, 300, 700,
                {{"window", 4503599627370496.0}}});
   v.push_back({"window_2pow31_d128", window, "bf16", 128, 1, 2, 2, 700, 300,
@@ -108,8 +108,10 @@ std::vector<Variant> variants() {
   v.push_back({"chunked_causal_128",
                "\"mask\": [\"causal\", {\"type\": \"chunked\", \"chunk\": 128}]",
                "bf16", 64, 1, 2, 2, 1000, 1000});
-  // A band whose lower bound is a chunk start (row bounds by default on
-  // TMA kernels; the 128 chunk is tile-aligned, the 100 one is not).
+  // Chunks at d = 128 (TMA kernels): the 128 chunk's starts are aligned to
+  // the tiles, so it keeps the per-score compares by default and takes the
+  // row bounds with FAOPT_ROW_BOUND_MASKS=1; the 100 chunk cuts blocks and
+  // takes them by default.
   v.push_back({"chunked_causal_128_d128",
                "\"mask\": [\"causal\", {\"type\": \"chunked\", \"chunk\": 128}]",
                "bf16", 128, 1, 2, 2, 1000, 1000});
@@ -330,10 +332,12 @@ TEST_P(GpuVariants, MatchesReference) {
       << "output relative L2";
   std::vector<double> gl(lse.begin(), lse.end());
   EXPECT_LT(test::lseError(gl, ref.lse), 1e-3) << "lse (or -inf mismatch)";
-  for (size_t row = 0; row < ref.lse.size(); ++row)
-    if (std::isinf(ref.lse[row]))
+  for (size_t row = 0; row < ref.lse.size(); ++row) {
+    if (std::isinf(ref.lse[row])) {
       for (int64_t d = 0; d < c.d; ++d)
         ASSERT_EQ(got[row * c.d + d], 0.0) << "masked row " << row;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Specs, GpuVariants, ::testing::ValuesIn(variants()),

@@ -253,6 +253,7 @@ TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
     EXPECT_EQ(cuda.find(rows), std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_ROW_BOUND_MASKS=on is not 0 or 1; "
                    "using the default (band masks only)\n");
+    EXPECT_TRUE(hasRows(window)); // the default, not 0
   }
 }
 

@@ -41,10 +41,10 @@
 // kernel, but it is what let attn-unswitch-masked-blocks give each kind of
 // block its own copy of the iteration without spilling there
 // (docs/performance.md item 38). With both, the H200 ran the window 1024
-// at 8k 5.4% faster and causal 8k 2.8% slower (item 40): the pipeline runs
-// it by default for bands only (`bands-only`: the lower bound reads q and
-// is not known to be a multiple of the kv tile), and for every bounds-only
-// mask with row-bound-masks=on.
+// at 8k 6.4% faster and causal 8k 2.8% slower (item 40): the pipeline runs
+// it by default for bands only (`bands-only`: both bounds read q, and the
+// lower one is not a chunk start aligned to the tiles), and for every
+// bounds-only mask with row-bound-masks=on.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -60,10 +60,6 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
-#include "llvm/Support/MathExtras.h"
-
-#include <cstdlib>
-#include <numeric>
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNKVBOUNDSINROWS
@@ -213,43 +209,33 @@ std::optional<SmallVector<TileMapOp>> tileMapsCalling(func::FuncOp fn,
   return maps;
 }
 
-/// A constant that `v` is always a multiple of (0: v is 0), from constants,
-/// products, sums, differences, min / max and casts; 1 where nothing is
-/// known.
-int64_t knownFactor(Value v) {
-  APInt c;
-  if (matchPattern(v, m_ConstantInt(&c)))
-    return std::abs(c.getSExtValue());
-  Operation *def = v.getDefiningOp();
-  if (!def)
-    return 1;
-  if (isa<arith::IndexCastOp, arith::IndexCastUIOp>(def))
-    return knownFactor(def->getOperand(0));
-  if (isa<arith::MulIOp>(def)) {
-    int64_t a = knownFactor(def->getOperand(0)), b = knownFactor(def->getOperand(1));
-    if (a == 0 || b == 0)
-      return 0;
-    int64_t product;
-    return llvm::MulOverflow(a, b, product) ? 1 : product;
+/// Whether `lower` is C * (q / C), a chunk's first position, with C a
+/// multiple of every calling kernel's block_q and block_kv: then it is the
+/// same for every row of a q tile and on a kv-block boundary, so it never
+/// masks part of a block (the chunk's blocks are full up to the diagonal).
+bool isTileAlignedChunkStart(Value lower, Value q, ArrayRef<TileMapOp> maps) {
+  auto mul = lower.getDefiningOp<arith::MulIOp>();
+  if (!mul)
+    return false;
+  for (auto [quotient, factor] : {std::pair(mul.getLhs(), mul.getRhs()),
+                                  std::pair(mul.getRhs(), mul.getLhs())}) {
+    APInt c, d;
+    Operation *div = quotient.getDefiningOp();
+    if (!matchPattern(factor, m_ConstantInt(&c)) || c.getSExtValue() <= 0 ||
+        !isa_and_nonnull<arith::FloorDivSIOp, arith::DivSIOp, arith::DivUIOp>(div) ||
+        div->getOperand(0) != q ||
+        !matchPattern(div->getOperand(1), m_ConstantInt(&d)) || d != c)
+      continue;
+    const int64_t chunk = c.getSExtValue();
+    return llvm::all_of(maps, [&](TileMapOp map) {
+      auto kernel = map->getParentOfType<func::FuncOp>();
+      auto tiling = kernel ? kernel->getAttrOfType<TilingAttr>("attn.tiling")
+                           : nullptr;
+      return tiling && tiling.getBlockQ() > 0 && tiling.getBlockKv() > 0 &&
+             chunk % tiling.getBlockQ() == 0 && chunk % tiling.getBlockKv() == 0;
+    });
   }
-  if (isa<arith::AddIOp, arith::SubIOp, arith::MaxSIOp, arith::MinSIOp>(def))
-    return std::gcd(knownFactor(def->getOperand(0)), knownFactor(def->getOperand(1)));
-  return 1;
-}
-
-/// Whether `lower` is a multiple of every calling kernel's kv-block size:
-/// then it never cuts a kv-block (a chunk start, for chunks that are a
-/// multiple of the tile), so it makes no masked blocks.
-bool alignedToKvBlocks(Value lower, ArrayRef<TileMapOp> maps) {
-  int64_t factor = knownFactor(lower);
-  for (TileMapOp map : maps) {
-    auto kernel = map->getParentOfType<func::FuncOp>();
-    auto tiling = kernel ? kernel->getAttrOfType<TilingAttr>("attn.tiling")
-                         : nullptr;
-    if (!tiling || tiling.getBlockKv() <= 0 || factor % tiling.getBlockKv() != 0)
-      return false;
-  }
-  return true;
+  return false;
 }
 
 /// The argument of `fn` in which every call to it from `maps` passes the
@@ -345,17 +331,21 @@ struct AttnKvBoundsInRowsPass
     std::optional<SmallVector<TileMapOp>> maps = tileMapsCalling(fn, module);
     if (!maps || maps->empty())
       return success();
-    // Bands only: a lower bound that moves with q gives every program a
-    // masked block at each end of its kv range, where one copy per kind
-    // of block pays; with one masked block per program (causal, prefix-LM,
-    // chunks a multiple of the kv tile, whose starts never cut a block)
-    // the doubled iteration measured slower at long rows (H200, causal 8k
-    // -2.8%, docs/performance.md item 40).
+    // Bands only: both kv bounds moving with q give every program a
+    // masked block at each end of a kv range of bounded width, where one
+    // copy per kind of block pays; with one masked block per program
+    // (causal, prefix-LM, a window open on one side, chunks a multiple of
+    // the tiles, whose starts never cut a block) the doubled iteration
+    // measured slower at long rows (H200, causal 8k -2.8%,
+    // docs/performance.md item 40).
     if (bandsOnly) {
       std::optional<unsigned> q = qArgument(fn, *maps);
+      if (!lower || !upper || !q)
+        return success();
+      Value qArg = fn.getArgument(*q);
       llvm::DenseMap<Value, bool> qMemo;
-      if (!lower || !q || !dependsOn(lower, fn.getArgument(*q), qMemo) ||
-          alignedToKvBlocks(lower, *maps))
+      if (!dependsOn(lower, qArg, qMemo) || !dependsOn(upper, qArg, qMemo) ||
+          isTileAlignedChunkStart(lower, qArg, *maps))
         return success();
     }
 

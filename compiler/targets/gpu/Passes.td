@@ -103,15 +103,17 @@ def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
     column offset and a select. Only in modules whose kernel is a TMA
     kernel (attn.tiling copy = "tma"), where it was measured; masks with
     other terms (document ids, block layouts) are left alone: there the
-    split form spills. With `bands-only`, only masks whose lower bound
-    reads q (the tile_map's q position) and is not known to be a multiple
-    of the kv tile are split: sliding windows and chunks that cut
-    kv-blocks, not causal or prefix-LM masks or chunks of a multiple of
-    the tile (the pipeline's default; docs/performance.md item 40).
+    split form spills. With `bands-only`, only masks whose two bounds both
+    read q (the tile_map's q position) are split, unless the lower one is
+    a chunk start C * (q / C) with C a multiple of block_q and block_kv
+    (it never cuts a block): sliding windows and chunks that cut blocks,
+    not causal or prefix-LM masks, windows open on one side or
+    tile-aligned chunks (the pipeline's default; docs/performance.md item
+    40).
   }];
   let options = [
     Option<"bandsOnly", "bands-only", "bool", /*default=*/"false",
-           "split only masks whose lower kv bound reads q and can cut a kv-block">
+           "split only bands: both kv bounds read q, the lower one not a tile-aligned chunk start">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];

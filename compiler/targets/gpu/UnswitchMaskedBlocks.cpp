@@ -29,7 +29,7 @@
 // Status: on by default where attn-kv-bounds-in-rows splits, which the
 // pipeline asks of bands only (row-bound-masks=auto). The compiler's first
 // version spilled 32 bytes where the hand-made one spilled none; with
-// 32-bit row bounds it spills none and ran the window 1024 at 8k 5.4%
+// 32-bit row bounds it spills none and ran the window 1024 at 8k 6.4%
 // faster on the H200 (m6 predicted 4%); causal 8k was 2.8% slower with it
 // (its one masked block per program does not pay for the second copy)
 // and 9% slower with the row bounds alone (docs/performance.md item 40).

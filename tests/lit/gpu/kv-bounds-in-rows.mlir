@@ -314,18 +314,20 @@ func.func @k(%t: tensor<64x64xf32>, %i: index, %x: f32) -> (tensor<64x64xf32>, f
 
 // -----
 
-// bands-only (the pipeline's default): only a mask whose lower bound reads
-// the tile_map's q position and can cut a kv-block is split (a band: the
-// window; chunks of 100 with 64-wide kv tiles); a lower bound free of q (a
-// fixed first column), none (causal) or a multiple of the kv tile (chunks
-// of 128: their starts never cut a block) is left alone. Without the
-// option all five are split.
+// bands-only (the pipeline's default): only a mask whose two bounds both
+// read the tile_map's q position is split (a band: the window; chunks of
+// 100 with 64-row tiles); a lower bound free of q (a fixed first column),
+// none (causal), a chunk start aligned to the tiles (chunks of 128: they
+// never cut a block) or no upper bound (a window open to the right) is
+// left alone. Without the option all six are split.
 
 // CHECK-DAG:     func.func private @band_kv_first(
 // CHECK-DAG:     func.func private @fixed_lower_kv_first(
 // CHECK-DAG:     func.func private @upper_only_kv_first(
 // CHECK-DAG:     func.func private @chunk100_kv_first(
 // CHECK-DAG:     func.func private @chunk128_kv_first(
+// CHECK-DAG:     func.func private @lower_only_kv_first(
+// BANDS-NOT:     @lower_only_kv_first
 // BANDS-NOT:     @fixed_lower_kv_first
 // BANDS-NOT:     @upper_only_kv_first
 // BANDS-NOT:     @chunk128_kv_first
@@ -347,6 +349,9 @@ func.func @k(%t: tensor<64x64xf32>, %i: index, %x: f32) -> (tensor<64x64xf32>, f
 // BANDS-NEXT:    } : tensor<64x64xf32>
 // BANDS:         attn.tile_map {{.*}} attributes {attn.kv_bounds = [@chunk100_kv_first, @chunk100_kv_last]}
 // BANDS:         func.call @chunk128(
+// BANDS-NEXT:    attn.yield
+// BANDS-NEXT:    } : tensor<64x64xf32>
+// BANDS:         func.call @lower_only(
 // BANDS-NEXT:    attn.yield
 // BANDS-NEXT:    } : tensor<64x64xf32>
 func.func private @band(%s: f32, %b: index, %h: index, %q: index,
@@ -404,7 +409,16 @@ func.func private @chunk128(%s: f32, %b: index, %h: index, %q: index,
   %r = arith.select %in, %s, %ninf : f32
   return %r : f32
 }
-func.func @k3(%t: tensor<64x64xf32>, %i: index, %w: index) -> (tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+func.func private @lower_only(%s: f32, %b: index, %h: index, %q: index,
+                              %kv: index {attn.kv_position}, %w: index) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %lo = arith.subi %q, %w : index
+  %ge = arith.cmpi sge, %kv, %lo : index
+  %r = arith.select %ge, %s, %ninf : f32
+  return %r : f32
+}
+func.func @k3(%t: tensor<64x64xf32>, %i: index, %w: index) -> (tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
   %a = attn.tile_map %t at(%i, %i, %i, %i) {
   ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
     %r = func.call @band(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
@@ -430,5 +444,41 @@ func.func @k3(%t: tensor<64x64xf32>, %i: index, %w: index) -> (tensor<64x64xf32>
     %r = func.call @chunk128(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
     attn.yield %r : f32
   } : tensor<64x64xf32>
-  return %a, %f, %u, %c1, %c2 : tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
+  %lw = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @lower_only(%x, %b, %h, %q, %kv, %w) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<64x64xf32>
+  return %a, %f, %u, %c1, %c2, %lw : tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
+}
+
+// -----
+
+// A chunk start that is a multiple of block_kv (64) but not of block_q
+// (128) changes inside a q tile, so the tile's blocks at a chunk start are
+// masked for some rows: a band, split with bands-only too.
+
+// BANDS-LABEL:   func.func private @chunk64_kv_first(
+// BANDS-LABEL:   func.func @k4(
+// BANDS:         attn.tile_map {{.*}} attributes {attn.kv_bounds = [@chunk64_kv_first, @chunk64_kv_last]}
+func.func private @chunk64(%s: f32, %b: index, %h: index, %q: index,
+                           %kv: index {attn.kv_position}) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %c = arith.constant 64 : index
+  %d = arith.floordivsi %q, %c : index
+  %lo = arith.muli %d, %c : index
+  %ge = arith.cmpi sge, %kv, %lo : index
+  %le = arith.cmpi sle, %kv, %q : index
+  %in = arith.andi %ge, %le : i1
+  %r = arith.select %in, %s, %ninf : f32
+  return %r : f32
+}
+func.func @k4(%t: tensor<128x64xf32>, %i: index) -> tensor<128x64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2, mma = "wgmma", copy = "tma">} {
+  %m = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @chunk64(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<128x64xf32>
+  return %m : tensor<128x64xf32>
 }
