@@ -220,10 +220,19 @@ FAOPT_DEVICE OperandA<T, M, K, W> to_operand_a(const Acc<M, K, W> &p) {
 
 /// s[i][j] = F(s[i][j], b, h, q0 + i, kv0 + j, extra...) for the elements
 /// this lane holds. F is a generated __device__ function.
+///
+/// FAOPT_DIAG_NO_MASKS (timing only: the results are wrong) makes this and
+/// map_positions_in_rows return the scores unchanged, so a kernel's masked
+/// blocks cost what its full ones do: the ceiling of any work on masks
+/// (FAOPT_NVRTC_OPTIONS=-DFAOPT_DIAG_NO_MASKS with bench/ab-env.sh
+/// --no-tests; docs/status.md, Next).
 template <auto F, int M, int N, int W, typename... X>
 FAOPT_DEVICE Acc<M, N, W> map_positions(Acc<M, N, W> s, faopt_i64 b,
                                         faopt_i64 h, faopt_i64 q0,
                                         faopt_i64 kv0, X... extra) {
+#ifdef FAOPT_DIAG_NO_MASKS
+  return s;
+#endif
 #pragma unroll
   for (int mt = 0; mt < Acc<M, N, W>::MT; ++mt)
 #pragma unroll
@@ -260,6 +269,9 @@ template <auto LO, auto HI, auto F, int M, int N, int W, typename... X>
 FAOPT_DEVICE Acc<M, N, W> map_positions_in_rows(Acc<M, N, W> s, faopt_i64 b,
                                                 faopt_i64 h, faopt_i64 q0,
                                                 faopt_i64 kv0, X... extra) {
+#ifdef FAOPT_DIAG_NO_MASKS
+  return s;
+#endif
   const int base = (int)kv0 + frag_col(0, 0);
 #pragma unroll
   for (int mt = 0; mt < Acc<M, N, W>::MT; ++mt)
