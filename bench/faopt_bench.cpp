@@ -300,6 +300,25 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
        {},
        [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
        "doc", doc, {batch, n}});
+  // The same documents written as each position's document start, a kv
+  // bound read at q ("kv >= start[b, q]"): the per-row bounds of
+  // attn-kv-bounds-in-rows in the list-driven kernel instead of two
+  // document ids per score. Compared with FlexAttention's documents.
+  std::vector<int32_t> start(batch * n);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < n; ++s)
+      start[b * n + s] = s > 0 && doc[b * n + s] == doc[b * n + s - 1]
+                             ? start[b * n + s - 1]
+                             : static_cast<int32_t>(s);
+  variants.push_back(
+      {"document_causal_8docs+row_starts",
+       spec("document_start", "\"tensors\": {\"start\": {\"dtype\": "
+                              "\"int32\", \"shape\": [\"batch\", "
+                              "\"seqlen\"]}}, \"mask\": \"kv >= start[b, q] "
+                              "&& kv <= q\""),
+       {},
+       [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
+       "start", start, {batch, n}});
   // Block-sparse: one layout of 128 x 128 blocks for every batch entry and
   // head, 25% random + the diagonal (as peers_variants.py).
   const int64_t blk = 128, nb = n / blk;

@@ -135,6 +135,26 @@ std::vector<Variant> variants() {
   // Tensor inputs.
   v.push_back({"document_causal", documentCausal, "bf16", 128, 2, 2, 2, 1000,
                1000, {}, documents(5)});
+  // The same documents as each position's document start (a kv bound read
+  // from a tensor at q): on TMA kernels a band, so its masked blocks take
+  // per-row bounds (map_positions_in_rows) in a list-driven kernel.
+  v.push_back({"document_start_causal",
+               "\"tensors\": {\"start\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\", \"seqlen\"]}}, \"mask\": \"kv >= start[b, q] && "
+               "kv <= q\"",
+               "bf16", 128, 2, 2, 2, 1000, 1000, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 std::vector<double> ids =
+                     test::documentIds(s.batch, s.seqQ, 5, rng);
+                 std::vector<double> start(ids.size());
+                 for (int64_t b = 0; b < s.batch; ++b)
+                   for (int64_t i = 0; i < s.seqQ; ++i) {
+                     const size_t k = b * s.seqQ + i;
+                     start[k] = i > 0 && ids[k] == ids[k - 1] ? start[k - 1]
+                                                              : double(i);
+                   }
+                 return test::TensorInputs{start};
+               }});
   v.push_back({"key_padding_gqa",
                "\"tensors\": {\"lens\": {\"dtype\": \"int32\", \"shape\": "
                "[\"batch\"]}}, \"mask\": {\"type\": \"key_padding\", "
