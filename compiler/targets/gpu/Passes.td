@@ -125,9 +125,11 @@ def AttnUnswitchMaskedBlocks : Pass<"attn-unswitch-masked-blocks", "mlir::func::
     In a TMA kernel (attn.tiling copy = "tma"), an scf.if that chooses
     between the full-block score map and a masked one whose mask is only
     per-row kv bounds (attn.tile_map with `attn.kv_bounds`, from
-    attn-kv-bounds-in-rows), on a condition computed outside the block
-    around it (the kv iteration's "this block has work" branch), moves
-    out: the block becomes one scf.if on that condition with a copy of the
+    attn-kv-bounds-in-rows), in the kv iteration's "this block has work"
+    branch or directly in a loop body (list-driven kernels), on a
+    condition computed outside that block or by side-effect-free ops of
+    it that can move to its start (a list entry's class bit), moves out:
+    the block becomes one scf.if on that condition with a copy of the
     whole iteration on each side. The softmax then runs as straight-line
     code on each side instead of around a branch between the products
     and the row maximum. The pipeline runs it after attn-kv-bounds-in-rows

@@ -9,8 +9,10 @@
 //     ops after (row max, exp2, row sums, rescale)
 //   }
 //
-// with %full computed before %work's branch. This pass moves the choice
-// out, to one branch per iteration around two copies of it:
+// with %full computed before %work's branch (list-driven kernels hold the
+// choice in the loop body itself, on a class bit of a carried list entry;
+// the ops computing it move to the body's start). This pass moves the
+// choice out, to one branch per iteration around two copies of it:
 //
 //   scf.if %work {
 //     scf.if %full { ops before; tile_map (score); ops after }
@@ -45,6 +47,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNUNSWITCHMASKEDBLOCKS
@@ -63,9 +66,34 @@ TileMapOp onlyMap(Region &branch) {
   return dyn_cast<TileMapOp>(branch.front().front());
 }
 
+/// The ops of `block` that compute `v`, in block order, if they can all
+/// move to the block's start: side-effect free, without regions, reading
+/// only values from outside the block, its arguments (a loop's induction
+/// variable and carried values) or each other. Empty if `v` comes from
+/// outside; nullopt if it cannot move.
+std::optional<SmallVector<Operation *>> hoistableSlice(Value v, Block *block) {
+  SmallVector<Operation *> slice;
+  SmallVector<Value> work = {v};
+  llvm::SmallPtrSet<Operation *, 8> seen;
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != block || !seen.insert(def).second)
+      continue;
+    if (!isPure(def) || def->getNumRegions() != 0)
+      return std::nullopt;
+    slice.push_back(def);
+    llvm::append_range(work, def->getOperands());
+  }
+  llvm::sort(slice, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+  return slice;
+}
+
 /// Whether `choice` picks between a full-block map and a bounds-only masked
-/// one on a condition defined outside the block it sits in, and that
-/// block is a branch of an scf.if (the kv iteration's work guard).
+/// one on a condition that can be computed at the start of the block it
+/// sits in, and that block is a branch of an scf.if (the kv iteration's
+/// work guard) or a loop's body (list-driven kernels, whose iteration
+/// reads each block's class from the list: the condition comes from a
+/// carried value).
 bool isUnswitchable(scf::IfOp choice) {
   if (choice.getNumResults() != 1 || !choice.elseBlock())
     return false;
@@ -75,10 +103,9 @@ bool isUnswitchable(scf::IfOp choice) {
       a->hasAttr("attn.kv_bounds") == b->hasAttr("attn.kv_bounds"))
     return false;
   Block *block = choice->getBlock();
-  if (!isa<scf::IfOp>(block->getParentOp()))
+  if (!isa<scf::IfOp, scf::ForOp>(block->getParentOp()))
     return false;
-  Value cond = choice.getCondition();
-  return !block->getParent()->isAncestor(cond.getParentRegion());
+  return hoistableSlice(choice.getCondition(), block).has_value();
 }
 
 /// Rewrites `block` (all but its yield) into scf.if %cond with a copy of it
@@ -86,9 +113,22 @@ bool isUnswitchable(scf::IfOp choice) {
 void unswitch(scf::IfOp choice) {
   Block *block = choice->getBlock();
   Operation *yield = block->getTerminator();
+  // The condition's ops first (in order, pure: nothing they read moves).
+  SmallVector<Operation *> slice =
+      *hoistableSlice(choice.getCondition(), block);
+  llvm::SmallPtrSet<Operation *, 8> inSlice(slice.begin(), slice.end());
+  Operation *firstOther = nullptr;
+  for (Operation &op : *block)
+    if (!inSlice.contains(&op)) {
+      firstOther = &op;
+      break;
+    }
+  for (Operation *op : slice)
+    op->moveBefore(firstOther);
   SmallVector<Operation *> ops;
   for (Operation &op : block->without_terminator())
-    ops.push_back(&op);
+    if (!inSlice.contains(&op))
+      ops.push_back(&op);
   IRRewriter rewriter(choice.getContext());
   rewriter.setInsertionPoint(ops.front());
   auto split = scf::IfOp::create(rewriter, choice.getLoc(),
