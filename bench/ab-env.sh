@@ -92,12 +92,12 @@ for v in (a, b):
                 pass
         runs[v].append(merged)
 cases = [c for c in runs[a][0] if all(c in r for r in runs[a] + runs[b])]
-print(f"{'case':42} {'A=' + shown[a]:>22} {'B=' + shown[b]:>22} {'B/A':>6}  (rounds: {rounds})")
+print(f"{'case':50} {'A=' + shown[a]:>22} {'B=' + shown[b]:>22} {'B/A':>6}  (rounds: {rounds})")
 for c in cases:
     ra = [r[c] for r in runs[a]]
     rb = [r[c] for r in runs[b]]
     ratio = statistics.median(rb) / statistics.median(ra)
-    print(f"{c:42} {' / '.join(f'{x:.1f}' for x in ra):>22} "
+    print(f"{c:50} {' / '.join(f'{x:.1f}' for x in ra):>22} "
           f"{' / '.join(f'{x:.1f}' for x in rb):>22} {ratio:6.3f}")
 EOF
 }

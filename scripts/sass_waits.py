@@ -3,12 +3,14 @@
 
     scripts/sass_waits.py KERNEL.sass [...]
 
-For every `WARPGROUP.DEPBAR` (a wgmma wait) it prints how many exponentials
-(`MUFU.EX2`) lie between the last HGMMA before it and the wait, and between
-the wait and the next HGMMA, and how many products it lets run: "0/66(<=0)"
-is a wait for everything before the whole softmax of a kv-block,
-"51/15(<=0)" one after most of it. In the overlapped kv iteration
-(attn-overlap-softmax) the second wait of a block is the one for the
+For every `WARPGROUP.DEPBAR` (a wgmma wait) it prints how many of the
+softmax's exponentials (`MUFU.EX2` from the first row-maximum instruction,
+`FMNMX`, after the last HGMMA) come before the wait and how many after it,
+up to the next HGMMA, and how many products the wait lets run:
+"0/66(<=0)" is a wait for everything before the softmax of a kv-block,
+"51/15(<=0)" one after most of it. Exponentials before the row maximum (a
+score modifier's, ALiBi's exp2) are not counted. In the overlapped kv
+iteration (attn-overlap-softmax) the wait after S's is the one for the
 previous block's P V; docs/performance.md item 40 reads these.
 """
 import re
@@ -36,9 +38,13 @@ def waits(path):
             continue
         before = max([h for h in hgmma if h < i], default=-1)
         after = min([h for h in hgmma if h > i], default=len(ops))
-        ex2 = lambda a, b: sum(1 for o in ops[a + 1:b] if o.startswith("MUFU.EX2"))
+        # The softmax starts at the first row-maximum instruction after the
+        # products (before the wait or after it).
+        start = next((k for k in range(before + 1, after)
+                      if ops[k].startswith("FMNMX")), after)
+        ex2 = lambda a, b: sum(1 for o in ops[max(a, start):b] if o.startswith("MUFU.EX2"))
         pending = op.split(":")[1] if ":" in op else "?"
-        out.append(f"{ex2(before, i)}/{ex2(i, after)}(<={pending})")
+        out.append(f"{ex2(before + 1, i)}/{ex2(i, after)}(<={pending})")
     return len(hgmma), out
 
 

@@ -332,7 +332,8 @@ struct AttnKvBoundsInRowsPass
     if (!maps || maps->empty())
       return success();
     // Bands only: both kv bounds moving with q give every program a
-    // masked block at each end of a kv range of bounded width, where one
+    // masked block at each end of its kv range (bounded in width for
+    // windows; a document's start for per-position starts), where one
     // copy per kind of block pays; with one masked block per program
     // (causal, prefix-LM, a window open on one side, chunks a multiple of
     // the tiles, whose starts never cut a block) the doubled iteration

@@ -37,7 +37,10 @@
 // and 9% slower with the row bounds alone (docs/performance.md item 40).
 //
 // With k such choices in one block the copies would multiply (2^k); the
-// kernels have one per kv iteration.
+// kernels have one per kv iteration. The condition must be the same for
+// every thread of the CTA (a block's class, a list entry's bit): the
+// copies hold barriers, mbarrier waits and wgmma, which the threads must
+// reach together; both conditions the kernels use are.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -105,7 +108,11 @@ bool isUnswitchable(scf::IfOp choice) {
   Block *block = choice->getBlock();
   if (!isa<scf::IfOp, scf::ForOp>(block->getParentOp()))
     return false;
-  return hoistableSlice(choice.getCondition(), block).has_value();
+  std::optional<SmallVector<Operation *>> slice =
+      hoistableSlice(choice.getCondition(), block);
+  // Something besides the choice to copy: a block of nothing but the
+  // choice is already unswitched (the outer scf.if this pass makes).
+  return slice && block->getOperations().size() > slice->size() + 2;
 }
 
 /// Rewrites `block` (all but its yield) into scf.if %cond with a copy of it

@@ -339,6 +339,7 @@ func.func @k(%t: tensor<64x64xf32>, %i: index, %x: f32) -> (tensor<64x64xf32>, f
 // BANDS-NOT:     @fixed_lower_kv_first
 // BANDS-NOT:     @upper_only_kv_first
 // BANDS-NOT:     @chunk128_kv_first
+// BANDS-NOT:     @lower_only_kv_first
 // BANDS-LABEL:   func.func @k3(
 // BANDS:         attn.tile_map {{.*}} attributes {attn.kv_bounds = [@band_kv_first, @band_kv_last]}
 // BANDS:         func.call @fixed_lower(

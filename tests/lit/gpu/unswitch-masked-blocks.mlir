@@ -200,3 +200,80 @@ func.func @list(%qt: tensor<64x64xbf16>, %kt: tensor<64x64xbf16>, %init: tensor<
   }
   return %r#0 : tensor<64xf32>
 }
+
+// -----
+
+// A condition computed inside the work branch by side-effect-free ops
+// moves to the branch's start; and a block that is nothing but the choice
+// (with its condition) is left as it is: the pass ends.
+
+// CHECK-LABEL: func.func @pure_inside(
+// CHECK:         scf.if %{{.*}} -> (tensor<64xf32>) {
+// CHECK-NEXT:      %[[FULL:.*]] = arith.cmpi slt
+// CHECK-NEXT:      %{{.*}} = scf.if %[[FULL]] -> (tensor<64xf32>) {
+// CHECK-NEXT:        attn.tile_map
+// CHECK:             attn.tile_reduce <max>
+// CHECK:           } else {
+// CHECK-NEXT:        attn.tile_map {{.*}} attributes {attn.kv_bounds
+// CHECK:             attn.tile_reduce <max>
+// CHECK-LABEL: func.func @only_choice(
+// CHECK:         scf.for
+// CHECK-NEXT:      arith.andi
+// CHECK-NEXT:      arith.trunci
+// CHECK-NEXT:      scf.if
+// CHECK-NEXT:        attn.tile_map
+func.func private @score(%s: f32, %b: index, %h: index, %q: index, %kv: index {attn.kv_position}) -> f32 attributes {attn.device_function} {
+  return %s : f32
+}
+func.func @pure_inside(%s: tensor<64x64xf32>, %init: tensor<64xf32>, %work: i1, %i: index) -> tensor<64xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c1 = arith.constant 1 : index
+  %next = scf.if %work -> (tensor<64xf32>) {
+    %full = arith.cmpi slt, %i, %c1 : index
+    %m = scf.if %full -> (tensor<64x64xf32>) {
+      %a = attn.tile_map %s at(%i, %i, %i, %i) {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @score(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    } else {
+      %a = attn.tile_map %s at(%i, %i, %i, %i) attributes {attn.kv_bounds = [@score, @score]} {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @score(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    }
+    %mx = attn.tile_reduce <max> %m, %init : tensor<64x64xf32> -> tensor<64xf32>
+    scf.yield %mx : tensor<64xf32>
+  } else {
+    scf.yield %init : tensor<64xf32>
+  }
+  return %next : tensor<64xf32>
+}
+func.func @only_choice(%s: tensor<64x64xf32>, %first: i32, %n: index, %i: index) -> i32 attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1 : i32
+  %r = scf.for %j = %c0 to %n step %c1 iter_args(%e = %first) -> (i32) {
+    %bit = arith.andi %e, %one : i32
+    %masked = arith.trunci %bit : i32 to i1
+    %m = scf.if %masked -> (tensor<64x64xf32>) {
+      %a = attn.tile_map %s at(%i, %i, %i, %j) attributes {attn.kv_bounds = [@score, @score]} {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @score(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    } else {
+      %a = attn.tile_map %s at(%i, %i, %i, %j) {
+      ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+        %y = func.call @score(%x, %b, %h, %q, %kv) : (f32, index, index, index, index) -> f32
+        attn.yield %y : f32
+      } : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    }
+    scf.yield %e : i32
+  }
+  return %r : i32
+}

@@ -222,9 +222,10 @@ FAOPT_DEVICE OperandA<T, M, K, W> to_operand_a(const Acc<M, K, W> &p) {
 /// this lane holds. F is a generated __device__ function.
 ///
 /// FAOPT_DIAG_NO_MASKS (timing only: the results are wrong) makes this and
-/// map_positions_in_rows return the scores unchanged, so a kernel's masked
-/// blocks cost what its full ones do: the ceiling of any work on masks
-/// (FAOPT_NVRTC_OPTIONS=-DFAOPT_DIAG_NO_MASKS with bench/ab-env.sh
+/// map_positions_in_rows return the scores unchanged: no mask, and no score
+/// modifier on any block either. For pure masks (every benchmark variant)
+/// the masked blocks then cost what full ones do: the ceiling of any work
+/// on masks (FAOPT_NVRTC_OPTIONS=-DFAOPT_DIAG_NO_MASKS with bench/ab-env.sh
 /// --no-tests; docs/status.md, Next).
 template <auto F, int M, int N, int W, typename... X>
 FAOPT_DEVICE Acc<M, N, W> map_positions(Acc<M, N, W> s, faopt_i64 b,
