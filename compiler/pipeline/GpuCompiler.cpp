@@ -225,7 +225,8 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
     gpu::NvrtcResult nv = gpu::compileCuda(
         result.kernel.cuda.source, result.kernel.cuda.name + ".cu",
         cudaArch(options.target), options.wantCubin, headers,
-        result.kernel.cuda.name);
+        result.kernel.cuda.name,
+        result.kernel.cuda.listBuilder.empty() ? 1 : 2);
     if (!nv.ok) {
       // Keep the source for whoever debugs it.
       llvm::SmallString<128> path;

@@ -137,7 +137,7 @@ NvrtcResult compileCuda(
     const std::string &source, const std::string &name, const std::string &arch,
     bool wantCubin,
     const std::vector<std::pair<std::string, std::string>> &headers,
-    const std::string &entry) {
+    const std::string &entry, int kernels) {
   NvrtcResult r;
   const NvrtcApi &a = api();
   if (!a.loaded()) {
@@ -150,18 +150,31 @@ NvrtcResult compileCuda(
     headerSources.push_back(text.c_str());
   }
   nvrtcProgram prog = nullptr;
-  nvrtcResult rc = a.createProgram(&prog, source.c_str(), name.c_str(),
-                                   static_cast<int>(headers.size()),
-                                   headerSources.data(), headerNames.data());
-  if (rc != 0) {
-    r.error = std::string("nvrtcCreateProgram: ") + a.getErrorString(rc);
-    return r;
-  }
   std::vector<std::string> opts = nvrtcOptions(arch);
-  std::vector<const char *> optPtrs;
-  for (const std::string &o : opts)
-    optPtrs.push_back(o.c_str());
-  rc = a.compileProgram(prog, static_cast<int>(optPtrs.size()), optPtrs.data());
+  // Not in nvrtcOptions (the cache keys): it does not change the code.
+  if (kernels > 1)
+    opts.push_back("--split-compile=0");
+  nvrtcResult rc = 0;
+  for (;;) {
+    rc = a.createProgram(&prog, source.c_str(), name.c_str(),
+                         static_cast<int>(headers.size()),
+                         headerSources.data(), headerNames.data());
+    if (rc != 0) {
+      r.error = std::string("nvrtcCreateProgram: ") + a.getErrorString(rc);
+      return r;
+    }
+    std::vector<const char *> optPtrs;
+    for (const std::string &o : opts)
+      optPtrs.push_back(o.c_str());
+    rc = a.compileProgram(prog, static_cast<int>(optPtrs.size()),
+                          optPtrs.data());
+    // An NVRTC that does not know --split-compile: compile in turn.
+    constexpr nvrtcResult kInvalidOption = 5; // NVRTC_ERROR_INVALID_OPTION
+    if (rc != kInvalidOption || opts.back() != "--split-compile=0")
+      break;
+    a.destroyProgram(&prog);
+    opts.pop_back();
+  }
   size_t logSize = 0;
   a.getProgramLogSize(prog, &logSize);
   r.output.log.resize(logSize);
