@@ -53,7 +53,7 @@ with() {
 }
 
 if [ -n "$tests" ]; then
-  if ! with "$b" timeout 300 "$root/bin/faopt-gpu-tests" > "$out/gpu_tests_$(tag "$b").txt" 2>&1; then
+  if ! with "$b" timeout 420 "$root/bin/faopt-gpu-tests" > "$out/gpu_tests_$(tag "$b").txt" 2>&1; then
     echo "ab-env.sh: GPU tests fail with $var=$b (not timing it):" >&2
     grep -E "FAILED|Failure" "$out/gpu_tests_$(tag "$b").txt" | head -20 >&2
     exit 1

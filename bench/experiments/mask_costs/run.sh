@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 16's open questions in one device call (~8 minutes on an H200;
+# Session 16's open questions in one device call (~9 minutes on an H200;
 # docs/status.md, Next, item 2), from the repository root with the bundle
 # unpacked at /tmp/f (scripts/pack-device.sh):
 #   bench/experiments/mask_costs/run.sh $OUT
