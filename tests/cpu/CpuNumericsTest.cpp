@@ -279,6 +279,25 @@ std::vector<Case> cases() {
            return TensorInputs{documentIds(s.batch, s.seqQ, docs, rng)};
          }});
   }
+  // The same documents as each position's document start: a kv bound read
+  // from a tensor at q (faopt-bench's document_causal_8docs+row_starts).
+  c.push_back({"document_start_causal",
+               specJson("f32", 64,
+                        ", \"tensors\": {\"start\": {\"dtype\": \"int32\", "
+                        "\"shape\": [\"batch\", \"seqlen\"]}}, \"mask\": "
+                        "\"kv >= start[b, q] && kv <= q\""),
+               shape(2, 2, 1, 300, 300, 64), nullptr, nullptr, {},
+               [](const Shape &s, std::mt19937 &rng) {
+                 std::vector<double> ids = documentIds(s.batch, s.seqQ, 8, rng);
+                 std::vector<double> start(ids.size());
+                 for (int64_t b = 0; b < s.batch; ++b)
+                   for (int64_t i = 0; i < s.seqQ; ++i) {
+                     const size_t k = b * s.seqQ + i;
+                     start[k] = i > 0 && ids[k] == ids[k - 1] ? start[k - 1]
+                                                              : double(i);
+                   }
+                 return TensorInputs{start};
+               }});
   c.push_back({"key_padding",
                specJson("bf16", 64,
                         ", \"tensors\": {\"lens\": {\"dtype\": \"int32\", "
