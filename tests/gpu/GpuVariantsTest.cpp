@@ -201,6 +201,21 @@ std::vector<Variant> variants() {
                [](const test::Shape &, std::mt19937 &rng) {
                  return test::TensorInputs{test::blockLayout(1, 11, 11, 0.3, rng)};
                }});
+  // A run-time layout with a window parameter at d = 128 (list-driven TMA
+  // kernel; its masked map keeps the layout's term, so it compares per
+  // score: only masks that are nothing but kv bounds take row bounds).
+  v.push_back({"block_sparse_per_head_window_d128",
+               layout("\"batch\", \"heads\", \"seqlen_q/128\", "
+                      "\"seqlen_k/128\"",
+                      "128, 128",
+                      ", \"params\": {\"window\": \"int\"}, \"mask\": "
+                      "[\"causal\", {\"type\": \"sliding_window\", "
+                      "\"left\": \"window\"}]"),
+               "bf16", 128, 2, 4, 4, 1000, 1000, {{"window", 300}},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 return test::TensorInputs{
+                     test::blockLayout(s.batch * s.heads, 8, 8, 0.5, rng)};
+               }});
   v.push_back({"block_sparse_2d_empty_row",
                layout("\"seqlen_q/128\", \"seqlen_k/256\"", "128, 256", ""),
                "bf16", 128, 1, 2, 2, 512, 1024, {},
