@@ -104,6 +104,16 @@ cl::opt<int64_t> qStages(
              "second tile fits; experimental: not yet measured)"),
     cl::init(1));
 
+/// Where the manifest of an artefact written to `output` goes: k.ptx ->
+/// k.json (k.json -> k.json.manifest.json).
+SmallString<256> manifestPathFor(StringRef output) {
+  SmallString<256> manifest(output);
+  sys::path::replace_extension(manifest, "json");
+  if (manifest == output)
+    manifest += ".manifest.json";
+  return manifest;
+}
+
 /// --row-bound-masks / --no-row-bound-masks / neither (auto).
 faopt::RowBoundMode rowBoundMode() {
   if (rowBoundMasks)
@@ -169,6 +179,8 @@ int main(int argc, char **argv) {
                               "faopt-compile: attention spec to kernel\n");
   if (persistentPrograms && noPersistentPrograms)
     return fail("--persistent and --no-persistent contradict each other");
+  if (outputPath != "-" && sys::fs::equivalent(outputPath, specPath))
+    return fail("-o " + outputPath + " would overwrite the spec");
   if (rowBoundMasks && noRowBoundMasks)
     return fail("--row-bound-masks and --no-row-bound-masks contradict each "
                 "other");
@@ -262,6 +274,11 @@ int main(int argc, char **argv) {
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
+    if (outputPath != "-" &&
+        sys::fs::equivalent(manifestPathFor(outputPath), specPath))
+      return fail("-o " + outputPath + ": its manifest, " +
+                  manifestPathFor(outputPath).str().str() +
+                  ", would overwrite the spec; choose another output name");
     faopt::GpuCompileResult r = faopt::compileForGpu(spec, options);
     if (!r.ok)
       return fail(specPath + ": " + r.error);
@@ -272,11 +289,7 @@ int main(int argc, char **argv) {
       return rc;
     if (outputPath != "-") {
       // The manifest sits next to the artefact: k.ptx -> k.json.
-      SmallString<256> manifest(outputPath);
-      sys::path::replace_extension(manifest, "json");
-      if (manifest == StringRef(outputPath))
-        manifest += ".manifest.json";
-      return writeOutput(manifest, r.kernel.manifest);
+      return writeOutput(manifestPathFor(outputPath), r.kernel.manifest);
     }
     return 0;
   }
