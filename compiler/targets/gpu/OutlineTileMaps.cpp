@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/targets/gpu/IndexRanges.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -73,7 +74,19 @@ std::string baseName(func::FuncOp kernel, TileMapOp map) {
 
 struct AttnOutlineTileMapsPass
     : faopt::gpu::impl::AttnOutlineTileMapsBase<AttnOutlineTileMapsPass> {
+  /// The index ranges of each function bodies are outlined from, computed
+  /// once per run (before any outlining changes it). Shared pointers: a
+  /// pass is copied when the pass manager clones it.
+  llvm::DenseMap<Operation *, std::shared_ptr<faopt::gpu::IndexRanges>> ranges;
+  const faopt::gpu::IndexRanges &rangesOf(func::FuncOp fn) {
+    std::shared_ptr<faopt::gpu::IndexRanges> &r = ranges[fn.getOperation()];
+    if (!r)
+      r = std::make_shared<faopt::gpu::IndexRanges>(fn);
+    return *r;
+  }
+
   void runOnOperation() override {
+    ranges.clear();
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
     SmallVector<std::pair<func::FuncOp, TileMapOp>> maps;
@@ -100,7 +113,8 @@ struct AttnOutlineTileMapsPass
   template <typename ResultFn, typename DecodeFn>
   func::FuncOp outlineBody(SymbolTable &symbols, func::FuncOp anchor,
                            Region &body, const std::string &name,
-                           Type resultType, ResultFn result, DecodeFn decode) {
+                           Type resultType, ResultFn result, DecodeFn decode,
+                           bool inferCapturedRanges = false) {
     Block &block = body.front();
     llvm::SetVector<Value> above, captured;
     SmallVector<Operation *> constants;
@@ -124,9 +138,24 @@ struct AttnOutlineTileMapsPass
     fn->setAttr("attn.device_function", b.getUnitAttr());
     symbols.insert(fn); // uniquifies the name if needed
     unsigned own = block.getNumArguments();
-    for (auto [i, v] : llvm::enumerate(captured))
-      if (auto r = knownRange(v))
+    for (auto [i, v] : llvm::enumerate(captured)) {
+      if (auto r = knownRange(v)) {
         setRange(fn, own + i, r->first, r->second);
+        continue;
+      }
+      // A value the kernel computes from sizes (seqlen_k - 3 in a mask
+      // expression, hoisted out of the body): what the kernel's ranges
+      // say, where they bound it (else the mask clamps it as a run-time
+      // parameter and compares in 64 bits; attn-narrow-index-math already
+      // computes it in 32 bits in the kernel on the same ranges). Score
+      // maps only: the list builders' classifiers keep their code.
+      if (!inferCapturedRanges)
+        continue;
+      if (std::optional<faopt::gpu::Range> r = rangesOf(anchor).of(v);
+          r && r->lo >= INT64_MIN / 2 && r->hi <= INT64_MAX / 2)
+        setRange(fn, own + i, static_cast<int64_t>(r->lo),
+                 static_cast<int64_t>(r->hi));
+    }
 
     Block *entry = fn.addEntryBlock();
     IRMapping mapping;
@@ -197,7 +226,8 @@ struct AttnOutlineTileMapsPass
         [](OpBuilder &, Location, ArrayRef<Value> score) { return score[0]; },
         [](OpBuilder &, Location, Value score) {
           return SmallVector<Value>{score};
-        });
+        },
+        /*inferCapturedRanges=*/true);
     // (score, b, h, q, kv): batch and head indices, positions.
     setRange(fn, 1, 0, INT32_MAX);
     setRange(fn, 2, 0, INT32_MAX);
