@@ -130,6 +130,12 @@ std::vector<Variant> variants() {
                "\"kv <= q + seqlen_k - seqlen_q && kv + w > q\", \"score\": "
                "\"score + bias * (kv - q) / seqlen_k\"",
                "bf16", 64, 1, 2, 2, 333, 555, {{"w", 90}, {"bias", 0.5}}});
+  // A band written as an expression with seqlen_k at d = 128: the bound
+  // seqlen_k - 3 is computed in the kernel and handed to the mask with its
+  // range (attn-outline-tile-maps), so the row bounds stay 32-bit.
+  v.push_back({"expr_seqlen_band_d128",
+               "\"mask\": \"q >= kv && q - kv < 777 && kv < seqlen_k - 3\"",
+               "bf16", 128, 1, 2, 2, 1000, 1000});
   v.push_back({"fully_masked_rows", "\"mask\": \"q >= 37 && q >= kv\"", "bf16",
                128, 1, 2, 2, 200, 200});
   // Tensor inputs.
