@@ -13,8 +13,8 @@
 #   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
 # A value of "-" means unset. Expects the unpacked device bundle
 # (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
-# gets its own kernel cache directory in /tmp. About 4.5-6 minutes on an
-# H200 with the tests (~3.7 of them) and two rounds; a device call's limit
+# gets its own kernel cache directory in /tmp. About 5-7 minutes on an
+# H200 with the tests (~4.3 of them for 115 cases) and two rounds; a device call's limit
 # is capped by the session's remaining device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then

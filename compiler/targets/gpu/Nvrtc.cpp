@@ -1,6 +1,7 @@
 //===- Nvrtc.cpp - CUDA C++ to PTX and cubin with NVRTC -------------------===//
 #include "compiler/targets/gpu/Nvrtc.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <mutex>
@@ -151,9 +152,13 @@ NvrtcResult compileCuda(
   }
   nvrtcProgram prog = nullptr;
   std::vector<std::string> opts = nvrtcOptions(arch);
-  // Not in nvrtcOptions (the cache keys): it does not change the code.
-  if (kernels > 1)
-    opts.push_back("--split-compile=0");
+  // Not in nvrtcOptions (the cache keys): it does not change the code. One
+  // thread per kernel, unless the user chose (FAOPT_NVRTC_OPTIONS).
+  const std::string split = "--split-compile=" + std::to_string(kernels);
+  if (kernels > 1 && std::none_of(opts.begin(), opts.end(), [](const std::string &o) {
+        return o.rfind("--split-compile", 0) == 0 || o.rfind("-split-compile", 0) == 0;
+      }))
+    opts.push_back(split);
   nvrtcResult rc = 0;
   for (;;) {
     rc = a.createProgram(&prog, source.c_str(), name.c_str(),
@@ -170,7 +175,7 @@ NvrtcResult compileCuda(
                           optPtrs.data());
     // An NVRTC that does not know --split-compile: compile in turn.
     constexpr nvrtcResult kInvalidOption = 5; // NVRTC_ERROR_INVALID_OPTION
-    if (rc != kInvalidOption || opts.back() != "--split-compile=0")
+    if (rc != kInvalidOption || opts.back() != split)
       break;
     a.destroyProgram(&prog);
     opts.pop_back();

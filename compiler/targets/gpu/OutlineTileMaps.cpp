@@ -75,8 +75,10 @@ std::string baseName(func::FuncOp kernel, TileMapOp map) {
 struct AttnOutlineTileMapsPass
     : faopt::gpu::impl::AttnOutlineTileMapsBase<AttnOutlineTileMapsPass> {
   /// The index ranges of each function bodies are outlined from, computed
-  /// once per run (before any outlining changes it). Shared pointers: a
-  /// pass is copied when the pass manager clones it.
+  /// on first use in a run. Outlining earlier maps of the same kernel does
+  /// not change them for what is asked: captured values are defined
+  /// outside every map body. Shared pointers: a pass is copied when the
+  /// pass manager clones it.
   llvm::DenseMap<Operation *, std::shared_ptr<faopt::gpu::IndexRanges>> ranges;
   const faopt::gpu::IndexRanges &rangesOf(func::FuncOp fn) {
     std::shared_ptr<faopt::gpu::IndexRanges> &r = ranges[fn.getOperation()];
@@ -149,10 +151,13 @@ struct AttnOutlineTileMapsPass
       // parameter and compares in 64 bits; attn-narrow-index-math already
       // computes it in 32 bits in the kernel on the same ranges). Score
       // maps only: the list builders' classifiers keep their code.
-      if (!inferCapturedRanges)
+      // Index values whose range fits i32 only: a wider known range would
+      // make attn-isolate-kv-bounds keep the term per score (it takes a
+      // term within 2^39 of kv, or one without a range, clamped).
+      if (!inferCapturedRanges || !v.getType().isIndex())
         continue;
       if (std::optional<faopt::gpu::Range> r = rangesOf(anchor).of(v);
-          r && r->lo >= INT64_MIN / 2 && r->hi <= INT64_MAX / 2)
+          r && r->fitsI32())
         setRange(fn, own + i, static_cast<int64_t>(r->lo),
                  static_cast<int64_t>(r->hi));
     }

@@ -69,21 +69,25 @@ func.func @k_block_lists(%lists: memref<?x?x?x?xi32>, %b: index, %lim: index) at
 // A captured value the kernel computes from a size (a sequence length minus
 // 3, as a mask expression's seqlen_k - 3 is hoisted out of the body) gets
 // the range the kernel's index ranges give it; one without any (a kernel
-// argument) gets none.
+// argument) or with one past i32 (a product of sizes: the mask then
+// clamps it as a parameter) gets none.
 
 // CHECK-LABEL: func.func private @sized_masked_logits(
-// CHECK-SAME:      %{{[^:]*}}: index {attn.range = array<i64: -3, 2147483644>}, %{{[^:]*}}: index) -> f32
+// CHECK-SAME:      %{{[^:]*}}: index {attn.range = array<i64: -3, 2147483644>}, %{{[^:]*}}: index, %{{[^:]*}}: index) -> f32
 func.func @sized(%s: tensor<64x64xf32>, %m: memref<?x?x?x64xbf16>, %i: index, %p: index) -> tensor<64x64xf32> attributes {attn.kernel} {
   %c2 = arith.constant 2 : index
   %c3 = arith.constant 3 : index
   %ninf = arith.constant 0xFF800000 : f32
   %dim = memref.dim %m, %c2 : memref<?x?x?x64xbf16>
   %lim = arith.subi %dim, %c3 : index
+  %area = arith.muli %dim, %dim : index
   %t = attn.tile_map %s at(%i, %i, %i, %i) {
   ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
     %in = arith.cmpi slt, %kv, %lim : index
     %in2 = arith.cmpi slt, %kv, %p : index
-    %keep = arith.andi %in, %in2 : i1
+    %in3 = arith.cmpi slt, %kv, %area : index
+    %both = arith.andi %in, %in2 : i1
+    %keep = arith.andi %both, %in3 : i1
     %r = arith.select %keep, %x, %ninf : f32
     attn.yield %r : f32
   } : tensor<64x64xf32>
