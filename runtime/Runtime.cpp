@@ -23,13 +23,6 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
-/// $FAOPT_SOFTMAX_OVERLAP=0 compiles without attn-overlap-softmax (for
-/// comparisons and diagnosis; docs/performance.md items 21 and 23).
-bool softmaxOverlapFromEnv() {
-  const char *v = std::getenv("FAOPT_SOFTMAX_OVERLAP");
-  return !(v && std::string_view(v) == "0");
-}
-
 /// $FAOPT_QUIET: no warnings on stderr (docs/runtime.md).
 bool quiet() { return std::getenv("FAOPT_QUIET") != nullptr; }
 
@@ -44,56 +37,66 @@ void reportBadEnv(std::once_flag &once, const char *name, const char *value,
   });
 }
 
+/// One switch read from the environment: `unset` when the variable is
+/// unset or empty, the value paired with its text in `values`, else
+/// `unset` after saying once (`reported`) that the text is not one of
+/// `expected` and that `fallback` is used.
+template <typename T>
+T switchFromEnv(const char *name,
+                std::initializer_list<std::pair<std::string_view, T>> values,
+                T unset, std::once_flag &reported, const char *expected,
+                const char *fallback) {
+  const char *v = std::getenv(name);
+  if (!v || !*v)
+    return unset;
+  for (const auto &[text, value] : values)
+    if (text == v)
+      return value;
+  reportBadEnv(reported, name, v, expected, fallback);
+  return unset;
+}
+
+/// $FAOPT_SOFTMAX_OVERLAP=0 compiles without attn-overlap-softmax (for
+/// comparisons and diagnosis; docs/performance.md items 21 and 23); unset
+/// or 1: with it.
+bool softmaxOverlapFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_SOFTMAX_OVERLAP",
+                             {{"1", true}, {"0", false}}, true, reported,
+                             "0 or 1", "1");
+}
+
 /// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and
 /// attn-unswitch-masked-blocks for band masks, docs/performance.md item
-/// 40), 1 (every bounds-only mask) or 0 (none). Another value is reported
-/// once and read as unset.
+/// 40), 1 (every bounds-only mask) or 0 (none).
 faopt::RowBoundMode rowBoundMasksFromEnv() {
-  const char *v = std::getenv("FAOPT_ROW_BOUND_MASKS");
-  if (!v || !*v)
-    return faopt::RowBoundMode::Auto;
-  if (std::string_view(v) == "1")
-    return faopt::RowBoundMode::On;
-  if (std::string_view(v) == "0")
-    return faopt::RowBoundMode::Off;
   static std::once_flag reported;
-  reportBadEnv(reported, "FAOPT_ROW_BOUND_MASKS", v, "0 or 1",
-               "the default (band masks only)");
-  return faopt::RowBoundMode::Auto;
+  return switchFromEnv("FAOPT_ROW_BOUND_MASKS",
+                       {{"1", faopt::RowBoundMode::On},
+                        {"0", faopt::RowBoundMode::Off}},
+                       faopt::RowBoundMode::Auto, reported, "0 or 1",
+                       "the default (band masks only)");
 }
 
 /// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the
 /// programs' lengths are known when compiling), 1 (every TMA kernel), 0
-/// (none; for comparisons and diagnosis). Another value is reported once
-/// and read as unset.
+/// (none; for comparisons and diagnosis).
 faopt::PersistentMode persistentFromEnv() {
-  const char *v = std::getenv("FAOPT_PERSISTENT");
-  if (!v || !*v)
-    return faopt::PersistentMode::Auto;
-  std::string_view s(v);
-  if (s == "1")
-    return faopt::PersistentMode::On;
-  if (s == "0")
-    return faopt::PersistentMode::Off;
   static std::once_flag reported;
-  reportBadEnv(reported, "FAOPT_PERSISTENT", v, "0 or 1",
-               "the default (persistent where no run-time kv-block lists "
-               "drive the kernel)");
-  return faopt::PersistentMode::Auto;
+  return switchFromEnv("FAOPT_PERSISTENT",
+                       {{"1", faopt::PersistentMode::On},
+                        {"0", faopt::PersistentMode::Off}},
+                       faopt::PersistentMode::Auto, reported, "0 or 1",
+                       "the default (persistent where no run-time kv-block "
+                       "lists drive the kernel)");
 }
 
 /// $FAOPT_Q_STAGES=2: persistent kernels alternate between two Q tiles
 /// (attn-persistent-programs q-stages; experimental). Unset or 1: one.
-/// Another value is reported once and read as unset.
 int64_t qStagesFromEnv() {
-  const char *v = std::getenv("FAOPT_Q_STAGES");
-  if (!v || !*v || std::string_view(v) == "1")
-    return 1;
-  if (std::string_view(v) == "2")
-    return 2;
   static std::once_flag reported;
-  reportBadEnv(reported, "FAOPT_Q_STAGES", v, "1 or 2", "1");
-  return 1;
+  return switchFromEnv<int64_t>("FAOPT_Q_STAGES", {{"1", 1}, {"2", 2}}, 1,
+                                reported, "1 or 2", "1");
 }
 
 /// The compile options the environment sets, for every compile and for the

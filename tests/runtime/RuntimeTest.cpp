@@ -220,6 +220,33 @@ std::string sm90aCuda(const char *spec) {
   return cuda;
 }
 
+TEST(Runtime, SoftmaxOverlapFollowsTheEnvironment) {
+  const char *causal = R"({"name": "rt_overlap", "dtype": "bf16",
+      "head_dim": 128, "mask": "causal"})";
+  // With the overlap, S is waited for while P V still runs.
+  const std::string overlapped = "mma_wait<1>";
+  {
+    ScopedEnv unset("FAOPT_SOFTMAX_OVERLAP", nullptr);
+    EXPECT_NE(sm90aCuda(causal).find(overlapped), std::string::npos);
+  }
+  {
+    ScopedEnv off("FAOPT_SOFTMAX_OVERLAP", "0");
+    EXPECT_EQ(sm90aCuda(causal).find(overlapped), std::string::npos);
+  }
+  {
+    ScopedEnv on("FAOPT_SOFTMAX_OVERLAP", "1");
+    EXPECT_NE(sm90aCuda(causal).find(overlapped), std::string::npos);
+  }
+  {
+    // Another value: reported once, read as unset (with the overlap).
+    ScopedEnv bad("FAOPT_SOFTMAX_OVERLAP", "no"), loud("FAOPT_QUIET", nullptr);
+    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
+    EXPECT_NE(cuda.find(overlapped), std::string::npos);
+    EXPECT_EQ(err, "faopt: warning: FAOPT_SOFTMAX_OVERLAP=no is not 0 or 1; "
+                   "using 1\n");
+  }
+}
+
 TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
   const char *window = R"({"name": "rt_window", "dtype": "bf16",
       "head_dim": 128, "params": {"w": "int"},
