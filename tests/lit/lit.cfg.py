@@ -17,6 +17,7 @@ path = os.pathsep.join(
 )
 config.environment["PATH"] = path
 config.substitutions.append(("%samples", os.path.join(config.faopt_src_root, "samples")))
+config.substitutions.append(("%fake_nvrtc", config.faopt_fake_nvrtc_dir))
 
 # GPU code generation needs NVRTC (a CUDA toolkit); running kernels is not
 # tested here.
