@@ -112,6 +112,18 @@ std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
   return ids;
 }
 
+std::vector<double> documentStarts(int64_t batch, int64_t seq, int docs,
+                                   std::mt19937 &rng) {
+  std::vector<double> ids = documentIds(batch, seq, docs, rng);
+  std::vector<double> start(ids.size());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < seq; ++i) {
+      const size_t k = b * seq + i;
+      start[k] = i > 0 && ids[k] == ids[k - 1] ? start[k - 1] : double(i);
+    }
+  return start;
+}
+
 std::vector<double> blockLayout(int64_t rows, int64_t qBlocks, int64_t kvBlocks,
                                 double density, std::mt19937 &rng) {
   std::vector<double> v;

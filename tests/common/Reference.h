@@ -60,6 +60,12 @@ std::vector<int64_t> tensorSizes(const spec::AttentionSpec &spec, size_t i,
 std::vector<double> documentIds(int64_t batch, int64_t seq, int docs,
                                 std::mt19937 &rng);
 
+/// The same documents as each position's document start (the first
+/// position of its run of equal ids), for masks written as
+/// `kv >= start[b, q]`.
+std::vector<double> documentStarts(int64_t batch, int64_t seq, int docs,
+                                   std::mt19937 &rng);
+
 /// A block layout: per leading index (`rows` layouts of q x kv blocks), each
 /// block attended with probability `density`, the diagonal always (so no
 /// query row is empty) -- the benchmark's "random + diagonal".

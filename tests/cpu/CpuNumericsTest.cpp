@@ -288,15 +288,7 @@ std::vector<Case> cases() {
                         "\"kv >= start[b, q] && kv <= q\""),
                shape(2, 2, 1, 300, 300, 64), nullptr, nullptr, {},
                [](const Shape &s, std::mt19937 &rng) {
-                 std::vector<double> ids = documentIds(s.batch, s.seqQ, 8, rng);
-                 std::vector<double> start(ids.size());
-                 for (int64_t b = 0; b < s.batch; ++b)
-                   for (int64_t i = 0; i < s.seqQ; ++i) {
-                     const size_t k = b * s.seqQ + i;
-                     start[k] = i > 0 && ids[k] == ids[k - 1] ? start[k - 1]
-                                                              : double(i);
-                   }
-                 return TensorInputs{start};
+                 return TensorInputs{documentStarts(s.batch, s.seqQ, 8, rng)};
                }});
   c.push_back({"key_padding",
                specJson("bf16", 64,

@@ -150,16 +150,8 @@ std::vector<Variant> variants() {
                "kv <= q\"",
                "bf16", 128, 2, 2, 2, 1000, 1000, {},
                [](const test::Shape &s, std::mt19937 &rng) {
-                 std::vector<double> ids =
-                     test::documentIds(s.batch, s.seqQ, 5, rng);
-                 std::vector<double> start(ids.size());
-                 for (int64_t b = 0; b < s.batch; ++b)
-                   for (int64_t i = 0; i < s.seqQ; ++i) {
-                     const size_t k = b * s.seqQ + i;
-                     start[k] = i > 0 && ids[k] == ids[k - 1] ? start[k - 1]
-                                                              : double(i);
-                   }
-                 return test::TensorInputs{start};
+                 return test::TensorInputs{
+                     test::documentStarts(s.batch, s.seqQ, 5, rng)};
                }});
   v.push_back({"key_padding_gqa",
                "\"tensors\": {\"lens\": {\"dtype\": \"int32\", \"shape\": "
