@@ -35,6 +35,7 @@ struct faopt_kernel {
   CUfunction listBuilder = nullptr;
   int listBuilderThreads = 0;
   bool listsPerBatch = false, listsPerHead = false;
+  int64_t keyRangeRows = 0; // list rows also hold kv ranges (BlockListsAbi.h)
   /// Per tensor declaration: the device copy of a static tensor's value
   /// (uploaded when the module is loaded), 0 for tensors given at launch.
   std::vector<CUdeviceptr> staticTensors;

@@ -360,7 +360,7 @@ faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
   // The lists (kernels with a list builder): packed row-major.
   l.listsShape = blockListsShape(k.listsPerBatch, k.listsPerHead, k.blockQ,
                                  k.blockKv, p.batch, p.heads, p.seqlen_q,
-                                 p.seqlen_k);
+                                 p.seqlen_k, k.keyRangeRows);
   int64_t stride = 1;
   for (int i = 3; i >= 0; --i) {
     l.lists.size[i] = l.listsShape.sizes[i];

@@ -170,6 +170,11 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
         static_cast<int>((*lb)[0].getAsInteger().value_or(0));
     k.listsPerBatch = lists->getBoolean("per_batch").value_or(true);
     k.listsPerHead = lists->getBoolean("per_head").value_or(true);
+    k.keyRangeRows = lists->getInteger("key_range_rows").value_or(0);
+    if (k.keyRangeRows < 0 || k.keyRangeRows > 4096) {
+      err = "kernel manifest has a bad block_list_builder.key_range_rows";
+      return false;
+    }
     k.dependentLaunch = lists->getBoolean("dependent_launch").value_or(false);
     if (k.listBuilderThreads <= 0) {
       err = "kernel manifest has no usable block_list_builder block size";

@@ -74,7 +74,10 @@ std::string manifestJson(const spec::AttentionSpec &spec,
   // each running programs until none are left.
   std::string programs = qBlocks + " * batch * heads";
   std::string listRow =
-      "1 + max(ceil(seqlen_k / " + std::to_string(c.blockKv) + "), 1)";
+      "1 + max(ceil(seqlen_k / " + std::to_string(c.blockKv) + "), 1)" +
+      (c.keyRangeRows > 0
+           ? " + " + std::to_string(1 + 2 * c.keyRangeRows)
+           : std::string());
   if (!c.listBuilder.empty())
     params.push_back(llvm::json::Object{
         {"name", "block_lists"},
@@ -138,7 +141,9 @@ std::string manifestJson(const spec::AttentionSpec &spec,
         {"kernel", c.listBuilder},
         {"about", "launched first, on the same arguments: per (q-block, "
                   "list row) the non-empty kv-blocks, 2 * kb + partial, "
-                  "after a count"},
+                  "after a count; with key_range_rows R, the row's last "
+                  "1 + 2R entries are a sorted-keys flag and each q row's "
+                  "first and last kv with its key"},
         {"block", llvm::json::Array{c.listBuilderThreads, 1, 1}},
         {"grid", llvm::json::Array{qBlocks + " * " +
                                        (c.listsPerBatch ? "batch" : "1") +
@@ -146,6 +151,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
                                    "1", "1"}},
         {"per_batch", c.listsPerBatch},
         {"per_head", c.listsPerHead},
+        {"key_range_rows", c.keyRangeRows},
         {"dependent_launch", c.dependentLaunch}};
   if (compiled) {
     const gpu::NvrtcOutput &b = k.binary;

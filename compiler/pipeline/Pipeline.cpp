@@ -94,7 +94,9 @@ void addCpuLowering(OpPassManager &pm) {
 /// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
 /// two shared-memory stages, the softmax overlapped with the previous P V
 /// and the copies given to a producer thread (wgmma + TMA kernels), the
-/// wait for a list builder as late as possible (sm90a), device
+/// wait for a list builder as late as possible (sm90a), a key-equality
+/// mask term (document ids) as per-row ranges where the list builder finds
+/// the keys sorted (TMA kernels, unless rowBoundMasks is off), device
 /// functions for tile_map bodies (mask
 /// terms linear in kv as per-row bounds; bounds-only masks compared per row
 /// and the kv iteration unswitched on the block's class, for bands only
@@ -122,6 +124,8 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
   if (std::optional<TargetDesc> t = lookupTarget(target);
       t && t->dependentLaunch)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
+  if (rowBoundMasks != RowBoundMode::Off)
+    pm.addPass(gpu::createAttnSortedKeysAsBounds());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
   if (rowBoundMasks != RowBoundMode::Off) {

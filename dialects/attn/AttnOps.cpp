@@ -635,6 +635,25 @@ void BlockListBuildOp::getAsmBlockArgumentNames(Region &region,
   setName(region.front().getArgument(0), "kv_block");
 }
 
+LogicalResult KeyRangesOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != 2 || !body.getArgument(0).getType().isIndex() ||
+      !body.getArgument(1).getType().isInteger(1))
+    return emitOpError()
+           << "body must take a position (index) and a row flag (i1)";
+  Operation *term = body.getTerminator();
+  if (!isa<YieldOp>(term) || term->getNumOperands() != 1 ||
+      !term->getOperand(0).getType().isInteger(64))
+    return emitOpError() << "body must yield one i64 key";
+  return success();
+}
+
+void KeyRangesOp::getAsmBlockArgumentNames(Region &region,
+                                           OpAsmSetValueNameFn setName) {
+  setName(region.front().getArgument(0), "pos");
+  setName(region.front().getArgument(1), "is_row");
+}
+
 LogicalResult TensorBoundsOp::verify() {
   auto type = cast<MemRefType>(getTensor().getType());
   auto elem = dyn_cast<IntegerType>(type.getElementType());

@@ -533,6 +533,34 @@ def Attn_BlockListBuildOp : Attn_Op<"block_list_build",
   let hasVerifier = 1;
 }
 
+def Attn_KeyRangesOp : Attn_Op<"key_ranges",
+    [DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
+  let summary = "per-row kv ranges of an equality mask term, from sorted keys";
+  let description = [{
+    The body computes the two sides of a mask term `key(q) == key(kv)`:
+    `body(p, true)` the row's key at q position p, `body(p, false)` the
+    column's key at kv position p (both i64). This op writes the last
+    `1 + 2 * rows` entries of `lists[batch, head, q_block, :]` (after the
+    kv-block list, attn.block_list_build): first 1 when the column keys are
+    non-decreasing over kv in [kv_begin, kv_end), else 0; then, only when
+    they are, for each row r in [0, rows) the first and the last kv in
+    [kv_begin, kv_end) whose key equals the key of q = q_first + r (the
+    first is one past the last where there is none). Sorted keys make each
+    row's matches one run, so the kernel may test `first <= kv <= last`
+    instead of reading a key per score (attn-sorted-keys-as-bounds).
+  }];
+  let arguments = (ins MemRefRankOf<[I32], [4]>:$lists, Index:$batch,
+                       Index:$head, Index:$q_block, Index:$q_first,
+                       Index:$kv_begin, Index:$kv_end,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$rows);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $lists `[` $batch `,` $head `,` $q_block `]` `rows` $q_first `kv` `[`
+    $kv_begin `,` $kv_end `)` attr-dict-with-keyword `:` type($lists) $body
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_AddSatOp : Attn_Op<"add_sat", [Pure, SameOperandsAndResultType]> {
   let summary = "i32 addition that saturates at INT32_MIN / INT32_MAX";
   let description = [{

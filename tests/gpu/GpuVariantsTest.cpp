@@ -141,6 +141,41 @@ std::vector<Variant> variants() {
   // Tensor inputs.
   v.push_back({"document_causal", documentCausal, "bf16", 128, 2, 2, 2, 1000,
                1000, {}, documents(5)});
+  // Documents whose ids are sorted in one batch entry and not in the other
+  // (ids cycling 0, 1, 2 in runs of 90: equal ids in separate runs attend
+  // each other): attn-sorted-keys-as-bounds's list builder finds the
+  // first sorted and gives its rows kv ranges, the second keeps the
+  // per-score compare, in one launch.
+  v.push_back({"document_causal_sorted_and_unsorted", documentCausal, "bf16",
+               128, 2, 2, 2, 1000, 1000, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 std::vector<double> ids =
+                     test::documentIds(s.batch, s.seqQ, 6, rng);
+                 for (int64_t i = 0; i < s.seqQ; ++i)
+                   ids[s.seqQ + i] = static_cast<double>((i / 90) % 3);
+                 return test::TensorInputs{ids};
+               }});
+  // Many short documents (runs of ~7): the builder's searches end on run
+  // edges inside every kv-block.
+  v.push_back({"document_causal_many_short", documentCausal, "bf16", 128, 1,
+               2, 2, 1000, 1000, {}, documents(150)});
+  // Cross attention between documents: q ids and sorted kv ids of another
+  // length, some q ids absent from kv (rows with no kv: o = 0, lse = -inf)
+  // and the last document running to the end of kv.
+  v.push_back({"document_cross_sorted_keys",
+               "\"tensors\": {\"qdoc\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\", \"seqlen_q\"]}, \"kvdoc\": {\"dtype\": \"int32\", "
+               "\"shape\": [\"batch\", \"seqlen_k\"]}}, \"mask\": \"qdoc[b, "
+               "q] == kvdoc[b, kv]\"",
+               "bf16", 128, 1, 2, 2, 700, 1100, {},
+               [](const test::Shape &s, std::mt19937 &) {
+                 std::vector<double> q(s.seqQ), kv(s.seqK);
+                 for (int64_t i = 0; i < s.seqQ; ++i)
+                   q[i] = static_cast<double>((i / 100) % 6);
+                 for (int64_t i = 0; i < s.seqK; ++i)
+                   kv[i] = static_cast<double>(i * 7 / s.seqK * 2);
+                 return test::TensorInputs{q, kv};
+               }});
   // The same documents as each position's document start (a kv bound read
   // from a tensor at q): on TMA kernels a band, so its masked blocks take
   // per-row bounds (map_positions_in_rows) in a list-driven kernel.

@@ -39,6 +39,8 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
         };
         out.listsPerBatch = flag("per_batch");
         out.listsPerHead = flag("per_head");
+        if (auto rows = dict.getAs<IntegerAttr>("key_range_rows"))
+          out.keyRangeRows = rows.getInt();
       }
       out.listBuilderThreads =
           fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();

@@ -29,6 +29,9 @@ struct CudaKernelSource {
   std::string listBuilder;
   int64_t listBuilderThreads = 0;
   bool listsPerBatch = false, listsPerHead = false;
+  /// Rows whose kv ranges each list row also holds (attn.key_ranges,
+  /// attn-sorted-keys-as-bounds), 0 if none.
+  int64_t keyRangeRows = 0;
   /// The kernel waits for its list builder before it reads the lists
   /// (attn-await-list-builder), so it may be launched with programmatic
   /// dependent launch right after the builder.

@@ -13,7 +13,8 @@
 //
 // The body of attn.block_list_build (classify kv-block %kb) is outlined the
 // same way, as @k_kv_block_class(%kb, ...) -> i32 (0 empty, 1 partial,
-// 2 full), which the list-building template calls per block.
+// 2 full), which the list-building template calls per block, and that of
+// attn.key_ranges as @k_keys(%pos, %is_row, ...) -> i64.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -105,6 +106,13 @@ struct AttnOutlineTileMapsPass
     });
     for (auto [fn, build] : builds)
       outlineClassifier(symbols, fn, build);
+    SmallVector<std::pair<func::FuncOp, KeyRangesOp>> keys;
+    module.walk([&](KeyRangesOp op) {
+      if (auto fn = op->getParentOfType<func::FuncOp>())
+        keys.push_back({fn, op});
+    });
+    for (auto [fn, op] : keys)
+      outlineKeys(symbols, fn, op);
   }
 
   /// The body of a region as a private device function taking the body's
@@ -215,6 +223,21 @@ struct AttnOutlineTileMapsPass
                                         i32(b, loc, 2))};
         });
     setRange(fn, 0, 0, kMaxSeqLen); // the kv-block index
+  }
+
+  /// attn.key_ranges's body: @k_keys(%pos, %is_row, ...) -> i64.
+  void outlineKeys(SymbolTable &symbols, func::FuncOp builder,
+                   KeyRangesOp op) {
+    StringRef base = builder.getSymName();
+    base.consume_back("_block_lists");
+    func::FuncOp fn = outlineBody(
+        symbols, builder, op.getBody(), (base + "_keys").str(),
+        OpBuilder(builder).getI64Type(),
+        [](OpBuilder &, Location, ArrayRef<Value> key) { return key[0]; },
+        [](OpBuilder &, Location, Value key) {
+          return SmallVector<Value>{key};
+        });
+    setRange(fn, 0, 0, kMaxSeqLen); // a q or kv position
   }
 
   void outline(SymbolTable &symbols, func::FuncOp kernel, TileMapOp map) {

@@ -82,6 +82,28 @@ def AttnIsolateKvBounds : Pass<"attn-isolate-kv-bounds", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def AttnSortedKeysAsBounds : Pass<"attn-sorted-keys-as-bounds", "mlir::ModuleOp"> {
+  let summary = "Let the list builder turn a key-equality mask term into per-row kv ranges";
+  let description = [{
+    For a kernel with kv-block lists whose masked score map has a conjunct
+    `x == y`, x computed from q (and b, h) and y from kv (and b, h) by
+    side-effect-free ops and tensor reads (document ids: `doc[b, q] ==
+    doc[b, kv]`): the list builder gets an attn.key_ranges after its
+    attn.block_list_build, which checks at run time that the column keys
+    are sorted over the row's kv range and, if so, writes each q row's
+    first and last matching kv after the list (`key_range_rows` on the
+    lists argument: the runtime sizes the rows for them). The kernel reads
+    that flag before its kv loop and runs one of two copies of the loop:
+    one whose masked map tests `first(q) <= kv <= last(q)` instead of the
+    compare (per-row bounds for attn-kv-bounds-in-rows), or the loop as it
+    was. TMA kernels only (attn.tiling copy = "tma"). Runs before
+    attn-outline-tile-maps; the pipeline runs it unless row-bound masks are
+    off (docs/performance.md item 41).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
   let summary = "Evaluate a mask's per-row kv bounds once per row, not per score";
   let description = [{

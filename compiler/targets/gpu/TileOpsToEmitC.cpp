@@ -373,6 +373,35 @@ struct BlockListBuildLowering : KernelPattern<BlockListBuildOp> {
   }
 };
 
+struct KeyRangesLowering : KernelPattern<KeyRangesOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(KeyRangesOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto callOp = dyn_cast<func::CallOp>(body.front());
+    if (!callOp)
+      return op.emitOpError()
+             << "expects a body that calls a device function (run "
+                "attn-outline-tile-maps first)";
+    Location loc = op.getLoc();
+    SmallVector<Value> operands{adaptor.getLists(),   adaptor.getBatch(),
+                                adaptor.getHead(),    adaptor.getQBlock(),
+                                adaptor.getQFirst(),  adaptor.getKvBegin(),
+                                adaptor.getKvEnd()};
+    for (Value captured : callOp.getOperands().drop_front(2))
+      operands.push_back(rewriter.getRemappedValue(captured));
+    comment(rewriter, loc,
+            "attn.key_ranges: " + callOp.getCallee().str() +
+                "(pos, is_row, ...): if the kv keys are sorted, each row's "
+                "first and last kv with its key, after the list");
+    call(rewriter, loc, Type(), "faopt::key_ranges", operands,
+         {"&" + callOp.getCallee().str(), std::to_string(op.getRows())});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct TileReduceLowering : KernelPattern<TileReduceOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
@@ -569,7 +598,8 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
                CopyProducerLowering, WorkersLowering, AwaitListBuilderLowering,
                TileMapLowering, TileReduceLowering,
                TileTruncLowering, FinalizeLowering, TileStoreLowering,
-               BlockListBuildLowering, TileExp2Lowering>(converter, ctx, info);
+               BlockListBuildLowering, KeyRangesLowering, TileExp2Lowering>(
+      converter, ctx, info);
   patterns.add<TileConstantLowering>(converter, ctx, info,
                                      /*benefit=*/PatternBenefit(2));
   patterns.add<RowOpLowering<TileScaleRowsOp>>(

@@ -111,6 +111,20 @@ func.func @block_list_build(%l: memref<?x?x?x?xi32>, %i: index, %n: index) {
   return
 }
 
+// CHECK-LABEL: func.func @key_ranges(
+// CHECK:         attn.key_ranges %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] rows %{{.*}} kv[%{{.*}}, %{{.*}}) attributes {rows = 128 : i64} : memref<?x?x?x?xi32> {
+// CHECK:         ^bb0(%pos: index, %is_row: i1):
+// CHECK:           attn.yield %{{.*}} : i64
+func.func @key_ranges(%l: memref<?x?x?x?xi32>, %ids: memref<?xi32>, %i: index, %n: index) {
+  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %n) attributes {rows = 128 : i64} : memref<?x?x?x?xi32> {
+  ^bb0(%p: index, %row: i1):
+    %k = memref.load %ids[%p] : memref<?xi32>
+    %k64 = arith.extsi %k : i32 to i64
+    attn.yield %k64 : i64
+  }
+  return
+}
+
 // CHECK-LABEL: func.func @tensor_bounds(
 // CHECK:         %{{.*}}, %{{.*}} = attn.tensor_bounds %{{.*}}[%{{.*}}, %{{.*}}] to [%{{.*}}, %{{.*}}] : memref<?x?xi32>
 func.func @tensor_bounds(%t: memref<?x?xi32>, %b: index, %q0: index, %q1: index) -> (index, index) {

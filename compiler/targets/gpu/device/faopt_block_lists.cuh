@@ -199,4 +199,87 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
   }
 }
 
+/// The first position p in [lo, hi) with Before(p) false, for a Before
+/// that is true on a prefix of the range (hi if it holds everywhere): an
+/// 8-ary search, seven probes per round issued together, so a search over
+/// 8K keys waits for ~5 rounds of loads instead of 13.
+template <typename Before>
+FAOPT_DEVICE int partition_point(int lo, int hi, Before before) {
+  int l = lo, r = hi; // the answer lies in [l, r]
+  while (r - l > 8) {
+    const int step = (r - l) / 8;
+    bool b[7];
+#pragma unroll
+    for (int j = 0; j < 7; ++j)
+      b[j] = before(l + (j + 1) * step);
+    int c = 0; // probes with Before true (a prefix of them)
+#pragma unroll
+    for (int j = 0; j < 7; ++j)
+      c += b[j] ? 1 : 0;
+    const int nl = c > 0 ? l + c * step + 1 : l;
+    r = c < 7 ? l + (c + 1) * step : r;
+    l = nl;
+  }
+  while (l < r) { // at most 8 left
+    const int m = l + ((r - l) >> 1);
+    if (before(m))
+      l = m + 1;
+    else
+      r = m;
+  }
+  return l;
+}
+
+/// The per-row kv ranges of a mask term `key(q) == key(kv)` (attn.key_ranges,
+/// attn-sorted-keys-as-bounds), written after the kv-block list of the same
+/// row: at `base` = the row's length - (1 + 2 * ROWS), 1 if the column keys
+/// Key(kv, false, args...) are non-decreasing over [kv_begin, kv_end), else
+/// 0 (and nothing more); then per row r the first and the last kv in that
+/// range with Key(kv, false) == Key(q_first + r, true) (first = last + 1
+/// where there is none). Sorted keys put each row's matches in one run, so
+/// two searches find it exactly. The order check reads the range once,
+/// eight loads in flight per thread (Key clamps its reads, so positions
+/// past the range are safe to read and ignored), which also brings it into
+/// L1 for the searches.
+template <auto Key, int ROWS, typename... Args>
+FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
+                             faopt_i64 h, faopt_i64 qb, faopt_i64 q_first,
+                             faopt_i64 kv_begin, faopt_i64 kv_end,
+                             Args... args) {
+  int32_t *row = lists.data + b * lists.stride[0] + h * lists.stride[1] +
+                 qb * lists.stride[2] + (lists.size[3] - (1 + 2 * ROWS));
+  const int lo_pos = static_cast<int>(kv_begin);
+  const int hi_pos = static_cast<int>(kv_end > kv_begin ? kv_end : kv_begin);
+  const int threads = static_cast<int>(blockDim.x);
+  bool sorted = true;
+  for (int base = lo_pos + static_cast<int>(threadIdx.x); base + 1 < hi_pos;
+       base += 8 * threads) {
+    faopt_i64 k0[8], k1[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      k0[j] = Key(base + j * threads, false, args...);
+      k1[j] = Key(base + j * threads + 1, false, args...);
+    }
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      sorted &= base + j * threads + 1 >= hi_pos || k0[j] <= k1[j];
+  }
+  sorted = __syncthreads_and(sorted);
+  if (threadIdx.x == 0)
+    row[0] = sorted ? 1 : 0;
+  if (!sorted)
+    return;
+  for (int r = threadIdx.x; r < ROWS; r += threads) {
+    const faopt_i64 key = Key(static_cast<int>(q_first) + r, true, args...);
+    const int first = partition_point(lo_pos, hi_pos, [&](int p) {
+      return Key(p, false, args...) < key;
+    });
+    const int end = partition_point(first, hi_pos, [&](int p) {
+      return Key(p, false, args...) <= key;
+    });
+    row[1 + 2 * r] = first;
+    row[2 + 2 * r] = end - 1;
+  }
+}
+
 } // namespace faopt

@@ -1,0 +1,413 @@
+//===- SortedKeysAsBounds.cpp - document ids as per-row kv ranges ----------===//
+//
+// A document mask `doc[b, q] == doc[b, kv]` costs a partial block one tensor
+// read per column and a compare per score: on the H200 its masks cost the
+// documents benchmark 21% (`-DFAOPT_DIAG_NO_MASKS`), and the same documents
+// written as row bounds (`kv >= start[b, q]`) ran 12% faster
+// (docs/performance.md item 41). But ids need not be sorted, so the bounds
+// cannot replace the compare when compiling. This pass lets the list builder
+// decide per list row at run time:
+//
+//   builder (after attn.block_list_build):
+//     attn.key_ranges %lists[%b, %h, %qb] rows %q0 kv [%kv0, %kv1) {rows = R}
+//       { ^bb0(%pos, %is_row): yield is_row ? key_q(pos) : key_kv(pos) }
+//     // writes: 1 if key_kv is non-decreasing over [kv0, kv1), then per row
+//     // the first and last kv whose key equals the row's
+//   kernel (consumers):
+//     %sorted = load %lists[%b, %h, %qb, size - (1 + 2R)] != 0
+//     scf.if %sorted {
+//       the kv loop, its masked map testing first(q) <= kv <= last(q)
+//     } else {
+//       the kv loop as it was (the key compare per score)
+//     }
+//
+// The first copy's mask is then nothing but kv bounds read at q, which
+// attn-isolate-kv-bounds, attn-kv-bounds-in-rows and
+// attn-unswitch-masked-blocks turn into per-row bounds and an unswitched
+// iteration, as for `kv >= start[b, q] && kv <= q`. Exact: with sorted
+// column keys, the columns equal to a row's key are one run; both loops
+// visit only kv in [kv0, kv1) below seqlen_k, where the builder searched.
+//
+// Applies to kernels with kv-block lists whose masked score map has a
+// conjunct `x == y` with x computed from q (and b, h) only and y from kv
+// (and b, h) only, by side-effect-free ops and tensor reads whose values
+// from above the builder has too (kernel arguments, constants, sizes).
+// Only TMA kernels (where row bounds are used); the pipeline runs it unless
+// row-bound masks are off.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNSORTEDKEYSASBOUNDS
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+// What a value of a tile_map body depends on: its block arguments
+// (score, b, h, q, kv).
+enum Dep : unsigned { kScore = 1, kBatch = 2, kHead = 4, kQ = 8, kKv = 16 };
+
+/// Ops a key may be computed by: pure, or reads of tensors and sizes.
+bool keyOp(Operation *op) {
+  return op->getNumRegions() == 0 &&
+         (isMemoryEffectFree(op) || isa<memref::LoadOp, memref::DimOp>(op));
+}
+
+/// The masked score map's equality term, split into its two sides.
+struct KeyTerm {
+  TileMapOp map;
+  arith::CmpIOp eq;
+  Value rowKey, colKey; // inside the map's body
+};
+
+/// Dependencies of every value defined in `block` on its arguments.
+DenseMap<Value, unsigned> dependencies(Block &block) {
+  DenseMap<Value, unsigned> deps;
+  for (unsigned i = 0; i < block.getNumArguments() && i < 5; ++i)
+    deps[block.getArgument(i)] = 1u << i;
+  for (Operation &op : block.without_terminator()) {
+    unsigned d = 0;
+    for (Value v : op.getOperands())
+      d |= deps.lookup(v);
+    for (Value r : op.getResults())
+      deps[r] = d;
+  }
+  return deps;
+}
+
+/// The conjuncts of `cond` (through arith.andi).
+void conjuncts(Value cond, SmallVectorImpl<Value> &out) {
+  if (auto a = cond.getDefiningOp<arith::AndIOp>()) {
+    conjuncts(a.getLhs(), out);
+    conjuncts(a.getRhs(), out);
+    return;
+  }
+  out.push_back(cond);
+}
+
+/// True when every op computing `v` inside `block` is a keyOp.
+bool keySlice(Value v, Block &block) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != &block)
+    return true;
+  if (!keyOp(def))
+    return false;
+  return llvm::all_of(def->getOperands(),
+                      [&](Value o) { return keySlice(o, block); });
+}
+
+std::optional<KeyTerm> findKeyTerm(TileMapOp map) {
+  Block &body = map.getBody().front();
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getNumOperands() != 1)
+    return std::nullopt;
+  auto select = yield.getOperand(0).getDefiningOp<arith::SelectOp>();
+  if (!select)
+    return std::nullopt;
+  DenseMap<Value, unsigned> deps = dependencies(body);
+  SmallVector<Value> terms;
+  conjuncts(select.getCondition(), terms);
+  for (Value t : terms) {
+    auto eq = t.getDefiningOp<arith::CmpIOp>();
+    if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq ||
+        eq->getBlock() != &body)
+      continue;
+    Value x = eq.getLhs(), y = eq.getRhs();
+    unsigned dx = deps.lookup(x), dy = deps.lookup(y);
+    if ((dx & kKv) && !(dy & kKv)) {
+      std::swap(x, y);
+      std::swap(dx, dy);
+    }
+    if ((dx & (kScore | kKv)) || !(dx & kQ) || (dy & (kScore | kQ)) ||
+        !(dy & kKv))
+      continue;
+    if (!keySlice(x, body) || !keySlice(y, body))
+      continue;
+    return KeyTerm{map, eq, x, y};
+  }
+  return std::nullopt;
+}
+
+/// Whether inBuilder can give `v`.
+bool mappable(Value v, func::FuncOp kernel, func::FuncOp builder,
+              int depth = 0) {
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return arg.getOwner() == &kernel.getBody().front() &&
+           arg.getArgNumber() < builder.getNumArguments() &&
+           builder.getArgument(arg.getArgNumber()).getType() == arg.getType();
+  Operation *def = v.getDefiningOp();
+  return def && depth <= 16 && keyOp(def) && !isa<memref::LoadOp>(def) &&
+         llvm::all_of(def->getOperands(), [&](Value o) {
+           return mappable(o, kernel, builder, depth + 1);
+         });
+}
+
+/// `v` (a value the kernel's map body uses from above) in the builder, at
+/// `b`'s insertion point: kernel arguments by position, constants and
+/// side-effect-free ops or size reads of such values cloned. Only for
+/// values `mappable` accepts.
+Value inBuilder(Value v, func::FuncOp builder, IRMapping &m, OpBuilder &b) {
+  if (Value known = m.lookupOrNull(v))
+    return known;
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return builder.getArgument(arg.getArgNumber());
+  Operation *def = v.getDefiningOp();
+  for (Value o : def->getOperands())
+    m.map(o, inBuilder(o, builder, m, b));
+  Operation *copy = b.clone(*def, m);
+  return copy->getResult(cast<OpResult>(v).getResultNumber());
+}
+
+/// Clones the ops computing `v` in `from` into the current block of `b`,
+/// with `m` mapping `from`'s arguments and values from above.
+Value cloneSlice(Value v, Block &from, IRMapping &m, OpBuilder &b) {
+  if (Value known = m.lookupOrNull(v))
+    return known;
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != &from)
+    return {}; // the caller maps values from above first
+  for (Value o : def->getOperands())
+    if (!cloneSlice(o, from, m, b))
+      return {};
+  Operation *copy = b.clone(*def, m);
+  return copy->getResult(cast<OpResult>(v).getResultNumber());
+}
+
+Value toI64(OpBuilder &b, Location loc, Value v) {
+  Type i64 = b.getI64Type();
+  if (v.getType().isIndex())
+    return arith::IndexCastOp::create(b, loc, i64, v);
+  if (v.getType() == i64)
+    return v;
+  return arith::ExtSIOp::create(b, loc, i64, v);
+}
+
+/// The kernel's list loop around `op` and the load of its count (the list
+/// row's indices are that load's first three).
+std::pair<scf::ForOp, memref::LoadOp> listLoop(Operation *op, Value lists) {
+  for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
+       loop = loop->getParentOfType<scf::ForOp>()) {
+    auto cast = loop.getUpperBound().getDefiningOp<arith::IndexCastOp>();
+    auto count = cast ? cast.getIn().getDefiningOp<memref::LoadOp>()
+                      : memref::LoadOp();
+    if (count && count.getMemRef() == lists)
+      return {loop, count};
+  }
+  return {};
+}
+
+struct AttnSortedKeysAsBoundsPass
+    : faopt::gpu::impl::AttnSortedKeysAsBoundsBase<AttnSortedKeysAsBoundsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> kernels;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (fn->hasAttr("attn.kernel"))
+        kernels.push_back(fn);
+    for (func::FuncOp kernel : kernels)
+      rewrite(symbols, kernel);
+  }
+
+  void rewrite(SymbolTable &symbols, func::FuncOp kernel) {
+    auto tiling = kernel->getAttrOfType<TilingAttr>("attn.tiling");
+    auto builder = symbols.lookup<func::FuncOp>(
+        (kernel.getSymName() + "_block_lists").str());
+    if (!tiling || tiling.getCopy() != "tma" || !builder ||
+        kernel.getNumArguments() == 0 ||
+        builder.getNumArguments() != kernel.getNumArguments())
+      return;
+    unsigned listsArg = kernel.getNumArguments() - 1;
+    auto rowsAttr =
+        kernel.getArgAttrOfType<DictionaryAttr>(listsArg, "attn.block_lists");
+    if (!rowsAttr || rowsAttr.get("key_range_rows"))
+      return;
+    Value lists = kernel.getArgument(listsArg);
+    BlockListBuildOp build;
+    builder.walk([&](BlockListBuildOp op) { build = op; });
+    if (!build)
+      return;
+
+    // One term per kernel: every masked map of the loop must have it (a
+    // persistent or unswitched kernel may hold several copies).
+    SmallVector<KeyTerm> terms;
+    kernel.walk([&](TileMapOp map) {
+      if (std::optional<KeyTerm> t = findKeyTerm(map))
+        terms.push_back(*t);
+    });
+    if (terms.empty())
+      return;
+    KeyTerm &first = terms.front();
+    auto [loop, count] = listLoop(first.map, lists);
+    if (!loop)
+      return;
+    if (!llvm::all_of(terms, [&](const KeyTerm &t) {
+          return listLoop(t.map, lists).first == loop;
+        }))
+      return;
+    if (failed(buildKeyRanges(kernel, builder, build, tiling, first)))
+      return;
+
+    // The kernel: the flag before the loop, then two copies of it.
+    Location loc = loop.getLoc();
+    OpBuilder b(loop);
+    int64_t rows = tiling.getBlockQ();
+    Value c3 = arith::ConstantIndexOp::create(b, loc, 3);
+    Value size = memref::DimOp::create(b, loc, lists, c3);
+    Value base = arith::SubIOp::create(
+        b, loc, size, arith::ConstantIndexOp::create(b, loc, 1 + 2 * rows));
+    ValueRange row = count.getIndices().take_front(3);
+    SmallVector<Value> at(row.begin(), row.end());
+    at.push_back(base);
+    Value flag = memref::LoadOp::create(b, loc, lists, at);
+    Value sorted = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne, flag,
+        arith::ConstantIntOp::create(b, loc, 0, 32));
+    auto choice = scf::IfOp::create(b, loc, loop.getResultTypes(), sorted,
+                                    /*withElseRegion=*/true);
+    loop->replaceAllUsesWith(choice.getResults());
+    b.setInsertionPointToStart(choice.thenBlock());
+    IRMapping copied;
+    auto ranged = cast<scf::ForOp>(b.clone(*loop, copied));
+    scf::YieldOp::create(b, loc, ranged.getResults());
+    b.setInsertionPointToStart(choice.elseBlock());
+    loop->moveBefore(choice.elseBlock(), choice.elseBlock()->end());
+    scf::YieldOp::create(b, loc, loop.getResults());
+
+    for (KeyTerm &t : terms)
+      useRanges(cast<TileMapOp>(copied.lookup(t.map.getOperation())),
+                cast<arith::CmpIOp>(copied.lookup(t.eq.getOperation())),
+                lists, at, rows);
+
+    NamedAttrList attrs(rowsAttr);
+    attrs.set("key_range_rows", b.getI64IntegerAttr(rows));
+    // The builder's lists argument carries it to the manifest.
+    DictionaryAttr withRows = attrs.getDictionary(kernel.getContext());
+    kernel.setArgAttr(listsArg, "attn.block_lists", withRows);
+    builder.setArgAttr(listsArg, "attn.block_lists", withRows);
+  }
+
+  /// In a copy of the masked map, `first(q) <= kv <= last(q)` from the list
+  /// row's tail replaces the key compare.
+  void useRanges(TileMapOp map, arith::CmpIOp eq, Value lists,
+                 ArrayRef<Value> at, int64_t rows) {
+    Block &body = map.getBody().front();
+    OpBuilder b(eq);
+    Location loc = eq.getLoc();
+    Value q = body.getArgument(3), kv = body.getArgument(4);
+    Value offset = arith::SubIOp::create(b, loc, q, map.getRow());
+    Value slot = arith::AddIOp::create(
+        b, loc, at[3],
+        arith::AddIOp::create(
+            b, loc, arith::ConstantIndexOp::create(b, loc, 1),
+            arith::MulIOp::create(b, loc, offset,
+                                  arith::ConstantIndexOp::create(b, loc, 2))));
+    auto read = [&](Value i) -> Value {
+      Value v = memref::LoadOp::create(
+          b, loc, lists, ValueRange{at[0], at[1], at[2], i});
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    };
+    Value lo = read(slot);
+    Value hi = read(arith::AddIOp::create(
+        b, loc, slot, arith::ConstantIndexOp::create(b, loc, 1)));
+    Value inside = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, kv, lo),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kv, hi));
+    eq.getResult().replaceAllUsesWith(inside);
+    eq.erase();
+    // The key reads are dead now (users before definitions).
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator())
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops))
+      if (op->use_empty() && keyOp(op))
+        op->erase();
+  }
+
+  /// attn.key_ranges after the builder's attn.block_list_build, its body
+  /// the two keys cloned from the kernel's map.
+  LogicalResult buildKeyRanges(func::FuncOp kernel, func::FuncOp builder,
+                               BlockListBuildOp build, TilingAttr tiling,
+                               KeyTerm &term) {
+    Block &from = term.map.getBody().front();
+    OpBuilder b(build->getContext());
+    b.setInsertionPointAfter(build);
+    Location loc = term.eq.getLoc();
+    // Values from above the keys use, in the builder.
+    llvm::SetVector<Value> above;
+    auto collect = [&](Value v, auto &self) -> void {
+      Operation *def = v.getDefiningOp();
+      if (!def || def->getBlock() != &from) {
+        if (!(isa<BlockArgument>(v) &&
+              cast<BlockArgument>(v).getOwner() == &from))
+          above.insert(v);
+        return;
+      }
+      for (Value o : def->getOperands())
+        self(o, self);
+    };
+    collect(term.rowKey, collect);
+    collect(term.colKey, collect);
+    // k is [batch, heads, seq, dim]: the builder searches below seqlen_k.
+    auto k = builder.getArgument(1);
+    auto kType = dyn_cast<MemRefType>(k.getType());
+    if (!kType || kType.getRank() != 4 ||
+        !llvm::all_of(above, [&](Value v) {
+          return mappable(v, kernel, builder);
+        }))
+      return failure();
+    IRMapping outer;
+    for (Value v : above)
+      outer.map(v, inBuilder(v, builder, outer, b));
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value seqK = memref::DimOp::create(b, loc, k, index(2));
+    Value qFirst = arith::MulIOp::create(b, loc, build.getQBlock(),
+                                         index(tiling.getBlockQ()));
+    Value kvBegin = arith::MulIOp::create(b, loc, build.getLower(),
+                                          index(tiling.getBlockKv()));
+    Value kvEnd = arith::MinSIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, build.getUpper(),
+                              index(tiling.getBlockKv())),
+        seqK);
+    auto ranges = KeyRangesOp::create(
+        b, loc, build.getLists(), build.getBatch(), build.getHead(),
+        build.getQBlock(), qFirst, kvBegin, kvEnd,
+        b.getI64IntegerAttr(tiling.getBlockQ()));
+    Block *body = b.createBlock(&ranges.getBody(), {},
+                                {b.getIndexType(), b.getI1Type()}, {loc, loc});
+    Value pos = body->getArgument(0), isRow = body->getArgument(1);
+    auto side = [&](Value key, Value position) -> Value {
+      IRMapping m = outer;
+      m.map(from.getArgument(1), build.getBatch());
+      m.map(from.getArgument(2), build.getHead());
+      m.map(from.getArgument(3), position);
+      m.map(from.getArgument(4), position);
+      return toI64(b, loc, cloneSlice(key, from, m, b));
+    };
+    Value rowKey = side(term.rowKey, pos);
+    Value colKey = side(term.colKey, pos);
+    Value key = arith::SelectOp::create(b, loc, isRow, rowKey, colKey);
+    YieldOp::create(b, loc, key);
+    return success();
+  }
+};
+
+} // namespace
