@@ -542,17 +542,21 @@ def Attn_KeyRangesOp : Attn_Op<"key_ranges",
     column's key at kv position p (both i64). This op writes the last
     `1 + 2 * rows` entries of `lists[batch, head, q_block, :]` (after the
     kv-block list, attn.block_list_build): first 1 when the column keys are
-    non-decreasing over kv in [kv_begin, kv_end), else 0; then, only when
-    they are, for each row r in [0, rows) the first and the last kv in
-    [kv_begin, kv_end) whose key equals the key of q = q_first + r (the
-    first is one past the last where there is none). Sorted keys make each
-    row's matches one run, so the kernel may test `first <= kv <= last`
-    instead of reading a key per score (attn-sorted-keys-as-bounds).
+    non-decreasing over the kv range the row's list spans (its first to its
+    last listed kv-block of `block_kv` positions, within [kv_begin,
+    kv_end)), else 0; then, only when they are, for each row r in
+    [0, rows) the first and the last kv in that range whose key equals the
+    key of q = q_first + r (the first is one past the last where there is
+    none). Sorted keys make each row's matches one run, so a kernel that
+    visits only listed blocks may test `first <= kv <= last` instead of
+    reading a key per score (attn-sorted-keys-as-bounds). A row with an
+    empty list gets 0.
   }];
   let arguments = (ins MemRefRankOf<[I32], [4]>:$lists, Index:$batch,
                        Index:$head, Index:$q_block, Index:$q_first,
                        Index:$kv_begin, Index:$kv_end,
-                       ConfinedAttr<I64Attr, [IntPositive]>:$rows);
+                       ConfinedAttr<I64Attr, [IntPositive]>:$rows,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$block_kv);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $lists `[` $batch `,` $head `,` $q_block `]` `rows` $q_first `kv` `[`

@@ -155,6 +155,17 @@ std::vector<Variant> variants() {
                    ids[s.seqQ + i] = static_cast<double>((i / 90) % 3);
                  return test::TensorInputs{ids};
                }});
+  // Ids 0, 1, 0, 1 in runs of 300: the first q-blocks' lists span sorted
+  // ids (kv ranges), later ones span both runs of 0 (the compare), in one
+  // batch entry.
+  v.push_back({"document_causal_locally_sorted", documentCausal, "bf16", 128,
+               1, 2, 2, 1000, 1000, {},
+               [](const test::Shape &s, std::mt19937 &) {
+                 std::vector<double> ids(s.batch * s.seqQ);
+                 for (size_t i = 0; i < ids.size(); ++i)
+                   ids[i] = static_cast<double>((i / 300) % 2);
+                 return test::TensorInputs{ids};
+               }});
   // Many short documents (runs of ~7): the builder's searches end on run
   // edges inside every kv-block.
   v.push_back({"document_causal_many_short", documentCausal, "bf16", 128, 1,

@@ -390,7 +390,8 @@ struct AttnSortedKeysAsBoundsPass
     auto ranges = KeyRangesOp::create(
         b, loc, build.getLists(), build.getBatch(), build.getHead(),
         build.getQBlock(), qFirst, kvBegin, kvEnd,
-        b.getI64IntegerAttr(tiling.getBlockQ()));
+        b.getI64IntegerAttr(tiling.getBlockQ()),
+        b.getI64IntegerAttr(tiling.getBlockKv()));
     Block *body = b.createBlock(&ranges.getBody(), {},
                                 {b.getIndexType(), b.getI1Type()}, {loc, loc});
     Value pos = body->getArgument(0), isRow = body->getArgument(1);

@@ -396,7 +396,8 @@ struct KeyRangesLowering : KernelPattern<KeyRangesOp> {
                 "(pos, is_row, ...): if the kv keys are sorted, each row's "
                 "first and last kv with its key, after the list");
     call(rewriter, loc, Type(), "faopt::key_ranges", operands,
-         {"&" + callOp.getCallee().str(), std::to_string(op.getRows())});
+         {"&" + callOp.getCallee().str(), std::to_string(op.getRows()),
+          std::to_string(op.getBlockKv())});
     rewriter.eraseOp(op);
     return success();
   }

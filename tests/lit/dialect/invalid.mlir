@@ -294,7 +294,7 @@ func.func @block_list_arg(%l: memref<?x?x?x?xi32>, %i: index) {
 
 func.func @key_ranges_args(%l: memref<?x?x?x?xi32>, %i: index) {
   // expected-error @+1 {{body must take a position (index) and a row flag (i1)}}
-  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %i) attributes {rows = 128 : i64} : memref<?x?x?x?xi32> {
+  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %i) attributes {block_kv = 128 : i64, rows = 128 : i64} : memref<?x?x?x?xi32> {
   ^bb0(%p: index):
     %k = arith.constant 0 : i64
     attn.yield %k : i64
@@ -306,7 +306,7 @@ func.func @key_ranges_args(%l: memref<?x?x?x?xi32>, %i: index) {
 
 func.func @key_ranges_yield(%l: memref<?x?x?x?xi32>, %i: index) {
   // expected-error @+1 {{body must yield one i64 key}}
-  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %i) attributes {rows = 128 : i64} : memref<?x?x?x?xi32> {
+  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %i) attributes {block_kv = 128 : i64, rows = 128 : i64} : memref<?x?x?x?xi32> {
   ^bb0(%p: index, %r: i1):
     %k = arith.constant 0 : i32
     attn.yield %k : i32
@@ -318,7 +318,7 @@ func.func @key_ranges_yield(%l: memref<?x?x?x?xi32>, %i: index) {
 
 func.func @key_ranges_rows(%l: memref<?x?x?x?xi32>, %i: index) {
   // expected-error @+1 {{attribute 'rows' failed to satisfy constraint}}
-  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %i) attributes {rows = 0 : i64} : memref<?x?x?x?xi32> {
+  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %i) attributes {block_kv = 128 : i64, rows = 0 : i64} : memref<?x?x?x?xi32> {
   ^bb0(%p: index, %r: i1):
     %k = arith.constant 0 : i64
     attn.yield %k : i64

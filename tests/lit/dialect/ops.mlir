@@ -112,11 +112,11 @@ func.func @block_list_build(%l: memref<?x?x?x?xi32>, %i: index, %n: index) {
 }
 
 // CHECK-LABEL: func.func @key_ranges(
-// CHECK:         attn.key_ranges %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] rows %{{.*}} kv[%{{.*}}, %{{.*}}) attributes {rows = 128 : i64} : memref<?x?x?x?xi32> {
+// CHECK:         attn.key_ranges %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] rows %{{.*}} kv[%{{.*}}, %{{.*}}) attributes {block_kv = 128 : i64, rows = 128 : i64} : memref<?x?x?x?xi32> {
 // CHECK:         ^bb0(%pos: index, %is_row: i1):
 // CHECK:           attn.yield %{{.*}} : i64
 func.func @key_ranges(%l: memref<?x?x?x?xi32>, %ids: memref<?xi32>, %i: index, %n: index) {
-  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %n) attributes {rows = 128 : i64} : memref<?x?x?x?xi32> {
+  attn.key_ranges %l[%i, %i, %i] rows %i kv[%i, %n) attributes {block_kv = 128 : i64, rows = 128 : i64} : memref<?x?x?x?xi32> {
   ^bb0(%p: index, %row: i1):
     %k = memref.load %ids[%p] : memref<?xi32>
     %k64 = arith.extsi %k : i32 to i64

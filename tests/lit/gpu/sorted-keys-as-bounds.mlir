@@ -40,7 +40,7 @@
 // CHECK: %[[KV0:.*]] = arith.muli %c0, %c128
 // CHECK: %[[END:.*]] = arith.muli %c4, %c128
 // CHECK: %[[KV1:.*]] = arith.minsi %[[END]], %[[SEQK]]
-// CHECK: attn.key_ranges %arg7[%arg4, %c0, %arg5] rows %[[Q0]] kv[%[[KV0]], %[[KV1]]) attributes {rows = 128 : i64}
+// CHECK: attn.key_ranges %arg7[%arg4, %c0, %arg5] rows %[[Q0]] kv[%[[KV0]], %[[KV1]]) attributes {block_kv = 128 : i64, rows = 128 : i64}
 // CHECK: ^bb0(%pos: index, %is_row: i1):
 // CHECK:   %[[QK:.*]] = memref.load %arg2[%arg4, %pos]
 // CHECK:   %[[QK64:.*]] = arith.extsi %[[QK]] : i32 to i64

@@ -232,25 +232,44 @@ FAOPT_DEVICE int partition_point(int lo, int hi, Before before) {
 
 /// The per-row kv ranges of a mask term `key(q) == key(kv)` (attn.key_ranges,
 /// attn-sorted-keys-as-bounds), written after the kv-block list of the same
-/// row: at `base` = the row's length - (1 + 2 * ROWS), 1 if the column keys
-/// Key(kv, false, args...) are non-decreasing over [kv_begin, kv_end), else
-/// 0 (and nothing more); then per row r the first and the last kv in that
-/// range with Key(kv, false) == Key(q_first + r, true) (first = last + 1
-/// where there is none). Sorted keys put each row's matches in one run, so
-/// two searches find it exactly. The order check reads the range once,
-/// eight loads in flight per thread (Key clamps its reads, so positions
-/// past the range are safe to read and ignored), which also brings it into
-/// L1 for the searches.
-template <auto Key, int ROWS, typename... Args>
+/// row (build_block_list, just before, by the same thread block): at
+/// `base` = the row's length - (1 + 2 * ROWS), 1 if the column keys
+/// Key(kv, false, args...) are non-decreasing over the kv range the list
+/// spans (its first to its last kv-block, within [kv_begin, kv_end)), else
+/// 0 (and nothing more; also for an empty list); then per row r the first
+/// and the last kv in that range with Key(kv, false) == Key(q_first + r,
+/// true) (first = last + 1 where there is none). The attention kernel
+/// visits only listed blocks, so the span is all it needs; for documents
+/// it is the q-block's own few documents, not the whole causal range.
+/// Sorted keys put each row's matches in one run, so two searches find it
+/// exactly. The order check reads the span once, eight loads in flight per
+/// thread (Key clamps its reads, so positions past the span are safe to
+/// read and ignored), which also brings it into L1 for the searches.
+template <auto Key, int ROWS, int BLOCK_KV, typename... Args>
 FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
                              faopt_i64 h, faopt_i64 qb, faopt_i64 q_first,
                              faopt_i64 kv_begin, faopt_i64 kv_end,
                              Args... args) {
-  int32_t *row = lists.data + b * lists.stride[0] + h * lists.stride[1] +
-                 qb * lists.stride[2] + (lists.size[3] - (1 + 2 * ROWS));
-  const int lo_pos = static_cast<int>(kv_begin);
-  const int hi_pos = static_cast<int>(kv_end > kv_begin ? kv_end : kv_begin);
+  const int32_t *list = lists.data + b * lists.stride[0] +
+                       h * lists.stride[1] + qb * lists.stride[2];
+  int32_t *row = const_cast<int32_t *>(list) +
+                 (lists.size[3] - (1 + 2 * ROWS));
+  __syncthreads(); // the list's count and entries are written
+  const int count = list[0];
   const int threads = static_cast<int>(blockDim.x);
+  if (count <= 0) {
+    if (threadIdx.x == 0)
+      row[0] = 0;
+    return;
+  }
+  const faopt_i64 first_kv = static_cast<faopt_i64>(list[1] >> 1) * BLOCK_KV;
+  const faopt_i64 end_kv =
+      (static_cast<faopt_i64>(list[count] >> 1) + 1) * BLOCK_KV;
+  const int lo_pos =
+      static_cast<int>(first_kv > kv_begin ? first_kv : kv_begin);
+  const int hi_pos = static_cast<int>(
+      end_kv < kv_end ? (end_kv > lo_pos ? end_kv : lo_pos)
+                      : (kv_end > lo_pos ? kv_end : lo_pos));
   bool sorted = true;
   for (int base = lo_pos + static_cast<int>(threadIdx.x); base + 1 < hi_pos;
        base += 8 * threads) {
