@@ -153,6 +153,16 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   return {mn, mx};
 }
 
+/// The first and the last kv-block and the count of the list the thread
+/// block wrote last (build_block_list), for key_ranges: shared memory, so
+/// it need not read the list back from global memory. Valid once the block
+/// has synchronised after build_block_list; first and last only for a
+/// non-empty list.
+FAOPT_DEVICE int *list_span() {
+  __shared__ int span[3];
+  return span;
+}
+
 /// One row of the kv-block lists (attn.block_list_build): the thread block
 /// classifies kv-blocks [lower, upper) in rounds of blockDim.x, one block
 /// per thread, with Classify(kb, args...) (0 empty, 1 partial, 2 full), and
@@ -186,14 +196,21 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
       before += w < warp ? warp_counts[w] : 0;
       total += warp_counts[w];
     }
-    if (cls != 0)
-      row[1 + count + before + __popc(listed & ((1u << lane) - 1u))] =
-          static_cast<int32_t>(2 * kb + (cls == 1));
+    if (cls != 0) {
+      const faopt_i64 slot =
+          count + before + __popc(listed & ((1u << lane) - 1u));
+      row[1 + slot] = static_cast<int32_t>(2 * kb + (cls == 1));
+      if (slot == 0)
+        list_span()[0] = static_cast<int>(kb);
+      if (slot == count + total - 1)
+        list_span()[1] = static_cast<int>(kb);
+    }
     count += total;
     __syncthreads(); // warp_counts is reused by the next round
   }
   if (threadIdx.x == 0) {
     row[0] = static_cast<int32_t>(count);
+    list_span()[2] = static_cast<int>(count);
     if (count == 0)
       row[1] = 0;
   }
@@ -250,21 +267,25 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
                              faopt_i64 h, faopt_i64 qb, faopt_i64 q_first,
                              faopt_i64 kv_begin, faopt_i64 kv_end,
                              Args... args) {
-  const int32_t *list = lists.data + b * lists.stride[0] +
-                       h * lists.stride[1] + qb * lists.stride[2];
-  int32_t *row = const_cast<int32_t *>(list) +
-                 (lists.size[3] - (1 + 2 * ROWS));
-  __syncthreads(); // the list's count and entries are written
-  const int count = list[0];
+  int32_t *list = lists.data + b * lists.stride[0] + h * lists.stride[1] +
+                  qb * lists.stride[2];
+  int32_t *row = list + (lists.size[3] - (1 + 2 * ROWS));
   const int threads = static_cast<int>(blockDim.x);
+  // The first row's key is read now, its latency under the order check.
+  faopt_i64 key = threadIdx.x < ROWS
+                      ? Key(static_cast<int>(q_first) + threadIdx.x, true,
+                            args...)
+                      : 0;
+  __syncthreads(); // build_block_list's span and count are written
+  const int count = list_span()[2];
   if (count <= 0) {
     if (threadIdx.x == 0)
       row[0] = 0;
     return;
   }
-  const faopt_i64 first_kv = static_cast<faopt_i64>(list[1] >> 1) * BLOCK_KV;
+  const faopt_i64 first_kv = static_cast<faopt_i64>(list_span()[0]) * BLOCK_KV;
   const faopt_i64 end_kv =
-      (static_cast<faopt_i64>(list[count] >> 1) + 1) * BLOCK_KV;
+      (static_cast<faopt_i64>(list_span()[1]) + 1) * BLOCK_KV;
   const int lo_pos =
       static_cast<int>(first_kv > kv_begin ? first_kv : kv_begin);
   const int hi_pos = static_cast<int>(
@@ -289,7 +310,8 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
   if (!sorted)
     return;
   for (int r = threadIdx.x; r < ROWS; r += threads) {
-    const faopt_i64 key = Key(static_cast<int>(q_first) + r, true, args...);
+    if (r != static_cast<int>(threadIdx.x))
+      key = Key(static_cast<int>(q_first) + r, true, args...);
     const int first = partition_point(lo_pos, hi_pos, [&](int p) {
       return Key(p, false, args...) < key;
     });
