@@ -171,8 +171,10 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
     k.listsPerBatch = lists->getBoolean("per_batch").value_or(true);
     k.listsPerHead = lists->getBoolean("per_head").value_or(true);
     k.keyRangeRows = lists->getInteger("key_range_rows").value_or(0);
-    if (k.keyRangeRows < 0 || k.keyRangeRows > 4096) {
-      err = "kernel manifest has a bad block_list_builder.key_range_rows";
+    // The kernel's ranges cover the rows of one q-block (BlockListsAbi.h).
+    if (k.keyRangeRows != 0 && k.keyRangeRows != k.blockQ) {
+      err = "kernel manifest: block_list_builder.key_range_rows must be 0 "
+            "or block_q";
       return false;
     }
     k.dependentLaunch = lists->getBoolean("dependent_launch").value_or(false);

@@ -550,7 +550,10 @@ def Attn_KeyRangesOp : Attn_Op<"key_ranges",
     none). Sorted keys make each row's matches one run, so a kernel that
     visits only listed blocks may test `first <= kv <= last` instead of
     reading a key per score (attn-sorted-keys-as-bounds). A row with an
-    empty list gets 0.
+    empty list gets 0. The body must be defined at every position from 0
+    to 8 x (the builder's threads) past kv_end and up to q_first + rows
+    (it is evaluated past the span and at padding rows): tensor reads in
+    it clamp their indices.
   }];
   let arguments = (ins MemRefRankOf<[I32], [4]>:$lists, Index:$batch,
                        Index:$head, Index:$q_block, Index:$q_first,

@@ -143,9 +143,10 @@ std::vector<Variant> variants() {
                1000, {}, documents(5)});
   // Documents whose ids are sorted in one batch entry and not in the other
   // (ids cycling 0, 1, 2 in runs of 90: equal ids in separate runs attend
-  // each other): attn-sorted-keys-as-bounds's list builder finds the
-  // first sorted and gives its rows kv ranges, the second keeps the
-  // per-score compare, in one launch.
+  // each other): attn-sorted-keys-as-bounds's list builder gives the first
+  // entry's rows kv ranges; in the second, lists whose kv-blocks span
+  // more than one run of ids keep the per-score compare (the first
+  // q-blocks' lists are sorted and take ranges), in one launch.
   v.push_back({"document_causal_sorted_and_unsorted", documentCausal, "bf16",
                128, 2, 2, 2, 1000, 1000, {},
                [](const test::Shape &s, std::mt19937 &rng) {

@@ -346,7 +346,7 @@ struct AttnConvertToEmitCPass
         }
       } else if (fn.getSymName() == builderName) {
         // One thread block per list row; no shared memory beyond the
-        // template's per-warp counts.
+        // templates' per-warp counts and the list's span (static).
         fn.setSpecifiersAttr(b.getStrArrayAttr(
             {"extern \"C\"", "__global__",
              "__launch_bounds__(" + str(kListBuilderThreads) + ")"}));

@@ -88,11 +88,13 @@ def AttnSortedKeysAsBounds : Pass<"attn-sorted-keys-as-bounds", "mlir::ModuleOp"
     For a kernel with kv-block lists whose masked score map has a conjunct
     `x == y`, x computed from q (and b, h) and y from kv (and b, h) by
     side-effect-free ops and tensor reads (document ids: `doc[b, q] ==
-    doc[b, kv]`): the list builder gets an attn.key_ranges after its
-    attn.block_list_build, which checks at run time that the column keys
-    are sorted over the row's kv range and, if so, writes each q row's
-    first and last matching kv after the list (`key_range_rows` on the
-    lists argument: the runtime sizes the rows for them). The kernel reads
+    doc[b, kv]`; reads with clamped indices; the map must also test
+    `kv < seqlen_k` and start at q-block * block_q): the list builder gets
+    an attn.key_ranges after its attn.block_list_build, which checks at
+    run time that the column keys are sorted over the span of the row's
+    listed kv-blocks and, if so, writes each q row's first and last
+    matching kv after the list (`key_range_rows` on the lists argument:
+    the runtime sizes the rows for them). The kernel reads
     that flag before its kv loop and runs one of two copies of the loop:
     one whose masked map tests `first(q) <= kv <= last(q)` instead of the
     compare (per-row bounds for attn-kv-bounds-in-rows), or the loop as it

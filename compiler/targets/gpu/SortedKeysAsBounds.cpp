@@ -9,10 +9,12 @@
 // decide per list row at run time:
 //
 //   builder (after attn.block_list_build):
-//     attn.key_ranges %lists[%b, %h, %qb] rows %q0 kv [%kv0, %kv1) {rows = R}
+//     attn.key_ranges %lists[%b, %h, %qb] rows %q0 kv [%kv0, %kv1)
+//         {rows = R, block_kv = C}
 //       { ^bb0(%pos, %is_row): yield is_row ? key_q(pos) : key_kv(pos) }
-//     // writes: 1 if key_kv is non-decreasing over [kv0, kv1), then per row
-//     // the first and last kv whose key equals the row's
+//     // writes: 1 if key_kv is non-decreasing over the span of the row's
+//     // listed kv-blocks (within [kv0, kv1)), then per row the first and
+//     // last kv of that span whose key equals the row's
 //   kernel (consumers):
 //     %sorted = load %lists[%b, %h, %qb, size - (1 + 2R)] != 0
 //     scf.if %sorted {
@@ -25,13 +27,17 @@
 // attn-isolate-kv-bounds, attn-kv-bounds-in-rows and
 // attn-unswitch-masked-blocks turn into per-row bounds and an unswitched
 // iteration, as for `kv >= start[b, q] && kv <= q`. Exact: with sorted
-// column keys, the columns equal to a row's key are one run; both loops
-// visit only kv in [kv0, kv1) below seqlen_k, where the builder searched.
+// column keys, the columns equal to a row's key are one run; the kernel
+// visits only listed kv-blocks, inside the span the builder searched, and
+// the map's own `kv < seqlen_k` term (required) masks the rest.
 //
-// Applies to kernels with kv-block lists whose masked score map has a
+// Applies to kernels with kv-block lists whose one masked score map has a
 // conjunct `x == y` with x computed from q (and b, h) only and y from kv
-// (and b, h) only, by side-effect-free ops and tensor reads whose values
-// from above the builder has too (kernel arguments, constants, sizes).
+// (and b, h) only, by side-effect-free ops and tensor reads with clamped
+// indices (the builder evaluates the keys past the span and at padding
+// rows), whose values from above the builder has too (kernel arguments,
+// constants, sizes); the map must also test `kv < seqlen_k` and start at
+// row q-block * block_q. Anything else is left alone.
 // Only TMA kernels (where row bounds are used); the pipeline runs it unless
 // row-bound masks are off.
 //
@@ -44,6 +50,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -110,6 +117,34 @@ bool keySlice(Value v, Block &block) {
                       [&](Value o) { return keySlice(o, block); });
 }
 
+/// `v` is a constant or clamped from both sides (minsi of maxsi or the
+/// reverse, as the expression lowering writes every tensor index).
+bool clampedIndex(Value v) {
+  if (matchPattern(v, m_Constant()))
+    return true;
+  auto outer = v.getDefiningOp();
+  if (!isa_and_nonnull<arith::MinSIOp, arith::MaxSIOp>(outer))
+    return false;
+  for (Value o : outer->getOperands())
+    if (Operation *inner = o.getDefiningOp())
+      if (isa<arith::MinSIOp, arith::MaxSIOp>(inner) &&
+          inner->getName() != outer->getName())
+        return true;
+  return false;
+}
+
+/// Every tensor read computing `v` inside `block` has clamped indices.
+bool clampedReads(Value v, Block &block) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != &block)
+    return true;
+  if (auto load = dyn_cast<memref::LoadOp>(def))
+    if (!llvm::all_of(load.getIndices(), clampedIndex))
+      return false;
+  return llvm::all_of(def->getOperands(),
+                      [&](Value o) { return clampedReads(o, block); });
+}
+
 std::optional<KeyTerm> findKeyTerm(TileMapOp map) {
   Block &body = map.getBody().front();
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
@@ -135,7 +170,8 @@ std::optional<KeyTerm> findKeyTerm(TileMapOp map) {
     if ((dx & (kScore | kKv)) || !(dx & kQ) || (dy & (kScore | kQ)) ||
         !(dy & kKv))
       continue;
-    if (!keySlice(x, body) || !keySlice(y, body))
+    if (!keySlice(x, body) || !keySlice(y, body) || !clampedReads(x, body) ||
+        !clampedReads(y, body))
       continue;
     return KeyTerm{map, eq, x, y};
   }
@@ -210,6 +246,40 @@ std::pair<scf::ForOp, memref::LoadOp> listLoop(Operation *op, Value lists) {
   return {};
 }
 
+/// The map's first row is the list row's q-block times block_q (the
+/// builder numbers the ranges' rows from there).
+bool startsAtQBlock(TileMapOp map, memref::LoadOp count, TilingAttr tiling) {
+  auto mul = map.getRow().getDefiningOp<arith::MulIOp>();
+  Value qb = count.getIndices()[2];
+  APInt c;
+  return mul &&
+         ((mul.getLhs() == qb && matchPattern(mul.getRhs(), m_ConstantInt(&c))) ||
+          (mul.getRhs() == qb && matchPattern(mul.getLhs(), m_ConstantInt(&c)))) &&
+         c == tiling.getBlockQ();
+}
+
+/// The masked map keeps `kv < seqlen_k` (k, the kernel's argument 1, is
+/// [batch, heads, seq, dim]) as a conjunct: the builder searches below
+/// seqlen_k, and the kv-block past it is partial.
+bool testsSeqlenK(TileMapOp map, func::FuncOp kernel) {
+  Block &body = map.getBody().front();
+  auto select = cast<YieldOp>(body.getTerminator())
+                    .getOperand(0)
+                    .getDefiningOp<arith::SelectOp>();
+  SmallVector<Value> terms;
+  conjuncts(select.getCondition(), terms);
+  return llvm::any_of(terms, [&](Value t) {
+    auto lt = t.getDefiningOp<arith::CmpIOp>();
+    if (!lt || lt.getPredicate() != arith::CmpIPredicate::slt ||
+        lt.getLhs() != body.getArgument(4))
+      return false;
+    auto dim = lt.getRhs().getDefiningOp<memref::DimOp>();
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    return index && *index == 2 && dim.getSource() == kernel.getArgument(1) &&
+           cast<MemRefType>(dim.getSource().getType()).getRank() == 4;
+  });
+}
+
 struct AttnSortedKeysAsBoundsPass
     : faopt::gpu::impl::AttnSortedKeysAsBoundsBase<AttnSortedKeysAsBoundsPass> {
   void runOnOperation() override {
@@ -242,24 +312,21 @@ struct AttnSortedKeysAsBoundsPass
     if (!build)
       return;
 
-    // One term per kernel: every masked map of the loop must have it (a
-    // persistent or unswitched kernel may hold several copies).
+    // One masked map with the term (the pass runs before anything copies
+    // the kv iteration); its ranges are the builder's for this list row.
     SmallVector<KeyTerm> terms;
     kernel.walk([&](TileMapOp map) {
       if (std::optional<KeyTerm> t = findKeyTerm(map))
         terms.push_back(*t);
     });
-    if (terms.empty())
+    if (terms.size() != 1)
       return;
-    KeyTerm &first = terms.front();
-    auto [loop, count] = listLoop(first.map, lists);
-    if (!loop)
+    KeyTerm &term = terms.front();
+    auto [loop, count] = listLoop(term.map, lists);
+    if (!loop || !startsAtQBlock(term.map, count, tiling) ||
+        !testsSeqlenK(term.map, kernel))
       return;
-    if (!llvm::all_of(terms, [&](const KeyTerm &t) {
-          return listLoop(t.map, lists).first == loop;
-        }))
-      return;
-    if (failed(buildKeyRanges(kernel, builder, build, tiling, first)))
+    if (failed(buildKeyRanges(kernel, builder, build, tiling, term)))
       return;
 
     // The kernel: the flag before the loop, then two copies of it.
@@ -280,18 +347,28 @@ struct AttnSortedKeysAsBoundsPass
     auto choice = scf::IfOp::create(b, loc, loop.getResultTypes(), sorted,
                                     /*withElseRegion=*/true);
     loop->replaceAllUsesWith(choice.getResults());
-    b.setInsertionPointToStart(choice.thenBlock());
+    // (Without results, the builder gave both blocks their yield.)
+    auto fill = [&](Block *block, scf::ForOp body) {
+      bool ends = block->mightHaveTerminator();
+      if (ends)
+        b.setInsertionPoint(block->getTerminator());
+      else
+        b.setInsertionPointToEnd(block);
+      if (body->getBlock())
+        body->moveBefore(b.getInsertionBlock(), b.getInsertionPoint());
+      else
+        b.insert(body);
+      if (!ends)
+        scf::YieldOp::create(b, loc, body.getResults());
+    };
     IRMapping copied;
-    auto ranged = cast<scf::ForOp>(b.clone(*loop, copied));
-    scf::YieldOp::create(b, loc, ranged.getResults());
-    b.setInsertionPointToStart(choice.elseBlock());
-    loop->moveBefore(choice.elseBlock(), choice.elseBlock()->end());
-    scf::YieldOp::create(b, loc, loop.getResults());
+    auto ranged = cast<scf::ForOp>(loop->clone(copied));
+    fill(choice.thenBlock(), ranged);
+    fill(choice.elseBlock(), loop);
 
-    for (KeyTerm &t : terms)
-      useRanges(cast<TileMapOp>(copied.lookup(t.map.getOperation())),
-                cast<arith::CmpIOp>(copied.lookup(t.eq.getOperation())),
-                lists, at, rows);
+    useRanges(cast<TileMapOp>(copied.lookup(term.map.getOperation())),
+              cast<arith::CmpIOp>(copied.lookup(term.eq.getOperation())),
+              lists, at, rows);
 
     NamedAttrList attrs(rowsAttr);
     attrs.set("key_range_rows", b.getI64IntegerAttr(rows));
