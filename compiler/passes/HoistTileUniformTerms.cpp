@@ -25,7 +25,9 @@
 // through `floordivsi(q, B)` with B a positive multiple of block_q and kv
 // only through `floordivsi(kv, B')` with B' a multiple of block_kv, never
 // the score; its other ops are side-effect-free or tensor and size reads;
-// the tile_map's row and column are products with multiples of the tile.
+// the tile_map's row and column are products with multiples of the tile,
+// its shape at most block_q x block_kv, and nothing in its body writes
+// memory.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/passes/Passes.h"
@@ -141,9 +143,24 @@ struct AttnHoistTileUniformTermsPass
   }
 
   void hoist(TileMapOp map, int64_t blockQ, int64_t blockKv) {
-    if (!multipleOf(map.getRow(), blockQ) || !multipleOf(map.getCol(), blockKv))
+    // The tile [row, row + R) x [col, col + C) must lie within one tile of
+    // the grid: R <= block_q, C <= block_kv, starts at multiples of them.
+    auto shape = cast<ShapedType>(map.getTile().getType()).getShape();
+    if (shape.size() != 2 || shape[0] > blockQ || shape[1] > blockKv ||
+        !multipleOf(map.getRow(), blockQ) || !multipleOf(map.getCol(), blockKv))
       return;
     Block &body = map.getBody().front();
+    // Nothing in the body may write memory (a read moves above it).
+    bool writes = false;
+    body.walk([&](Operation *op) {
+      auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+      if (effects ? effects.hasEffect<MemoryEffects::Write>()
+                  : !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() &&
+                        !isMemoryEffectFree(op))
+        writes = true;
+    });
+    if (writes)
+      return;
     auto yield = dyn_cast<YieldOp>(body.getTerminator());
     auto select = yield && yield.getNumOperands() == 1
                       ? yield.getOperand(0).getDefiningOp<arith::SelectOp>()
