@@ -7,6 +7,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include "compiler/targets/gpu/faopt_block_lists.cuh.inc"
+#include "compiler/targets/gpu/faopt_search.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm80.cuh.inc"
 #include "compiler/targets/gpu/faopt_tiles.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm90.cuh.inc"
@@ -22,6 +23,7 @@ llvm::ArrayRef<DeviceHeader> deviceHeaders() {
       {"faopt_sm80.cuh", k_faopt_sm80_cuh},
       {"faopt_sm90.cuh", k_faopt_sm90_cuh},
       {"faopt_sm90_tma.cuh", k_faopt_sm90_tma_cuh},
+      {"faopt_search.cuh", k_faopt_search_cuh},
       {"faopt_block_lists.cuh", k_faopt_block_lists_cuh}};
   return headers;
 }

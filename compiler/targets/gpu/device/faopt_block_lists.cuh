@@ -10,6 +10,7 @@
 #pragma once
 
 #include "faopt_sm80.cuh"
+#include "faopt_search.cuh"
 
 namespace faopt {
 
@@ -214,37 +215,6 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
     if (count == 0)
       row[1] = 0;
   }
-}
-
-/// The first position p in [lo, hi) with Before(p) false, for a Before
-/// that is true on a prefix of the range (hi if it holds everywhere): an
-/// 8-ary search, seven probes per round issued together, so a search over
-/// 8K keys waits for ~5 rounds of loads instead of 13.
-template <typename Before>
-FAOPT_DEVICE int partition_point(int lo, int hi, Before before) {
-  int l = lo, r = hi; // the answer lies in [l, r]
-  while (r - l > 8) {
-    const int step = (r - l) / 8;
-    bool b[7];
-#pragma unroll
-    for (int j = 0; j < 7; ++j)
-      b[j] = before(l + (j + 1) * step);
-    int c = 0; // probes with Before true (a prefix of them)
-#pragma unroll
-    for (int j = 0; j < 7; ++j)
-      c += b[j] ? 1 : 0;
-    const int nl = c > 0 ? l + c * step + 1 : l;
-    r = c < 7 ? l + (c + 1) * step : r;
-    l = nl;
-  }
-  while (l < r) { // at most 8 left
-    const int m = l + ((r - l) >> 1);
-    if (before(m))
-      l = m + 1;
-    else
-      r = m;
-  }
-  return l;
 }
 
 /// The per-row kv ranges of a mask term `key(q) == key(kv)` (attn.key_ranges,
