@@ -167,6 +167,28 @@ std::vector<Variant> variants() {
                    ids[i] = static_cast<double>((i / 300) % 2);
                  return test::TensorInputs{ids};
                }});
+  // Document ids per (batch, head) with GQA: lists per head; heads 0 and 2
+  // get sorted ids (kv ranges), heads 1 and 3 ids cycling in runs of 70
+  // (the compare), so the flag and ranges are read from each head's row.
+  v.push_back({"document_per_head_ids_gqa",
+               "\"tensors\": {\"doc\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\", \"heads\", \"seqlen\"]}}, \"mask\": \"doc[b, h, "
+               "q] == doc[b, h, kv] && q >= kv\"",
+               "bf16", 128, 2, 4, 2, 900, 900, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 std::vector<double> ids;
+                 for (int64_t b = 0; b < s.batch; ++b)
+                   for (int64_t h = 0; h < s.heads; ++h) {
+                     std::vector<double> row =
+                         h % 2 == 0 ? test::documentIds(1, s.seqQ, 5, rng)
+                                    : std::vector<double>(s.seqQ);
+                     if (h % 2 == 1)
+                       for (int64_t i = 0; i < s.seqQ; ++i)
+                         row[i] = static_cast<double>((i / 70) % 3);
+                     ids.insert(ids.end(), row.begin(), row.end());
+                   }
+                 return test::TensorInputs{ids};
+               }});
   // Many short documents (runs of ~7): the builder's searches end on run
   // edges inside every kv-block.
   v.push_back({"document_causal_many_short", documentCausal, "bf16", 128, 1,
