@@ -31,6 +31,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/passes/Passes.h"
+#include "compiler/passes/RegionUtils.h"
 
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -59,15 +60,6 @@ bool multipleOf(Value v, int64_t block) {
   return (matchPattern(mul.getRhs(), m_ConstantInt(&c)) ||
           matchPattern(mul.getLhs(), m_ConstantInt(&c))) &&
          c.getSExtValue() > 0 && c.getSExtValue() % block == 0;
-}
-
-void conjuncts(Value cond, SmallVectorImpl<Value> &out) {
-  if (auto a = cond.getDefiningOp<arith::AndIOp>()) {
-    conjuncts(a.getLhs(), out);
-    conjuncts(a.getRhs(), out);
-    return;
-  }
-  out.push_back(cond);
 }
 
 /// Checks the ops computing `v` inside `body`; `reads` is set when one of
@@ -115,20 +107,6 @@ struct UniformCheck {
   }
 };
 
-/// Clones the ops computing `v` in `body` before the insertion point of
-/// `b`, `m` mapping the body's arguments and what it already cloned.
-Value cloneBefore(Value v, Block &body, IRMapping &m, OpBuilder &b) {
-  if (Value known = m.lookupOrNull(v))
-    return known;
-  Operation *def = v.getDefiningOp();
-  if (!def || def->getBlock() != &body)
-    return v; // from above
-  for (Value o : def->getOperands())
-    cloneBefore(o, body, m, b);
-  Operation *copy = b.clone(*def, m);
-  return copy->getResult(cast<OpResult>(v).getResultNumber());
-}
-
 struct AttnHoistTileUniformTermsPass
     : faopt::impl::AttnHoistTileUniformTermsBase<
           AttnHoistTileUniformTermsPass> {
@@ -168,7 +146,7 @@ struct AttnHoistTileUniformTermsPass
     if (!select || select->getBlock() != &body)
       return;
     SmallVector<Value> terms;
-    conjuncts(select.getCondition(), terms);
+    faopt::collectConjuncts(select.getCondition(), terms);
     OpBuilder b(map);
     for (Value term : terms) {
       UniformCheck check{body, blockQ, blockKv};
@@ -180,17 +158,10 @@ struct AttnHoistTileUniformTermsPass
       m.map(body.getArgument(2), map.getHead());
       m.map(body.getArgument(3), map.getRow());
       m.map(body.getArgument(4), map.getCol());
-      Value once = cloneBefore(term, body, m, b);
+      Value once = faopt::cloneSlice(term, body, m, b);
       term.replaceAllUsesWith(once);
     }
-    // The per-score copies of the moved terms are dead now.
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator())
-      ops.push_back(&op);
-    for (Operation *op : llvm::reverse(ops))
-      if (op->use_empty() &&
-          (isMemoryEffectFree(op) || isa<memref::LoadOp, memref::DimOp>(op)))
-        op->erase();
+    faopt::eraseUnusedReads(body); // the per-score copies of moved terms
   }
 };
 

@@ -7,6 +7,7 @@
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 
@@ -71,6 +72,37 @@ void tensorArgumentsToMemRefs(Region &region) {
       }
     }
   }
+}
+
+void collectConjuncts(Value cond, SmallVectorImpl<Value> &out) {
+  if (auto a = cond.getDefiningOp<arith::AndIOp>()) {
+    collectConjuncts(a.getLhs(), out);
+    collectConjuncts(a.getRhs(), out);
+    return;
+  }
+  out.push_back(cond);
+}
+
+Value cloneSlice(Value v, Block &from, IRMapping &m, OpBuilder &b) {
+  if (Value known = m.lookupOrNull(v))
+    return known;
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != &from)
+    return v; // from above (or another block's argument)
+  for (Value o : def->getOperands())
+    cloneSlice(o, from, m, b);
+  Operation *copy = b.clone(*def, m);
+  return copy->getResult(cast<OpResult>(v).getResultNumber());
+}
+
+void eraseUnusedReads(Block &block) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : block.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops))
+    if (op->use_empty() &&
+        (isMemoryEffectFree(op) || isa<memref::LoadOp, memref::DimOp>(op)))
+      op->erase();
 }
 
 } // namespace faopt

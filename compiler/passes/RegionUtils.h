@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Region.h"
 
 namespace faopt {
@@ -30,6 +31,22 @@ mlir::MemRefType stridedMemRefFor(mlir::RankedTensorType t);
 /// mask / score regions) to stridedMemRefFor, rewriting their tensor.extract
 /// and tensor.dim uses to memref.load and memref.dim.
 void tensorArgumentsToMemRefs(mlir::Region &region);
+
+/// The conjuncts of `cond`: its operands through nested arith.andi.
+void collectConjuncts(mlir::Value cond,
+                      llvm::SmallVectorImpl<mlir::Value> &out);
+
+/// Clones the ops of `from` that compute `v` at the builder's insertion
+/// point, operands first; `m` maps `from`'s arguments (and any value to
+/// replace), values defined outside `from` are used as they are. Returns
+/// the copy of `v`.
+mlir::Value cloneSlice(mlir::Value v, mlir::Block &from, mlir::IRMapping &m,
+                       mlir::OpBuilder &b);
+
+/// Erases the ops of `block` (not its terminator) whose results are unused
+/// and that are side-effect-free or tensor and size reads (memref.load,
+/// memref.dim), users before their operands.
+void eraseUnusedReads(mlir::Block &block);
 
 } // namespace faopt
 

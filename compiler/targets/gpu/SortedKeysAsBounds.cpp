@@ -44,6 +44,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/passes/RegionUtils.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -96,16 +97,6 @@ DenseMap<Value, unsigned> dependencies(Block &block) {
   return deps;
 }
 
-/// The conjuncts of `cond` (through arith.andi).
-void conjuncts(Value cond, SmallVectorImpl<Value> &out) {
-  if (auto a = cond.getDefiningOp<arith::AndIOp>()) {
-    conjuncts(a.getLhs(), out);
-    conjuncts(a.getRhs(), out);
-    return;
-  }
-  out.push_back(cond);
-}
-
 /// True when every op computing `v` inside `block` is a keyOp.
 bool keySlice(Value v, Block &block) {
   Operation *def = v.getDefiningOp();
@@ -155,7 +146,7 @@ std::optional<KeyTerm> findKeyTerm(TileMapOp map) {
     return std::nullopt;
   DenseMap<Value, unsigned> deps = dependencies(body);
   SmallVector<Value> terms;
-  conjuncts(select.getCondition(), terms);
+  faopt::collectConjuncts(select.getCondition(), terms);
   for (Value t : terms) {
     auto eq = t.getDefiningOp<arith::CmpIOp>();
     if (!eq || eq.getPredicate() != arith::CmpIPredicate::eq ||
@@ -208,21 +199,6 @@ Value inBuilder(Value v, func::FuncOp builder, IRMapping &m, OpBuilder &b) {
   return copy->getResult(cast<OpResult>(v).getResultNumber());
 }
 
-/// Clones the ops computing `v` in `from` into the current block of `b`,
-/// with `m` mapping `from`'s arguments and values from above.
-Value cloneSlice(Value v, Block &from, IRMapping &m, OpBuilder &b) {
-  if (Value known = m.lookupOrNull(v))
-    return known;
-  Operation *def = v.getDefiningOp();
-  if (!def || def->getBlock() != &from)
-    return {}; // the caller maps values from above first
-  for (Value o : def->getOperands())
-    if (!cloneSlice(o, from, m, b))
-      return {};
-  Operation *copy = b.clone(*def, m);
-  return copy->getResult(cast<OpResult>(v).getResultNumber());
-}
-
 Value toI64(OpBuilder &b, Location loc, Value v) {
   Type i64 = b.getI64Type();
   if (v.getType().isIndex())
@@ -267,7 +243,7 @@ bool testsSeqlenK(TileMapOp map, func::FuncOp kernel) {
                     .getOperand(0)
                     .getDefiningOp<arith::SelectOp>();
   SmallVector<Value> terms;
-  conjuncts(select.getCondition(), terms);
+  faopt::collectConjuncts(select.getCondition(), terms);
   return llvm::any_of(terms, [&](Value t) {
     auto lt = t.getDefiningOp<arith::CmpIOp>();
     if (!lt || lt.getPredicate() != arith::CmpIPredicate::slt ||
@@ -407,13 +383,7 @@ struct AttnSortedKeysAsBoundsPass
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kv, hi));
     eq.getResult().replaceAllUsesWith(inside);
     eq.erase();
-    // The key reads are dead now (users before definitions).
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator())
-      ops.push_back(&op);
-    for (Operation *op : llvm::reverse(ops))
-      if (op->use_empty() && keyOp(op))
-        op->erase();
+    faopt::eraseUnusedReads(body); // the key reads
   }
 
   /// attn.key_ranges after the builder's attn.block_list_build, its body
@@ -478,7 +448,7 @@ struct AttnSortedKeysAsBoundsPass
       m.map(from.getArgument(2), build.getHead());
       m.map(from.getArgument(3), position);
       m.map(from.getArgument(4), position);
-      return toI64(b, loc, cloneSlice(key, from, m, b));
+      return toI64(b, loc, faopt::cloneSlice(key, from, m, b));
     };
     Value rowKey = side(term.rowKey, pos);
     Value colKey = side(term.colKey, pos);

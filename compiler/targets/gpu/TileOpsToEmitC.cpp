@@ -342,6 +342,22 @@ struct TileMapLowering : KernelPattern<TileMapOp> {
   }
 };
 
+/// The device function the body of a list-builder op calls (outlined by
+/// attn-outline-tile-maps after its `own` arguments), with its captured
+/// values remapped appended to `operands`; an error on `op` otherwise.
+FailureOr<func::CallOp> outlinedCall(Operation *op, Region &body, unsigned own,
+                                     ConversionPatternRewriter &rewriter,
+                                     SmallVectorImpl<Value> &operands) {
+  auto callOp = dyn_cast<func::CallOp>(body.front().front());
+  if (!callOp)
+    return op->emitOpError()
+           << "expects a body that calls a device function (run "
+              "attn-outline-tile-maps first)";
+  for (Value captured : callOp.getOperands().drop_front(own))
+    operands.push_back(rewriter.getRemappedValue(captured));
+  return callOp;
+}
+
 /// The list builder's row: every thread classifies kv-blocks with the
 /// outlined device function; the template compacts the non-empty ones in
 /// order (warp ballots) and writes the count.
@@ -350,53 +366,48 @@ struct BlockListBuildLowering : KernelPattern<BlockListBuildOp> {
   LogicalResult
   matchAndRewrite(BlockListBuildOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Block &body = op.getBody().front();
-    auto callOp = dyn_cast<func::CallOp>(body.front());
-    if (!callOp)
-      return op.emitOpError()
-             << "expects a body that calls a device function (run "
-                "attn-outline-tile-maps first)";
-    Location loc = op.getLoc();
     SmallVector<Value> operands{adaptor.getLists(), adaptor.getBatch(),
                                 adaptor.getHead(),  adaptor.getQBlock(),
                                 adaptor.getLower(), adaptor.getUpper()};
-    for (Value captured : callOp.getOperands().drop_front(1))
-      operands.push_back(rewriter.getRemappedValue(captured));
-    comment(rewriter, loc,
-            "attn.block_list_build: " + callOp.getCallee().str() +
+    FailureOr<func::CallOp> callOp =
+        outlinedCall(op, op.getBody(), 1, rewriter, operands);
+    if (failed(callOp))
+      return failure();
+    StringRef callee = callOp->getCallee();
+    comment(rewriter, op.getLoc(),
+            "attn.block_list_build: " + callee.str() +
                 "(kv_block, ...) on kv-blocks [lower, upper), non-empty ones "
                 "listed in order");
-    call(rewriter, loc, Type(), "faopt::build_block_list", operands,
-         {"&" + callOp.getCallee().str()});
+    call(rewriter, op.getLoc(), Type(), "faopt::build_block_list", operands,
+         {"&" + callee.str()});
     rewriter.eraseOp(op);
     return success();
   }
 };
 
+/// The key ranges after a list row (attn-sorted-keys-as-bounds): the
+/// outlined keys function, the rows per q-block and the kv-block size as
+/// template arguments.
 struct KeyRangesLowering : KernelPattern<KeyRangesOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
   matchAndRewrite(KeyRangesOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Block &body = op.getBody().front();
-    auto callOp = dyn_cast<func::CallOp>(body.front());
-    if (!callOp)
-      return op.emitOpError()
-             << "expects a body that calls a device function (run "
-                "attn-outline-tile-maps first)";
-    Location loc = op.getLoc();
     SmallVector<Value> operands{adaptor.getLists(),   adaptor.getBatch(),
                                 adaptor.getHead(),    adaptor.getQBlock(),
                                 adaptor.getQFirst(),  adaptor.getKvBegin(),
                                 adaptor.getKvEnd()};
-    for (Value captured : callOp.getOperands().drop_front(2))
-      operands.push_back(rewriter.getRemappedValue(captured));
-    comment(rewriter, loc,
-            "attn.key_ranges: " + callOp.getCallee().str() +
+    FailureOr<func::CallOp> callOp =
+        outlinedCall(op, op.getBody(), 2, rewriter, operands);
+    if (failed(callOp))
+      return failure();
+    StringRef callee = callOp->getCallee();
+    comment(rewriter, op.getLoc(),
+            "attn.key_ranges: " + callee.str() +
                 "(pos, is_row, ...): if the kv keys are sorted, each row's "
                 "first and last kv with its key, after the list");
-    call(rewriter, loc, Type(), "faopt::key_ranges", operands,
-         {"&" + callOp.getCallee().str(), std::to_string(op.getRows()),
+    call(rewriter, op.getLoc(), Type(), "faopt::key_ranges", operands,
+         {"&" + callee.str(), std::to_string(op.getRows()),
           std::to_string(op.getBlockKv())});
     rewriter.eraseOp(op);
     return success();
