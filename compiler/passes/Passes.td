@@ -127,20 +127,4 @@ def AttnDecompose : Pass<"attn-decompose", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
-def AttnHoistTileUniformTerms : Pass<"attn-hoist-tile-uniform-terms", "mlir::func::FuncOp"> {
-  let summary = "Evaluate mask terms that are constant over a tile once per tile";
-  let description = [{
-    In a kernel with `attn.tiling`, a conjunct of a tile_map's mask (the
-    select's condition) that reads a tensor and uses q only as
-    `floordivsi(q, B)` with B a positive multiple of block_q, kv only as
-    `floordivsi(kv, B')` with B' a multiple of block_kv (block layouts
-    whose blocks are multiples of the tile), never the score, is computed
-    once before the tile_map at the tile's first row and column (the
-    tile_map's row and column must be products with multiples of the
-    tile) and the body uses that value. Exact for any tensor contents.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect"];
-}
-
 #endif // FAOPT_PASSES_TD

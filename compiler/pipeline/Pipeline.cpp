@@ -185,7 +185,6 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
   if (upTo(Stage::Decomposed)) {
     pm.addNestedPass<func::FuncOp>(createAttnExpandBlockAnalysis());
     pm.addNestedPass<func::FuncOp>(createAttnDecompose());
-    pm.addNestedPass<func::FuncOp>(createAttnHoistTileUniformTerms());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
