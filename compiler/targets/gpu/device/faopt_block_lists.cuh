@@ -154,6 +154,46 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   return {mn, mx};
 }
 
+/// Diagnosis (FAOPT_NVRTC_OPTIONS=-DFAOPT_DIAG_BUILDER_TIMES; timing only,
+/// prints from every thread block of every launch): thread 0 of each
+/// builder thread block reads the SM clock when build_block_list starts,
+/// after the first round's classification, when key_ranges has the span,
+/// after the order check and at the end, and key_ranges prints the cycles
+/// since the start (with the global timer at the start, to see the blocks'
+/// start skew). docs/performance.md item 44 has what it showed.
+#ifdef FAOPT_DIAG_BUILDER_TIMES
+FAOPT_DEVICE long long *diag_stamps() {
+  __shared__ long long stamps[8];
+  return stamps;
+}
+FAOPT_DEVICE void diag_stamp(int i) {
+  if (threadIdx.x != 0)
+    return;
+  diag_stamps()[i] = clock64();
+  if (i == 0) {
+    unsigned long long g;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
+    diag_stamps()[7] = static_cast<long long>(g);
+  }
+}
+FAOPT_DEVICE void diag_report(int last) {
+  __syncthreads();
+  diag_stamp(last);
+  if (threadIdx.x != 0)
+    return;
+  const long long *t = diag_stamps();
+  printf("builder-times block %d start_ns %lld classified %lld span %lld "
+         "checked %lld end %lld\n",
+         static_cast<int>(blockIdx.x), t[7], t[1] - t[0], t[2] - t[0],
+         last > 3 ? t[3] - t[0] : -1, t[last] - t[0]);
+}
+#define FAOPT_DIAG_STAMP(i) diag_stamp(i)
+#define FAOPT_DIAG_REPORT(i) diag_report(i)
+#else
+#define FAOPT_DIAG_STAMP(i)
+#define FAOPT_DIAG_REPORT(i)
+#endif
+
 /// The first and the last kv-block and the count of the list the thread
 /// block wrote last (build_block_list), for key_ranges: shared memory, so
 /// it need not read the list back from global memory. Valid once the block
@@ -177,6 +217,7 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
                                    faopt_i64 lower, faopt_i64 upper,
                                    Args... args) {
   __shared__ int warp_counts[32];
+  FAOPT_DIAG_STAMP(0);
   // The attention kernel may start now: it waits for this grid to finish
   // before it reads a list, and until then loads Q and sets up.
   allow_dependent_launch();
@@ -192,6 +233,7 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
     if (lane == 0)
       warp_counts[warp] = __popc(listed);
     __syncthreads();
+    FAOPT_DIAG_STAMP(1);
     int before = 0, total = 0;
     for (int w = 0; w < warps; ++w) {
       before += w < warp ? warp_counts[w] : 0;
@@ -247,10 +289,12 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
                             args...)
                       : 0;
   __syncthreads(); // build_block_list's span and count are written
+  FAOPT_DIAG_STAMP(2);
   const int count = list_span()[2];
   if (count <= 0) {
     if (threadIdx.x == 0)
       row[0] = 0;
+    FAOPT_DIAG_REPORT(3);
     return;
   }
   const faopt_i64 first_kv = static_cast<faopt_i64>(list_span()[0]) * BLOCK_KV;
@@ -275,10 +319,13 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
       sorted &= base + j * threads + 1 >= hi_pos || k0[j] <= k1[j];
   }
   sorted = __syncthreads_and(sorted);
+  FAOPT_DIAG_STAMP(3);
   if (threadIdx.x == 0)
     row[0] = sorted ? 1 : 0;
-  if (!sorted)
+  if (!sorted) {
+    FAOPT_DIAG_REPORT(4);
     return;
+  }
   for (int r = threadIdx.x; r < ROWS; r += threads) {
     if (r != static_cast<int>(threadIdx.x))
       key = Key(static_cast<int>(q_first) + r, true, args...);
@@ -291,6 +338,7 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
     row[1 + 2 * r] = first;
     row[2 + 2 * r] = end - 1;
   }
+  FAOPT_DIAG_REPORT(4);
 }
 
 } // namespace faopt

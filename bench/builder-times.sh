@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# On the GPU machine: where a list builder's time goes, phase by phase.
+# Runs `faopt-bench --only variants` with the builders compiled with
+# -DFAOPT_DIAG_BUILDER_TIMES (faopt_block_lists.cuh: thread 0 of every
+# builder thread block prints SM-clock stamps; only builders with key
+# ranges print, i.e. the documents one) and summarises, per launch, the
+# cycles from a thread block's start to: its first round's classification,
+# key_ranges having the span, the order check, the end (median, p90, max
+# over the 128 blocks), and the spread of the blocks' start times.
+#   bench/builder-times.sh OUTDIR
+set -euo pipefail
+out="$1"
+root="${FAOPT_ROOT:-/tmp/f}"
+export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+mkdir -p "$out"
+FAOPT_NVRTC_OPTIONS="${FAOPT_NVRTC_OPTIONS:-} -DFAOPT_DIAG_BUILDER_TIMES" \
+FAOPT_CACHE_DIR=/tmp/faopt-builder-times-cache \
+  "$root/bin/faopt-bench" --only variants --reps 3 > "$out/builder_times_raw.txt" 2>&1 || true
+python3 - "$out/builder_times_raw.txt" <<'PY' | tee "$out/builder_times.txt"
+import re, statistics as st, sys
+rows = []
+for line in open(sys.argv[1]):
+    if line.startswith("builder-times"):
+        rows.append([int(x) for x in re.findall(r"-?\d+", line)[:6]])
+if not rows:
+    print("no builder-times lines (no builder with key ranges ran?)"); sys.exit(0)
+blocks = max(r[0] for r in rows) + 1
+launches = [rows[i:i + blocks] for i in range(0, len(rows) - blocks + 1, blocks)]
+print(f"{len(launches)} launches of {blocks} thread blocks (cycles from each block's start)")
+for k, launch in enumerate(launches):
+    spread = max(r[1] for r in launch) - min(r[1] for r in launch)
+    parts = []
+    for name, i in (("classified", 2), ("span", 3), ("checked", 4), ("end", 5)):
+        v = sorted(r[i] for r in launch if r[i] >= 0)
+        if v:
+            parts.append(f"{name} {st.median(v):.0f}/{v[int(0.9 * (len(v) - 1))]}/{v[-1]}")
+    print(f"launch {k}: start spread {spread} ns; median/p90/max: " + "; ".join(parts))
+PY
