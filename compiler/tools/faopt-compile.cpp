@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/pipeline/Explain.h"
+#include "compiler/pipeline/ExplainLowered.h"
 #include "compiler/pipeline/Pipeline.h"
 #include "compiler/spec/Spec.h"
 #include "compiler/spec/SpecToMLIR.h"
@@ -169,6 +170,39 @@ int writeOutput(StringRef path, StringRef text) {
 
 } // namespace
 
+/// Builds the spec's module and runs the pipeline up to `stage` with the
+/// command line's options; on failure, `failure` says why.
+mlir::LogicalResult lowerSpec(mlir::MLIRContext &context,
+                              const faopt::spec::AttentionSpec &spec,
+                              const std::string &specPath, faopt::Stage stage,
+                              mlir::OwningOpRef<mlir::ModuleOp> &module,
+                              std::string &failure) {
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return mlir::success();
+  });
+  module = faopt::spec::buildModule(context, spec, sys::path::filename(specPath));
+  if (failed(mlir::verify(*module))) {
+    failure = specPath + ": the spec produced invalid IR:\n" + diagnostics;
+    return mlir::failure();
+  }
+  faopt::PipelineOptions options;
+  options.target = targetName;
+  options.blockQ = blockQ;
+  options.blockKv = blockKv;
+  options.softmaxOverlap = !noSoftmaxOverlap;
+  options.persistent = persistentMode();
+  options.qStages = qStages;
+  options.rowBoundMasks = rowBoundMode();
+  if (failed(faopt::runPipeline(*module, options, stage))) {
+    failure = specPath + ": compilation failed:\n" + diagnostics;
+    return mlir::failure();
+  }
+  return mlir::success();
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   // --mlir-print-debuginfo, --mlir-print-ir-after-all, ... work here too.
@@ -258,6 +292,19 @@ int main(int argc, char **argv) {
       return fail("--shape: " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
                              persistentMode(), qStages);
+    if (target->isGpu()) {
+      // What the lowering chose for this kernel's masks: read from the
+      // compiled module (a second or so), not predicted from the spec.
+      mlir::DialectRegistry registry;
+      faopt::registerPipelineDialects(registry);
+      mlir::MLIRContext context(registry);
+      mlir::OwningOpRef<mlir::ModuleOp> lowered;
+      std::string failure;
+      if (failed(lowerSpec(context, spec, specPath, faopt::Stage::Lowered,
+                           lowered, failure)))
+        return fail(failure);
+      outs() << faopt::explainLowered(*lowered);
+    }
     if (outputPath == "-")
       return 0;
   }
@@ -297,27 +344,10 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   faopt::registerPipelineDialects(registry);
   mlir::MLIRContext context(registry);
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    raw_string_ostream os(diagnostics);
-    os << d.getLocation() << ": " << d << "\n";
-    return mlir::success();
-  });
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      faopt::spec::buildModule(context, spec, sys::path::filename(specPath));
-  if (failed(mlir::verify(*module)))
-    return fail(specPath + ": the spec produced invalid IR:\n" + diagnostics);
-
-  faopt::PipelineOptions options;
-  options.target = targetName;
-  options.blockQ = blockQ;
-  options.blockKv = blockKv;
-  options.softmaxOverlap = !noSoftmaxOverlap;
-  options.persistent = persistentMode();
-  options.qStages = qStages;
-  options.rowBoundMasks = rowBoundMode();
-  if (failed(faopt::runPipeline(*module, options, *stage)))
-    return fail(specPath + ": compilation failed:\n" + diagnostics);
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::string failure;
+  if (failed(lowerSpec(context, spec, specPath, *stage, module, failure)))
+    return fail(failure);
 
   std::string text;
   raw_string_ostream os(text);

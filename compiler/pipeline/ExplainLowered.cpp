@@ -1,0 +1,37 @@
+//===- ExplainLowered.cpp - what the GPU lowering chose -------------------===//
+#include "compiler/pipeline/ExplainLowered.h"
+
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
+
+#include <sstream>
+
+namespace faopt {
+
+std::string explainLowered(mlir::ModuleOp module) {
+  // The device templates the lowering calls for each form
+  // (faopt_sm80.cuh / faopt_block_lists.cuh): counted in the EmitC module,
+  // so the report says what this kernel does, not what the spec allows.
+  int64_t rowBoundMaps = 0, keyRanges = 0;
+  module.walk([&](mlir::emitc::CallOpaqueOp call) {
+    llvm::StringRef callee = call.getCallee();
+    rowBoundMaps += callee == "faopt::map_positions_in_rows";
+    keyRanges += callee == "faopt::key_ranges";
+  });
+  std::ostringstream os;
+  if (rowBoundMaps)
+    os << "  row bounds: masked kv-blocks compare each score's kv with its "
+          "row's first and last allowed kv, computed once per row and "
+          "kv-block instead of the mask per score (attn-kv-bounds-in-rows; "
+          "--no-row-bound-masks turns them off)\n";
+  if (keyRanges)
+    os << "  key ranges: the list builder checks, per q-block, whether the kv "
+          "keys of the mask's key(q) == key(kv) term are sorted over the "
+          "kv-blocks it lists (document ids in order) and then writes each "
+          "row's kv range; the kernel reads a flag and runs a copy of its "
+          "loop that compares kv with the range instead of reading keys per "
+          "score, or the original loop where the keys are not sorted "
+          "(attn-sorted-keys-as-bounds; --no-row-bound-masks turns it off)\n";
+  return os.str();
+}
+
+} // namespace faopt
