@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "faopt/runtime.hpp"
+#include "runtime/KernelCache.h"
 
 #include "gtest/gtest.h"
 #include <cmath>
@@ -643,6 +644,61 @@ TEST(Runtime, DiskCacheHitAndCorruptedEntry) {
     ASSERT_TRUE(k);
     EXPECT_NE(err.find("checksum mismatch"), std::string::npos) << err;
   }
+  fs::remove_all(dir);
+}
+
+/// A disk-cache entry whose manifest disagrees with the kernel ABI this
+/// build reads (written by another build, or edited) is rejected with the
+/// manifest check's message, not launched: the entry is rewritten here
+/// through the cache itself, so its checksum is valid and only the
+/// manifest's content can stop it.
+TEST(Runtime, InconsistentCachedManifestIsRejected) {
+  SKIP_WITHOUT_NVRTC();
+  const std::string spec =
+      R"({"name": "rt_doc", "dtype": "bf16", "head_dim": 128,
+          "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]}},
+          "mask": ["causal", {"type": "document", "ids": "doc"}]})";
+  std::string dir = freshDir("manifest");
+  faopt::ContextOptions o;
+  o.target = "sm90a"; // TMA: the list builder writes key ranges
+  o.cacheDir = dir;
+  {
+    auto ctx = faopt::Context::create(o);
+    ASSERT_TRUE(ctx) << ctx.status().message();
+    auto k = ctx->kernel(spec);
+    ASSERT_TRUE(k) << k.status().message();
+  }
+  ASSERT_EQ(entries(dir).size(), 1u);
+  const std::string key = entries(dir)[0].stem().string();
+  faopt::rt::DiskCache cache(dir);
+  std::optional<faopt::rt::CacheEntry> good = cache.load(key);
+  ASSERT_TRUE(good);
+  auto rejectedWith = [&](const std::string &from, const std::string &to) {
+    faopt::rt::CacheEntry edited = *good;
+    size_t at = edited.manifest.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at == std::string::npos)
+      return std::string();
+    edited.manifest.replace(at, from.size(), to);
+    EXPECT_TRUE(cache.store(key, edited));
+    auto ctx = faopt::Context::create(o);
+    EXPECT_TRUE(ctx) << ctx.status().message();
+    auto k = ctx->kernel(spec);
+    EXPECT_FALSE(k);
+    return k ? std::string() : k.status().message();
+  };
+  EXPECT_EQ(rejectedWith("\"key_range_rows\": 128", "\"key_range_rows\": 64"),
+            "kernel manifest: block_list_builder.key_range_rows must be 0 or "
+            "block_q");
+  EXPECT_EQ(rejectedWith("\"kernel\": \"rt_doc_block_lists\"",
+                         "\"builder\": \"rt_doc_block_lists\""),
+            "kernel manifest has an incomplete block_list_builder");
+  // The entry as compiled loads again.
+  ASSERT_TRUE(cache.store(key, *good));
+  auto ctx = faopt::Context::create(o);
+  ASSERT_TRUE(ctx);
+  auto k = ctx->kernel(spec);
+  EXPECT_TRUE(k) << k.status().message();
   fs::remove_all(dir);
 }
 
