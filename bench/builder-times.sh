@@ -6,7 +6,9 @@
 # ranges print, i.e. the documents one) and summarises, per launch, the
 # cycles from a thread block's start to: its first round's classification,
 # key_ranges having the span, the order check, the end (median, p90, max
-# over the 128 blocks), and the spread of the blocks' start times.
+# over the 128 blocks), and the spread of the blocks' start times; then
+# thread 0's entry and exit of its tensor_bounds calls (block 0 and the
+# median block).
 #   bench/builder-times.sh OUTDIR
 set -euo pipefail
 out="$1"
@@ -21,7 +23,7 @@ import re, statistics as st, sys
 rows = []
 for line in open(sys.argv[1]):
     if line.startswith("builder-times"):
-        rows.append([int(x) for x in re.findall(r"-?\d+", line)[:6]])
+        rows.append([int(x) for x in re.findall(r"-?\d+", line)[:12]])
 if not rows:
     print("no builder-times lines (no builder with key ranges ran?)"); sys.exit(0)
 blocks = max(r[0] for r in rows) + 1
@@ -35,4 +37,10 @@ for k, launch in enumerate(launches):
         if v:
             parts.append(f"{name} {st.median(v):.0f}/{v[int(0.9 * (len(v) - 1))]}/{v[-1]}")
     print(f"launch {k}: start spread {spread} ns; median/p90/max: " + "; ".join(parts))
+    # Thread 0's tensor_bounds calls (entry, exit, ...): block 0 (one
+    # candidate kv-block) and the median block.
+    if len(launch[0]) >= 12:
+        b0 = next(r for r in launch if r[0] == 0)
+        med = [st.median(r[i] for r in launch) for i in range(6, 12)]
+        print("   tensor_bounds entry/exit, block 0:", b0[6:12], " median block:", [round(m) for m in med])
 PY

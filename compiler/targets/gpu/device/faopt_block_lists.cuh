@@ -14,6 +14,70 @@
 
 namespace faopt {
 
+/// Diagnosis (FAOPT_NVRTC_OPTIONS=-DFAOPT_DIAG_BUILDER_TIMES; timing only,
+/// prints from every thread block of every launch): thread 0 of each
+/// builder thread block reads the SM clock when build_block_list starts,
+/// after the first round's classification, when key_ranges has the span,
+/// after the order check and at the end, and key_ranges prints the cycles
+/// since the start (with the global timer at the start, to see the blocks'
+/// start skew), then thread 0's tensor_bounds entries and exits. docs/performance.md item 44 has what it showed.
+#ifdef FAOPT_DIAG_BUILDER_TIMES
+FAOPT_DEVICE long long *diag_stamps() {
+  __shared__ long long stamps[8];
+  return stamps;
+}
+/// Thread 0's clock at the entry and exit of its tensor_bounds calls (the
+/// first eight marks), for the same report.
+FAOPT_DEVICE long long *diag_trace(int **count) {
+  __shared__ long long trace[8];
+  __shared__ int n;
+  *count = &n;
+  return trace;
+}
+FAOPT_DEVICE void diag_trace_mark() {
+  int *n;
+  long long *t = diag_trace(&n);
+  if (threadIdx.x == 0 && *n < 8)
+    t[(*n)++] = clock64();
+}
+FAOPT_DEVICE void diag_stamp(int i) {
+  if (threadIdx.x != 0)
+    return;
+  diag_stamps()[i] = clock64();
+  if (i == 0) {
+    int *n;
+    diag_trace(&n);
+    *n = 0;
+    unsigned long long g;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
+    diag_stamps()[7] = static_cast<long long>(g);
+  }
+}
+FAOPT_DEVICE void diag_report(int last) {
+  __syncthreads();
+  diag_stamp(last);
+  if (threadIdx.x != 0)
+    return;
+  const long long *t = diag_stamps();
+  int *n;
+  const long long *tr = diag_trace(&n);
+  printf("builder-times block %d start_ns %lld classified %lld span %lld "
+         "checked %lld end %lld trace %lld %lld %lld %lld %lld %lld\n",
+         static_cast<int>(blockIdx.x), t[7], t[1] - t[0], t[2] - t[0],
+         last > 3 ? t[3] - t[0] : -1, t[last] - t[0],
+         *n > 0 ? tr[0] - t[0] : -1, *n > 1 ? tr[1] - t[0] : -1,
+         *n > 2 ? tr[2] - t[0] : -1, *n > 3 ? tr[3] - t[0] : -1,
+         *n > 4 ? tr[4] - t[0] : -1, *n > 5 ? tr[5] - t[0] : -1);
+}
+#define FAOPT_DIAG_STAMP(i) diag_stamp(i)
+#define FAOPT_DIAG_REPORT(i) diag_report(i)
+#define FAOPT_DIAG_TRACE() diag_trace_mark()
+#else
+#define FAOPT_DIAG_STAMP(i)
+#define FAOPT_DIAG_REPORT(i)
+#define FAOPT_DIAG_TRACE()
+#endif
+
 /// The smallest and largest entry of an integer tensor over a box of
 /// indices (attn.tensor_bounds): `bounds` are lower[0..Rank) then
 /// upper[0..Rank), inclusive; an empty box gives {INT64_MAX, INT64_MIN}.
@@ -89,6 +153,7 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   static_assert(sizeof...(B) == 2 * Rank,
                 "a lower and an upper bound per dimension");
   const faopt_i64 box[] = {static_cast<faopt_i64>(bounds)...};
+  FAOPT_DIAG_TRACE();
   const unsigned all = 0xffffffffu;
   bool shared = __activemask() == all;
   if (shared) {
@@ -151,48 +216,9 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
       mx = b > mx ? b : mx;
     }
   }
+  FAOPT_DIAG_TRACE();
   return {mn, mx};
 }
-
-/// Diagnosis (FAOPT_NVRTC_OPTIONS=-DFAOPT_DIAG_BUILDER_TIMES; timing only,
-/// prints from every thread block of every launch): thread 0 of each
-/// builder thread block reads the SM clock when build_block_list starts,
-/// after the first round's classification, when key_ranges has the span,
-/// after the order check and at the end, and key_ranges prints the cycles
-/// since the start (with the global timer at the start, to see the blocks'
-/// start skew). docs/performance.md item 44 has what it showed.
-#ifdef FAOPT_DIAG_BUILDER_TIMES
-FAOPT_DEVICE long long *diag_stamps() {
-  __shared__ long long stamps[8];
-  return stamps;
-}
-FAOPT_DEVICE void diag_stamp(int i) {
-  if (threadIdx.x != 0)
-    return;
-  diag_stamps()[i] = clock64();
-  if (i == 0) {
-    unsigned long long g;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
-    diag_stamps()[7] = static_cast<long long>(g);
-  }
-}
-FAOPT_DEVICE void diag_report(int last) {
-  __syncthreads();
-  diag_stamp(last);
-  if (threadIdx.x != 0)
-    return;
-  const long long *t = diag_stamps();
-  printf("builder-times block %d start_ns %lld classified %lld span %lld "
-         "checked %lld end %lld\n",
-         static_cast<int>(blockIdx.x), t[7], t[1] - t[0], t[2] - t[0],
-         last > 3 ? t[3] - t[0] : -1, t[last] - t[0]);
-}
-#define FAOPT_DIAG_STAMP(i) diag_stamp(i)
-#define FAOPT_DIAG_REPORT(i) diag_report(i)
-#else
-#define FAOPT_DIAG_STAMP(i)
-#define FAOPT_DIAG_REPORT(i)
-#endif
 
 /// The first and the last kv-block and the count of the list the thread
 /// block wrote last (build_block_list), for key_ranges: shared memory, so
