@@ -136,7 +136,9 @@ FAOPT_DEVICE void fold_contiguous32(const T *p, faopt_i64 n, T &lo, T &hi) {
     for (int k = 0; k < 32; ++k)
       if (k < m)
         x[k] = v[k];
+#ifndef FAOPT_FOLD_NO_FENCE // experiment: is the fence's own cost the issue?
     __threadfence_block();
+#endif
 #pragma unroll
     for (int k = 0; k < 32; ++k)
       if (k < m)
