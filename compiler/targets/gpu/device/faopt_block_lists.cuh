@@ -311,7 +311,9 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
                   qb * lists.stride[2];
   int32_t *row = list + (lists.size[3] - (1 + 2 * ROWS));
   const int threads = static_cast<int>(blockDim.x);
-  // The first row's key is read now, its latency under the order check.
+  // The first row key is read before the barrier below; the barrier seems
+  // to wait for it anyway (without this barrier the phase was ~800 cycles
+  // shorter, docs/performance.md item 44), so it costs a round trip here.
   faopt_i64 key = threadIdx.x < ROWS
                       ? Key(static_cast<int>(q_first) + threadIdx.x, true,
                             args...)
