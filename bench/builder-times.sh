@@ -7,11 +7,11 @@
 # cycles from a thread block's start to: its first round's classification,
 # key_ranges having the span, the order check, the end (median, p90, max
 # over the 128 blocks), and the spread of the blocks' start times; then
-# thread 0's entry and exit of its tensor_bounds calls (block 0 and the
-# median block).
+# thread 0's entry and exit of its tensor_bounds calls (block 0, and the
+# median over blocks of each mark).
 #   bench/builder-times.sh OUTDIR
 set -euo pipefail
-out="$1"
+out="${1:?usage: builder-times.sh OUTDIR}"
 root="${FAOPT_ROOT:-/tmp/f}"
 export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
@@ -41,6 +41,9 @@ for k, launch in enumerate(launches):
     # candidate kv-block) and the median block.
     if len(launch[0]) >= 12:
         b0 = next(r for r in launch if r[0] == 0)
-        med = [st.median(r[i] for r in launch) for i in range(6, 12)]
-        print("   tensor_bounds entry/exit, block 0:", b0[6:12], " median block:", [round(m) for m in med])
+        med = []
+        for i in range(6, 12):
+            v = [r[i] for r in launch if r[i] >= 0]
+            med.append(round(st.median(v)) if v else -1)
+        print("   tensor_bounds entry/exit, block 0:", b0[6:12], " median over blocks, per mark:", med)
 PY

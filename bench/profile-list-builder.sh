@@ -6,7 +6,7 @@
 # tool returns few files). Clocks are left alone, as in list-builder-cost.sh.
 #   bench/profile-list-builder.sh OUTDIR [KERNEL]   (KERNEL: var_document_block_lists)
 set -euo pipefail
-out="$1" kernel="${2:-var_document_block_lists}"
+out="${1:?usage: profile-list-builder.sh OUTDIR [KERNEL]}" kernel="${2:-var_document_block_lists}"
 root="${FAOPT_ROOT:-/tmp/f}"
 export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"

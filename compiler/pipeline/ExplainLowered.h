@@ -1,4 +1,4 @@
-//===- ExplainLowered.h - what the GPU lowering chose ------------*- C++ -*-===//
+//===- ExplainLowered.h - what the GPU lowering chose -------*- C++ -*-===//
 //
 // The part of `faopt-compile --explain` that only the compiled kernel can
 // tell: which mask forms the GPU lowering picked (per-row kv bounds,

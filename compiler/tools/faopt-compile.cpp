@@ -168,13 +168,12 @@ int writeOutput(StringRef path, StringRef text) {
   return 0;
 }
 
-} // namespace
-
-/// Builds the spec's module and runs the pipeline up to `stage` with the
-/// command line's options; on failure, `failure` says why.
+/// The spec's module, run through the pipeline up to `stage` with the
+/// command line's options (the same ones --emit uses); on failure,
+/// `failure` says why.
 mlir::LogicalResult lowerSpec(mlir::MLIRContext &context,
                               const faopt::spec::AttentionSpec &spec,
-                              const std::string &specPath, faopt::Stage stage,
+                              faopt::Stage stage,
                               mlir::OwningOpRef<mlir::ModuleOp> &module,
                               std::string &failure) {
   std::string diagnostics;
@@ -183,7 +182,8 @@ mlir::LogicalResult lowerSpec(mlir::MLIRContext &context,
     os << d.getLocation() << ": " << d << "\n";
     return mlir::success();
   });
-  module = faopt::spec::buildModule(context, spec, sys::path::filename(specPath));
+  module =
+      faopt::spec::buildModule(context, spec, sys::path::filename(specPath));
   if (failed(mlir::verify(*module))) {
     failure = specPath + ": the spec produced invalid IR:\n" + diagnostics;
     return mlir::failure();
@@ -202,6 +202,8 @@ mlir::LogicalResult lowerSpec(mlir::MLIRContext &context,
   }
   return mlir::success();
 }
+
+} // namespace
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -300,8 +302,8 @@ int main(int argc, char **argv) {
       mlir::MLIRContext context(registry);
       mlir::OwningOpRef<mlir::ModuleOp> lowered;
       std::string failure;
-      if (failed(lowerSpec(context, spec, specPath, faopt::Stage::Lowered,
-                           lowered, failure)))
+      if (failed(lowerSpec(context, spec, faopt::Stage::Lowered, lowered,
+                           failure)))
         return fail(failure);
       outs() << faopt::explainLowered(*lowered);
     }
@@ -346,7 +348,7 @@ int main(int argc, char **argv) {
   mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module;
   std::string failure;
-  if (failed(lowerSpec(context, spec, specPath, *stage, module, failure)))
+  if (failed(lowerSpec(context, spec, *stage, module, failure)))
     return fail(failure);
 
   std::string text;

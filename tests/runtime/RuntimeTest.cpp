@@ -664,6 +664,9 @@ TEST(Runtime, InconsistentCachedManifestIsRejected) {
   o.cacheDir = dir;
   {
     auto ctx = faopt::Context::create(o);
+    if (!ctx && ctx.status().message().find("needs a compute capability 9.0") !=
+                    std::string::npos)
+      GTEST_SKIP() << ctx.status().message(); // a GPU that is not Hopper
     ASSERT_TRUE(ctx) << ctx.status().message();
     auto k = ctx->kernel(spec);
     ASSERT_TRUE(k) << k.status().message();
@@ -683,6 +686,8 @@ TEST(Runtime, InconsistentCachedManifestIsRejected) {
     EXPECT_TRUE(cache.store(key, edited));
     auto ctx = faopt::Context::create(o);
     EXPECT_TRUE(ctx) << ctx.status().message();
+    if (!ctx)
+      return std::string();
     auto k = ctx->kernel(spec);
     EXPECT_FALSE(k);
     return k ? std::string() : k.status().message();

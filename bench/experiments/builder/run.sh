@@ -19,6 +19,6 @@ for opt in "" "-DFAOPT_FOLD_NO_FENCE"; do
   tag="${opt:-default}"; tag="${tag#-D}"
   echo "== $tag"
   FAOPT_NVRTC_OPTIONS="$opt" FAOPT_CACHE_DIR="/tmp/faopt-builder-exp-$tag" \
-    bench/list-builder-cost.sh "$out/$tag" | grep "list builder"
-  FAOPT_NVRTC_OPTIONS="$opt" bench/builder-times.sh "$out/$tag-times" | sed -n 1,5p
+    bench/list-builder-cost.sh "$out/$tag" | grep "list builder" || true
+  FAOPT_NVRTC_OPTIONS="$opt" bench/builder-times.sh "$out/$tag-times" | sed -n 1,5p || true
 done

@@ -20,14 +20,16 @@ namespace faopt {
 /// after the first round's classification, when key_ranges has the span,
 /// after the order check and at the end, and key_ranges prints the cycles
 /// since the start (with the global timer at the start, to see the blocks'
-/// start skew), then thread 0's tensor_bounds entries and exits. docs/performance.md item 44 has what it showed.
+/// start skew), then thread 0's tensor_bounds entries and exits.
+/// docs/performance.md item 44 has what it showed.
 #ifdef FAOPT_DIAG_BUILDER_TIMES
 FAOPT_DEVICE long long *diag_stamps() {
   __shared__ long long stamps[8];
   return stamps;
 }
-/// Thread 0's clock at the entry and exit of its tensor_bounds calls (the
-/// first eight marks), for the same report.
+/// Thread 0's clock at the entry and exit of its tensor_bounds calls (up to
+/// eight marks; the report prints six), for the same report. Set up by
+/// build_block_list's first stamp: builders only.
 FAOPT_DEVICE long long *diag_trace(int **count) {
   __shared__ long long trace[8];
   __shared__ int n;
@@ -43,15 +45,22 @@ FAOPT_DEVICE void diag_trace_mark() {
 FAOPT_DEVICE void diag_stamp(int i) {
   if (threadIdx.x != 0)
     return;
-  diag_stamps()[i] = clock64();
+  const long long now = clock64();
+  long long *t = diag_stamps();
   if (i == 0) {
+    // Stamps a path does not reach print as -1 (t[k] - t[0]).
+    for (int k = 1; k < 7; ++k)
+      t[k] = now - 1;
     int *n;
     diag_trace(&n);
     *n = 0;
     unsigned long long g;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
-    diag_stamps()[7] = static_cast<long long>(g);
+    t[7] = static_cast<long long>(g);
+  } else if (i == 1 && t[1] != t[0] - 1) {
+    return; // the first round's classification only
   }
+  t[i] = now;
 }
 FAOPT_DEVICE void diag_report(int last) {
   __syncthreads();
@@ -155,7 +164,6 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   static_assert(sizeof...(B) == 2 * Rank,
                 "a lower and an upper bound per dimension");
   const faopt_i64 box[] = {static_cast<faopt_i64>(bounds)...};
-  FAOPT_DIAG_TRACE();
   const unsigned all = 0xffffffffu;
   bool shared = __activemask() == all;
   if (shared) {
@@ -165,6 +173,7 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
       same &= box[d] == __shfl_sync(all, box[d], 0);
     shared = __all_sync(all, same);
   }
+  FAOPT_DIAG_TRACE(); // after the warp-wide checks (it branches on thread 0)
   bool empty = false;
 #pragma unroll
   for (int d = 0; d < Rank; ++d)
