@@ -11,6 +11,9 @@
 # in flight (session 13's reason for it), so the kv-block read phase grows
 # and the builder gets slower (> 8.2 us); if it gets faster, the fence's
 # own cost dominates and a cheaper way to pin the loads is the next step.
+# The stamps (builder-times.sh) now also mark thread 0's contiguous run
+# after its loads have landed, so the kv-block read splits into loads
+# and fold: which of the two is the ~2,800 cycles (item 44, call 8)?
 # Timing only; the lists are the same either way (the fence orders nothing
 # the fold needs).
 set -euo pipefail

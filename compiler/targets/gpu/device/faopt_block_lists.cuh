@@ -27,8 +27,9 @@ FAOPT_DEVICE long long *diag_stamps() {
   __shared__ long long stamps[8];
   return stamps;
 }
-/// Thread 0's clock at the entry and exit of its tensor_bounds calls (up to
-/// eight marks; the report prints six), for the same report. Set up by
+/// Thread 0's clock at the entry and exit of its tensor_bounds calls, and
+/// in a thread's own contiguous run after each round of loads has landed
+/// (up to eight marks; the report prints six), for the same report. Set up by
 /// build_block_list's first stamp: builders only.
 FAOPT_DEVICE long long *diag_trace(int **count) {
   __shared__ long long trace[8];
@@ -148,6 +149,7 @@ FAOPT_DEVICE void fold_contiguous32(const T *p, faopt_i64 n, T &lo, T &hi) {
 #ifndef FAOPT_FOLD_NO_FENCE // experiment: is the fence's own cost the issue?
     __threadfence_block();
 #endif
+    FAOPT_DIAG_TRACE(); // the round's loads have landed; the fold follows
 #pragma unroll
     for (int k = 0; k < 32; ++k)
       if (k < m)
