@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/pipeline/ExplainLowered.h"
+#include "compiler/targets/gpu/DeviceTemplateNames.h"
 
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "llvm/Support/raw_ostream.h"
@@ -14,13 +15,11 @@ namespace faopt {
 std::string explainLowered(mlir::ModuleOp module) {
   // The device templates the lowering calls for each form
   // (faopt_sm80.cuh / faopt_block_lists.cuh), found in the EmitC module.
-  // The callee names are TileOpsToEmitC's (attn.tile_map with row bounds,
-  // attn.key_ranges); tests/lit/tools/explain.test fails if they drift.
   bool rowBoundMaps = false, keyRanges = false;
   module.walk([&](mlir::emitc::CallOpaqueOp call) {
     llvm::StringRef callee = call.getCallee();
-    rowBoundMaps |= callee == "faopt::map_positions_in_rows";
-    keyRanges |= callee == "faopt::key_ranges";
+    rowBoundMaps |= callee == gpu::kMapPositionsInRows;
+    keyRanges |= callee == gpu::kKeyRanges;
   });
   std::string text;
   llvm::raw_string_ostream os(text);

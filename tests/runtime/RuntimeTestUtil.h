@@ -20,12 +20,14 @@ namespace faopt_test {
 
 namespace fs = std::filesystem;
 
-inline const char *kSpec = R"({"name": "rt_causal", "dtype": "bf16", "head_dim": 64,
-                        "mask": "causal"})";
+inline const char *kSpec =
+    R"({"name": "rt_causal", "dtype": "bf16", "head_dim": 64,
+        "mask": "causal"})";
 
 /// Launch arguments with fake device addresses: validation must reject (or,
 /// without a device, stop) before anything reaches a GPU.
-inline faopt::ForwardArgs fakeArgs(int64_t batch, int64_t heads, int64_t kvHeads) {
+inline faopt::ForwardArgs fakeArgs(int64_t batch, int64_t heads,
+                                   int64_t kvHeads) {
   faopt::ForwardArgs a = faopt::defaultForwardArgs();
   a.q = a.k = a.v = reinterpret_cast<void *>(0x10000);
   a.o = reinterpret_cast<void *>(0x20000);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/EmitCBuilders.h"
+#include "compiler/targets/gpu/DeviceTemplateNames.h"
 #include "compiler/targets/gpu/ConvertToEmitC.h"
 
 #include "dialects/attn/AttnOps.h"
@@ -327,7 +328,7 @@ struct TileMapLowering : KernelPattern<TileMapOp> {
                   last.getValue().str() + ", -inf elsewhere");
       rewriter.replaceOp(
           op, call(rewriter, loc, convert(op.getType()),
-                   "faopt::map_positions_in_rows", operands,
+                   faopt::gpu::kMapPositionsInRows, operands,
                    {first.getValue().str(), last.getValue().str(),
                     callOp.getCallee().str()}));
       return success();
@@ -406,7 +407,7 @@ struct KeyRangesLowering : KernelPattern<KeyRangesOp> {
             "attn.key_ranges: " + callee.str() +
                 "(pos, is_row, ...): if the kv keys are sorted, each row's "
                 "first and last kv with its key, after the list");
-    call(rewriter, op.getLoc(), Type(), "faopt::key_ranges", operands,
+    call(rewriter, op.getLoc(), Type(), faopt::gpu::kKeyRanges, operands,
          {"&" + callee.str(), std::to_string(op.getRows()),
           std::to_string(op.getBlockKv())});
     rewriter.eraseOp(op);
