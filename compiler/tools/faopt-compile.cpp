@@ -168,6 +168,20 @@ int writeOutput(StringRef path, StringRef text) {
   return 0;
 }
 
+/// The command line's compile options, common to the MLIR pipeline
+/// (PipelineOptions) and the whole GPU compile (GpuCompileOptions).
+template <typename Options> Options commonOptions() {
+  Options options;
+  options.target = targetName;
+  options.blockQ = blockQ;
+  options.blockKv = blockKv;
+  options.softmaxOverlap = !noSoftmaxOverlap;
+  options.persistent = persistentMode();
+  options.qStages = qStages;
+  options.rowBoundMasks = rowBoundMode();
+  return options;
+}
+
 /// The spec's module, run through the pipeline up to `stage` with the
 /// command line's options (the same ones --emit uses); on failure,
 /// `failure` says why.
@@ -188,15 +202,8 @@ mlir::LogicalResult lowerSpec(mlir::MLIRContext &context,
     failure = specPath + ": the spec produced invalid IR:\n" + diagnostics;
     return mlir::failure();
   }
-  faopt::PipelineOptions options;
-  options.target = targetName;
-  options.blockQ = blockQ;
-  options.blockKv = blockKv;
-  options.softmaxOverlap = !noSoftmaxOverlap;
-  options.persistent = persistentMode();
-  options.qStages = qStages;
-  options.rowBoundMasks = rowBoundMode();
-  if (failed(faopt::runPipeline(*module, options, stage))) {
+  if (failed(faopt::runPipeline(
+          *module, commonOptions<faopt::PipelineOptions>(), stage))) {
     failure = specPath + ": compilation failed:\n" + diagnostics;
     return mlir::failure();
   }
@@ -312,14 +319,7 @@ int main(int argc, char **argv) {
   }
 
   if (emitCode) {
-    faopt::GpuCompileOptions options;
-    options.target = targetName;
-    options.blockQ = blockQ;
-    options.blockKv = blockKv;
-    options.softmaxOverlap = !noSoftmaxOverlap;
-    options.persistent = persistentMode();
-    options.qStages = qStages;
-    options.rowBoundMasks = rowBoundMode();
+    auto options = commonOptions<faopt::GpuCompileOptions>();
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();
