@@ -10,7 +10,10 @@
 # 16 saw identical dense 16k kernels 5-9% slower when always run second);
 # use an even --rounds so each goes first equally often.
 #   bench/ab-env.sh OUTDIR VAR A B [--rounds N] [--no-tests] [--no-fwd]
+#                   [--bench-args "ARGS"]
 #   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
+# --bench-args: more faopt-bench options for every timed run (e.g.
+# "--back-to-back").
 # A value of "-" means unset. Expects the unpacked device bundle
 # (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
 # gets its own kernel cache directory in /tmp. About 5-7 minutes on an
@@ -18,16 +21,17 @@
 # is capped by the session's remaining device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then
-  sed -n '2,15p' "$0" >&2
+  sed -n '2,20p' "$0" >&2
   exit 2
 fi
 out="$1" var="$2" a="$3" b="$4"; shift 4
-rounds=2 tests=1 fwd=1
+rounds=2 tests=1 fwd=1 bench_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?--rounds needs a count}"; shift ;;
     --no-tests) tests="" ;;
     --no-fwd) fwd="" ;;
+    --bench-args) bench_args="${2?--bench-args needs options}"; shift ;;
     *) echo "ab-env.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -107,9 +111,9 @@ for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) -eq 0 ]; then order=("$b" "$a"); fi
   for v in "${order[@]}"; do
     t=$(tag "$v")
-    with "$v" timeout 120 "$root/bin/faopt-bench" --only variants > "$out/variants_${t}_$r.txt" 2>&1
+    with "$v" timeout 120 "$root/bin/faopt-bench" --only variants $bench_args > "$out/variants_${t}_$r.txt" 2>&1
     if [ -n "$fwd" ]; then
-      with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 > "$out/fwd_${t}_$r.txt" 2>&1
+      with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 $bench_args > "$out/fwd_${t}_$r.txt" 2>&1
     fi
   done
   table "$r"

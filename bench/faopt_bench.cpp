@@ -2,9 +2,9 @@
 //
 //   faopt-bench [--csv FILE] [--only fwd|compile] [--quick] [--reps N]
 //               [--d 64|128] [--causal 0|1] [--seq N] [--warmup-ms MS]
-//               [--sync-each]
+//               [--sync-each | --back-to-back]
 //   faopt-bench --only variants [--csv FILE] [--reps N] [--warmup-ms MS]
-//               [--sync-each]
+//               [--sync-each | --back-to-back]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
 // hidden 2048 so heads = 2048 / d, d = 64 and 128, causal and not, seqlen
@@ -93,6 +93,9 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
 int gWarmupMs = 0;
 /// --sync-each: synchronise after every timed launch (see timeLaunches).
 bool gSyncEach = false;
+/// --back-to-back: one event pair around all timed launches (see
+/// timeLaunches).
+bool gBackToBack = false;
 /// Host time of every timed forward() call, microseconds (summary line).
 std::vector<double> gHostUs;
 
@@ -106,7 +109,11 @@ std::vector<double> gHostUs;
 /// events time the GPU's work. --sync-each synchronises after every launch
 /// instead: the GPU then idles while the host prepares the next launch, and
 /// that preparation (argument checks, tensor maps, list workspace) lands
-/// inside the measured time.
+/// inside the measured time. --back-to-back records one event pair around
+/// all `reps` launches and returns their mean: the time per launch of a
+/// stream of launches, where a kernel may overlap the one before it
+/// (programmatic dependent launch: a list builder starting in the previous
+/// attention's tail), which events between launches can hide.
 double timeLaunches(const faopt::Kernel &kernel, int reps,
                     const std::function<faopt::ForwardArgs(int)> &argsFor) {
   // Warm-up: at least 3 launches and gWarmupMs. Short by default, like the
@@ -128,6 +135,31 @@ double timeLaunches(const faopt::Kernel &kernel, int reps,
     if (!check(cudaEventCreate(&e), "cudaEventCreate"))
       return -1;
   bool launched = true;
+  if (gBackToBack) {
+    cudaEventRecord(events[0]);
+    for (int r = 0; r < reps && launched; ++r) {
+      faopt::ForwardArgs a = argsFor(r);
+      auto host = std::chrono::steady_clock::now();
+      launched = static_cast<bool>(kernel.forward(a));
+      gHostUs.push_back(std::chrono::duration<double, std::micro>(
+                            std::chrono::steady_clock::now() - host)
+                            .count());
+    }
+    cudaEventRecord(events[1]);
+    cudaDeviceSynchronize();
+    float ms = 0;
+    cudaEventElapsedTime(&ms, events[0], events[1]);
+    for (cudaEvent_t &e : events)
+      cudaEventDestroy(e);
+    if (!launched) {
+      std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
+                   faopt_last_error());
+      return -1;
+    }
+    if (!check(cudaGetLastError(), "kernel"))
+      return -1;
+    return ms / reps;
+  }
   for (int r = 0; r < reps && launched; ++r) {
     faopt::ForwardArgs a = argsFor(r);
     cudaEventRecord(events[2 * r]);
@@ -539,12 +571,20 @@ int main(int argc, char **argv) {
       gWarmupMs = std::max(0, std::atoi(argv[++i]));
     else if (a == "--sync-each")
       gSyncEach = true;
+    else if (a == "--back-to-back")
+      gBackToBack = true;
     else {
       std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile|variants]"
                            " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
-                           " [--seq N] [--warmup-ms MS] [--sync-each]\n");
+                           " [--seq N] [--warmup-ms MS] [--sync-each | "
+                           "--back-to-back]\n");
       return 1;
     }
+  }
+  if (gSyncEach && gBackToBack) {
+    std::fprintf(stderr, "faopt-bench: --sync-each and --back-to-back "
+                         "exclude each other\n");
+    return 1;
   }
   std::vector<Row> rows;
   if (only.empty() || only == "compile")
@@ -584,8 +624,10 @@ int main(int argc, char **argv) {
   if (!gHostUs.empty())
     std::printf("faopt-bench: launches %s; host time per forward() call: "
                 "median %.1f us over %zu\n",
-                gSyncEach ? "synchronised one by one (--sync-each)"
-                          : "queued, one synchronisation per case",
+                gSyncEach     ? "synchronised one by one (--sync-each)"
+                : gBackToBack ? "back to back, one event pair around each "
+                                "case's launches (--back-to-back)"
+                              : "queued, one synchronisation per case",
                 median(gHostUs), gHostUs.size());
   if (!csv.empty()) {
     FILE *f = std::fopen(csv.c_str(), "w");

@@ -21,11 +21,17 @@ faopt_status launchListBuilder(const faopt_kernel &k, PackedLaunch &l,
   const BlockListsShape &shape = l.listsShape;
   unsigned rows =
       static_cast<unsigned>(shape.sizes[0] * shape.sizes[1] * shape.sizes[2]);
-  CUresult r = d.launchKernel(k.listBuilder, rows, 1, 1,
-                              static_cast<unsigned>(k.listBuilderThreads), 1,
-                              1, 0, stream, l.params.data(), nullptr);
+  // A builder that waits for its predecessor (sm90a) starts while the
+  // kernel before it drains: its launch and CTA start leave the critical
+  // path (docs/performance.md item 45).
+  const char *what = nullptr;
+  CUresult r = launchGrid(
+      k.listBuilder, rows, static_cast<unsigned>(k.listBuilderThreads), 0,
+      stream, l.params.data(),
+      k.builderDependentLaunch && k.context->builderDependentLaunch, what);
   if (r != CUDA_SUCCESS)
-    return fail(FAOPT_ERROR_CUDA, d.describe("cuLaunchKernel(list builder)", r));
+    return fail(FAOPT_ERROR_CUDA,
+                d.describe((std::string(what) + " (list builder)").c_str(), r));
   return FAOPT_SUCCESS;
 }
 

@@ -50,6 +50,10 @@ struct faopt_kernel {
   /// block_list_builder.dependent_launch): launched right after the
   /// builder, it may start while the builder runs.
   bool dependentLaunch = false;
+  /// The builder waits for the grid launched before it (manifest
+  /// block_list_builder.builder_dependent_launch), so its launch may
+  /// overlap that grid's tail.
+  bool builderDependentLaunch = false;
 };
 
 struct faopt_context {
@@ -61,9 +65,13 @@ struct faopt_context {
   /// CTAs a persistent kernel launches at most: the SM count, or
   /// $FAOPT_PERSISTENT_CTAS (diagnosis), read once here; 0 if unknown.
   int persistentCtas = 0;
-  /// Launch list-driven kernels with programmatic dependent launch when
-  /// they allow it (off with FAOPT_DEPENDENT_LAUNCH=0), read once here.
+  /// Launch list-driven kernels and their list builders with programmatic
+  /// dependent launch when they allow it, read once here from
+  /// FAOPT_DEPENDENT_LAUNCH: 0 neither, `kernel` only the attention kernel
+  /// after its builder (the builder in plain stream order, as before
+  /// session 19; for comparisons).
   bool dependentLaunch = true;
+  bool builderDependentLaunch = true;
   std::string noDevice; // non-empty: why kernels cannot launch
   std::unique_ptr<faopt::rt::DiskCache> disk;
 
@@ -156,8 +164,18 @@ faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
 /// views TMA-compatible); they go after every other parameter.
 faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l);
 
+/// Launches `f` on a 1-D grid; with `dependent`, by programmatic dependent
+/// launch (cuLaunchKernelEx), so it may start before the kernel before it
+/// in `stream` ends: only for kernels that wait for their predecessor
+/// (griddepcontrol.wait) before touching its data. `what` names the call
+/// that was made, for messages.
+CUresult launchGrid(CUfunction f, unsigned grid, unsigned threads,
+                    unsigned sharedBytes, CUstream stream, void **params,
+                    bool dependent, const char *&what);
+
 /// Points `l`'s lists argument at `data` (device memory of
-/// l.listsShape) and launches the list builder of `k` on `stream`.
+/// l.listsShape) and launches the list builder of `k` on `stream` (by
+/// programmatic dependent launch where the builder allows it).
 faopt_status launchListBuilder(const faopt_kernel &k, PackedLaunch &l,
                                CUdeviceptr data, CUstream stream);
 

@@ -412,6 +412,31 @@ faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l) {
   return FAOPT_SUCCESS;
 }
 
+CUresult launchGrid(CUfunction f, unsigned grid, unsigned threads,
+                    unsigned sharedBytes, CUstream stream, void **params,
+                    bool dependent, const char *&what) {
+  const Driver &d = driver();
+  if (!dependent || !d.launchKernelEx) {
+    what = "cuLaunchKernel";
+    return d.launchKernel(f, grid, 1, 1, threads, 1, 1, sharedBytes, stream,
+                          params, nullptr);
+  }
+  what = "cuLaunchKernelEx (programmatic dependent launch)";
+  CUlaunchAttribute overlap{};
+  overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  overlap.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config{};
+  config.gridDimX = grid;
+  config.gridDimY = config.gridDimZ = 1;
+  config.blockDimX = threads;
+  config.blockDimY = config.blockDimZ = 1;
+  config.sharedMemBytes = sharedBytes;
+  config.hStream = stream;
+  config.attrs = &overlap;
+  config.numAttrs = 1;
+  return d.launchKernelEx(&config, f, params, nullptr);
+}
+
 } // namespace faopt::rt
 
 extern "C" {
@@ -473,33 +498,15 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   if (k->persistent && k->context->persistentCtas > 0)
     programs = std::min(programs,
                         static_cast<unsigned>(k->context->persistentCtas));
-  CUresult r;
-  const char *launch = "cuLaunchKernel";
-  if (afterBuilder && k->dependentLaunch && k->context->dependentLaunch &&
-      d.launchKernelEx) {
-    launch = "cuLaunchKernelEx (programmatic dependent launch)";
-    // Right after its list builder: the kernel may start while the builder
-    // finishes (it waits for it before reading the lists, attn-await-list-
-    // builder), overlapping its setup and first Q copy with the builder.
-    CUlaunchAttribute overlap{};
-    overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    overlap.value.programmaticStreamSerializationAllowed = 1;
-    CUlaunchConfig config{};
-    config.gridDimX = programs;
-    config.gridDimY = config.gridDimZ = 1;
-    config.blockDimX = static_cast<unsigned>(k->threads);
-    config.blockDimY = config.blockDimZ = 1;
-    config.sharedMemBytes = static_cast<unsigned>(k->sharedBytes);
-    config.hStream = cuStream;
-    config.attrs = &overlap;
-    config.numAttrs = 1;
-    r = d.launchKernelEx(&config, k->function, l.params.data(), nullptr);
-  } else {
-    r = d.launchKernel(k->function, programs, 1, 1,
-                       static_cast<unsigned>(k->threads), 1, 1,
-                       static_cast<unsigned>(k->sharedBytes), cuStream,
-                       l.params.data(), nullptr);
-  }
+  // Right after its list builder: the kernel may start while the builder
+  // finishes (it waits for it before reading the lists, attn-await-list-
+  // builder), overlapping its setup and first Q copy with the builder.
+  const char *launch = nullptr;
+  CUresult r = faopt::rt::launchGrid(
+      k->function, programs, static_cast<unsigned>(k->threads),
+      static_cast<unsigned>(k->sharedBytes), cuStream, l.params.data(),
+      afterBuilder && k->dependentLaunch && k->context->dependentLaunch,
+      launch);
   if (workspace)
     if (CUresult f = d.memFreeAsync(workspace, cuStream);
         f != CUDA_SUCCESS && r == CUDA_SUCCESS)

@@ -178,6 +178,8 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
       return false;
     }
     k.dependentLaunch = lists->getBoolean("dependent_launch").value_or(false);
+    k.builderDependentLaunch =
+        lists->getBoolean("builder_dependent_launch").value_or(false);
     if (k.listBuilderThreads <= 0) {
       err = "kernel manifest has no usable block_list_builder block size";
       return false;
@@ -335,8 +337,11 @@ faopt_status faopt_context_create(const faopt_context_options *options,
                          CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctx->cuDevice);
     if (const char *v = std::getenv("FAOPT_PERSISTENT_CTAS"))
       ctx->persistentCtas = std::max(1, std::atoi(v));
-    if (const char *v = std::getenv("FAOPT_DEPENDENT_LAUNCH"))
+    if (const char *v = std::getenv("FAOPT_DEPENDENT_LAUNCH")) {
       ctx->dependentLaunch = std::string(v) != "0";
+      ctx->builderDependentLaunch =
+          ctx->dependentLaunch && std::string(v) != "kernel";
+    }
     std::string cc = std::to_string(major) + "." + std::to_string(minor);
     if (target == "auto")
       target = (major == 9 && minor == 0) ? "sm90a" : "sm80";

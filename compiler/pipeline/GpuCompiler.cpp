@@ -152,7 +152,8 @@ std::string manifestJson(const spec::AttentionSpec &spec,
         {"per_batch", c.listsPerBatch},
         {"per_head", c.listsPerHead},
         {"key_range_rows", c.keyRangeRows},
-        {"dependent_launch", c.dependentLaunch}};
+        {"dependent_launch", c.dependentLaunch},
+        {"builder_dependent_launch", c.builderDependentLaunch}};
   if (compiled) {
     const gpu::NvrtcOutput &b = k.binary;
     m["registers"] = b.registers;

@@ -584,6 +584,64 @@ TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
             "faopt_forward: block_lists were built for another kernel");
 }
 
+/// Launches queued back to back, each with other document ids, give each
+/// launch the output of its own ids, bit for bit. On sm90a each list builder
+/// is launched by programmatic dependent launch and may start while the
+/// attention before it still reads its lists, which live in memory the
+/// stream-ordered pool hands to the next launch: only the builder's wait for
+/// the grid before it (faopt::await_previous_grid) keeps it from
+/// overwriting them (docs/performance.md item 45).
+TEST(GpuVariantsRuntime, BackToBackLaunchesKeepTheirOwnLists) {
+  SKIP_WITHOUT_GPU();
+  const std::string specText = causalDocumentSpec("v_back_to_back", 128);
+  spec::SpecParseResult parsed = spec::parseSpec(specText);
+  ASSERT_TRUE(parsed.spec) << parsed.error;
+  Result<Kernel> kernel = context().kernel(specText);
+  ASSERT_TRUE(kernel) << kernel.status().message();
+  // Long enough that the attention runs several waves of programs.
+  const int64_t batch = 2, heads = 16, n = 4096, launches = 8;
+  std::mt19937 rng(5);
+  DeviceLaunch launch(*parsed.spec, batch, heads, n, 128, rng);
+  std::vector<faopt_tensor_value> docs;
+  for (int docCount : {3, 9}) {
+    std::vector<int32_t> ids;
+    for (double x : test::documentIds(batch, n, docCount, rng))
+      ids.push_back(static_cast<int32_t>(x));
+    docs.push_back({"doc", launch.upload(ids), {batch, n}, {}});
+  }
+  std::vector<std::vector<uint8_t>> expected;
+  for (const faopt_tensor_value &doc : docs) {
+    ForwardArgs a = launch.args;
+    a.tensors = &doc;
+    a.num_tensors = 1;
+    expected.push_back(launch.run(*kernel, a));
+  }
+  ASSERT_NE(expected[0], expected[1]) << "the two id sets must differ";
+  std::vector<void *> outputs;
+  for (int64_t r = 0; r < launches; ++r) {
+    outputs.push_back(launch.upload(nullptr, launch.bytes));
+    ASSERT_EQ(cudaMemset(outputs.back(), 0xff, launch.bytes), cudaSuccess);
+  }
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  for (int64_t r = 0; r < launches; ++r) { // no synchronisation between
+    ForwardArgs a = launch.args;
+    a.o = outputs[r];
+    a.tensors = &docs[r % 2];
+    a.num_tensors = 1;
+    Status st = kernel->forward(a);
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  for (int64_t r = 0; r < launches; ++r) {
+    std::vector<uint8_t> out(launch.bytes);
+    ASSERT_EQ(cudaMemcpy(out.data(), outputs[r], launch.bytes,
+                         cudaMemcpyDeviceToHost),
+              cudaSuccess);
+    EXPECT_TRUE(out == expected[r % 2])
+        << "launch " << r << " differs from a lone launch with its ids";
+  }
+}
+
 /// Mask tensors with strides (document ids interleaved with other data) give
 /// the same output, bit for bit, as the same ids packed: the list builder's
 /// strided reads (faopt::tensor_bounds without 16-byte loads, and the

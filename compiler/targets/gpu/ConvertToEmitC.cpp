@@ -314,6 +314,19 @@ struct AttnConvertToEmitCPass
           fn->setAttr("attn.dependent_launch", b.getUnitAttr());
         if (info.tma)
           addProducer(fn, info, minBlocks);
+        if (target == "sm90a") {
+          // First thing, so that a kernel launched after this one with
+          // programmatic dependent launch (the next launch's list builder)
+          // can take the SMs this grid's last CTAs leave; it waits for this
+          // grid to finish before it reads anything.
+          b.setInsertionPointToStart(&fn.getBody().front());
+          comment(b, fn.getLoc(),
+                  "a kernel launched after this one with programmatic "
+                  "dependent launch may start (it waits for this grid)",
+                  {});
+          faopt::gpu::emit::call(b, fn.getLoc(), Type(),
+                                 "faopt::allow_dependent_launch", {});
+        }
         // Name the arguments once, at the top (kernels built by attn-tile:
         // q, k, v, o and optionally lse as tensor views, then the run-time
         // parameters by their `attn.param` names).
@@ -353,6 +366,20 @@ struct AttnConvertToEmitCPass
         fn->setAttr("attn.threads", b.getI64IntegerAttr(kListBuilderThreads));
         fn->setAttr("attn.block_list_builder",
                     listRows ? Attribute(listRows) : b.getUnitAttr());
+        if (info.dependentLaunch) {
+          // Where its kernel may start before the builder ends (sm90a), the
+          // builder itself is launched the same way, so its launch and CTA
+          // start overlap the previous grid's tail: it waits for that grid
+          // before anything else.
+          fn->setAttr("attn.dependent_launch", b.getUnitAttr());
+          b.setInsertionPointToStart(&fn.getBody().front());
+          comment(b, fn.getLoc(),
+                  "launched with programmatic dependent launch: the previous "
+                  "grid has finished before the builder reads or writes",
+                  {});
+          faopt::gpu::emit::call(b, fn.getLoc(), Type(),
+                                 "faopt::await_previous_grid", {});
+        }
       } else {
         fn.setSpecifiersAttr(
             b.getStrArrayAttr({"static", "__device__", "__forceinline__"}));

@@ -46,6 +46,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
       }
       out.listBuilderThreads =
           fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
+      out.builderDependentLaunch = fn->hasAttr("attn.dependent_launch");
       continue;
     }
     auto smem = fn->getAttrOfType<IntegerAttr>("attn.shared_memory_bytes");

@@ -36,6 +36,10 @@ struct CudaKernelSource {
   /// (attn-await-list-builder), so it may be launched with programmatic
   /// dependent launch right after the builder.
   bool dependentLaunch = false;
+  /// The list builder waits for the grid launched before it before it reads
+  /// or writes anything (faopt::await_previous_grid), so it too may be
+  /// launched with programmatic dependent launch.
+  bool builderDependentLaunch = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

@@ -258,7 +258,9 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
   __shared__ int warp_counts[32];
   FAOPT_DIAG_STAMP(0);
   // The attention kernel may start now: it waits for this grid to finish
-  // before it reads a list, and until then loads Q and sets up.
+  // before it reads a list, and until then loads Q and sets up. (Launched
+  // itself with programmatic dependent launch, the builder kernel has
+  // waited for its predecessor before this: await_previous_grid at its top.)
   allow_dependent_launch();
   int32_t *row = lists.data + b * lists.stride[0] + h * lists.stride[1] +
                  qb * lists.stride[2];

@@ -164,19 +164,38 @@ template <int I> FAOPT_DEVICE faopt_i64 grid_size() {
                                                 : (faopt_i64)gridDim.z;
 }
 
+/// Until the grid launched before this one in the stream has finished and
+/// its writes are visible (griddepcontrol.wait). A kernel the runtime starts
+/// with programmatic dependent launch may be running before its predecessor
+/// ends and must call this before it reads or writes anything the
+/// predecessor may touch; without that launch (or before sm_90) the
+/// predecessor has ended already and this returns at once. The list
+/// builders call it first thing. (FAOPT_NVRTC_OPTIONS=
+/// -DFAOPT_DIAG_BUILDER_NO_WAIT leaves it out: wrong results, only to show
+/// that GpuVariantsRuntime.BackToBackLaunchesKeepTheirOwnLists catches it.)
+FAOPT_DEVICE void await_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 &&                         \
+    !defined(FAOPT_DIAG_BUILDER_NO_WAIT)
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
 /// attn.await_list_builder: until the grid launched before this one (the
 /// kv-block list builder) has finished and its writes are visible. The
 /// runtime starts list-driven sm90a kernels with programmatic dependent
-/// launch, so their CTAs may be running before the builder ends; without
-/// it (or before sm_90) the builder has ended already.
+/// launch, so their CTAs may be running before the builder ends.
 FAOPT_DEVICE void await_list_builder() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
-/// The list builder lets the kernel after it start (it still waits in
-/// await_list_builder for the builder to finish): once every builder CTA
-/// has run this or exited, the dependent launch may begin.
+/// Lets the kernel launched after this one with programmatic dependent
+/// launch start (it still waits in await_previous_grid for this grid to
+/// finish): once every CTA of this grid has run this or exited, the
+/// dependent launch may begin. The list builder runs it once it has waited
+/// for its own predecessor, so a kernel it lets start early (the attention,
+/// which loads Q before its await_list_builder) finds everything launched
+/// before the builder finished; sm90a attention kernels run it first thing,
+/// so the next list builder's CTAs take the SMs their last programs leave.
 FAOPT_DEVICE void allow_dependent_launch() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
