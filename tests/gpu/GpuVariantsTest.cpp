@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GpuTestUtil.h"
+#include "LateCopyKernel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -640,6 +641,57 @@ TEST(GpuVariantsRuntime, BackToBackLaunchesKeepTheirOwnLists) {
     EXPECT_TRUE(out == expected[r % 2])
         << "launch " << r << " differs from a lone launch with its ids";
   }
+}
+
+/// The list builder reads its tensors only once the kernel before it has
+/// finished. On sm90a the builder is launched by programmatic dependent
+/// launch, so it may start as soon as the kernel before it lets it; here
+/// that kernel lets it at once and writes the document ids 200 us later.
+/// A builder that did not wait (faopt::await_previous_grid; left out with
+/// -DFAOPT_DIAG_BUILDER_NO_WAIT) would list the old ids' blocks.
+TEST(GpuVariantsRuntime, ListBuilderWaitsForTheKernelBeforeIt) {
+  SKIP_WITHOUT_GPU();
+  const std::string specText = causalDocumentSpec("v_late_ids", 128);
+  spec::SpecParseResult parsed = spec::parseSpec(specText);
+  ASSERT_TRUE(parsed.spec) << parsed.error;
+  Result<Kernel> kernel = context().kernel(specText);
+  ASSERT_TRUE(kernel) << kernel.status().message();
+  const int64_t batch = 2, heads = 4, n = 2048;
+  std::mt19937 rng(9);
+  DeviceLaunch launch(*parsed.spec, batch, heads, n, 128, rng);
+  std::vector<std::vector<int32_t>> ids;
+  for (int docCount : {2, 12}) {
+    ids.emplace_back();
+    for (double x : test::documentIds(batch, n, docCount, rng))
+      ids.back().push_back(static_cast<int32_t>(x));
+  }
+  void *oldIds = launch.upload(ids[0]), *newIds = launch.upload(ids[1]);
+  void *shared = launch.upload(ids[0]); // the old ids until the late copy
+  ForwardArgs a = launch.args;
+  faopt_tensor_value newDoc{"doc", newIds, {batch, n}, {}};
+  a.tensors = &newDoc;
+  a.num_tensors = 1;
+  const std::vector<uint8_t> expected = launch.run(*kernel, a);
+  faopt_tensor_value oldDoc{"doc", oldIds, {batch, n}, {}};
+  a.tensors = &oldDoc;
+  ASSERT_NE(launch.run(*kernel, a), expected) << "the id sets must differ";
+
+  faopt_tensor_value lateDoc{"doc", shared, {batch, n}, {}};
+  a.tensors = &lateDoc;
+  ASSERT_EQ(cudaMemset(a.o, 0xff, launch.bytes), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  ASSERT_EQ(test::lateCopy(static_cast<int32_t *>(shared),
+                           static_cast<const int32_t *>(newIds), batch * n,
+                           200000),
+            0);
+  Status st = kernel->forward(a);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::vector<uint8_t> out(launch.bytes);
+  ASSERT_EQ(cudaMemcpy(out.data(), a.o, launch.bytes, cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  EXPECT_TRUE(out == expected)
+      << "the builder read the ids before the kernel that writes them ended";
 }
 
 /// Mask tensors with strides (document ids interleaved with other data) give

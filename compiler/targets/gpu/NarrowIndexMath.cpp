@@ -16,7 +16,10 @@
 // attn-schedule-grid states with `attn.range` (program and head indices
 // below 2^31: the runtime launches at most 2^31 - 1 programs; sequences of
 // at most 2^29). Unsigned division and remainder move only with
-// non-negative operands.
+// non-negative operands. List builders (attn.block_list_builder) likewise,
+// on the launch facts attn-outline-tile-maps states for them: a builder is
+// one latency-bound chain per thread, where every 64-bit operation costs
+// time (docs/performance.md item 45).
 //
 //   %d = arith.subi %q, %kv : index           // q, kv in [0, 2^29 + 1024]
 //   %c = arith.cmpi sle, %d, %w : index       // w: a parameter, any int64
@@ -76,7 +79,8 @@ struct AttnNarrowIndexMathPass
   void runOnOperation() override {
     for (auto fn : getOperation().getOps<func::FuncOp>())
       if (!fn.isExternal() && (fn->hasAttr("attn.device_function") ||
-                               fn->hasAttr("attn.kernel")))
+                               fn->hasAttr("attn.kernel") ||
+                               fn->hasAttr("attn.block_list_builder")))
         narrow(fn);
   }
 

@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -58,6 +59,42 @@ std::optional<std::pair<int64_t, int64_t>> knownRange(Value v) {
       isa<func::FuncOp>(arg.getOwner()->getParentOp()))
     return std::make_pair(int64_t(0), kMaxSeqLen);
   return std::make_pair(int64_t(0), int64_t(INT32_MAX));
+}
+
+int64_t maxBlocks(func::FuncOp builder, bool q);
+
+/// What every launch of a list builder guarantees, stated on its values
+/// (`attn.range`) so that the classifier and key functions outlined from it
+/// get ranges for what they capture and attn-narrow-index-math can move the
+/// builder's own arithmetic to i32: one thread block per list row, launched
+/// as one grid dimension (fewer than 2^31 rows, as the kernel's programs),
+/// and sequences, hence q-blocks too, of at most 2^29 (the runtime checks).
+void stateBuilderLaunchFacts(func::FuncOp builder) {
+  builder.walk([&](scf::ForallOp grid) {
+    if (!grid->hasAttr("attn.grid") || grid.getRank() != 1)
+      return;
+    if (auto rows = dyn_cast<Value>(grid.getMixedUpperBound()[0]))
+      faopt::gpu::stateRange(rows, 0, INT32_MAX);
+  });
+  builder.walk([&](memref::DimOp dim) {
+    auto arg = dyn_cast<BlockArgument>(dim.getSource());
+    std::optional<int64_t> index = dim.getConstantIndex();
+    if (!arg || arg.getOwner()->getParentOp() != builder || index != 2)
+      return;
+    // q, k, v, o: [batch, heads, seq, dim]; the lists: [.., .., q-blocks, ..].
+    if (arg.getArgNumber() < 4)
+      faopt::gpu::stateRange(dim, 0, kMaxSeqLen);
+    else if (builder.getArgAttr(arg.getArgNumber(), "attn.block_lists"))
+      faopt::gpu::stateRange(dim, 0, maxBlocks(builder, /*q=*/true));
+  });
+}
+
+/// The most q-blocks (or kv-blocks) a sequence of kMaxSeqLen has under the
+/// builder's tiling (kMaxSeqLen without one).
+int64_t maxBlocks(func::FuncOp builder, bool q) {
+  auto tiling = builder->getAttrOfType<TilingAttr>("attn.tiling");
+  int64_t block = tiling ? (q ? tiling.getBlockQ() : tiling.getBlockKv()) : 1;
+  return (kMaxSeqLen + block - 1) / std::max<int64_t>(block, 1);
 }
 
 /// Records `lo..hi` on argument `i` of `fn`.
@@ -104,8 +141,10 @@ struct AttnOutlineTileMapsPass
       if (auto fn = build->getParentOfType<func::FuncOp>())
         builds.push_back({fn, build});
     });
-    for (auto [fn, build] : builds)
+    for (auto [fn, build] : builds) {
+      stateBuilderLaunchFacts(fn);
       outlineClassifier(symbols, fn, build);
+    }
     SmallVector<std::pair<func::FuncOp, KeyRangesOp>> keys;
     module.walk([&](KeyRangesOp op) {
       if (auto fn = op->getParentOfType<func::FuncOp>())
@@ -157,8 +196,11 @@ struct AttnOutlineTileMapsPass
       // expression, hoisted out of the body): what the kernel's ranges
       // say, where they bound it (else the mask clamps it as a run-time
       // parameter and compares in 64 bits; attn-narrow-index-math already
-      // computes it in 32 bits in the kernel on the same ranges). Score
-      // maps only: the list builders' classifiers keep their code.
+      // computes it in 32 bits in the kernel on the same ranges). List
+      // builders' classifiers and key functions too, on the builder's
+      // launch facts (stateBuilderLaunchFacts): the builder is one
+      // thread's chain of dependent instructions, so each 64-bit operation
+      // it keeps costs time (docs/performance.md item 45).
       // Index values whose range fits i32 only: a wider known range would
       // make attn-isolate-kv-bounds keep the term per score (it takes a
       // term within 2^39 of kv, or one without a range, clamped).
@@ -221,8 +263,9 @@ struct AttnOutlineTileMapsPass
                                         i32(b, loc, 0)),
                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls,
                                         i32(b, loc, 2))};
-        });
-    setRange(fn, 0, 0, kMaxSeqLen); // the kv-block index
+        },
+        /*inferCapturedRanges=*/true);
+    setRange(fn, 0, 0, maxBlocks(builder, /*q=*/false)); // the kv-block index
   }
 
   /// attn.key_ranges's body: @k_keys(%pos, %is_row, ...) -> i64.
@@ -236,7 +279,8 @@ struct AttnOutlineTileMapsPass
         [](OpBuilder &, Location, ArrayRef<Value> key) { return key[0]; },
         [](OpBuilder &, Location, Value key) {
           return SmallVector<Value>{key};
-        });
+        },
+        /*inferCapturedRanges=*/true);
     setRange(fn, 0, 0, kMaxSeqLen); // a q or kv position
   }
 

@@ -59,6 +59,11 @@ def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
     The body of each attn.block_list_build is outlined too, as
     `(kv_block: index, captured...) -> i32` returning 0 (empty), 1
     (partial) or 2 (full); faopt::build_block_list calls it per kv-block.
+    Before that, the builder's launch facts are stated on its ops
+    (`attn.range`: fewer than 2^31 rows, sequences of at most 2^29, hence
+    q-blocks below 2^29 / block_q), so the classifier's and the key
+    function's captured values get ranges and attn-narrow-index-math can
+    move the builder's arithmetic to i32.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
@@ -174,7 +179,10 @@ def AttnNarrowIndexMath : Pass<"attn-narrow-index-math", "mlir::ModuleOp"> {
     min/max, select and casts, and rewrites each operation whose operands
     and result fit in 32 bits (and each compare of two such values) to i32.
     Values it cannot bound (run-time parameters, loop variables) keep their
-    64-bit operations, so results are unchanged for every input.
+    64-bit operations, so results are unchanged for every input. Kernels
+    (`attn.kernel`) and list builders (`attn.block_list_builder`) too, on
+    the facts their launches guarantee (`attn.range` on their ops, stated by
+    attn-schedule-grid and attn-outline-tile-maps).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

@@ -202,3 +202,31 @@ func.func @kernel(%q: memref<?x?x?x64xbf16>, %w: index) attributes {attn.kernel}
   } {attn.grid}
   return
 }
+
+// -----
+
+// List builders too (attn.block_list_builder), on the launch facts
+// attn-outline-tile-maps states for them: the row decomposition and the
+// q-block's first position move to i32.
+
+// CHECK-LABEL: func.func @b_block_lists(
+// CHECK:         scf.forall (%[[P:.*]]) in
+// CHECK:           %[[P32:.*]] = arith.index_cast %[[P]] : index to i32
+// CHECK:           %[[QB:.*]] = arith.remui %[[P32]], %{{.*}} : i32
+// CHECK:           arith.divui %[[P32]], %{{.*}} : i32
+// CHECK:           arith.muli %[[QB]], %c128_i32 : i32
+func.func @b_block_lists(%k: memref<?x?x?x64xbf16>, %lists: memref<?x?x?x?xi32>) attributes {attn.block_list_builder} {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c128 = arith.constant 128 : index
+  %nqb = memref.dim {attn.range = array<i64: 0, 4194304>} %lists, %c2 : memref<?x?x?x?xi32>
+  %nh = memref.dim %lists, %c1 : memref<?x?x?x?xi32>
+  %rows = arith.muli %nqb, %nh {attn.range = array<i64: 0, 2147483647>} : index
+  scf.forall (%p) in (%rows) {
+    %qb = arith.remui %p, %nqb : index
+    %h = arith.divui %p, %nqb : index
+    %first = arith.muli %qb, %c128 : index
+    "test.use"(%h, %first) : (index, index) -> ()
+  } {attn.grid}
+  return
+}

@@ -93,3 +93,46 @@ func.func @sized(%s: tensor<64x64xf32>, %m: memref<?x?x?x64xbf16>, %i: index, %p
   } : tensor<64x64xf32>
   return %t : tensor<64x64xf32>
 }
+
+// -----
+
+// A list builder's launch facts, stated before its classifier is outlined:
+// fewer than 2^31 rows (one thread block each), sequences of at most 2^29,
+// so at most 2^22 q-blocks of 128 here; the classifier's kv-block index
+// is below 2^29 / 64 and the values it captures get the ranges those give
+// (the q-block's first row, the last kv), all within i32 for
+// attn-narrow-index-math.
+
+// CHECK-LABEL: func.func private @t_kv_block_class(
+// CHECK-SAME:      %{{[^:]*}}: index {attn.range = array<i64: 0, 8388608>}, %{{[^:]*}}: index {attn.range = array<i64: 0, 536870784>}, %{{[^:]*}}: index {attn.range = array<i64: -1, 536870911>}) -> i32
+// CHECK-LABEL: func.func @t_block_lists(
+// CHECK:         memref.dim {attn.range = array<i64: 0, 536870912>} %arg1, %c2
+// CHECK:         memref.dim {attn.range = array<i64: 0, 4194304>} %arg4, %c2
+// CHECK:         %[[ROWS:.*]] = arith.muli %{{.*}}, %{{.*}} {attn.range = array<i64: 0, 2147483647>} : index
+// CHECK:         scf.forall (%{{.*}}) in (%[[ROWS]])
+func.func @t_block_lists(%q: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>, %v: memref<?x?x?x128xbf16>, %o: memref<?x?x?x128xbf16>, %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = false, per_head = true}}) attributes {attn.block_list_builder, attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 8, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %c128 = arith.constant 128 : index
+  %seq = memref.dim %k, %c2 : memref<?x?x?x128xbf16>
+  %nqb = memref.dim %lists, %c2 : memref<?x?x?x?xi32>
+  %nh = memref.dim %lists, %c1 : memref<?x?x?x?xi32>
+  %rows = arith.muli %nqb, %nh : index
+  scf.forall (%p) in (%rows) {
+    %qb = arith.remui %p, %nqb : index
+    %h = arith.divui %p, %nqb : index
+    %first = arith.muli %qb, %c128 : index
+    %last = arith.subi %seq, %c1 : index
+    attn.block_list_build %lists[%c0, %h, %qb] kv_blocks[%c0, %c4) : memref<?x?x?x?xi32> {
+    ^bb0(%kb: index):
+      %kv = arith.muli %kb, %c64 : index
+      %any = arith.cmpi sle, %kv, %first : index
+      %all = arith.cmpi slt, %kv, %last : index
+      attn.yield %any, %all : i1, i1
+    }
+  } {attn.grid}
+  return
+}

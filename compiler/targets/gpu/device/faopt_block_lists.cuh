@@ -103,12 +103,12 @@ FAOPT_DEVICE faopt_i64 min_of(MinMax m) { return m.min; }
 FAOPT_DEVICE faopt_i64 max_of(MinMax m) { return m.max; }
 
 template <int N, typename T>
-FAOPT_DEVICE void fold_reads(const T *row, faopt_i64 i, faopt_i64 step,
-                             faopt_i64 stride, T &lo, T &hi) {
+FAOPT_DEVICE void fold_reads(const T *row, int i, int step, faopt_i64 stride,
+                             T &lo, T &hi) {
   T v[N];
 #pragma unroll
   for (int k = 0; k < N; ++k)
-    v[k] = __ldg(row + (i + k * step) * stride);
+    v[k] = __ldg(row + static_cast<faopt_i64>(i + k * step) * stride);
 #pragma unroll
   for (int k = 0; k < N; ++k) {
     lo = v[k] < lo ? v[k] : lo;
@@ -120,7 +120,7 @@ FAOPT_DEVICE void fold_reads(const T *row, faopt_i64 i, faopt_i64 step,
 /// aligned (a warp's threads read different runs, so every load touches a
 /// cache line per lane: four entries per load instead of one).
 template <typename T>
-FAOPT_DEVICE void fold_contiguous32(const T *p, faopt_i64 n, T &lo, T &hi) {
+FAOPT_DEVICE void fold_contiguous32(const T *p, int n, T &lo, T &hi) {
   static_assert(sizeof(T) == 4, "32-bit entries");
   for (; n > 0 && (reinterpret_cast<unsigned long long>(p) & 15); --n, ++p)
     fold_reads<1>(p, 0, 1, 1, lo, hi);
@@ -165,7 +165,11 @@ template <typename T, int Rank, typename... B>
 FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   static_assert(sizeof...(B) == 2 * Rank,
                 "a lower and an upper bound per dimension");
-  const faopt_i64 box[] = {static_cast<faopt_i64>(bounds)...};
+  // Indices into the tensor's dimensions (the generated code clamps them to
+  // [0, size - 1], and sizes are below 2^31): 32-bit arithmetic, which
+  // halves this latency-bound code's instructions (docs/performance.md
+  // item 45). Only element offsets are 64-bit.
+  const int box[] = {static_cast<int>(bounds)...};
   const unsigned all = 0xffffffffu;
   bool shared = __activemask() == all;
   if (shared) {
@@ -186,9 +190,9 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   }
   // The element type's largest and smallest values (T is signed).
   T lo = static_cast<T>(~0ull >> (65 - 8 * sizeof(T))), hi = -lo - 1;
-  const faopt_i64 lane = shared ? (threadIdx.x & 31) : 0;
-  const faopt_i64 step = shared ? 32 : 1;
-  faopt_i64 at[Rank > 1 ? Rank - 1 : 1];
+  const int lane = shared ? static_cast<int>(threadIdx.x & 31) : 0;
+  const int step = shared ? 32 : 1;
+  int at[Rank > 1 ? Rank - 1 : 1];
 #pragma unroll
   for (int d = 0; d + 1 < Rank; ++d)
     at[d] = box[d];
@@ -196,9 +200,10 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
     const T *row = t.data;
 #pragma unroll
     for (int d = 0; d + 1 < Rank; ++d)
-      row += at[d] * t.stride[d];
-    const faopt_i64 stride = t.stride[Rank - 1], end = box[2 * Rank - 1] + 1;
-    faopt_i64 i = box[Rank - 1] + lane;
+      row += static_cast<faopt_i64>(at[d]) * t.stride[d];
+    const faopt_i64 stride = t.stride[Rank - 1];
+    const int end = box[2 * Rank - 1] + 1;
+    int i = box[Rank - 1] + lane;
     if constexpr (sizeof(T) == 4)
       if (!shared && stride == 1) {
         fold_contiguous32(row + i, end - i, lo, hi);
@@ -219,18 +224,20 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
     if (d < 0)
       break;
   }
-  faopt_i64 mn = lo, mx = hi;
+  // In the entries' own width (int for 32-bit and narrower entries).
+  using W = decltype(T() + 0);
+  W mn = lo, mx = hi;
   if (shared) { // lanes past the end kept the identities
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) {
-      faopt_i64 a = __shfl_xor_sync(all, mn, o);
-      faopt_i64 b = __shfl_xor_sync(all, mx, o);
+      W a = __shfl_xor_sync(all, mn, o);
+      W b = __shfl_xor_sync(all, mx, o);
       mn = a < mn ? a : mn;
       mx = b > mx ? b : mx;
     }
   }
   FAOPT_DIAG_TRACE();
-  return {mn, mx};
+  return {static_cast<faopt_i64>(mn), static_cast<faopt_i64>(mx)};
 }
 
 /// The first and the last kv-block and the count of the list the thread
@@ -266,10 +273,12 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
                  qb * lists.stride[2];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int warps = (blockDim.x + 31) >> 5;
-  faopt_i64 count = 0;
-  for (faopt_i64 base = lower; base < upper; base += blockDim.x) {
-    faopt_i64 kb = base + threadIdx.x;
-    int cls = kb < upper ? Classify(kb, args...) : 0;
+  // kv-block indices and counts: below 2^29 (sequences are at most 2^29).
+  const int first = static_cast<int>(lower), last = static_cast<int>(upper);
+  int count = 0;
+  for (int base = first; base < last; base += blockDim.x) {
+    const int kb = base + static_cast<int>(threadIdx.x);
+    int cls = kb < last ? Classify(kb, args...) : 0;
     unsigned listed = __ballot_sync(0xffffffffu, cls != 0);
     if (lane == 0)
       warp_counts[warp] = __popc(listed);
@@ -281,13 +290,12 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
       total += warp_counts[w];
     }
     if (cls != 0) {
-      const faopt_i64 slot =
-          count + before + __popc(listed & ((1u << lane) - 1u));
+      const int slot = count + before + __popc(listed & ((1u << lane) - 1u));
       row[1 + slot] = static_cast<int32_t>(2 * kb + (cls == 1));
       if (slot == 0)
-        list_span()[0] = static_cast<int>(kb);
+        list_span()[0] = kb;
       if (slot == count + total - 1)
-        list_span()[1] = static_cast<int>(kb);
+        list_span()[1] = kb;
     }
     count += total;
     __syncthreads(); // warp_counts is reused by the next round
@@ -340,14 +348,13 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
     FAOPT_DIAG_REPORT(3);
     return;
   }
-  const faopt_i64 first_kv = static_cast<faopt_i64>(list_span()[0]) * BLOCK_KV;
-  const faopt_i64 end_kv =
-      (static_cast<faopt_i64>(list_span()[1]) + 1) * BLOCK_KV;
-  const int lo_pos =
-      static_cast<int>(first_kv > kv_begin ? first_kv : kv_begin);
-  const int hi_pos = static_cast<int>(
-      end_kv < kv_end ? (end_kv > lo_pos ? end_kv : lo_pos)
-                      : (kv_end > lo_pos ? kv_end : lo_pos));
+  // Positions: below 2^29 + BLOCK_KV (sequences are at most 2^29).
+  const int first_kv = list_span()[0] * BLOCK_KV;
+  const int end_kv = (list_span()[1] + 1) * BLOCK_KV;
+  const int begin = static_cast<int>(kv_begin), stop = static_cast<int>(kv_end);
+  const int lo_pos = first_kv > begin ? first_kv : begin;
+  const int hi_pos = end_kv < stop ? (end_kv > lo_pos ? end_kv : lo_pos)
+                                   : (stop > lo_pos ? stop : lo_pos);
   bool sorted = true;
   for (int base = lo_pos + static_cast<int>(threadIdx.x); base + 1 < hi_pos;
        base += 8 * threads) {
