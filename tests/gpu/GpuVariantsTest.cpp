@@ -586,12 +586,13 @@ TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
 }
 
 /// Launches queued back to back, each with other document ids, give each
-/// launch the output of its own ids, bit for bit. On sm90a each list builder
-/// is launched by programmatic dependent launch and may start while the
-/// attention before it still reads its lists, which live in memory the
-/// stream-ordered pool hands to the next launch: only the builder's wait for
-/// the grid before it (faopt::await_previous_grid) keeps it from
-/// overwriting them (docs/performance.md item 45).
+/// launch the output of its own ids, bit for bit: on sm90a each list
+/// builder is launched by programmatic dependent launch after the previous
+/// attention kernel, whose lists live in memory the stream-ordered pool may
+/// hand to the next launch. (faopt's attention kernels do not let the next
+/// builder start before their CTAs exit, so this passes even with the
+/// builder's wait compiled out; ListBuilderWaitsForTheKernelBeforeIt below
+/// is the test that needs the wait. docs/performance.md item 45.)
 TEST(GpuVariantsRuntime, BackToBackLaunchesKeepTheirOwnLists) {
   SKIP_WITHOUT_GPU();
   const std::string specText = causalDocumentSpec("v_back_to_back", 128);

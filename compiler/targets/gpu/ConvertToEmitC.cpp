@@ -314,19 +314,10 @@ struct AttnConvertToEmitCPass
           fn->setAttr("attn.dependent_launch", b.getUnitAttr());
         if (info.tma)
           addProducer(fn, info, minBlocks);
-        if (target == "sm90a") {
-          // First thing, so that a kernel launched after this one with
-          // programmatic dependent launch (the next launch's list builder)
-          // can take the SMs this grid's last CTAs leave; it waits for this
-          // grid to finish before it reads anything.
-          b.setInsertionPointToStart(&fn.getBody().front());
-          comment(b, fn.getLoc(),
-                  "a kernel launched after this one with programmatic "
-                  "dependent launch may start (it waits for this grid)",
-                  {});
-          faopt::gpu::emit::call(b, fn.getLoc(), Type(),
-                                 "faopt::allow_dependent_launch", {});
-        }
+        // No griddepcontrol.launch_dependents here: run first thing, it
+        // would let the next launch's list builder start in this kernel's
+        // tail, and it cost causal 8k 3% on the H200 for no measurable gain
+        // (docs/performance.md item 45).
         // Name the arguments once, at the top (kernels built by attn-tile:
         // q, k, v, o and optionally lse as tensor views, then the run-time
         // parameters by their `attn.param` names).

@@ -194,8 +194,9 @@ FAOPT_DEVICE void await_list_builder() {
 /// dependent launch may begin. The list builder runs it once it has waited
 /// for its own predecessor, so a kernel it lets start early (the attention,
 /// which loads Q before its await_list_builder) finds everything launched
-/// before the builder finished; sm90a attention kernels run it first thing,
-/// so the next list builder's CTAs take the SMs their last programs leave.
+/// before the builder finished. The attention kernels do not run it (that
+/// cost causal 8k 3%, docs/performance.md item 45): a builder launched
+/// after one starts as its CTAs exit.
 FAOPT_DEVICE void allow_dependent_launch() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
