@@ -21,7 +21,7 @@
 # is capped by the session's remaining device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then
-  sed -n '2,20p' "$0" >&2
+  sed -n '2,21p' "$0" >&2
   exit 2
 fi
 out="$1" var="$2" a="$3" b="$4"; shift 4

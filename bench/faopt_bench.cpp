@@ -130,55 +130,39 @@ double timeLaunches(const faopt::Kernel &kernel, int reps,
     }
     cudaDeviceSynchronize();
   }
-  std::vector<cudaEvent_t> events(2 * reps);
+  // Back to back: one event pair around all launches (pairs[0]); else a
+  // pair around each launch.
+  const int pairs = gBackToBack ? 1 : reps;
+  std::vector<cudaEvent_t> events(2 * pairs);
   for (cudaEvent_t &e : events)
     if (!check(cudaEventCreate(&e), "cudaEventCreate"))
       return -1;
   bool launched = true;
-  if (gBackToBack) {
+  if (gBackToBack)
     cudaEventRecord(events[0]);
-    for (int r = 0; r < reps && launched; ++r) {
-      faopt::ForwardArgs a = argsFor(r);
-      auto host = std::chrono::steady_clock::now();
-      launched = static_cast<bool>(kernel.forward(a));
-      gHostUs.push_back(std::chrono::duration<double, std::micro>(
-                            std::chrono::steady_clock::now() - host)
-                            .count());
-    }
-    cudaEventRecord(events[1]);
-    cudaDeviceSynchronize();
-    float ms = 0;
-    cudaEventElapsedTime(&ms, events[0], events[1]);
-    for (cudaEvent_t &e : events)
-      cudaEventDestroy(e);
-    if (!launched) {
-      std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
-                   faopt_last_error());
-      return -1;
-    }
-    if (!check(cudaGetLastError(), "kernel"))
-      return -1;
-    return ms / reps;
-  }
   for (int r = 0; r < reps && launched; ++r) {
     faopt::ForwardArgs a = argsFor(r);
-    cudaEventRecord(events[2 * r]);
+    if (!gBackToBack)
+      cudaEventRecord(events[2 * r]);
     auto host = std::chrono::steady_clock::now();
     launched = static_cast<bool>(kernel.forward(a));
     if (launched)
       gHostUs.push_back(std::chrono::duration<double, std::micro>(
                             std::chrono::steady_clock::now() - host)
                             .count());
-    cudaEventRecord(events[2 * r + 1]);
+    if (!gBackToBack)
+      cudaEventRecord(events[2 * r + 1]);
     if (gSyncEach)
       cudaEventSynchronize(events[2 * r + 1]);
   }
+  if (gBackToBack)
+    cudaEventRecord(events[1]);
   cudaDeviceSynchronize();
   std::vector<double> times;
-  for (int r = 0; r < reps && launched; ++r) {
+  for (int r = 0; r < pairs && launched; ++r) {
     float ms = 0;
     cudaEventElapsedTime(&ms, events[2 * r], events[2 * r + 1]);
-    times.push_back(ms);
+    times.push_back(gBackToBack ? ms / reps : ms); // the mean per launch
   }
   for (cudaEvent_t &e : events)
     cudaEventDestroy(e);

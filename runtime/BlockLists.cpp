@@ -21,9 +21,10 @@ faopt_status launchListBuilder(const faopt_kernel &k, PackedLaunch &l,
   const BlockListsShape &shape = l.listsShape;
   unsigned rows =
       static_cast<unsigned>(shape.sizes[0] * shape.sizes[1] * shape.sizes[2]);
-  // A builder that waits for its predecessor (sm90a) starts while the
-  // kernel before it drains: its launch and CTA start leave the critical
-  // path (docs/performance.md item 45).
+  // A builder that waits for its predecessor (sm90a) may start as soon as
+  // that kernel lets it: as its CTAs exit, or earlier where the kernel runs
+  // griddepcontrol.launch_dependents (faopt's attention kernels do not;
+  // measured: no gain either way, docs/performance.md item 45).
   const char *what = nullptr;
   CUresult r = launchGrid(
       k.listBuilder, rows, static_cast<unsigned>(k.listBuilderThreads), 0,

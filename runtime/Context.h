@@ -165,10 +165,13 @@ faopt_status packLaunch(const faopt_kernel &k, const faopt_forward_args &a,
 faopt_status packTensorMaps(const faopt_kernel &k, PackedLaunch &l);
 
 /// Launches `f` on a 1-D grid; with `dependent`, by programmatic dependent
-/// launch (cuLaunchKernelEx), so it may start before the kernel before it
-/// in `stream` ends: only for kernels that wait for their predecessor
-/// (griddepcontrol.wait) before touching its data. `what` names the call
-/// that was made, for messages.
+/// launch (cuLaunchKernelEx), so it may start before the kernel ahead of it
+/// in `stream` ends. Only for kernels that wait (griddepcontrol.wait)
+/// before touching anything that kernel may write, or whose earlier reads
+/// are safe because that kernel lets it start only after its own wait (the
+/// attention kernel loads Q before waiting for its list builder, which
+/// triggers after waiting for its predecessor). `what` names the call made,
+/// for messages.
 CUresult launchGrid(CUfunction f, unsigned grid, unsigned threads,
                     unsigned sharedBytes, CUstream stream, void **params,
                     bool dependent, const char *&what);

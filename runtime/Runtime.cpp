@@ -78,6 +78,21 @@ faopt::RowBoundMode rowBoundMasksFromEnv() {
                        "the default (band masks only)");
 }
 
+/// $FAOPT_DEPENDENT_LAUNCH: unset or 1 (list builders and the kernels
+/// after them by programmatic dependent launch where they allow it),
+/// `kernel` (only the kernels; the builders in stream order, as before
+/// session 19) or 0 (neither); for comparisons and diagnosis.
+enum class DependentLaunch { All, KernelOnly, None };
+DependentLaunch dependentLaunchFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv("FAOPT_DEPENDENT_LAUNCH",
+                       {{"1", DependentLaunch::All},
+                        {"kernel", DependentLaunch::KernelOnly},
+                        {"0", DependentLaunch::None}},
+                       DependentLaunch::All, reported, "0, kernel or 1",
+                       "1");
+}
+
 /// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the
 /// programs' lengths are known when compiling), 1 (every TMA kernel), 0
 /// (none; for comparisons and diagnosis).
@@ -337,11 +352,9 @@ faopt_status faopt_context_create(const faopt_context_options *options,
                          CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctx->cuDevice);
     if (const char *v = std::getenv("FAOPT_PERSISTENT_CTAS"))
       ctx->persistentCtas = std::max(1, std::atoi(v));
-    if (const char *v = std::getenv("FAOPT_DEPENDENT_LAUNCH")) {
-      ctx->dependentLaunch = std::string(v) != "0";
-      ctx->builderDependentLaunch =
-          ctx->dependentLaunch && std::string(v) != "kernel";
-    }
+    const DependentLaunch dependent = dependentLaunchFromEnv();
+    ctx->dependentLaunch = dependent != DependentLaunch::None;
+    ctx->builderDependentLaunch = dependent == DependentLaunch::All;
     std::string cc = std::to_string(major) + "." + std::to_string(minor);
     if (target == "auto")
       target = (major == 9 && minor == 0) ? "sm90a" : "sm80";

@@ -253,7 +253,8 @@ bool readTensors(Reader &r, const json::value &v, AttentionSpec &spec) {
                                    "such as \"seqlen_q/128\")");
         t.dims.push_back(d);
       } else {
-        auto n = r.integer(shape[i], dpath, 1, int64_t(1) << 31);
+        // Below 2^31, as the generated code assumes of every size.
+        auto n = r.integer(shape[i], dpath, 1, INT32_MAX);
         if (!n)
           return false;
         t.dims.push_back(std::to_string(*n));

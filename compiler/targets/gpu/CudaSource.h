@@ -36,8 +36,8 @@ struct CudaKernelSource {
   /// (attn-await-list-builder), so it may be launched with programmatic
   /// dependent launch right after the builder.
   bool dependentLaunch = false;
-  /// The list builder waits for the grid launched before it before it reads
-  /// or writes anything (faopt::await_previous_grid), so it too may be
+  /// The list builder waits for the grid launched ahead of it before it
+  /// reads or writes anything (faopt::await_previous_grid), so it too may be
   /// launched with programmatic dependent launch.
   bool builderDependentLaunch = false;
 };

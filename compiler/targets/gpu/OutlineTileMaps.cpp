@@ -61,7 +61,13 @@ std::optional<std::pair<int64_t, int64_t>> knownRange(Value v) {
   return std::make_pair(int64_t(0), int64_t(INT32_MAX));
 }
 
-int64_t maxBlocks(func::FuncOp builder, bool q);
+/// The most q-blocks (or kv-blocks) a sequence of kMaxSeqLen has under the
+/// builder's tiling (kMaxSeqLen without one).
+int64_t maxBlocks(func::FuncOp builder, bool q) {
+  auto tiling = builder->getAttrOfType<TilingAttr>("attn.tiling");
+  int64_t block = tiling ? (q ? tiling.getBlockQ() : tiling.getBlockKv()) : 1;
+  return (kMaxSeqLen + block - 1) / std::max<int64_t>(block, 1);
+}
 
 /// What every launch of a list builder guarantees, stated on its values
 /// (`attn.range`) so that the classifier and key functions outlined from it
@@ -87,14 +93,6 @@ void stateBuilderLaunchFacts(func::FuncOp builder) {
     else if (builder.getArgAttr(arg.getArgNumber(), "attn.block_lists"))
       faopt::gpu::stateRange(dim, 0, maxBlocks(builder, /*q=*/true));
   });
-}
-
-/// The most q-blocks (or kv-blocks) a sequence of kMaxSeqLen has under the
-/// builder's tiling (kMaxSeqLen without one).
-int64_t maxBlocks(func::FuncOp builder, bool q) {
-  auto tiling = builder->getAttrOfType<TilingAttr>("attn.tiling");
-  int64_t block = tiling ? (q ? tiling.getBlockQ() : tiling.getBlockKv()) : 1;
-  return (kMaxSeqLen + block - 1) / std::max<int64_t>(block, 1);
 }
 
 /// Records `lo..hi` on argument `i` of `fn`.
@@ -281,7 +279,9 @@ struct AttnOutlineTileMapsPass
           return SmallVector<Value>{key};
         },
         /*inferCapturedRanges=*/true);
-    setRange(fn, 0, 0, kMaxSeqLen); // a q or kv position
+    // A q or kv position; key_ranges's order check reads up to 7 * 128
+    // positions past the span (Key clamps them).
+    setRange(fn, 0, 0, kMaxPosition);
   }
 
   void outline(SymbolTable &symbols, func::FuncOp kernel, TileMapOp map) {

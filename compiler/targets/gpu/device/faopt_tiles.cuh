@@ -172,7 +172,7 @@ template <int I> FAOPT_DEVICE faopt_i64 grid_size() {
 /// predecessor has ended already and this returns at once. The list
 /// builders call it first thing. (FAOPT_NVRTC_OPTIONS=
 /// -DFAOPT_DIAG_BUILDER_NO_WAIT leaves it out: wrong results, only to show
-/// that GpuVariantsRuntime.BackToBackLaunchesKeepTheirOwnLists catches it.)
+/// that GpuVariantsRuntime.ListBuilderWaitsForTheKernelBeforeIt catches it.)
 FAOPT_DEVICE void await_previous_grid() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 &&                         \
     !defined(FAOPT_DIAG_BUILDER_NO_WAIT)
@@ -189,8 +189,8 @@ FAOPT_DEVICE void await_list_builder() {
 #endif
 }
 /// Lets the kernel launched after this one with programmatic dependent
-/// launch start (it still waits in await_previous_grid for this grid to
-/// finish): once every CTA of this grid has run this or exited, the
+/// launch start (it still waits for this grid to finish, in
+/// await_list_builder or await_previous_grid): once every CTA of this grid has run this or exited, the
 /// dependent launch may begin. The list builder runs it once it has waited
 /// for its own predecessor, so a kernel it lets start early (the attention,
 /// which loads Q before its await_list_builder) finds everything launched
