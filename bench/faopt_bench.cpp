@@ -152,7 +152,7 @@ double timeLaunches(const faopt::Kernel &kernel, int reps,
                             .count());
     if (!gBackToBack)
       cudaEventRecord(events[2 * r + 1]);
-    if (gSyncEach)
+    if (gSyncEach && !gBackToBack) // (main() rejects the two together)
       cudaEventSynchronize(events[2 * r + 1]);
   }
   if (gBackToBack)

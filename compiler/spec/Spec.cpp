@@ -253,8 +253,9 @@ bool readTensors(Reader &r, const json::value &v, AttentionSpec &spec) {
                                    "such as \"seqlen_q/128\")");
         t.dims.push_back(d);
       } else {
-        // Below 2^31, as the generated code assumes of every size.
-        auto n = r.integer(shape[i], dpath, 1, INT32_MAX);
+        // At most 2^30: the generated index arithmetic is 32-bit, and the
+        // list builder's reads step past a box's end by up to 1k.
+        auto n = r.integer(shape[i], dpath, 1, int64_t(1) << 30);
         if (!n)
           return false;
         t.dims.push_back(std::to_string(*n));

@@ -206,11 +206,11 @@ TEST(Spec, ErrorsNameTheJsonPath) {
             "$.tensors.L.shape[0]: unknown dimension \"seqlen_q/0\" (batch, "
             "heads, kv_heads, seqlen_q, seqlen_k, seqlen, or a sequence in "
             "blocks such as \"seqlen_q/128\")");
-  // Fixed sizes stay below 2^31 (the generated index arithmetic is 32-bit).
+  // Fixed sizes are at most 2^30 (the generated index arithmetic is 32-bit).
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, )" + L +
-                  R"([2147483648, 4]}}})"),
-            "$.tensors.L.shape[0]: expected an integer in [1, 2147483647], "
-            "got 2147483648");
+                  R"([1073741825, 4]}}})"),
+            "$.tensors.L.shape[0]: expected an integer in [1, 1073741824], "
+            "got 1073741825");
   EXPECT_EQ(error(R"({"dtype": "bf16", "head_dim": 64, "score": [{"expr": 3}]})"),
             "$.score[0].expr: expected a string, got the number 3");
   EXPECT_EQ(error("{\"dtype\": \"bf16\",\n \"head_dim\": 64,,}"),

@@ -164,12 +164,12 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   static_assert(sizeof...(B) == 2 * Rank,
                 "a lower and an upper bound per dimension");
   // Indices into the tensor's dimensions (the generated code clamps them to
-  // [0, size - 1], and sizes are below 2^31: the spec's fixed sizes are
-  // checked, the others come from batch, heads and sequence lengths the
+  // [0, size - 1], and sizes are below 2^31: the spec's fixed sizes are at
+  // most 2^30, the others come from batch, heads and sequence lengths the
   // runtime checks), so box + 1 fits: 32-bit arithmetic, which halves this
   // latency-bound code's instructions (docs/performance.md item 45). Only
   // element offsets are 64-bit. (i + 31 * step < end would overflow only
-  // for a dimension within 1k of 2^31: a batch of two billion.)
+  // for a batch-sized dimension within 1k of 2^31: two billion sequences.)
   const int box[] = {static_cast<int>(bounds)...};
   const unsigned all = 0xffffffffu;
   bool shared = __activemask() == all;

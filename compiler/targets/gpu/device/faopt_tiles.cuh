@@ -190,8 +190,9 @@ FAOPT_DEVICE void await_list_builder() {
 }
 /// Lets the kernel launched after this one with programmatic dependent
 /// launch start (it still waits for this grid to finish, in
-/// await_list_builder or await_previous_grid): once every CTA of this grid has run this or exited, the
-/// dependent launch may begin. The list builder runs it once it has waited
+/// await_list_builder or await_previous_grid): once every CTA of this grid
+/// has run this or exited, the dependent launch may begin. The list
+/// builder runs it once it has waited
 /// for its own predecessor, so a kernel it lets start early (the attention,
 /// which loads Q before its await_list_builder) finds everything launched
 /// before the builder finished. The attention kernels do not run it (that
