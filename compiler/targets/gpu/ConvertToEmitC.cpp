@@ -359,9 +359,9 @@ struct AttnConvertToEmitCPass
                     listRows ? Attribute(listRows) : b.getUnitAttr());
         if (info.dependentLaunch) {
           // Where its kernel may start before the builder ends (sm90a), the
-          // builder itself is launched the same way, so its launch and CTA
-          // start overlap the previous grid's tail: it waits for that grid
-          // before anything else.
+          // builder itself is launched the same way, so it may start as the
+          // previous grid lets it (no measured gain: performance item 45);
+          // it waits for that grid before anything else.
           fn->setAttr("attn.dependent_launch", b.getUnitAttr());
           b.setInsertionPointToStart(&fn.getBody().front());
           comment(b, fn.getLoc(),
