@@ -333,6 +333,9 @@ faopt_status faopt_context_create(const faopt_context_options *options,
 
   auto ctx = std::make_unique<faopt_context>();
   ctx->device = o.device;
+  const DependentLaunch dependent = dependentLaunchFromEnv();
+  ctx->dependentLaunch = dependent != DependentLaunch::None;
+  ctx->builderDependentLaunch = dependent == DependentLaunch::All;
   const faopt::rt::Driver &d = faopt::rt::driver();
   if (!d.available()) {
     ctx->noDevice = d.loadError;
@@ -352,9 +355,6 @@ faopt_status faopt_context_create(const faopt_context_options *options,
                          CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ctx->cuDevice);
     if (const char *v = std::getenv("FAOPT_PERSISTENT_CTAS"))
       ctx->persistentCtas = std::max(1, std::atoi(v));
-    const DependentLaunch dependent = dependentLaunchFromEnv();
-    ctx->dependentLaunch = dependent != DependentLaunch::None;
-    ctx->builderDependentLaunch = dependent == DependentLaunch::All;
     std::string cc = std::to_string(major) + "." + std::to_string(minor);
     if (target == "auto")
       target = (major == 9 && minor == 0) ? "sm90a" : "sm80";

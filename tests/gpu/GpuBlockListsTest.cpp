@@ -86,6 +86,15 @@ std::string causalDocumentSpec(const std::string &name, int headDim) {
           "mask": ["causal", {"type": "document", "ids": "doc"}]})";
 }
 
+/// test::documentIds as the int32 entries a "doc" tensor holds.
+std::vector<int32_t> documentIds32(int64_t batch, int64_t n, int docs,
+                                   std::mt19937 &rng) {
+  std::vector<int32_t> ids;
+  for (double x : test::documentIds(batch, n, docs, rng))
+    ids.push_back(static_cast<int32_t>(x));
+  return ids;
+}
+
 /// Kv-block lists built once (faopt_block_lists_build) give the same
 /// output, bit for bit, as lists built by each launch; lists built for other
 /// sizes or another kernel are rejected before anything launches.
@@ -100,9 +109,7 @@ TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
   const int64_t batch = 2, heads = 4, n = 777;
   std::mt19937 rng(7);
   DeviceLaunch launch(sp, batch, heads, n, 128, rng);
-  std::vector<int32_t> ids;
-  for (double x : test::documentIds(batch, n, 6, rng))
-    ids.push_back(static_cast<int32_t>(x));
+  std::vector<int32_t> ids = documentIds32(batch, n, 6, rng);
   void *dids = launch.upload(ids);
   faopt_tensor_value doc{"doc", dids, {batch, n}, {}};
   ForwardArgs args = launch.args;
@@ -160,10 +167,8 @@ TEST(GpuVariantsRuntime, BackToBackLaunchesKeepTheirOwnLists) {
   DeviceLaunch launch(*parsed.spec, batch, heads, n, 128, rng);
   std::vector<faopt_tensor_value> docs;
   for (int docCount : {3, 9}) {
-    std::vector<int32_t> ids;
-    for (double x : test::documentIds(batch, n, docCount, rng))
-      ids.push_back(static_cast<int32_t>(x));
-    docs.push_back({"doc", launch.upload(ids), {batch, n}, {}});
+    void *ids = launch.upload(documentIds32(batch, n, docCount, rng));
+    docs.push_back({"doc", ids, {batch, n}, {}});
   }
   std::vector<std::vector<uint8_t>> expected;
   for (const faopt_tensor_value &doc : docs) {
@@ -219,11 +224,8 @@ TEST(GpuVariantsRuntime, ListBuilderWaitsForTheKernelBeforeIt) {
   std::mt19937 rng(9);
   DeviceLaunch launch(*parsed.spec, batch, heads, n, 128, rng);
   std::vector<std::vector<int32_t>> ids;
-  for (int docCount : {2, 12}) {
-    ids.emplace_back();
-    for (double x : test::documentIds(batch, n, docCount, rng))
-      ids.back().push_back(static_cast<int32_t>(x));
-  }
+  for (int docCount : {2, 12})
+    ids.push_back(documentIds32(batch, n, docCount, rng));
   void *oldIds = launch.upload(ids[0]), *newIds = launch.upload(ids[1]);
   void *shared = launch.upload(ids[0]); // the old ids until the late copy
   ForwardArgs a = launch.args;

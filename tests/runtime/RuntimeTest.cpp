@@ -220,6 +220,21 @@ TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
   }
 }
 
+/// FAOPT_DEPENDENT_LAUNCH is read when a context is created (with or
+/// without a GPU); a value other than 0, kernel or 1 is reported once.
+TEST(Runtime, DependentLaunchSwitchReportsUnknownValues) {
+  ScopedEnv bad("FAOPT_DEPENDENT_LAUNCH", "yes"), loud("FAOPT_QUIET", nullptr);
+  auto [ignored, err] = twiceCapturingStderr([] {
+    faopt_context *ctx = nullptr;
+    EXPECT_EQ(faopt_context_create(nullptr, &ctx), FAOPT_SUCCESS)
+        << faopt_last_error();
+    faopt_context_destroy(ctx);
+    return std::string();
+  });
+  EXPECT_EQ(err, "faopt: warning: FAOPT_DEPENDENT_LAUNCH=yes is not 0, kernel "
+                 "or 1; using 1\n");
+}
+
 TEST(Runtime, InvalidSpecAndOptions) {
   faopt_context *ctx = nullptr;
   faopt_context_options o;
