@@ -16,6 +16,10 @@
 #   the tree took 8.6 us against the chain's 8.2, so the chain of
 #   dependent min / max steps is not what a call's ~1,000 cycles after
 #   its loads are.
+# Waiting for a device (session 20, item 46; run the list-driven GPU tests
+# with each first):
+#   -DFAOPT_BUILDER_PAIRED_SEARCH -DFAOPT_BUILDER_WARP_SEARCH
+#   -DFAOPT_BUILDER_ORDER_READS=24
 set -euo pipefail
 out="${1:?usage: run.sh OUTDIR [NVRTC_OPTION ...]}"; shift
 for opt in "" "$@"; do
