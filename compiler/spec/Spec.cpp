@@ -509,8 +509,7 @@ SpecParseResult parseSpecImpl(std::string_view text) {
       terms.push_back({&s, "$.score"});
     }
     for (auto &[value, path] : terms) {
-      auto term = readScoreTerm(r, *value, path, spec.heads, spec.params,
-                                spec.tensors);
+      auto term = readScoreTerm(r, *value, path, spec);
       if (!term)
         return failed();
       ExprPtr e = parseTerm(r, *term, ExprContext::Score, path, spec);

@@ -121,12 +121,16 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
 std::optional<Term> readSparsity(Reader &r, const json::value &v,
                                  const std::string &path, AttentionSpec &spec);
 
-/// One score term, applied to the previous one's result (`score`).
+/// One score term, applied to the previous one's result (`score`). ALiBi
+/// with its own head count pins spec.heads to it (the slopes depend on it).
 std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
                                   const std::string &path,
-                                  std::optional<int64_t> heads,
-                                  const std::vector<ParamDecl> &params,
-                                  const std::vector<TensorDecl> &tensors);
+                                  AttentionSpec &spec);
+
+/// The ALiBi slope of head h among `heads` as an expression of h (Press et
+/// al.: 2^(-8 (h + 1) / H) for a power of two H; otherwise those of the
+/// largest power of two n below H, then every other slope of 2n heads).
+std::string alibiSlopes(int64_t heads);
 
 } // namespace faopt::spec::detail
 

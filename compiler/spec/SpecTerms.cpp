@@ -268,28 +268,41 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
   return std::nullopt;
 }
 
+std::string alibiSlopes(int64_t heads) {
+  int64_t n = 1;
+  while (2 * n <= heads)
+    n *= 2;
+  std::string pow2 = "exp2(-8.0 * (h + 1) / " + std::to_string(n) + ")";
+  if (n == heads)
+    return pow2;
+  // The heads past n take the odd-numbered slopes of 2n heads:
+  // 2^(-8 (2 (h - n) + 1) / (2n)).
+  return "(h < " + std::to_string(n) + " ? " + pow2 + " : exp2(-4.0 * (2 * (h - " +
+         std::to_string(n) + ") + 1) / " + std::to_string(n) + "))";
+}
+
 std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
                                   const std::string &path,
-                                  std::optional<int64_t> heads,
-                                  const std::vector<ParamDecl> &params,
-                                  const std::vector<TensorDecl> &tensors) {
+                                  AttentionSpec &spec) {
   static const char *builtins = "softcap, alibi, bias";
+  const std::vector<ParamDecl> &params = spec.params;
+  const std::vector<TensorDecl> &tensors = spec.tensors;
   auto alibi = [&](std::optional<int64_t> h,
                    const std::string &p) -> std::optional<Term> {
     if (!h) {
       r.fail(p, "alibi needs the head count for its slopes: set \"heads\" in "
-                "the spec or {\"type\": \"alibi\", \"heads\": N}");
+                "the spec, write {\"type\": \"alibi\", \"heads\": N}, or "
+                "give the slopes: {\"type\": \"alibi\", \"slopes\": "
+                "\"TENSOR\"}");
       return std::nullopt;
     }
-    // Slopes 2^(-8 (h+1) / H), the geometric sequence of Press et al.
-    return Term{"score + exp2(-8.0 * (h + 1) / " + std::to_string(*h) +
-                    ") * (kv - q)",
+    return Term{"score + " + alibiSlopes(*h) + " * (kv - q)",
                 "alibi(heads=" + std::to_string(*h) + ")"};
   };
   if (v.is_string()) {
     std::string s(v.get_string());
     if (s == "alibi")
-      return alibi(heads, path);
+      return alibi(spec.heads, path);
     if (s == "softcap") {
       r.fail(path, "'softcap' needs a cap: write {\"type\": \"softcap\", "
                    "\"cap\": 30}");
@@ -331,13 +344,49 @@ std::optional<Term> readScoreTerm(Reader &r, const json::value &v,
     return Term{c + " * tanh(score / " + c + ")", "softcap(cap=" + c + ")"};
   }
   if (t.type == "alibi") {
-    if (!r.onlyFields(o, path, {"type", "heads"}))
+    if (!r.onlyFields(o, path, {"type", "heads", "slopes"}))
       return std::nullopt;
-    std::optional<int64_t> h = heads;
+    if (o.contains("slopes")) {
+      // Given slopes, one per query head.
+      if (o.contains("heads")) {
+        r.fail(path + ".heads", "give either \"heads\" (computed slopes) or "
+                                "\"slopes\" (a tensor), not both");
+        return std::nullopt;
+      }
+      const TensorDecl *s =
+          tensorField(r, o, path, "slopes", tensors, ExprType::Float, {1},
+                      "one slope per query head: [heads]");
+      if (!s)
+        return std::nullopt;
+      if (s->dims[0] != "heads") {
+        r.fail(path + ".slopes", "\"" + s->name +
+                                     "\" must have the shape [\"heads\"] "
+                                     "(one slope per query head)");
+        return std::nullopt;
+      }
+      return Term{"score + " + s->name + "[h] * (kv - q)",
+                  "alibi(slopes=" + s->name + ")"};
+    }
+    std::optional<int64_t> h = spec.heads;
     if (o.contains("heads")) {
       h = r.integer(o.at("heads"), path + ".heads", 1, 1 << 16);
       if (!h)
         return std::nullopt;
+      // The slopes hold only for this many heads: pin the spec to it, so a
+      // launch with other heads is an error instead of wrong slopes.
+      if (spec.heads && *spec.heads != *h) {
+        r.fail(path + ".heads", "alibi heads (" + std::to_string(*h) +
+                                    ") differ from the spec's \"heads\" (" +
+                                    std::to_string(*spec.heads) + ")");
+        return std::nullopt;
+      }
+      if (spec.kvHeads && *h % *spec.kvHeads != 0) {
+        r.fail(path + ".heads", "kv_heads (" + std::to_string(*spec.kvHeads) +
+                                    ") must divide the alibi heads (" +
+                                    std::to_string(*h) + ")");
+        return std::nullopt;
+      }
+      spec.heads = h;
     }
     return alibi(h, path);
   }

@@ -160,6 +160,37 @@ std::vector<Case> cases() {
                  double slope = std::exp2(-8.0 * (h + 1) / 4);
                  return s + slope * static_cast<double>(kv - q);
                }});
+  // ALiBi for 12 heads (not a power of two: Press et al.'s interleaved
+  // slopes, here as their reference code builds them) with GQA 12:4, and
+  // with slopes given as a tensor (one per query head) with GQA 6:2.
+  c.push_back({"alibi_12_heads_gqa",
+               specJson("f32", 64,
+                        ", \"heads\": 12, \"kv_heads\": 4, \"mask\": "
+                        "\"causal\", \"score\": \"alibi\""),
+               shape(1, 12, 4, 70, 70, 64), kCausal,
+               [](double s, int64_t, int64_t h, int64_t q, int64_t kv) {
+                 // The first 8: 2^-1 .. 2^-8; then 2^-0.5, 2^-1.5, ... (every
+                 // other slope of 16 heads).
+                 double slope = h < 8 ? std::exp2(-(h + 1.0))
+                                      : std::exp2(-(2 * (h - 8) + 1) / 2.0);
+                 return s + slope * static_cast<double>(kv - q);
+               }});
+  c.push_back({"alibi_given_slopes_gqa",
+               specJson("f32", 64,
+                        ", \"tensors\": {\"m\": {\"dtype\": \"float32\", "
+                        "\"shape\": [\"heads\"]}}, \"mask\": \"causal\", "
+                        "\"score\": {\"type\": \"alibi\", \"slopes\": \"m\"}"),
+               shape(2, 6, 2, 90, 90, 64), kCausal,
+               [](double s, int64_t, int64_t h, int64_t q, int64_t kv) {
+                 return s + 1.0 / (h + 2) * static_cast<double>(kv - q);
+               },
+               {},
+               [](const Shape &s, std::mt19937 &) {
+                 std::vector<double> m(s.heads);
+                 for (int64_t h = 0; h < s.heads; ++h)
+                   m[h] = static_cast<float>(1.0 / (h + 2));
+                 return TensorInputs{m};
+               }});
   c.push_back({"expr_score_exp_tanh",
                specJson("f32", 64,
                         ", \"score\": \"tanh(score) + exp(-abs(q - kv) / "
@@ -242,6 +273,30 @@ std::vector<Case> cases() {
                [](int64_t, int64_t, int64_t q, int64_t kv) {
                  return q >= kv && q / 40 == kv / 40;
                }});
+  // GQA with the other built-in masks.
+  c.push_back({"prefix_lm_gqa",
+               specJson("bf16", 64,
+                        ", \"mask\": {\"type\": \"prefix_lm\", \"n\": 50}"),
+               shape(2, 8, 2, 129, 129, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return kv < 50 || q >= kv;
+               }});
+  c.push_back({"chunked_gqa",
+               specJson("f32", 64,
+                        ", \"mask\": {\"type\": \"chunked\", \"chunk\": "
+                        "48}"),
+               shape(1, 4, 1, 150, 150, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return q / 48 == kv / 48;
+               }});
+  c.push_back({"window_left_right_gqa",
+               specJson("f32", 64,
+                        ", \"mask\": {\"type\": \"sliding_window\", "
+                        "\"left\": 20, \"right\": 9}"),
+               shape(1, 4, 2, 100, 100, 64),
+               [](int64_t, int64_t, int64_t q, int64_t kv) {
+                 return q - kv <= 20 && kv - q <= 9;
+               }});
   c.push_back({"softcap_param",
                specJson("bf16", 64,
                         ", \"params\": {\"cap\": \"float\"}, \"mask\": "
@@ -310,6 +365,20 @@ std::vector<Case> cases() {
                [](const Shape &s, std::mt19937 &rng) {
                  std::uniform_real_distribution<double> u(-2, 2);
                  std::vector<double> bias(s.heads * s.seqQ * s.seqK);
+                 for (double &x : bias)
+                   x = static_cast<float>(u(rng));
+                 return TensorInputs{bias};
+               }});
+  // A bias broadcast over batch and q (dimensions of size 1), with GQA.
+  c.push_back({"bias_broadcast_gqa",
+               specJson("bf16", 64,
+                        ", \"tensors\": {\"bias\": {\"dtype\": \"float32\", "
+                        "\"shape\": [1, \"heads\", 1, \"seqlen_k\"]}}, "
+                        "\"score\": {\"type\": \"bias\", \"tensor\": \"bias\"}"),
+               shape(2, 4, 2, 50, 75, 64), nullptr, nullptr, {},
+               [](const Shape &s, std::mt19937 &rng) {
+                 std::uniform_real_distribution<double> u(-3, 3);
+                 std::vector<double> bias(s.heads * s.seqK);
                  for (double &x : bias)
                    x = static_cast<float>(u(rng));
                  return TensorInputs{bias};

@@ -125,6 +125,24 @@ std::vector<Variant> variants() {
   v.push_back({"alibi_causal",
                "\"heads\": 4, \"mask\": \"causal\", \"score\": \"alibi\"",
                "bf16", 64, 1, 4, 4, 400, 400});
+  // ALiBi for 12 heads (Press et al.'s interleaved slopes) with GQA 12:4 at
+  // d = 128 (the TMA kernel), and slopes given as a tensor.
+  v.push_back({"alibi_12_heads_gqa",
+               "\"heads\": 12, \"kv_heads\": 4, \"mask\": \"causal\", "
+               "\"score\": \"alibi\"",
+               "bf16", 128, 1, 12, 4, 500, 500});
+  v.push_back({"alibi_given_slopes",
+               "\"tensors\": {\"m\": {\"dtype\": \"float32\", \"shape\": "
+               "[\"heads\"]}}, \"mask\": \"causal\", \"score\": {\"type\": "
+               "\"alibi\", \"slopes\": \"m\"}",
+               "bf16", 128, 2, 6, 2, 400, 400, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 std::uniform_real_distribution<double> u(0.01, 0.5);
+                 std::vector<double> m(s.heads);
+                 for (double &x : m)
+                   x = static_cast<float>(u(rng));
+                 return test::TensorInputs{m};
+               }});
   v.push_back({"expr_seqlen_params",
                "\"params\": {\"w\": \"int\", \"bias\": \"float\"}, \"mask\": "
                "\"kv <= q + seqlen_k - seqlen_q && kv + w > q\", \"score\": "
@@ -230,6 +248,23 @@ std::vector<Variant> variants() {
                [](const test::Shape &, std::mt19937 &) {
                  return test::TensorInputs{{700, 129, 0}};
                }});
+  v.push_back({"bias_broadcast_gqa",
+               "\"tensors\": {\"bias\": {\"dtype\": \"float32\", \"shape\": "
+               "[1, \"heads\", 1, \"seqlen_k\"]}}, \"score\": {\"type\": "
+               "\"bias\", \"tensor\": \"bias\"}",
+               "bf16", 128, 2, 4, 2, 300, 700, {},
+               [](const test::Shape &s, std::mt19937 &rng) {
+                 std::uniform_real_distribution<double> u(-3, 3);
+                 std::vector<double> b(s.heads * s.seqK);
+                 for (double &x : b)
+                   x = static_cast<float>(u(rng));
+                 return test::TensorInputs{b};
+               }});
+  // A window reaching forward as well as back (row bounds on sm90a).
+  v.push_back({"window_left_right_gqa",
+               "\"mask\": {\"type\": \"sliding_window\", \"left\": 300, "
+               "\"right\": 77}",
+               "bf16", 128, 1, 4, 2, 900, 900});
   v.push_back({"bias_causal",
                "\"tensors\": {\"bias\": {\"dtype\": \"float32\", \"shape\": "
                "[\"heads\", \"seqlen_q\", \"seqlen_k\"]}}, \"mask\": "

@@ -428,6 +428,56 @@ TEST(Runtime, TensorInputsAreValidatedFirst) {
       << manifest;
 }
 
+/// Score tensors: a bias must have its declared (broadcast) sizes, ALiBi's
+/// given slopes one per query head, and computed ALiBi slopes hold only for
+/// the head count they were computed for (the spec pins it).
+TEST(Runtime, ScoreTensorsAndAlibiHeadsAreValidatedFirst) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  auto bias = ctx.kernel(R"({"name": "rt_bias", "dtype": "bf16",
+      "head_dim": 64, "tensors": {"bias": {"dtype": "float32",
+      "shape": [1, "heads", 1, "seqlen_k"]}},
+      "score": {"type": "bias", "tensor": "bias"}})");
+  ASSERT_TRUE(bias) << bias.status().message();
+  auto slopes = ctx.kernel(R"({"name": "rt_alibi_slopes", "dtype": "bf16",
+      "head_dim": 64, "tensors": {"m": {"dtype": "float32",
+      "shape": ["heads"]}}, "score": {"type": "alibi", "slopes": "m"}})");
+  ASSERT_TRUE(slopes) << slopes.status().message();
+  auto computed = ctx.kernel(R"({"name": "rt_alibi_heads", "dtype": "bf16",
+      "head_dim": 64, "score": {"type": "alibi", "heads": 12}})");
+  ASSERT_TRUE(computed) << computed.status().message();
+  const void *dev = reinterpret_cast<void *>(0x40000);
+  auto launch = [&](faopt::Kernel &k, int64_t heads,
+                    std::vector<faopt_tensor_value> tensors) {
+    faopt::ForwardArgs a = fakeArgs(2, heads, heads);
+    a.seqlen_q = 100;
+    a.seqlen_k = 120;
+    a.tensors = tensors.data();
+    a.num_tensors = static_cast<int>(tensors.size());
+    return k.forward(a);
+  };
+  faopt::Status st = launch(*bias, 4, {{"bias", dev, {1, 4, 100, 120}, {}}});
+  EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(st.message(), "faopt_forward: tensor 'bias' must have sizes "
+                          "[1 = 1, heads = 4, 1 = 1, seqlen_k = 120], got "
+                          "[1, 4, 100, 120]");
+  st = launch(*slopes, 4, {{"m", dev, {8}, {}}});
+  EXPECT_EQ(st.message(), "faopt_forward: tensor 'm' must have sizes "
+                          "[heads = 4], got [8]");
+  st = launch(*computed, 16, {});
+  EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(st.message(), "faopt_forward: the spec pins heads = 12, got 16");
+  // Launches with the declared sizes pass validation (and run, with a
+  // device).
+  if (!ctx.canLaunch()) {
+    EXPECT_EQ(launch(*bias, 4, {{"bias", dev, {1, 4, 1, 120}, {}}}).code(),
+              FAOPT_ERROR_NO_DEVICE);
+    EXPECT_EQ(launch(*slopes, 4, {{"m", dev, {4}, {}}}).code(),
+              FAOPT_ERROR_NO_DEVICE);
+    EXPECT_EQ(launch(*computed, 12, {}).code(), FAOPT_ERROR_NO_DEVICE);
+  }
+}
+
 /// Block layouts: a layout given at launch must have one entry per block of
 /// the launch; a static one (in the spec) is not passed and must cover the
 /// launch's sequence lengths.

@@ -131,6 +131,108 @@ TEST(Spec, ScoreTermsCompose) {
   EXPECT_EQ(s.scoreSummary, "alibi(heads=4) then softcap(cap=30.0)");
 }
 
+/// Press et al.'s ALiBi slopes, written as their reference code computes
+/// them (a geometric sequence for a power of two; otherwise that of the
+/// closest smaller power of two, then every other slope of twice as many
+/// heads), independently of the expression the spec builds.
+std::vector<double> pressSlopes(int heads) {
+  auto pow2 = [](int n) {
+    std::vector<double> out;
+    double start = std::exp2(-std::exp2(-(std::log2(n) - 3)));
+    for (int i = 0; i < n; ++i)
+      out.push_back(start * std::pow(start, i));
+    return out;
+  };
+  if ((heads & (heads - 1)) == 0)
+    return pow2(heads);
+  int n = 1 << static_cast<int>(std::floor(std::log2(heads)));
+  std::vector<double> out = pow2(n), twice = pressSlopes(2 * n);
+  for (int i = 0; static_cast<int>(out.size()) < heads; i += 2)
+    out.push_back(twice[i]);
+  return out;
+}
+
+TEST(Spec, AlibiSlopesArePressEtAls) {
+  for (int heads : {1, 2, 3, 5, 6, 8, 12, 16, 20, 24, 40, 64}) {
+    AttentionSpec s = parse(R"({"dtype": "bf16", "head_dim": 64, "heads": )" +
+                            std::to_string(heads) + R"(, "score": "alibi"})");
+    std::vector<double> want = pressSlopes(heads);
+    ExprEnv env;
+    env.score = 0.0;
+    env.q = 5;
+    env.kv = 4; // kv - q = -1: the score is minus the slope
+    for (int h = 0; h < heads; ++h) {
+      env.h = h;
+      EXPECT_NEAR(-evalNumeric(*s.score, env), want[h], 1e-12)
+          << heads << " heads, head " << h;
+    }
+  }
+}
+
+TEST(Spec, AlibiHeadsPinTheSpec) {
+  // The slopes hold for one head count: a launch with another is refused.
+  AttentionSpec s = parse(R"({"dtype": "bf16", "head_dim": 64,
+                              "score": {"type": "alibi", "heads": 12}})");
+  ASSERT_TRUE(s.heads);
+  EXPECT_EQ(*s.heads, 12);
+  EXPECT_NE(s.canonicalJson().find("\"heads\":12"), std::string::npos)
+      << s.canonicalJson();
+  EXPECT_NE(error(R"({"dtype": "bf16", "head_dim": 64, "heads": 8,
+                      "score": {"type": "alibi", "heads": 12}})")
+                .find("$.score.heads: alibi heads (12) differ from the "
+                      "spec's \"heads\" (8)"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"dtype": "bf16", "head_dim": 64, "kv_heads": 5,
+                      "score": {"type": "alibi", "heads": 12}})")
+                .find("kv_heads (5) must divide the alibi heads (12)"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"dtype": "bf16", "head_dim": 64, "score": "alibi"})")
+                .find("give the slopes"),
+            std::string::npos);
+}
+
+TEST(Spec, AlibiTakesGivenSlopes) {
+  AttentionSpec s = parse(
+      R"({"dtype": "bf16", "head_dim": 64,
+          "tensors": {"m": {"dtype": "float32", "shape": ["heads"]}},
+          "score": {"type": "alibi", "slopes": "m"}})");
+  EXPECT_EQ(printExpr(*s.score), "(score + (m[h] * (kv - q)))");
+  EXPECT_EQ(s.scoreSummary, "alibi(slopes=m)");
+  EXPECT_FALSE(s.heads); // any head count: the tensor has one per head
+  std::vector<double> m{0.5, 0.25, 0.125};
+  ExprEnv env;
+  env.tensors = {{"m", {3}, &m}};
+  env.score = 1.0;
+  env.h = 2;
+  env.q = 10;
+  env.kv = 2;
+  EXPECT_DOUBLE_EQ(evalNumeric(*s.score, env), 1.0 + 0.125 * (2 - 10));
+  std::vector<int64_t> sizes;
+  EXPECT_EQ(expectedTensorSizes(s.tensors[0], {2, 3, 3, 10, 10}, sizes), "");
+  EXPECT_EQ(sizes, (std::vector<int64_t>{3}));
+
+  const char *wrong[][2] = {
+      {R"("m": {"dtype": "float32", "shape": ["seqlen_k"]})",
+       "\"m\" must have the shape [\"heads\"]"},
+      {R"("m": {"dtype": "int32", "shape": ["heads"]})",
+       "\"m\" must be a float32 tensor"},
+      {R"("m": {"dtype": "float32", "shape": ["batch", "heads"]})",
+       "\"m\" must be a float32 tensor of 1 dimension"},
+  };
+  for (auto &[decl, message] : wrong)
+    EXPECT_NE(error(std::string(R"({"dtype": "bf16", "head_dim": 64,
+                                   "tensors": {)") + decl + R"(},
+                                   "score": {"type": "alibi", "slopes": "m"}})")
+                  .find(message),
+              std::string::npos)
+        << decl;
+  EXPECT_NE(error(R"({"dtype": "bf16", "head_dim": 64, "heads": 4,
+                      "tensors": {"m": {"dtype": "float32", "shape": ["heads"]}},
+                      "score": {"type": "alibi", "slopes": "m", "heads": 4}})")
+                .find("not both"),
+            std::string::npos);
+}
+
 TEST(Spec, CanonicalJsonIgnoresSpelling) {
   AttentionSpec a = parse(R"({"dtype": "bf16", "head_dim": 64, "mask": "causal"})");
   AttentionSpec b = parse(
