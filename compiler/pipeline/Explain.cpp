@@ -36,8 +36,13 @@ BlockCensus census(const spec::AttentionSpec &spec, const TileChoice &t,
   BlockCensus c;
   int64_t nq = ceilDiv(s.seqQ, t.blockQ), nk = ceilDiv(s.seqK, t.blockKv);
   c.pairs = nq * nk;
-  // Static tensors (a block layout written in the spec) are known here.
+  // Static tensors (a block layout written in the spec) are known here, and
+  // so are the sequence lengths and the parameters' defaults.
   spec::ExprEnv base;
+  base.seqlenQ = s.seqQ;
+  base.seqlenK = s.seqK;
+  for (const spec::ParamDecl &p : spec.params)
+    base.params.push_back({p.name, p.hasDefault ? p.defaultValue : 0.0});
   spec::LaunchSizes launch{s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK};
   for (const spec::TensorDecl &d : spec.tensors) {
     std::vector<int64_t> sizes;
@@ -214,7 +219,15 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   os << "    kv-blocks visited per (batch, head): " << c.visited << " of "
      << c.pairs << " (" << c.full << " full, no mask code; " << c.partial
      << " partial); mask keeps " << 100.0 * c.attended / (sq * sk)
-     << "% of scores (evaluated at b = h = 0)\n";
+     << "% of scores (evaluated at b = h = 0";
+  std::string zeroed;
+  for (const spec::ParamDecl &p : spec.params)
+    if (!p.hasDefault && spec.mask && spec::exprUses(*spec.mask, p.name))
+      zeroed += (zeroed.empty() ? "" : ", ") + p.name;
+  if (!spec.params.empty())
+    os << ", parameters at their defaults"
+       << (zeroed.empty() ? "" : "; " + zeroed + ", without one, at 0");
+  os << ")\n";
   double usefulFlops = 2.0 * c.attended * (dqk + dv) * bh;
   double kernelFlops = 2.0 * static_cast<double>(c.visited) * t.blockQ *
                        t.blockKv * (dqk + dv) * bh;
