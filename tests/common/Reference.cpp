@@ -386,6 +386,16 @@ std::vector<double> fillRandom(Buffer &buf, std::mt19937 &rng) {
   return values;
 }
 
+void poisonRows(Buffer &buf,
+                const std::function<bool(int64_t b, int64_t s)> &rows) {
+  for (int64_t b = 0; b < buf.sizes[0]; ++b)
+    for (int64_t s = 0; s < buf.sizes[2]; ++s)
+      if (rows(b, s))
+        for (int64_t h = 0; h < buf.sizes[1]; ++h)
+          for (int64_t d = 0; d < buf.sizes[3]; ++d)
+            buf.set(buf.offset(b, h, s, d), std::nan(""));
+}
+
 void poison(Buffer &buf) {
   if (buf.dtype == spec::ElementType::F32) {
     uint32_t nan = 0x7fc00000;

@@ -162,6 +162,10 @@ std::vector<double> fillRandom(Buffer &buf, std::mt19937 &rng);
 /// Fills every element (padding included) with NaN bits, so unwritten
 /// outputs cannot pass.
 void poison(Buffer &buf);
+/// Sets every element of the rows (b, s) for which `rows` holds, in every
+/// head, to NaN: K and V rows no query may attend, so a kernel that
+/// computes with them (P = 0 times NaN is NaN) fails.
+void poisonRows(Buffer &buf, const std::function<bool(int64_t b, int64_t s)> &rows);
 /// Logical-order values of a buffer.
 std::vector<double> read(const Buffer &buf);
 

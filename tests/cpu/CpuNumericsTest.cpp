@@ -37,6 +37,10 @@ struct Case {
   ParamValues params = {};
   /// Fills the tensor inputs (declaration order, row-major) for a shape.
   std::function<TensorInputs(const Shape &, std::mt19937 &)> tensors = nullptr;
+  /// K / V rows (b, kv) no query attends, whole tiles of every target: the
+  /// kernel gets NaN there (the reference the real values), so a kernel
+  /// that loads and computes with an empty block fails.
+  std::function<bool(int64_t b, int64_t kv)> unread = nullptr;
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
@@ -451,6 +455,41 @@ std::vector<Case> cases() {
                  const int layout[3][3] = {{1, 0, 0}, {1, 1, 0}, {0, 1, 1}};
                  return q >= kv && layout[q / 64][kv / 64] != 0;
                }});
+  // Empty blocks are never loaded: K and V are NaN where no query looks
+  // (whole 128-key blocks, so whole tiles on every target).
+  {
+    Case keysPastQueries{"causal_keys_past_queries_unread",
+                         specJson("bf16", 64, causal),
+                         shape(1, 2, 1, 256, 640, 64), kCausal};
+    keysPastQueries.unread = [](int64_t, int64_t kv) { return kv >= 256; };
+    c.push_back(keysPastQueries);
+    Case emptyColumn{"block_sparse_empty_column_unread",
+                     specJson("f32", 64,
+                              layoutSpec("\"seqlen_q/128\", \"seqlen_k/128\"",
+                                         "128, 128", "")),
+                     shape(2, 2, 2, 256, 384, 64), nullptr, nullptr, {},
+                     [](const Shape &, std::mt19937 &) {
+                       // kv-block 1 is in no q-block's list.
+                       return TensorInputs{{1, 0, 1, 0, 0, 1}};
+                     }};
+    emptyColumn.unread = [](int64_t, int64_t kv) {
+      return kv >= 128 && kv < 256;
+    };
+    c.push_back(emptyColumn);
+    Case padding{"key_padding_unread",
+                 specJson("bf16", 64,
+                          ", \"tensors\": {\"lens\": {\"dtype\": \"int32\", "
+                          "\"shape\": [\"batch\"]}}, \"mask\": {\"type\": "
+                          "\"key_padding\", \"lengths\": \"lens\"}"),
+                 shape(2, 2, 2, 100, 512, 64), nullptr, nullptr, {},
+                 [](const Shape &, std::mt19937 &) {
+                   return TensorInputs{{384, 128}};
+                 }};
+    padding.unread = [](int64_t b, int64_t kv) {
+      return kv >= (b == 0 ? 384 : 128);
+    };
+    c.push_back(padding);
+  }
   // Rows with nothing to attend to: o = 0, lse = -inf, never NaN.
   c.push_back({"fully_masked_rows",
                specJson("f32", 64, ", \"mask\": \"q >= 37 && q >= kv\""),
@@ -521,6 +560,10 @@ TEST_P(CpuNumerics, MatchesReference) {
                         s.headDimV);
   std::vector<double> qv = fillRandom(q, rng), kv = fillRandom(k, rng),
                       vv = fillRandom(v, rng);
+  if (c.unread) {
+    poisonRows(k, c.unread);
+    poisonRows(v, c.unread);
+  }
   poison(o);
   std::vector<float> lse(std::max<int64_t>(s.batch * s.heads * s.seqQ, 1),
                          std::nanf(""));

@@ -31,6 +31,10 @@ struct Variant {
   /// Tensor inputs (declaration order, row-major) for the case's shape.
   std::function<test::TensorInputs(const test::Shape &, std::mt19937 &)>
       tensors = nullptr;
+  /// K / V rows (b, kv) no query attends, whole 128-key blocks: NaN on the
+  /// device (the reference has the real values), so a kernel that loads and
+  /// computes with an empty block fails.
+  std::function<bool(int64_t b, int64_t kv)> unread = nullptr;
 };
 
 void PrintTo(const Variant &v, std::ostream *os) { *os << v.name; }
@@ -355,6 +359,37 @@ std::vector<Variant> variants() {
                  return test::TensorInputs{
                      test::blockLayout(s.batch * s.heads, 8, 8, 0.25, rng)};
                }});
+  // Empty blocks are never loaded: K and V are NaN where no query looks.
+  {
+    Variant keysPastQueries{"causal_keys_past_queries_unread",
+                            "\"mask\": \"causal\"", "bf16", 128, 1, 2, 1, 256,
+                            640};
+    keysPastQueries.unread = [](int64_t, int64_t kv) { return kv >= 256; };
+    v.push_back(keysPastQueries);
+    Variant emptyColumn{"block_sparse_empty_column_unread",
+                        layout("\"seqlen_q/128\", \"seqlen_k/128\"", "128, 128",
+                               ""),
+                        "bf16", 128, 2, 2, 2, 256, 384, {},
+                        [](const test::Shape &, std::mt19937 &) {
+                          return test::TensorInputs{{1, 0, 1, 0, 0, 1}};
+                        }};
+    emptyColumn.unread = [](int64_t, int64_t kv) {
+      return kv >= 128 && kv < 256;
+    };
+    v.push_back(emptyColumn);
+    Variant padding{"key_padding_unread",
+                    "\"tensors\": {\"lens\": {\"dtype\": \"int32\", "
+                    "\"shape\": [\"batch\"]}}, \"mask\": {\"type\": "
+                    "\"key_padding\", \"lengths\": \"lens\"}",
+                    "bf16", 128, 2, 2, 2, 300, 512, {},
+                    [](const test::Shape &, std::mt19937 &) {
+                      return test::TensorInputs{{384, 128}};
+                    }};
+    padding.unread = [](int64_t b, int64_t kv) {
+      return kv >= (b == 0 ? 384 : 128);
+    };
+    v.push_back(padding);
+  }
   return v;
 }
 
@@ -378,6 +413,10 @@ void expectMatchesReference(const Variant &c, Kernel &kernel) {
   std::vector<double> qv = test::fillRandom(q, rng),
                       kv = test::fillRandom(k, rng),
                       vv = test::fillRandom(v, rng);
+  if (c.unread) {
+    test::poisonRows(k, c.unread);
+    test::poisonRows(v, c.unread);
+  }
   test::poison(o);
   size_t rows = static_cast<size_t>(c.batch * c.heads * c.seqQ);
   void *dq, *dk, *dv, *dout;
