@@ -16,10 +16,11 @@
 #   the tree took 8.6 us against the chain's 8.2, so the chain of
 #   dependent min / max steps is not what a call's ~1,000 cycles after
 #   its loads are.
-# Waiting for a device (session 20, item 46; run the list-driven GPU tests
-# with each first):
-#   -DFAOPT_BUILDER_PAIRED_SEARCH -DFAOPT_BUILDER_WARP_SEARCH
-#   -DFAOPT_BUILDER_ORDER_READS=24
+# - session 20 (item 46; removed since, the code is in 46dd9a9): the key
+#   ranges' two searches in lockstep (-DFAOPT_BUILDER_PAIRED_SEARCH, 8.1
+#   us), searched by the whole warp per distinct key
+#   (-DFAOPT_BUILDER_WARP_SEARCH, 8.1 us) and a one-round order check
+#   (-DFAOPT_BUILDER_ORDER_READS=24, 8.2 us), against the default's 7.9.
 set -euo pipefail
 out="${1:?usage: run.sh OUTDIR [NVRTC_OPTION ...]}"; shift
 for opt in "" "$@"; do

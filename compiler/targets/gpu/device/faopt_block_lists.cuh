@@ -309,33 +309,6 @@ FAOPT_DEVICE void build_block_list(const Tensor<int32_t, 4> &lists,
   }
 }
 
-/// The run of `key` in column keys Key(p, false, args...) that are sorted
-/// over [lo, hi): {first p with key(p) >= key, first p with key(p) > key}.
-/// The whole warp searches together (every lane must call it with the same
-/// arguments): lanes 0-15 look for the first bound, 16-31 for the second,
-/// one probe per lane a round (faopt_search.cuh: probe16, narrow16).
-template <auto Key, typename... Args>
-FAOPT_DEVICE SearchPair warp_key_run(int lo, int hi, faopt_i64 key,
-                                     Args... args) {
-  const unsigned all = 0xffffffffu;
-  const int lane = static_cast<int>(threadIdx.x & 31);
-  const int half = lane >> 4, i = lane & 15;
-  int l = lo, r = hi;
-  bool done = hi <= lo;
-  while (__any_sync(all, !done)) {
-    int p = 0;
-    bool holds = false;
-    if (!done && probe16(l, r, i, p)) {
-      const faopt_i64 v = Key(p, false, args...);
-      holds = half == 0 ? v < key : v <= key;
-    }
-    const unsigned bits = __ballot_sync(all, holds) >> (16 * half);
-    if (!done)
-      narrow16(l, r, bits, done);
-  }
-  return {__shfl_sync(all, l, 0), __shfl_sync(all, l, 16)};
-}
-
 /// The per-row kv ranges of a mask term `key(q) == key(kv)` (attn.key_ranges,
 /// attn-sorted-keys-as-bounds), written after the kv-block list of the same
 /// row (build_block_list, just before, by the same thread block): at
@@ -384,24 +357,16 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
   const int hi_pos = end_kv < stop ? (end_kv > lo_pos ? end_kv : lo_pos)
                                    : (stop > lo_pos ? stop : lo_pos);
   bool sorted = true;
-  // Positions per thread per round of loads: 8 (1,024 positions a round
-  // with 128 threads; a document's span is up to ~20 kv-blocks, 2,560).
-  // Experiment (item 46, not measured yet): -DFAOPT_BUILDER_ORDER_READS=24,
-  // one round trip for spans up to 3,072.
-#ifndef FAOPT_BUILDER_ORDER_READS
-#define FAOPT_BUILDER_ORDER_READS 8
-#endif
-  constexpr int kReads = FAOPT_BUILDER_ORDER_READS;
   for (int base = lo_pos + static_cast<int>(threadIdx.x); base + 1 < hi_pos;
-       base += kReads * threads) {
-    faopt_i64 k0[kReads], k1[kReads];
+       base += 8 * threads) {
+    faopt_i64 k0[8], k1[8];
 #pragma unroll
-    for (int j = 0; j < kReads; ++j) {
+    for (int j = 0; j < 8; ++j) {
       k0[j] = Key(base + j * threads, false, args...);
       k1[j] = Key(base + j * threads + 1, false, args...);
     }
 #pragma unroll
-    for (int j = 0; j < kReads; ++j)
+    for (int j = 0; j < 8; ++j)
       sorted &= base + j * threads + 1 >= hi_pos || k0[j] <= k1[j];
   }
   sorted = __syncthreads_and(sorted);
@@ -412,76 +377,18 @@ FAOPT_DEVICE void key_ranges(const Tensor<int32_t, 4> &lists, faopt_i64 b,
     FAOPT_DIAG_REPORT(4);
     return;
   }
-#ifdef FAOPT_BUILDER_WARP_SEARCH
-  // Experiment (docs/performance.md item 46; not measured yet): a warp's 32
-  // rows hold few distinct keys (documents: one or two), so the warp
-  // searches each distinct key's run together, 16 lanes per bound and one
-  // probe per lane a round (~3 rounds over a 2,560-position span), instead
-  // of each lane running its own two searches (~12 dependent rounds of 7
-  // probes). A warp whose rows hold more than kWarpRuns runs of keys, or a
-  // partial warp, searches per lane.
-  constexpr int kWarpRuns = 4;
-  const unsigned warp_mask = __activemask();
-  const int lane = static_cast<int>(threadIdx.x & 31);
-  for (int base = static_cast<int>(threadIdx.x) - lane; base < ROWS;
-       base += threads) { // the same trip count for the whole warp
-    const int r = base + lane;
-    const bool has = r < ROWS;
-    if (has && r != static_cast<int>(threadIdx.x))
-      key = Key(static_cast<int>(q_first) + r, true, args...);
-    int first = lo_pos, end = lo_pos;
-    const faopt_i64 before = __shfl_up_sync(warp_mask, key, 1);
-    const unsigned runs =
-        __ballot_sync(warp_mask, has && (lane == 0 || key != before));
-    if (warp_mask == 0xffffffffu && __popc(runs) <= kWarpRuns) {
-      unsigned todo = __ballot_sync(warp_mask, has);
-      while (todo != 0) {
-        const faopt_i64 target = __shfl_sync(warp_mask, key, __ffs(todo) - 1);
-        const unsigned same = __ballot_sync(warp_mask, has && key == target);
-        const SearchPair run =
-            warp_key_run<Key>(lo_pos, hi_pos, target, args...);
-        if ((same >> lane) & 1u) {
-          first = run.first;
-          end = run.second;
-        }
-        todo &= ~same;
-      }
-    } else if (has) {
-      const SearchPair run = partition_points(
-          lo_pos, hi_pos, [&](int p) { return Key(p, false, args...) < key; },
-          [&](int p) { return Key(p, false, args...) <= key; });
-      first = run.first;
-      end = run.second;
-    }
-    if (has) {
-      row[1 + 2 * r] = first;
-      row[2 + 2 * r] = end - 1;
-    }
-  }
-#else
   for (int r = threadIdx.x; r < ROWS; r += threads) {
     if (r != static_cast<int>(threadIdx.x))
       key = Key(static_cast<int>(q_first) + r, true, args...);
-#ifdef FAOPT_BUILDER_PAIRED_SEARCH
-    // Experiment (docs/performance.md item 46; not measured yet): the two
-    // searches in lockstep over the whole span, max(rounds) + 1 round trips
-    // instead of the sum of both with up to three halvings each.
-    const SearchPair run = partition_points(
-        lo_pos, hi_pos, [&](int p) { return Key(p, false, args...) < key; },
-        [&](int p) { return Key(p, false, args...) <= key; });
-    const int first = run.first, end = run.second;
-#else
     const int first = partition_point(lo_pos, hi_pos, [&](int p) {
       return Key(p, false, args...) < key;
     });
     const int end = partition_point(first, hi_pos, [&](int p) {
       return Key(p, false, args...) <= key;
     });
-#endif
     row[1 + 2 * r] = first;
     row[2 + 2 * r] = end - 1;
   }
-#endif
   FAOPT_DIAG_REPORT(4);
 }
 
