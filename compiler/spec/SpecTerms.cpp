@@ -159,7 +159,8 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
                                  const std::vector<ParamDecl> &params,
                                  const std::vector<TensorDecl> &tensors) {
   static const char *builtins =
-      "causal, sliding_window, prefix_lm, chunked, document, key_padding";
+      "causal, sliding_window, prefix_lm, chunked, document, key_padding, "
+      "query_padding";
   if (v.is_string()) {
     std::string s(v.get_string());
     if (s == "causal")
@@ -211,7 +212,7 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
                     alignSuffix(*query) + ")"};
   }
   if (t.type == "prefix_lm") {
-    if (!r.onlyFields(o, path, {"type", "n"}))
+    if (!r.onlyFields(o, path, {"type", "n", "align"}))
       return std::nullopt;
     if (!o.contains("n")) {
       r.fail(path + ".n", "required field missing (length of the "
@@ -219,23 +220,31 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
       return std::nullopt;
     }
     auto n = intOrParam(r, o.at("n"), path + ".n", params, 0);
-    if (!n)
+    auto query = alignedQuery(r, o, path);
+    if (!n || !query)
       return std::nullopt;
-    return Term{"kv < " + *n + " || q >= kv", "prefix_lm(n=" + *n + ")"};
+    return Term{"kv < " + *n + " || " + *query + " >= kv",
+                "prefix_lm(n=" + *n + alignSuffix(*query) + ")"};
   }
   if (t.type == "chunked") {
     // Local attention in chunks (Llama 4 style): a query sees the keys of
     // its own chunk only. Combine with "causal" for causal-within-chunk.
-    if (!r.onlyFields(o, path, {"type", "chunk"}))
+    if (!r.onlyFields(o, path, {"type", "chunk", "align"}))
       return std::nullopt;
     if (!o.contains("chunk")) {
       r.fail(path + ".chunk", "required field missing (keys per chunk)");
       return std::nullopt;
     }
     auto c = intOrParam(r, o.at("chunk"), path + ".chunk", params, 1);
-    if (!c)
+    auto query = alignedQuery(r, o, path);
+    if (!c || !query)
       return std::nullopt;
-    return Term{"q / " + *c + " == kv / " + *c, "chunked(chunk=" + *c + ")"};
+    // Bottom-right: the last query sits at the last key's position (a
+    // prefill after a cache), chunks still start at key 0; a query placed
+    // before key 0 (more queries than keys) floors to chunk -1 and sees
+    // nothing.
+    return Term{*query + " / " + *c + " == kv / " + *c,
+                "chunked(chunk=" + *c + alignSuffix(*query) + ")"};
   }
   if (t.type == "document") {
     // Packed sequences: a query attends keys of its own document only.
@@ -249,6 +258,19 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
     std::string b = t->dims.size() == 2 ? "b, " : "";
     return Term{t->name + "[" + b + "q] == " + t->name + "[" + b + "kv]",
                 "document(ids=" + t->name + ")"};
+  }
+  if (t.type == "query_padding") {
+    // Variable-length batches in a padded layout, the query side: rows at or
+    // past the sequence's own length attend nothing (o = 0, lse = -inf).
+    if (!r.onlyFields(o, path, {"type", "lengths"}))
+      return std::nullopt;
+    const TensorDecl *t =
+        tensorField(r, o, path, "lengths", tensors, ExprType::Int, {1},
+                    "queries per batch entry: [batch]");
+    if (!t)
+      return std::nullopt;
+    return Term{"q < " + t->name + "[b]",
+                "query_padding(lengths=" + t->name + ")"};
   }
   if (t.type == "key_padding") {
     // Variable-length batches in a padded layout: keys at or past the

@@ -277,6 +277,50 @@ std::vector<Case> cases() {
                [](int64_t, int64_t, int64_t q, int64_t kv) {
                  return q >= kv && q / 40 == kv / 40;
                }});
+  // Prefix-LM and chunks aligned bottom-right (queries against the last
+  // keys), with fewer and with more queries than keys.
+  for (auto [sq, sk] : std::vector<std::pair<int64_t, int64_t>>{
+           {70, 200}, {200, 70}}) {
+    std::string len = std::to_string(sq) + "x" + std::to_string(sk);
+    int64_t off = sk - sq;
+    c.push_back({"prefix_lm_bottom_right_" + len,
+                 specJson("f32", 64,
+                          ", \"mask\": {\"type\": \"prefix_lm\", \"n\": 30, "
+                          "\"align\": \"bottom_right\"}"),
+                 shape(1, 2, 1, sq, sk, 64),
+                 [off](int64_t, int64_t, int64_t q, int64_t kv) {
+                   return kv < 30 || q + off >= kv;
+                 }});
+    c.push_back({"chunked_bottom_right_" + len,
+                 specJson("f32", 64,
+                          ", \"mask\": [{\"type\": \"causal\", \"align\": "
+                          "\"bottom_right\"}, {\"type\": \"chunked\", "
+                          "\"chunk\": 48, \"align\": \"bottom_right\"}]"),
+                 shape(1, 2, 2, sq, sk, 64),
+                 [off](int64_t, int64_t, int64_t q, int64_t kv) {
+                   int64_t at = q + off; // may be negative: no chunk
+                   return at >= kv && at >= 0 && at / 48 == kv / 48;
+                 }});
+  }
+  // Variable-length batches in a padded layout, both sides: rows past a
+  // batch entry's query length attend nothing (o = 0, lse = -inf).
+  c.push_back({"query_and_key_padding_gqa",
+               specJson("bf16", 64,
+                        ", \"tensors\": {\"ql\": {\"dtype\": \"int32\", "
+                        "\"shape\": [\"batch\"]}, \"kl\": {\"dtype\": "
+                        "\"int32\", \"shape\": [\"batch\"]}}, \"mask\": "
+                        "[\"causal\", {\"type\": \"query_padding\", "
+                        "\"lengths\": \"ql\"}, {\"type\": \"key_padding\", "
+                        "\"lengths\": \"kl\"}]"),
+               shape(3, 4, 2, 100, 100, 64),
+               [](int64_t b, int64_t, int64_t q, int64_t kv) {
+                 const int64_t ql[] = {100, 37, 0}, kl[] = {100, 37, 0};
+                 return q >= kv && q < ql[b] && kv < kl[b];
+               },
+               nullptr, {},
+               [](const Shape &, std::mt19937 &) {
+                 return TensorInputs{{100, 37, 0}, {100, 37, 0}};
+               }});
   // GQA with the other built-in masks.
   c.push_back({"prefix_lm_gqa",
                specJson("bf16", 64,

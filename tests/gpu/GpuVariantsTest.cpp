@@ -264,6 +264,26 @@ std::vector<Variant> variants() {
                    x = static_cast<float>(u(rng));
                  return test::TensorInputs{b};
                }});
+  // Prefix-LM and chunks aligned bottom-right, and query lengths.
+  v.push_back({"prefix_lm_bottom_right",
+               "\"mask\": {\"type\": \"prefix_lm\", \"n\": 300, "
+               "\"align\": \"bottom_right\"}",
+               "bf16", 128, 1, 2, 2, 500, 1300});
+  v.push_back({"chunked_bottom_right_more_queries",
+               "\"mask\": [{\"type\": \"causal\", \"align\": "
+               "\"bottom_right\"}, {\"type\": \"chunked\", \"chunk\": 200, "
+               "\"align\": \"bottom_right\"}]",
+               "bf16", 128, 1, 2, 2, 900, 700});
+  v.push_back({"query_and_key_padding_gqa",
+               "\"tensors\": {\"ql\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\"]}, \"kl\": {\"dtype\": \"int32\", \"shape\": "
+               "[\"batch\"]}}, \"mask\": [\"causal\", {\"type\": "
+               "\"query_padding\", \"lengths\": \"ql\"}, {\"type\": "
+               "\"key_padding\", \"lengths\": \"kl\"}]",
+               "bf16", 128, 3, 4, 2, 600, 600, {},
+               [](const test::Shape &, std::mt19937 &) {
+                 return test::TensorInputs{{600, 333, 0}, {600, 333, 0}};
+               }});
   // A window reaching forward as well as back (row bounds on sm90a).
   v.push_back({"window_left_right_gqa",
                "\"mask\": {\"type\": \"sliding_window\", \"left\": 300, "

@@ -80,6 +80,37 @@ TEST(Spec, ParametersAndAlignmentDesugar) {
   EXPECT_FALSE(evalBool(*s.mask, env)); // but 70 - 41 > 5
 }
 
+TEST(Spec, AlignedPrefixAndChunksAndQueryPadding) {
+  AttentionSpec s = parse(
+      R"({"dtype": "bf16", "head_dim": 64,
+          "tensors": {"ql": {"dtype": "int32", "shape": ["batch"]}},
+          "mask": [{"type": "prefix_lm", "n": 4, "align": "bottom_right"},
+                   {"type": "chunked", "chunk": 8, "align": "bottom_right"},
+                   {"type": "query_padding", "lengths": "ql"}]})");
+  EXPECT_EQ(s.maskSummary, "prefix_lm(n=4, bottom_right) && chunked(chunk=8, "
+                           "bottom_right) && query_padding(lengths=ql)");
+  std::vector<double> ql{20};
+  ExprEnv env;
+  env.tensors = {{"ql", {1}, &ql}};
+  env.seqlenQ = 10;
+  env.seqlenK = 30; // query q sits at key q + 20
+  env.q = 3;
+  env.kv = 23; // its own position: chunk 2 = chunk 2
+  EXPECT_TRUE(evalBool(*s.mask, env));
+  env.kv = 24; // after it, outside the prefix
+  EXPECT_FALSE(evalBool(*s.mask, env));
+  env.kv = 15; // chunk 1
+  EXPECT_FALSE(evalBool(*s.mask, env));
+  env.seqlenQ = 40; // more queries than keys: query 3 sits at key -7
+  env.kv = 0;
+  EXPECT_FALSE(evalBool(*s.mask, env)); // in the prefix, but chunk -1 (floor)
+  env.seqlenQ = 10;
+  env.kv = 23;
+  EXPECT_TRUE(evalBool(*s.mask, env));
+  ql[0] = 3; // query 3 is now past its batch entry's length
+  EXPECT_FALSE(evalBool(*s.mask, env));
+}
+
 TEST(Spec, TensorBuiltInsDesugar) {
   AttentionSpec s = parse(
       R"({"dtype": "bf16", "head_dim": 64,
