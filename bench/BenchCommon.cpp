@@ -1,0 +1,119 @@
+//===- BenchCommon.cpp - timing and inputs for faopt-bench ----------------===//
+#include "bench/BenchCommon.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+namespace faopt::bench {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+bool check(cudaError_t e, const char *what) {
+  if (e == cudaSuccess)
+    return true;
+  std::fprintf(stderr, "faopt-bench: %s: %s\n", what, cudaGetErrorString(e));
+  return false;
+}
+
+void fillRandom(void *dev, size_t elems, unsigned seed) {
+  std::vector<uint16_t> host(elems);
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < elems; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    float f = (x & 0xffff) / 32768.0f - 1.0f;
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    host[i] = static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+  }
+  cudaMemcpy(dev, host.data(), elems * 2, cudaMemcpyHostToDevice);
+}
+
+int gWarmupMs = 0;
+bool gSyncEach = false;
+bool gBackToBack = false;
+std::vector<double> gHostUs;
+
+/// Median milliseconds of `reps` launches timed with CUDA events, after 3
+/// warm-up launches (excluded); launch r uses argsFor(r). A negative result
+/// means a launch or the kernel failed (reported on stderr).
+///
+/// By default the launches are queued: events around each one, a single
+/// synchronisation at the end, as the peers' timing (triton's do_bench)
+/// does; the host prepares launch r + 1 while the GPU runs launch r, so the
+/// events time the GPU's work. --sync-each synchronises after every launch
+/// instead: the GPU then idles while the host prepares the next launch, and
+/// that preparation (argument checks, tensor maps, list workspace) lands
+/// inside the measured time. --back-to-back records one event pair around
+/// all `reps` launches and returns their mean: the time per launch of a
+/// stream of launches, where a kernel may overlap the one before it
+/// (programmatic dependent launch: a list builder starting in the previous
+/// attention's tail), which events between launches can hide.
+double timeLaunches(const faopt::Kernel &kernel, int reps,
+                    const std::function<faopt::ForwardArgs(int)> &argsFor) {
+  // Warm-up: at least 3 launches and gWarmupMs. Short by default, like the
+  // peers' scripts: on the H200 a case timed after 200 ms of back-to-back
+  // launches reads 4-8% lower (sustained power), which would skew ratios.
+  auto warmStart = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - warmStart <
+                               std::chrono::milliseconds(gWarmupMs);
+       ++i) {
+    if (!kernel.forward(argsFor(i))) {
+      std::fprintf(stderr, "faopt-bench: launch failed: %s\n",
+                   faopt_last_error());
+      return -1;
+    }
+    cudaDeviceSynchronize();
+  }
+  // Back to back: one event pair around all launches (pairs[0]); else a
+  // pair around each launch.
+  const int pairs = gBackToBack ? 1 : reps;
+  std::vector<cudaEvent_t> events(2 * pairs);
+  for (cudaEvent_t &e : events)
+    if (!check(cudaEventCreate(&e), "cudaEventCreate"))
+      return -1;
+  bool launched = true;
+  if (gBackToBack)
+    cudaEventRecord(events[0]);
+  for (int r = 0; r < reps && launched; ++r) {
+    faopt::ForwardArgs a = argsFor(r);
+    if (!gBackToBack)
+      cudaEventRecord(events[2 * r]);
+    auto host = std::chrono::steady_clock::now();
+    launched = static_cast<bool>(kernel.forward(a));
+    if (launched)
+      gHostUs.push_back(std::chrono::duration<double, std::micro>(
+                            std::chrono::steady_clock::now() - host)
+                            .count());
+    if (!gBackToBack)
+      cudaEventRecord(events[2 * r + 1]);
+    if (gSyncEach && !gBackToBack) // (main() rejects the two together)
+      cudaEventSynchronize(events[2 * r + 1]);
+  }
+  if (gBackToBack)
+    cudaEventRecord(events[1]);
+  cudaDeviceSynchronize();
+  std::vector<double> times;
+  for (int r = 0; r < pairs && launched; ++r) {
+    float ms = 0;
+    cudaEventElapsedTime(&ms, events[2 * r], events[2 * r + 1]);
+    times.push_back(gBackToBack ? ms / reps : ms); // the mean per launch
+  }
+  for (cudaEvent_t &e : events)
+    cudaEventDestroy(e);
+  if (!launched) {
+    std::fprintf(stderr, "faopt-bench: launch failed: %s\n", faopt_last_error());
+    return -1;
+  }
+  if (!check(cudaGetLastError(), "kernel"))
+    return -1;
+  return median(times);
+}
+
+} // namespace faopt::bench

@@ -1,0 +1,57 @@
+//===- BenchCommon.h - what faopt-bench's forward and variant grids share ===//
+//
+// Timing with CUDA events (timeLaunches), random bf16 inputs, the rows the
+// CSV and the summary print, and the command line's timing switches. The
+// forward grid and compile latency are in faopt_bench.cpp, the mask
+// variants in BenchVariants.cpp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FAOPT_BENCH_BENCHCOMMON_H
+#define FAOPT_BENCH_BENCHCOMMON_H
+
+#include "faopt/runtime.hpp"
+
+#include <cuda_runtime.h>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace faopt::bench {
+
+struct Row {
+  std::string what;
+  int64_t d = 0, seq = 0, batch = 0, heads = 0;
+  bool causal = false;
+  double ms = 0, tflops = 0;
+};
+
+double median(std::vector<double> v);
+/// False (and a message on stderr) unless `e` is cudaSuccess.
+bool check(cudaError_t e, const char *what);
+/// Fills device memory with random bf16 in [-1, 1] (not zeros: zeros run
+/// faster than real data).
+void fillRandom(void *dev, size_t elems, unsigned seed);
+
+/// Least warm-up time per case (--warmup-ms).
+extern int gWarmupMs;
+/// --sync-each: synchronise after every timed launch (see timeLaunches).
+extern bool gSyncEach;
+/// --back-to-back: one event pair around all timed launches (see
+/// timeLaunches).
+extern bool gBackToBack;
+/// Host time of every timed forward() call, microseconds (summary line).
+extern std::vector<double> gHostUs;
+
+/// Median milliseconds of `reps` launches timed with CUDA events, after 3
+/// warm-up launches (excluded); launch r uses argsFor(r). A negative result
+/// means a launch or the kernel failed (reported on stderr). The comment at
+/// the definition says how --sync-each and --back-to-back change it.
+double timeLaunches(const faopt::Kernel &kernel, int reps,
+                    const std::function<faopt::ForwardArgs(int)> &argsFor);
+
+/// Issue 4's mask variants at n = 8k (BenchVariants.cpp); 0 on success.
+int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows);
+
+} // namespace faopt::bench
+
+#endif // FAOPT_BENCH_BENCHCOMMON_H

@@ -1,0 +1,233 @@
+//===- BenchVariants.cpp - issue 4's mask variants for faopt-bench --------===//
+//
+// Masks at n = 8k, d = 128, bf16, b = 2, h = 16, effective TFLOP/s counted
+// on the attended pairs only (4 d per pair, as
+// ../shared/bench/peers_variants.py counts), beside our dense rate.
+// Parameters (window, prefix) are launch arguments of one compiled kernel.
+// Masks that read tensors are timed twice: lists built by every launch, and
+// built once beforehand ("+lists_built_once", as FlexAttention's timing
+// excludes building its BlockMask).
+//
+//===----------------------------------------------------------------------===//
+#include "bench/BenchCommon.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace faopt::bench {
+
+namespace {
+
+struct Variant {
+  const char *name;
+  std::string spec;
+  std::vector<faopt_param_value> params;
+  std::function<bool(int64_t q, int64_t kv)> attended;
+  /// One int32 tensor input (document ids, a block layout): name, host
+  /// contents, sizes.
+  const char *tensorName = nullptr;
+  std::vector<int32_t> tensor;
+  std::vector<int64_t> tensorSizes;
+};
+
+} // namespace
+
+int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
+  const int64_t n = 8192, d = 128, batch = 2, heads = 16;
+  auto spec = [](const std::string &name, const std::string &fields) {
+    return "{\"name\": \"var_" + name +
+           "\", \"dtype\": \"bf16\", \"head_dim\": 128" +
+           (fields.empty() ? "" : ", " + fields) + "}";
+  };
+  std::vector<Variant> variants = {
+      {"dense", spec("dense", ""), {}, [](int64_t, int64_t) { return true; }},
+      {"causal", spec("causal", "\"mask\": \"causal\""), {},
+       [](int64_t q, int64_t kv) { return q >= kv; }},
+      {"sliding_window_1024",
+       spec("window", "\"params\": {\"window\": \"int\"}, \"mask\": "
+                      "[\"causal\", {\"type\": \"sliding_window\", \"left\": "
+                      "\"window\"}]"),
+       {{"window", 1023}},
+       [](int64_t q, int64_t kv) { return q >= kv && q - kv < 1024; }},
+      {"prefix_lm_2048",
+       spec("prefix", "\"params\": {\"prefix\": \"int\"}, \"mask\": "
+                      "{\"type\": \"prefix_lm\", \"n\": \"prefix\"}"),
+       {{"prefix", 2048}},
+       [](int64_t q, int64_t kv) { return kv < 2048 || q >= kv; }},
+  };
+  // 8 packed documents of random lengths (the same for every batch entry).
+  std::vector<int32_t> doc(batch * n);
+  {
+    std::vector<int64_t> cuts;
+    uint32_t x = 12345;
+    for (int i = 0; i < 7; ++i) {
+      x = x * 1664525u + 1013904223u;
+      cuts.push_back(1 + x % (n - 1));
+    }
+    std::sort(cuts.begin(), cuts.end());
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t s = 0; s < n; ++s)
+        doc[b * n + s] = static_cast<int32_t>(
+            std::upper_bound(cuts.begin(), cuts.end(), s) - cuts.begin());
+  }
+  variants.push_back(
+      {"document_causal_8docs",
+       spec("document", "\"tensors\": {\"doc\": {\"dtype\": \"int32\", "
+                        "\"shape\": [\"batch\", \"seqlen\"]}}, \"mask\": "
+                        "[\"causal\", {\"type\": \"document\", \"ids\": "
+                        "\"doc\"}]"),
+       {},
+       [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
+       "doc", doc, {batch, n}});
+  // The same documents written as each position's document start, a kv
+  // bound read at q ("kv >= start[b, q]"): the per-row bounds of
+  // attn-kv-bounds-in-rows in the list-driven kernel instead of two
+  // document ids per score. Compared with FlexAttention's documents.
+  std::vector<int32_t> start(batch * n);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < n; ++s)
+      start[b * n + s] = s > 0 && doc[b * n + s] == doc[b * n + s - 1]
+                             ? start[b * n + s - 1]
+                             : static_cast<int32_t>(s);
+  variants.push_back(
+      {"document_causal_8docs+row_starts",
+       spec("document_start", "\"tensors\": {\"start\": {\"dtype\": "
+                              "\"int32\", \"shape\": [\"batch\", "
+                              "\"seqlen\"]}}, \"mask\": \"kv >= start[b, q] "
+                              "&& kv <= q\""),
+       {},
+       [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
+       "start", start, {batch, n}});
+  // Block-sparse: one layout of 128 x 128 blocks for every batch entry and
+  // head, 25% random + the diagonal (as peers_variants.py).
+  const int64_t blk = 128, nb = n / blk;
+  std::vector<int32_t> layout(nb * nb);
+  {
+    uint32_t x = 777;
+    for (int64_t i = 0; i < nb; ++i)
+      for (int64_t j = 0; j < nb; ++j) {
+        x = x * 1664525u + 1013904223u;
+        layout[i * nb + j] = i == j || (x >> 8) % 4 == 0;
+      }
+  }
+  variants.push_back(
+      {"block_sparse_25pct",
+       spec("block_sparse", "\"tensors\": {\"layout\": {\"dtype\": "
+                            "\"int32\", \"shape\": [\"seqlen_q/128\", "
+                            "\"seqlen_k/128\"]}}, \"sparsity\": {\"block\": "
+                            "[128, 128], \"layout\": \"layout\"}"),
+       {},
+       [&layout, nb, blk](int64_t q, int64_t kv) {
+         return layout[(q / blk) * nb + kv / blk] != 0;
+       },
+       "layout", layout, {nb, nb}});
+  size_t elems = static_cast<size_t>(batch * heads * n * d);
+  std::vector<void *> bufs;
+  for (int i = 0; i < 4; ++i) {
+    void *p = nullptr;
+    if (!check(cudaMalloc(&p, elems * 2), "cudaMalloc"))
+      return 1;
+    fillRandom(p, elems, static_cast<unsigned>(100 + i));
+    bufs.push_back(p);
+  }
+  float *lse = nullptr;
+  check(cudaMalloc(&lse, batch * heads * n * 4), "cudaMalloc");
+  for (const Variant &var : variants) {
+    auto kernel = ctx.kernel(var.spec);
+    if (!kernel) {
+      std::fprintf(stderr, "faopt-bench: %s\n", kernel.status().message().c_str());
+      return 1;
+    }
+    faopt::ForwardArgs a = faopt::defaultForwardArgs();
+    a.q = bufs[0];
+    a.k = bufs[1];
+    a.v = bufs[2];
+    a.o = bufs[3];
+    a.lse = lse;
+    a.batch = batch;
+    a.heads = a.kv_heads = heads;
+    a.seqlen_q = a.seqlen_k = n;
+    a.params = var.params.data();
+    a.num_params = static_cast<int>(var.params.size());
+    void *tensorDevice = nullptr;
+    faopt_tensor_value tensorArg{var.tensorName, nullptr, {}, {}};
+    if (var.tensorName) {
+      check(cudaMalloc(&tensorDevice, var.tensor.size() * 4), "cudaMalloc");
+      cudaMemcpy(tensorDevice, var.tensor.data(), var.tensor.size() * 4,
+                 cudaMemcpyHostToDevice);
+      tensorArg.data = tensorDevice;
+      for (size_t i = 0; i < var.tensorSizes.size(); ++i)
+        tensorArg.sizes[i] = var.tensorSizes[i];
+      a.tensors = &tensorArg;
+      a.num_tensors = 1;
+    }
+    double ms = timeLaunches(*kernel, reps, [&](int) { return a; });
+    // Masks that read tensors: also with the kv-block lists built once
+    // (as FlexAttention's timing excludes building its BlockMask).
+    double prebuiltMs = -1;
+    if (var.tensorName) {
+      auto lists = kernel->buildBlockLists(a);
+      if (!lists) {
+        std::fprintf(stderr, "faopt-bench: %s\n",
+                     lists.status().message().c_str());
+        return 1;
+      }
+      faopt::ForwardArgs withLists = a;
+      withLists.block_lists = lists->handle();
+      prebuiltMs = timeLaunches(*kernel, reps, [&](int) { return withLists; });
+      cudaDeviceSynchronize();
+    }
+    if (tensorDevice)
+      cudaFree(tensorDevice);
+    if (ms < 0)
+      return 1;
+    // Attended pairs (the effective rate's work), and the pairs of every
+    // tile that holds one (what a kernel with exact block classification
+    // computes: partial tiles are computed whole).
+    const faopt::KernelInfo info = kernel->info();
+    const int64_t bq = info.block_q, bk = info.block_kv;
+    const int64_t qBlocks = (n + bq - 1) / bq, kvBlocks = (n + bk - 1) / bk;
+    std::vector<char> tileUsed(qBlocks * kvBlocks, 0);
+    double pairs = 0;
+    for (int64_t q = 0; q < n; ++q)
+      for (int64_t kv = 0; kv < n; ++kv)
+        if (var.attended(q, kv)) {
+          pairs += 1;
+          tileUsed[(q / bq) * kvBlocks + kv / bk] = 1;
+        }
+    double tilePairs = 0;
+    for (int64_t i = 0; i < qBlocks; ++i)
+      for (int64_t j = 0; j < kvBlocks; ++j)
+        if (tileUsed[i * kvBlocks + j])
+          tilePairs += double(std::min(bq, n - i * bq)) *
+                       double(std::min(bk, n - j * bk));
+    auto report = [&](const std::string &name, double t) {
+      Row row;
+      row.what = "variant:" + name;
+      row.d = d;
+      row.seq = n;
+      row.batch = batch;
+      row.heads = heads;
+      row.ms = t;
+      row.tflops = 4.0 * d * pairs * batch * heads / (row.ms * 1e-3) / 1e12;
+      rows.push_back(row);
+      double tileTflops =
+          4.0 * d * tilePairs * batch * heads / (row.ms * 1e-3) / 1e12;
+      std::printf("variant %-34s density %.3f: %8.3f ms  %6.1f TFLOP/s "
+                  "effective; %dx%d tiles hold %.3f: %6.1f TFLOP/s on them\n",
+                  name.c_str(), pairs / double(n * n), row.ms, row.tflops,
+                  int(bq), int(bk), tilePairs / double(n * n), tileTflops);
+      std::fflush(stdout);
+    };
+    report(var.name, ms);
+    if (prebuiltMs > 0)
+      report(std::string(var.name) + "+lists_built_once", prebuiltMs);
+  }
+  for (void *p : bufs)
+    cudaFree(p);
+  cudaFree(lse);
+  return 0;
+}
+
+} // namespace faopt::bench
