@@ -50,6 +50,9 @@ struct faopt_kernel {
   /// block_list_builder.dependent_launch): launched right after the
   /// builder, it may start while the builder runs.
   bool dependentLaunch = false;
+  /// Programs handed out at run time (manifest "program_counter"): the
+  /// kernel takes a one-int32 counter after the lists, zero at each launch.
+  bool programCounter = false;
   /// The builder waits for the grid launched before it (manifest
   /// block_list_builder.builder_dependent_launch), so its launch may
   /// overlap that grid's tail.

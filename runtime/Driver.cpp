@@ -59,6 +59,7 @@ const Driver &driver() {
     sym(d.memPoolSetAttribute, "cuMemPoolSetAttribute");
     sym(d.memAllocFromPoolAsync, "cuMemAllocFromPoolAsync");
     sym(d.memFreeAsync, "cuMemFreeAsync");
+    sym(d.memsetD32Async, "cuMemsetD32Async");
     sym(d.tensorMapEncodeTiled, "cuTensorMapEncodeTiled");
     sym(d.getErrorString, "cuGetErrorString");
     sym(d.getErrorName, "cuGetErrorName");

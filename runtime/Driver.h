@@ -43,6 +43,9 @@ struct Driver {
   CUresult (*memAllocFromPoolAsync)(CUdeviceptr *, size_t, CUmemoryPool,
                                     CUstream) = nullptr;
   CUresult (*memFreeAsync)(CUdeviceptr, CUstream) = nullptr;
+  // Zeroes the run-time program hand-out's counter before each launch.
+  CUresult (*memsetD32Async)(CUdeviceptr, unsigned int, size_t,
+                             CUstream) = nullptr;
   // TMA descriptors of the sm90a kernels that copy with a producer warpgroup.
   CUresult (*tensorMapEncodeTiled)(CUtensorMap *, CUtensorMapDataType, cuuint32_t,
                                    void *, const cuuint64_t *, const cuuint64_t *,

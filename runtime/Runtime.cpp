@@ -230,6 +230,7 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
     }
   }
   k.persistent = m->getBoolean("persistent").value_or(false);
+  k.programCounter = m->getBoolean("program_counter").value_or(false);
   k.manifest = text;
   if (k.threads <= 0 || k.blockQ <= 0 || k.sharedBytes < 0) {
     err = "kernel manifest has no usable launch configuration";

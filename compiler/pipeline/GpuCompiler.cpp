@@ -86,6 +86,14 @@ std::string manifestJson(const spec::AttentionSpec &spec,
                                    c.listsPerHead ? "heads" : "1", qBlocks,
                                    listRow}},
         {"kind", "workspace written by the list builder"}});
+  // Programs handed out at run time: a counter the launch zeroes.
+  if (c.programCounter)
+    params.push_back(llvm::json::Object{
+        {"name", "program_counter"},
+        {"type", "faopt::Tensor<int32_t, 1>"},
+        {"dims", llvm::json::Array{"1"}},
+        {"kind", "workspace: one int32, zero at launch (run-time program "
+                 "hand-out)"}});
   // TMA kernels: a CUtensorMap per q / k / v after everything else, and
   // one of o in a persistent kernel (its output tiles leave by TMA store).
   llvm::json::Array tensorMaps;
@@ -127,6 +135,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
                                               : programs,
                                  "1", "1"}},
       {"persistent", c.persistent},
+      {"program_counter", c.programCounter},
       {"block_q", c.blockQ},
       {"block_kv", c.blockKv},
       {"warps", c.warps},

@@ -505,6 +505,32 @@ LogicalResult WorkersOp::verify() { return verifyInKernel(*this); }
 
 LogicalResult AwaitListBuilderOp::verify() { return verifyInKernel(*this); }
 
+LogicalResult NextProgramOp::verify() {
+  if (failed(verifyInKernel(*this)))
+    return failure();
+  if (getCounter().getType().getDimSize(0) != 1)
+    return emitOpError() << "the counter must be memref<1xi32>, got "
+                         << getCounter().getType();
+  return success();
+}
+
+/// The hand-out loop over programs an op sits in (its nearest scf.for with
+/// attn.programs and attn.hand_out), or null.
+static Operation *handOutLoop(Operation *op) {
+  for (Operation *p = op->getParentOp(); p; p = p->getParentOp())
+    if (p->getName().getStringRef() == "scf.for" && p->hasAttr("attn.programs"))
+      return p->hasAttr("attn.hand_out") ? p : nullptr;
+  return nullptr;
+}
+
+LogicalResult NoMoreProgramsOp::verify() {
+  if (!handOutLoop(*this))
+    return emitOpError() << "must be inside a loop over programs handed out "
+                            "at run time (scf.for with attn.programs and "
+                            "attn.hand_out)";
+  return success();
+}
+
 LogicalResult TileLoadOp::verify() {
   return verifyTileAgainstMemRef(*this, getTile().getType(),
                                  getSource().getType(), /*allowRound=*/false);

@@ -276,6 +276,51 @@ def Attn_WorkersOp : Attn_Op<"workers", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_NextProgramOp : Attn_Op<"next_program"> {
+  let summary = "a persistent worker's t-th program, handed out at run time (GPU, TMA)";
+  let description = [{
+    The program worker `worker` (of `workers`) runs in the t-th iteration of
+    its loop over programs (`scf.for {attn.programs, attn.hand_out}`,
+    attn-persistent-programs): t = 0 gives the worker index; later ones
+    come from `counter` (one int32 per launch, zero at launch), which hands
+    out programs workers, workers + 1, ... in attn-schedule-grid's order to
+    whichever worker asks first, so the workers balance lengths known only
+    at run time (kv-block lists). A result at or past `total` means no more
+    programs, and every later t gives one too (monotone), so a loop whose
+    body runs only below `total` may stop there (attn.no_more_programs).
+
+    After attn-warp-specialize the op is in both roles: with `producer`
+    (the copy thread) it claims the program, waits for the Q stage to be
+    empty, publishes the index in shared memory and, past the end, completes
+    the Q stage's fill t without a copy; without it (the consumers) it
+    waits for that fill and reads the index. Only in a TMA kernel function
+    (attn.kernel).
+  }];
+  let arguments = (ins Index:$t, Index:$worker, Index:$workers, Index:$total,
+                       Arg<MemRefRankOf<[I32], [1]>, "the launch's program counter",
+                           [MemRead, MemWrite]>:$counter,
+                       UnitAttr:$producer);
+  let results = (outs Index:$result);
+  let assemblyFormat = [{
+    $t `of` $worker `workers` $workers `below` $total `counter` $counter
+    (`producer` $producer^)? attr-dict `:` type($counter)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_NoMoreProgramsOp : Attn_Op<"no_more_programs"> {
+  let summary = "the enclosing loop over programs has nothing left to run (GPU)";
+  let description = [{
+    In the branch of a hand-out loop's body (`scf.for {attn.programs,
+    attn.hand_out}`) taken when attn.next_program returned a program past
+    the end: every later iteration would take it too, so the lowering
+    leaves the loop (`break`). As IR it does nothing (the remaining
+    iterations are empty), which is what keeps the loop an `scf.for`.
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
 def Attn_AwaitListBuilderOp : Attn_Op<"await_list_builder"> {
   let summary = "wait until the kv-block list builder's writes are visible (GPU)";
   let description = [{

@@ -312,6 +312,8 @@ struct AttnConvertToEmitCPass
           fn->setAttr("attn.persistent", b.getUnitAttr());
         if (info.dependentLaunch)
           fn->setAttr("attn.dependent_launch", b.getUnitAttr());
+        if (info.programCounter)
+          fn->setAttr("attn.program_counter", b.getUnitAttr());
         if (info.tma)
           addProducer(fn, info, minBlocks);
         // No griddepcontrol.launch_dependents here: run first thing, it

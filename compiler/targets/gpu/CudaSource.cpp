@@ -57,6 +57,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.threads = fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
     out.persistent = fn->hasAttr("attn.persistent");
     out.dependentLaunch = fn->hasAttr("attn.dependent_launch");
+    out.programCounter = fn->hasAttr("attn.program_counter");
     if (auto t = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
       out.blockQ = t.getBlockQ();
       out.blockKv = t.getBlockKv();

@@ -40,6 +40,9 @@ struct CudaKernelSource {
   /// reads or writes anything (faopt::await_previous_grid), so it too may be
   /// launched with programmatic dependent launch.
   bool builderDependentLaunch = false;
+  /// Programs handed out at run time: the kernel takes a one-int32 counter
+  /// after the lists, zero at every launch (attn.next_program).
+  bool programCounter = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

@@ -36,6 +36,9 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     info.persistent |= loop->hasAttr("attn.programs");
   });
   kernel.walk([&](AwaitListBuilderOp) { info.dependentLaunch = true; });
+  for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
+    info.programCounter |=
+        static_cast<bool>(kernel.getArgAttr(i, "attn.program_counter"));
   SmallVector<std::pair<Operation *, unsigned>> copies;
   auto bytesOf = [](RankedTensorType t) {
     return t.getNumElements() * (t.getElementTypeBitWidth() / 8);

@@ -34,6 +34,10 @@ struct KernelInfo {
   /// The kernel waits for its list builder (attn.await_list_builder), so
   /// the runtime may start it while the builder runs.
   bool dependentLaunch = false;
+  /// Programs are handed out at run time (attn.next_program): the kernel
+  /// takes a counter argument (attn.program_counter) that must be zero at
+  /// launch.
+  bool programCounter = false;
   /// Where the O tile is staged for its store (the Q tile's region unless
   /// persistent).
   int64_t stagingOffset = 0;

@@ -252,6 +252,15 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     attn-pipeline-kv-loads then alternates the programs' Q between two
     tiles, so the copy thread issues the next program's Q as soon as it
     has issued this one's last K/V instead of after the consumers' kv loop.
+
+    Kernels with run-time kv-block lists (with hand-out, the default) take
+    their programs at run time instead: the kernel gains a counter argument
+    (memref<1xi32> {attn.program_counter}, zero at launch) and the loop over
+    programs becomes `scf.for %t = 0 to %total {attn.programs,
+    attn.hand_out}` whose body is `%p = attn.next_program` and the old
+    body under `scf.if %p < %total` (else attn.no_more_programs): the
+    worker that is free first takes the next program in attn-schedule-
+    grid's order, so run-time lengths balance (docs/performance.md item 47).
   }];
   let options = [
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
@@ -259,6 +268,9 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
            "shared memory one CTA may use on the target">,
     Option<"listKernels", "list-kernels", "bool", /*default=*/"true",
            "also kernels driven by run-time kv-block lists">,
+    Option<"handOut", "hand-out", "bool", /*default=*/"true",
+           "kernels with run-time kv-block lists take their programs from a "
+           "run-time counter (attn.next_program) instead of the snake">,
     Option<"qStages", "q-stages", "int64_t", /*default=*/"1",
            "Q tiles per worker: 2 lets the next program's Q land during "
            "this one's kv loop (where it fits; recorded as attn.q_stages "

@@ -24,13 +24,26 @@
 // plain stride (w, w + workers, ...) worker 0 would take the longest
 // program of every row; alternating the direction pairs long with short.
 //
+// Kernels driven by run-time kv-block lists (hand-out, the default when
+// they are made persistent) take their programs at run time instead:
+//   scf.for %t = 0 to %total {attn.programs, attn.hand_out} {
+//     %p = attn.next_program %t of %w workers %workers below %total counter %c
+//     scf.if (%p < %total) { body(min(%p, %total - 1)) }
+//     else { attn.no_more_programs }        // lowered to `break`
+//   }
+// with a new kernel argument %c (memref<1xi32> {attn.program_counter}) the
+// runtime zeroes per launch: the snake balances only lengths known when
+// compiling (its busiest SM ran 12% over the average on documents, item 47).
+//
 // Status: the default for kernels whose programs' lengths are known when
 // compiling (faopt::PersistentMode::Auto, list-kernels=false): on the H200
 // it gains 3-5% on causal 8k and the window and 2-21% on 512-2k rows
-// against the same build with one CTA per program, and loses 6%
-// on document masks, whose run-time lengths the snake cannot balance
-// (docs/performance.md items 34, 35). faopt-compile --persistent /
-// --no-persistent and FAOPT_PERSISTENT=1 / 0 force it on / off.
+// against the same build with one CTA per program (docs/performance.md
+// items 34, 35). List-driven kernels stay one CTA per program by default:
+// with the hand-out, documents as row starts gain 6.5% but document ids
+// lose 4% and block-sparse 1% (item 48: the consumers learn their program
+// only with its Q). faopt-compile --persistent / --no-persistent and
+// FAOPT_PERSISTENT=1 / 0 force it on / off.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -62,6 +75,67 @@ int64_t headDimOf(func::FuncOp fn, unsigned arg) {
   return t && t.getRank() == 4 && !t.isDynamicDim(3) ? t.getDimSize(3) : 0;
 }
 
+/// The hand-out form (see the pass description): `grid`'s body runs under
+/// `scf.if %p < %total` in a loop over t whose programs come from
+/// attn.next_program and a new counter argument of `fn`.
+void handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
+  MLIRContext *ctx = fn.getContext();
+  Location loc = grid.getLoc();
+  OpBuilder b(grid);
+  // The counter: one int32 per launch, after the other arguments.
+  unsigned at = fn.getNumArguments();
+  auto counterType = MemRefType::get({1}, b.getI32Type());
+  if (failed(fn.insertArgument(at, counterType,
+                               b.getDictionaryAttr(b.getNamedAttr(
+                                   "attn.program_counter", b.getUnitAttr())),
+                               loc))) {
+    fn.emitError() << "attn-persistent-programs: could not add the program "
+                      "counter argument";
+    return;
+  }
+  Value counter = fn.getArgument(at);
+  SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
+      b, loc, grid.getMixedUpperBound());
+  Value total = ub[0];
+  Value workers = WorkersOp::create(b, loc);
+  auto perWorker = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{workers}, ValueRange{}, std::nullopt);
+  perWorker->setDiscardableAttrs(grid->getDiscardableAttrDictionary());
+  b.setInsertionPointToStart(perWorker.getBody());
+  Value w = perWorker.getInductionVar(0);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  // At most `total` programs per worker; the loop stops at the first t
+  // past the end (attn.no_more_programs).
+  auto programs = scf::ForOp::create(b, loc, zero, total, one);
+  programs->setAttr("attn.programs", UnitAttr::get(ctx));
+  programs->setAttr("attn.hand_out", UnitAttr::get(ctx));
+  b.setInsertionPointToStart(programs.getBody());
+  Value p = NextProgramOp::create(b, loc, programs.getInductionVar(), w,
+                                  workers, total, counter, /*producer=*/false);
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, p, total);
+  auto guard = scf::IfOp::create(b, loc, TypeRange{}, inRange,
+                                 /*withElseRegion=*/true);
+  guard->setAttr("attn.program_guard", UnitAttr::get(ctx));
+  OpBuilder eb = guard.getElseBodyBuilder();
+  NoMoreProgramsOp::create(eb, loc);
+  OpBuilder tb = guard.getThenBodyBuilder();
+  // Below `total` here, so below 2^31 - 1: min with total - 1 changes
+  // nothing and gives the index math its range (the op's own result may
+  // run past the end).
+  Value last = arith::SubIOp::create(tb, loc, total, one);
+  Value inside = arith::MinSIOp::create(tb, loc, p, last);
+  faopt::gpu::stateRange(inside, 0, INT32_MAX - 1);
+  Block *oldBody = grid.getBody();
+  Block *newBody = guard.thenBlock();
+  newBody->getOperations().splice(std::prev(newBody->end()),
+                                  oldBody->getOperations(), oldBody->begin(),
+                                  std::prev(oldBody->end()));
+  oldBody->getArgument(0).replaceAllUsesWith(inside);
+  grid.erase();
+}
+
 struct AttnPersistentProgramsPass
     : faopt::gpu::impl::AttnPersistentProgramsBase<AttnPersistentProgramsPass> {
   using AttnPersistentProgramsBase::AttnPersistentProgramsBase;
@@ -79,10 +153,12 @@ struct AttnPersistentProgramsPass
     auto tiling = fn->getAttrOfType<TilingAttr>("attn.tiling");
     if (!fn->hasAttr("attn.kernel") || !tiling || tiling.getCopy() != "tma")
       return;
-    if (!listKernels)
-      for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-        if (fn.getArgAttr(i, "attn.block_lists"))
-          return;
+    bool lists = false;
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      lists |= static_cast<bool>(fn.getArgAttr(i, "attn.block_lists"));
+    if (lists && !listKernels)
+      return;
+    const bool handOutHere = lists && handOut;
     // Room for the O staging region next to the tiles (q, k, v are the
     // first three arguments of attn-tile's kernels).
     int64_t dQK = headDimOf(fn, 0), dV = headDimOf(fn, 2);
@@ -97,9 +173,11 @@ struct AttnPersistentProgramsPass
     };
     if (bytesWith(1) > sharedMemoryBytes)
       return;
-    // A second Q tile only where it fits too.
+    // A second Q tile only where it fits too (not with the hand-out, whose
+    // consumers learn their program from Q's single stage).
     const int64_t stagesOfQ =
-        qStages == 2 && bytesWith(2) <= sharedMemoryBytes ? 2 : 1;
+        qStages == 2 && !handOutHere && bytesWith(2) <= sharedMemoryBytes ? 2
+                                                                           : 1;
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "
@@ -119,6 +197,10 @@ struct AttnPersistentProgramsPass
       return signalPassFailure();
     }
 
+    if (handOutHere) {
+      handOutPrograms(fn, grid);
+      return;
+    }
     Location loc = grid.getLoc();
     OpBuilder b(grid);
     SmallVector<Value> ub = getValueOrCreateConstantIndexOp(

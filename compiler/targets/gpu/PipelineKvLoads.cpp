@@ -181,6 +181,21 @@ struct AttnPipelineKvLoadsPass
     }
   }
 
+  /// Rebuilds the program guard `guard` (no results) with one: `after` where
+  /// the program runs, `before` where it does not. Returns that result.
+  static Value countThroughGuard(scf::IfOp guard, Value after, Value before) {
+    OpBuilder b(guard);
+    auto counted = scf::IfOp::create(b, guard.getLoc(), TypeRange{after.getType()},
+                                     guard.getCondition(), /*withElseRegion=*/true);
+    counted->setAttrs(guard->getAttrs());
+    counted.getThenRegion().takeBody(guard.getThenRegion());
+    counted.getElseRegion().takeBody(guard.getElseRegion());
+    counted.thenYield()->setOperands(ValueRange{after});
+    counted.elseYield()->setOperands(ValueRange{before});
+    guard.erase();
+    return counted.getResult(0);
+  }
+
   /// In a persistent kernel, the worker's loop over programs around `loop`
   /// gets an iter_arg counting the kv loop's iterations so far, which is
   /// returned: each fill of a stage is numbered across programs, so the
@@ -194,12 +209,20 @@ struct AttnPipelineKvLoadsPass
         programs = f;
     if (!programs)
       return Value();
-    if (loop->getParentOp() != programs.getOperation() ||
+    // A loop over programs handed out at run time runs its body under
+    // `scf.if {attn.program_guard}` (attn-persistent-programs): the count
+    // goes through that branch (unchanged where it is not taken).
+    auto guard = dyn_cast<scf::IfOp>(loop->getParentOp());
+    if (guard && (!guard->hasAttr("attn.program_guard") ||
+                  guard->getParentOp() != programs.getOperation() ||
+                  guard->getNumResults() != 0))
+      guard = nullptr;
+    if ((!guard && loop->getParentOp() != programs.getOperation()) ||
         programs->hasAttr("attn.kv_fills"))
       return loop.emitError()
              << "attn-pipeline-kv-loads: a persistent kernel's kv loop must "
                 "be the only one, directly in the loop over programs "
-                "(attn.programs)";
+                "(attn.programs) or in its program guard";
     Location loc = loop.getLoc();
     Value lo = loop.getLowerBound(), hi = loop.getUpperBound();
     OpBuilder b(programs);
@@ -215,8 +238,11 @@ struct AttnPipelineKvLoadsPass
           Value trips = arith::SubIOp::create(pb, loc, hi, lo);
           Value none = arith::ConstantIndexOp::create(pb, loc, 0);
           Value done = arith::MaxSIOp::create(pb, loc, trips, none);
+          Value after = arith::AddIOp::create(pb, loc, args.front(), done);
+          if (!guard)
+            return SmallVector<Value>{after};
           return SmallVector<Value>{
-              arith::AddIOp::create(pb, loc, args.front(), done)};
+              countThroughGuard(guard, after, args.front())};
         });
     if (failed(rebuilt))
       return loop.emitError() << "attn-pipeline-kv-loads: could not carry "

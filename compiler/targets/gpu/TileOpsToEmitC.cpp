@@ -260,6 +260,57 @@ struct WorkersLowering : KernelPattern<WorkersOp> {
   }
 };
 
+/// attn.next_program (faopt_sm90_tma.cuh): the copy thread claims and
+/// publishes the worker's next program; the consumers wait for it.
+struct NextProgramLowering : KernelPattern<NextProgramOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(NextProgramOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!kernel.tma)
+      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    Location loc = op.getLoc();
+    Value p;
+    if (op.getProducer()) {
+      p = call(rewriter, loc, rewriter.getI64Type(), "faopt::tma::claim_program",
+               {adaptor.getT(), adaptor.getWorker(), adaptor.getWorkers(),
+                adaptor.getTotal(), adaptor.getCounter()},
+               {str(kernel.pipeOffset)});
+      comment(rewriter, loc,
+              "attn.next_program: {} = this worker's program {}: the worker "
+              "index first, then the launch's counter (run-time hand-out); "
+              "published to the consumers with Q's fill",
+              {p, adaptor.getT()});
+    } else {
+      p = call(rewriter, loc, rewriter.getI64Type(), "faopt::tma::await_program",
+               {adaptor.getT()}, {str(kernel.pipeOffset)});
+      comment(rewriter, loc,
+              "attn.next_program: {} = the program the copy thread handed "
+              "out for this worker's program {} (once Q's fill {} is "
+              "complete)",
+              {p, adaptor.getT(), adaptor.getT()});
+    }
+    rewriter.replaceOp(op, getTypeConverter()->materializeSourceConversion(
+                               rewriter, loc, rewriter.getIndexType(), p));
+    return success();
+  }
+};
+
+/// attn.no_more_programs: leave the loop over programs.
+struct NoMoreProgramsLowering : KernelPattern<NoMoreProgramsOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(NoMoreProgramsOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    emitc::VerbatimOp::create(
+        rewriter, op.getLoc(),
+        rewriter.getStringAttr("break; // attn.no_more_programs: every later "
+                               "program is past the end"));
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 /// attn.await_list_builder: griddepcontrol.wait (faopt_sm80.cuh).
 struct AwaitListBuilderLowering : KernelPattern<AwaitListBuilderOp> {
   using KernelPattern::KernelPattern;
@@ -609,6 +660,7 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
   patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
                TileReleaseLowering, TileMatmulLowering, TileMmaWaitLowering,
                CopyProducerLowering, WorkersLowering, AwaitListBuilderLowering,
+               NextProgramLowering, NoMoreProgramsLowering,
                TileMapLowering, TileReduceLowering,
                TileTruncLowering, FinalizeLowering, TileStoreLowering,
                BlockListBuildLowering, KeyRangesLowering, TileExp2Lowering>(

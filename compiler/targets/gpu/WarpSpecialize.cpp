@@ -164,8 +164,10 @@ LogicalResult specialize(scf::ForallOp grid) {
     rewriter.clone(*op, map);
 
   // Producer: loop-carried values outside the slice become loop-invariant;
-  // the consumers' side effects go; the rest is then dead.
+  // the consumers' side effects go; the rest is then dead. Programs handed
+  // out at run time are claimed on this side, awaited on the other.
   Region &prod = split.getThenRegion();
+  prod.walk([&](NextProgramOp next) { next.setProducer(true); });
   llvm::DenseSet<Value> needed = copySlice(prod);
   prod.walk([&](scf::ForOp loop) {
     Operation *yield = loop.getBody()->getTerminator();

@@ -382,3 +382,33 @@ func.func @saturating_i64(%a: i64, %b: i64) -> i64 {
   %s = attn.sub_sat %a, %b : i64
   return %s : i64
 }
+
+// -----
+
+// Programs handed out at run time exist only in a kernel.
+func.func @next_program_outside_kernel(%t: index, %ctr: memref<1xi32>) -> index {
+  // expected-error @+1 {{'attn.next_program' op is only meaningful in a kernel function (attn.kernel)}}
+  %p = attn.next_program %t of %t workers %t below %t counter %ctr : memref<1xi32>
+  return %p : index
+}
+
+// -----
+
+func.func @next_program_counter(%t: index, %ctr: memref<2xi32>) -> index attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.next_program' op the counter must be memref<1xi32>, got 'memref<2xi32>'}}
+  %p = attn.next_program %t of %t workers %t below %t counter %ctr : memref<2xi32>
+  return %p : index
+}
+
+// -----
+
+// Leaving the loop over programs needs one whose programs are handed out.
+func.func @no_more_programs_in_snake(%n: index) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %t = %c0 to %n step %c1 {
+    // expected-error @+1 {{'attn.no_more_programs' op must be inside a loop over programs handed out at run time (scf.for with attn.programs and attn.hand_out)}}
+    attn.no_more_programs
+  } {attn.programs}
+  return
+}

@@ -132,6 +132,25 @@ func.func @tensor_bounds(%t: memref<?x?xi32>, %b: index, %q0: index, %q1: index)
   return %lo, %hi : index, index
 }
 
+// CHECK-LABEL: func.func @hand_out(
+// CHECK:         %{{.*}} = attn.next_program %{{.*}} of %{{.*}} workers %{{.*}} below %{{.*}} counter %{{.*}} : memref<1xi32>
+// CHECK:         %{{.*}} = attn.next_program %{{.*}} of %{{.*}} workers %{{.*}} below %{{.*}} counter %{{.*}} producer : memref<1xi32>
+// CHECK:         attn.no_more_programs
+func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %t = %c0 to %n step %c1 {
+    %p = attn.next_program %t of %w workers %ws below %n counter %ctr : memref<1xi32>
+    %q = attn.next_program %t of %w workers %ws below %n counter %ctr producer : memref<1xi32>
+    %in = arith.cmpi ult, %p, %n : index
+    scf.if %in {
+    } else {
+      attn.no_more_programs
+    }
+  } {attn.hand_out, attn.programs}
+  return
+}
+
 // CHECK-LABEL: func.func @workers(
 // CHECK:         %{{.*}} = attn.workers
 func.func @workers() -> index attributes {attn.kernel} {

@@ -3,6 +3,7 @@
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2" --split-input-file | FileCheck %s --check-prefix=QTWO
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=200000" --split-input-file | FileCheck %s --check-prefix=QROOM
 // RUN: not faopt-opt %s --attn-persistent-programs="q-stages=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=QBAD
+// RUN: faopt-opt %s --attn-persistent-programs="hand-out=false" --split-input-file | FileCheck %s --check-prefix=SNAKE
 
 // A TMA kernel's grid of programs becomes one worker per CTA (attn.workers
 // of them) looping over its programs: one from each row of `workers`
@@ -116,22 +117,43 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // -----
 
 // A kernel driven by run-time kv-block lists (an attn.block_lists
-// argument, attn-block-lists): persistent by default, left alone with
-// list-kernels=false (faopt::PersistentMode::Auto), since its programs'
-// lengths come from the data and the snake balances only the order
-// attn-schedule-grid gave them.
+// argument, attn-block-lists): left alone with list-kernels=false
+// (faopt::PersistentMode::Auto); persistent otherwise, its programs handed
+// out at run time (its programs' lengths come from the data, which the
+// snake cannot balance): a counter argument, attn.next_program, the body
+// under a guard whose other branch ends the loop; hand-out=false keeps the
+// snake.
 
 !mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
 !lists = memref<?x?x?x?xi32, strided<[?, ?, ?, 1], offset: ?>>
 
 // CHECK-LABEL: func.func @lists(
-// CHECK:         attn.workers
-// CHECK:         } {attn.programs}
+// CHECK-SAME:      %[[N:[a-z0-9]+]]: index, %{{[a-z0-9]+}}: index, %[[CTR:[a-z0-9]+]]: memref<1xi32> {attn.program_counter})
+// CHECK:         %[[WORKERS:.*]] = attn.workers
+// CHECK:         scf.forall (%[[W:.*]]) in (%[[WORKERS]]) {
+// CHECK:           scf.for %[[T:.*]] = %{{.*}} to %[[N]] step
+// CHECK-NEXT:        %[[P:.*]] = attn.next_program %[[T]] of %[[W]] workers %[[WORKERS]] below %[[N]] counter %[[CTR]] : memref<1xi32>
+// CHECK-NEXT:        %[[IN:.*]] = arith.cmpi ult, %[[P]], %[[N]]
+// CHECK-NEXT:        scf.if %[[IN]] {
+// CHECK:               %[[LAST:.*]] = arith.subi %[[N]]
+// CHECK-NEXT:          %[[PIN:.*]] = arith.minsi %[[P]], %[[LAST]] {attn.range = array<i64: 0, 2147483646>}
+// CHECK-NEXT:          arith.muli %[[PIN]]
+// CHECK:             } else {
+// CHECK-NEXT:          attn.no_more_programs
+// CHECK-NEXT:        } {attn.program_guard}
+// CHECK-NEXT:      } {attn.hand_out, attn.programs}
+// SNAKE-LABEL: func.func @lists(
+// SNAKE-NOT:     attn.program_counter
+// SNAKE:         attn.workers
+// SNAKE-NOT:     attn.next_program
+// SNAKE:         } {attn.programs}
 // With q-stages=2 and room for one Q tile but not two (200000 bytes: 192
-// KiB + 128 fits, 224 KiB + 128 does not): persistent with one Q tile.
+// KiB + 128 fits, 224 KiB + 128 does not): persistent with one Q tile (the
+// hand-out uses one Q tile anyway).
 // QROOM-LABEL: func.func @lists(
 // QROOM:         attn.workers
-// QROOM:         } {attn.programs}
+// QROOM-NOT:     attn.q_stages
+// QROOM:         } {attn.hand_out, attn.programs}
 // AUTO-LABEL:  func.func @lists(
 // AUTO-NOT:      attn.workers
 // AUTO:          scf.forall (%{{.*}}) in (%{{.*}}) {

@@ -231,3 +231,57 @@ func.func @two_q_tiles(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: 
   } {attn.programs, attn.q_stages = 2 : i64}
   return
 }
+
+// -----
+
+// Programs handed out at run time (attn-persistent-programs with kv-block
+// lists): the kv loop sits in the program guard, so the fill count goes
+// through it, unchanged where the worker has no program left.
+
+!mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @handed_out(
+// CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[LO:arg7]]: index, %[[HI:arg8]]: index, %{{.*}}: tensor<64x128xf32>, %[[CTR:arg10]]: memref<1xi32>
+// CHECK:         scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[FILLS:.*]] = %{{.*}}) -> (index) {
+// CHECK-NEXT:      %[[P:.*]] = attn.next_program %[[T]]
+// CHECK-NEXT:      %[[IN:.*]] = arith.cmpi ult, %[[P]]
+// CHECK-NEXT:      %[[AFTER:.*]] = scf.if %[[IN]] -> (index) {
+// CHECK:             attn.tile_prefetch %[[Q]][{{.*}}] bound %{{.*}} stage %c0{{[_0-9]*}} round %[[T]]
+// CHECK-NEXT:        %[[TRIPS:.*]] = arith.subi %[[HI]], %[[LO]]
+// CHECK-NEXT:        %[[NONE:.*]] = arith.constant 0 : index
+// CHECK-NEXT:        %[[DONE:.*]] = arith.maxsi %[[TRIPS]], %[[NONE]]
+// CHECK-NEXT:        %[[NEXT:.*]] = arith.addi %[[FILLS]], %[[DONE]]
+// CHECK:             scf.for %{{.*}} = %[[LO]] to %[[HI]]
+// CHECK:             attn.tile_release %[[Q]] stage %c0{{[_0-9]*}} round %[[T]]
+// CHECK-NEXT:        scf.yield %[[NEXT]] : index
+// CHECK-NEXT:      } else {
+// CHECK-NEXT:        attn.no_more_programs
+// CHECK-NEXT:        scf.yield %[[FILLS]] : index
+// CHECK-NEXT:      } {attn.program_guard}
+// CHECK-NEXT:      scf.yield %[[AFTER]] : index
+// CHECK-NEXT:    } {attn.hand_out, attn.kv_fills, attn.programs}
+func.func @handed_out(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: index, %count: index, %lo: index, %hi: index, %acc0: tensor<64x128xf32>, %ctr: memref<1xi32>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  scf.for %t = %c0 to %count step %c1 {
+    %p = attn.next_program %t of %c0 workers %c1 below %count counter %ctr : memref<1xi32>
+    %in = arith.cmpi ult, %p, %count : index
+    scf.if %in {
+      %q0 = arith.muli %p, %c64 : index
+      %qt = attn.tile_load %q[%b, %h, %q0] bound %sq : !mem -> tensor<64x128xbf16>
+      %r = scf.for %kb = %lo to %hi step %c1 iter_args(%acc = %acc0) -> (tensor<64x128xf32>) {
+        %kv0 = arith.muli %kb, %c64 : index
+        %kt = attn.tile_load %k[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+        %vt = attn.tile_load %v[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+        %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x128xbf16>, tensor<64x128xbf16> -> tensor<64x64xf32>
+        %pp = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+        %a = attn.tile_matmul %pp, %vt acc %acc : tensor<64x64xbf16>, tensor<64x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+        scf.yield %a : tensor<64x128xf32>
+      }
+    } else {
+      attn.no_more_programs
+    } {attn.program_guard}
+  } {attn.hand_out, attn.programs}
+  return
+}

@@ -201,6 +201,47 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
     load_box(d + s * kSlabBytes, map, full, 64 * s, r, (int)h, (int)b);
 }
 
+/// Programs handed out at run time (attn.next_program; attn-persistent-
+/// programs with kv-block lists). The copy thread claims the worker's next
+/// program and publishes its index here before the Q fill that carries it;
+/// the consumers read it once that fill is complete. One slot is enough:
+/// the consumers read program t's index right after its Q wait, and the
+/// copy thread writes program t + 1's only after they have released that Q
+/// (after their kv loop). (The consumers thus start their index math and
+/// list reads only once Q is there: on the H200 that cost the document-id
+/// kernel 4%, docs/performance.md item 48.)
+FAOPT_DEVICE volatile int &program_slot() {
+  __shared__ int slot;
+  return slot;
+}
+
+/// The copy thread's side: program t of this worker is the worker index for
+/// t = 0, then the next one the launch's counter hands out (programs
+/// `workers`, `workers + 1`, ... to whichever worker asks first). The
+/// claim goes first, so its round trip overlaps the wait for Q's stage;
+/// past the end, fill t of Q's stage completes without a copy (a plain
+/// arrive), which tells the consumers to stop.
+template <int PIPE>
+FAOPT_DEVICE faopt_i64 claim_program(faopt_i64 t, faopt_i64 worker,
+                                     faopt_i64 workers, faopt_i64 total,
+                                     const Tensor<int32_t, 1> &counter) {
+  const faopt_i64 p =
+      t == 0 ? worker : workers + (faopt_i64)atomicAdd(counter.data, 1);
+  mbar_wait(empty_bar<PIPE>(0, 0), (faopt_u32)(t & 1) ^ 1u);
+  // At most `total` (below 2^31): the consumers compare it with `total`.
+  program_slot() = (int)(p < total ? p : total);
+  if (p >= total)
+    mbar_arrive(full_bar<PIPE>(0, 0));
+  return p;
+}
+
+/// The consumers' side: the program the copy thread published with Q's fill
+/// t (`total` when there are no more).
+template <int PIPE> FAOPT_DEVICE faopt_i64 await_program(faopt_i64 t) {
+  mbar_wait(full_bar<PIPE>(0, 0), (faopt_u32)(t & 1));
+  return (faopt_i64)program_slot();
+}
+
 /// attn.tile_wait: the stage's tile once its `round`-th fill has landed.
 template <int PIPE, int SOURCE, typename T, int R, int C>
 FAOPT_DEVICE SmemTile<T, R, C> wait_tile(SmemTile<T, R, C> tile,
