@@ -75,6 +75,37 @@ int64_t headDimOf(func::FuncOp fn, unsigned arg) {
   return t && t.getRank() == 4 && !t.isDynamicDim(3) ? t.getDimSize(3) : 0;
 }
 
+/// The loop over workers that replaces `grid` (before it): a forall over
+/// attn.workers with `grid`'s attributes; `total` is `grid`'s program count
+/// and `worker` the new induction variable. `b` ends at the start of its
+/// body.
+struct Workers {
+  scf::ForallOp loop;
+  Value total, count, worker;
+};
+Workers perWorkerLoop(OpBuilder &b, scf::ForallOp grid) {
+  Location loc = grid.getLoc();
+  b.setInsertionPoint(grid);
+  SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
+      b, loc, grid.getMixedUpperBound());
+  Value workers = WorkersOp::create(b, loc);
+  auto perWorker = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{workers}, ValueRange{}, std::nullopt);
+  perWorker->setDiscardableAttrs(grid->getDiscardableAttrDictionary());
+  b.setInsertionPointToStart(perWorker.getBody());
+  return {perWorker, ub[0], workers, perWorker.getInductionVar(0)};
+}
+
+/// Moves `grid`'s body before `dest`'s terminator with `program` for its
+/// program index, and erases `grid`.
+void moveGridBody(scf::ForallOp grid, Block *dest, Value program) {
+  Block *oldBody = grid.getBody();
+  dest->getOperations().splice(std::prev(dest->end()), oldBody->getOperations(),
+                               oldBody->begin(), std::prev(oldBody->end()));
+  oldBody->getArgument(0).replaceAllUsesWith(program);
+  grid.erase();
+}
+
 /// The hand-out form (see the pass description): `grid`'s body runs under
 /// `scf.if %p < %total` in a loop over t whose programs come from
 /// attn.next_program and a new counter argument of `fn`.
@@ -94,15 +125,8 @@ void handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
     return;
   }
   Value counter = fn.getArgument(at);
-  SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
-      b, loc, grid.getMixedUpperBound());
-  Value total = ub[0];
-  Value workers = WorkersOp::create(b, loc);
-  auto perWorker = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{workers}, ValueRange{}, std::nullopt);
-  perWorker->setDiscardableAttrs(grid->getDiscardableAttrDictionary());
-  b.setInsertionPointToStart(perWorker.getBody());
-  Value w = perWorker.getInductionVar(0);
+  Workers loop = perWorkerLoop(b, grid);
+  Value total = loop.total, workers = loop.count, w = loop.worker;
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   // At most `total` programs per worker; the loop stops at the first t
@@ -127,13 +151,7 @@ void handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
   Value last = arith::SubIOp::create(tb, loc, total, one);
   Value inside = arith::MinSIOp::create(tb, loc, p, last);
   faopt::gpu::stateRange(inside, 0, INT32_MAX - 1);
-  Block *oldBody = grid.getBody();
-  Block *newBody = guard.thenBlock();
-  newBody->getOperations().splice(std::prev(newBody->end()),
-                                  oldBody->getOperations(), oldBody->begin(),
-                                  std::prev(oldBody->end()));
-  oldBody->getArgument(0).replaceAllUsesWith(inside);
-  grid.erase();
+  moveGridBody(grid, guard.thenBlock(), inside);
 }
 
 struct AttnPersistentProgramsPass
@@ -203,18 +221,11 @@ struct AttnPersistentProgramsPass
     }
     Location loc = grid.getLoc();
     OpBuilder b(grid);
-    SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
-        b, loc, grid.getMixedUpperBound());
-    Value total = ub[0];
-    Value workers = WorkersOp::create(b, loc);
-    auto perWorker = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{workers}, ValueRange{}, std::nullopt);
-    perWorker->setDiscardableAttrs(grid->getDiscardableAttrDictionary());
+    Workers loop = perWorkerLoop(b, grid);
+    Value total = loop.total, workers = loop.count, w = loop.worker;
 
     // One op per statement (argument evaluation order is unspecified in
     // C++, and the lit test should not depend on the host compiler).
-    b.setInsertionPointToStart(perWorker.getBody());
-    Value w = perWorker.getInductionVar(0);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value two = arith::ConstantIndexOp::create(b, loc, 2);
@@ -244,13 +255,7 @@ struct AttnPersistentProgramsPass
     Value p = snake(b, programs.getInductionVar());
     // A program index (below the program count: at most 2^31 - 1).
     faopt::gpu::stateRange(p, 0, INT32_MAX - 1);
-    Block *oldBody = grid.getBody();
-    Block *newBody = programs.getBody();
-    newBody->getOperations().splice(std::prev(newBody->end()),
-                                    oldBody->getOperations(), oldBody->begin(),
-                                    std::prev(oldBody->end()));
-    oldBody->getArgument(0).replaceAllUsesWith(p);
-    grid.erase();
+    moveGridBody(grid, programs.getBody(), p);
   }
 };
 
