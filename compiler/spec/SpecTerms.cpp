@@ -259,31 +259,21 @@ std::optional<Term> readMaskTerm(Reader &r, const json::value &v,
     return Term{t->name + "[" + b + "q] == " + t->name + "[" + b + "kv]",
                 "document(ids=" + t->name + ")"};
   }
-  if (t.type == "query_padding") {
-    // Variable-length batches in a padded layout, the query side: rows at or
-    // past the sequence's own length attend nothing (o = 0, lse = -inf).
-    if (!r.onlyFields(o, path, {"type", "lengths"}))
-      return std::nullopt;
-    const TensorDecl *t =
-        tensorField(r, o, path, "lengths", tensors, ExprType::Int, {1},
-                    "queries per batch entry: [batch]");
-    if (!t)
-      return std::nullopt;
-    return Term{"q < " + t->name + "[b]",
-                "query_padding(lengths=" + t->name + ")"};
-  }
-  if (t.type == "key_padding") {
+  if (t.type == "key_padding" || t.type == "query_padding") {
     // Variable-length batches in a padded layout: keys at or past the
-    // sequence's own length are never attended.
+    // sequence's own length are never attended; rows at or past it attend
+    // nothing (o = 0, lse = -inf).
+    const bool keys = t.type == "key_padding";
     if (!r.onlyFields(o, path, {"type", "lengths"}))
       return std::nullopt;
-    const TensorDecl *t =
-        tensorField(r, o, path, "lengths", tensors, ExprType::Int, {1},
-                    "keys per batch entry: [batch]");
+    const TensorDecl *t = tensorField(
+        r, o, path, "lengths", tensors, ExprType::Int, {1},
+        keys ? "keys per batch entry: [batch]" : "queries per batch entry: [batch]");
     if (!t)
       return std::nullopt;
-    return Term{"kv < " + t->name + "[b]",
-                "key_padding(lengths=" + t->name + ")"};
+    return Term{std::string(keys ? "kv" : "q") + " < " + t->name + "[b]",
+                std::string(keys ? "key" : "query") + "_padding(lengths=" +
+                    t->name + ")"};
   }
   r.fail(path + ".type", "unknown mask '" + t.type +
                              "' (built-in masks: " + builtins + ")");
