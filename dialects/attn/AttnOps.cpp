@@ -514,20 +514,20 @@ LogicalResult NextProgramOp::verify() {
   return success();
 }
 
-/// The hand-out loop over programs an op sits in (its nearest scf.for with
-/// attn.programs and attn.hand_out), or null.
-static Operation *handOutLoop(Operation *op) {
-  for (Operation *p = op->getParentOp(); p; p = p->getParentOp())
-    if (p->getName().getStringRef() == "scf.for" && p->hasAttr("attn.programs"))
-      return p->hasAttr("attn.hand_out") ? p : nullptr;
-  return nullptr;
-}
-
 LogicalResult NoMoreProgramsOp::verify() {
-  if (!handOutLoop(*this))
-    return emitOpError() << "must be inside a loop over programs handed out "
-                            "at run time (scf.for with attn.programs and "
-                            "attn.hand_out)";
+  // Lowered to `break`, which must leave the loop over programs: so only
+  // directly in the program guard (an scf.if marked attn.program_guard)
+  // directly in that loop (scf.for with attn.programs and attn.hand_out).
+  Operation *guard = (*this)->getParentOp();
+  Operation *loop = guard ? guard->getParentOp() : nullptr;
+  if (!guard || guard->getName().getStringRef() != "scf.if" ||
+      !guard->hasAttr("attn.program_guard") || !loop ||
+      loop->getName().getStringRef() != "scf.for" ||
+      !loop->hasAttr("attn.programs") || !loop->hasAttr("attn.hand_out"))
+    return emitOpError() << "must be directly in the program guard (scf.if "
+                            "with attn.program_guard) of a loop over programs "
+                            "handed out at run time (scf.for with "
+                            "attn.programs and attn.hand_out)";
   return success();
 }
 

@@ -313,9 +313,12 @@ def Attn_NoMoreProgramsOp : Attn_Op<"no_more_programs"> {
   let description = [{
     In the branch of a hand-out loop's body (`scf.for {attn.programs,
     attn.hand_out}`) taken when attn.next_program returned a program past
-    the end: every later iteration would take it too, so the lowering
-    leaves the loop (`break`). As IR it does nothing (the remaining
-    iterations are empty), which is what keeps the loop an `scf.for`.
+    the end (directly in that loop's `scf.if {attn.program_guard}`): every
+    later iteration would take it too, so the lowering leaves the loop
+    (`break`). The `scf.for` reads as if the remaining iterations were
+    empty, but the lowering relies on the `break`: after
+    attn-warp-specialize a later attn.next_program would wait for a
+    program that is never published.
   }];
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;

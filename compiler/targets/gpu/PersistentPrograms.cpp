@@ -109,7 +109,7 @@ void moveGridBody(scf::ForallOp grid, Block *dest, Value program) {
 /// The hand-out form (see the pass description): `grid`'s body runs under
 /// `scf.if %p < %total` in a loop over t whose programs come from
 /// attn.next_program and a new counter argument of `fn`.
-void handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
+LogicalResult handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
   MLIRContext *ctx = fn.getContext();
   Location loc = grid.getLoc();
   OpBuilder b(grid);
@@ -120,9 +120,8 @@ void handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
                                b.getDictionaryAttr(b.getNamedAttr(
                                    "attn.program_counter", b.getUnitAttr())),
                                loc))) {
-    fn.emitError() << "attn-persistent-programs: could not add the program "
-                      "counter argument";
-    return;
+    return fn.emitError() << "attn-persistent-programs: could not add the "
+                             "program counter argument";
   }
   Value counter = fn.getArgument(at);
   Workers loop = perWorkerLoop(b, grid);
@@ -152,6 +151,7 @@ void handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
   Value inside = arith::MinSIOp::create(tb, loc, p, last);
   faopt::gpu::stateRange(inside, 0, INT32_MAX - 1);
   moveGridBody(grid, guard.thenBlock(), inside);
+  return success();
 }
 
 struct AttnPersistentProgramsPass
@@ -189,7 +189,11 @@ struct AttnPersistentProgramsPass
           tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
           q.getElementTypeBitWidth() / 8, tiling.getStages(), stagesOfQ);
     };
-    if (bytesWith(1) > sharedMemoryBytes)
+    // The hand-out's program slot is static shared memory
+    // (faopt::tma::program_slot): ptxas pads it to 1 KiB next to the
+    // 1024-aligned dynamic tiles.
+    constexpr int64_t kProgramSlotBytes = 1024;
+    if (bytesWith(1) + (handOutHere ? kProgramSlotBytes : 0) > sharedMemoryBytes)
       return;
     // A second Q tile only where it fits too (not with the hand-out, whose
     // consumers learn their program from Q's single stage).
@@ -216,7 +220,8 @@ struct AttnPersistentProgramsPass
     }
 
     if (handOutHere) {
-      handOutPrograms(fn, grid);
+      if (failed(handOutPrograms(fn, grid)))
+        signalPassFailure();
       return;
     }
     Location loc = grid.getLoc();

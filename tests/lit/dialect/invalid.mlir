@@ -407,8 +407,26 @@ func.func @no_more_programs_in_snake(%n: index) attributes {attn.kernel} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.for %t = %c0 to %n step %c1 {
-    // expected-error @+1 {{'attn.no_more_programs' op must be inside a loop over programs handed out at run time (scf.for with attn.programs and attn.hand_out)}}
+    // expected-error @+1 {{'attn.no_more_programs' op must be directly in the program guard (scf.if with attn.program_guard) of a loop over programs handed out at run time (scf.for with attn.programs and attn.hand_out)}}
     attn.no_more_programs
   } {attn.programs}
+  return
+}
+
+// -----
+
+// A break inside an inner loop would leave the wrong loop.
+func.func @no_more_programs_nested(%n: index, %c: i1) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %t = %c0 to %n step %c1 {
+    scf.if %c {
+      scf.for %u = %c0 to %n step %c1 {
+        // expected-error @+1 {{'attn.no_more_programs' op must be directly in the program guard}}
+        attn.no_more_programs
+      }
+    } else {
+    } {attn.program_guard}
+  } {attn.hand_out, attn.programs}
   return
 }

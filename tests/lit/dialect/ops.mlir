@@ -146,7 +146,7 @@ func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>) attri
     scf.if %in {
     } else {
       attn.no_more_programs
-    }
+    } {attn.program_guard}
   } {attn.hand_out, attn.programs}
   return
 }
