@@ -115,6 +115,13 @@ void populateTileOpsToEmitCPatterns(const TypeConverter &converter,
                                     RewritePatternSet &patterns,
                                     const KernelInfo &kernel);
 
+/// The roles and programs of TMA kernels (RolesToEmitC.cpp): the copy
+/// producer, the workers, the list builder's wait, the run-time hand-out.
+/// Part of populateTileOpsToEmitCPatterns.
+void populateRolesToEmitCPatterns(const TypeConverter &converter,
+                                  RewritePatternSet &patterns,
+                                  const KernelInfo &kernel);
+
 } // namespace faopt::gpu::emit
 
 #endif // FAOPT_COMPILER_TARGETS_GPU_EMITCBUILDERS_H

@@ -1,0 +1,134 @@
+//===- RolesToEmitC.cpp - the TMA kernel's roles and programs in CUDA ------===//
+//
+// The ops that say who does what in a warp-specialised, persistent kernel
+// (attn.copy_producer, attn.workers, attn.await_list_builder,
+// attn.next_program, attn.no_more_programs), each a call into
+// faopt_sm90_tma.cuh / faopt_sm80.cuh or a statement.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/ConvertToEmitC.h"
+#include "compiler/targets/gpu/EmitCBuilders.h"
+
+#include "dialects/attn/AttnOps.h"
+
+using namespace mlir;
+using namespace faopt::attn;
+using namespace faopt::gpu::emit;
+using faopt::gpu::KernelInfo;
+
+namespace {
+
+/// attn.copy_producer: the TMA copy thread (faopt_sm90_tma.cuh).
+struct CopyProducerLowering : KernelPattern<CopyProducerOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(CopyProducerOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!kernel.tma)
+      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.copy_producer: the producer's copy thread runs the copy "
+            "slice, the consumers the rest");
+    rewriter.replaceOp(op, call(rewriter, loc, rewriter.getI1Type(),
+                                "faopt::tma::is_producer", {},
+                                {str(kernel.warps)}));
+    return success();
+  }
+};
+
+/// attn.workers: the CTAs of a persistent launch (gridDim.x).
+struct WorkersLowering : KernelPattern<WorkersOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(WorkersOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value n = call(rewriter, loc, rewriter.getI64Type(), "faopt::grid_size", {},
+                   {"0"});
+    comment(rewriter, loc,
+            "attn.workers: {} = CTAs of this persistent launch (gridDim.x, "
+            "min(programs, SMs))",
+            {n});
+    rewriter.replaceOp(op, getTypeConverter()->materializeSourceConversion(
+                               rewriter, loc, rewriter.getIndexType(), n));
+    return success();
+  }
+};
+
+/// attn.next_program (faopt_sm90_tma.cuh): the copy thread claims and
+/// publishes the worker's next program; the consumers wait for it.
+struct NextProgramLowering : KernelPattern<NextProgramOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(NextProgramOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!kernel.tma)
+      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    Location loc = op.getLoc();
+    Value p;
+    if (op.getProducer()) {
+      p = call(rewriter, loc, rewriter.getI64Type(), "faopt::tma::claim_program",
+               {adaptor.getT(), adaptor.getWorker(), adaptor.getWorkers(),
+                adaptor.getTotal(), adaptor.getCounter()},
+               {str(kernel.pipeOffset)});
+      comment(rewriter, loc,
+              "attn.next_program: {} = this worker's program {}: the worker "
+              "index first, then the launch's counter (run-time hand-out); "
+              "published to the consumers with Q's fill",
+              {p, adaptor.getT()});
+    } else {
+      p = call(rewriter, loc, rewriter.getI64Type(), "faopt::tma::await_program",
+               {adaptor.getT()}, {str(kernel.pipeOffset)});
+      comment(rewriter, loc,
+              "attn.next_program: {} = the program the copy thread handed "
+              "out for this worker's program {} (once Q's fill {} is "
+              "complete)",
+              {p, adaptor.getT(), adaptor.getT()});
+    }
+    rewriter.replaceOp(op, getTypeConverter()->materializeSourceConversion(
+                               rewriter, loc, rewriter.getIndexType(), p));
+    return success();
+  }
+};
+
+/// attn.no_more_programs: leave the loop over programs.
+struct NoMoreProgramsLowering : KernelPattern<NoMoreProgramsOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(NoMoreProgramsOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    emitc::VerbatimOp::create(
+        rewriter, op.getLoc(),
+        rewriter.getStringAttr("break; // attn.no_more_programs: every later "
+                               "program is past the end"));
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// attn.await_list_builder: griddepcontrol.wait (faopt_sm80.cuh).
+struct AwaitListBuilderLowering : KernelPattern<AwaitListBuilderOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(AwaitListBuilderOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.await_list_builder: the list builder launched before this "
+            "kernel has finished (programmatic dependent launch)");
+    call(rewriter, loc, Type(), "faopt::await_list_builder", {});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+} // namespace
+
+void faopt::gpu::emit::populateRolesToEmitCPatterns(
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    const KernelInfo &info) {
+  patterns.add<CopyProducerLowering, WorkersLowering, AwaitListBuilderLowering,
+               NextProgramLowering, NoMoreProgramsLowering>(
+      converter, patterns.getContext(), info);
+}
