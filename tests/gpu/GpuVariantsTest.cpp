@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GpuTestUtil.h"
+#include "tests/common/ScopedEnv.h"
 
 #include <algorithm>
 #include <cmath>
@@ -571,6 +572,34 @@ TEST(GpuVariantsRuntime, ParameterChangeNeedsNoRecompile) {
   ASSERT_TRUE(again) << again.status().message();
   EXPECT_EQ(again->handle(), kernel->handle()) << "one spec, one kernel";
   expectMatchesReference(narrow, *again);
+}
+
+/// Persistent list-driven kernels with their programs handed out at run
+/// time (FAOPT_PERSISTENT=1: attn-persistent-programs' hand-out on sm90a):
+/// more programs than SMs, empty and short programs, lists built per
+/// launch, all against the reference. (Opt-in, so the cases above do not
+/// reach it; docs/performance.md item 48.)
+TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", "1");
+  const std::vector<Variant> all = variants();
+  for (const char *name :
+       {"document_causal_many_programs", "block_sparse_per_head_many_programs",
+        "document_causal_many_short", "document_start_causal",
+        "key_padding_unread", "block_sparse_empty_column_unread"}) {
+    SCOPED_TRACE(name);
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const Variant &v) { return v.name == name; });
+    ASSERT_NE(it, all.end());
+    Result<Kernel> kernel = context().kernel(specFor(*it));
+    ASSERT_TRUE(kernel) << kernel.status().message();
+    if (context().target() == "sm90a")
+      EXPECT_NE(std::string(kernel->info().manifest)
+                    .find("\"program_counter\": true"),
+                std::string::npos)
+          << "not handed out";
+    expectMatchesReference(*it, *kernel);
+  }
 }
 
 } // namespace

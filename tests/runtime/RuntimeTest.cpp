@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "RuntimeTestUtil.h"
+#include "tests/common/ScopedEnv.h"
 #include "faopt/runtime.hpp"
 
 #include "gtest/gtest.h"
@@ -21,6 +22,7 @@
 namespace {
 
 using namespace faopt_test;
+using faopt::test::ScopedEnv;
 
 TEST(Runtime, CompilesThroughTheCApi) {
   SKIP_WITHOUT_NVRTC();
@@ -62,27 +64,6 @@ std::string sm90aManifest(const char *spec) {
   return m;
 }
 
-/// Sets (or with nullptr unsets) an environment variable for one scope,
-/// then restores what was there.
-struct ScopedEnv {
-  std::string name;
-  std::optional<std::string> before;
-  ScopedEnv(const char *n, const char *value) : name(n) {
-    if (const char *old = std::getenv(n))
-      before = old;
-    if (value)
-      setenv(n, value, 1);
-    else
-      unsetenv(n);
-  }
-  ~ScopedEnv() {
-    if (before)
-      setenv(name.c_str(), before->c_str(), 1);
-    else
-      unsetenv(name.c_str());
-  }
-};
-
 /// Runs `compile` twice with stderr captured (a bad environment value is
 /// reported once, not per compile): the first result and what was printed.
 std::pair<std::string, std::string>
@@ -107,9 +88,22 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   // Auto: persistent unless run-time kv-block lists drive the kernel.
   EXPECT_NE(sm90aManifest(dense).find(yes), std::string::npos);
   EXPECT_NE(sm90aManifest(documents).find(no), std::string::npos);
+  EXPECT_NE(sm90aManifest(documents).find("\"program_counter\": false"),
+            std::string::npos);
   {
+    // Persistent list-driven kernels take their programs at run time: the
+    // kernel takes the launch's counter after the lists.
     ScopedEnv on("FAOPT_PERSISTENT", "1");
-    EXPECT_NE(sm90aManifest(documents).find(yes), std::string::npos);
+    std::string m = sm90aManifest(documents);
+    EXPECT_NE(m.find(yes), std::string::npos);
+    EXPECT_NE(m.find("\"program_counter\": true"), std::string::npos) << m;
+    size_t lists = m.find("\"name\": \"block_lists\""),
+           counter = m.find("\"name\": \"program_counter\""),
+           qMap = m.find("\"name\": \"q_tensor_map\"");
+    EXPECT_TRUE(lists < counter && counter < qMap) << m;
+    // Kernels without lists have no counter.
+    EXPECT_NE(sm90aManifest(dense).find("\"program_counter\": false"),
+              std::string::npos);
   }
   {
     ScopedEnv off("FAOPT_PERSISTENT", "0");
