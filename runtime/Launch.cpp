@@ -461,64 +461,53 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   if (faopt_status st = faopt::rt::packTensorMaps(*k, l); st != FAOPT_SUCCESS)
     return st;
 
-  // Data-dependent masks: lists built before (faopt_block_lists_build), or
-  // the list builder writes them into a stream-ordered workspace that lives
-  // for this launch.
-  CUdeviceptr workspace = 0, counter = 0;
+  // One stream-ordered workspace for this launch: where programs are handed
+  // out at run time, their counter first (16 bytes, zeroed before the
+  // builder so the kernel still follows the builder directly, for
+  // programmatic dependent launch); then, unless the caller built them
+  // (faopt_block_lists_build), the kv-block lists the builder writes.
+  const size_t counterBytes = k->programCounter ? 16 : 0;
+  const bool buildLists = k->listBuilder && !a->block_lists;
+  const size_t bytes =
+      counterBytes +
+      (buildLists ? static_cast<size_t>(l.listsShape.elements()) * sizeof(int32_t)
+                  : 0);
+  CUdeviceptr workspace = 0;
   bool afterBuilder = false;
-  // Programs handed out at run time: a counter of this launch's own, zeroed
-  // in stream order before the builder (so the kernel still follows the
-  // builder directly, for programmatic dependent launch).
-  faopt::rt::TensorArg<1> counterArg{};
-  if (k->programCounter) {
+  if (bytes > 0) {
     CUmemoryPool pool = nullptr;
     if (CUresult r = listsPool(*k->context, pool); r != CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemPoolCreate(program counter)", r));
-    if (CUresult r = d.memAllocFromPoolAsync(&counter, 16, pool, cuStream);
+                  d.describe("cuMemPoolCreate(launch workspace)", r));
+    if (CUresult r = d.memAllocFromPoolAsync(&workspace, bytes, pool, cuStream);
         r != CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemAllocFromPoolAsync(program counter)", r));
-    if (CUresult r = d.memsetD32Async(counter, 0, 1, cuStream);
-        r != CUDA_SUCCESS) {
-      d.memFreeAsync(counter, cuStream);
-      return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemsetD32Async(program counter)", r));
-    }
-    counterArg = {reinterpret_cast<const void *>(counter), {1}, {1}};
+                  d.describe("cuMemAllocFromPoolAsync(launch workspace)", r) +
+                      " (" + std::to_string(bytes) + " bytes)");
   }
-  auto freeCounter = [&] {
-    if (counter)
-      d.memFreeAsync(counter, cuStream);
+  auto failFreeing = [&](faopt_status st) {
+    d.memFreeAsync(workspace, cuStream);
+    return st;
   };
+  faopt::rt::TensorArg<1> counterArg{};
+  if (counterBytes) {
+    if (CUresult r = d.memsetD32Async(workspace, 0, 1, cuStream);
+        r != CUDA_SUCCESS)
+      return failFreeing(fail(FAOPT_ERROR_CUDA,
+                              d.describe("cuMemsetD32Async(program counter)", r)));
+    counterArg = {reinterpret_cast<const void *>(workspace), {1}, {1}};
+  }
   if (k->listBuilder && a->block_lists) {
     l.lists.data = reinterpret_cast<const void *>(a->block_lists->data);
     l.params.push_back(&l.lists);
-  } else if (k->listBuilder) {
-    size_t bytes = static_cast<size_t>(l.listsShape.elements()) * sizeof(int32_t);
-    CUmemoryPool pool = nullptr;
-    if (CUresult r = listsPool(*k->context, pool); r != CUDA_SUCCESS) {
-      freeCounter();
-      return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemPoolCreate(kv-block lists)", r));
-    }
-    if (CUresult r = d.memAllocFromPoolAsync(&workspace, bytes, pool, cuStream);
-        r != CUDA_SUCCESS) {
-      freeCounter();
-      return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemAllocFromPoolAsync(kv-block lists)", r) +
-                      " (" + std::to_string(bytes) + " bytes)");
-    }
-    if (faopt_status st =
-            faopt::rt::launchListBuilder(*k, l, workspace, cuStream);
-        st != FAOPT_SUCCESS) {
-      d.memFreeAsync(workspace, cuStream);
-      freeCounter();
-      return st;
-    }
+  } else if (buildLists) {
+    if (faopt_status st = faopt::rt::launchListBuilder(
+            *k, l, workspace + counterBytes, cuStream);
+        st != FAOPT_SUCCESS)
+      return failFreeing(st);
     afterBuilder = true;
   }
-  if (k->programCounter) // after the lists (the builder takes them last)
+  if (counterBytes) // after the lists (the builder takes them last)
     l.params.push_back(&counterArg);
   if (k->tmaBoxRows[0] != 0) // TMA kernels: the maps come last
     for (int i = 0; i < l.mapCount; ++i)
@@ -541,16 +530,9 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
       launch);
   if (workspace)
     if (CUresult f = d.memFreeAsync(workspace, cuStream);
-        f != CUDA_SUCCESS && r == CUDA_SUCCESS) {
-      freeCounter();
-      return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemFreeAsync(kv-block lists)", f));
-    }
-  if (counter)
-    if (CUresult f = d.memFreeAsync(counter, cuStream);
         f != CUDA_SUCCESS && r == CUDA_SUCCESS)
       return fail(FAOPT_ERROR_CUDA,
-                  d.describe("cuMemFreeAsync(program counter)", f));
+                  d.describe("cuMemFreeAsync(launch workspace)", f));
   if (r != CUDA_SUCCESS)
     return fail(FAOPT_ERROR_CUDA, d.describe(launch, r));
   return FAOPT_SUCCESS;
