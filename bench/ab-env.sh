@@ -14,14 +14,17 @@
 #   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
 # --bench-args: more faopt-bench options for every timed run (e.g.
 # "--back-to-back").
-# A value of "-" means unset. Expects the unpacked device bundle
+# A value of "-" means unset. VAR = FAOPT_ROOT compares two builds instead:
+# A and B are bundle roots, each run takes faopt-bench / faopt-gpu-tests and
+# libfaopt from its own root (libraries it lacks, such as libLLVM, from
+# $FAOPT_ROOT's). Expects the unpacked device bundle
 # (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
 # gets its own kernel cache directory in /tmp. About 5-7 minutes on an
 # H200 with the tests (~4.3 of them for 115 cases) and two rounds; a device call's limit
 # is capped by the session's remaining device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then
-  sed -n '2,21p' "$0" >&2
+  sed -n '2,24p' "$0" >&2
   exit 2
 fi
 out="$1" var="$2" a="$3" b="$4"; shift 4
@@ -46,10 +49,15 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu
 tag() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_'; }
 
 # Runs the rest of the line with VAR set to $1 ("-": unset) and its own cache.
+# The bundle whose binaries a setting runs.
+bin() { if [ "$var" = FAOPT_ROOT ]; then echo "$1/bin"; else echo "$root/bin"; fi; }
+
 with() {
   local value="$1"; shift
   local cache="/tmp/faopt-ab-cache-${var}-$(tag "$value")"
-  if [ "$value" = "-" ]; then
+  if [ "$var" = FAOPT_ROOT ]; then
+    env LD_LIBRARY_PATH="$value/lib:$LD_LIBRARY_PATH" FAOPT_CACHE_DIR="$cache" "$@"
+  elif [ "$value" = "-" ]; then
     env -u "$var" FAOPT_CACHE_DIR="$cache" "$@"
   else
     env "$var=$value" FAOPT_CACHE_DIR="$cache" "$@"
@@ -57,7 +65,7 @@ with() {
 }
 
 if [ -n "$tests" ]; then
-  if ! with "$b" timeout 420 "$root/bin/faopt-gpu-tests" > "$out/gpu_tests_$(tag "$b").txt" 2>&1; then
+  if ! with "$b" timeout 420 "$(bin "$b")/faopt-gpu-tests" > "$out/gpu_tests_$(tag "$b").txt" 2>&1; then
     echo "ab-env.sh: GPU tests fail with $var=$b (not timing it):" >&2
     grep -E "FAILED|Failure" "$out/gpu_tests_$(tag "$b").txt" | head -20 >&2
     exit 1
@@ -111,9 +119,9 @@ for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) -eq 0 ]; then order=("$b" "$a"); fi
   for v in "${order[@]}"; do
     t=$(tag "$v")
-    with "$v" timeout 120 "$root/bin/faopt-bench" --only variants $bench_args > "$out/variants_${t}_$r.txt" 2>&1
+    with "$v" timeout 120 "$(bin "$v")/faopt-bench" --only variants $bench_args > "$out/variants_${t}_$r.txt" 2>&1
     if [ -n "$fwd" ]; then
-      with "$v" timeout 120 "$root/bin/faopt-bench" --only fwd --d 128 $bench_args > "$out/fwd_${t}_$r.txt" 2>&1
+      with "$v" timeout 120 "$(bin "$v")/faopt-bench" --only fwd --d 128 $bench_args > "$out/fwd_${t}_$r.txt" 2>&1
     fi
   done
   table "$r"
