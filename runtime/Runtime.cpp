@@ -66,6 +66,14 @@ bool softmaxOverlapFromEnv() {
                              "0 or 1", "1");
 }
 
+/// $FAOPT_ROUNDED_P=1: attn-overlap-softmax carries P rounded (opt-in until
+/// measured; docs/performance.md item 50); unset or 0: in f32.
+bool roundedPFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_ROUNDED_P", {{"1", true}, {"0", false}},
+                             false, reported, "0 or 1", "0");
+}
+
 /// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and
 /// attn-unswitch-masked-blocks for band masks, docs/performance.md item
 /// 40), 1 (every bounds-only mask) or 0 (none).
@@ -118,6 +126,7 @@ int64_t qStagesFromEnv() {
 /// disk cache key alike.
 void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.softmaxOverlap = softmaxOverlapFromEnv();
+  options.roundedP = roundedPFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
   options.rowBoundMasks = rowBoundMasksFromEnv();
@@ -134,6 +143,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += o + " ";
   if (!compile.softmaxOverlap)
     options += "no-softmax-overlap ";
+  if (compile.roundedP)
+    options += "rounded-p ";
   options += std::string("row-bound-masks=") +
              faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);

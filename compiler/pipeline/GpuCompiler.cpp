@@ -169,6 +169,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
     m["spill_stores_bytes"] = b.spillStores;
     m["spill_loads_bytes"] = b.spillLoads;
     m["stack_frame_bytes"] = b.stackBytes;
+    m["wgmma_serialized"] = b.wgmmaSerialized;
     m["nvrtc_version"] = gpu::nvrtcVersion();
     llvm::json::Array opts;
     for (const std::string &o : gpu::nvrtcOptions(cudaArch(target)))
@@ -217,6 +218,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.blockQ = options.blockQ;
   pipeline.blockKv = options.blockKv;
   pipeline.softmaxOverlap = options.softmaxOverlap;
+  pipeline.roundedP = options.roundedP;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;
   pipeline.rowBoundMasks = options.rowBoundMasks;

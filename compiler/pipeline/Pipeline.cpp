@@ -101,9 +101,10 @@ void addCpuLowering(OpPassManager &pm) {
 /// terms linear in kv as per-row bounds; bounds-only masks compared per row
 /// and the kv iteration unswitched on the block's class, for bands only
 /// unless rowBoundMasks says otherwise; 32-bit index math), then EmitC (CUDA C++), with single-use pure ops folded into C expressions.
-void addGpuLowering(OpPassManager &pm, const std::string &target,
-                    bool softmaxOverlap, PersistentMode persistent,
-                    int64_t qStages, RowBoundMode rowBoundMasks) {
+void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
+  const std::string &target = options.target;
+  const PersistentMode persistent = options.persistent;
+  const RowBoundMode rowBoundMasks = options.rowBoundMasks;
   gpu::AttnScheduleGridOptions schedule;
   if (std::optional<TargetDesc> t = lookupTarget(target))
     schedule.l2Bytes = t->l2Bytes;
@@ -114,12 +115,15 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
     if (std::optional<TargetDesc> t = lookupTarget(target))
       programs.sharedMemoryBytes = t->sharedMemPerBlock;
     programs.listKernels = persistent == PersistentMode::On;
-    programs.qStages = qStages;
+    programs.qStages = options.qStages;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnPersistentPrograms(programs));
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
-  if (softmaxOverlap)
-    pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax());
+  if (options.softmaxOverlap) {
+    gpu::AttnOverlapSoftmaxOptions overlap;
+    overlap.roundedP = options.roundedP;
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax(overlap));
+  }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnWarpSpecialize());
   if (std::optional<TargetDesc> t = lookupTarget(target);
       t && t->dependentLaunch)
@@ -135,9 +139,9 @@ void addGpuLowering(OpPassManager &pm, const std::string &target,
     pm.addNestedPass<func::FuncOp>(gpu::createAttnUnswitchMaskedBlocks());
   }
   pm.addPass(gpu::createAttnNarrowIndexMath());
-  gpu::AttnConvertToEmitCOptions options;
-  options.target = target;
-  pm.addPass(gpu::createAttnConvertToEmitC(options));
+  gpu::AttnConvertToEmitCOptions emitc;
+  emitc.target = target;
+  pm.addPass(gpu::createAttnConvertToEmitC(emitc));
   pm.addPass(emitc::createFormExpressionsPass());
 }
 } // namespace
@@ -193,9 +197,7 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
   if (targetKindOf(options.target) == TargetKind::CPU)
     addCpuLowering(pm);
   else
-    addGpuLowering(pm, options.target, options.softmaxOverlap,
-                   options.persistent, options.qStages,
-                   options.rowBoundMasks);
+    addGpuLowering(pm, options);
 }
 
 LogicalResult runPipeline(ModuleOp module, const PipelineOptions &options,
@@ -233,6 +235,9 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<int64_t> blockQ{*this, "block-q", llvm::cl::init(0)};
   Option<int64_t> blockKv{*this, "block-kv", llvm::cl::init(0)};
   Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(true)};
+  Option<bool> roundedP{*this, "rounded-p",
+                        llvm::cl::desc("attn-overlap-softmax's rounded-p"),
+                        llvm::cl::init(false)};
   Option<PersistentMode> persistent{
       *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
       llvm::cl::init(PersistentMode::Auto),
@@ -270,6 +275,7 @@ void registerPipelines() {
         options.blockQ = o.blockQ;
         options.blockKv = o.blockKv;
         options.softmaxOverlap = o.softmaxOverlap;
+        options.roundedP = o.roundedP;
         options.persistent = o.persistent;
         options.qStages = o.qStages;
         options.rowBoundMasks = o.rowBoundMasks;

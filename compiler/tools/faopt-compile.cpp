@@ -72,6 +72,13 @@ cl::opt<bool> noSoftmaxOverlap(
     cl::desc("sm90a, TMA kernels: leave out attn-overlap-softmax (P V waited "
              "for in its own iteration; for comparisons and diagnosis)"),
     cl::init(false));
+cl::opt<bool> roundedP(
+    "rounded-p",
+    cl::desc("sm90a, TMA kernels: attn-overlap-softmax carries P rounded to "
+             "the operand type instead of f32 (fewer registers; opt-in until "
+             "measured, docs/performance.md item 50; the runtime: "
+             "$FAOPT_ROUNDED_P=1)"),
+    cl::init(false));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
     cl::desc("sm90a, TMA kernels: every mask that is only per-row kv bounds "
@@ -176,6 +183,7 @@ template <typename Options> Options commonOptions() {
   options.blockQ = blockQ;
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
+  options.roundedP = roundedP;
   options.persistent = persistentMode();
   options.qStages = qStages;
   options.rowBoundMasks = rowBoundMode();
@@ -331,6 +339,11 @@ int main(int argc, char **argv) {
     faopt::GpuCompileResult r = faopt::compileForGpu(spec, options);
     if (!r.ok)
       return fail(specPath + ": " + r.error);
+    if (r.kernel.binary.wgmmaSerialized)
+      errs() << "faopt-compile: warning: " << specPath
+             << ": ptxas serialised the kernel's wgmma instructions (C7513: "
+                "a wgmma's input registers defined while wgmmas are in "
+                "flight); every product waits for the last one\n";
     const std::string &artefact = emit == "cuda"  ? r.kernel.cuda.source
                                   : emit == "ptx" ? r.kernel.binary.ptx
                                                   : r.kernel.binary.cubin;

@@ -62,4 +62,14 @@ def Attn_TilingAttr : AttrDef<Attn_Dialect, "Tiling"> {
   let genVerifyDecl = 1;
 }
 
+// A tensor encoding: the tile lives in registers, 16-bit values packed in
+// pairs as the A operand of a matrix product. attn-overlap-softmax carries
+// P(j-1) across the kv loop in this form, so the GPU lowering can declare
+// the loop variable (faopt::OperandA) instead of taking the type from an
+// initialiser, as it does for shared-memory tiles of the same shape.
+def Attn_RegisterOperandAttr : AttrDef<Attn_Dialect, "RegisterOperand"> {
+  let mnemonic = "register_operand";
+  let summary = "encoding of a tile held in registers as a packed A operand";
+}
+
 #endif // FAOPT_ATTN_ATTRS_TD

@@ -177,6 +177,25 @@ TEST(Runtime, SoftmaxOverlapFollowsTheEnvironment) {
   }
 }
 
+TEST(Runtime, RoundedPFollowsTheEnvironment) {
+  const char *causal = R"({"name": "rt_rounded_p", "dtype": "bf16",
+      "head_dim": 128, "mask": "causal"})";
+  // With rounded-p the kv loop carries P packed (faopt::OperandA).
+  const std::string packed = "faopt::OperandA<";
+  {
+    ScopedEnv unset("FAOPT_ROUNDED_P", nullptr);
+    EXPECT_EQ(sm90aCuda(causal).find(packed), std::string::npos);
+  }
+  {
+    ScopedEnv on("FAOPT_ROUNDED_P", "1");
+    EXPECT_NE(sm90aCuda(causal).find(packed), std::string::npos);
+  }
+  {
+    ScopedEnv off("FAOPT_ROUNDED_P", "0");
+    EXPECT_EQ(sm90aCuda(causal).find(packed), std::string::npos);
+  }
+}
+
 TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
   const char *window = R"({"name": "rt_window", "dtype": "bf16",
       "head_dim": 128, "params": {"w": "int"},

@@ -31,6 +31,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -260,7 +261,8 @@ struct AttnConvertToEmitCPass
     legal.addLegalOp<ModuleOp, UnrealizedConversionCastOp>();
     legal.addIllegalDialect<AttnDialect, arith::ArithDialect,
                             math::MathDialect, memref::MemRefDialect,
-                            scf::SCFDialect, func::FuncDialect>();
+                            scf::SCFDialect, func::FuncDialect,
+                            tensor::TensorDialect>();
     RewritePatternSet patterns(ctx);
     faopt::gpu::populateScalarToEmitCPatterns(converter, patterns);
     populateSCFToEmitCConversionPatterns(patterns, converter);

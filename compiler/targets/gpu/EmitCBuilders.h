@@ -11,6 +11,7 @@
 #define FAOPT_COMPILER_TARGETS_GPU_EMITCBUILDERS_H
 
 #include "compiler/targets/gpu/KernelPlan.h"
+#include "dialects/attn/AttnDialect.h"
 
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -51,7 +52,14 @@ public:
       if (t.getElementType().isF32() && t.getRank() == 1)
         return opaque("faopt::Rows<" + std::to_string(t.getDimSize(0)) + ", " +
                       std::to_string(warps) + ">");
-      // Shared-memory tiles, packed operands, output tiles: always
+      // Packed operands carried across a loop (attn-overlap-softmax's P).
+      if (isa_and_nonnull<faopt::attn::RegisterOperandAttr>(t.getEncoding()) &&
+          t.getRank() == 2)
+        return opaque("faopt::OperandA<" + elementName(t.getElementType()) +
+                      ", " + std::to_string(t.getDimSize(0)) + ", " +
+                      std::to_string(t.getDimSize(1)) + ", " +
+                      std::to_string(warps) + ">");
+      // Shared-memory tiles, other packed operands, output tiles: always
       // initialised where declared.
       return opaque("auto");
     });

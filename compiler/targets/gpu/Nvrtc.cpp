@@ -96,6 +96,23 @@ std::string entryReport(const std::string &log, const std::string &entry) {
 
 } // namespace
 
+bool reportsWgmmaSerialized(const std::string &log, const std::string &entry) {
+  // ptxas names the function on the C7513 line itself ("... in the function
+  // 'NAME'"), before its per-entry report.
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos)
+      end = log.size();
+    const std::string line = log.substr(start, end - start);
+    if (line.find("C7513") != std::string::npos &&
+        (entry.empty() || line.find("'" + entry + "'") != std::string::npos))
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 std::string nvrtcVersion(std::string *error) {
   const NvrtcApi &a = api();
   if (!a.loaded()) {
@@ -212,6 +229,7 @@ NvrtcResult compileCuda(
   r.output.stackBytes = reportValue(log, "([0-9]+) bytes stack frame");
   r.output.spillStores = reportValue(log, "([0-9]+) bytes spill stores");
   r.output.spillLoads = reportValue(log, "([0-9]+) bytes spill loads");
+  r.output.wgmmaSerialized = reportsWgmmaSerialized(r.output.log, entry);
   r.ok = true;
   return r;
 }

@@ -21,6 +21,11 @@ struct NvrtcOutput {
   // From ptxas's report (-1 when absent).
   int registers = -1;
   int spillStores = -1, spillLoads = -1, stackBytes = -1;
+  // ptxas serialised the kernel's wgmma instructions (C7513: an instruction
+  // other than a wgmma defines a wgmma's input registers while wgmmas are
+  // in flight). A silent slowdown of every product, so the manifest says it
+  // and faopt-compile warns.
+  bool wgmmaSerialized = false;
 };
 
 struct NvrtcResult {
@@ -42,6 +47,10 @@ NvrtcResult compileCuda(const std::string &source, const std::string &name,
                         const std::vector<std::pair<std::string, std::string>>
                             &headers,
                         const std::string &entry = "", int kernels = 1);
+
+/// Whether ptxas's log says it serialised the wgmma instructions of
+/// `entry` (every function's if `entry` is "").
+bool reportsWgmmaSerialized(const std::string &log, const std::string &entry);
 
 /// "13.0", or "" with `error` set when NVRTC cannot be loaded.
 std::string nvrtcVersion(std::string *error = nullptr);

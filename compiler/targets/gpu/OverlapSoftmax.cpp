@@ -32,6 +32,18 @@
 //   }
 //   %o_final = scf.if %pending { the last P V, synchronous; release } else { %o }
 //
+// With rounded-p (opt-in until measured; docs/performance.md item 50) P
+// crosses the back edge rounded instead: %pb is carried (a register operand,
+// #attn.register_operand, so the GPU lowering can declare the loop variable;
+// a tensor.cast gives the f32 side that encoding), rounded right after P
+// V(j-1)'s wait (wgmma reads its A operand from registers while it runs:
+// defining registers between a wgmma's start and its wait makes ptxas
+// serialise every wgmma of the kernel, C7513, which cost dense 25% on the
+// H200). The f32 form then dies in the iteration that computes it instead
+// of staying live through the O rescale and the next K wait (32 registers a
+// thread at 128 x 128): ptxas's spills go from 8-52 bytes to 0-52 on the
+// samples, 340 to 104 on the hand-out's early publish.
+//
 // The K release moves after S's wait. Only for kernels whose K/V stages are
 // handed back explicitly (attn.tiling copy = "tma"): V(j-1) then stays in
 // its stage until released, while cp.async kernels would overwrite it with
@@ -45,6 +57,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/SetVector.h"
@@ -178,13 +191,29 @@ scf::IfOp addResults(RewriterBase &rewriter, scf::IfOp guard,
   return grown;
 }
 
-void overlap(scf::ForOp loop, KvProducts &m) {
+/// The type of P carried across the back edge with rounded-p.
+RankedTensorType registerOperand(Type t) {
+  auto plain = cast<RankedTensorType>(t);
+  return RankedTensorType::get(plain.getShape(), plain.getElementType(),
+                               RegisterOperandAttr::get(t.getContext()));
+}
+
+void overlap(scf::ForOp loop, KvProducts &m, bool roundedP) {
   IRRewriter rewriter(loop.getContext());
   Location loc = m.pv.getLoc();
   Type pFull = m.p.getIn().getType(), pType = m.p.getType();
+  tensor::CastOp pCast;
+  if (roundedP) {
+    pType = registerOperand(pType);
+    rewriter.setInsertionPoint(m.p);
+    pCast = tensor::CastOp::create(rewriter, m.p.getLoc(),
+                                   registerOperand(pFull), m.p.getIn());
+    m.p.getInMutable().assign(pCast);
+    m.p.getResult().setType(cast<RankedTensorType>(pType));
+  }
   SmallVector<Value> inits;
   rewriter.setInsertionPoint(loop);
-  inits.push_back(zeroOf(rewriter, loop.getLoc(), pFull));
+  inits.push_back(zeroOf(rewriter, loop.getLoc(), roundedP ? pType : pFull));
   for (Value v : m.vOperands)
     inits.push_back(zeroOf(rewriter, loop.getLoc(), v.getType()));
   inits.push_back(zeroOf(rewriter, loop.getLoc(), rewriter.getI1Type()));
@@ -206,9 +235,13 @@ void overlap(scf::ForOp loop, KvProducts &m) {
 
   // P(j-1) packed before S(j) starts (so its f32 form is dead while S's
   // accumulators fill; zeros, unused, before the first product), then S(j)
-  // started, then P(j-1) V(j-1) if an earlier iteration left one.
-  rewriter.setInsertionPoint(m.s);
-  Value pPacked = arith::TruncFOp::create(rewriter, loc, pType, pPrev);
+  // started, then P(j-1) V(j-1) if an earlier iteration left one. (With
+  // rounded-p it comes packed.)
+  Value pPacked = pPrev;
+  if (!roundedP) {
+    rewriter.setInsertionPoint(m.s);
+    pPacked = arith::TruncFOp::create(rewriter, loc, pType, pPrev);
+  }
   m.s.setAsync(true);
   rewriter.setInsertionPointAfter(m.s);
   auto issue = scf::IfOp::create(rewriter, loc, TypeRange{sType, oType},
@@ -241,12 +274,16 @@ void overlap(scf::ForOp loop, KvProducts &m) {
     rewriter.setInsertionPointToStart(release.thenBlock());
     rewriter.clone(*m.vRelease, prev);
   }
+  if (roundedP) { // P(j) rounded once P V(j-1) is done
+    rewriter.moveOpAfter(pCast, release);
+    rewriter.moveOpAfter(m.p, pCast);
+  }
   rewriter.moveOpBefore(m.rescale, m.pv);
   m.rescale.getInputMutable().assign(done);
   rewriter.replaceAllUsesWith(m.pv.getResult(), m.rescale.getResult());
 
   // This iteration's P and V operands go to the next one.
-  SmallVector<Value> next{m.p.getIn()};
+  SmallVector<Value> next{roundedP ? m.p.getResult() : m.p.getIn()};
   next.append(m.vOperands);
   next.push_back(arith::ConstantOp::create(rewriter, loc, rewriter.getBoolAttr(true)));
   Operation *yield = grown.getBody()->getTerminator();
@@ -266,7 +303,8 @@ void overlap(scf::ForOp loop, KvProducts &m) {
   TileWaitOp vWait = m.vWait;
   TileReleaseOp vRelease = m.vRelease;
   rewriter.eraseOp(m.pv);
-  rewriter.eraseOp(m.p);
+  if (!roundedP)
+    rewriter.eraseOp(m.p);
 
   // Epilogue: the last product, if any, synchronously; after the releases
   // that directly follow the loop (a persistent kernel's Q tile: the next
@@ -285,7 +323,10 @@ void overlap(scf::ForOp loop, KvProducts &m) {
   {
     OpBuilder::InsertionGuard g(rewriter);
     rewriter.setInsertionPointToStart(tail.thenBlock());
-    Value p = arith::TruncFOp::create(rewriter, loc, pType, results.front());
+    Value p = roundedP ? results.front()
+                       : arith::TruncFOp::create(rewriter, loc, pType,
+                                                 results.front())
+                             .getResult();
     Value v = rewriter.clone(*vWait, last)->getResult(0);
     Value o = TileMatmulOp::create(rewriter, loc, oType, p, v, accOut);
     rewriter.clone(*vRelease, last);
@@ -302,6 +343,7 @@ void overlap(scf::ForOp loop, KvProducts &m) {
 
 struct AttnOverlapSoftmax
     : faopt::gpu::impl::AttnOverlapSoftmaxBase<AttnOverlapSoftmax> {
+  using AttnOverlapSoftmaxBase::AttnOverlapSoftmaxBase;
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     auto tiling = func->getAttrOfType<TilingAttr>("attn.tiling");
@@ -312,7 +354,7 @@ struct AttnOverlapSoftmax
     for (scf::ForOp loop : loops) {
       FailureOr<KvProducts> m = match(loop);
       if (succeeded(m))
-        overlap(loop, *m);
+        overlap(loop, *m, roundedP);
     }
   }
 };

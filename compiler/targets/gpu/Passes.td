@@ -14,10 +14,19 @@ def AttnOverlapSoftmax : Pass<"attn-overlap-softmax", "mlir::func::FuncOp"> {
     S = Q Kᵀ of block j (attn.tile_matmul {async}), and waited for
     (attn.tile_mma_wait) only after block j's softmax. P, V's stage and a
     "pending" flag become loop-carried; the last product runs after the
-    loop. Other kernels are left alone.
+    loop. Other kernels are left alone. With rounded-p, P crosses the back
+    edge rounded to the operand type (#attn.register_operand) rather than in
+    f32.
   }];
+  let options = [
+    Option<"roundedP", "rounded-p", "bool", /*default=*/"false",
+           "carry P rounded (a register operand), rounded once the previous "
+           "P V is done, instead of f32 rounded at the top of the next "
+           "iteration (opt-in until measured; docs/performance.md item 50)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def AttnWarpSpecialize : Pass<"attn-warp-specialize", "mlir::func::FuncOp"> {

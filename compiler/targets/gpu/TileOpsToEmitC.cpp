@@ -13,6 +13,7 @@
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -437,7 +438,23 @@ struct TileTruncLowering : KernelPattern<arith::TruncFOp> {
   }
 };
 
-/// Splat constants of f32 tiles (the initial max, sum and accumulator).
+/// tensor.cast that only changes the encoding (attn-overlap-softmax's P
+/// made a register operand before it is rounded): the C++ value is the same.
+struct TileCastLowering : KernelPattern<tensor::CastOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(tensor::CastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (convert(op.getType()) != adaptor.getSource().getType())
+      return rewriter.notifyMatchFailure(op, "changes the C++ type");
+    rewriter.replaceOp(op, adaptor.getSource());
+    return success();
+  }
+};
+
+/// Splat constants of f32 tiles (the initial max, sum and accumulator), and
+/// zero register operands (attn-overlap-softmax's P before the first
+/// product): value-initialised, all bits zero.
 struct TileConstantLowering : KernelPattern<arith::ConstantOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
@@ -445,6 +462,14 @@ struct TileConstantLowering : KernelPattern<arith::ConstantOp> {
                   ConversionPatternRewriter &rewriter) const override {
     auto type = dyn_cast<RankedTensorType>(op.getType());
     auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (type && dense && isa_and_nonnull<RegisterOperandAttr>(type.getEncoding())) {
+      if (!dense.isSplat() || !dense.getSplatValue<APFloat>().isPosZero())
+        return rewriter.notifyMatchFailure(op, "a register operand other than zero");
+      Type t = convert(type);
+      rewriter.replaceOp(op, literal(rewriter, op.getLoc(), t,
+                                     cast<emitc::OpaqueType>(t).getValue().str() + "{}"));
+      return success();
+    }
     if (!type || !dense || !dense.isSplat() || !type.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not a splat f32 tile");
     std::string text = faopt::gpu::floatLiteral(
@@ -555,7 +580,8 @@ void faopt::gpu::emit::populateTileOpsToEmitCPatterns(
   patterns.add<TileLoadLowering, TilePrefetchLowering, TileWaitLowering,
                TileReleaseLowering, TileMatmulLowering, TileMmaWaitLowering,
                TileMapLowering, TileReduceLowering,
-               TileTruncLowering, FinalizeLowering, TileStoreLowering,
+               TileTruncLowering, TileCastLowering, FinalizeLowering,
+               TileStoreLowering,
                BlockListBuildLowering, KeyRangesLowering, TileExp2Lowering>(
       converter, ctx, info);
   populateRolesToEmitCPatterns(converter, patterns, info);

@@ -1,4 +1,5 @@
 // RUN: faopt-opt %s --attn-overlap-softmax --split-input-file | FileCheck %s
+// RUN: faopt-opt %s --attn-overlap-softmax=rounded-p=true --split-input-file | FileCheck %s --check-prefix=ROUNDED
 
 // A guarded kv loop of a wgmma + TMA kernel: P V of block j - 1 is started
 // right after S of block j, S is waited for with that product still
@@ -59,6 +60,61 @@
 // CHECK-NEXT:    }
 // CHECK-NEXT:    return %[[LAST]]
 
+// With rounded-p, P is carried rounded, as a register operand: zero before
+// the first product, rounded (after a tensor.cast that gives the f32 side
+// the encoding) once P V(j-1) is done, used as is by the next product and
+// the last one.
+// ROUNDED-LABEL: func.func @guarded(
+// ROUNDED-SAME:      %[[Q:[^:]*]]: tensor<64x64xbf16>, %[[K:[^:]*]]: memref{{.*}}, %[[V:[^:]*]]: memref{{.*}}, %[[B:[^:]*]]: index, %[[H:[^:]*]]: index, %[[SK:[^:]*]]: index, %[[N:[^:]*]]: index, %[[ANY:[^:]*]]: i1
+// ROUNDED:         %[[PZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<64x64xbf16, #attn.register_operand>
+// ROUNDED:         %[[FALSE:.*]] = arith.constant false
+// ROUNDED:         %[[R:.*]]:8 = scf.for %[[KB:.*]] = {{.*}} iter_args(%[[M:[^ ]*]] = %{{[^,]*}}, %[[L:[^ ]*]] = %{{[^,]*}}, %[[O:[^ ]*]] = %{{[^,]*}}, %[[PP:[^ ]*]] = %[[PZERO]], %[[PROW:[^ ]*]] = %{{[^,]*}}, %[[PST:[^ ]*]] = %{{[^,]*}}, %[[PRD:[^ ]*]] = %{{[^,]*}}, %[[PEND:[^ ]*]] = %[[FALSE]])
+// ROUNDED:           %[[ST:.*]] = arith.remui %[[KB]]
+// ROUNDED:           %[[RD:.*]] = arith.divui %[[KB]]
+// ROUNDED:           %[[ROW:.*]] = arith.muli %[[KB]]
+// ROUNDED:           %[[G:.*]]:8 = scf.if %[[ANY]]
+// ROUNDED:             %[[KT:.*]] = attn.tile_wait %[[K]]
+// ROUNDED-NEXT:        %[[S:.*]] = attn.tile_matmul %[[Q]], %[[KT]] {async, transpose_rhs}
+// ROUNDED-NEXT:        %[[SO:.*]]:2 = scf.if %[[PEND]]
+// ROUNDED-NEXT:          %[[VT:.*]] = attn.tile_wait %[[V]][%[[B]], %[[H]], %[[PROW]]] bound %[[SK]] stage %[[PST]] round %[[PRD]]
+// ROUNDED-NEXT:          %[[PV:.*]] = attn.tile_matmul %[[PP]], %[[VT]] acc %[[O]] {async}
+// ROUNDED-NEXT:          %[[S1:.*]] = attn.tile_mma_wait %[[S]] pending 1
+// ROUNDED-NEXT:          scf.yield %[[S1]], %[[PV]]
+// ROUNDED-NEXT:        } else {
+// ROUNDED-NEXT:          %[[S0:.*]] = attn.tile_mma_wait %[[S]] pending 0
+// ROUNDED-NEXT:          scf.yield %[[S0]], %[[O]]
+// ROUNDED-NEXT:        }
+// ROUNDED-NEXT:        attn.tile_release %[[K]] stage %[[ST]] round %[[RD]]
+// ROUNDED-NEXT:        %[[M2:.*]] = attn.tile_reduce <max> %[[SO]]#0, %[[M]]
+// ROUNDED-NEXT:        %[[P:.*]] = attn.tile_exp2 %[[SO]]#0, %[[M2]]
+// ROUNDED-NEXT:        %[[C:.*]] = attn.tile_exp2 %[[M]], %[[M2]]
+// ROUNDED:             %[[L2:.*]] = attn.tile_reduce <sum> %[[P]]
+// ROUNDED-NEXT:        %[[OW:.*]] = attn.tile_mma_wait %[[SO]]#1 pending 0
+// ROUNDED-NEXT:        scf.if %[[PEND]] {
+// ROUNDED-NEXT:          attn.tile_release %[[V]] stage %[[PST]] round %[[PRD]]
+// ROUNDED-NEXT:        }
+// ROUNDED-NEXT:        %[[PE:.*]] = tensor.cast %[[P]] : tensor<64x64xf32> to tensor<64x64xf32, #attn.register_operand>
+// ROUNDED-NEXT:        %[[PB:.*]] = arith.truncf %[[PE]] : tensor<64x64xf32, #attn.register_operand> to tensor<64x64xbf16, #attn.register_operand>
+// ROUNDED-NEXT:        %[[OS:.*]] = attn.tile_scale_rows %[[OW]], %[[C]]
+// ROUNDED-NEXT:        %[[TRUE:.*]] = arith.constant true
+// ROUNDED-NEXT:        scf.yield %[[M2]], %[[L2]], %[[OS]], %[[PB]], %[[ROW]], %[[ST]], %[[RD]], %[[TRUE]]
+// ROUNDED-NEXT:      } else {
+// ROUNDED-NEXT:        attn.tile_release %[[K]] stage %[[ST]] round %[[RD]]
+// ROUNDED-NEXT:        attn.tile_release %[[V]] stage %[[ST]] round %[[RD]]
+// ROUNDED-NEXT:        scf.yield %[[M]], %[[L]], %[[O]], %[[PP]], %[[PROW]], %[[PST]], %[[PRD]], %[[PEND]]
+// ROUNDED-NEXT:      }
+// ROUNDED-NEXT:      scf.yield %[[G]]#0, %[[G]]#1, %[[G]]#2, %[[G]]#3, %[[G]]#4, %[[G]]#5, %[[G]]#6, %[[G]]#7
+// ROUNDED-NEXT:    }
+// ROUNDED-NEXT:    %[[LAST:.*]] = scf.if %[[R]]#7
+// ROUNDED-NEXT:      %[[VL:.*]] = attn.tile_wait %[[V]][%[[B]], %[[H]], %[[R]]#4] bound %[[SK]] stage %[[R]]#5 round %[[R]]#6
+// ROUNDED-NEXT:      %[[OL:.*]] = attn.tile_matmul %[[R]]#3, %[[VL]] acc %[[R]]#2 :
+// ROUNDED-NEXT:      attn.tile_release %[[V]] stage %[[R]]#5 round %[[R]]#6
+// ROUNDED-NEXT:      scf.yield %[[OL]]
+// ROUNDED-NEXT:    } else {
+// ROUNDED-NEXT:      scf.yield %[[R]]#2
+// ROUNDED-NEXT:    }
+// ROUNDED-NEXT:    return %[[LAST]]
+
 func.func @guarded(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: index, %sk: index, %n: index, %any: i1) -> tensor<64x64xf32> attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -114,6 +170,17 @@ func.func @guarded(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: in
 // CHECK:         scf.if
 // CHECK:           attn.tile_matmul
 // CHECK-NOT:       async
+// ROUNDED-LABEL: func.func @unguarded(
+// ROUNDED:         scf.for {{.*}} -> (tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>, tensor<64x64xbf16, #attn.register_operand>, index, index, index, i1)
+// ROUNDED:           attn.tile_matmul {{.*}} {async, transpose_rhs}
+// ROUNDED:           attn.tile_matmul {{.*}} {async}
+// ROUNDED:           attn.tile_mma_wait {{.*}} pending 1
+// ROUNDED:           attn.tile_mma_wait {{.*}} pending 0
+// ROUNDED:           attn.tile_mma_wait {{.*}} pending 0
+// ROUNDED:           scf.yield {{.*}}, %true{{.*}} : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>, tensor<64x64xbf16, #attn.register_operand>, index, index, index, i1
+// ROUNDED:         scf.if
+// ROUNDED:           attn.tile_matmul
+// ROUNDED-NOT:       async
 
 func.func @unguarded(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: index, %sk: index, %n: index) -> tensor<64x64xf32> attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
   %c0 = arith.constant 0 : index
@@ -157,6 +224,10 @@ func.func @unguarded(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: 
 // CHECK-NOT:     async
 // CHECK-NOT:     attn.tile_mma_wait
 // CHECK:         return
+// ROUNDED-LABEL: func.func @cp_async(
+// ROUNDED-NOT:     async
+// ROUNDED-NOT:     attn.tile_mma_wait
+// ROUNDED:         return
 
 func.func @cp_async(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: index, %sk: index, %n: index) -> tensor<64x64xf32> attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "cp_async">} {
   %c0 = arith.constant 0 : index
