@@ -177,6 +177,13 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
     return false;
   }
   k.name = m->getString("kernel")->str();
+  // A compiler defect, not the user's: said, so that it is not silent
+  // (docs/performance.md item 50).
+  if (m->getBoolean("wgmma_serialized").value_or(false) && !quiet())
+    std::fprintf(stderr,
+                 "faopt: warning: kernel %s: ptxas serialised its wgmma "
+                 "instructions (C7513); it runs slower than it should\n",
+                 k.name.c_str());
   k.threads = static_cast<int>((*block)[0].getAsInteger().value_or(0));
   k.sharedBytes = integer("dynamic_shared_memory_bytes");
   k.blockQ = static_cast<int>(integer("block_q"));
