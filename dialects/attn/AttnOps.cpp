@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/attn/AttnOps.h"
+#include "dialects/attn/AttnVerify.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -24,7 +25,7 @@ using namespace faopt::attn;
 // Helpers
 //===----------------------------------------------------------------------===//
 
-namespace {
+namespace faopt::attn::detail {
 
 bool isSupportedElementType(Type t) { return t.isF16() || t.isBF16() || t.isF32(); }
 
@@ -86,7 +87,7 @@ LogicalResult verifyMaskRegion(Operation *op, Region &region, StringRef name,
 
 /// A region mapping (score : f32, b, h, q, kv : index, params...) -> f32.
 LogicalResult verifyScoreRegion(Operation *op, Region &region, StringRef name,
-                                bool optional, TypeRange params = {}) {
+                                bool optional, TypeRange params) {
   if (region.empty()) {
     if (optional)
       return success();
@@ -239,7 +240,9 @@ void nameRegionArguments(Region &region, OpAsmSetValueNameFn setName,
   }
 }
 
-} // namespace
+} // namespace faopt::attn::detail
+
+using namespace faopt::attn::detail;
 
 void AttentionOp::getAsmBlockArgumentNames(Region &region,
                                            OpAsmSetValueNameFn setName) {
@@ -461,178 +464,6 @@ LogicalResult OnlineFinalizeOp::verify() {
   if (lse && (lse.getShape() != m.getShape() || !lse.getElementType().isF32()))
     return emitOpError() << "lse must be f32 shaped like max, got " << lse;
   return success();
-}
-
-//===----------------------------------------------------------------------===//
-// Tile loads and stores
-//===----------------------------------------------------------------------===//
-
-static LogicalResult verifyTileAgainstMemRef(Operation *op, RankedTensorType tile,
-                                             MemRefType mem, bool allowRound) {
-  if (mem.getRank() != 4 && mem.getRank() != 3)
-    return op->emitOpError() << "memref must be rank 4 [batch, heads, seq, dim] "
-                                "or rank 3 [batch, heads, seq], got "
-                             << mem;
-  if (tile.getRank() != mem.getRank() - 2)
-    return op->emitOpError() << "a rank-" << mem.getRank()
-                             << " memref moves rank-" << mem.getRank() - 2
-                             << " tiles, got " << tile;
-  if (mem.getRank() == 4 &&
-      failed(checkDim(op, "tile head dim", tile.getDimSize(1),
-                      "memref head dim", mem.getDimSize(3))))
-    return failure();
-  if (mem.getRank() == 4 && ShapedType::isDynamic(mem.getDimSize(3)))
-    return op->emitOpError() << "memref head dimension must be static";
-  Type te = tile.getElementType(), me = mem.getElementType();
-  if (te != me && !(allowRound && te.isF32() && isSupportedElementType(me)))
-    return op->emitOpError() << "tile element type " << te
-                             << " does not match memref element type " << me;
-  return success();
-}
-
-/// Ops that only mean something inside a GPU kernel function.
-static LogicalResult verifyInKernel(Operation *op) {
-  Operation *fn = op->getParentOp();
-  while (fn && !fn->hasAttr("attn.kernel"))
-    fn = fn->getParentOp();
-  if (!fn)
-    return op->emitOpError() << "is only meaningful in a kernel function "
-                                "(attn.kernel)";
-  return success();
-}
-
-LogicalResult WorkersOp::verify() { return verifyInKernel(*this); }
-
-LogicalResult AwaitListBuilderOp::verify() { return verifyInKernel(*this); }
-
-LogicalResult NextProgramOp::verify() {
-  if (failed(verifyInKernel(*this)))
-    return failure();
-  if (getCounter().getType().getDimSize(0) != 1)
-    return emitOpError() << "the counter must be memref<1xi32>, got "
-                         << getCounter().getType();
-  return success();
-}
-
-LogicalResult NoMoreProgramsOp::verify() {
-  // Lowered to `break`, which must leave the loop over programs: so only
-  // directly in the program guard (an scf.if marked attn.program_guard)
-  // directly in that loop (scf.for with attn.programs and attn.hand_out).
-  Operation *guard = (*this)->getParentOp();
-  Operation *loop = guard ? guard->getParentOp() : nullptr;
-  if (!guard || guard->getName().getStringRef() != "scf.if" ||
-      !guard->hasAttr("attn.program_guard") || !loop ||
-      loop->getName().getStringRef() != "scf.for" ||
-      !loop->hasAttr("attn.programs") || !loop->hasAttr("attn.hand_out"))
-    return emitOpError() << "must be directly in the program guard (scf.if "
-                            "with attn.program_guard) of a loop over programs "
-                            "handed out at run time (scf.for with "
-                            "attn.programs and attn.hand_out)";
-  return success();
-}
-
-LogicalResult TileLoadOp::verify() {
-  return verifyTileAgainstMemRef(*this, getTile().getType(),
-                                 getSource().getType(), /*allowRound=*/false);
-}
-
-LogicalResult TilePrefetchOp::verify() {
-  auto tile = dyn_cast<RankedTensorType>(getTileType());
-  if (!tile || !tile.hasStaticShape())
-    return emitOpError() << "tile_type must be a static tensor type, got "
-                         << getTileType();
-  return verifyTileAgainstMemRef(*this, tile, getSource().getType(),
-                                 /*allowRound=*/false);
-}
-
-LogicalResult TileWaitOp::verify() {
-  return verifyTileAgainstMemRef(*this, getTile().getType(),
-                                 getSource().getType(), /*allowRound=*/false);
-}
-
-LogicalResult TileStoreOp::verify() {
-  return verifyTileAgainstMemRef(*this, getTile().getType(),
-                                 getDest().getType(), /*allowRound=*/true);
-}
-
-//===----------------------------------------------------------------------===//
-// Tile compute
-//===----------------------------------------------------------------------===//
-
-/// The result of a started (async) product is read only by
-/// attn.tile_mma_wait, possibly after leaving an scf.if through its yield.
-static LogicalResult verifyAsyncUses(Operation *op, Value value) {
-  for (OpOperand &use : value.getUses()) {
-    Operation *user = use.getOwner();
-    if (isa<TileMmaWaitOp>(user))
-      continue;
-    auto yield = dyn_cast<scf::YieldOp>(user);
-    auto ifOp = yield ? dyn_cast<scf::IfOp>(yield->getParentOp()) : nullptr;
-    if (!ifOp)
-      return op->emitOpError()
-             << "async result used by '" << user->getName()
-             << "': it may be read only through attn.tile_mma_wait";
-    if (failed(verifyAsyncUses(op, ifOp.getResult(use.getOperandNumber()))))
-      return failure();
-  }
-  return success();
-}
-
-LogicalResult TileMatmulOp::verify() {
-  auto a = getLhs().getType(), b = getRhs().getType();
-  auto r = getResult().getType();
-  if (a.getRank() != 2 || b.getRank() != 2 || r.getRank() != 2)
-    return emitOpError() << "operands and result must be rank-2 tiles";
-  if (a.getElementType() != b.getElementType())
-    return emitOpError() << "lhs and rhs element types differ: "
-                         << a.getElementType() << " vs " << b.getElementType();
-  if (!r.getElementType().isF32())
-    return emitOpError() << "result must be f32 (the accumulation type)";
-  int64_t k = a.getDimSize(1);
-  int64_t kb = getTransposeRhs() ? b.getDimSize(1) : b.getDimSize(0);
-  int64_t n = getTransposeRhs() ? b.getDimSize(0) : b.getDimSize(1);
-  if (k != kb)
-    return emitOpError() << "contraction sizes differ: lhs has " << k
-                         << ", rhs has " << kb;
-  if (r.getDimSize(0) != a.getDimSize(0) || r.getDimSize(1) != n)
-    return emitOpError() << "result must be " << a.getDimSize(0) << "x" << n
-                         << ", got " << r;
-  if (getAcc() && getAcc().getType() != r)
-    return emitOpError() << "acc type " << getAcc().getType()
-                         << " must equal the result type " << r;
-  if (getAsync() && failed(verifyAsyncUses(*this, getResult())))
-    return failure();
-  return success();
-}
-
-LogicalResult TileMapOp::verify() {
-  auto t = getTile().getType();
-  if (t.getRank() != 2 || !t.getElementType().isF32())
-    return emitOpError() << "expects a rank-2 f32 tile, got " << t;
-  return verifyScoreRegion(*this, getBody(), "body", false);
-}
-
-LogicalResult TileReduceOp::verify() {
-  auto t = getTile().getType();
-  if (t.getRank() != 2 || !t.getElementType().isF32())
-    return emitOpError() << "expects a rank-2 f32 tile, got " << t;
-  return checkRowVector(*this, "init", getInit(), t.getDimSize(0));
-}
-
-LogicalResult TileExp2Op::verify() {
-  if (failed(verifyExpScale(*this, getExpScale())))
-    return failure();
-  auto t = getInput().getType();
-  if ((t.getRank() != 1 && t.getRank() != 2) || !t.getElementType().isF32())
-    return emitOpError() << "expects a rank-1 or rank-2 f32 tile, got " << t;
-  return checkRowVector(*this, "max", getMax(), t.getDimSize(0));
-}
-
-LogicalResult TileScaleRowsOp::verify() {
-  auto t = getInput().getType();
-  if ((t.getRank() != 1 && t.getRank() != 2) || !t.getElementType().isF32())
-    return emitOpError() << "expects a rank-1 or rank-2 f32 tile, got " << t;
-  return checkRowVector(*this, "factor", getFactor(), t.getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//
