@@ -602,4 +602,33 @@ TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
   }
 }
 
+/// attn-overlap-softmax's rounded-p (FAOPT_ROUNDED_P=1, opt-in until timed:
+/// docs/performance.md item 50): P carried rounded across the kv loop, on
+/// d = 128 TMA kernels of every kind (static masks, a band, lists,
+/// block-sparse, fully masked rows, many programs), against the reference;
+/// and ptxas must not have serialised their wgmmas (C7513: the first version
+/// did, and ran 25% slower).
+TEST(GpuVariantsRuntime, RoundedPMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv rounded("FAOPT_ROUNDED_P", "1");
+  const std::vector<Variant> all = variants();
+  for (const char *name :
+       {"window_2pow52_d128", "chunked_causal_128_d128", "expr_seqlen_band_d128",
+        "fully_masked_rows", "document_causal", "document_causal_many_programs",
+        "block_sparse_per_head_window_d128", "block_sparse_per_head_many_programs"}) {
+    SCOPED_TRACE(name);
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const Variant &v) { return v.name == name; });
+    ASSERT_NE(it, all.end());
+    Result<Kernel> kernel = context().kernel(specFor(*it));
+    ASSERT_TRUE(kernel) << kernel.status().message();
+    if (context().target() == "sm90a")
+      EXPECT_NE(std::string(kernel->info().manifest)
+                    .find("\"wgmma_serialized\": false"),
+                std::string::npos)
+          << "ptxas serialised the wgmmas";
+    expectMatchesReference(*it, *kernel);
+  }
+}
+
 } // namespace
