@@ -574,6 +574,28 @@ TEST(GpuVariantsRuntime, ParameterChangeNeedsNoRecompile) {
   expectMatchesReference(narrow, *again);
 }
 
+/// The variants `names`, each compiled under the environment the caller
+/// set, against the reference; on sm90a each manifest must contain
+/// `manifestHas` (`otherwise` says what its absence means).
+void expectNamedVariantsMatch(std::initializer_list<const char *> names,
+                              const std::string &manifestHas,
+                              const char *otherwise) {
+  const std::vector<Variant> all = variants();
+  for (const char *name : names) {
+    SCOPED_TRACE(name);
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const Variant &v) { return v.name == name; });
+    ASSERT_NE(it, all.end());
+    Result<Kernel> kernel = context().kernel(specFor(*it));
+    ASSERT_TRUE(kernel) << kernel.status().message();
+    if (context().target() == "sm90a")
+      EXPECT_NE(std::string(kernel->info().manifest).find(manifestHas),
+                std::string::npos)
+          << otherwise;
+    expectMatchesReference(*it, *kernel);
+  }
+}
+
 /// Persistent list-driven kernels with their programs handed out at run
 /// time (FAOPT_PERSISTENT=1: attn-persistent-programs' hand-out on sm90a):
 /// more programs than SMs, empty and short programs, lists built per
@@ -582,24 +604,11 @@ TEST(GpuVariantsRuntime, ParameterChangeNeedsNoRecompile) {
 TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv persistent("FAOPT_PERSISTENT", "1");
-  const std::vector<Variant> all = variants();
-  for (const char *name :
-       {"document_causal_many_programs", "block_sparse_per_head_many_programs",
-        "document_causal_many_short", "document_start_causal",
-        "key_padding_unread", "block_sparse_empty_column_unread"}) {
-    SCOPED_TRACE(name);
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](const Variant &v) { return v.name == name; });
-    ASSERT_NE(it, all.end());
-    Result<Kernel> kernel = context().kernel(specFor(*it));
-    ASSERT_TRUE(kernel) << kernel.status().message();
-    if (context().target() == "sm90a")
-      EXPECT_NE(std::string(kernel->info().manifest)
-                    .find("\"program_counter\": true"),
-                std::string::npos)
-          << "not handed out";
-    expectMatchesReference(*it, *kernel);
-  }
+  expectNamedVariantsMatch(
+      {"document_causal_many_programs", "block_sparse_per_head_many_programs",
+       "document_causal_many_short", "document_start_causal",
+       "key_padding_unread", "block_sparse_empty_column_unread"},
+      "\"program_counter\": true", "not handed out");
 }
 
 /// attn-overlap-softmax's rounded-p (FAOPT_ROUNDED_P=1, opt-in until timed:
@@ -611,24 +620,11 @@ TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
 TEST(GpuVariantsRuntime, RoundedPMatchesTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv rounded("FAOPT_ROUNDED_P", "1");
-  const std::vector<Variant> all = variants();
-  for (const char *name :
-       {"window_2pow52_d128", "chunked_causal_128_d128", "expr_seqlen_band_d128",
-        "fully_masked_rows", "document_causal", "document_causal_many_programs",
-        "block_sparse_per_head_window_d128", "block_sparse_per_head_many_programs"}) {
-    SCOPED_TRACE(name);
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](const Variant &v) { return v.name == name; });
-    ASSERT_NE(it, all.end());
-    Result<Kernel> kernel = context().kernel(specFor(*it));
-    ASSERT_TRUE(kernel) << kernel.status().message();
-    if (context().target() == "sm90a")
-      EXPECT_NE(std::string(kernel->info().manifest)
-                    .find("\"wgmma_serialized\": false"),
-                std::string::npos)
-          << "ptxas serialised the wgmmas";
-    expectMatchesReference(*it, *kernel);
-  }
+  expectNamedVariantsMatch(
+      {"window_2pow52_d128", "chunked_causal_128_d128", "expr_seqlen_band_d128",
+       "fully_masked_rows", "document_causal", "document_causal_many_programs",
+       "block_sparse_per_head_window_d128", "block_sparse_per_head_many_programs"},
+      "\"wgmma_serialized\": false", "ptxas serialised the wgmmas");
 }
 
 } // namespace
