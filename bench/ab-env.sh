@@ -51,6 +51,10 @@ tag() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_'; }
 # Runs the rest of the line with VAR set to $1 ("-": unset) and its own cache.
 # The bundle whose binaries a setting runs.
 bin() { if [ "$var" = FAOPT_ROOT ]; then echo "$1/bin"; else echo "$root/bin"; fi; }
+if [ "$var" = FAOPT_ROOT ] && { [ "$a" = - ] || [ "$b" = - ]; }; then
+  echo "ab-env.sh: FAOPT_ROOT compares two bundle roots; '-' is not one" >&2
+  exit 2
+fi
 
 with() {
   local value="$1"; shift

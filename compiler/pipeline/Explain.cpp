@@ -123,7 +123,7 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &t, const ExplainShape &s,
                     bool softmaxOverlap, PersistentMode persistent,
-                    int64_t qStages) {
+                    int64_t qStages, bool roundedP) {
   std::ostringstream os;
   const double e = static_cast<double>(spec::elementBytes(spec.dtype));
   const double dqk = static_cast<double>(spec.headDimQK),
@@ -178,11 +178,19 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << "\n";
   const bool overlap = softmaxOverlap && t.copy == "tma";
   const int64_t sRegs = t.blockQ / t.warps * t.blockKv / 32;
-  if (target.isGpu())
-    os << "  registers: " << t.accumulatorRegs + (overlap ? sRegs : 0)
-       << " f32 accumulators per thread (S " << sRegs << " + O "
-       << t.blockQ / t.warps * spec.headDimV / 32
-       << (overlap ? " + the previous block's P " + std::to_string(sRegs) : "")
+  // The previous block's P: f32, or two 16-bit values a register with
+  // rounded-p.
+  const int64_t pRegs = roundedP ? sRegs / 2 : sRegs;
+  const int64_t oRegs = t.blockQ / t.warps * spec.headDimV / 32;
+  if (target.isGpu() && overlap && roundedP)
+    os << "  registers: " << t.accumulatorRegs + pRegs
+       << " per thread for the tiles (S " << sRegs << " + O " << oRegs
+       << " f32 accumulators + the previous block's P " << pRegs
+       << ", rounded to 16 bits)\n";
+  else if (target.isGpu())
+    os << "  registers: " << t.accumulatorRegs + (overlap ? pRegs : 0)
+       << " f32 accumulators per thread (S " << sRegs << " + O " << oRegs
+       << (overlap ? " + the previous block's P " + std::to_string(pRegs) : "")
        << ")\n";
   if (overlap)
     os << "  softmax overlap: each kv-block's softmax runs while the previous "

@@ -29,12 +29,13 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 /// `softmaxOverlap` and `persistent` whether the pipeline runs
 /// attn-overlap-softmax and which kernels attn-persistent-programs takes
 /// (both apply to TMA kernels, the second where the O staging region fits),
-/// `qStages` its Q tiles per worker (the second where it fits).
+/// `qStages` its Q tiles per worker (the second where it fits), `roundedP`
+/// whether the overlap carries P rounded (its rounded-p).
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &tiles, const ExplainShape &shape,
                     bool softmaxOverlap = true,
                     PersistentMode persistent = PersistentMode::Auto,
-                    int64_t qStages = 1);
+                    int64_t qStages = 1, bool roundedP = false);
 
 } // namespace faopt
 

@@ -308,7 +308,7 @@ int main(int argc, char **argv) {
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
-                             persistentMode(), qStages);
+                             persistentMode(), qStages, roundedP);
     if (target->isGpu()) {
       // What the lowering chose for this kernel's masks: read from the
       // compiled module (a second or so), not predicted from the spec.

@@ -58,6 +58,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.persistent = fn->hasAttr("attn.persistent");
     out.dependentLaunch = fn->hasAttr("attn.dependent_launch");
     out.programCounter = fn->hasAttr("attn.program_counter");
+    out.roundedP = fn->hasAttr("attn.rounded_p");
     if (auto t = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
       out.blockQ = t.getBlockQ();
       out.blockKv = t.getBlockKv();

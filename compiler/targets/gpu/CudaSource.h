@@ -43,6 +43,8 @@ struct CudaKernelSource {
   /// Programs handed out at run time: the kernel takes a one-int32 counter
   /// after the lists, zero at every launch (attn.next_program).
   bool programCounter = false;
+  /// attn-overlap-softmax carries P rounded (its rounded-p) in this kernel.
+  bool roundedP = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

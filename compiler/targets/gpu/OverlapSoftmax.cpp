@@ -353,8 +353,12 @@ struct AttnOverlapSoftmax
     func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops) {
       FailureOr<KvProducts> m = match(loop);
-      if (succeeded(m))
+      if (succeeded(m)) {
         overlap(loop, *m, roundedP);
+        // For the manifest (rounded_p): which form the kernel carries.
+        if (roundedP)
+          func->setAttr("attn.rounded_p", UnitAttr::get(func.getContext()));
+      }
     }
   }
 };
