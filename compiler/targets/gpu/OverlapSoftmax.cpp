@@ -42,7 +42,7 @@
 // H200). The f32 form then dies in the iteration that computes it instead
 // of staying live through the O rescale and the next K wait (32 registers a
 // thread at 128 x 128): ptxas's spills go from 8-52 bytes to 0-52 on the
-// samples, 340 to 104 on the hand-out's early publish.
+// samples, 340 to 140 on the hand-out's early publish (a branch).
 //
 // The K release moves after S's wait. Only for kernels whose K/V stages are
 // handed back explicitly (attn.tiling copy = "tma"): V(j-1) then stays in
