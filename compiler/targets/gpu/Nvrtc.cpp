@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <mutex>
 #include <regex>
+#include <sstream>
 
 namespace faopt::gpu {
 namespace {
@@ -99,17 +100,11 @@ std::string entryReport(const std::string &log, const std::string &entry) {
 bool reportsWgmmaSerialized(const std::string &log, const std::string &entry) {
   // ptxas names the function on the C7513 line itself ("... in the function
   // 'NAME'"), before its per-entry report.
-  size_t start = 0;
-  while (start < log.size()) {
-    size_t end = log.find('\n', start);
-    if (end == std::string::npos)
-      end = log.size();
-    const std::string line = log.substr(start, end - start);
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);)
     if (line.find("C7513") != std::string::npos &&
         (entry.empty() || line.find("'" + entry + "'") != std::string::npos))
       return true;
-    start = end + 1;
-  }
   return false;
 }
 
