@@ -66,12 +66,12 @@ bool softmaxOverlapFromEnv() {
                              "0 or 1", "1");
 }
 
-/// $FAOPT_ROUNDED_P=1: attn-overlap-softmax carries P rounded (opt-in until
-/// measured; docs/performance.md item 50); unset or 0: in f32.
+/// $FAOPT_ROUNDED_P=0: attn-overlap-softmax carries P in f32 (for
+/// comparisons; docs/performance.md item 50); unset or 1: rounded.
 bool roundedPFromEnv() {
   static std::once_flag reported;
   return switchFromEnv<bool>("FAOPT_ROUNDED_P", {{"1", true}, {"0", false}},
-                             false, reported, "0 or 1", "0");
+                             true, reported, "0 or 1", "1");
 }
 
 /// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and

@@ -20,7 +20,7 @@ struct GpuCompileOptions {
   std::string target = "sm80"; // sm80 or sm90a
   int64_t blockQ = 0, blockKv = 0;
   bool softmaxOverlap = true; // attn-overlap-softmax (wgmma + TMA kernels)
-  bool roundedP = false;      // its rounded-p: P carried rounded
+  bool roundedP = true;       // its rounded-p: P carried rounded
   // Which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   int64_t qStages = 1; // Q tiles per persistent worker (1 or 2)

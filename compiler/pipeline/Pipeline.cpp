@@ -237,7 +237,7 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<bool> softmaxOverlap{*this, "softmax-overlap", llvm::cl::init(true)};
   Option<bool> roundedP{*this, "rounded-p",
                         llvm::cl::desc("attn-overlap-softmax's rounded-p"),
-                        llvm::cl::init(false)};
+                        llvm::cl::init(true)};
   Option<PersistentMode> persistent{
       *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
       llvm::cl::init(PersistentMode::Auto),

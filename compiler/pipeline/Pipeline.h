@@ -35,7 +35,7 @@ struct PipelineOptions {
   int64_t blockQ = 0;  // 0: the target chooses
   int64_t blockKv = 0; // 0: the target chooses
   bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
-  bool roundedP = false; // GPU: its rounded-p (docs/performance.md item 50)
+  bool roundedP = true; // GPU: its rounded-p (docs/performance.md item 50)
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   // GPU: Q tiles per persistent worker (2: the next program's Q lands

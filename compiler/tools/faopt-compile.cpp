@@ -72,12 +72,12 @@ cl::opt<bool> noSoftmaxOverlap(
     cl::desc("sm90a, TMA kernels: leave out attn-overlap-softmax (P V waited "
              "for in its own iteration; for comparisons and diagnosis)"),
     cl::init(false));
-cl::opt<bool> roundedP(
-    "rounded-p",
-    cl::desc("sm90a, TMA kernels: attn-overlap-softmax carries P rounded to "
-             "the operand type instead of f32 (fewer registers; opt-in until "
-             "measured, docs/performance.md item 50; the runtime: "
-             "$FAOPT_ROUNDED_P=1)"),
+cl::opt<bool> noRoundedP(
+    "no-rounded-p",
+    cl::desc("sm90a, TMA kernels: attn-overlap-softmax carries P in f32 "
+             "instead of rounded to the operand type (more registers; for "
+             "comparisons and diagnosis, docs/performance.md item 50; the "
+             "runtime: $FAOPT_ROUNDED_P=0)"),
     cl::init(false));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
@@ -183,7 +183,7 @@ template <typename Options> Options commonOptions() {
   options.blockQ = blockQ;
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
-  options.roundedP = roundedP;
+  options.roundedP = !noRoundedP;
   options.persistent = persistentMode();
   options.qStages = qStages;
   options.rowBoundMasks = rowBoundMode();
@@ -308,7 +308,7 @@ int main(int argc, char **argv) {
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
-                             persistentMode(), qStages, roundedP);
+                             persistentMode(), qStages, !noRoundedP);
     if (target->isGpu()) {
       // What the lowering chose for this kernel's masks: read from the
       // compiled module (a second or so), not predicted from the spec.

@@ -228,21 +228,20 @@ TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
       "handed_out", {"\"program_counter\": true"}, "not handed out");
 }
 
-/// attn-overlap-softmax's rounded-p (FAOPT_ROUNDED_P=1, opt-in until timed:
-/// docs/performance.md item 50): P carried rounded across the kv loop, on
-/// d = 128 TMA kernels of every kind (static masks, a band, lists,
-/// block-sparse, fully masked rows, many programs), against the reference;
-/// and ptxas must not have serialised their wgmmas (C7513: the first version
-/// did, and ran 25% slower).
-TEST(GpuVariantsRuntime, RoundedPMatchesTheReference) {
+/// P carried in f32 across the kv loop (FAOPT_ROUNDED_P=0; rounded-p is the
+/// default since session 22, docs/performance.md item 50, so every other
+/// test runs it), on d = 128 TMA kernels of every kind (static masks, a
+/// band, lists, block-sparse, fully masked rows, many programs), against
+/// the reference; and ptxas must not have serialised their wgmmas (C7513).
+TEST(GpuVariantsRuntime, F32PMatchesTheReference) {
   SKIP_WITHOUT_GPU();
-  test::ScopedEnv rounded("FAOPT_ROUNDED_P", "1");
+  test::ScopedEnv f32("FAOPT_ROUNDED_P", "0");
   expectNamedVariantsMatch(
       {"window_2pow52_d128", "chunked_causal_128_d128", "expr_seqlen_band_d128",
        "fully_masked_rows", "document_causal", "document_causal_many_programs",
        "block_sparse_per_head_window_d128", "block_sparse_per_head_many_programs"},
-      "rounded_p", {"\"rounded_p\": true", "\"wgmma_serialized\": false"},
-      "not rounded-p, or ptxas serialised the wgmmas");
+      "f32_p", {"\"rounded_p\": false", "\"wgmma_serialized\": false"},
+      "rounded-p although FAOPT_ROUNDED_P=0, or ptxas serialised the wgmmas");
 }
 
 } // namespace

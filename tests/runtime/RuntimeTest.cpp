@@ -184,7 +184,7 @@ TEST(Runtime, RoundedPFollowsTheEnvironment) {
   const std::string packed = "faopt::OperandA<";
   {
     ScopedEnv unset("FAOPT_ROUNDED_P", nullptr);
-    EXPECT_EQ(sm90aCuda(causal).find(packed), std::string::npos);
+    EXPECT_NE(sm90aCuda(causal).find(packed), std::string::npos);
   }
   {
     ScopedEnv on("FAOPT_ROUNDED_P", "1");

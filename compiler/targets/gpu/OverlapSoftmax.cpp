@@ -32,7 +32,7 @@
 //   }
 //   %o_final = scf.if %pending { the last P V, synchronous; release } else { %o }
 //
-// With rounded-p (opt-in until measured; docs/performance.md item 50) P
+// With rounded-p (the default since session 22; docs/performance.md item 50) P
 // crosses the back edge rounded instead: %pb is carried (a register operand,
 // #attn.register_operand, so the GPU lowering can declare the loop variable;
 // a tensor.cast gives the f32 side that encoding), rounded right after P

@@ -19,10 +19,10 @@ def AttnOverlapSoftmax : Pass<"attn-overlap-softmax", "mlir::func::FuncOp"> {
     f32.
   }];
   let options = [
-    Option<"roundedP", "rounded-p", "bool", /*default=*/"false",
+    Option<"roundedP", "rounded-p", "bool", /*default=*/"true",
            "carry P rounded (a register operand), rounded once the previous "
-           "P V is done, instead of f32 rounded at the top of the next "
-           "iteration (opt-in until measured; docs/performance.md item 50)">
+           "P V is done; false: in f32, rounded at the top of the next "
+           "iteration (docs/performance.md item 50)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect",

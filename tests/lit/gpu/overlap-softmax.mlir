@@ -1,5 +1,5 @@
-// RUN: faopt-opt %s --attn-overlap-softmax --split-input-file | FileCheck %s
-// RUN: faopt-opt %s --attn-overlap-softmax=rounded-p=true --split-input-file | FileCheck %s --check-prefix=ROUNDED
+// RUN: faopt-opt %s --attn-overlap-softmax=rounded-p=false --split-input-file | FileCheck %s
+// RUN: faopt-opt %s --attn-overlap-softmax --split-input-file | FileCheck %s --check-prefix=ROUNDED
 
 // A guarded kv loop of a wgmma + TMA kernel: P V of block j - 1 is started
 // right after S of block j, S is waited for with that product still
