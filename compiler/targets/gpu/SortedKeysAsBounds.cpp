@@ -273,16 +273,24 @@ struct AttnSortedKeysAsBoundsPass
     auto tiling = kernel->getAttrOfType<TilingAttr>("attn.tiling");
     auto builder = symbols.lookup<func::FuncOp>(
         (kernel.getSymName() + "_block_lists").str());
-    if (!tiling || tiling.getCopy() != "tma" || !builder ||
-        kernel.getNumArguments() == 0 ||
-        builder.getNumArguments() != kernel.getNumArguments())
+    if (!tiling || tiling.getCopy() != "tma" || !builder)
       return;
-    unsigned listsArg = kernel.getNumArguments() - 1;
+    // The lists by their attribute, not by position: a persistent kernel
+    // with programs handed out takes its program counter after them
+    // (attn-persistent-programs), while the builder ends with the lists. The
+    // arguments before them are the builder's, one for one.
+    std::optional<unsigned> listsArg;
+    for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
+      if (kernel.getArgAttr(i, "attn.block_lists"))
+        listsArg = i;
+    if (!listsArg || builder.getNumArguments() != *listsArg + 1 ||
+        !builder.getArgAttr(*listsArg, "attn.block_lists"))
+      return;
     auto rowsAttr =
-        kernel.getArgAttrOfType<DictionaryAttr>(listsArg, "attn.block_lists");
+        kernel.getArgAttrOfType<DictionaryAttr>(*listsArg, "attn.block_lists");
     if (!rowsAttr || rowsAttr.get("key_range_rows"))
       return;
-    Value lists = kernel.getArgument(listsArg);
+    Value lists = kernel.getArgument(*listsArg);
     BlockListBuildOp build;
     builder.walk([&](BlockListBuildOp op) { build = op; });
     if (!build)
@@ -350,8 +358,8 @@ struct AttnSortedKeysAsBoundsPass
     attrs.set("key_range_rows", b.getI64IntegerAttr(rows));
     // The builder's lists argument carries it to the manifest.
     DictionaryAttr withRows = attrs.getDictionary(kernel.getContext());
-    kernel.setArgAttr(listsArg, "attn.block_lists", withRows);
-    builder.setArgAttr(listsArg, "attn.block_lists", withRows);
+    kernel.setArgAttr(*listsArg, "attn.block_lists", withRows);
+    builder.setArgAttr(*listsArg, "attn.block_lists", withRows);
   }
 
   /// In a copy of the masked map, `first(q) <= kv <= last(q)` from the list

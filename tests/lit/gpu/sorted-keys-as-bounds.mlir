@@ -67,6 +67,12 @@
 // TWICE-LABEL: func.func @docs_block_lists(
 // TWICE-COUNT-1: attn.key_ranges
 // TWICE-NOT: attn.key_ranges
+// TWICE-LABEL: func.func @docs_handed_out(
+// TWICE-COUNT-1: scf.if
+// TWICE-NOT: scf.if
+// TWICE-LABEL: func.func @docs_handed_out_block_lists(
+// TWICE-COUNT-1: attn.key_ranges
+// TWICE-NOT: attn.key_ranges
 
 #tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma", copy = "tma">
 func.func @docs(%qv: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>, %doc: memref<?x?xi32>,
@@ -105,6 +111,71 @@ func.func @docs(%qv: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>, %doc: m
   return %r : tensor<128x128xf32>
 }
 func.func @docs_block_lists(%qv: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>, %doc: memref<?x?xi32>,
+    %s: tensor<128x128xf32>, %b: index, %qb: index,
+    %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}})
+    attributes {attn.block_list_builder} {
+  %c0 = arith.constant 0 : index
+  %c4 = arith.constant 4 : index
+  attn.block_list_build %lists[%b, %c0, %qb] kv_blocks[%c0, %c4) : memref<?x?x?x?xi32> {
+  ^bb0(%kb: index):
+    %t = arith.constant true
+    attn.yield %t, %t : i1, i1
+  }
+  return
+}
+
+// -----
+
+// A persistent kernel with programs handed out at run time takes its
+// program counter after the lists (attn-persistent-programs): the lists are
+// found by their attribute, not as the last argument (session 21's hand-out
+// kernels were left without ranges by that).
+
+// CHECK-LABEL: func.func @docs_handed_out(
+// CHECK-SAME: %[[HLISTS:[a-z0-9]+]]: memref<?x?x?x?xi32> {attn.block_lists = {key_range_rows = 128 : i64, per_batch = true, per_head = false}}
+// CHECK-SAME: %{{[a-z0-9]+}}: memref<1xi32> {attn.program_counter}
+// CHECK: memref.load %[[HLISTS]][%arg4, %c0, %arg5, %{{.*}}]
+// CHECK: scf.if
+// CHECK: } else {
+// CHECK-LABEL: func.func @docs_handed_out_block_lists(
+// CHECK: attn.key_ranges %arg6[%arg4, %c0, %arg5]
+
+#tiling_h = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma", copy = "tma">
+func.func @docs_handed_out(%qv: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>, %doc: memref<?x?xi32>,
+    %s: tensor<128x128xf32>, %b: index, %qb: index,
+    %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}},
+    %counter: memref<1xi32> {attn.program_counter})
+    -> tensor<128x128xf32> attributes {attn.kernel, attn.tiling = #tiling_h} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %c2 = arith.constant 2 : index
+  %seqk = memref.dim %k, %c2 : memref<?x?x?x128xbf16>
+  %row = arith.muli %qb, %c128 : index
+  %n32 = memref.load %lists[%b, %c0, %qb, %c0] : memref<?x?x?x?xi32>
+  %n = arith.index_cast %n32 : i32 to index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %s) -> (tensor<128x128xf32>) {
+    %m = attn.tile_map %acc at(%b, %c0, %row, %i) {
+    ^bb0(%score: f32, %bb: index, %h: index, %q: index, %kv: index):
+      %last = arith.subi %seqk, %c1 : index
+      %qc = arith.minsi %q, %last : index
+      %qi = arith.maxsi %qc, %c0 : index
+      %kc = arith.minsi %kv, %last : index
+      %ki = arith.maxsi %kc, %c0 : index
+      %x32 = memref.load %doc[%c0, %qi] : memref<?x?xi32>
+      %y32 = memref.load %doc[%c0, %ki] : memref<?x?xi32>
+      %same = arith.cmpi eq, %x32, %y32 : i32
+      %inside = arith.cmpi slt, %kv, %seqk : index
+      %all = arith.andi %same, %inside : i1
+      %v = arith.select %all, %score, %ninf : f32
+      attn.yield %v : f32
+    } : tensor<128x128xf32>
+    scf.yield %m : tensor<128x128xf32>
+  }
+  return %r : tensor<128x128xf32>
+}
+func.func @docs_handed_out_block_lists(%qv: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>, %doc: memref<?x?xi32>,
     %s: tensor<128x128xf32>, %b: index, %qb: index,
     %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}})
     attributes {attn.block_list_builder} {
