@@ -216,8 +216,11 @@ void expectNamedVariantsMatch(std::initializer_list<const char *> names,
 /// Persistent list-driven kernels with their programs handed out at run
 /// time (FAOPT_PERSISTENT=1: attn-persistent-programs' hand-out on sm90a):
 /// more programs than SMs, empty and short programs, lists built per
-/// launch, all against the reference. (Opt-in, so the cases above do not
-/// reach it; docs/performance.md item 48.)
+/// launch, all against the reference; document ids sorted in some list
+/// rows and not in others, so both of attn-sorted-keys-as-bounds' copies
+/// run (its key ranges, which these kernels lacked before session 22).
+/// (Opt-in, so the cases above do not reach it; docs/performance.md item
+/// 48.)
 TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv persistent("FAOPT_PERSISTENT", "1");
@@ -226,6 +229,10 @@ TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
        "document_causal_many_short", "document_start_causal",
        "key_padding_unread", "block_sparse_empty_column_unread"},
       "handed_out", {"\"program_counter\": true"}, "not handed out");
+  expectNamedVariantsMatch(
+      {"document_causal_sorted_and_unsorted", "document_causal_locally_sorted"},
+      "handed_out", {"\"program_counter\": true", "\"key_range_rows\": 128"},
+      "not handed out, or without key ranges");
 }
 
 /// P carried in f32 across the kv loop (FAOPT_ROUNDED_P=0; rounded-p is the
