@@ -51,6 +51,9 @@ double timeLaunches(const faopt::Kernel &kernel, int reps,
 
 /// Issue 4's mask variants at n = 8k (BenchVariants.cpp); 0 on success.
 int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows);
+/// The block-sparse kernel over program lengths (diagnosis; BenchVariants.cpp).
+int benchBlockSparseShapes(faopt::Context &ctx, int reps,
+                           std::vector<Row> &rows);
 
 } // namespace faopt::bench
 

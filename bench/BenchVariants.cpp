@@ -31,15 +31,56 @@ struct Variant {
   std::vector<int64_t> tensorSizes;
 };
 
+constexpr int64_t kN = 8192, kD = 128, kBatch = 2, kHeads = 16;
+
+std::string variantSpec(const std::string &name, const std::string &fields) {
+  return "{\"name\": \"var_" + name +
+         "\", \"dtype\": \"bf16\", \"head_dim\": 128" +
+         (fields.empty() ? "" : ", " + fields) + "}";
+}
+
+/// A block-sparse variant: one layout of 128 x 128 blocks for every batch
+/// entry and head.
+Variant blockSparse(const char *name, std::vector<int32_t> layout) {
+  const int64_t blk = 128, nb = kN / blk;
+  Variant v{name,
+            variantSpec("block_sparse",
+                        "\"tensors\": {\"layout\": {\"dtype\": "
+                        "\"int32\", \"shape\": [\"seqlen_q/128\", "
+                        "\"seqlen_k/128\"]}}, \"sparsity\": {\"block\": "
+                        "[128, 128], \"layout\": \"layout\"}"),
+            {},
+            [layout, nb, blk](int64_t q, int64_t kv) {
+              return layout[(q / blk) * nb + kv / blk] != 0;
+            },
+            "layout",
+            layout,
+            {nb, nb}};
+  return v;
+}
+
+/// 128 x 128 blocks: the diagonal plus each other block with probability
+/// 1 / `oneIn` (a fixed LCG, as peers_variants.py draws its 25%).
+std::vector<int32_t> randomLayout(int oneIn) {
+  const int64_t nb = kN / 128;
+  std::vector<int32_t> layout(nb * nb);
+  uint32_t x = 777;
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t j = 0; j < nb; ++j) {
+      x = x * 1664525u + 1013904223u;
+      layout[i * nb + j] = i == j || (x >> 8) % oneIn == 0;
+    }
+  return layout;
+}
+
+int runVariants(faopt::Context &ctx, int reps,
+                const std::vector<Variant> &variants, std::vector<Row> &rows);
+
 } // namespace
 
 int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
-  const int64_t n = 8192, d = 128, batch = 2, heads = 16;
-  auto spec = [](const std::string &name, const std::string &fields) {
-    return "{\"name\": \"var_" + name +
-           "\", \"dtype\": \"bf16\", \"head_dim\": 128" +
-           (fields.empty() ? "" : ", " + fields) + "}";
-  };
+  const int64_t n = kN, batch = kBatch;
+  auto spec = variantSpec;
   std::vector<Variant> variants = {
       {"dense", spec("dense", ""), {}, [](int64_t, int64_t) { return true; }},
       {"causal", spec("causal", "\"mask\": \"causal\""), {},
@@ -99,29 +140,38 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
        {},
        [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
        "start", start, {batch, n}});
-  // Block-sparse: one layout of 128 x 128 blocks for every batch entry and
-  // head, 25% random + the diagonal (as peers_variants.py).
-  const int64_t blk = 128, nb = n / blk;
-  std::vector<int32_t> layout(nb * nb);
-  {
-    uint32_t x = 777;
-    for (int64_t i = 0; i < nb; ++i)
-      for (int64_t j = 0; j < nb; ++j) {
-        x = x * 1664525u + 1013904223u;
-        layout[i * nb + j] = i == j || (x >> 8) % 4 == 0;
-      }
-  }
+  // Block-sparse: 25% random + the diagonal (as peers_variants.py).
+  variants.push_back(blockSparse("block_sparse_25pct", randomLayout(4)));
+  return runVariants(ctx, reps, variants, rows);
+}
+
+/// --only block-sparse-shapes: the list-driven block-sparse kernel over
+/// program lengths (every block: 64 kv-blocks a program, as dense; half;
+/// a quarter, the variants' layout; an eighth) and one contiguous layout of
+/// the quarter's length (each q-block's 16 kv-blocks up to its diagonal),
+/// so a rate can be split into a per-kv-block and a per-program cost.
+int benchBlockSparseShapes(faopt::Context &ctx, int reps,
+                           std::vector<Row> &rows) {
+  const int64_t nb = kN / 128;
+  std::vector<int32_t> band(nb * nb, 0);
+  for (int64_t i = 0; i < nb; ++i)
+    for (int64_t j = std::max<int64_t>(0, i - 15); j <= i; ++j)
+      band[i * nb + j] = 1;
+  std::vector<Variant> variants;
   variants.push_back(
-      {"block_sparse_25pct",
-       spec("block_sparse", "\"tensors\": {\"layout\": {\"dtype\": "
-                            "\"int32\", \"shape\": [\"seqlen_q/128\", "
-                            "\"seqlen_k/128\"]}}, \"sparsity\": {\"block\": "
-                            "[128, 128], \"layout\": \"layout\"}"),
-       {},
-       [&layout, nb, blk](int64_t q, int64_t kv) {
-         return layout[(q / blk) * nb + kv / blk] != 0;
-       },
-       "layout", layout, {nb, nb}});
+      blockSparse("block_sparse_100pct", std::vector<int32_t>(nb * nb, 1)));
+  variants.push_back(blockSparse("block_sparse_50pct", randomLayout(2)));
+  variants.push_back(blockSparse("block_sparse_25pct", randomLayout(4)));
+  variants.push_back(blockSparse("block_sparse_12pct", randomLayout(8)));
+  variants.push_back(blockSparse("block_sparse_band16", std::move(band)));
+  return runVariants(ctx, reps, variants, rows);
+}
+
+namespace {
+
+int runVariants(faopt::Context &ctx, int reps,
+                const std::vector<Variant> &variants, std::vector<Row> &rows) {
+  const int64_t n = kN, d = kD, batch = kBatch, heads = kHeads;
   size_t elems = static_cast<size_t>(batch * heads * n * d);
   std::vector<void *> bufs;
   for (int i = 0; i < 4; ++i) {
@@ -230,4 +280,5 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
   return 0;
 }
 
+} // namespace
 } // namespace faopt::bench

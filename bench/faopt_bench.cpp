@@ -5,6 +5,7 @@
 //               [--sync-each | --back-to-back]
 //   faopt-bench --only variants [--csv FILE] [--reps N] [--warmup-ms MS]
 //               [--sync-each | --back-to-back]
+//   faopt-bench --only block-sparse-shapes [same options as variants]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
 // hidden 2048 so heads = 2048 / d, d = 64 and 128, causal and not, seqlen
@@ -19,7 +20,10 @@
 //
 // Variants (issue 4's grid, BenchVariants.cpp): masks at n = 8k, d = 128,
 // bf16, effective TFLOP/s on the attended pairs only, beside our dense rate.
-// Timing (timeLaunches) is in BenchCommon.cpp.
+// Timing (timeLaunches) is in BenchCommon.cpp. block-sparse-shapes (for
+// diagnosis): the block-sparse kernel at densities 100%, 50%, 25%, 12.5% and
+// a contiguous band of 16 kv-blocks, to separate its per-kv-block and
+// per-program costs.
 //
 // Compile latency (no GPU needed): cold (empty cache directory, fresh
 // context), warm disk (fresh context, same directory), warm memory (same
@@ -226,12 +230,19 @@ int main(int argc, char **argv) {
     else if (a == "--back-to-back")
       gBackToBack = true;
     else {
-      std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only fwd|compile|variants]"
+      std::fprintf(stderr, "usage: faopt-bench [--csv FILE] [--only "
+                           "fwd|compile|variants|block-sparse-shapes]"
                            " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
                            " [--seq N] [--warmup-ms MS] [--sync-each | "
                            "--back-to-back]\n");
       return 1;
     }
+  }
+  if (!only.empty() && only != "fwd" && only != "compile" &&
+      only != "variants" && only != "block-sparse-shapes") {
+    std::fprintf(stderr, "faopt-bench: --only %s: expected fwd, compile, "
+                         "variants or block-sparse-shapes\n", only.c_str());
+    return 1;
   }
   if (gSyncEach && gBackToBack) {
     std::fprintf(stderr, "faopt-bench: --sync-each and --back-to-back "
@@ -242,7 +253,7 @@ int main(int argc, char **argv) {
   if (only.empty() || only == "compile")
     if (int rc = benchCompile(quick ? 3 : 5, rows))
       return rc;
-  if (only == "variants") {
+  if (only == "variants" || only == "block-sparse-shapes") {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
       std::printf("faopt-bench: no GPU: variants benchmark skipped\n");
@@ -252,7 +263,9 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "faopt-bench: %s\n", ctx.status().message().c_str());
         return 1;
       }
-      if (int rc = benchVariants(*ctx, reps, rows))
+      if (int rc = only == "variants"
+                       ? benchVariants(*ctx, reps, rows)
+                       : benchBlockSparseShapes(*ctx, reps, rows))
         return rc;
     }
   }
