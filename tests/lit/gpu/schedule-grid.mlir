@@ -79,3 +79,36 @@ func.func @not_a_kernel(%n: index) {
   } {attn.grid}
   return
 }
+
+// -----
+
+// A kernel driven by run-time kv-block lists (an argument with
+// attn.block_lists): the group is the L2 fit alone, with no floor of
+// min-group-programs (its programs' lengths come from the data; the floor's
+// one group of all heads cost a random block layout its L2 reuse).
+// CHECK-LABEL: func.func @lists(
+// CHECK:         %[[LHALF:.*]] = arith.constant 524288 : index
+// CHECK:         %[[LBUDGET:.*]] = arith.muli %[[LHALF]]
+// CHECK:         %[[LFIT:.*]] = arith.divui %[[LBUDGET]]
+// CHECK:         %[[LNQ1:.*]] = arith.maxsi %{{.*}}, %{{.*}}
+// CHECK:         %[[LWAVES:.*]] = arith.ceildivui %c1{{(_[0-9]+)?}}, %[[LNQ1]]
+// CHECK:         %[[LG0:.*]] = arith.maxsi %[[LFIT]], %[[LWAVES]]
+// CHECK-NOT:     arith.constant 64 : index
+// CHECK:         scf.forall
+func.func @lists(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = false, per_head = false}}) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %nq = arith.ceildivui %sq, %c32 : index
+  %nbh = arith.muli %b, %h : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c32 : index
+    %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    attn.tile_store %t, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
