@@ -22,7 +22,12 @@
 //
 // The lists have one row per (batch, head, q-block), collapsed to a single
 // batch or head when the mask does not read b or h (a document mask is the
-// same for every head); the argument records which, for the runtime.
+// same for every head); the argument records which, for the runtime. It
+// also records `kv_range_follows_q` when the mask compares q with kv other
+// than through tensor reads (causal documents: the static part bounds each
+// q-block's kv range by q, so later q-blocks tend to have longer lists;
+// a block layout alone does not): attn-schedule-grid orders such programs
+// longest first and the others for the L2.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/passes/Passes.h"
@@ -59,6 +64,33 @@ bool readsTensors(Region &mask) {
   bool reads = false;
   mask.walk([&](memref::LoadOp) { reads = true; });
   return reads;
+}
+
+/// Whether the mask (arguments b, h, q, kv) compares q with kv other than
+/// through tensor reads: some comparison's operands depend on both q and
+/// kv, following every op but memref.load (whose result is data). Causal,
+/// windows and prefixes do; `doc[q] == doc[kv]` and a layout read at
+/// (q / B, kv / B) alone do not.
+bool kvBoundedByQ(Block &mask) {
+  if (mask.getNumArguments() < 4)
+    return false;
+  enum : unsigned { kQ = 1, kKv = 2 };
+  DenseMap<Value, unsigned> deps;
+  deps[mask.getArgument(2)] = kQ;
+  deps[mask.getArgument(3)] = kKv;
+  bool bounded = false;
+  mask.walk([&](Operation *op) {
+    if (isa<memref::LoadOp>(op))
+      return;
+    unsigned d = 0;
+    for (Value o : op->getOperands())
+      d |= deps.lookup(o);
+    for (Value r : op->getResults())
+      deps[r] = d;
+    if (isa<arith::CmpIOp>(op) && d == (kQ | kKv))
+      bounded = true;
+  });
+  return bounded;
 }
 
 std::optional<KvLoop> findDataDependentLoop(func::FuncOp kernel) {
@@ -113,8 +145,11 @@ struct AttnBlockListsPass
     auto listsType = MemRefType::get(
         SmallVector<int64_t>(4, ShapedType::kDynamic), b.getI32Type());
     unsigned listsArg = kernel.getNumArguments();
-    NamedAttribute rows[] = {b.getNamedAttr("per_batch", b.getBoolAttr(perBatch)),
-                             b.getNamedAttr("per_head", b.getBoolAttr(perHead))};
+    SmallVector<NamedAttribute> rows{
+        b.getNamedAttr("per_batch", b.getBoolAttr(perBatch)),
+        b.getNamedAttr("per_head", b.getBoolAttr(perHead))};
+    if (kvBoundedByQ(kv.range.getMask().front()))
+      rows.push_back(b.getNamedAttr("kv_range_follows_q", b.getUnitAttr()));
     auto info = b.getDictionaryAttr(
         {b.getNamedAttr("attn.block_lists", b.getDictionaryAttr(rows))});
     if (failed(kernel.insertArgument(listsArg, listsType, info, kernel.getLoc())))

@@ -226,12 +226,14 @@ def AttnScheduleGrid : Pass<"attn-schedule-grid", "mlir::func::FuncOp"> {
     computed at run time from seqlen_q, seqlen_k, the head dims and
     heads / kv_heads (consecutive query heads share a kv head under GQA).
     Kernels driven by run-time kv-block lists (an argument with
-    attn.block_lists) take the L2 fit alone: their programs' lengths come
-    from the data, so no order puts the longest first, and the floor's one
-    group of every head made the CTAs running at one time read the K/V of
-    all of them (block-sparse 25% at 8k on the H200: an L2 hit rate of 38%
-    and 9x the ideal DRAM reads, against 65% for a 16-block band;
-    docs/performance.md item 51).
+    attn.block_lists) whose mask does not bound kv by q (no
+    `kv_range_follows_q` in it: a block layout, not causal documents) take
+    the L2 fit alone: their programs' lengths come from the data, so no
+    order puts the longest first, and the floor's one group of every head
+    made the CTAs running at one time read the K/V of all of them
+    (block-sparse 25% at 8k on the H200: an L2 hit rate of 38% and 9x the
+    ideal DRAM reads, against 65% for a 16-block band; +14% without the
+    floor; docs/performance.md item 51).
   }];
   let options = [
     Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"50 * 1024 * 1024",

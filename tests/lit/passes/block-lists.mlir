@@ -127,3 +127,56 @@ func.func @causal(%nq: index, %nbh: index, %sk: index)
   } {attn.grid}
   return
 }
+
+// -----
+
+// Causal documents (q >= kv && ids[b, q] == ids[b, kv]): the mask compares
+// q with kv other than through the reads, so later q-blocks tend to have
+// longer lists: the lists argument says so (kv_range_follows_q), and
+// attn-schedule-grid keeps their longest-first order. The document mask
+// above (the compare only through reads) has no such mark.
+
+// CHECK-LABEL: func.func @causal_doc(
+// CHECK-SAME:      memref<?x?x?x?xi32> {attn.block_lists = {kv_range_follows_q, per_batch = true, per_head = false}})
+// CHECK-LABEL: func.func @causal_doc_block_lists(
+// CHECK-SAME:      {attn.block_lists = {kv_range_follows_q, per_batch = true, per_head = false}}
+func.func @causal_doc(%ids: memref<?x?xi32>, %nq: index, %nbh: index, %sk: index, %heads: index)
+    attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2>} {
+  %c1 = arith.constant 1 : index
+  %c63 = arith.constant 63 : index
+  %c64 = arith.constant 64 : index
+  %c127 = arith.constant 127 : index
+  %c128 = arith.constant 128 : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %b = arith.divui %bh, %heads : index
+    %h = arith.remui %bh, %heads : index
+    %q0 = arith.muli %qb, %c128 : index
+    %q1 = arith.addi %q0, %c127 : index
+    %lo, %hi = attn.mask_kv_range(%b, %h) q[%q0, %q1] kv_bound %sk block 64 params(%ids : memref<?x?xi32>) {
+    ^bb0(%bi: index, %hi_: index, %q: index, %kv: index, %t: memref<?x?xi32>):
+      %c = arith.cmpi sge, %q, %kv : index
+      %x = memref.load %t[%bi, %q] : memref<?x?xi32>
+      %y = memref.load %t[%bi, %kv] : memref<?x?xi32>
+      %eq = arith.cmpi eq, %x, %y : i32
+      %m = arith.andi %c, %eq : i1
+      attn.yield %m : i1
+    }
+    scf.for %kb = %lo to %hi step %c1 {
+      %k0 = arith.muli %kb, %c64 : index
+      %k1 = arith.addi %k0, %c63 : index
+      %any, %all = attn.mask_block_class(%b, %h) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk params(%ids : memref<?x?xi32>) {
+      ^bb0(%bi: index, %hi_: index, %q: index, %kv: index, %t: memref<?x?xi32>):
+        %c = arith.cmpi sge, %q, %kv : index
+        %x = memref.load %t[%bi, %q] : memref<?x?xi32>
+        %y = memref.load %t[%bi, %kv] : memref<?x?xi32>
+        %eq = arith.cmpi eq, %x, %y : i32
+        %m = arith.andi %c, %eq : i1
+        attn.yield %m : i1
+      }
+      scf.if %any {
+        "test.use"(%k0, %all) : (index, i1) -> ()
+      }
+    }
+  } {attn.grid}
+  return
+}
