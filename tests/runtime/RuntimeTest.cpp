@@ -3,12 +3,11 @@
 // Everything about libfaopt.so that needs no kernel to run: compiling
 // through the C ABI and the C++ API, launch validation (every error path,
 // before any driver call) and the memory cache under concurrent requests
-// (the disk cache: DiskCacheTest.cpp). Needs NVRTC; skips with the reason
-// if absent.
+// (the disk cache: DiskCacheTest.cpp; the FAOPT_* compiler switches:
+// RuntimeEnvTest.cpp). Needs NVRTC; skips with the reason if absent.
 //
 //===----------------------------------------------------------------------===//
 #include "RuntimeTestUtil.h"
-#include "tests/common/ScopedEnv.h"
 #include "faopt/runtime.hpp"
 
 #include "gtest/gtest.h"
@@ -22,7 +21,6 @@
 namespace {
 
 using namespace faopt_test;
-using faopt::test::ScopedEnv;
 
 TEST(Runtime, CompilesThroughTheCApi) {
   SKIP_WITHOUT_NVRTC();
@@ -47,205 +45,6 @@ TEST(Runtime, CompilesThroughTheCApi) {
             FAOPT_ERROR_INVALID_SPEC);
   EXPECT_EQ(std::string(faopt_last_error()),
             "invalid spec: $.dtype: expected a string, got the number 3");
-}
-
-/// The manifest faopt_compile writes for `spec` on sm90a (CUDA only: the
-/// manifest's launch facts need no NVRTC).
-std::string sm90aManifest(const char *spec) {
-  void *out = nullptr;
-  size_t size = 0;
-  char *manifest = nullptr;
-  EXPECT_EQ(faopt_compile(spec, "sm90a", "cuda", &out, &size, &manifest),
-            FAOPT_SUCCESS)
-      << faopt_last_error();
-  std::string m = manifest ? manifest : "";
-  faopt_free(out);
-  faopt_free(manifest);
-  return m;
-}
-
-/// Runs `compile` twice with stderr captured (a bad environment value is
-/// reported once, not per compile): the first result and what was printed.
-std::pair<std::string, std::string>
-twiceCapturingStderr(const std::function<std::string()> &compile) {
-  testing::internal::CaptureStderr();
-  std::string first = compile();
-  compile();
-  return {first, testing::internal::GetCapturedStderr()};
-}
-
-TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
-  const char *dense = R"({"name": "rt_d128", "dtype": "bf16",
-                         "head_dim": 128, "mask": "causal"})";
-  const char *documents = R"({"name": "rt_doc", "dtype": "bf16",
-      "head_dim": 128, "tensors": {"doc": {"dtype": "int32",
-      "shape": ["batch", "seqlen"]}}, "mask": {"type": "document",
-      "ids": "doc"}})";
-  const std::string yes = "\"persistent\": true", no = "\"persistent\": false";
-  // Whatever the caller's environment says, from the defaults.
-  ScopedEnv noPersistent("FAOPT_PERSISTENT", nullptr),
-      noQStages("FAOPT_Q_STAGES", nullptr);
-  // Auto: persistent unless run-time kv-block lists drive the kernel.
-  EXPECT_NE(sm90aManifest(dense).find(yes), std::string::npos);
-  EXPECT_NE(sm90aManifest(documents).find(no), std::string::npos);
-  EXPECT_NE(sm90aManifest(documents).find("\"program_counter\": false"),
-            std::string::npos);
-  {
-    // Persistent list-driven kernels take their programs at run time: the
-    // kernel takes the launch's counter after the lists.
-    ScopedEnv on("FAOPT_PERSISTENT", "1");
-    std::string m = sm90aManifest(documents);
-    EXPECT_NE(m.find(yes), std::string::npos);
-    EXPECT_NE(m.find("\"program_counter\": true"), std::string::npos) << m;
-    size_t lists = m.find("\"name\": \"block_lists\""),
-           counter = m.find("\"name\": \"program_counter\""),
-           qMap = m.find("\"name\": \"q_tensor_map\"");
-    EXPECT_TRUE(lists < counter && counter < qMap) << m;
-    // Kernels without lists have no counter.
-    EXPECT_NE(sm90aManifest(dense).find("\"program_counter\": false"),
-              std::string::npos);
-  }
-  {
-    ScopedEnv off("FAOPT_PERSISTENT", "0");
-    EXPECT_NE(sm90aManifest(dense).find(no), std::string::npos);
-  }
-  {
-    // Another value: reported once, read as unset.
-    ScopedEnv bad("FAOPT_PERSISTENT", "yes"), loud("FAOPT_QUIET", nullptr);
-    auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
-    EXPECT_NE(m.find(yes), std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_PERSISTENT=yes is not 0 or 1; "
-                   "using the default (persistent where no run-time kv-block "
-                   "lists drive the kernel)\n");
-  }
-  {
-    // Two Q tiles: 32 KiB more shared memory at d = 128.
-    ScopedEnv two("FAOPT_Q_STAGES", "2");
-    EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229504"),
-              std::string::npos);
-  }
-  {
-    // Another value: reported once, read as unset (one Q tile).
-    ScopedEnv bad("FAOPT_Q_STAGES", "3"), loud("FAOPT_QUIET", nullptr);
-    auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
-    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196736"),
-              std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not 1 or 2; using 1\n");
-  }
-  EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196736"),
-            std::string::npos);
-}
-
-/// The CUDA C++ faopt_compile writes for `spec` on sm90a.
-std::string sm90aCuda(const char *spec) {
-  void *out = nullptr;
-  size_t size = 0;
-  char *manifest = nullptr;
-  EXPECT_EQ(faopt_compile(spec, "sm90a", "cuda", &out, &size, &manifest),
-            FAOPT_SUCCESS)
-      << faopt_last_error();
-  std::string cuda = out ? std::string(static_cast<const char *>(out), size) : "";
-  faopt_free(out);
-  faopt_free(manifest);
-  return cuda;
-}
-
-TEST(Runtime, SoftmaxOverlapFollowsTheEnvironment) {
-  const char *causal = R"({"name": "rt_overlap", "dtype": "bf16",
-      "head_dim": 128, "mask": "causal"})";
-  // With the overlap, S is waited for while P V still runs.
-  const std::string overlapped = "mma_wait<1>";
-  {
-    ScopedEnv unset("FAOPT_SOFTMAX_OVERLAP", nullptr);
-    EXPECT_NE(sm90aCuda(causal).find(overlapped), std::string::npos);
-  }
-  {
-    ScopedEnv off("FAOPT_SOFTMAX_OVERLAP", "0");
-    EXPECT_EQ(sm90aCuda(causal).find(overlapped), std::string::npos);
-  }
-  {
-    ScopedEnv on("FAOPT_SOFTMAX_OVERLAP", "1");
-    EXPECT_NE(sm90aCuda(causal).find(overlapped), std::string::npos);
-  }
-  {
-    // Another value: reported once, read as unset (with the overlap).
-    ScopedEnv bad("FAOPT_SOFTMAX_OVERLAP", "no"), loud("FAOPT_QUIET", nullptr);
-    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
-    EXPECT_NE(cuda.find(overlapped), std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_SOFTMAX_OVERLAP=no is not 0 or 1; "
-                   "using 1\n");
-  }
-}
-
-TEST(Runtime, RoundedPFollowsTheEnvironment) {
-  const char *causal = R"({"name": "rt_rounded_p", "dtype": "bf16",
-      "head_dim": 128, "mask": "causal"})";
-  // With rounded-p the kv loop carries P packed (faopt::OperandA).
-  const std::string packed = "faopt::OperandA<";
-  {
-    ScopedEnv unset("FAOPT_ROUNDED_P", nullptr);
-    EXPECT_NE(sm90aCuda(causal).find(packed), std::string::npos);
-  }
-  {
-    ScopedEnv on("FAOPT_ROUNDED_P", "1");
-    EXPECT_NE(sm90aCuda(causal).find(packed), std::string::npos);
-  }
-  {
-    ScopedEnv off("FAOPT_ROUNDED_P", "0");
-    EXPECT_EQ(sm90aCuda(causal).find(packed), std::string::npos);
-  }
-}
-
-TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
-  const char *window = R"({"name": "rt_window", "dtype": "bf16",
-      "head_dim": 128, "params": {"w": "int"},
-      "mask": ["causal", {"type": "sliding_window", "left": "w"}]})";
-  const char *causal = R"({"name": "rt_causal", "dtype": "bf16",
-      "head_dim": 128, "mask": "causal"})";
-  const std::string rows = "faopt::map_positions_in_rows<";
-  auto hasRows = [&](const char *spec) {
-    return sm90aCuda(spec).find(rows) != std::string::npos;
-  };
-  {
-    // Unset: bands only (docs/performance.md item 40).
-    ScopedEnv unset("FAOPT_ROW_BOUND_MASKS", nullptr);
-    EXPECT_TRUE(hasRows(window));
-    EXPECT_FALSE(hasRows(causal));
-  }
-  {
-    ScopedEnv on("FAOPT_ROW_BOUND_MASKS", "1");
-    EXPECT_TRUE(hasRows(window));
-    EXPECT_TRUE(hasRows(causal));
-  }
-  {
-    ScopedEnv off("FAOPT_ROW_BOUND_MASKS", "0");
-    EXPECT_FALSE(hasRows(window));
-    EXPECT_FALSE(hasRows(causal));
-  }
-  {
-    // Another value: reported once, read as unset.
-    ScopedEnv bad("FAOPT_ROW_BOUND_MASKS", "on"), loud("FAOPT_QUIET", nullptr);
-    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
-    EXPECT_EQ(cuda.find(rows), std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_ROW_BOUND_MASKS=on is not 0 or 1; "
-                   "using the default (band masks only)\n");
-    EXPECT_TRUE(hasRows(window)); // the default, not 0
-  }
-}
-
-/// FAOPT_DEPENDENT_LAUNCH is read when a context is created (with or
-/// without a GPU); a value other than 0, kernel or 1 is reported once.
-TEST(Runtime, DependentLaunchSwitchReportsUnknownValues) {
-  ScopedEnv bad("FAOPT_DEPENDENT_LAUNCH", "yes"), loud("FAOPT_QUIET", nullptr);
-  auto [ignored, err] = twiceCapturingStderr([] {
-    faopt_context *ctx = nullptr;
-    EXPECT_EQ(faopt_context_create(nullptr, &ctx), FAOPT_SUCCESS)
-        << faopt_last_error();
-    faopt_context_destroy(ctx);
-    return std::string();
-  });
-  EXPECT_EQ(err, "faopt: warning: FAOPT_DEPENDENT_LAUNCH=yes is not 0, kernel "
-                 "or 1; using 1\n");
 }
 
 TEST(Runtime, InvalidSpecAndOptions) {
