@@ -54,7 +54,7 @@ Variant blockSparse(const char *name, std::vector<int32_t> layout) {
               return layout[(q / blk) * nb + kv / blk] != 0;
             },
             "layout",
-            layout,
+            std::move(layout),
             {nb, nb}};
   return v;
 }

@@ -70,7 +70,11 @@ bool readsTensors(Region &mask) {
 /// through tensor reads: some comparison's operands depend on both q and
 /// kv, following every op but memref.load (whose result is data). Causal,
 /// windows and prefixes do; `doc[q] == doc[kv]` and a layout read at
-/// (q / B, kv / B) alone do not.
+/// (q / B, kv / B) alone do not. A heuristic for the program order only
+/// (attn-schedule-grid), never for correctness: a table read at q - kv
+/// counts as data (unmarked), and a compare on a flattened layout index
+/// that mixes q and kv would mark a layout (keeping the longest-first
+/// order it does not need).
 bool kvBoundedByQ(Block &mask) {
   if (mask.getNumArguments() < 4)
     return false;
@@ -79,15 +83,22 @@ bool kvBoundedByQ(Block &mask) {
   deps[mask.getArgument(2)] = kQ;
   deps[mask.getArgument(3)] = kKv;
   bool bounded = false;
+  // Post-order: an op's regions are visited before it, so what they yield
+  // is known when the op's results are set.
   mask.walk([&](Operation *op) {
     if (isa<memref::LoadOp>(op))
       return;
     unsigned d = 0;
     for (Value o : op->getOperands())
       d |= deps.lookup(o);
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        if (!block.empty() && block.back().hasTrait<OpTrait::IsTerminator>())
+          for (Value y : block.back().getOperands())
+            d |= deps.lookup(y);
     for (Value r : op->getResults())
       deps[r] = d;
-    if (isa<arith::CmpIOp>(op) && d == (kQ | kKv))
+    if (isa<arith::CmpIOp, arith::CmpFOp>(op) && d == (kQ | kKv))
       bounded = true;
   });
   return bounded;

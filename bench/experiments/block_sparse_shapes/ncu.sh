@@ -18,5 +18,8 @@ for p in - 1; do
     -k 'regex:^var_block_sparse$' --metrics "$metrics" --csv --page raw \
     "$root/bin/faopt-bench" --only block-sparse-shapes --reps 3 \
     > "$out/ncu_persistent$p.csv" 2> "$out/ncu_persistent$p.log" || true
+  # ncu's exit status is not the profile's: say when nothing was measured.
+  grep -q '"gpu__time_duration.sum"' "$out/ncu_persistent$p.csv" ||
+    echo "ncu.sh: no counters for FAOPT_PERSISTENT=$p (see ncu_persistent$p.log)" >&2
 done
 unset FAOPT_PERSISTENT

@@ -19,10 +19,10 @@ for r in $(seq 1 "$rounds"); do
     if [ "$p" = - ]; then unset FAOPT_PERSISTENT; else export FAOPT_PERSISTENT=$p; fi
     FAOPT_CACHE_DIR=/tmp/bss_cache_$p "$root/bin/faopt-bench" --only block-sparse-shapes \
       > "$out/shapes_persistent${p}_round$r.txt" 2>&1
-    grep '^variant' "$out/shapes_persistent${p}_round$r.txt" | sed "s/^/[persistent=$p round $r] /"
+    grep '^variant' "$out/shapes_persistent${p}_round$r.txt" | sed "s/^/[persistent=$p round $r] /" || true
   done
 done
 unset FAOPT_PERSISTENT
 FAOPT_PERSISTENT=0 FAOPT_CACHE_DIR=/tmp/bss_cache_0 "$root/bin/faopt-bench" --only variants \
   > "$out/variants_persistent0.txt" 2>&1
-grep '^variant' "$out/variants_persistent0.txt" | sed "s/^/[persistent=0] /"
+grep '^variant' "$out/variants_persistent0.txt" | sed "s/^/[persistent=0] /" || true

@@ -124,11 +124,14 @@ struct AttnScheduleGridPass
     // ... but enough of them that a group is several waves of programs,
     // unless run-time lists drive the kernel and its mask does not bound kv
     // by q (no order of the lengths to follow; attn-block-lists says which).
-    bool unordered = false;
+    bool lists = false, ordered = false;
     for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      if (auto lists =
-              fn.getArgAttrOfType<DictionaryAttr>(i, "attn.block_lists"))
-        unordered = !lists.get("kv_range_follows_q");
+      if (auto dict =
+              fn.getArgAttrOfType<DictionaryAttr>(i, "attn.block_lists")) {
+        lists = true;
+        ordered |= static_cast<bool>(dict.get("kv_range_follows_q"));
+      }
+    bool unordered = lists && !ordered;
     Value minPrograms =
         cst(unordered ? 1 : std::max<int64_t>(minGroupPrograms, 1));
     Value nq1 = arith::MaxSIOp::create(b, loc, nq, one);

@@ -87,13 +87,14 @@ func.func @not_a_kernel(%n: index) {
 // min-group-programs (its programs' lengths come from the data; the floor's
 // one group of all heads cost a random block layout its L2 reuse).
 // CHECK-LABEL: func.func @lists(
+// CHECK-NOT:     arith.constant 64 : index
 // CHECK:         %[[LHALF:.*]] = arith.constant 524288 : index
 // CHECK:         %[[LBUDGET:.*]] = arith.muli %[[LHALF]]
 // CHECK:         %[[LFIT:.*]] = arith.divui %[[LBUDGET]]
+// CHECK-NOT:     arith.constant 64 : index
 // CHECK:         %[[LNQ1:.*]] = arith.maxsi %{{.*}}, %{{.*}}
 // CHECK:         %[[LWAVES:.*]] = arith.ceildivui %c1{{(_[0-9]+)?}}, %[[LNQ1]]
 // CHECK:         %[[LG0:.*]] = arith.maxsi %[[LFIT]], %[[LWAVES]]
-// CHECK-NOT:     arith.constant 64 : index
 // CHECK:         scf.forall
 func.func @lists(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = false, per_head = false}}) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
   %c0 = arith.constant 0 : index

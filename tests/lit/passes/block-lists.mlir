@@ -180,3 +180,55 @@ func.func @causal_doc(%ids: memref<?x?xi32>, %nq: index, %nbh: index, %sk: index
   } {attn.grid}
   return
 }
+
+// -----
+
+// A block layout (layout[q / 128, kv / 64] != 0): q and kv meet only in a
+// tensor read, so the lists carry no kv_range_follows_q (their programs'
+// lengths come from the data; attn-schedule-grid groups them for the L2).
+
+// CHECK-LABEL: func.func @layout(
+// CHECK-SAME:      memref<?x?x?x?xi32> {attn.block_lists = {per_batch = false, per_head = false}})
+func.func @layout(%l: memref<?x?xi32>, %nq: index, %nbh: index, %sk: index)
+    attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 64, warps = 4, stages = 2>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c63 = arith.constant 63 : index
+  %c64 = arith.constant 64 : index
+  %c127 = arith.constant 127 : index
+  %c128 = arith.constant 128 : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c128 : index
+    %q1 = arith.addi %q0, %c127 : index
+    %lo, %hi = attn.mask_kv_range(%c0, %c0) q[%q0, %q1] kv_bound %sk block 64 params(%l : memref<?x?xi32>) {
+    ^bb0(%bi: index, %hi_: index, %q: index, %kv: index, %t: memref<?x?xi32>):
+      %c128_ = arith.constant 128 : index
+      %c64_ = arith.constant 64 : index
+      %zero = arith.constant 0 : i32
+      %i = arith.floordivsi %q, %c128_ : index
+      %j = arith.floordivsi %kv, %c64_ : index
+      %x = memref.load %t[%i, %j] : memref<?x?xi32>
+      %on = arith.cmpi ne, %x, %zero : i32
+      attn.yield %on : i1
+    }
+    scf.for %kb = %lo to %hi step %c1 {
+      %k0 = arith.muli %kb, %c64 : index
+      %k1 = arith.addi %k0, %c63 : index
+      %any, %all = attn.mask_block_class(%c0, %c0) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk params(%l : memref<?x?xi32>) {
+      ^bb0(%bi: index, %hi_: index, %q: index, %kv: index, %t: memref<?x?xi32>):
+        %c128_ = arith.constant 128 : index
+        %c64_ = arith.constant 64 : index
+        %zero = arith.constant 0 : i32
+        %i = arith.floordivsi %q, %c128_ : index
+        %j = arith.floordivsi %kv, %c64_ : index
+        %x = memref.load %t[%i, %j] : memref<?x?xi32>
+        %on = arith.cmpi ne, %x, %zero : i32
+        attn.yield %on : i1
+      }
+      scf.if %any {
+        "test.use"(%k0, %all) : (index, i1) -> ()
+      }
+    }
+  } {attn.grid}
+  return
+}
