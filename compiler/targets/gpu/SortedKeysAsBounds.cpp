@@ -283,9 +283,18 @@ struct AttnSortedKeysAsBoundsPass
     for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
       if (kernel.getArgAttr(i, "attn.block_lists"))
         listsArg = i;
-    if (!listsArg || builder.getNumArguments() != *listsArg + 1 ||
-        !builder.getArgAttr(*listsArg, "attn.block_lists"))
+    if (!listsArg)
       return;
+    if (builder.getNumArguments() != *listsArg + 1 ||
+        !builder.getArgAttr(*listsArg, "attn.block_lists")) {
+      // attn-block-lists gives the builder the kernel's arguments up to the
+      // lists; anything else is a pipeline bug, which must not cost the
+      // kernel its key ranges silently (as the hand-out's counter did).
+      kernel.emitWarning() << "attn-sorted-keys-as-bounds: the list builder's "
+                              "arguments do not end with the kernel's lists "
+                              "argument; the kernel keeps its key compare";
+      return;
+    }
     auto rowsAttr =
         kernel.getArgAttrOfType<DictionaryAttr>(*listsArg, "attn.block_lists");
     if (!rowsAttr || rowsAttr.get("key_range_rows"))
