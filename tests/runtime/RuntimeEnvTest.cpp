@@ -20,20 +20,29 @@ namespace {
 
 using namespace faopt_test;
 using faopt::test::ScopedEnv;
-/// The manifest faopt_compile writes for `spec` on sm90a (CUDA only: the
-/// manifest's launch facts need no NVRTC).
-std::string sm90aManifest(const char *spec) {
+
+/// What faopt_compile writes for `spec` on sm90a as CUDA (no NVRTC needed):
+/// the source and the manifest (its launch facts).
+struct Sm90aCuda {
+  std::string source, manifest;
+};
+Sm90aCuda compileSm90aCuda(const char *spec) {
   void *out = nullptr;
   size_t size = 0;
   char *manifest = nullptr;
   EXPECT_EQ(faopt_compile(spec, "sm90a", "cuda", &out, &size, &manifest),
             FAOPT_SUCCESS)
       << faopt_last_error();
-  std::string m = manifest ? manifest : "";
+  Sm90aCuda got{out ? std::string(static_cast<const char *>(out), size) : "",
+                manifest ? manifest : ""};
   faopt_free(out);
   faopt_free(manifest);
-  return m;
+  return got;
 }
+std::string sm90aManifest(const char *spec) {
+  return compileSm90aCuda(spec).manifest;
+}
+std::string sm90aCuda(const char *spec) { return compileSm90aCuda(spec).source; }
 
 /// Runs `compile` twice with stderr captured (a bad environment value is
 /// reported once, not per compile): the first result and what was printed.
@@ -107,64 +116,47 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
             std::string::npos);
 }
 
-/// The CUDA C++ faopt_compile writes for `spec` on sm90a.
-std::string sm90aCuda(const char *spec) {
-  void *out = nullptr;
-  size_t size = 0;
-  char *manifest = nullptr;
-  EXPECT_EQ(faopt_compile(spec, "sm90a", "cuda", &out, &size, &manifest),
-            FAOPT_SUCCESS)
-      << faopt_last_error();
-  std::string cuda = out ? std::string(static_cast<const char *>(out), size) : "";
-  faopt_free(out);
-  faopt_free(manifest);
-  return cuda;
+/// A boolean switch that is on by default (`var` unset or 1: `marker` in
+/// the sm90a CUDA of `spec`; 0: not), and any other value reported once on
+/// stderr and read as unset.
+void expectSwitchOnByDefault(const char *var, const char *spec,
+                             const std::string &marker) {
+  SCOPED_TRACE(var);
+  {
+    ScopedEnv unset(var, nullptr);
+    EXPECT_NE(sm90aCuda(spec).find(marker), std::string::npos);
+  }
+  {
+    ScopedEnv on(var, "1");
+    EXPECT_NE(sm90aCuda(spec).find(marker), std::string::npos);
+  }
+  {
+    ScopedEnv off(var, "0");
+    EXPECT_EQ(sm90aCuda(spec).find(marker), std::string::npos);
+  }
+  {
+    ScopedEnv bad(var, "no"), loud("FAOPT_QUIET", nullptr);
+    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(spec); });
+    EXPECT_NE(cuda.find(marker), std::string::npos);
+    EXPECT_EQ(err, std::string("faopt: warning: ") + var +
+                       "=no is not 0 or 1; using 1\n");
+  }
 }
 
 TEST(Runtime, SoftmaxOverlapFollowsTheEnvironment) {
-  const char *causal = R"({"name": "rt_overlap", "dtype": "bf16",
-      "head_dim": 128, "mask": "causal"})";
   // With the overlap, S is waited for while P V still runs.
-  const std::string overlapped = "mma_wait<1>";
-  {
-    ScopedEnv unset("FAOPT_SOFTMAX_OVERLAP", nullptr);
-    EXPECT_NE(sm90aCuda(causal).find(overlapped), std::string::npos);
-  }
-  {
-    ScopedEnv off("FAOPT_SOFTMAX_OVERLAP", "0");
-    EXPECT_EQ(sm90aCuda(causal).find(overlapped), std::string::npos);
-  }
-  {
-    ScopedEnv on("FAOPT_SOFTMAX_OVERLAP", "1");
-    EXPECT_NE(sm90aCuda(causal).find(overlapped), std::string::npos);
-  }
-  {
-    // Another value: reported once, read as unset (with the overlap).
-    ScopedEnv bad("FAOPT_SOFTMAX_OVERLAP", "no"), loud("FAOPT_QUIET", nullptr);
-    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
-    EXPECT_NE(cuda.find(overlapped), std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_SOFTMAX_OVERLAP=no is not 0 or 1; "
-                   "using 1\n");
-  }
+  expectSwitchOnByDefault("FAOPT_SOFTMAX_OVERLAP",
+                          R"({"name": "rt_overlap", "dtype": "bf16",
+                              "head_dim": 128, "mask": "causal"})",
+                          "mma_wait<1>");
 }
 
 TEST(Runtime, RoundedPFollowsTheEnvironment) {
-  const char *causal = R"({"name": "rt_rounded_p", "dtype": "bf16",
-      "head_dim": 128, "mask": "causal"})";
   // With rounded-p the kv loop carries P packed (faopt::OperandA).
-  const std::string packed = "faopt::OperandA<";
-  {
-    ScopedEnv unset("FAOPT_ROUNDED_P", nullptr);
-    EXPECT_NE(sm90aCuda(causal).find(packed), std::string::npos);
-  }
-  {
-    ScopedEnv on("FAOPT_ROUNDED_P", "1");
-    EXPECT_NE(sm90aCuda(causal).find(packed), std::string::npos);
-  }
-  {
-    ScopedEnv off("FAOPT_ROUNDED_P", "0");
-    EXPECT_EQ(sm90aCuda(causal).find(packed), std::string::npos);
-  }
+  expectSwitchOnByDefault("FAOPT_ROUNDED_P",
+                          R"({"name": "rt_rounded_p", "dtype": "bf16",
+                              "head_dim": 128, "mask": "causal"})",
+                          "faopt::OperandA<");
 }
 
 TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
