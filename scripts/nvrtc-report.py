@@ -13,7 +13,10 @@ docs/performance.md item 49).
   scripts/nvrtc-report.py /tmp/k.cu /tmp/hdr [extra NVRTC options...]
 
 The options are the runtime's (compiler/targets/gpu/Nvrtc.cpp
-nvrtcOptions) for sm_90a; pass --arch=sm_80 first to change the target.
+nvrtcOptions) for sm_90a; pass --arch=sm_80 first to change the target,
+and --cubin=FILE (first, or after --arch) to keep the cubin, e.g. to see
+where the spills sit:
+  nvdisasm -c FILE | grep -n 'STL\|LDL\|HGMMA\|BRA'
 """
 import ctypes
 import os
@@ -28,6 +31,9 @@ def main(argv):
     arch = "sm_90a"
     if extra and extra[0].startswith("--arch="):
         arch, extra = extra[0].split("=", 1)[1], extra[1:]
+    cubin = None
+    if extra and extra[0].startswith("--cubin="):
+        cubin, extra = extra[0].split("=", 1)[1], extra[1:]
     cuda = os.environ.get("CUDA_HOME", "/usr/local/cuda")
     lib = ctypes.CDLL(os.path.join(cuda, "lib64", "libnvrtc.so"))
     prog = ctypes.c_void_p()
@@ -49,6 +55,12 @@ def main(argv):
         if rc != 0 or any(k in line for k in
                           ("entry function", "spill", "Used", "C7513")):
             print(line)
+    if rc == 0 and cubin:
+        lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
+        data = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetCUBIN(prog, data)
+        with open(cubin, "wb") as f:
+            f.write(data.raw[:size.value])
     return 0 if rc == 0 else 1
 
 
