@@ -220,6 +220,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.blockKv = options.blockKv;
   pipeline.softmaxOverlap = options.softmaxOverlap;
   pipeline.roundedP = options.roundedP;
+  pipeline.dropListedTileTerms = options.dropListedTileTerms;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;
   pipeline.rowBoundMasks = options.rowBoundMasks;

@@ -191,6 +191,11 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
     pm.addNestedPass<func::FuncOp>(createAttnDecompose());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
+    if (options.dropListedTileTerms ||
+        targetKindOf(options.target) == TargetKind::CPU) {
+      pm.addNestedPass<func::FuncOp>(createAttnDropListedTileTerms());
+      pm.addPass(createCanonicalizerPass());
+    }
   }
   if (!upTo(Stage::Lowered))
     return;
@@ -238,6 +243,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<bool> roundedP{*this, "rounded-p",
                         llvm::cl::desc("attn-overlap-softmax's rounded-p"),
                         llvm::cl::init(true)};
+  Option<bool> dropListedTileTerms{
+      *this, "drop-listed-tile-terms",
+      llvm::cl::desc("GPU targets: run attn-drop-listed-tile-terms (the cpu "
+                     "target always does)"),
+      llvm::cl::init(false)};
   Option<PersistentMode> persistent{
       *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
       llvm::cl::init(PersistentMode::Auto),
@@ -276,6 +286,7 @@ void registerPipelines() {
         options.blockKv = o.blockKv;
         options.softmaxOverlap = o.softmaxOverlap;
         options.roundedP = o.roundedP;
+        options.dropListedTileTerms = o.dropListedTileTerms;
         options.persistent = o.persistent;
         options.qStages = o.qStages;
         options.rowBoundMasks = o.rowBoundMasks;

@@ -36,6 +36,9 @@ struct PipelineOptions {
   int64_t blockKv = 0; // 0: the target chooses
   bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
   bool roundedP = true; // GPU: its rounded-p (docs/performance.md item 50)
+  // GPU: run attn-drop-listed-tile-terms (the CPU target always does;
+  // opt-in on GPUs until timed, docs/performance.md item 52).
+  bool dropListedTileTerms = false;
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   // GPU: Q tiles per persistent worker (2: the next program's Q lands

@@ -79,6 +79,14 @@ cl::opt<bool> noRoundedP(
              "comparisons and diagnosis, docs/performance.md item 50; the "
              "runtime: $FAOPT_ROUNDED_P=0)"),
     cl::init(false));
+cl::opt<bool> dropListedTileTerms(
+    "drop-listed-tile-terms",
+    cl::desc("GPU targets: in kernels driven by kv-block lists, drop the mask "
+             "terms every listed tile satisfies (a block layout's) from the "
+             "per-score map (attn-drop-listed-tile-terms; opt-in until "
+             "timed, docs/performance.md item 52; the runtime: "
+             "$FAOPT_DROP_LISTED_TERMS=1)"),
+    cl::init(false));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
     cl::desc("sm90a, TMA kernels: every mask that is only per-row kv bounds "
@@ -184,6 +192,7 @@ template <typename Options> Options commonOptions() {
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
   options.roundedP = !noRoundedP;
+  options.dropListedTileTerms = dropListedTileTerms;
   options.persistent = persistentMode();
   options.qStages = qStages;
   options.rowBoundMasks = rowBoundMode();

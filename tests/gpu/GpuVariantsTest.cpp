@@ -204,11 +204,13 @@ void expectNamedVariantsMatch(std::initializer_list<const char *> names,
     own.name += "_" + suffix;
     Result<Kernel> kernel = context().kernel(specFor(own));
     ASSERT_TRUE(kernel) << kernel.status().message();
-    if (context().target() == "sm90a")
-      for (const char *expected : manifestHas)
+    if (context().target() == "sm90a") {
+      for (const char *expected : manifestHas) {
         EXPECT_NE(std::string(kernel->info().manifest).find(expected),
                   std::string::npos)
             << otherwise << " (no " << expected << " in the manifest)";
+      }
+    }
     expectMatchesReference(own, *kernel);
   }
 }
@@ -251,4 +253,21 @@ TEST(GpuVariantsRuntime, F32PMatchesTheReference) {
       "rounded-p although FAOPT_ROUNDED_P=0, or ptxas serialised the wgmmas");
 }
 
+
+/// attn-drop-listed-tile-terms (FAOPT_DROP_LISTED_TERMS=1, opt-in until
+/// timed: docs/performance.md item 52): block layouts whose blocks are a
+/// multiple of the tile lose their per-score read in listed tiles; every
+/// block-sparse case (layouts per head and broadcast, blocks of the tile,
+/// smaller and uneven ones that must keep the read, static layouts, empty
+/// rows and columns, many programs) against the reference.
+TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv drop("FAOPT_DROP_LISTED_TERMS", "1");
+  expectNamedVariantsMatch(
+      {"block_sparse_per_head", "block_sparse_broadcast_causal_small_blocks_gqa",
+       "block_sparse_per_head_window_d128", "block_sparse_2d_empty_row",
+       "block_sparse_static_causal", "block_sparse_per_head_many_programs",
+       "block_sparse_empty_column_unread"},
+      "dropped_terms", {}, "");
+}
 } // namespace

@@ -211,4 +211,32 @@ TEST(Runtime, DependentLaunchSwitchReportsUnknownValues) {
                  "or 1; using 1\n");
 }
 
+
+TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
+  // A block layout of the tile's size: with the pass, the masked map of a
+  // listed tile no longer reads the layout (its only tensor read).
+  const char *sparse = R"({"name": "rt_sparse", "dtype": "bf16",
+      "head_dim": 128, "tensors": {"layout": {"dtype": "int32", "shape":
+      ["seqlen_q/128", "seqlen_k/128"]}}, "sparsity": {"block": [128, 128],
+      "layout": "layout"}})";
+  auto maskedMapReads = [&] {
+    std::string cuda = sm90aCuda(sparse);
+    size_t at = cuda.find("_masked_logits(float");
+    size_t end = cuda.find("\n}", at);
+    return at != std::string::npos &&
+           cuda.substr(at, end - at).find("faopt::load(") != std::string::npos;
+  };
+  {
+    ScopedEnv unset("FAOPT_DROP_LISTED_TERMS", nullptr);
+    EXPECT_TRUE(maskedMapReads());
+  }
+  {
+    ScopedEnv on("FAOPT_DROP_LISTED_TERMS", "1");
+    EXPECT_FALSE(maskedMapReads());
+  }
+  {
+    ScopedEnv off("FAOPT_DROP_LISTED_TERMS", "0");
+    EXPECT_TRUE(maskedMapReads());
+  }
+}
 } // namespace
