@@ -74,6 +74,15 @@ bool roundedPFromEnv() {
                              true, reported, "0 or 1", "1");
 }
 
+/// $FAOPT_DROP_LISTED_TERMS=1: attn-drop-listed-tile-terms (opt-in until
+/// timed; docs/performance.md item 52); unset or 0: not.
+bool dropListedTermsFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_DROP_LISTED_TERMS",
+                             {{"1", true}, {"0", false}}, false, reported,
+                             "0 or 1", "0");
+}
+
 /// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and
 /// attn-unswitch-masked-blocks for band masks, docs/performance.md item
 /// 40), 1 (every bounds-only mask) or 0 (none).
@@ -127,6 +136,7 @@ int64_t qStagesFromEnv() {
 void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.softmaxOverlap = softmaxOverlapFromEnv();
   options.roundedP = roundedPFromEnv();
+  options.dropListedTileTerms = dropListedTermsFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
   options.rowBoundMasks = rowBoundMasksFromEnv();
@@ -145,6 +155,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "no-softmax-overlap ";
   if (compile.roundedP)
     options += "rounded-p ";
+  if (compile.dropListedTileTerms)
+    options += "drop-listed-tile-terms ";
   options += std::string("row-bound-masks=") +
              faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);

@@ -36,7 +36,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace faopt {
@@ -205,13 +204,7 @@ struct AttnDropListedTileTermsPass
     if (!yes)
       return;
     // The replaced conjuncts' reads and arithmetic are dead now.
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator())
-      ops.push_back(&op);
-    for (Operation *op : llvm::reverse(ops))
-      if (op->use_empty() &&
-          (isMemoryEffectFree(op) || isa<memref::LoadOp, memref::DimOp>(op)))
-        op->erase();
+    faopt::eraseUnusedReads(body);
   }
 };
 

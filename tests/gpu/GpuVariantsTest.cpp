@@ -253,13 +253,13 @@ TEST(GpuVariantsRuntime, F32PMatchesTheReference) {
       "rounded-p although FAOPT_ROUNDED_P=0, or ptxas serialised the wgmmas");
 }
 
-
 /// attn-drop-listed-tile-terms (FAOPT_DROP_LISTED_TERMS=1, opt-in until
 /// timed: docs/performance.md item 52): block layouts whose blocks are a
 /// multiple of the tile lose their per-score read in listed tiles; every
 /// block-sparse case (layouts per head and broadcast, blocks of the tile,
 /// smaller and uneven ones that must keep the read, static layouts, empty
-/// rows and columns, many programs) against the reference.
+/// rows and columns, many programs) against the reference; and two of them
+/// handed out (FAOPT_PERSISTENT=1), the combination to be timed.
 TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv drop("FAOPT_DROP_LISTED_TERMS", "1");
@@ -269,5 +269,10 @@ TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
        "block_sparse_static_causal", "block_sparse_per_head_many_programs",
        "block_sparse_empty_column_unread"},
       "dropped_terms", {}, "");
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", "1");
+  expectNamedVariantsMatch(
+      {"block_sparse_per_head_many_programs", "block_sparse_empty_column_unread"},
+      "dropped_terms_handed_out", {"\"program_counter\": true"},
+      "not handed out");
 }
 } // namespace
