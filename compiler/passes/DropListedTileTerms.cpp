@@ -1,31 +1,36 @@
 //===- DropListedTileTerms.cpp - mask terms every listed tile satisfies ---===//
 //
-// attn-block-lists leaves a list-driven kv loop whose partial tiles apply
-// the whole mask per score:
+// attn-block-lists leaves a list-driven kv loop whose updates apply the
+// whole mask to a partial tile, per score:
 //
-//   %e  = memref.load %lists[%b', %h', %qb, %i + 1]   // 2 * kb + partial
-//   %kv0 = (index_cast (%e >> 1)) * block_kv
-//   attn.tile_map %s at(%b, %h, %qb * block_q, %kv0) {
-//     select(L[b, h, q / 128, kv / 128] != 0 && kv < seqlen_k, x, -inf)
-//   }
+//   %n = memref.load %lists[%b', %h', %qb, 0]
+//   scf.for %i = 0 to index_cast(%n) {
+//     %e   = memref.load %lists[%b', %h', %qb, %i + 1]   // 2 * kb + partial
+//     %kv0 = index_cast(%e >> 1) * block_kv
+//     attn.online_update ... at(%b, %h, %qb * block_q, %kv0) masked ...
+//       mask { L[b, h, q / 128, kv / 128] != 0 && ... }
 //
-// A conjunct that reaches q only through `q / B` (B a multiple of block_q)
-// and kv only through `kv / B'` (B' a multiple of block_kv) is one value
-// over the tile. The list builder classifies the tile with the same mask
-// by interval arithmetic (MaskIntervals), and on single values that is
-// exact for the ops below (a tensor read is bounded by the entries of its
-// index box: one entry here). So if the conjunct were false on the tile,
-// the builder would have found the whole mask false there, and the tile
-// would not be listed: in the map of a listed tile the conjunct is true.
+// A conjunct of the mask that reaches q only through `q / B` (B a multiple
+// of block_q) and kv only through `kv / B'` (B' a multiple of block_kv) is
+// one value over the tile. The list builder classifies the tile with a
+// copy of the same mask region by interval arithmetic (MaskIntervals), and
+// on single values that is exact for the ops below (a tensor read is
+// bounded by the entries of its index box: one entry here). So were the
+// conjunct false on the tile, the builder would have found the whole mask
+// false there and not listed the tile: in a listed tile it is true, and
+// this pass replaces it by `true` in the update's mask region.
 //
-// Only conjuncts that read a tensor are replaced (the others are cheap per
-// score), and only when every op computing them is one the interval
-// analysis models exactly on single values: index add/sub/mul, division by
-// a non-zero constant, min/max, signed or equality compares, select, i1
-// and/or/xor, index casts, integer tensor reads and sizes of tensor inputs.
-// Anything else (an unsigned compare, a remainder, a float) could be
-// "may be either" in the builder, which would list the tile without proving
-// the conjunct true.
+// The mask region is isolated from above (its tensors and sizes are
+// parameters, as in the builder's copy), and the logits region, where a
+// score modifier's own conditions live, is never touched. Only conjuncts
+// that read a tensor are replaced (the others are cheap per score), and
+// only when every op computing them is modelled exactly on single values:
+// index add/sub/mul/min/max, division by a non-zero constant, signed or
+// equality compares of indices, select, i1 and/or/xor, index casts of
+// integer tensor reads, those reads, and sizes of tensor parameters at a
+// constant dimension. Anything else (an unsigned compare, a remainder, a
+// float) could be "may be either" in the builder, which would list the
+// tile without proving the conjunct true.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/passes/Passes.h"
@@ -35,6 +40,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -48,46 +54,64 @@ using namespace faopt::attn;
 
 namespace {
 
-/// `v` is `x * c` (either order) with c a positive multiple of `block`;
-/// returns x.
-Value timesMultipleOf(Value v, int64_t block) {
+bool isConstant(Value v, int64_t c) {
+  APInt x;
+  return matchPattern(v, m_ConstantInt(&x)) && x.getSExtValue() == c;
+}
+
+/// `v` is `x * c` (either order) with c exactly `factor`; returns x.
+Value timesExactly(Value v, int64_t factor) {
   auto mul = v.getDefiningOp<arith::MulIOp>();
   if (!mul)
     return {};
-  APInt c;
-  if (matchPattern(mul.getRhs(), m_ConstantInt(&c)) &&
-      c.getSExtValue() > 0 && c.getSExtValue() % block == 0)
+  if (isConstant(mul.getRhs(), factor))
     return mul.getLhs();
-  if (matchPattern(mul.getLhs(), m_ConstantInt(&c)) &&
-      c.getSExtValue() > 0 && c.getSExtValue() % block == 0)
+  if (isConstant(mul.getLhs(), factor))
     return mul.getRhs();
   return {};
 }
 
-/// The list entry a tile's column comes from: `kv0 = index_cast(e >> 1) *
-/// block_kv` with `e` a load of `lists`. (A multiple of block_kv would do:
-/// the builder's blocks are the kernel's tiles, so it is block_kv.)
+/// The list entry a tile's first column comes from: `kv0 = index_cast(e >>
+/// 1) * block_kv`, `e = lists[b', h', qb, i + 1]` with i the induction
+/// variable of an enclosing loop from 0 to that list row's count,
+/// `lists[b', h', qb, 0]`: a tile the builder listed.
 memref::LoadOp listEntryOf(Value kv0, Value lists, int64_t blockKv) {
-  auto mul = kv0.getDefiningOp<arith::MulIOp>();
-  APInt c;
-  if (!mul || !matchPattern(mul.getRhs(), m_ConstantInt(&c)) ||
-      c.getSExtValue() != blockKv)
-    return {};
-  auto cast = mul.getLhs().getDefiningOp<arith::IndexCastOp>();
+  Value kb = timesExactly(kv0, blockKv);
+  auto cast = kb ? kb.getDefiningOp<arith::IndexCastOp>() : arith::IndexCastOp();
   auto shift = cast ? cast.getIn().getDefiningOp<arith::ShRSIOp>()
                     : arith::ShRSIOp();
-  if (!shift || !matchPattern(shift.getRhs(), m_One()))
+  if (!shift || !isConstant(shift.getRhs(), 1))
     return {};
-  auto load = shift.getLhs().getDefiningOp<memref::LoadOp>();
-  return load && load.getMemRef() == lists ? load : memref::LoadOp();
+  auto entry = shift.getLhs().getDefiningOp<memref::LoadOp>();
+  if (!entry || entry.getMemRef() != lists || entry.getIndices().size() != 4)
+    return {};
+  auto next = entry.getIndices()[3].getDefiningOp<arith::AddIOp>();
+  if (!next || !isConstant(next.getRhs(), 1))
+    return {};
+  auto loop = scf::getForInductionVarOwner(next.getLhs());
+  if (!loop || !loop->isAncestor(entry) ||
+      !isConstant(loop.getLowerBound(), 0) ||
+      !isConstant(loop.getStep(), 1))
+    return {};
+  auto bound = loop.getUpperBound().getDefiningOp<arith::IndexCastOp>();
+  auto count = bound ? bound.getIn().getDefiningOp<memref::LoadOp>()
+                     : memref::LoadOp();
+  if (!count || count.getMemRef() != lists ||
+      count.getIndices().size() != 4 || !isConstant(count.getIndices()[3], 0))
+    return {};
+  for (int i = 0; i < 3; ++i)
+    if (count.getIndices()[i] != entry.getIndices()[i])
+      return {};
+  return entry;
 }
 
-/// Checks the ops computing a conjunct inside a tile_map body: uniform over
-/// the tile and modelled exactly by the builder's interval analysis.
+/// Checks the ops computing a conjunct of a mask region (arguments b, h,
+/// q, kv, then parameters): one value over the tile, and modelled exactly
+/// on single values by the builder's interval analysis.
 struct TermCheck {
-  TermCheck(Block &body, int64_t blockQ, int64_t blockKv)
-      : body(body), blockQ(blockQ), blockKv(blockKv) {}
-  Block &body;
+  TermCheck(Block &mask, int64_t blockQ, int64_t blockKv)
+      : mask(mask), blockQ(blockQ), blockKv(blockKv) {}
+  Block &mask;
   int64_t blockQ, blockKv;
   bool reads = false;
   DenseMap<Value, bool> seen;
@@ -100,30 +124,37 @@ struct TermCheck {
     return r;
   }
 
-  bool multipleDivisor(Value d, int64_t block) {
+  bool isParam(Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && arg.getOwner() == &mask && arg.getArgNumber() >= 4;
+  }
+
+  bool divisorMultipleOf(Value d, int64_t block) {
     APInt c;
     return matchPattern(d, m_ConstantInt(&c)) && c.getSExtValue() > 0 &&
            c.getSExtValue() % block == 0;
   }
 
   bool check(Value v) {
-    if (auto arg = dyn_cast<BlockArgument>(v))
-      // From above: one value for the whole map (a size, a tensor input);
-      // in the body: b and h only (q and kv below, the score never).
-      return arg.getOwner() != &body || arg.getArgNumber() == 1 ||
-             arg.getArgNumber() == 2;
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      // b and h, and the parameters (sizes, run-time scalars: single
+      // values in the builder too); q and kv only through the divisions.
+      unsigned n = arg.getArgNumber();
+      return arg.getOwner() == &mask && n != 2 && n != 3 &&
+             (n < 4 || isa<IndexType, MemRefType>(arg.getType()));
+    }
     Operation *def = v.getDefiningOp();
-    if (def->getBlock() != &body)
-      return true; // computed above the map: one value
+    if (!def || def->getBlock() != &mask)
+      return false;
     Type t = v.getType();
     bool index = t.isIndex(), i1 = t.isInteger(1);
     // q / B and kv / B': one value over the tile.
     if (auto div = dyn_cast<arith::FloorDivSIOp>(def))
       if (auto arg = dyn_cast<BlockArgument>(div.getLhs());
-          arg && arg.getOwner() == &body &&
-          (arg.getArgNumber() == 3 || arg.getArgNumber() == 4))
-        return multipleDivisor(div.getRhs(),
-                               arg.getArgNumber() == 3 ? blockQ : blockKv);
+          arg && arg.getOwner() == &mask &&
+          (arg.getArgNumber() == 2 || arg.getArgNumber() == 3))
+        return divisorMultipleOf(div.getRhs(),
+                                 arg.getArgNumber() == 2 ? blockQ : blockKv);
     bool modelled =
         TypeSwitch<Operation *, bool>(def)
             .Case<arith::ConstantOp>([&](auto) { return index || i1; })
@@ -132,7 +163,8 @@ struct TermCheck {
             .Case<arith::FloorDivSIOp, arith::DivSIOp, arith::CeilDivSIOp>(
                 [&](auto o) {
                   APInt c;
-                  return index && matchPattern(o.getRhs(), m_ConstantInt(&c)) &&
+                  return index &&
+                         matchPattern(o.getRhs(), m_ConstantInt(&c)) &&
                          !c.isZero();
                 })
             .Case<arith::CmpIOp>([&](arith::CmpIOp o) {
@@ -145,18 +177,29 @@ struct TermCheck {
             .Case<arith::AndIOp, arith::OrIOp, arith::XOrIOp>(
                 [&](auto) { return i1; })
             .Case<arith::SelectOp>([&](auto) { return index || i1; })
-            .Case<arith::IndexCastOp>([&](auto) { return index; })
-            .Case<memref::DimOp>([&](auto) { return true; })
+            // A read's range is kept in index values: only its cast.
+            .Case<arith::IndexCastOp>([&](arith::IndexCastOp o) {
+              return index && o.getIn().getDefiningOp<memref::LoadOp>();
+            })
+            .Case<memref::DimOp>([&](memref::DimOp o) {
+              APInt c;
+              return isParam(o.getSource()) &&
+                     matchPattern(o.getIndex(), m_ConstantInt(&c));
+            })
             .Case<memref::LoadOp>([&](memref::LoadOp o) {
               auto elem = dyn_cast<IntegerType>(o.getType());
               reads = true;
-              return elem && elem.getWidth() >= 2 && elem.getWidth() <= 64;
+              return isParam(o.getMemRef()) && elem && elem.getWidth() >= 2 &&
+                     elem.getWidth() <= 64;
             })
             .Default([](Operation *) { return false; });
     return modelled && llvm::all_of(def->getOperands(),
                                     [&](Value o) { return ok(o); });
   }
 };
+
+/// Whether the mask region uses its argument `n` (0: b, 1: h).
+bool uses(Block &mask, unsigned n) { return !mask.getArgument(n).use_empty(); }
 
 struct AttnDropListedTileTermsPass
     : faopt::impl::AttnDropListedTileTermsBase<AttnDropListedTileTermsPass> {
@@ -171,40 +214,45 @@ struct AttnDropListedTileTermsPass
         lists = fn.getArgument(i);
     if (!lists)
       return;
-    fn.walk([&](TileMapOp map) { drop(map, lists, tiling); });
+    fn.walk([&](OnlineUpdateOp update) { drop(update, lists, tiling); });
   }
 
-  void drop(TileMapOp map, Value lists, TilingAttr tiling) {
+  void drop(OnlineUpdateOp update, Value lists, TilingAttr tiling) {
     const int64_t blockQ = tiling.getBlockQ(), blockKv = tiling.getBlockKv();
-    memref::LoadOp entry = listEntryOf(map.getCol(), lists, blockKv);
-    // The tile's rows are its list row's q-block (index 2 of the entry).
-    if (!entry || entry.getIndices().size() != 4 ||
-        timesMultipleOf(map.getRow(), blockQ) != entry.getIndices()[2])
+    if (!update.isTileForm() || update.getPosition().size() != 4 ||
+        update.getMask().empty())
       return;
-    Block &body = map.getBody().front();
-    auto yield = dyn_cast<YieldOp>(body.getTerminator());
-    auto select = yield && yield.getNumOperands() == 1
-                      ? yield.getOperand(0).getDefiningOp<arith::SelectOp>()
-                      : arith::SelectOp();
-    if (!select || select->getBlock() != &body)
+    ValueRange at = update.getPosition();
+    memref::LoadOp entry = listEntryOf(at[3], lists, blockKv);
+    // The tile's rows are the list row's q-block; its b and h those the
+    // row was built for (a row shared by every b or h: the mask reads none).
+    Block &mask = update.getMask().front();
+    if (!entry || mask.getNumArguments() < 4 ||
+        timesExactly(at[2], blockQ) != entry.getIndices()[2])
+      return;
+    for (unsigned n : {0u, 1u}) {
+      Value rowIndex = entry.getIndices()[n];
+      if (rowIndex != at[n] && !(isConstant(rowIndex, 0) && !uses(mask, n)))
+        return;
+    }
+    auto yield = dyn_cast<YieldOp>(mask.getTerminator());
+    if (!yield || yield.getNumOperands() != 1)
       return;
     SmallVector<Value> terms;
-    faopt::collectConjuncts(select.getCondition(), terms);
-    OpBuilder b(&body, body.begin());
+    faopt::collectConjuncts(yield.getOperand(0), terms);
+    OpBuilder b(&mask, mask.begin());
     Value yes;
     for (Value term : terms) {
-      TermCheck check(body, blockQ, blockKv);
-      if (!term.getDefiningOp() || term.getDefiningOp()->getBlock() != &body ||
-          !check.ok(term) || !check.reads)
+      TermCheck check(mask, blockQ, blockKv);
+      if (!check.ok(term) || !check.reads)
         continue;
       if (!yes)
-        yes = arith::ConstantIntOp::create(b, map.getLoc(), 1, 1);
+        yes = arith::ConstantIntOp::create(b, update.getLoc(), 1, 1);
       term.replaceAllUsesWith(yes);
     }
-    if (!yes)
-      return;
     // The replaced conjuncts' reads and arithmetic are dead now.
-    faopt::eraseUnusedReads(body);
+    if (yes)
+      faopt::eraseUnusedReads(mask);
   }
 };
 

@@ -131,20 +131,21 @@ def AttnDropListedTileTerms
     : Pass<"attn-drop-listed-tile-terms", "mlir::func::FuncOp"> {
   let summary = "Drop mask terms a listed tile is known to satisfy";
   let description = [{
-    In a kernel driven by kv-block lists (attn-block-lists), the masked
-    score map of a listed tile still tests every conjunct of the mask per
-    score, among them a block layout's `L[b, h, q / B, kv / B'] != 0`. Such
-    a conjunct is uniform over the tile when B is a multiple of block_q and
-    B' of block_kv, and the list builder evaluates it exactly there (point
+    In a kernel driven by kv-block lists (attn-block-lists), the updates of
+    a listed partial tile apply every conjunct of the mask per score, among
+    them a block layout's `L[b, h, q / B, kv / B'] != 0`. Such a conjunct
+    is uniform over the tile when B is a multiple of block_q and B' of
+    block_kv, and the list builder evaluates it exactly there (point
     intervals, the layout read bounded over a one-entry box), so a tile
     where it is false is never listed: in every listed tile it is true, and
-    this pass replaces it by `true`. Only conjuncts of ops the builder's
-    interval analysis models exactly on single values (index arithmetic,
-    division by constants, signed compares, min/max, select, i1 logic,
-    integer tensor reads, sizes) and that read a tensor. Why: the layout
-    read made the block-sparse d = 128 consumers spill (20 local-memory
-    instructions; handed out, some in the hot loop; 0 without it,
-    docs/performance.md item 52). Opt-in on GPU targets until timed
+    this pass replaces it by `true` in the attn.online_update's mask region
+    (never its logits region). Only conjuncts of ops the builder's interval
+    analysis models exactly on single values (index arithmetic, division by
+    constants, signed compares, min/max, select, i1 logic, integer tensor
+    reads, sizes) and that read a tensor. Why: the layout read made the
+    block-sparse d = 128 consumers spill (20 local-memory instructions;
+    handed out, some in the hot loop; 0 without it, docs/performance.md
+    item 52). Opt-in on GPU targets until timed
     (`--drop-listed-tile-terms`, `FAOPT_DROP_LISTED_TERMS=1`); the CPU
     target always runs it, so its numerics check it.
   }];

@@ -185,17 +185,17 @@ void buildPipeline(OpPassManager &pm, const PipelineOptions &options,
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createAttnBlockLists());
     pm.addPass(createCanonicalizerPass());
+    if (options.dropListedTileTerms ||
+        targetKindOf(options.target) == TargetKind::CPU) {
+      pm.addNestedPass<func::FuncOp>(createAttnDropListedTileTerms());
+      pm.addPass(createCanonicalizerPass());
+    }
   }
   if (upTo(Stage::Decomposed)) {
     pm.addNestedPass<func::FuncOp>(createAttnExpandBlockAnalysis());
     pm.addNestedPass<func::FuncOp>(createAttnDecompose());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
-    if (options.dropListedTileTerms ||
-        targetKindOf(options.target) == TargetKind::CPU) {
-      pm.addNestedPass<func::FuncOp>(createAttnDropListedTileTerms());
-      pm.addPass(createCanonicalizerPass());
-    }
   }
   if (!upTo(Stage::Lowered))
     return;
