@@ -20,6 +20,10 @@
 // false there and not listed the tile: in a listed tile it is true, and
 // this pass replaces it by `true` in the update's mask region.
 //
+// This rests on the update's mask region being the builder's (attn-mask-
+// specialize clones it, with the same parameters, into the
+// attn.mask_block_class that attn-block-lists gives the builder) and on the
+// update's tile being the builder's block (the kernel's tiling: checked).
 // The mask region is isolated from above (its tensors and sizes are
 // parameters, as in the builder's copy), and the logits region, where a
 // score modifier's own conditions live, is never touched. Only conjuncts
@@ -221,6 +225,11 @@ struct AttnDropListedTileTermsPass
     const int64_t blockQ = tiling.getBlockQ(), blockKv = tiling.getBlockKv();
     if (!update.isTileForm() || update.getPosition().size() != 4 ||
         update.getMask().empty())
+      return;
+    // The tile the update masks is the block the builder classified.
+    auto q = dyn_cast<RankedTensorType>(update.getQuery().getType());
+    auto k = dyn_cast<RankedTensorType>(update.getKey().getType());
+    if (!q || !k || q.getDimSize(0) != blockQ || k.getDimSize(0) != blockKv)
       return;
     ValueRange at = update.getPosition();
     memref::LoadOp entry = listEntryOf(at[3], lists, blockKv);
