@@ -39,12 +39,14 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/passes/Passes.h"
 
+#include "compiler/passes/BlockListsArgument.h"
 #include "compiler/passes/RegionUtils.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -58,19 +60,14 @@ using namespace faopt::attn;
 
 namespace {
 
-bool isConstant(Value v, int64_t c) {
-  APInt x;
-  return matchPattern(v, m_ConstantInt(&x)) && x.getSExtValue() == c;
-}
-
 /// `v` is `x * c` (either order) with c exactly `factor`; returns x.
 Value timesExactly(Value v, int64_t factor) {
   auto mul = v.getDefiningOp<arith::MulIOp>();
   if (!mul)
     return {};
-  if (isConstant(mul.getRhs(), factor))
+  if (isConstantIntValue(mul.getRhs(), factor))
     return mul.getLhs();
-  if (isConstant(mul.getLhs(), factor))
+  if (isConstantIntValue(mul.getLhs(), factor))
     return mul.getRhs();
   return {};
 }
@@ -84,24 +81,24 @@ memref::LoadOp listEntryOf(Value kv0, Value lists, int64_t blockKv) {
   auto cast = kb ? kb.getDefiningOp<arith::IndexCastOp>() : arith::IndexCastOp();
   auto shift = cast ? cast.getIn().getDefiningOp<arith::ShRSIOp>()
                     : arith::ShRSIOp();
-  if (!shift || !isConstant(shift.getRhs(), 1))
+  if (!shift || !isConstantIntValue(shift.getRhs(), 1))
     return {};
   auto entry = shift.getLhs().getDefiningOp<memref::LoadOp>();
   if (!entry || entry.getMemRef() != lists || entry.getIndices().size() != 4)
     return {};
   auto next = entry.getIndices()[3].getDefiningOp<arith::AddIOp>();
-  if (!next || !isConstant(next.getRhs(), 1))
+  if (!next || !isConstantIntValue(next.getRhs(), 1))
     return {};
   auto loop = scf::getForInductionVarOwner(next.getLhs());
   if (!loop || !loop->isAncestor(entry) ||
-      !isConstant(loop.getLowerBound(), 0) ||
-      !isConstant(loop.getStep(), 1))
+      !isConstantIntValue(loop.getLowerBound(), 0) ||
+      !isConstantIntValue(loop.getStep(), 1))
     return {};
   auto bound = loop.getUpperBound().getDefiningOp<arith::IndexCastOp>();
   auto count = bound ? bound.getIn().getDefiningOp<memref::LoadOp>()
                      : memref::LoadOp();
   if (!count || count.getMemRef() != lists ||
-      count.getIndices().size() != 4 || !isConstant(count.getIndices()[3], 0))
+      count.getIndices().size() != 4 || !isConstantIntValue(count.getIndices()[3], 0))
     return {};
   for (int i = 0; i < 3; ++i)
     if (count.getIndices()[i] != entry.getIndices()[i])
@@ -212,13 +209,12 @@ struct AttnDropListedTileTermsPass
     auto tiling = fn->getAttrOfType<TilingAttr>("attn.tiling");
     if (!tiling || !fn->hasAttr("attn.kernel"))
       return;
-    Value lists;
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      if (fn.getArgAttr(i, "attn.block_lists"))
-        lists = fn.getArgument(i);
+    std::optional<unsigned> lists = faopt::blockListsArgument(fn);
     if (!lists)
       return;
-    fn.walk([&](OnlineUpdateOp update) { drop(update, lists, tiling); });
+    fn.walk([&](OnlineUpdateOp update) {
+      drop(update, fn.getArgument(*lists), tiling);
+    });
   }
 
   void drop(OnlineUpdateOp update, Value lists, TilingAttr tiling) {
@@ -241,7 +237,7 @@ struct AttnDropListedTileTermsPass
       return;
     for (unsigned n : {0u, 1u}) {
       Value rowIndex = entry.getIndices()[n];
-      if (rowIndex != at[n] && !(isConstant(rowIndex, 0) && !uses(mask, n)))
+      if (rowIndex != at[n] && !(isConstantIntValue(rowIndex, 0) && !uses(mask, n)))
         return;
     }
     auto yield = dyn_cast<YieldOp>(mask.getTerminator());

@@ -48,6 +48,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/passes/BlockListsArgument.h"
 #include "compiler/targets/TargetDesc.h"
 #include "compiler/targets/gpu/GridLoop.h"
 #include "compiler/targets/gpu/IndexRanges.h"
@@ -171,9 +172,7 @@ struct AttnPersistentProgramsPass
     auto tiling = fn->getAttrOfType<TilingAttr>("attn.tiling");
     if (!fn->hasAttr("attn.kernel") || !tiling || tiling.getCopy() != "tma")
       return;
-    bool lists = false;
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      lists |= static_cast<bool>(fn.getArgAttr(i, "attn.block_lists"));
+    const bool lists = faopt::blockListsArgument(fn).has_value();
     if (lists && !listKernels)
       return;
     const bool handOutHere = lists && handOut;

@@ -41,6 +41,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/passes/BlockListsArgument.h"
 #include "compiler/targets/gpu/GridLoop.h"
 #include "compiler/targets/gpu/IndexRanges.h"
 
@@ -124,14 +125,10 @@ struct AttnScheduleGridPass
     // ... but enough of them that a group is several waves of programs,
     // unless run-time lists drive the kernel and its mask does not bound kv
     // by q (no order of the lengths to follow; attn-block-lists says which).
-    bool lists = false, ordered = false;
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      if (auto dict =
-              fn.getArgAttrOfType<DictionaryAttr>(i, "attn.block_lists")) {
-        lists = true;
-        ordered |= static_cast<bool>(dict.get("kv_range_follows_q"));
-      }
-    bool unordered = lists && !ordered;
+    std::optional<unsigned> lists = faopt::blockListsArgument(fn);
+    bool unordered =
+        lists && !fn.getArgAttrOfType<DictionaryAttr>(*lists, "attn.block_lists")
+                      .get("kv_range_follows_q");
     Value minPrograms =
         cst(unordered ? 1 : std::max<int64_t>(minGroupPrograms, 1));
     Value nq1 = arith::MaxSIOp::create(b, loc, nq, one);

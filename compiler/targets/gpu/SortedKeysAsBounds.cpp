@@ -44,6 +44,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/passes/BlockListsArgument.h"
 #include "compiler/passes/RegionUtils.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -275,14 +276,10 @@ struct AttnSortedKeysAsBoundsPass
         (kernel.getSymName() + "_block_lists").str());
     if (!tiling || tiling.getCopy() != "tma" || !builder)
       return;
-    // The lists by their attribute, not by position: a persistent kernel
-    // with programs handed out takes its program counter after them
-    // (attn-persistent-programs), while the builder ends with the lists. The
-    // arguments before them are the builder's, one for one.
-    std::optional<unsigned> listsArg;
-    for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
-      if (kernel.getArgAttr(i, "attn.block_lists"))
-        listsArg = i;
+    // The builder ends with the lists; the kernel's arguments before them
+    // are the builder's, one for one (a handed-out kernel's program counter
+    // comes after them).
+    std::optional<unsigned> listsArg = faopt::blockListsArgument(kernel);
     if (!listsArg)
       return;
     if (builder.getNumArguments() != *listsArg + 1 ||
