@@ -26,3 +26,8 @@ if any(os.path.exists(os.path.join(d, "libnvrtc.so.13")) or
        os.path.exists(os.path.join(d, "libnvrtc.so.12"))
        for d in [os.path.join(cuda_home, "lib64"), "/usr/local/cuda/lib64"]):
     config.available_features.add("nvrtc")
+
+# faopt-bench is built only with a CUDA toolkit (its option errors are
+# tested without a GPU).
+if os.path.exists(os.path.join(config.faopt_tools_dir, "faopt-bench")):
+    config.available_features.add("faopt-bench")

@@ -1,5 +1,6 @@
 // RUN: faopt-opt %s --split-input-file --attn-sorted-keys-as-bounds | FileCheck %s
 // RUN: faopt-opt %s --split-input-file --attn-sorted-keys-as-bounds --attn-sorted-keys-as-bounds | FileCheck %s --check-prefix=TWICE
+// RUN: faopt-opt %s --split-input-file --attn-sorted-keys-as-bounds 2>&1 >/dev/null | FileCheck %s --check-prefix=WARN
 
 // A document mask in a list-driven TMA kernel: the builder gets
 // attn.key_ranges with both keys, the kernel two copies of its kv loop
@@ -473,4 +474,52 @@ func.func @no_lists(%k: memref<?x?x?x128xbf16>, %doc: memref<?x?xi32>,
     scf.yield %m : tensor<128x128xf32>
   }
   return %r : tensor<128x128xf32>
+}
+
+// -----
+
+// A builder whose arguments do not end with the kernel's lists (a pipeline
+// bug): said, not skipped silently; the kernel keeps its compare.
+// WARN: warning: attn-sorted-keys-as-bounds: the list builder's arguments do not end with the kernel's lists argument; the kernel keeps its key compare
+// CHECK-LABEL: func.func @mismatched_builder(
+// CHECK-NOT:     scf.if
+// CHECK:         arith.cmpi eq
+#tiling_m = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma", copy = "tma">
+func.func @mismatched_builder(%qv: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>, %doc: memref<?x?xi32>,
+    %s: tensor<128x128xf32>, %b: index, %qb: index,
+    %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}})
+    -> tensor<128x128xf32> attributes {attn.kernel, attn.tiling = #tiling_m} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c128 = arith.constant 128 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %seqk = memref.dim %k, %c2 : memref<?x?x?x128xbf16>
+  %row = arith.muli %qb, %c128 : index
+  %n32 = memref.load %lists[%b, %c0, %qb, %c0] : memref<?x?x?x?xi32>
+  %n = arith.index_cast %n32 : i32 to index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %s) -> (tensor<128x128xf32>) {
+    %m = attn.tile_map %acc at(%b, %c0, %row, %i) {
+    ^bb0(%score: f32, %bb: index, %h: index, %q: index, %kv: index):
+      %last = arith.subi %seqk, %c1 : index
+      %qc = arith.minsi %q, %last : index
+      %qi = arith.maxsi %qc, %c0 : index
+      %kc = arith.minsi %kv, %last : index
+      %ki = arith.maxsi %kc, %c0 : index
+      %x32 = memref.load %doc[%c0, %qi] : memref<?x?xi32>
+      %y32 = memref.load %doc[%c0, %ki] : memref<?x?xi32>
+      %same = arith.cmpi eq, %x32, %y32 : i32
+      %inside = arith.cmpi slt, %kv, %seqk : index
+      %all = arith.andi %same, %inside : i1
+      %v = arith.select %all, %score, %ninf : f32
+      attn.yield %v : f32
+    } : tensor<128x128xf32>
+    scf.yield %m : tensor<128x128xf32>
+  }
+  return %r : tensor<128x128xf32>
+}
+func.func @mismatched_builder_block_lists(%qv: memref<?x?x?x128xbf16>, %k: memref<?x?x?x128xbf16>,
+    %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}})
+    attributes {attn.block_list_builder} {
+  return
 }
