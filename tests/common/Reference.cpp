@@ -2,12 +2,16 @@
 #include "tests/common/Reference.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <limits>
+#include <memory>
+#include <thread>
 
 namespace faopt::test {
 
@@ -26,6 +30,34 @@ spec::ExprEnv baseEnv(const spec::AttentionSpec &spec, const Shape &shape,
     env.tensors.push_back(
         {spec.tensors[i].name, tensorSizes(spec, i, shape), &(*tensors)[i]});
   return env;
+}
+
+/// A mask or score function's environment, shared by its copies. `id` is
+/// unique per function (addresses can be reused, ids are not).
+struct SharedEnv {
+  uint64_t id;
+  spec::ExprEnv env;
+};
+std::shared_ptr<const SharedEnv> shareEnv(spec::ExprEnv env) {
+  static std::atomic<uint64_t> next{1};
+  return std::make_shared<const SharedEnv>(SharedEnv{next++, std::move(env)});
+}
+
+/// This thread's copy of `base`'s environment, for setting the indices of one
+/// evaluation. Copying an ExprEnv (parameter names, tensor sizes) per element
+/// cost more than evaluating the expression, so each thread keeps copies of
+/// the last few functions it evaluated (a mask and a score alternate).
+spec::ExprEnv &threadEnv(const SharedEnv &base) {
+  thread_local std::array<std::pair<uint64_t, spec::ExprEnv>, 4> cache{};
+  thread_local size_t nextSlot = 0;
+  for (auto &[id, env] : cache)
+    if (id == base.id)
+      return env;
+  auto &slot = cache[nextSlot];
+  nextSlot = (nextSlot + 1) % cache.size();
+  slot.first = base.id;
+  slot.second = base.env;
+  return slot.second;
 }
 } // namespace
 
@@ -189,7 +221,7 @@ TensorInputs sampleTensorInputs(const spec::AttentionSpec &spec,
         x = static_cast<float>(u(rng));
     } else if (last.find('/') != std::string::npos && sizes.size() >= 2) {
       int64_t kvBlocks = sizes.back(), qBlocks = sizes[sizes.size() - 2];
-      int64_t rows = qBlocks * kvBlocks ? n / (qBlocks * kvBlocks) : 0;
+      int64_t rows = qBlocks * kvBlocks != 0 ? n / (qBlocks * kvBlocks) : 0;
       v = blockLayout(rows, qBlocks, kvBlocks, 0.25, rng);
     } else if (last == "seqlen" || last == "seqlen_q" || last == "seqlen_k") {
       int64_t row = sizes.back();
@@ -212,9 +244,9 @@ MaskFn maskOf(const spec::AttentionSpec &spec, const Shape &shape,
   if (!spec.mask)
     return nullptr;
   spec::ExprPtr m = spec.mask;
-  spec::ExprEnv base = baseEnv(spec, shape, params, tensors);
+  auto base = shareEnv(baseEnv(spec, shape, params, tensors));
   return [m, base](int64_t b, int64_t h, int64_t q, int64_t kv) {
-    spec::ExprEnv env = base;
+    spec::ExprEnv &env = threadEnv(*base);
     env.b = b;
     env.h = h;
     env.q = q;
@@ -228,9 +260,9 @@ ScoreFn scoreOf(const spec::AttentionSpec &spec, const Shape &shape,
   if (!spec.score)
     return nullptr;
   spec::ExprPtr s = spec.score;
-  spec::ExprEnv base = baseEnv(spec, shape, params, tensors);
+  auto base = shareEnv(baseEnv(spec, shape, params, tensors));
   return [s, base](double x, int64_t b, int64_t h, int64_t q, int64_t kv) {
-    spec::ExprEnv env = base;
+    spec::ExprEnv &env = threadEnv(*base);
     env.b = b;
     env.h = h;
     env.q = q;
@@ -250,13 +282,20 @@ Reference referenceAttention(const Shape &s, double scale,
   r.lse.assign(s.batch * s.heads * s.seqQ,
                -std::numeric_limits<double>::infinity());
   int64_t group = s.heads / s.kvHeads;
-  std::vector<double> logits(s.seqK);
-  std::vector<bool> keep(s.seqK);
-  for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t h = 0; h < s.heads; ++h) {
-      int64_t kh = h / group;
-      for (int64_t i = 0; i < s.seqQ; ++i) {
-        const double *qi = &q[((b * s.heads + h) * s.seqQ + i) * s.headDimQK];
+  int64_t rows = s.batch * s.heads * s.seqQ;
+  // Rows are independent: threads take chunks of them (the GPU tests'
+  // references at 2-8k positions took most of the suite's time serially).
+  std::atomic<int64_t> nextRow{0};
+  constexpr int64_t chunk = 16;
+  auto work = [&] {
+    std::vector<double> logits(s.seqK);
+    std::vector<char> keep(s.seqK);
+    for (int64_t first; (first = nextRow.fetch_add(chunk)) < rows;)
+      for (int64_t row = first; row < std::min(rows, first + chunk); ++row) {
+        int64_t i = row % s.seqQ, h = row / s.seqQ % s.heads,
+                b = row / (s.seqQ * s.heads);
+        int64_t kh = h / group;
+        const double *qi = &q[row * s.headDimQK];
         double mx = -std::numeric_limits<double>::infinity();
         for (int64_t j = 0; j < s.seqK; ++j) {
           keep[j] = !mask || mask(b, h, i, j);
@@ -276,7 +315,7 @@ Reference referenceAttention(const Shape &s, double scale,
         if (mx == -std::numeric_limits<double>::infinity())
           continue; // fully masked: o = 0, lse = -inf
         double sum = 0;
-        double *oi = &r.o[((b * s.heads + h) * s.seqQ + i) * s.headDimV];
+        double *oi = &r.o[row * s.headDimV];
         for (int64_t j = 0; j < s.seqK; ++j) {
           if (!keep[j])
             continue;
@@ -289,9 +328,18 @@ Reference referenceAttention(const Shape &s, double scale,
         }
         for (int64_t d = 0; d < s.headDimV; ++d)
           oi[d] /= sum;
-        r.lse[(b * s.heads + h) * s.seqQ + i] = mx + std::log(sum);
+        r.lse[row] = mx + std::log(sum);
       }
-    }
+  };
+  int64_t threads = std::min<int64_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), 32,
+       (rows + chunk - 1) / chunk});
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &t : pool)
+    t.join();
   return r;
 }
 
