@@ -110,17 +110,17 @@ DependentLaunch dependentLaunchFromEnv() {
                        "1");
 }
 
-/// $FAOPT_PERSISTENT: unset (auto: persistent TMA kernels where the
-/// programs' lengths are known when compiling), 1 (every TMA kernel), 0
-/// (none; for comparisons and diagnosis).
+/// $FAOPT_PERSISTENT: unset (auto: every TMA kernel whose tiles fit;
+/// list-driven ones hand their programs out at run time), 1 (the same,
+/// explicitly), 0 (none: one CTA per program, for comparisons and
+/// diagnosis).
 faopt::PersistentMode persistentFromEnv() {
   static std::once_flag reported;
   return switchFromEnv("FAOPT_PERSISTENT",
                        {{"1", faopt::PersistentMode::On},
                         {"0", faopt::PersistentMode::Off}},
                        faopt::PersistentMode::Auto, reported, "0 or 1",
-                       "the default (persistent where no run-time kv-block "
-                       "lists drive the kernel)");
+                       "the default (persistent kernels)");
 }
 
 /// $FAOPT_Q_STAGES=2: persistent kernels alternate between two Q tiles

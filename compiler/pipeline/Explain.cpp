@@ -150,9 +150,7 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   for (const spec::TensorDecl &d : spec.tensors)
     runTimeData |= !d.isStatic() && spec.mask && spec::exprUses(*spec.mask, d.name);
   const bool runsPersistent =
-      (persistent == PersistentMode::On ||
-       (persistent == PersistentMode::Auto && !runTimeData)) &&
-      t.copy == "tma" &&
+      persistent != PersistentMode::Off && t.copy == "tma" &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
                             spec.headDimV, eBytes,
                             t.stages) <= target.sharedMemPerBlock;
@@ -202,12 +200,12 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
     os << "  persistent: one CTA per SM runs programs in turn, loading the "
           "next one's tiles while it finishes the last (attn-persistent-"
           "programs; --no-persistent turns it off)"
+       << (runTimeData ? "; the kv-block lists set the programs' lengths at "
+                         "run time, so each CTA takes the next program when "
+                         "it is free (a counter)"
+                       : "")
        << (qStages == 2 && !secondQ ? "; no room for a second Q tile" : "")
        << "\n";
-  else if (t.copy == "tma" && persistent == PersistentMode::Auto && runTimeData)
-    os << "  one CTA per program: the kv-block lists decide each program's "
-          "length at run time, which a persistent kernel's fixed share of "
-          "the programs cannot balance (--persistent overrides)\n";
 
   BlockCensus c = census(spec, t, s);
   const double bh = static_cast<double>(s.batch * s.heads);

@@ -103,9 +103,10 @@ cl::opt<bool> noRowBoundMasks(
     cl::init(false));
 cl::opt<bool> persistentPrograms(
     "persistent",
-    cl::desc("sm90a, TMA kernels: make every one persistent (one CTA per SM "
-             "runs the programs in turn), also those driven by run-time "
-             "kv-block lists (by default only the others are)"),
+    cl::desc("sm90a, TMA kernels: make every one whose tiles fit persistent "
+             "(one CTA per SM runs the programs in turn; list-driven kernels "
+             "take them from a run-time counter). The default does the same "
+             "today"),
     cl::init(false));
 cl::opt<bool> noPersistentPrograms(
     "no-persistent",
@@ -139,7 +140,7 @@ faopt::RowBoundMode rowBoundMode() {
   return faopt::RowBoundMode::Auto;
 }
 
-/// --persistent / --no-persistent / neither (auto).
+/// --persistent / --no-persistent / neither (auto, today the same as on).
 faopt::PersistentMode persistentMode() {
   if (persistentPrograms)
     return faopt::PersistentMode::On;

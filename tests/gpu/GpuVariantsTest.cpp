@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <sstream>
 
 using namespace faopt;
@@ -216,16 +217,16 @@ void expectNamedVariantsMatch(std::initializer_list<const char *> names,
 }
 
 /// Persistent list-driven kernels with their programs handed out at run
-/// time (FAOPT_PERSISTENT=1: attn-persistent-programs' hand-out on sm90a):
-/// more programs than SMs, empty and short programs, lists built per
-/// launch, all against the reference; document ids sorted in some list
-/// rows and not in others, so both of attn-sorted-keys-as-bounds' copies
-/// run (its key ranges, which these kernels lacked before session 22).
-/// (Opt-in, so the cases above do not reach it; docs/performance.md item
-/// 48.)
+/// time (attn-persistent-programs' hand-out on sm90a; the default since
+/// session 23, docs/performance.md item 53, so the cases above run it
+/// too; here the manifests must say so): more programs than SMs, empty and
+/// short programs, lists built per launch, all against the reference;
+/// document ids sorted in some list rows and not in others, so both of
+/// attn-sorted-keys-as-bounds' copies run (its key ranges, which these
+/// kernels lacked before session 22).
 TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
   SKIP_WITHOUT_GPU();
-  test::ScopedEnv persistent("FAOPT_PERSISTENT", "1");
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
   expectNamedVariantsMatch(
       {"document_causal_many_programs", "block_sparse_per_head_many_programs",
        "document_causal_many_short", "document_start_causal",
@@ -235,6 +236,19 @@ TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
       {"document_causal_sorted_and_unsorted", "document_causal_locally_sorted"},
       "handed_out", {"\"program_counter\": true", "\"key_range_rows\": 128"},
       "not handed out, or without key ranges");
+}
+
+/// The same list-driven cases with one CTA per program (FAOPT_PERSISTENT=0,
+/// the default before session 23, kept for comparisons): no counter.
+TEST(GpuVariantsRuntime, OneCtaPerProgramListKernelsMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", "0");
+  expectNamedVariantsMatch(
+      {"document_causal_many_programs", "block_sparse_per_head_many_programs",
+       "document_causal_many_short", "document_start_causal",
+       "key_padding_unread", "block_sparse_empty_column_unread",
+       "document_causal_sorted_and_unsorted"},
+      "one_cta", {"\"persistent\": false"}, "persistent although FAOPT_PERSISTENT=0");
 }
 
 /// P carried in f32 across the kv loop (FAOPT_ROUNDED_P=0; rounded-p is the
@@ -258,18 +272,20 @@ TEST(GpuVariantsRuntime, F32PMatchesTheReference) {
 /// multiple of the tile lose their per-score read in listed tiles; every
 /// block-sparse case (layouts per head and broadcast, blocks of the tile,
 /// smaller and uneven ones that must keep the read, static layouts, empty
-/// rows and columns, many programs) against the reference; and two of them
-/// handed out (FAOPT_PERSISTENT=1), the combination to be timed.
+/// rows and columns, many programs) against the reference, one CTA per
+/// program; and two of them handed out (the default).
 TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv drop("FAOPT_DROP_LISTED_TERMS", "1");
+  std::optional<test::ScopedEnv> oneCta(std::in_place, "FAOPT_PERSISTENT", "0");
   expectNamedVariantsMatch(
       {"block_sparse_per_head", "block_sparse_broadcast_causal_small_blocks_gqa",
        "block_sparse_per_head_window_d128", "block_sparse_2d_empty_row",
        "block_sparse_static_causal", "block_sparse_per_head_many_programs",
        "block_sparse_empty_column_unread"},
       "dropped_terms", {}, "");
-  test::ScopedEnv persistent("FAOPT_PERSISTENT", "1");
+  oneCta.reset();
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
   expectNamedVariantsMatch(
       {"block_sparse_per_head_many_programs", "block_sparse_empty_column_unread"},
       "dropped_terms_handed_out", {"\"program_counter\": true"},

@@ -65,15 +65,12 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   // Whatever the caller's environment says, from the defaults.
   ScopedEnv noPersistent("FAOPT_PERSISTENT", nullptr),
       noQStages("FAOPT_Q_STAGES", nullptr);
-  // Auto: persistent unless run-time kv-block lists drive the kernel.
-  EXPECT_NE(sm90aManifest(dense).find(yes), std::string::npos);
-  EXPECT_NE(sm90aManifest(documents).find(no), std::string::npos);
-  EXPECT_NE(sm90aManifest(documents).find("\"program_counter\": false"),
-            std::string::npos);
-  {
-    // Persistent list-driven kernels take their programs at run time: the
-    // kernel takes the launch's counter after the lists.
-    ScopedEnv on("FAOPT_PERSISTENT", "1");
+  // Unset and 1 alike: every kernel persistent; list-driven kernels take
+  // their programs at run time, from the launch's counter after the lists.
+  for (const char *value : {static_cast<const char *>(nullptr), "1"}) {
+    ScopedEnv on("FAOPT_PERSISTENT", value);
+    SCOPED_TRACE(value ? value : "unset");
+    EXPECT_NE(sm90aManifest(dense).find(yes), std::string::npos);
     std::string m = sm90aManifest(documents);
     EXPECT_NE(m.find(yes), std::string::npos);
     EXPECT_NE(m.find("\"program_counter\": true"), std::string::npos) << m;
@@ -86,8 +83,12 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
               std::string::npos);
   }
   {
+    // 0: one CTA per program, lists or not; no counter.
     ScopedEnv off("FAOPT_PERSISTENT", "0");
     EXPECT_NE(sm90aManifest(dense).find(no), std::string::npos);
+    std::string m = sm90aManifest(documents);
+    EXPECT_NE(m.find(no), std::string::npos) << m;
+    EXPECT_NE(m.find("\"program_counter\": false"), std::string::npos) << m;
   }
   {
     // Another value: reported once, read as unset.
@@ -95,8 +96,7 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
     EXPECT_NE(m.find(yes), std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_PERSISTENT=yes is not 0 or 1; "
-                   "using the default (persistent where no run-time kv-block "
-                   "lists drive the kernel)\n");
+                   "using the default (persistent kernels)\n");
   }
   {
     // Two Q tiles: 32 KiB more shared memory at d = 128.

@@ -264,8 +264,8 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     in Q's): kernels whose tiles leave no room for it (d = 256) are left
     alone. With list-kernels=false, so are kernels that read run-time
     kv-block lists (an attn.block_lists argument): their programs' lengths
-    come from the data, and the snake order balances only lengths known
-    when compiling (faopt::PersistentMode::Auto). With q-stages=2 (where
+    come from the data (for comparisons: the pipeline passes true since
+    session 23, docs/performance.md item 53). With q-stages=2 (where
     the second Q tile fits) the loop over programs gets attn.q_stages = 2:
     attn-pipeline-kv-loads then alternates the programs' Q between two
     tiles, so the copy thread issues the next program's Q as soon as it

@@ -35,15 +35,13 @@
 // runtime zeroes per launch: the snake balances only lengths known when
 // compiling (its busiest SM ran 12% over the average on documents, item 47).
 //
-// Status: the default for kernels whose programs' lengths are known when
-// compiling (faopt::PersistentMode::Auto, list-kernels=false): on the H200
-// it gains 3-5% on causal 8k and the window and 2-21% on 512-2k rows
-// against the same build with one CTA per program (docs/performance.md
-// items 34, 35). List-driven kernels stay one CTA per program by default:
-// with the hand-out, documents as row starts gain 6.5% but document ids
-// lose 4% and block-sparse 1% (item 48: the consumers learn their program
-// only with its Q). faopt-compile --persistent / --no-persistent and
-// FAOPT_PERSISTENT=1 / 0 force it on / off.
+// Status: the default for every TMA kernel whose tiles fit. On the H200 it
+// gains 3-5% on causal 8k and the window and 2-21% on 512-2k rows against
+// the same build with one CTA per program (docs/performance.md items 34,
+// 35); list-driven kernels, handed out, gain 3% (document ids), 7% (row
+// starts) and 2-4% (block-sparse) since session 22's key-range fix and L2
+// groups (item 53; before them they lost, item 48). faopt-compile
+// --no-persistent and FAOPT_PERSISTENT=0 turn it off.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
