@@ -230,3 +230,55 @@ func.func @b_block_lists(%k: memref<?x?x?x64xbf16>, %lists: memref<?x?x?x?xi32>)
   } {attn.grid}
   return
 }
+
+// -----
+
+// Loops count in i32 where their bounds, step and counter fit with room for
+// the last increment: the loop over programs (fewer than 2^31, stated by
+// attn.range) and the kv loop over a list's count (an i32 load). The
+// counter's i32 users take it directly, its 64-bit users a widening (j + 2
+// may pass 2^31 - 1 here, so it stays 64-bit). A loop
+// whose bound is unknown (a parameter), or whose last increment could pass
+// 2^31 - 1, keeps counting in index.
+
+// CHECK-LABEL: func.func @loops(
+// CHECK-SAME:      %[[N:[^:]*]]: index {{.*}}, %[[LIST:[^:]*]]: memref<?xi32>, %[[PARAM:[^:]*]]: index)
+// CHECK:         %[[TOTAL:.*]] = arith.muli {{.*}} : i32
+// CHECK:         scf.for %[[P:.*]] = %c0_i32 to %[[TOTAL]] step %c1_i32  : i32 {
+// CHECK-NEXT:      %[[P64:.*]] = arith.index_cast %[[P]] : i32 to index
+// CHECK-NEXT:      "test.use"(%[[P64]]) : (index) -> ()
+// CHECK:           %[[RAW:.*]] = memref.load
+// CHECK:           %[[COUNT:.*]] = arith.index_cast %[[RAW]] : i32 to index
+// CHECK:           %[[COUNT32:.*]] = arith.index_cast %[[COUNT]] : index to i32
+// CHECK:           scf.for %[[J:.*]] = %c0_i32 to %[[COUNT32]] step %c1_i32 iter_args(%{{.*}} = %c0) -> (index)  : i32 {
+// CHECK-NEXT:        %[[J64:.*]] = arith.index_cast %[[J]] : i32 to index
+// CHECK-NEXT:        arith.addi %[[J64]], %c2 : index
+// CHECK:         scf.for %{{.*}} = %c0 to %[[PARAM]] step %c1 {
+// CHECK:         scf.for %{{.*}} = %c0 to %c2147483647 step %c2 {
+func.func @loops(%n: index {attn.range = array<i64: 0, 4194304>},
+                 %list: memref<?xi32>, %param: index) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c512 = arith.constant 512 : index
+  %cmax = arith.constant 2147483647 : index
+  %total = arith.muli %n, %c512 {attn.range = array<i64: 0, 2147483647>} : index
+  scf.for %p = %c0 to %total step %c1 {
+    "test.use"(%p) : (index) -> ()
+    %raw = memref.load %list[%p] : memref<?xi32>
+    %count = arith.index_cast %raw : i32 to index
+    %r = scf.for %j = %c0 to %count step %c1 iter_args(%acc = %c0) -> (index) {
+      %s = arith.addi %j, %c2 : index
+      "test.use"(%s) : (index) -> ()
+      scf.yield %acc : index
+    }
+    "test.use"(%r) : (index) -> ()
+  }
+  scf.for %i = %c0 to %param step %c1 {
+    "test.use"(%i) : (index) -> ()
+  }
+  scf.for %i = %c0 to %cmax step %c2 {
+    "test.use"(%i) : (index) -> ()
+  }
+  return
+}
