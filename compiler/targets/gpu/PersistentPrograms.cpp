@@ -88,9 +88,6 @@ Workers perWorkerLoop(OpBuilder &b, scf::ForallOp grid) {
   SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
       b, loc, grid.getMixedUpperBound());
   Value workers = WorkersOp::create(b, loc);
-  // The runtime launches min(programs, SMs) CTAs, at least one: fewer than
-  // 2^31 (attn-narrow-index-math counts the loops over programs in i32).
-  faopt::gpu::stateRange(workers, 1, INT32_MAX);
   auto perWorker = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{workers}, ValueRange{}, std::nullopt);
   perWorker->setDiscardableAttrs(grid->getDiscardableAttrDictionary());
