@@ -30,21 +30,8 @@
 //   %d = arith.index_cast %d32 : i32 to index  // for the 64-bit compare
 //   %c = arith.cmpi sle, %d, %w : index
 //
-// Values it cannot bound (parameters, loop-carried values) stay 64-bit, so
-// the result is the same for every input.
-//
-// Loops too: an scf.for whose bounds, step and induction variable fit in 32
-// bits (with room for the last increment) counts in i32. Its counter then
-// takes one register instead of two; in the copy producer of a handed-out
-// kernel (24 registers) the 64-bit counters were most of its spills (38
-// local-memory instructions, 8 with 32-bit counters: docs/performance.md
-// item 54).
-//
-//   scf.for %i = %c0 to %n step %c1 { use(%i) }    // n in [0, 2^31 - 1]
-// becomes
-//   scf.for %i32 = %c0_i32 to %n32 step %c1_i32 : i32 {
-//     %i = arith.index_cast %i32 : i32 to index   // for 64-bit users
-//     use(%i) }
+// Values it cannot bound (parameters, loop variables) stay 64-bit, so the
+// result is the same for every input.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -53,7 +40,6 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 
 namespace faopt::gpu {
@@ -165,8 +151,6 @@ struct AttnNarrowIndexMathPass
       return to32[v] = n;
     };
     SmallVector<Operation *> dead, widened;
-    // The value each widening stands for (its range is the original's).
-    llvm::DenseMap<Value, Value> widenedFrom;
     // A value that may not fit (a parameter, a wide per-row bound),
     // saturated to i32 once.
     llvm::DenseMap<Value, Value> saturatedOf;
@@ -211,7 +195,6 @@ struct AttnNarrowIndexMathPass
                                                   twin->getResult(0));
           result.replaceAllUsesWith(wide);
           to32[wide] = twin->getResult(0);
-          widenedFrom[wide] = result;
           widened.push_back(wide.getDefiningOp());
         }
       }
@@ -230,52 +213,6 @@ struct AttnNarrowIndexMathPass
       cmp.getResult().replaceAllUsesWith(twin);
       dead.push_back(cmp);
     }
-    // Loops whose counter fits, after the arithmetic: an i32 user of the
-    // counter (one of narrowValue's casts) takes the i32 counter itself.
-    // (The dead ops are still there: the ranges' keys are not reused yet.)
-    auto rangeOf = [&](Value v) {
-      Value from = widenedFrom.lookup(v);
-      return ranges.of(from ? from : v);
-    };
-    auto boundFits = [&](Value v) {
-      auto r = rangeOf(v);
-      return v.getType().isIndex() && r && r->fitsI32();
-    };
-    fn.walk([&](scf::ForOp loop) {
-      Value iv = loop.getInductionVar();
-      auto step = rangeOf(loop.getStep()), ub = rangeOf(loop.getUpperBound());
-      if (!iv.getType().isIndex() || !fits(iv) ||
-          !boundFits(loop.getLowerBound()) || !boundFits(loop.getUpperBound()) ||
-          !boundFits(loop.getStep()) || step->lo < 1 ||
-          ub->hi - 1 + step->hi > INT32_MAX)
-        return;
-      Value lb32 = narrowValue(loop.getLowerBound()),
-            ub32 = narrowValue(loop.getUpperBound()),
-            step32 = narrowValue(loop.getStep());
-      loop.getLowerBoundMutable().assign(lb32);
-      loop.getUpperBoundMutable().assign(ub32);
-      loop.getStepMutable().assign(step32);
-      iv.setType(i32);
-      b.setInsertionPointToStart(loop.getBody());
-      auto wide =
-          arith::IndexCastOp::create(b, loop.getLoc(), b.getIndexType(), iv);
-      for (OpOperand &use : llvm::make_early_inc_range(iv.getUses())) {
-        if (use.getOwner() == wide)
-          continue;
-        auto cast = dyn_cast<arith::IndexCastOp>(use.getOwner());
-        if (cast && cast.getType() == i32) {
-          cast.getResult().replaceAllUsesWith(iv);
-          cast->erase();
-          continue;
-        }
-        use.set(wide);
-      }
-      to32[iv] = iv;
-      if (wide->use_empty())
-        wide->erase();
-      else
-        to32[wide] = iv;
-    });
     for (Operation *op : llvm::reverse(dead))
       if (op->use_empty())
         op->erase();
