@@ -19,9 +19,10 @@
 # libfaopt from its own root (libraries it lacks, such as libLLVM, from
 # $FAOPT_ROOT's). Expects the unpacked device bundle
 # (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
-# gets its own kernel cache directory in /tmp. About 5-7 minutes on an
-# H200 with the tests (~4.3 of them for 115 cases) and two rounds; a device call's limit
-# is capped by the session's remaining device time, so start it early.
+# gets its own kernel cache directory in /tmp. About 4-5 minutes on an
+# H200 with the tests (~3 of them for 137 cases, session 23) and two
+# rounds; a device call's limit is capped by the session's remaining
+# device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then
   sed -n '2,24p' "$0" >&2
