@@ -145,8 +145,10 @@ def AttnDropListedTileTerms
     reads, sizes) and that read a tensor. Why: the layout read made the
     block-sparse d = 128 consumers spill (20 local-memory instructions;
     handed out, some in the hot loop; 0 without it, docs/performance.md
-    item 52). Opt-in on GPU targets until timed
-    (`--drop-listed-tile-terms`, `FAOPT_DROP_LISTED_TERMS=1`); the CPU
+    item 52). Opt-in on GPU targets (`--drop-listed-tile-terms`,
+    `FAOPT_DROP_LISTED_TERMS=1`): on the H200 it lost 3% one CTA per
+    program, where ptxas then waits for P V before the softmax (item 53);
+    the CPU
     target always runs it, so its numerics check it.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];

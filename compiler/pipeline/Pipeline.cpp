@@ -115,7 +115,7 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
     if (std::optional<TargetDesc> t = lookupTarget(target))
       programs.sharedMemoryBytes = t->sharedMemPerBlock;
     // List-driven kernels too, their programs handed out at run time: on
-    // the H200 that gains 3-7% over one CTA per program (docs/
+    // the H200 that gains 2-7% over one CTA per program (docs/
     // performance.md item 53), so Auto and On agree today.
     programs.listKernels = true;
     programs.qStages = options.qStages;

@@ -37,7 +37,8 @@ struct PipelineOptions {
   bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
   bool roundedP = true; // GPU: its rounded-p (docs/performance.md item 50)
   // GPU: run attn-drop-listed-tile-terms (the CPU target always does;
-  // opt-in on GPUs until timed, docs/performance.md item 52).
+  // opt-in on GPUs: timed at -3% one CTA per program, docs/performance.md
+  // item 53).
   bool dropListedTileTerms = false;
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;

@@ -79,14 +79,14 @@ int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
                               int64_t elementBytes, int64_t stages,
                               int64_t qStages = 1);
 
-/// Which TMA kernels run attn-persistent-programs. Auto (the default): those
-/// whose programs' kv-block counts are known when compiling, i.e. not driven
-/// by run-time kv-block lists. The pass hands each CTA a fixed share of the
-/// programs, balanced by those counts; with lists (document masks) the
-/// counts come from the data and a fixed share is unbalanced (H200:
-/// documents -6%, while causal 8k and the window gain 3-5% and 512-2k rows
-/// 2-21% over the same build without, docs/performance.md items 34, 35).
-/// On: every TMA kernel; Off: none.
+/// Which TMA kernels run attn-persistent-programs. Auto (the default): the
+/// measured choice, today every TMA kernel whose tiles fit. Kernels whose
+/// programs' kv-block counts are known when compiling take a fixed,
+/// balanced share (H200: causal 8k and the window gain 3-5%, 512-2k rows
+/// 2-21%, docs/performance.md items 34, 35); kernels driven by run-time
+/// kv-block lists take their programs from a run-time counter (documents
+/// +3%, row starts +7%, block-sparse +2%: item 53; a fixed share was
+/// unbalanced, documents -6%). On: the same, spelled out; Off: none.
 enum class PersistentMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(PersistentMode mode);

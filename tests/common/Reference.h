@@ -121,6 +121,9 @@ struct Reference {
   std::vector<double> o;   // [b, h, sq, dv]
   std::vector<double> lse; // [b, h, sq]; -inf for fully masked rows
 };
+/// Rows run in parallel threads: `mask` and `score` are called from several
+/// threads at once and must not keep state of their own (maskOf / scoreOf
+/// and plain lambdas over read-only data are fine).
 Reference referenceAttention(const Shape &s, double scale,
                              const std::vector<double> &q,
                              const std::vector<double> &k,

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "GpuTestUtil.h"
 #include "LateCopyKernel.h"
+#include "tests/common/ScopedEnv.h"
 
 #include <random>
 
@@ -208,10 +209,14 @@ TEST(GpuVariantsRuntime, BackToBackLaunchesKeepTheirOwnLists) {
 /// launch, so it may start as soon as the kernel before it lets it; here
 /// that kernel lets it at once and writes the document ids 200 us later.
 /// A builder that did not wait (faopt::await_previous_grid; left out with
-/// -DFAOPT_DIAG_BUILDER_NO_WAIT) would list the old ids' blocks.
+/// -DFAOPT_DIAG_BUILDER_NO_WAIT) would list the old ids' blocks. One CTA
+/// per program (FAOPT_PERSISTENT=0): a handed-out kernel's counter is
+/// zeroed by a memset between the two launches, which orders the builder
+/// after the kernel before it whether the builder waits or not.
 TEST(GpuVariantsRuntime, ListBuilderWaitsForTheKernelBeforeIt) {
   SKIP_WITHOUT_GPU();
-  const std::string specText = causalDocumentSpec("v_late_ids", 128);
+  test::ScopedEnv oneCta("FAOPT_PERSISTENT", "0");
+  const std::string specText = causalDocumentSpec("v_late_ids_one_cta", 128);
   spec::SpecParseResult parsed = spec::parseSpec(specText);
   ASSERT_TRUE(parsed.spec) << parsed.error;
   Result<Kernel> kernel = context().kernel(specText);

@@ -283,7 +283,8 @@ TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
        "block_sparse_per_head_window_d128", "block_sparse_2d_empty_row",
        "block_sparse_static_causal", "block_sparse_per_head_many_programs",
        "block_sparse_empty_column_unread"},
-      "dropped_terms", {}, "");
+      "dropped_terms", {"\"persistent\": false"},
+      "persistent although FAOPT_PERSISTENT=0");
   oneCta.reset();
   test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
   expectNamedVariantsMatch(

@@ -95,6 +95,8 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     ScopedEnv bad("FAOPT_PERSISTENT", "yes"), loud("FAOPT_QUIET", nullptr);
     auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
     EXPECT_NE(m.find(yes), std::string::npos);
+    EXPECT_NE(sm90aManifest(documents).find("\"program_counter\": true"),
+              std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_PERSISTENT=yes is not 0 or 1; "
                    "using the default (persistent kernels)\n");
   }

@@ -2,8 +2,9 @@
 # On the GPU machine: where block-sparse's time goes. The list-driven
 # block-sparse kernel over program lengths (`faopt-bench --only
 # block-sparse-shapes`: every block, 50%, 25%, 12.5% random + the diagonal,
-# a 16-block band), one CTA per program (the default) and with programs
-# handed out (FAOPT_PERSISTENT=1), alternating over ROUNDS rounds; then the
+# a 16-block band), one CTA per program (FAOPT_PERSISTENT=0) and with
+# programs handed out (1, the default since session 23; session 22 ran `-`
+# for one CTA per program), alternating over ROUNDS rounds; then the
 # variants with FAOPT_PERSISTENT=0 (dense and the static masks one CTA per
 # program, for the list-free reference). Each setting has its own kernel
 # cache. Expects the unpacked device bundle at $FAOPT_ROOT (default /tmp/f).
@@ -15,8 +16,8 @@ export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 for r in $(seq 1 "$rounds"); do
-  for p in - 1; do
-    if [ "$p" = - ]; then unset FAOPT_PERSISTENT; else export FAOPT_PERSISTENT=$p; fi
+  for p in 0 1; do
+    export FAOPT_PERSISTENT=$p
     FAOPT_CACHE_DIR=/tmp/bss_cache_$p "$root/bin/faopt-bench" --only block-sparse-shapes \
       > "$out/shapes_persistent${p}_round$r.txt" 2>&1
     grep '^variant' "$out/shapes_persistent${p}_round$r.txt" | sed "s/^/[persistent=$p round $r] /" || true

@@ -39,7 +39,7 @@
 // gains 3-5% on causal 8k and the window and 2-21% on 512-2k rows against
 // the same build with one CTA per program (docs/performance.md items 34,
 // 35); list-driven kernels, handed out, gain 3% (document ids), 7% (row
-// starts) and 2-4% (block-sparse) since session 22's key-range fix and L2
+// starts) and 2-3% (block-sparse) since session 22's key-range fix and L2
 // groups (item 53; before them they lost, item 48). faopt-compile
 // --no-persistent and FAOPT_PERSISTENT=0 turn it off.
 //

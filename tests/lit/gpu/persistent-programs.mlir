@@ -1,5 +1,5 @@
 // RUN: faopt-opt %s --attn-persistent-programs --split-input-file | FileCheck %s
-// RUN: faopt-opt %s --attn-persistent-programs="list-kernels=false" --split-input-file | FileCheck %s --check-prefix=AUTO
+// RUN: faopt-opt %s --attn-persistent-programs="list-kernels=false" --split-input-file | FileCheck %s --check-prefix=NOLISTS
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2" --split-input-file | FileCheck %s --check-prefix=QTWO
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=200000" --split-input-file | FileCheck %s --check-prefix=QROOM
 // RUN: not faopt-opt %s --attn-persistent-programs="q-stages=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=QBAD
@@ -14,8 +14,8 @@
 !mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
 
 // CHECK-LABEL: func.func @kernel(
-// AUTO-LABEL:  func.func @kernel(
-// AUTO:          attn.workers
+// NOLISTS-LABEL:  func.func @kernel(
+// NOLISTS:          attn.workers
 // A second Q tile (q-stages=2) where it fits: noted on the loop over
 // programs for attn-pipeline-kv-loads.
 // QTWO-LABEL:  func.func @kernel(
@@ -117,9 +117,9 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // -----
 
 // A kernel driven by run-time kv-block lists (an attn.block_lists
-// argument, attn-block-lists): left alone with list-kernels=false
-// (faopt::PersistentMode::Auto); persistent otherwise, its programs handed
-// out at run time (its programs' lengths come from the data, which the
+// argument, attn-block-lists): left alone with list-kernels=false (for
+// comparisons; the pipeline passes true since session 23); persistent
+// otherwise, its programs handed out at run time (its programs' lengths come from the data, which the
 // snake cannot balance): a counter argument, attn.next_program, the body
 // under a guard whose other branch ends the loop; hand-out=false keeps the
 // snake.
@@ -154,11 +154,11 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // QROOM:         attn.workers
 // QROOM-NOT:     attn.q_stages
 // QROOM:         } {attn.hand_out, attn.programs}
-// AUTO-LABEL:  func.func @lists(
-// AUTO-NOT:      attn.workers
-// AUTO:          scf.forall (%{{.*}}) in (%{{.*}}) {
-// AUTO-NOT:        attn.programs
-// AUTO:          } {attn.grid}
+// NOLISTS-LABEL:  func.func @lists(
+// NOLISTS-NOT:      attn.workers
+// NOLISTS:          scf.forall (%{{.*}}) in (%{{.*}}) {
+// NOLISTS-NOT:        attn.programs
+// NOLISTS:          } {attn.grid}
 
 func.func @lists(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %l: !lists {attn.block_lists = {per_batch = false, per_head = false}}, %n: index, %sq: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma", copy = "tma">} {
   %c0 = arith.constant 0 : index
