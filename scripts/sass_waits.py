@@ -12,6 +12,13 @@ up to the next HGMMA, and how many products the wait lets run:
 score modifier's, ALiBi's exp2) are not counted. In the overlapped kv
 iteration (attn-overlap-softmax) the wait after S's is the one for the
 previous block's P V; docs/performance.md item 40 reads these.
+
+Each line ends with how much of the kernel's integer work ptxas kept on
+the uniform datapath (instructions whose opcode starts with U, against
+all of them), the register-to-uniform moves (R2UR) and the convergence
+barriers (BSSY): 32-bit loop counters moved the causal kernel from 281 to
+221 UIADD3, 74 to 121 R2UR and 6 to 16 BSSY and cost it 7% (item 54), so
+compare these before timing a change to loop or index code.
 """
 import re
 import sys
@@ -45,12 +52,16 @@ def waits(path):
         ex2 = lambda a, b: sum(1 for o in ops[max(a, start):b] if o.startswith("MUFU.EX2"))
         pending = op.split(":")[1] if ":" in op else "?"
         out.append(f"{ex2(before + 1, i)}/{ex2(i, after)}(<={pending})")
-    return len(hgmma), out
+    uniform = sum(1 for op in ops if op.startswith("U"))
+    census = (f"uniform {100 * uniform / max(len(ops), 1):.0f}% of {len(ops)}, "
+              f"R2UR {sum(1 for op in ops if op.startswith('R2UR'))}, "
+              f"BSSY {sum(1 for op in ops if op.startswith('BSSY'))}")
+    return len(hgmma), out, census
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     for path in sys.argv[1:]:
-        n, w = waits(path)
-        print(f"{path}: {n} HGMMA; waits (MUFU.EX2 before/after): {' '.join(w)}")
+        n, w, census = waits(path)
+        print(f"{path}: {n} HGMMA; waits (MUFU.EX2 before/after): {' '.join(w)}; {census}")
