@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <optional>
 #include <sstream>
 
 using namespace faopt;
@@ -277,15 +276,16 @@ TEST(GpuVariantsRuntime, F32PMatchesTheReference) {
 TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv drop("FAOPT_DROP_LISTED_TERMS", "1");
-  std::optional<test::ScopedEnv> oneCta(std::in_place, "FAOPT_PERSISTENT", "0");
-  expectNamedVariantsMatch(
-      {"block_sparse_per_head", "block_sparse_broadcast_causal_small_blocks_gqa",
-       "block_sparse_per_head_window_d128", "block_sparse_2d_empty_row",
-       "block_sparse_static_causal", "block_sparse_per_head_many_programs",
-       "block_sparse_empty_column_unread"},
-      "dropped_terms", {"\"persistent\": false"},
-      "persistent although FAOPT_PERSISTENT=0");
-  oneCta.reset();
+  {
+    test::ScopedEnv oneCta("FAOPT_PERSISTENT", "0");
+    expectNamedVariantsMatch(
+        {"block_sparse_per_head", "block_sparse_broadcast_causal_small_blocks_gqa",
+         "block_sparse_per_head_window_d128", "block_sparse_2d_empty_row",
+         "block_sparse_static_causal", "block_sparse_per_head_many_programs",
+         "block_sparse_empty_column_unread"},
+        "dropped_terms", {"\"persistent\": false"},
+        "persistent although FAOPT_PERSISTENT=0");
+  }
   test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
   expectNamedVariantsMatch(
       {"block_sparse_per_head_many_programs", "block_sparse_empty_column_unread"},
