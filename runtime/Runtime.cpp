@@ -194,7 +194,8 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
   if (m->getBoolean("wgmma_serialized").value_or(false) && !quiet())
     std::fprintf(stderr,
                  "faopt: warning: kernel %s: ptxas serialised its wgmma "
-                 "instructions (C7513); it runs slower than it should\n",
+                 "instructions (C7513, C7520, ...); it runs slower than it "
+                 "should\n",
                  k.name.c_str());
   k.threads = static_cast<int>((*block)[0].getAsInteger().value_or(0));
   k.sharedBytes = integer("dynamic_shared_memory_bytes");

@@ -351,9 +351,10 @@ int main(int argc, char **argv) {
       return fail(specPath + ": " + r.error);
     if (r.kernel.binary.wgmmaSerialized)
       errs() << "faopt-compile: warning: " << specPath
-             << ": ptxas serialised the kernel's wgmma instructions (C7513: "
-                "a wgmma's input registers defined while wgmmas are in "
-                "flight); every product waits for the last one\n";
+             << ": ptxas serialised the kernel's wgmma instructions (C7513, "
+                "C7520, ...: ptxas's log says why, "
+                "scripts/nvrtc-report.py prints it); every product waits for the last "
+                "one\n";
     const std::string &artefact = emit == "cuda"  ? r.kernel.cuda.source
                                   : emit == "ptx" ? r.kernel.binary.ptx
                                                   : r.kernel.binary.cubin;

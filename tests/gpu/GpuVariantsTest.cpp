@@ -254,7 +254,8 @@ TEST(GpuVariantsRuntime, OneCtaPerProgramListKernelsMatchTheReference) {
 /// default since session 22, docs/performance.md item 50, so every other
 /// test runs it), on d = 128 TMA kernels of every kind (static masks, a
 /// band, lists, block-sparse, fully masked rows, many programs), against
-/// the reference; and ptxas must not have serialised their wgmmas (C7513).
+/// the reference; and ptxas must not have serialised their wgmmas (C7513,
+/// C7520).
 TEST(GpuVariantsRuntime, F32PMatchesTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv f32("FAOPT_ROUNDED_P", "0");

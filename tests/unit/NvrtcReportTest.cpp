@@ -24,6 +24,19 @@ TEST(NvrtcReport, WgmmaSerialisationIsFoundForItsFunction) {
   EXPECT_FALSE(faopt::gpu::reportsWgmmaSerialized(kSerialised, "causal_bf16"));
 }
 
+// Session 24's branch around single wgmma instructions (the WIP
+// attn-skip-unattended-row-groups): another code, the same consequence.
+TEST(NvrtcReport, SerialisationForADivergentPathIsFound) {
+  const char *log =
+      "ptxas info    : (C7519) warpgroup.arrive is injected in around line "
+      "744 by compiler to allow use of registers in GMMA in function 'docs'\n"
+      "ptxas info    : (C7520) Potential Performance Loss: wgmma.mma_async "
+      "instructions are serialized due to program dependence on "
+      "compiler-inserted WG.AR in divergent path in the function 'docs'\n";
+  EXPECT_TRUE(faopt::gpu::reportsWgmmaSerialized(log, "docs"));
+  EXPECT_FALSE(faopt::gpu::reportsWgmmaSerialized(log, "docs_block_lists"));
+}
+
 TEST(NvrtcReport, CleanReportHasNoSerialisation) {
   const char *clean = "ptxas info    : Compiling entry function 'k' for 'sm_90a'\n"
                       "ptxas info    : Used 168 registers, used 5 barriers\n";

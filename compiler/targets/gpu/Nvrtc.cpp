@@ -98,11 +98,15 @@ std::string entryReport(const std::string &log, const std::string &entry) {
 } // namespace
 
 bool reportsWgmmaSerialized(const std::string &log, const std::string &entry) {
-  // ptxas names the function on the C7513 line itself ("... in the function
-  // 'NAME'"), before its per-entry report.
+  // ptxas names the function on the line itself ("... in the function
+  // 'NAME'"), before its per-entry report. Several codes say it, each with
+  // its cause (C7513: non-wgmma instructions define wgmma input registers;
+  // C7520: a compiler-inserted warpgroup.arrive in a divergent path, from
+  // a branch around a wgmma), all with the same phrase.
   std::istringstream lines(log);
   for (std::string line; std::getline(lines, line);)
-    if (line.find("C7513") != std::string::npos &&
+    if (line.find("wgmma.mma_async instructions are serialized") !=
+            std::string::npos &&
         (entry.empty() || line.find("'" + entry + "'") != std::string::npos))
       return true;
   return false;

@@ -23,8 +23,9 @@ struct NvrtcOutput {
   int spillStores = -1, spillLoads = -1, stackBytes = -1;
   // ptxas serialised the kernel's wgmma instructions (C7513: an instruction
   // other than a wgmma defines a wgmma's input registers while wgmmas are
-  // in flight). A silent slowdown of every product, so the manifest says it
-  // and faopt-compile warns.
+  // in flight; C7520: a branch around a wgmma; any "wgmma.mma_async
+  // instructions are serialized" line). A silent slowdown of every product,
+  // so the manifest says it and faopt-compile warns.
   bool wgmmaSerialized = false;
 };
 
