@@ -83,6 +83,17 @@ bool dropListedTermsFromEnv() {
                              "0 or 1", "0");
 }
 
+/// $FAOPT_HAND_OVER_LIST_HEADER=0: the consumers of a handed-out kernel
+/// load their program's list head themselves (attn-hand-over-list-header
+/// off; docs/performance.md item 56); unset or 1: the copy thread hands it
+/// over.
+bool handOverListHeaderFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_HAND_OVER_LIST_HEADER",
+                             {{"1", true}, {"0", false}}, true, reported,
+                             "0 or 1", "1");
+}
+
 /// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and
 /// attn-unswitch-masked-blocks for band masks, docs/performance.md item
 /// 40), 1 (every bounds-only mask) or 0 (none).
@@ -137,6 +148,7 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.softmaxOverlap = softmaxOverlapFromEnv();
   options.roundedP = roundedPFromEnv();
   options.dropListedTileTerms = dropListedTermsFromEnv();
+  options.handOverListHeader = handOverListHeaderFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
   options.rowBoundMasks = rowBoundMasksFromEnv();
@@ -157,6 +169,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "rounded-p ";
   if (compile.dropListedTileTerms)
     options += "drop-listed-tile-terms ";
+  if (!compile.handOverListHeader)
+    options += "no-hand-over-list-header ";
   options += std::string("row-bound-masks=") +
              faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);

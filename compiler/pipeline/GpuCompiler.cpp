@@ -221,6 +221,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.softmaxOverlap = options.softmaxOverlap;
   pipeline.roundedP = options.roundedP;
   pipeline.dropListedTileTerms = options.dropListedTileTerms;
+  pipeline.handOverListHeader = options.handOverListHeader;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;
   pipeline.rowBoundMasks = options.rowBoundMasks;

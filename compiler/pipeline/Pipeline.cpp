@@ -133,6 +133,9 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
   if (rowBoundMasks != RowBoundMode::Off)
     pm.addPass(gpu::createAttnSortedKeysAsBounds());
+  // After the key ranges, so their flag travels too.
+  if (options.handOverListHeader)
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnHandOverListHeader());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
   if (rowBoundMasks != RowBoundMode::Off) {
@@ -251,6 +254,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("GPU targets: run attn-drop-listed-tile-terms (the cpu "
                      "target always does)"),
       llvm::cl::init(false)};
+  Option<bool> handOverListHeader{
+      *this, "hand-over-list-header",
+      llvm::cl::desc("GPU targets: run attn-hand-over-list-header on kernels "
+                     "whose programs are handed out"),
+      llvm::cl::init(true)};
   Option<PersistentMode> persistent{
       *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
       llvm::cl::init(PersistentMode::Auto),
@@ -290,6 +298,7 @@ void registerPipelines() {
         options.softmaxOverlap = o.softmaxOverlap;
         options.roundedP = o.roundedP;
         options.dropListedTileTerms = o.dropListedTileTerms;
+        options.handOverListHeader = o.handOverListHeader;
         options.persistent = o.persistent;
         options.qStages = o.qStages;
         options.rowBoundMasks = o.rowBoundMasks;

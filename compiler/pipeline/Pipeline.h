@@ -40,6 +40,9 @@ struct PipelineOptions {
   // opt-in on GPUs: timed at -3% one CTA per program, docs/performance.md
   // item 53).
   bool dropListedTileTerms = false;
+  /// GPU: attn-hand-over-list-header on kernels whose programs are handed
+  /// out (docs/performance.md item 56).
+  bool handOverListHeader = true;
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   // GPU: Q tiles per persistent worker (2: the next program's Q lands

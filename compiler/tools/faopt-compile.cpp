@@ -87,6 +87,14 @@ cl::opt<bool> dropListedTileTerms(
              "timed, docs/performance.md item 52; the runtime: "
              "$FAOPT_DROP_LISTED_TERMS=1)"),
     cl::init(false));
+cl::opt<bool> noHandOverListHeader(
+    "no-hand-over-list-header",
+    cl::desc("GPU targets: in kernels whose programs are handed out, the "
+             "consumers load each program's list head themselves instead of "
+             "reading what the copy thread loaded (attn-hand-over-list-"
+             "header off; docs/performance.md item 56; the runtime: "
+             "$FAOPT_HAND_OVER_LIST_HEADER=0)"),
+    cl::init(false));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
     cl::desc("sm90a, TMA kernels: every mask that is only per-row kv bounds "
@@ -194,6 +202,7 @@ template <typename Options> Options commonOptions() {
   options.softmaxOverlap = !noSoftmaxOverlap;
   options.roundedP = !noRoundedP;
   options.dropListedTileTerms = dropListedTileTerms;
+  options.handOverListHeader = !noHandOverListHeader;
   options.persistent = persistentMode();
   options.qStages = qStages;
   options.rowBoundMasks = rowBoundMode();

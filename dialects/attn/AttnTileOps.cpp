@@ -68,6 +68,15 @@ LogicalResult NextProgramOp::verify() {
   return success();
 }
 
+LogicalResult PublishProgramOp::verify() {
+  if (failed(verifyInKernel(*this)))
+    return failure();
+  if (getValues().size() > 8)
+    return emitOpError() << "publishes at most 8 values, got "
+                         << getValues().size();
+  return success();
+}
+
 LogicalResult NoMoreProgramsOp::verify() {
   // Lowered to `break`, which must leave the loop over programs: so only
   // directly in the program guard (an scf.if marked attn.program_guard)

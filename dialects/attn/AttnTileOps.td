@@ -116,19 +116,55 @@ def Attn_NextProgramOp : Attn_Op<"next_program"> {
     (the copy thread) it claims the program, waits for the Q stage to be
     empty, publishes the index in shared memory and, past the end, completes
     the Q stage's fill t without a copy; without it (the consumers) it
-    waits for that fill and reads the index. Only in a TMA kernel function
-    (attn.kernel).
+    waits for that fill and reads the index. With `producer` and
+    `publish_later` it only claims the program: an attn.publish_program
+    later in the same iteration does the rest, with values the consumers
+    read (attn.program_value) instead of loading them. Only in a TMA kernel
+    function (attn.kernel).
   }];
   let arguments = (ins Index:$t, Index:$worker, Index:$workers, Index:$total,
                        Arg<MemRefRankOf<[I32], [1]>, "the launch's program counter",
                            [MemRead, MemWrite]>:$counter,
-                       UnitAttr:$producer);
+                       UnitAttr:$producer, UnitAttr:$publish_later);
   let results = (outs Index:$result);
   let assemblyFormat = [{
     $t `of` $worker `workers` $workers `below` $total `counter` $counter
-    (`producer` $producer^)? attr-dict `:` type($counter)
+    (`producer` $producer^)? (`publish_later` $publish_later^)? attr-dict `:` type($counter)
   }];
   let hasVerifier = 1;
+}
+
+def Attn_PublishProgramOp : Attn_Op<"publish_program",
+    [MemoryEffects<[MemRead<DefaultResource>, MemWrite<DefaultResource>]>]> {
+  let summary = "the copy thread publishes a claimed program with values (GPU, TMA)";
+  let description = [{
+    After `attn.next_program ... producer publish_later` returned `program`
+    for the worker's t-th program: waits for the Q stage to be empty (the
+    consumers are done with program t - 1, and with what it published),
+    stores the program (at most `total`) and `values` in shared memory,
+    and past the end completes the Q stage's fill t without a copy. Q's
+    fill t, issued after it, makes them visible to the consumers with the
+    tile; `attn.program_value {index = i}` reads values[i]
+    (attn-hand-over-list-header). At most 8 values.
+  }];
+  let arguments = (ins Index:$t, Index:$program, Index:$total,
+                       Variadic<I32>:$values);
+  let assemblyFormat = [{
+    $program `for` $t `below` $total (`with` $values^)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_ProgramValueOp : Attn_Op<"program_value",
+    [MemoryEffects<[MemRead<DefaultResource>]>]> {
+  let summary = "a value the copy thread published with the current program (GPU, TMA)";
+  let description = [{
+    In the consumers, after their attn.next_program: values[index] of the
+    copy thread's attn.publish_program for the same program.
+  }];
+  let arguments = (ins ConfinedAttr<I64Attr, [IntNonNegative, IntMaxValue<7>]>:$index);
+  let results = (outs I32:$result);
+  let assemblyFormat = "attr-dict";
 }
 
 def Attn_NoMoreProgramsOp : Attn_Op<"no_more_programs"> {

@@ -120,6 +120,26 @@ def AttnSortedKeysAsBounds : Pass<"attn-sorted-keys-as-bounds", "mlir::ModuleOp"
                            "::mlir::memref::MemRefDialect"];
 }
 
+def AttnHandOverListHeader : Pass<"attn-hand-over-list-header", "mlir::func::FuncOp"> {
+  let summary = "The copy thread loads each handed-out program's list head for the consumers";
+  let description = [{
+    In a kernel whose programs are handed out at run time (both roles'
+    `scf.for {attn.hand_out}` after attn-warp-specialize): the consumers'
+    loads of the kv-block lists directly in their program guard whose
+    indices come from the program index by side-effect-free ops (the
+    list's count and first entries, a key-range flag; at most 8) are
+    cloned into the copy thread after its attn.next_program (now
+    `publish_later`), which publishes them with the program
+    (attn.publish_program, waiting for Q's stage to be empty); the
+    consumers read them (attn.program_value). Runs after
+    attn-await-list-builder (whose wait precedes each role's loop over
+    programs) and attn-sorted-keys-as-bounds (whose key-range flag is one
+    of those loads).
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
   let summary = "Evaluate a mask's per-row kv bounds once per row, not per score";
   let description = [{

@@ -67,7 +67,17 @@ struct NextProgramLowering : KernelPattern<NextProgramOp> {
       return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
     Location loc = op.getLoc();
     Value p;
-    if (op.getProducer()) {
+    if (op.getProducer() && op.getPublishLater()) {
+      p = call(rewriter, loc, rewriter.getI64Type(),
+               "faopt::tma::claim_program_index",
+               {adaptor.getT(), adaptor.getWorker(), adaptor.getWorkers(),
+                adaptor.getCounter()});
+      comment(rewriter, loc,
+              "attn.next_program: {} = this worker's program {}: the worker "
+              "index first, then the launch's counter (run-time hand-out); "
+              "published below (attn.publish_program)",
+              {p, adaptor.getT()});
+    } else if (op.getProducer()) {
       p = call(rewriter, loc, rewriter.getI64Type(), "faopt::tma::claim_program",
                {adaptor.getT(), adaptor.getWorker(), adaptor.getWorkers(),
                 adaptor.getTotal(), adaptor.getCounter()},
@@ -88,6 +98,47 @@ struct NextProgramLowering : KernelPattern<NextProgramOp> {
     }
     rewriter.replaceOp(op, getTypeConverter()->materializeSourceConversion(
                                rewriter, loc, rewriter.getIndexType(), p));
+    return success();
+  }
+};
+
+/// attn.publish_program: the Q stage's wait, the program and its values in
+/// shared memory (faopt_sm90_tma.cuh).
+struct PublishProgramLowering : KernelPattern<PublishProgramOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(PublishProgramOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!kernel.tma)
+      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.publish_program: once the consumers have released Q's "
+            "stage, program {} for fill {} and " +
+                str(op.getValues().size()) +
+                " value(s) they read instead of loading them",
+            {adaptor.getProgram(), adaptor.getT()});
+    SmallVector<Value> operands{adaptor.getT(), adaptor.getProgram(),
+                                adaptor.getTotal()};
+    llvm::append_range(operands, adaptor.getValues());
+    call(rewriter, loc, Type(), "faopt::tma::publish_program", operands,
+         {str(kernel.pipeOffset)});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// attn.program_value: a published value (faopt_sm90_tma.cuh).
+struct ProgramValueLowering : KernelPattern<ProgramValueOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(ProgramValueOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value i = literal(rewriter, loc, rewriter.getI32Type(),
+                      str(op.getIndex()));
+    rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
+                                "faopt::tma::program_value", {i}));
     return success();
   }
 };
@@ -129,6 +180,7 @@ void faopt::gpu::emit::populateRolesToEmitCPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns,
     const KernelInfo &info) {
   patterns.add<CopyProducerLowering, WorkersLowering, AwaitListBuilderLowering,
-               NextProgramLowering, NoMoreProgramsLowering>(
+               NextProgramLowering, NoMoreProgramsLowering,
+               PublishProgramLowering, ProgramValueLowering>(
       converter, patterns.getContext(), info);
 }

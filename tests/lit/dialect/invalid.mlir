@@ -402,6 +402,22 @@ func.func @next_program_counter(%t: index, %ctr: memref<2xi32>) -> index attribu
 
 // -----
 
+func.func @publish_too_many(%t: index, %x: i32) attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.publish_program' op publishes at most 8 values, got 9}}
+  attn.publish_program %t for %t below %t with %x, %x, %x, %x, %x, %x, %x, %x, %x
+  return
+}
+
+// -----
+
+func.func @program_value_slot(%t: index) -> i32 attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.program_value' op attribute 'index' failed to satisfy constraint}}
+  %v = attn.program_value {index = 8}
+  return %v : i32
+}
+
+// -----
+
 // Leaving the loop over programs needs one whose programs are handed out.
 func.func @no_more_programs_in_snake(%n: index) attributes {attn.kernel} {
   %c0 = arith.constant 0 : index

@@ -135,13 +135,21 @@ func.func @tensor_bounds(%t: memref<?x?xi32>, %b: index, %q0: index, %q1: index)
 // CHECK-LABEL: func.func @hand_out(
 // CHECK:         %{{.*}} = attn.next_program %{{.*}} of %{{.*}} workers %{{.*}} below %{{.*}} counter %{{.*}} : memref<1xi32>
 // CHECK:         %{{.*}} = attn.next_program %{{.*}} of %{{.*}} workers %{{.*}} below %{{.*}} counter %{{.*}} producer : memref<1xi32>
+// CHECK:         %[[R:.*]] = attn.next_program %{{.*}} of %{{.*}} workers %{{.*}} below %{{.*}} counter %{{.*}} producer publish_later : memref<1xi32>
+// CHECK:         attn.publish_program %[[R]] for %{{.*}} below %{{.*}} with %{{.*}}, %{{.*}}
+// CHECK:         attn.publish_program %[[R]] for %{{.*}} below %{{.*}}{{$}}
+// CHECK:         %{{.*}} = attn.program_value {index = 1 : i64}
 // CHECK:         attn.no_more_programs
-func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>) attributes {attn.kernel} {
+func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>, %x: i32) attributes {attn.kernel} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.for %t = %c0 to %n step %c1 {
     %p = attn.next_program %t of %w workers %ws below %n counter %ctr : memref<1xi32>
     %q = attn.next_program %t of %w workers %ws below %n counter %ctr producer : memref<1xi32>
+    %r = attn.next_program %t of %w workers %ws below %n counter %ctr producer publish_later : memref<1xi32>
+    attn.publish_program %r for %t below %n with %x, %x
+    attn.publish_program %r for %t below %n
+    %v = attn.program_value {index = 1}
     %in = arith.cmpi ult, %p, %n : index
     scf.if %in {
     } else {

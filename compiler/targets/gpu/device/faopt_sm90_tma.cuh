@@ -207,13 +207,18 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
 /// the consumers read it once that fill is complete. One slot is enough:
 /// the consumers read program t's index right after its Q wait, and the
 /// copy thread writes program t + 1's only after they have released that Q
-/// (after their kv loop). (The consumers thus start their index math and
-/// list reads only once Q is there: on the H200 that cost the document-id
-/// kernel 4%, docs/performance.md item 48.)
-FAOPT_DEVICE volatile int &program_slot() {
-  __shared__ int slot;
-  return slot;
+/// (after their kv loop). (The consumers thus start their index math only
+/// once Q is there; their list head comes with it since
+/// attn-hand-over-list-header, which gained documents 5% on the H200,
+/// docs/performance.md item 56.)
+/// Slot 0 holds the program; slots 1-8 the values an attn.publish_program
+/// hands over with it (attn-hand-over-list-header: the list's header, so
+/// the consumers need not load it after their Q wait).
+FAOPT_DEVICE volatile int *program_slots() {
+  __shared__ int slots[9];
+  return slots;
 }
+FAOPT_DEVICE volatile int &program_slot() { return program_slots()[0]; }
 
 /// The copy thread's side: program t of this worker is the worker index for
 /// t = 0, then the next one the launch's counter hands out (programs
@@ -234,6 +239,32 @@ FAOPT_DEVICE faopt_i64 claim_program(faopt_i64 t, faopt_i64 worker,
     mbar_arrive(full_bar<PIPE>(0, 0));
   return p;
 }
+
+/// attn.next_program ... publish_later: only the claim; publish_program
+/// follows once the copy thread has what it hands over.
+FAOPT_DEVICE faopt_i64 claim_program_index(faopt_i64 t, faopt_i64 worker,
+                                           faopt_i64 workers,
+                                           const Tensor<int32_t, 1> &counter) {
+  return t == 0 ? worker : workers + (faopt_i64)atomicAdd(counter.data, 1);
+}
+
+/// attn.publish_program: claim_program's wait and publication, with
+/// `values` in slots 1... (the copy thread loaded them while the consumers
+/// still held Q's stage).
+template <int PIPE, typename... V>
+FAOPT_DEVICE void publish_program(faopt_i64 t, faopt_i64 p, faopt_i64 total,
+                                  V... values) {
+  mbar_wait(empty_bar<PIPE>(0, 0), (faopt_u32)(t & 1) ^ 1u);
+  program_slot() = (int)(p < total ? p : total);
+  int i = 1;
+  ((program_slots()[i++] = (int)values), ...);
+  if (p >= total)
+    mbar_arrive(full_bar<PIPE>(0, 0));
+}
+
+/// attn.program_value: value i the copy thread published with the program
+/// the consumers' last await_program returned.
+FAOPT_DEVICE int32_t program_value(int i) { return program_slots()[1 + i]; }
 
 /// The consumers' side: the program the copy thread published with Q's fill
 /// t (`total` when there are no more).

@@ -1,0 +1,193 @@
+//===- HandOverListHeader.cpp - the copy thread loads a program's list head ==//
+//
+// In a kernel whose programs are handed out at run time (attn.next_program,
+// attn-persistent-programs), the consumers learn their next program when
+// its Q tile lands, and only then decode it and load the head of its
+// kv-block list (the count, the first entries, a key-range flag): one more
+// round trip to the L2 on their path into every program, with 7.5 blocks a
+// program for the benchmark's documents (docs/performance.md items 48, 56).
+// The copy thread claims the same program ~2.7 µs before the consumers
+// need it and already loads most of that head to issue its copies. This
+// pass, after attn-warp-specialize, moves the consumers' loads to it:
+//
+//   copy thread:                          consumers:
+//     %p = attn.next_program ... producer   %p = attn.next_program ...
+//            publish_later                  scf.if %p < total {
+//     (the consumers' header loads and        %n = attn.program_value {index = 0}
+//      the index math they need, cloned)      ... (was: memref.load %lists[...])
+//     attn.publish_program %p for %t
+//         below %total with %n, ...
+//     scf.if %p < total { ... }
+//
+// attn.publish_program waits for Q's stage to be empty, so the loads run
+// while the consumers still finish the previous program, and the values
+// travel in shared memory with the Q fill, as the program index did.
+// Exact: the clones compute the same values (the index math clamps the
+// program to the last one, so past the end they read a valid row, and
+// nobody uses them). A load qualifies when it reads the lists argument
+// directly in the consumers' program guard and its indices come from the
+// program index, values both roles see, constants and other such loads by
+// side-effect-free ops; at most 8.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "compiler/passes/BlockListsArgument.h"
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNHANDOVERLISTHEADER
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+/// One role's loop over handed-out programs.
+struct ProgramLoop {
+  scf::ForOp loop;
+  NextProgramOp next;
+  scf::IfOp guard;
+};
+
+std::optional<ProgramLoop> programLoop(scf::ForOp loop) {
+  ProgramLoop r{loop, {}, {}};
+  for (Operation &op : *loop.getBody()) {
+    if (auto n = dyn_cast<NextProgramOp>(op))
+      r.next = r.next ? NextProgramOp() : n;
+    if (auto g = dyn_cast<scf::IfOp>(op); g && g->hasAttr("attn.program_guard"))
+      r.guard = r.guard ? scf::IfOp() : g;
+  }
+  if (!r.next || !r.guard || r.guard.getCondition().getDefiningOp() == nullptr)
+    return std::nullopt;
+  return r;
+}
+
+struct AttnHandOverListHeaderPass
+    : faopt::gpu::impl::AttnHandOverListHeaderBase<AttnHandOverListHeaderPass> {
+  void runOnOperation() override {
+    func::FuncOp kernel = getOperation();
+    std::optional<unsigned> listsArg = faopt::blockListsArgument(kernel);
+    if (!kernel->hasAttr("attn.kernel") || !listsArg)
+      return;
+    std::optional<ProgramLoop> producer, consumer;
+    bool twice = false;
+    kernel.walk([&](scf::ForOp loop) {
+      if (!loop->hasAttr("attn.hand_out"))
+        return;
+      std::optional<ProgramLoop> p = programLoop(loop);
+      if (!p)
+        return;
+      std::optional<ProgramLoop> &slot =
+          p->next.getProducer() ? producer : consumer;
+      twice |= slot.has_value();
+      slot = p;
+    });
+    if (!producer || !consumer || twice || producer->next.getPublishLater())
+      return;
+    handOver(*producer, *consumer, kernel.getArgument(*listsArg));
+  }
+
+  void handOver(ProgramLoop &producer, ProgramLoop &consumer, Value lists) {
+    Block *guarded = consumer.guard.thenBlock();
+    // Values the copy thread's loop sees as they are: defined above both
+    // loops.
+    auto shared = [&](Value v) {
+      Region *r = v.getParentRegion();
+      return r->isAncestor(&producer.loop.getRegion()) &&
+             r->isAncestor(&consumer.loop.getRegion());
+    };
+    // The consumers' header loads and what they need, in program order.
+    llvm::SetVector<Operation *> slice;
+    SmallVector<memref::LoadOp> loads;
+    std::function<bool(Value)> available = [&](Value v) -> bool {
+      if (v == consumer.next.getResult() || shared(v))
+        return true;
+      Operation *def = v.getDefiningOp();
+      if (!def)
+        return false; // the loop's counters
+      if (slice.contains(def))
+        return true;
+      if (matchPattern(v, m_Constant()))
+        return true; // cloned where needed
+      if (def->getBlock() != guarded || def->getNumRegions() != 0 ||
+          !isMemoryEffectFree(def))
+        return false;
+      return llvm::all_of(def->getOperands(), available);
+    };
+    std::function<void(Value)> collect = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      if (!def || v == consumer.next.getResult() || shared(v) ||
+          slice.contains(def))
+        return;
+      for (Value o : def->getOperands())
+        collect(o);
+      slice.insert(def);
+    };
+    for (auto load : guarded->getOps<memref::LoadOp>()) {
+      if (load.getMemRef() != lists || loads.size() == 8)
+        continue;
+      if (!llvm::all_of(load.getIndices(), available))
+        continue;
+      for (Value i : load.getIndices())
+        collect(i);
+      slice.insert(load);
+      loads.push_back(load);
+    }
+    if (loads.empty())
+      return;
+
+    // The copy thread: the same loads right after its claim, then the
+    // publication (attn.publish_program waits for Q's stage).
+    OpBuilder b(producer.next->getContext());
+    b.setInsertionPointAfter(producer.next);
+    IRMapping map;
+    map.map(consumer.next.getResult(), producer.next.getResult());
+    // (All of them directly in the guard's block.)
+    SmallVector<Operation *> ordered(slice.begin(), slice.end());
+    llvm::sort(ordered, [](Operation *x, Operation *y) {
+      return x->isBeforeInBlock(y);
+    });
+    for (Operation *op : ordered) {
+      for (Value o : op->getOperands())
+        if (!map.contains(o) && !shared(o) && matchPattern(o, m_Constant()))
+          map.map(o, b.clone(*o.getDefiningOp())->getResult(0));
+      b.clone(*op, map);
+    }
+    SmallVector<Value> values;
+    for (memref::LoadOp load : loads)
+      values.push_back(map.lookup(load.getResult()));
+    PublishProgramOp::create(b, producer.next.getLoc(), producer.next.getT(),
+                             producer.next.getResult(),
+                             producer.next.getTotal(), values);
+    producer.next.setPublishLater(true);
+
+    // The consumers read them instead.
+    SmallVector<Operation *> math;
+    for (Operation *op : ordered)
+      if (!isa<memref::LoadOp>(op))
+        math.push_back(op);
+    for (auto [i, load] : llvm::enumerate(loads)) {
+      b.setInsertionPoint(load);
+      Value v = ProgramValueOp::create(b, load.getLoc(), b.getI32Type(),
+                                       b.getI64IntegerAttr(i));
+      load.getResult().replaceAllUsesWith(v);
+      load.erase();
+    }
+    // Index math only the loads used.
+    for (Operation *op : llvm::reverse(math))
+      if (op->use_empty() && isMemoryEffectFree(op))
+        op->erase();
+  }
+};
+
+} // namespace
