@@ -65,17 +65,38 @@ LogicalResult NextProgramOp::verify() {
   if (getCounter().getType().getDimSize(0) != 1)
     return emitOpError() << "the counter must be memref<1xi32>, got "
                          << getCounter().getType();
+  if (getPublishLater()) {
+    if (!getProducer())
+      return emitOpError() << "publish_later is the copy thread's (producer)";
+    // Exactly one publication, or the consumers wait forever (none) or the
+    // stage's fill completes twice past the end (two).
+    unsigned publications = 0;
+    for (Operation *user : getResult().getUsers())
+      if (auto p = dyn_cast<PublishProgramOp>(user);
+          p && p.getProgram() == getResult())
+        ++publications;
+    if (publications != 1)
+      return emitOpError() << "publish_later needs exactly one "
+                              "attn.publish_program of its result, got "
+                           << publications;
+  }
   return success();
 }
 
 LogicalResult PublishProgramOp::verify() {
   if (failed(verifyInKernel(*this)))
     return failure();
+  auto next = getProgram().getDefiningOp<NextProgramOp>();
+  if (!next || !next.getPublishLater())
+    return emitOpError() << "publishes the result of an attn.next_program "
+                            "with producer publish_later";
   if (getValues().size() > 8)
     return emitOpError() << "publishes at most 8 values, got "
                          << getValues().size();
   return success();
 }
+
+LogicalResult ProgramValueOp::verify() { return verifyInKernel(*this); }
 
 LogicalResult NoMoreProgramsOp::verify() {
   // Lowered to `break`, which must leave the loop over programs: so only

@@ -165,6 +165,7 @@ def Attn_ProgramValueOp : Attn_Op<"program_value",
   let arguments = (ins ConfinedAttr<I64Attr, [IntNonNegative, IntMaxValue<7>]>:$index);
   let results = (outs I32:$result);
   let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
 }
 
 def Attn_NoMoreProgramsOp : Attn_Op<"no_more_programs"> {

@@ -4,8 +4,9 @@
 // attn-persistent-programs), the consumers learn their next program when
 // its Q tile lands, and only then decode it and load the head of its
 // kv-block list (the count, the first entries, a key-range flag): one more
-// round trip to the L2 on their path into every program, with 7.5 blocks a
-// program for the benchmark's documents (docs/performance.md items 48, 56).
+// round trip to the L2 on their path into every program (docs/performance.md
+// item 48), with 7.5 blocks a program for the benchmark's documents (item
+// 55); item 56 has the measurement.
 // The copy thread claims the same program ~2.7 µs before the consumers
 // need it and already loads most of that head to issue its copies. This
 // pass, after attn-warp-specialize, moves the consumers' loads to it:
@@ -22,11 +23,12 @@
 // attn.publish_program waits for Q's stage to be empty, so the loads run
 // while the consumers still finish the previous program, and the values
 // travel in shared memory with the Q fill, as the program index did.
-// Exact: the clones compute the same values (the index math clamps the
-// program to the last one, so past the end they read a valid row, and
-// nobody uses them). A load qualifies when it reads the lists argument
-// directly in the consumers' program guard and its indices come from the
-// program index, values both roles see, constants and other such loads by
+// Exact: the clones compute the same values, from the program clamped to
+// the last one (past the end they read a valid row, and nobody uses them).
+// A load qualifies when it reads the lists argument directly in the
+// consumers' program guard, before anything there with regions or a stage
+// release, and its indices come from the program index, values both roles
+// hold alike (arguments, grid sizes, constants) and other such loads by
 // side-effect-free ops; at most 8.
 //
 //===----------------------------------------------------------------------===//
@@ -99,42 +101,72 @@ struct AttnHandOverListHeaderPass
 
   void handOver(ProgramLoop &producer, ProgramLoop &consumer, Value lists) {
     Block *guarded = consumer.guard.thenBlock();
-    // Values the copy thread's loop sees as they are: defined above both
-    // loops.
-    auto shared = [&](Value v) {
+    // Values both roles hold alike, defined above both loops: the
+    // function's and the grid's arguments, constants, and side-effect-free
+    // ops of such values (the grid's sizes). Not attn.copy_producer's
+    // result or anything else a role or a thread computes for itself: the
+    // copy thread would publish its own value to every consumer.
+    std::function<bool(Value, int)> shared = [&](Value v, int depth) -> bool {
       Region *r = v.getParentRegion();
-      return r->isAncestor(&producer.loop.getRegion()) &&
-             r->isAncestor(&consumer.loop.getRegion());
+      if (!r->isAncestor(&producer.loop.getRegion()) ||
+          !r->isAncestor(&consumer.loop.getRegion()))
+        return false;
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        Operation *owner = arg.getOwner()->getParentOp();
+        return isa<func::FuncOp, scf::ForallOp>(owner);
+      }
+      Operation *def = v.getDefiningOp();
+      if (matchPattern(v, m_Constant()))
+        return true;
+      return depth < 16 && def->getNumRegions() == 0 &&
+             def->getDialect() != consumer.next->getDialect() &&
+             isMemoryEffectFree(def) &&
+             llvm::all_of(def->getOperands(),
+                          [&](Value o) { return shared(o, depth + 1); });
     };
-    // The consumers' header loads and what they need, in program order.
+    // The consumers' header: loads before anything with regions (the kv
+    // loop, the key-range choice) or a stage release, so that every
+    // attn.program_value reads its slot before the consumers let Q's stage,
+    // and with it the slots, go (attn.publish_program rewrites them once
+    // it is empty).
+    SmallVector<Operation *> prologue;
+    for (Operation &op : *guarded) {
+      if (op.getNumRegions() != 0 || isa<TileReleaseOp>(op))
+        break;
+      prologue.push_back(&op);
+    }
+    llvm::SmallPtrSet<Operation *, 32> inPrologue(prologue.begin(),
+                                                  prologue.end());
+    // The loads and what they need: the program index and side-effect-free
+    // ops in that prologue. Constants are cloned where they are used.
     llvm::SetVector<Operation *> slice;
     SmallVector<memref::LoadOp> loads;
     std::function<bool(Value)> available = [&](Value v) -> bool {
-      if (v == consumer.next.getResult() || shared(v))
+      if (v == consumer.next.getResult() || shared(v, 0) ||
+          matchPattern(v, m_Constant()))
         return true;
       Operation *def = v.getDefiningOp();
-      if (!def)
-        return false; // the loop's counters
+      if (!def || !inPrologue.count(def))
+        return false; // the loop's counters, other roles' values
       if (slice.contains(def))
         return true;
-      if (matchPattern(v, m_Constant()))
-        return true; // cloned where needed
-      if (def->getBlock() != guarded || def->getNumRegions() != 0 ||
-          !isMemoryEffectFree(def))
+      if (!isMemoryEffectFree(def))
         return false;
       return llvm::all_of(def->getOperands(), available);
     };
     std::function<void(Value)> collect = [&](Value v) {
       Operation *def = v.getDefiningOp();
-      if (!def || v == consumer.next.getResult() || shared(v) ||
-          slice.contains(def))
+      if (!def || v == consumer.next.getResult() || shared(v, 0) ||
+          matchPattern(v, m_Constant()) || slice.contains(def))
         return;
       for (Value o : def->getOperands())
         collect(o);
       slice.insert(def);
     };
-    for (auto load : guarded->getOps<memref::LoadOp>()) {
-      if (load.getMemRef() != lists || loads.size() == 8)
+    for (Operation *op : prologue) {
+      auto load = dyn_cast<memref::LoadOp>(op);
+      if (!load || load.getMemRef() != lists ||
+          !load.getType().isInteger(32) || loads.size() == 8)
         continue;
       if (!llvm::all_of(load.getIndices(), available))
         continue;
@@ -147,28 +179,37 @@ struct AttnHandOverListHeaderPass
       return;
 
     // The copy thread: the same loads right after its claim, then the
-    // publication (attn.publish_program waits for Q's stage).
+    // publication (attn.publish_program waits for Q's stage). They run
+    // outside its guard, so for the program clamped to the last one: the
+    // values the consumers would compute for a valid program (in their
+    // guard, min(p, total - 1) is p), so nothing the clones do is unsafe
+    // where the consumers' ops were not; past the end nobody reads them.
     OpBuilder b(producer.next->getContext());
+    Location loc = producer.next.getLoc();
     b.setInsertionPointAfter(producer.next);
+    Value total = producer.next.getTotal();
+    Value clamped = arith::MinSIOp::create(
+        b, loc, producer.next.getResult(),
+        arith::SubIOp::create(b, loc, total,
+                              arith::ConstantIndexOp::create(b, loc, 1)));
     IRMapping map;
-    map.map(consumer.next.getResult(), producer.next.getResult());
-    // (All of them directly in the guard's block.)
+    map.map(consumer.next.getResult(), clamped);
+    // (All of them in the guard's block, in its order.)
     SmallVector<Operation *> ordered(slice.begin(), slice.end());
     llvm::sort(ordered, [](Operation *x, Operation *y) {
       return x->isBeforeInBlock(y);
     });
     for (Operation *op : ordered) {
       for (Value o : op->getOperands())
-        if (!map.contains(o) && !shared(o) && matchPattern(o, m_Constant()))
+        if (!map.contains(o) && !shared(o, 0) && matchPattern(o, m_Constant()))
           map.map(o, b.clone(*o.getDefiningOp())->getResult(0));
       b.clone(*op, map);
     }
     SmallVector<Value> values;
     for (memref::LoadOp load : loads)
       values.push_back(map.lookup(load.getResult()));
-    PublishProgramOp::create(b, producer.next.getLoc(), producer.next.getT(),
-                             producer.next.getResult(),
-                             producer.next.getTotal(), values);
+    PublishProgramOp::create(b, loc, producer.next.getT(),
+                             producer.next.getResult(), total, values);
     producer.next.setPublishLater(true);
 
     // The consumers read them instead.

@@ -134,6 +134,8 @@ struct ProgramValueLowering : KernelPattern<ProgramValueOp> {
   LogicalResult
   matchAndRewrite(ProgramValueOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    if (!kernel.tma)
+      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
     Location loc = op.getLoc();
     Value i = literal(rewriter, loc, rewriter.getI32Type(),
                       str(op.getIndex()));

@@ -402,10 +402,43 @@ func.func @next_program_counter(%t: index, %ctr: memref<2xi32>) -> index attribu
 
 // -----
 
-func.func @publish_too_many(%t: index, %x: i32) attributes {attn.kernel} {
+func.func @publish_too_many(%t: index, %x: i32, %ctr: memref<1xi32>) attributes {attn.kernel} {
+  %p = attn.next_program %t of %t workers %t below %t counter %ctr producer publish_later : memref<1xi32>
   // expected-error @+1 {{'attn.publish_program' op publishes at most 8 values, got 9}}
-  attn.publish_program %t for %t below %t with %x, %x, %x, %x, %x, %x, %x, %x, %x
+  attn.publish_program %p for %t below %t with %x, %x, %x, %x, %x, %x, %x, %x, %x
   return
+}
+
+// -----
+
+func.func @publish_unclaimed(%t: index) attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.publish_program' op publishes the result of an attn.next_program with producer publish_later}}
+  attn.publish_program %t for %t below %t
+  return
+}
+
+// -----
+
+func.func @claim_never_published(%t: index, %ctr: memref<1xi32>) -> index attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.next_program' op publish_later needs exactly one attn.publish_program of its result, got 0}}
+  %p = attn.next_program %t of %t workers %t below %t counter %ctr producer publish_later : memref<1xi32>
+  return %p : index
+}
+
+// -----
+
+func.func @publish_later_consumer(%t: index, %ctr: memref<1xi32>) -> index attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.next_program' op publish_later is the copy thread's (producer)}}
+  %p = attn.next_program %t of %t workers %t below %t counter %ctr publish_later : memref<1xi32>
+  return %p : index
+}
+
+// -----
+
+func.func @program_value_outside_kernel() -> i32 {
+  // expected-error @+1 {{'attn.program_value' op is only meaningful in a kernel function (attn.kernel)}}
+  %v = attn.program_value {index = 0}
+  return %v : i32
 }
 
 // -----

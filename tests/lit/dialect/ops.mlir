@@ -137,7 +137,8 @@ func.func @tensor_bounds(%t: memref<?x?xi32>, %b: index, %q0: index, %q1: index)
 // CHECK:         %{{.*}} = attn.next_program %{{.*}} of %{{.*}} workers %{{.*}} below %{{.*}} counter %{{.*}} producer : memref<1xi32>
 // CHECK:         %[[R:.*]] = attn.next_program %{{.*}} of %{{.*}} workers %{{.*}} below %{{.*}} counter %{{.*}} producer publish_later : memref<1xi32>
 // CHECK:         attn.publish_program %[[R]] for %{{.*}} below %{{.*}} with %{{.*}}, %{{.*}}
-// CHECK:         attn.publish_program %[[R]] for %{{.*}} below %{{.*}}{{$}}
+// CHECK:         %[[S:.*]] = attn.next_program %{{.*}} producer publish_later
+// CHECK:         attn.publish_program %[[S]] for %{{.*}} below %{{.*}}{{$}}
 // CHECK:         %{{.*}} = attn.program_value {index = 1 : i64}
 // CHECK:         attn.no_more_programs
 func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>, %x: i32) attributes {attn.kernel} {
@@ -148,7 +149,8 @@ func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>, %x: i
     %q = attn.next_program %t of %w workers %ws below %n counter %ctr producer : memref<1xi32>
     %r = attn.next_program %t of %w workers %ws below %n counter %ctr producer publish_later : memref<1xi32>
     attn.publish_program %r for %t below %n with %x, %x
-    attn.publish_program %r for %t below %n
+    %s = attn.next_program %t of %w workers %ws below %n counter %ctr producer publish_later : memref<1xi32>
+    attn.publish_program %s for %t below %n
     %v = attn.program_value {index = 1}
     %in = arith.cmpi ult, %p, %n : index
     scf.if %in {

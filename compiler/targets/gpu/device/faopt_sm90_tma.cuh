@@ -213,7 +213,12 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
 /// docs/performance.md item 56.)
 /// Slot 0 holds the program; slots 1-8 the values an attn.publish_program
 /// hands over with it (attn-hand-over-list-header: the list's header, so
-/// the consumers need not load it after their Q wait).
+/// the consumers need not load it after their Q wait). Ordering: the copy
+/// thread writes after its wait for Q's stage to be empty (the consumers
+/// read every slot before they release that stage) and before its
+/// `mbarrier.arrive.expect_tx` on Q's full barrier (release); the consumers
+/// read after their wait on that barrier (acquire). compute-sanitizer's
+/// racecheck still reports each slot (docs/status.md, session 24).
 FAOPT_DEVICE volatile int *program_slots() {
   __shared__ int slots[9];
   return slots;
