@@ -69,7 +69,7 @@ std::optional<ProgramLoop> programLoop(scf::ForOp loop) {
     if (auto g = dyn_cast<scf::IfOp>(op); g && g->hasAttr("attn.program_guard"))
       r.guard = r.guard ? scf::IfOp() : g;
   }
-  if (!r.next || !r.guard || r.guard.getCondition().getDefiningOp() == nullptr)
+  if (!r.next || !r.guard)
     return std::nullopt;
   return r;
 }
@@ -135,48 +135,41 @@ struct AttnHandOverListHeaderPass
         break;
       prologue.push_back(&op);
     }
-    llvm::SmallPtrSet<Operation *, 32> inPrologue(prologue.begin(),
-                                                  prologue.end());
-    // The loads and what they need: the program index and side-effect-free
-    // ops in that prologue. Constants are cloned where they are used.
-    llvm::SetVector<Operation *> slice;
+    // One sweep in program order: the ops computable from the program
+    // index alone (side-effect-free ops of such values, and the chosen
+    // loads), the loads chosen, at most 8.
+    llvm::SmallPtrSet<Operation *, 32> computable;
     SmallVector<memref::LoadOp> loads;
-    std::function<bool(Value)> available = [&](Value v) -> bool {
-      if (v == consumer.next.getResult() || shared(v, 0) ||
-          matchPattern(v, m_Constant()))
-        return true;
+    auto known = [&](Value v) {
       Operation *def = v.getDefiningOp();
-      if (!def || !inPrologue.count(def))
-        return false; // the loop's counters, other roles' values
-      if (slice.contains(def))
-        return true;
-      if (!isMemoryEffectFree(def))
-        return false;
-      return llvm::all_of(def->getOperands(), available);
-    };
-    std::function<void(Value)> collect = [&](Value v) {
-      Operation *def = v.getDefiningOp();
-      if (!def || v == consumer.next.getResult() || shared(v, 0) ||
-          matchPattern(v, m_Constant()) || slice.contains(def))
-        return;
-      for (Value o : def->getOperands())
-        collect(o);
-      slice.insert(def);
+      return v == consumer.next.getResult() || shared(v, 0) ||
+             (def && computable.contains(def));
     };
     for (Operation *op : prologue) {
       auto load = dyn_cast<memref::LoadOp>(op);
-      if (!load || load.getMemRef() != lists ||
-          !load.getType().isInteger(32) || loads.size() == 8)
-        continue;
-      if (!llvm::all_of(load.getIndices(), available))
-        continue;
-      for (Value i : load.getIndices())
-        collect(i);
-      slice.insert(load);
-      loads.push_back(load);
+      bool operandsKnown = llvm::all_of(op->getOperands(), known);
+      if (load && load.getMemRef() == lists &&
+          load.getType().isInteger(32) && loads.size() < 8 && operandsKnown) {
+        computable.insert(op);
+        loads.push_back(load);
+      } else if (!load && isMemoryEffectFree(op) && operandsKnown) {
+        computable.insert(op);
+      }
     }
     if (loads.empty())
       return;
+    // What the chosen loads need (constants are cloned where used).
+    llvm::SmallPtrSet<Operation *, 32> needed;
+    std::function<void(Value)> need = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      if (def && computable.contains(def) && !matchPattern(v, m_Constant()) &&
+          needed.insert(def).second)
+        llvm::for_each(def->getOperands(), need);
+    };
+    for (memref::LoadOp load : loads) {
+      needed.insert(load);
+      llvm::for_each(load.getIndices(), need);
+    }
 
     // The copy thread: the same loads right after its claim, then the
     // publication (attn.publish_program waits for Q's stage). They run
@@ -194,11 +187,10 @@ struct AttnHandOverListHeaderPass
                               arith::ConstantIndexOp::create(b, loc, 1)));
     IRMapping map;
     map.map(consumer.next.getResult(), clamped);
-    // (All of them in the guard's block, in its order.)
-    SmallVector<Operation *> ordered(slice.begin(), slice.end());
-    llvm::sort(ordered, [](Operation *x, Operation *y) {
-      return x->isBeforeInBlock(y);
-    });
+    SmallVector<Operation *> ordered;
+    for (Operation *op : prologue)
+      if (needed.contains(op))
+        ordered.push_back(op);
     for (Operation *op : ordered) {
       for (Value o : op->getOperands())
         if (!map.contains(o) && !shared(o, 0) && matchPattern(o, m_Constant()))

@@ -18,14 +18,21 @@ using faopt::gpu::KernelInfo;
 
 namespace {
 
+/// The roles and the hand-out exist only with a TMA copy thread.
+LogicalResult needsTma(Operation *op, const KernelInfo &kernel) {
+  if (kernel.tma)
+    return success();
+  return op->emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+}
+
 /// attn.copy_producer: the TMA copy thread (faopt_sm90_tma.cuh).
 struct CopyProducerLowering : KernelPattern<CopyProducerOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
   matchAndRewrite(CopyProducerOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!kernel.tma)
-      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    if (failed(needsTma(op, kernel)))
+      return failure();
     Location loc = op.getLoc();
     comment(rewriter, loc,
             "attn.copy_producer: the producer's copy thread runs the copy "
@@ -63,8 +70,8 @@ struct NextProgramLowering : KernelPattern<NextProgramOp> {
   LogicalResult
   matchAndRewrite(NextProgramOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!kernel.tma)
-      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    if (failed(needsTma(op, kernel)))
+      return failure();
     Location loc = op.getLoc();
     Value p;
     if (op.getProducer() && op.getPublishLater()) {
@@ -109,8 +116,8 @@ struct PublishProgramLowering : KernelPattern<PublishProgramOp> {
   LogicalResult
   matchAndRewrite(PublishProgramOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!kernel.tma)
-      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    if (failed(needsTma(op, kernel)))
+      return failure();
     Location loc = op.getLoc();
     comment(rewriter, loc,
             "attn.publish_program: once the consumers have released Q's "
@@ -134,8 +141,8 @@ struct ProgramValueLowering : KernelPattern<ProgramValueOp> {
   LogicalResult
   matchAndRewrite(ProgramValueOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!kernel.tma)
-      return op.emitOpError() << "needs TMA copies (attn.tiling copy = \"tma\")";
+    if (failed(needsTma(op, kernel)))
+      return failure();
     Location loc = op.getLoc();
     Value i = literal(rewriter, loc, rewriter.getI32Type(),
                       str(op.getIndex()));

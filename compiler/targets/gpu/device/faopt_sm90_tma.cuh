@@ -225,37 +225,21 @@ FAOPT_DEVICE volatile int *program_slots() {
 }
 FAOPT_DEVICE volatile int &program_slot() { return program_slots()[0]; }
 
-/// The copy thread's side: program t of this worker is the worker index for
-/// t = 0, then the next one the launch's counter hands out (programs
-/// `workers`, `workers + 1`, ... to whichever worker asks first). The
-/// claim goes first, so its round trip overlaps the wait for Q's stage;
-/// past the end, fill t of Q's stage completes without a copy (a plain
-/// arrive), which tells the consumers to stop.
-template <int PIPE>
-FAOPT_DEVICE faopt_i64 claim_program(faopt_i64 t, faopt_i64 worker,
-                                     faopt_i64 workers, faopt_i64 total,
-                                     const Tensor<int32_t, 1> &counter) {
-  const faopt_i64 p =
-      t == 0 ? worker : workers + (faopt_i64)atomicAdd(counter.data, 1);
-  mbar_wait(empty_bar<PIPE>(0, 0), (faopt_u32)(t & 1) ^ 1u);
-  // At most `total` (below 2^31): the consumers compare it with `total`.
-  program_slot() = (int)(p < total ? p : total);
-  if (p >= total)
-    mbar_arrive(full_bar<PIPE>(0, 0));
-  return p;
-}
-
-/// attn.next_program ... publish_later: only the claim; publish_program
-/// follows once the copy thread has what it hands over.
+/// attn.next_program ... publish_later: the copy thread's claim alone.
+/// Program t of this worker is the worker index for t = 0, then the next
+/// one the launch's counter hands out (programs `workers`, `workers + 1`,
+/// ... to whichever worker asks first).
 FAOPT_DEVICE faopt_i64 claim_program_index(faopt_i64 t, faopt_i64 worker,
                                            faopt_i64 workers,
                                            const Tensor<int32_t, 1> &counter) {
   return t == 0 ? worker : workers + (faopt_i64)atomicAdd(counter.data, 1);
 }
 
-/// attn.publish_program: claim_program's wait and publication, with
-/// `values` in slots 1... (the copy thread loaded them while the consumers
-/// still held Q's stage).
+/// attn.publish_program: once the consumers have released Q's stage, the
+/// program (at most `total`, below 2^31: the consumers compare it with
+/// `total`) and `values` in slots 0, 1, ...; past the end, fill t of Q's
+/// stage completes without a copy (a plain arrive), which tells the
+/// consumers to stop.
 template <int PIPE, typename... V>
 FAOPT_DEVICE void publish_program(faopt_i64 t, faopt_i64 p, faopt_i64 total,
                                   V... values) {
@@ -263,8 +247,20 @@ FAOPT_DEVICE void publish_program(faopt_i64 t, faopt_i64 p, faopt_i64 total,
   program_slot() = (int)(p < total ? p : total);
   int i = 1;
   ((program_slots()[i++] = (int)values), ...);
+  (void)i;
   if (p >= total)
     mbar_arrive(full_bar<PIPE>(0, 0));
+}
+
+/// attn.next_program ... producer: claim and publish at once (the claim
+/// goes first, so its round trip overlaps the wait for Q's stage).
+template <int PIPE>
+FAOPT_DEVICE faopt_i64 claim_program(faopt_i64 t, faopt_i64 worker,
+                                     faopt_i64 workers, faopt_i64 total,
+                                     const Tensor<int32_t, 1> &counter) {
+  const faopt_i64 p = claim_program_index(t, worker, workers, counter);
+  publish_program<PIPE>(t, p, total);
+  return p;
 }
 
 /// attn.program_value: value i the copy thread published with the program
