@@ -82,3 +82,21 @@ func.func @store_not_o(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: index) attri
   } {attn.grid}
   return
 }
+
+// -----
+
+// Handed-over values live next to the TMA copy thread's program slot: a
+// kernel without one (cp.async copies) cannot read them.
+// CHECK: error: 'attn.program_value' op needs TMA copies (attn.tiling copy = "tma")
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @no_slot(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %out: memref<?xi32>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "cp_async">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.forall (%p) in (%c1) {
+    %x = attn.program_value {index = 0}
+    memref.store %x, %out[%p] : memref<?xi32>
+  } {attn.grid}
+  return
+}
