@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace faopt::bench {
@@ -36,6 +38,68 @@ void fillRandom(void *dev, size_t elems, unsigned seed) {
 }
 
 int gWarmupMs = 0;
+std::string gVariant;
+
+namespace {
+// faopt_sm90_tma.cuh's diag::Kind, in order, and its rows.
+enum DiagKind { kQFull, kKFull, kVFull, kStore, kPrograms, kConsumerTotal,
+                kQEmpty, kKEmpty, kVEmpty, kProducerTotal, kStart, kKinds };
+constexpr size_t kDiagRows = 65536;
+unsigned long long *gDiagWaits = nullptr;
+} // namespace
+
+bool enableDiagWaits() {
+  const size_t bytes = kDiagRows * kKinds * sizeof(unsigned long long);
+  if (!check(cudaMalloc(&gDiagWaits, bytes), "cudaMalloc") ||
+      !check(cudaMemset(gDiagWaits, 0, bytes), "cudaMemset"))
+    return false;
+  const char *old = std::getenv("FAOPT_NVRTC_OPTIONS");
+  char define[96];
+  std::snprintf(define, sizeof define, "-DFAOPT_DIAG_WAITS=0x%llxULL",
+                (unsigned long long)(uintptr_t)gDiagWaits);
+  std::string options = old ? std::string(old) + " " + define : define;
+  setenv("FAOPT_NVRTC_OPTIONS", options.c_str(), 1);
+  std::printf("faopt-bench: --diag-waits: FAOPT_NVRTC_OPTIONS=%s\n",
+              options.c_str());
+  return true;
+}
+
+void reportDiagWaits(const std::string &what) {
+  if (!gDiagWaits)
+    return;
+  cudaDeviceSynchronize();
+  std::vector<unsigned long long> rows(kDiagRows * kKinds);
+  cudaMemcpy(rows.data(), gDiagWaits, rows.size() * sizeof rows[0],
+             cudaMemcpyDeviceToHost);
+  cudaMemset(gDiagWaits, 0, rows.size() * sizeof rows[0]);
+  double sum[kKinds] = {};
+  int ctas = 0;
+  for (size_t r = 0; r < kDiagRows; ++r) {
+    const unsigned long long *row = &rows[r * kKinds];
+    if (row[kConsumerTotal] == 0 && row[kProducerTotal] == 0)
+      continue;
+    ++ctas;
+    for (int k = 0; k < kKinds; ++k)
+      sum[k] += double(row[k]);
+  }
+  // Kernels without a run-time hand-out do not count programs: a CTA
+  // then ran one program per launch.
+  const double programs = sum[kPrograms] > 0 ? sum[kPrograms] : ctas;
+  if (ctas == 0 || programs == 0) {
+    std::printf("diag-waits %s: no counters (not an sm90a TMA kernel?)\n",
+                what.c_str());
+    return;
+  }
+  auto per = [&](int k) { return sum[k] / programs; };
+  std::printf("diag-waits %s: %d CTA rows, %.0f programs; cycles per program: "
+              "consumer thread 0 %.0f (Q full %.0f, K full %.0f, V full %.0f, "
+              "O store %.0f); copy thread %.0f (Q empty %.0f, K empty %.0f, "
+              "V empty %.0f)\n",
+              what.c_str(), ctas, programs, per(kConsumerTotal), per(kQFull),
+              per(kKFull), per(kVFull), per(kStore), per(kProducerTotal),
+              per(kQEmpty), per(kKEmpty), per(kVEmpty));
+  std::fflush(stdout);
+}
 bool gSyncEach = false;
 bool gBackToBack = false;
 std::vector<double> gHostUs;

@@ -34,6 +34,18 @@ void fillRandom(void *dev, size_t elems, unsigned seed);
 
 /// Least warm-up time per case (--warmup-ms).
 extern int gWarmupMs;
+/// --variant NAME: run only the variant of that name (--only variants,
+/// block-sparse-shapes); empty: all of them.
+extern std::string gVariant;
+
+/// --diag-waits: compile the kernels with -DFAOPT_DIAG_WAITS (faopt_sm90_
+/// tma.cuh: clock cycles consumer thread 0 and the copy thread spend in
+/// each barrier wait, summed per CTA into a device buffer) and print them
+/// per program after each timed case. Timing only: the counters change the
+/// kernels a little (more registers, spills), so their rates are not the
+/// benchmark's. enableDiagWaits must run before the first kernel compiles.
+bool enableDiagWaits();
+void reportDiagWaits(const std::string &what);
 /// --sync-each: synchronise after every timed launch (see timeLaunches).
 extern bool gSyncEach;
 /// --back-to-back: one event pair around all timed launches (see

@@ -181,9 +181,21 @@ int runVariants(faopt::Context &ctx, int reps,
     fillRandom(p, elems, static_cast<unsigned>(100 + i));
     bufs.push_back(p);
   }
+  if (!gVariant.empty() &&
+      std::none_of(variants.begin(), variants.end(),
+                   [](const Variant &v) { return gVariant == v.name; })) {
+    std::fprintf(stderr, "faopt-bench: --variant %s: no such variant; one of",
+                 gVariant.c_str());
+    for (const Variant &v : variants)
+      std::fprintf(stderr, " %s", v.name);
+    std::fprintf(stderr, "\n");
+    return 1;
+  }
   float *lse = nullptr;
   check(cudaMalloc(&lse, batch * heads * n * 4), "cudaMalloc");
   for (const Variant &var : variants) {
+    if (!gVariant.empty() && gVariant != var.name)
+      continue;
     auto kernel = ctx.kernel(var.spec);
     if (!kernel) {
       std::fprintf(stderr, "faopt-bench: %s\n", kernel.status().message().c_str());
@@ -213,6 +225,7 @@ int runVariants(faopt::Context &ctx, int reps,
       a.num_tensors = 1;
     }
     double ms = timeLaunches(*kernel, reps, [&](int) { return a; });
+    reportDiagWaits(var.name);
     // Masks that read tensors: also with the kv-block lists built once
     // (as FlexAttention's timing excludes building its BlockMask).
     double prebuiltMs = -1;
@@ -226,6 +239,7 @@ int runVariants(faopt::Context &ctx, int reps,
       faopt::ForwardArgs withLists = a;
       withLists.block_lists = lists->handle();
       prebuiltMs = timeLaunches(*kernel, reps, [&](int) { return withLists; });
+      reportDiagWaits(std::string(var.name) + "+lists_built_once");
       cudaDeviceSynchronize();
     }
     if (tensorDevice)

@@ -4,7 +4,8 @@
 //               [--d 64|128] [--causal 0|1] [--seq N] [--warmup-ms MS]
 //               [--sync-each | --back-to-back]
 //   faopt-bench --only variants [--csv FILE] [--reps N] [--warmup-ms MS]
-//               [--sync-each | --back-to-back]
+//               [--sync-each | --back-to-back] [--variant NAME]
+//               [--diag-waits]
 //   faopt-bench --only block-sparse-shapes [same options as variants]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
@@ -206,6 +207,7 @@ int main(int argc, char **argv) {
   std::string csv, only;
   bool quick = false;
   int reps = 30;
+  bool diagWaits = false;
   CaseFilter filter;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -225,6 +227,10 @@ int main(int argc, char **argv) {
       filter.seq = std::atoll(argv[++i]);
     else if (a == "--warmup-ms" && i + 1 < argc)
       gWarmupMs = std::max(0, std::atoi(argv[++i]));
+    else if (a == "--variant" && i + 1 < argc)
+      gVariant = argv[++i];
+    else if (a == "--diag-waits")
+      diagWaits = true;
     else if (a == "--sync-each")
       gSyncEach = true;
     else if (a == "--back-to-back")
@@ -234,7 +240,8 @@ int main(int argc, char **argv) {
                            "fwd|compile|variants|block-sparse-shapes]"
                            " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
                            " [--seq N] [--warmup-ms MS] [--sync-each | "
-                           "--back-to-back]\n");
+                           "--back-to-back] [--variant NAME] "
+                           "[--diag-waits]\n");
       return 1;
     }
   }
@@ -242,6 +249,11 @@ int main(int argc, char **argv) {
       only != "variants" && only != "block-sparse-shapes") {
     std::fprintf(stderr, "faopt-bench: --only %s: expected fwd, compile, "
                          "variants or block-sparse-shapes\n", only.c_str());
+    return 1;
+  }
+  if (diagWaits && only != "variants" && only != "block-sparse-shapes") {
+    std::fprintf(stderr, "faopt-bench: --diag-waits needs --only variants "
+                         "or block-sparse-shapes\n");
     return 1;
   }
   if (gSyncEach && gBackToBack) {
@@ -258,6 +270,8 @@ int main(int argc, char **argv) {
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
       std::printf("faopt-bench: no GPU: variants benchmark skipped\n");
     } else {
+      if (diagWaits && !enableDiagWaits())
+        return 1;
       auto ctx = faopt::Context::create();
       if (!ctx) {
         std::fprintf(stderr, "faopt-bench: %s\n", ctx.status().message().c_str());

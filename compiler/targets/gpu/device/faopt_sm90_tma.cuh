@@ -61,6 +61,53 @@ FAOPT_DEVICE void mbar_wait(faopt_u32 bar, faopt_u32 parity) {
                "r"(parity)
                : "memory");
 }
+/// Diagnosis (faopt-bench --diag-waits, which compiles the kernels with
+/// -DFAOPT_DIAG_WAITS=<address of a device buffer>; timing only): SM clock
+/// cycles that consumer thread 0 and the copy thread spend in each kind of
+/// barrier wait and in the O store, and their time from the CTA's start to
+/// their end, summed over the CTA's programs and added to the buffer's
+/// row for the CTA (kKinds counters each) as each role finishes: atomics,
+/// not printf, which would make ptxas serialise the kernel's wgmma (C7510).
+/// Without the macro, timed_wait is mbar_wait.
+namespace diag {
+enum Kind { kQFull, kKFull, kVFull, kStore, kPrograms, kConsumerTotal,
+            kQEmpty, kKEmpty, kVEmpty, kProducerTotal, kStart, kKinds };
+#ifdef FAOPT_DIAG_WAITS
+FAOPT_DEVICE unsigned long long *counts() {
+  __shared__ unsigned long long c[kKinds];
+  return c;
+}
+/// Consumer thread 0 records consumer kinds; the copy thread, the only
+/// caller of the producer's waits, the others.
+FAOPT_DEVICE void add(int kind, unsigned long long cycles) {
+  if (kind >= kQEmpty || threadIdx.x == 0)
+    counts()[kind] += cycles;
+}
+/// Adds counters [first, last) and the role's total to the CTA's row.
+FAOPT_DEVICE void flush(int first, int last, int total) {
+  if (blockIdx.x >= 65536) // faopt-bench's rows
+    return;
+  counts()[total] = clock64() - counts()[kStart];
+  unsigned long long *row =
+      reinterpret_cast<unsigned long long *>(FAOPT_DIAG_WAITS) +
+      (size_t)blockIdx.x * kKinds;
+  for (int i = first; i < last; ++i)
+    atomicAdd(row + i, counts()[i]);
+  atomicAdd(row + total, counts()[total]);
+}
+#endif
+} // namespace diag
+template <int KIND>
+FAOPT_DEVICE void timed_wait(faopt_u32 bar, faopt_u32 parity) {
+#ifdef FAOPT_DIAG_WAITS
+  const unsigned long long t0 = clock64();
+  mbar_wait(bar, parity);
+  diag::add(KIND, clock64() - t0);
+#else
+  mbar_wait(bar, parity);
+#endif
+}
+
 /// A 64-column box of rows [row, row + rows) of (b, h) into `dst`.
 FAOPT_DEVICE void load_box(faopt_u32 dst, const TmaMap *map, faopt_u32 bar,
                            int col, int row, int h, int b) {
@@ -128,6 +175,11 @@ FAOPT_DEVICE void start_with(const TmaMap &q, const TmaMap &k, const TmaMap &v,
     p.maps[1] = &k;
     p.maps[2] = &v;
     p.maps[3] = o;
+#ifdef FAOPT_DIAG_WAITS
+    for (int i = 0; i < diag::kKinds; ++i)
+      diag::counts()[i] = 0;
+    diag::counts()[diag::kStart] = clock64();
+#endif
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
@@ -159,7 +211,12 @@ template <int W, int PRODUCER_REGS> FAOPT_DEVICE void producer_begin() {
 /// End of the producer's branch. Nothing to wait for: the consumers wait
 /// for every fill it started before they return, so none lands after the
 /// CTA is gone.
-FAOPT_DEVICE void producer_end() { asm volatile("exit;"); }
+FAOPT_DEVICE void producer_end() {
+#ifdef FAOPT_DIAG_WAITS
+  diag::flush(diag::kQEmpty, diag::kProducerTotal, diag::kProducerTotal);
+#endif
+  asm volatile("exit;");
+}
 
 /// Start of the consumers' branch: the registers, then the first turn.
 template <int W, bool PINGPONG, int CONSUMER_REGS>
@@ -175,6 +232,10 @@ template <int W, int PIPE, bool PINGPONG> FAOPT_DEVICE void finish() {
   wgmma::turns_end<W, PINGPONG>();
   if (threadIdx.x == 0)
     asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+#ifdef FAOPT_DIAG_WAITS
+  if (threadIdx.x == 0)
+    diag::flush(diag::kQFull, diag::kConsumerTotal, diag::kConsumerTotal);
+#endif
 }
 
 /// attn.tile_prefetch (copy thread) of source SOURCE (0 q, 1 k, 2 v) into
@@ -190,7 +251,10 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
   const faopt_u32 full = full_bar<PIPE>(SOURCE, stage);
   // Round 0 waits on a fresh barrier's "previous" phase, which counts as
   // complete.
-  mbar_wait(empty_bar<PIPE>(SOURCE, stage), (faopt_u32)(round & 1) ^ 1u);
+  timed_wait<SOURCE == 0   ? diag::kQEmpty
+             : SOURCE == 1 ? diag::kKEmpty
+                           : diag::kVEmpty>(empty_bar<PIPE>(SOURCE, stage),
+                                            (faopt_u32)(round & 1) ^ 1u);
   constexpr int kSlabs = C / 64, kSlabBytes = SmemTile<T, R, C>::kSlabBytes;
   mbar_expect_tx(full, (faopt_u32)(kSlabs * kSlabBytes));
   const int r = (int)(row < bound ? row : imax(bound, 1));
@@ -243,7 +307,7 @@ FAOPT_DEVICE faopt_i64 claim_program_index(faopt_i64 t, faopt_i64 worker,
 template <int PIPE, typename... V>
 FAOPT_DEVICE void publish_program(faopt_i64 t, faopt_i64 p, faopt_i64 total,
                                   V... values) {
-  mbar_wait(empty_bar<PIPE>(0, 0), (faopt_u32)(t & 1) ^ 1u);
+  timed_wait<diag::kQEmpty>(empty_bar<PIPE>(0, 0), (faopt_u32)(t & 1) ^ 1u);
   program_slot() = (int)(p < total ? p : total);
   int i = 1;
   ((program_slots()[i++] = (int)values), ...);
@@ -270,7 +334,10 @@ FAOPT_DEVICE int32_t program_value(int i) { return program_slots()[1 + i]; }
 /// The consumers' side: the program the copy thread published with Q's fill
 /// t (`total` when there are no more).
 template <int PIPE> FAOPT_DEVICE faopt_i64 await_program(faopt_i64 t) {
-  mbar_wait(full_bar<PIPE>(0, 0), (faopt_u32)(t & 1));
+  timed_wait<diag::kQFull>(full_bar<PIPE>(0, 0), (faopt_u32)(t & 1));
+#ifdef FAOPT_DIAG_WAITS
+  diag::add(diag::kPrograms, 1);
+#endif
   return (faopt_i64)program_slot();
 }
 
@@ -278,7 +345,10 @@ template <int PIPE> FAOPT_DEVICE faopt_i64 await_program(faopt_i64 t) {
 template <int PIPE, int SOURCE, typename T, int R, int C>
 FAOPT_DEVICE SmemTile<T, R, C> wait_tile(SmemTile<T, R, C> tile,
                                          faopt_i64 stage, faopt_i64 round) {
-  mbar_wait(full_bar<PIPE>(SOURCE, stage), (faopt_u32)(round & 1));
+  timed_wait<SOURCE == 0   ? diag::kQFull
+             : SOURCE == 1 ? diag::kKFull
+                           : diag::kVFull>(full_bar<PIPE>(SOURCE, stage),
+                                           (faopt_u32)(round & 1));
   return tile;
 }
 
@@ -304,6 +374,9 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o, faopt_i64 b,
                              faopt_i64 h, faopt_i64 row0,
                              SmemTile<T, M, N> staging) {
   static_assert(N % 64 == 0, "whole 64-column slabs");
+#ifdef FAOPT_DIAG_WAITS
+  const unsigned long long t0 = clock64();
+#endif
   if (threadIdx.x == 0)
     asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
   body_barrier<THREADS>();
@@ -323,6 +396,9 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o, faopt_i64 b,
                    : "memory");
     asm volatile("cp.async.bulk.commit_group;" ::: "memory");
   }
+#ifdef FAOPT_DIAG_WAITS
+  diag::add(diag::kStore, clock64() - t0);
+#endif
 }
 
 } // namespace tma
