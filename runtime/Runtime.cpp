@@ -142,6 +142,15 @@ int64_t qStagesFromEnv() {
                                 reported, "1 or 2", "1");
 }
 
+/// $FAOPT_RELEASE_Q_EARLY=1: persistent kernels release Q's stage right
+/// after their kv loop's last S = Q K^T (attn-release-q-early; opt-in,
+/// docs/performance.md item 58); unset or 0: after the loop.
+bool releaseQEarlyFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_RELEASE_Q_EARLY",
+                             {{"1", true}, {"0", false}}, false, reported,
+                             "0 or 1", "0");
+}
 /// The compile options the environment sets, for every compile and for the
 /// disk cache key alike.
 void setFromEnvironment(faopt::GpuCompileOptions &options) {
@@ -149,6 +158,7 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.roundedP = roundedPFromEnv();
   options.dropListedTileTerms = dropListedTermsFromEnv();
   options.handOverListHeader = handOverListHeaderFromEnv();
+  options.releaseQEarly = releaseQEarlyFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
   options.rowBoundMasks = rowBoundMasksFromEnv();
@@ -171,6 +181,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "drop-listed-tile-terms ";
   if (!compile.handOverListHeader)
     options += "no-hand-over-list-header ";
+  if (compile.releaseQEarly)
+    options += "release-q-early ";
   options += std::string("row-bound-masks=") +
              faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);

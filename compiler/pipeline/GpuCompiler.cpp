@@ -222,6 +222,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.roundedP = options.roundedP;
   pipeline.dropListedTileTerms = options.dropListedTileTerms;
   pipeline.handOverListHeader = options.handOverListHeader;
+  pipeline.releaseQEarly = options.releaseQEarly;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;
   pipeline.rowBoundMasks = options.rowBoundMasks;

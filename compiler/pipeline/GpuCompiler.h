@@ -23,6 +23,7 @@ struct GpuCompileOptions {
   bool roundedP = true;       // its rounded-p: P carried rounded
   bool dropListedTileTerms = false; // attn-drop-listed-tile-terms (opt-in)
   bool handOverListHeader = true;   // attn-hand-over-list-header
+  bool releaseQEarly = false;       // attn-release-q-early (opt-in)
   // Which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   int64_t qStages = 1; // Q tiles per persistent worker (1 or 2)

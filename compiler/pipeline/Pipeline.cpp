@@ -128,6 +128,8 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax(overlap));
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnWarpSpecialize());
+  if (options.releaseQEarly)
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnReleaseQEarly());
   if (std::optional<TargetDesc> t = lookupTarget(target);
       t && t->dependentLaunch)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
@@ -259,6 +261,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("GPU targets: run attn-hand-over-list-header on kernels "
                      "whose programs are handed out"),
       llvm::cl::init(true)};
+  Option<bool> releaseQEarly{
+      *this, "release-q-early",
+      llvm::cl::desc("GPU targets: run attn-release-q-early (Q's stage "
+                     "released after the kv loop's last S = Q K^T; opt-in)"),
+      llvm::cl::init(false)};
   Option<PersistentMode> persistent{
       *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
       llvm::cl::init(PersistentMode::Auto),
@@ -299,6 +306,7 @@ void registerPipelines() {
         options.roundedP = o.roundedP;
         options.dropListedTileTerms = o.dropListedTileTerms;
         options.handOverListHeader = o.handOverListHeader;
+        options.releaseQEarly = o.releaseQEarly;
         options.persistent = o.persistent;
         options.qStages = o.qStages;
         options.rowBoundMasks = o.rowBoundMasks;

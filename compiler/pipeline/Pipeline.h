@@ -43,6 +43,10 @@ struct PipelineOptions {
   /// GPU: attn-hand-over-list-header on kernels whose programs are handed
   /// out (docs/performance.md item 56).
   bool handOverListHeader = true;
+  /// GPU: attn-release-q-early (persistent kernels release Q's stage after
+  /// the kv loop's last S = Q K^T). Opt-in: on the H200 it gained documents
+  /// 2% and lost prefix-LM 8% (docs/performance.md item 58).
+  bool releaseQEarly = false;
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   // GPU: Q tiles per persistent worker (2: the next program's Q lands

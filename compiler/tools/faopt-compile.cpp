@@ -95,6 +95,14 @@ cl::opt<bool> noHandOverListHeader(
              "header off; docs/performance.md item 56; the runtime: "
              "$FAOPT_HAND_OVER_LIST_HEADER=0)"),
     cl::init(false));
+cl::opt<bool> releaseQEarly(
+    "release-q-early",
+    cl::desc("GPU targets: persistent kernels release Q's stage right after "
+             "their kv loop's last S = Q K^T instead of after the loop "
+             "(attn-release-q-early; opt-in: documents +2%, prefix-LM -8% "
+             "on the H200, docs/performance.md item 58; the runtime: "
+             "$FAOPT_RELEASE_Q_EARLY=1)"),
+    cl::init(false));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
     cl::desc("sm90a, TMA kernels: every mask that is only per-row kv bounds "
@@ -203,6 +211,7 @@ template <typename Options> Options commonOptions() {
   options.roundedP = !noRoundedP;
   options.dropListedTileTerms = dropListedTileTerms;
   options.handOverListHeader = !noHandOverListHeader;
+  options.releaseQEarly = releaseQEarly;
   options.persistent = persistentMode();
   options.qStages = qStages;
   options.rowBoundMasks = rowBoundMode();

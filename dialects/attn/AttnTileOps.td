@@ -234,14 +234,25 @@ def Attn_TileReleaseOp : Attn_Op<"tile_release"> {
     pipelined source at the end of the kv loop body. Copies that
     synchronise with CTA barriers (cp.async) need nothing here; producer /
     consumer copies (TMA) signal the stage's "empty" barrier.
+    With `when %c`: only where %c holds, and never standing for a wait (its
+    tile must have been waited for): attn-release-q-early releases Q's stage
+    in the kv loop's last iteration, when the stage may already hold the
+    next fill.
   }];
   // A write on the source: it hands the stage back (a barrier arrive), so
   // it is never dead code even though it returns nothing.
   let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead, MemWrite]>:$source,
-                       Index:$stage, Index:$round);
+                       Index:$stage, Index:$round, Optional<I1>:$when);
   let assemblyFormat = [{
-    $source `stage` $stage `round` $round attr-dict `:` type($source)
+    $source `stage` $stage `round` $round (`when` $when^)? attr-dict `:`
+    type($source)
   }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$source, "::mlir::Value":$stage,
+                   "::mlir::Value":$round), [{
+      build($_builder, $_state, source, stage, round, ::mlir::Value());
+    }]>
+  ];
 }
 
 //===----------------------------------------------------------------------===//

@@ -225,6 +225,37 @@ TEST(Runtime, ListHeaderHandOverFollowsTheEnvironment) {
       "faopt::tma::program_value(");
 }
 
+TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
+  // A persistent causal kernel: with the pass (opt-in) its consumers release
+  // Q's stage in the kv loop's last iteration.
+  const char *causal = R"({"name": "rt_causal", "dtype": "bf16",
+      "head_dim": 128, "mask": "causal"})";
+  auto early = [&] {
+    return sm90aCuda(causal).find("faopt::tma::release_when<") !=
+           std::string::npos;
+  };
+  {
+    ScopedEnv unset("FAOPT_RELEASE_Q_EARLY", nullptr);
+    EXPECT_FALSE(early());
+  }
+  {
+    ScopedEnv on("FAOPT_RELEASE_Q_EARLY", "1");
+    EXPECT_TRUE(early());
+  }
+  {
+    ScopedEnv off("FAOPT_RELEASE_Q_EARLY", "0");
+    EXPECT_FALSE(early());
+  }
+  {
+    ScopedEnv bad("FAOPT_RELEASE_Q_EARLY", "yes"), loud("FAOPT_QUIET", nullptr);
+    auto [cuda, err] =
+        twiceCapturingStderr([&] { return sm90aCuda(causal); });
+    EXPECT_EQ(cuda.find("faopt::tma::release_when<"), std::string::npos);
+    EXPECT_EQ(err, "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
+                   "using 0\n");
+  }
+}
+
 TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
   // A block layout of the tile's size: with the pass, the masked map of a
   // listed tile no longer reads the layout (its only tensor read).

@@ -120,6 +120,23 @@ def AttnSortedKeysAsBounds : Pass<"attn-sorted-keys-as-bounds", "mlir::ModuleOp"
                            "::mlir::memref::MemRefDialect"];
 }
 
+def AttnReleaseQEarly : Pass<"attn-release-q-early", "mlir::func::FuncOp"> {
+  let summary = "Release Q's stage after the kv loop's last S = Q K^T, not after the loop";
+  let description = [{
+    In a kernel (attn.kernel) where a tile release directly follows an
+    scf.for whose matrix products read that tile, waited for before the loop
+    (Q in a persistent kernel: attn-pipeline-kv-loads releases it after the
+    kv loop), the release moves into the loop, right after the last op that
+    holds one of those products or its wait, predicated on the iteration
+    being the last (`attn.tile_release ... when`); the release after the
+    loop stays for a loop with no iteration. So the copy thread loads the
+    next program's Q while the consumers still run their last softmax, P V
+    and O store. Runs after attn-warp-specialize; the pipeline runs it only
+    with `release-q-early` (opt-in: docs/performance.md item 58).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def AttnHandOverListHeader : Pass<"attn-hand-over-list-header", "mlir::func::FuncOp"> {
   let summary = "The copy thread loads each handed-out program's list head for the consumers";
   let description = [{

@@ -168,7 +168,16 @@ struct TileReleaseLowering : KernelPattern<TileReleaseOp> {
   LogicalResult
   matchAndRewrite(TileReleaseOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (kernel.tma) {
+    if (kernel.tma && adaptor.getWhen()) {
+      Location loc = op.getLoc();
+      comment(rewriter, loc,
+              "attn.tile_release: where {} holds, this warp is done with "
+              "stage {} (fill {})",
+              {adaptor.getWhen(), adaptor.getStage(), adaptor.getRound()});
+      call(rewriter, loc, Type(), "faopt::tma::release_when",
+           {adaptor.getWhen(), adaptor.getStage(), adaptor.getRound()},
+           {str(kernel.pipeOffset), sourceOf(kernel, op)});
+    } else if (kernel.tma) {
       Location loc = op.getLoc();
       comment(rewriter, loc,
               "attn.tile_release: this warp is done with stage {} (fill {})",

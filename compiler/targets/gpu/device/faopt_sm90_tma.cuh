@@ -362,6 +362,24 @@ FAOPT_DEVICE void release(faopt_i64 stage, faopt_i64 round) {
     mbar_arrive(empty_bar<PIPE>(SOURCE, stage));
 }
 
+/// attn.tile_release ... when: this warp is done with the stage where
+/// `when` holds (the same for the whole warp), the arrive predicated rather
+/// than branched around. Unlike release it never waits for the fill: its
+/// tile was waited for before (attn-release-q-early releases a tile the
+/// kernel waited for before its kv loop), and where `when` does not hold
+/// the stage may already hold the next fill, whose barrier phase of
+/// `round`'s parity completes only after this warp has released it (a
+/// wait there deadlocks). No wait at all, rather than one predicated on
+/// `when`: either form of that wait moved ptxas's wgmma waits in the window
+/// and document kernels (scripts/sass-waits.sh).
+template <int PIPE, int SOURCE>
+FAOPT_DEVICE void release_when(bool when, faopt_i64 stage, faopt_i64 round) {
+  (void)round;
+  __syncwarp();
+  if (when && lane_id() == 0)
+    mbar_arrive(empty_bar<PIPE>(SOURCE, stage));
+}
+
 /// attn.tile_store of O in a persistent kernel (FlashAttention-3's
 /// epilogue): the consumers write the tile into the staging tile, whose
 /// layout (64-column slabs of 128-byte swizzled rows) is the one the tensor

@@ -1,0 +1,160 @@
+//===- ReleaseQEarly.cpp - hand Q's stage back after the last S = Q K^T ---===//
+//
+// In a persistent kernel the consumers release Q's stage after their kv
+// loop (attn-pipeline-kv-loads), and only then may the copy thread load the
+// next program's Q into it. So the next Q's latency (a cold tile from HBM,
+// ~1.2 µs) starts only after the last block's softmax, and the last P V, the
+// O store and the consumers' work between programs do not cover it: on the
+// H200 the consumers of the benchmark's document kernel waited ~960 cycles
+// per program for Q (3.5% of its time; `bench/kernel-waits.sh`,
+// docs/performance.md item 57). Q is last read by the last iteration's
+// S = Q K^T, so this pass releases it right after that product's wait, in
+// the iteration that is the loop's last:
+//
+//   scf.for %j = %lb to %n step %s {        scf.for %j = %lb to %n step %s {
+//                                             %last = (%j + %s >= %n)
+//     %S = attn.tile_matmul %q, %k async      %S = attn.tile_matmul %q, %k async
+//     ... attn.tile_mma_wait %S ...            ... attn.tile_mma_wait %S ...
+//                                             attn.tile_release %Q ... when %last
+//     (softmax, P V)                           (softmax, P V)
+//   }                                        }
+//   attn.tile_release %Q stage %t round %r   attn.tile_release %Q ... when (%n <= %lb)
+//
+// In a guarded iteration (an scf.if whose `then` holds the products, as a
+// static kernel's kv-block outside the mask skips them) it goes into the
+// guard, and to the start of its `else`, so each path releases once.
+// The release after the loop stays for a loop that runs no iteration (an
+// empty kv-block list). `when` lowers to faopt::tma::release_when, which
+// never waits for the fill: by then the stage may hold the next program's
+// Q, and a wait for `round`'s parity would wait for a phase only this warp
+// can complete (the first build deadlocked so). The tile is one the loop's
+// matrix products read but that is waited for outside the loop (Q: K and V
+// stages turn over inside it). Runs after attn-warp-specialize, on the
+// consumers' loops; the later passes that copy the kv loop (sorted keys,
+// unswitched masked blocks) copy the release too.
+//
+// Opt-in (--release-q-early, FAOPT_RELEASE_Q_EARLY=1): on the H200 it
+// gained documents 2.1%, the window 1.2% and dense 2.2%, and lost prefix-LM
+// 8.4%, causal 1.4% and documents as row starts 1.8%, with the same
+// wgmma waits and uniform census by scripts/sass-waits.sh for prefix-LM
+// (docs/performance.md item 58).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/gpu/Passes.h"
+
+#include "dialects/attn/AttnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Dominance.h"
+
+namespace faopt::gpu {
+#define GEN_PASS_DEF_ATTNRELEASEQEARLY
+#include "compiler/targets/gpu/Passes.h.inc"
+} // namespace faopt::gpu
+
+using namespace mlir;
+using namespace faopt::attn;
+
+namespace {
+
+/// The ops that read `tile` in `loop`: its matrix products and their waits.
+/// Empty when the loop reads it otherwise.
+SmallVector<Operation *> readsIn(scf::ForOp loop, Value tile) {
+  SmallVector<Operation *> reads;
+  for (OpOperand &use : tile.getUses()) {
+    Operation *user = use.getOwner();
+    if (!loop->isProperAncestor(user))
+      continue;
+    auto product = dyn_cast<TileMatmulOp>(user);
+    if (!product)
+      return {};
+    reads.push_back(product);
+    for (Operation *wait : product.getResult().getUsers())
+      if (isa<TileMmaWaitOp>(wait))
+        reads.push_back(wait);
+  }
+  return reads;
+}
+
+/// Inserts `release` (a clone of `proto` for each place) in `block` right
+/// after the last op that holds one of `reads`. Where that op is an scf.if
+/// holding every read in its `then` block (a guarded iteration: the block
+/// may be outside the mask), into that block instead, and at the start of
+/// its `else` block, which reads nothing: each path through the iteration
+/// releases once, as early as it can.
+void placeAfterLastRead(Block *block, ArrayRef<Operation *> reads,
+                        TileReleaseOp proto) {
+  Operation *last = nullptr;
+  for (Operation *read : reads)
+    if (Operation *holder = block->findAncestorOpInBlock(*read);
+        holder && (!last || last->isBeforeInBlock(holder)))
+      last = holder;
+  OpBuilder b(proto->getContext());
+  if (auto guard = dyn_cast_or_null<scf::IfOp>(last);
+      guard && guard.elseBlock() &&
+      llvm::all_of(reads, [&](Operation *read) {
+        return guard.getThenRegion().isAncestor(read->getParentRegion());
+      })) {
+    placeAfterLastRead(guard.thenBlock(), reads, proto);
+    b.setInsertionPointToStart(guard.elseBlock());
+    b.clone(*proto);
+    return;
+  }
+  b.setInsertionPointAfter(last);
+  b.clone(*proto);
+}
+
+struct AttnReleaseQEarlyPass
+    : faopt::gpu::impl::AttnReleaseQEarlyBase<AttnReleaseQEarlyPass> {
+  void runOnOperation() override {
+    func::FuncOp kernel = getOperation();
+    if (!kernel->hasAttr("attn.kernel"))
+      return;
+    SmallVector<TileReleaseOp> releases;
+    kernel.walk([&](TileReleaseOp release) {
+      if (!release.getWhen())
+        releases.push_back(release);
+    });
+    DominanceInfo dominance(kernel);
+    for (TileReleaseOp release : releases) {
+      auto loop = dyn_cast_or_null<scf::ForOp>(release->getPrevNode());
+      if (!loop)
+        continue;
+      // The tile the loop reads: a wait for the released stage and round
+      // before the loop.
+      Value tile;
+      for (Operation *user : release.getSource().getUsers())
+        if (auto wait = dyn_cast<TileWaitOp>(user);
+            wait && wait.getStage() == release.getStage() &&
+            wait.getRound() == release.getRound() &&
+            wait->getBlock() == loop->getBlock() &&
+            wait->isBeforeInBlock(loop))
+          tile = wait.getTile();
+      SmallVector<Operation *> reads =
+          tile ? readsIn(loop, tile) : SmallVector<Operation *>();
+      if (reads.empty() ||
+          !dominance.properlyDominates(release.getStage(), loop) ||
+          !dominance.properlyDominates(release.getRound(), loop))
+        continue;
+      Location loc = release.getLoc();
+      OpBuilder b(loop.getBody(), loop.getBody()->begin());
+      Value next = arith::AddIOp::create(b, loc, loop.getInductionVar(),
+                                         loop.getStep());
+      Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                         next, loop.getUpperBound());
+      auto proto = TileReleaseOp::create(b, loc, release.getSource(),
+                                         release.getStage(),
+                                         release.getRound(), last);
+      placeAfterLastRead(loop.getBody(), reads, proto);
+      proto.erase();
+      b.setInsertionPoint(release);
+      Value empty = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
+                                          loop.getUpperBound(),
+                                          loop.getLowerBound());
+      release.getWhenMutable().assign(empty);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,130 @@
+// RUN: faopt-opt %s --allow-unregistered-dialect --attn-release-q-early --split-input-file | FileCheck %s
+// RUN: faopt-opt %s --allow-unregistered-dialect --attn-release-q-early --attn-release-q-early --split-input-file | FileCheck %s
+
+// Q's release after the kv loop moves into the loop, right after the op
+// holding the last S = Q K^T's wait, predicated on the last iteration; the
+// release after the loop stays for a loop with no iteration. K's release
+// (its tile waited for inside the loop) does not move. Running the pass
+// twice changes nothing more (second RUN line).
+
+!mem = memref<?x?x?x64xbf16>
+// CHECK-LABEL: func.func @persistent(
+// CHECK-SAME:      %[[Q:[^:]*]]: memref<?x?x?x64xbf16>, %[[K:[^:]*]]: memref
+// CHECK:         %[[QT:.*]] = attn.tile_wait %[[Q]]{{.*}} stage %[[QS:[^ ]*]] round %[[QR:[^ ]*]] ahead
+// CHECK:         scf.for %[[J:.*]] = %[[LB:[^ ]*]] to %[[N:[^ ]*]] step %[[ST:[^ ]*]] {
+// CHECK-NEXT:      %[[NEXT:.*]] = arith.addi %[[J]], %[[ST]] : index
+// CHECK-NEXT:      %[[LAST:.*]] = arith.cmpi sge, %[[NEXT]], %[[N]] : index
+// CHECK-NEXT:      %[[KT:.*]] = attn.tile_wait %[[K]]
+// CHECK-NEXT:      %[[S:.*]] = attn.tile_matmul %[[QT]], %[[KT]] {async, transpose_rhs}
+// CHECK-NEXT:      %[[W:.*]] = scf.if
+// CHECK-COUNT-2:     scf.yield
+// CHECK-NEXT:      }
+// CHECK-NEXT:      attn.tile_release %[[Q]] stage %[[QS]] round %[[QR]] when %[[LAST]]
+// CHECK-NEXT:      attn.tile_release %[[K]] stage
+// CHECK-NOT:       when
+// CHECK-NEXT:      "test.softmax"(%[[W]])
+// CHECK-NEXT:    }
+// CHECK-NEXT:    %[[NONE:.*]] = arith.cmpi sle, %[[N]], %[[LB]] : index
+// CHECK-NEXT:    attn.tile_release %[[Q]] stage %[[QS]] round %[[QR]] when %[[NONE]]
+// CHECK-NOT:     attn.tile_release
+func.func @persistent(%q: !mem, %k: !mem, %n: index, %p: index, %pv: i1) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  scf.for %j = %c0 to %n step %c1 {
+    %kt = attn.tile_wait %k[%c0, %c0, %j] bound %n stage %c0 round %j ahead %true : !mem -> tensor<64x64xbf16>
+    %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    %w = scf.if %pv -> (tensor<64x64xf32>) {
+      %a = attn.tile_mma_wait %s pending 1 : tensor<64x64xf32>
+      scf.yield %a : tensor<64x64xf32>
+    } else {
+      %b = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+      scf.yield %b : tensor<64x64xf32>
+    }
+    attn.tile_release %k stage %c0 round %j : !mem
+    "test.softmax"(%w) : (tensor<64x64xf32>) -> ()
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+
+// -----
+
+// A guarded iteration (a static kernel's kv-block outside the mask skips its
+// products): the release goes into the guard, after the wait, and at the
+// start of the branch that reads nothing, so every path releases once.
+
+!mem = memref<?x?x?x64xbf16>
+// CHECK-LABEL: func.func @guarded(
+// CHECK:         scf.for %[[J:.*]] = {{.*}} {
+// CHECK-NEXT:      arith.addi %[[J]]
+// CHECK-NEXT:      %[[LAST:.*]] = arith.cmpi sge
+// CHECK-NEXT:      scf.if %{{.*}} {
+// CHECK-NEXT:        attn.tile_matmul
+// CHECK-NEXT:        attn.tile_mma_wait
+// CHECK-NEXT:        attn.tile_release %{{.*}} when %[[LAST]]
+// CHECK-NEXT:        "test.softmax"
+// CHECK-NEXT:      } else {
+// CHECK-NEXT:        attn.tile_release %{{.*}} when %[[LAST]]
+// CHECK-NEXT:        "test.skip"
+// CHECK-NEXT:      }
+// CHECK-NEXT:    }
+// CHECK-NEXT:    arith.cmpi sle
+// CHECK-NEXT:    attn.tile_release %{{.*}} when
+func.func @guarded(%q: !mem, %n: index, %p: index, %in: i1, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  scf.for %j = %c0 to %n step %c1 {
+    scf.if %in {
+      %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+      %a = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+      "test.softmax"(%a) : (tensor<64x64xf32>) -> ()
+    } else {
+      "test.skip"() : () -> ()
+    }
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+
+// -----
+
+// Left alone: a release not right after a loop, a loop that reads the tile
+// other than by its products (here a store), and a function that is not a
+// kernel.
+
+!mem = memref<?x?x?x64xbf16>
+// CHECK-LABEL: func.func @left_alone(
+// CHECK-NOT:     when
+// CHECK-LABEL: func.func @not_a_kernel(
+// CHECK-NOT:     when
+func.func @left_alone(%q: !mem, %o: !mem, %n: index, %p: index, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  scf.for %j = %c0 to %n step %c1 {
+    %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+  }
+  "test.between"() : () -> ()
+  attn.tile_release %q stage %c0 round %p : !mem
+  scf.for %j = %c0 to %n step %c1 {
+    "test.read"(%qt) : (tensor<64x64xbf16>) -> ()
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+func.func @not_a_kernel(%q: !mem, %n: index, %p: index, %kt: tensor<64x64xbf16>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  scf.for %j = %c0 to %n step %c1 {
+    %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
