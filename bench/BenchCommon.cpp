@@ -67,11 +67,14 @@ bool enableDiagWaits() {
 void reportDiagWaits(const std::string &what) {
   if (!gDiagWaits)
     return;
-  cudaDeviceSynchronize();
   std::vector<unsigned long long> rows(kDiagRows * kKinds);
-  cudaMemcpy(rows.data(), gDiagWaits, rows.size() * sizeof rows[0],
-             cudaMemcpyDeviceToHost);
-  cudaMemset(gDiagWaits, 0, rows.size() * sizeof rows[0]);
+  if (!check(cudaDeviceSynchronize(), "diag-waits: the timed kernels") ||
+      !check(cudaMemcpy(rows.data(), gDiagWaits, rows.size() * sizeof rows[0],
+                        cudaMemcpyDeviceToHost),
+             "diag-waits: cudaMemcpy") ||
+      !check(cudaMemset(gDiagWaits, 0, rows.size() * sizeof rows[0]),
+             "diag-waits: cudaMemset"))
+    return;
   double sum[kKinds] = {};
   int ctas = 0;
   for (size_t r = 0; r < kDiagRows; ++r) {
@@ -82,9 +85,9 @@ void reportDiagWaits(const std::string &what) {
     for (int k = 0; k < kKinds; ++k)
       sum[k] += double(row[k]);
   }
-  // Kernels without a run-time hand-out do not count programs: a CTA
-  // then ran one program per launch.
-  const double programs = sum[kPrograms] > 0 ? sum[kPrograms] : ctas;
+  // Programs: consumer thread 0's Q waits (one per program it ran, in every
+  // kind of kernel), over all launches of the case.
+  const double programs = sum[kPrograms];
   if (ctas == 0 || programs == 0) {
     std::printf("diag-waits %s: no counters (not an sm90a TMA kernel?)\n",
                 what.c_str());

@@ -251,9 +251,10 @@ int main(int argc, char **argv) {
                          "variants or block-sparse-shapes\n", only.c_str());
     return 1;
   }
-  if (diagWaits && only != "variants" && only != "block-sparse-shapes") {
-    std::fprintf(stderr, "faopt-bench: --diag-waits needs --only variants "
-                         "or block-sparse-shapes\n");
+  if ((diagWaits || !gVariant.empty()) && only != "variants" &&
+      only != "block-sparse-shapes") {
+    std::fprintf(stderr, "faopt-bench: --diag-waits and --variant need "
+                         "--only variants or block-sparse-shapes\n");
     return 1;
   }
   if (gSyncEach && gBackToBack) {

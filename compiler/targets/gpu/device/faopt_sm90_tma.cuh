@@ -271,7 +271,9 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
 /// the consumers read it once that fill is complete. One slot is enough:
 /// the consumers read program t's index right after its Q wait, and the
 /// copy thread writes program t + 1's only after they have released that Q
-/// (after their kv loop). (The consumers thus start their index math only
+/// (after their kv loop; with attn-release-q-early in its last iteration:
+/// the slots stay safe because every read of them, attn.program_value
+/// included, comes before the kv loop). (The consumers thus start their index math only
 /// once Q is there; their list head comes with it since
 /// attn-hand-over-list-header, which gained documents 5% on the H200,
 /// docs/performance.md item 56.)
@@ -335,9 +337,6 @@ FAOPT_DEVICE int32_t program_value(int i) { return program_slots()[1 + i]; }
 /// t (`total` when there are no more).
 template <int PIPE> FAOPT_DEVICE faopt_i64 await_program(faopt_i64 t) {
   timed_wait<diag::kQFull>(full_bar<PIPE>(0, 0), (faopt_u32)(t & 1));
-#ifdef FAOPT_DIAG_WAITS
-  diag::add(diag::kPrograms, 1);
-#endif
   return (faopt_i64)program_slot();
 }
 
@@ -349,6 +348,10 @@ FAOPT_DEVICE SmemTile<T, R, C> wait_tile(SmemTile<T, R, C> tile,
              : SOURCE == 1 ? diag::kKFull
                            : diag::kVFull>(full_bar<PIPE>(SOURCE, stage),
                                            (faopt_u32)(round & 1));
+#ifdef FAOPT_DIAG_WAITS
+  if (SOURCE == 0) // one Q wait per program, in every kind of kernel
+    diag::add(diag::kPrograms, 1);
+#endif
   return tile;
 }
 
