@@ -294,3 +294,27 @@ TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
       "not handed out");
 }
 } // namespace
+
+namespace {
+/// attn-release-q-early (opt-in, docs/performance.md item 58): Q's stage
+/// released in the kv loop's last iteration. Against the reference: static
+/// persistent kernels (window, chunks, fully masked rows, whose empty kv
+/// loops take the release after the loop), handed-out ones (documents,
+/// many short programs, an empty list row), and two Q tiles.
+TEST(GpuVariantsRuntime, EarlyQReleaseMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", "1");
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  expectNamedVariantsMatch(
+      {"window_2pow52_d128", "chunked_causal_128_d128", "fully_masked_rows",
+       "document_causal_many_programs", "document_causal_many_short",
+       "block_sparse_2d_empty_row", "block_sparse_per_head_many_programs"},
+      "early_q", {"\"early_q_release\": true"},
+      "Q not released early although FAOPT_RELEASE_Q_EARLY=1");
+  test::ScopedEnv two("FAOPT_Q_STAGES", "2");
+  expectNamedVariantsMatch({"window_2pow52_d128", "chunked_causal_128_d128"},
+                           "early_q_two_tiles",
+                           {"\"early_q_release\": true"},
+                           "Q not released early with two Q tiles");
+}
+} // namespace

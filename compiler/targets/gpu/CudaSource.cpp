@@ -59,6 +59,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.dependentLaunch = fn->hasAttr("attn.dependent_launch");
     out.programCounter = fn->hasAttr("attn.program_counter");
     out.roundedP = fn->hasAttr("attn.rounded_p");
+    out.earlyQRelease = fn->hasAttr("attn.early_q_release");
     if (auto t = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
       out.blockQ = t.getBlockQ();
       out.blockKv = t.getBlockKv();

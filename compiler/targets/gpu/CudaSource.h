@@ -45,6 +45,8 @@ struct CudaKernelSource {
   bool programCounter = false;
   /// attn-overlap-softmax carries P rounded (its rounded-p) in this kernel.
   bool roundedP = false;
+  /// attn-release-q-early moved this kernel's Q release into its kv loop.
+  bool earlyQRelease = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

@@ -5,7 +5,7 @@
 // next program's Q into it. So the next Q's latency (a cold tile from HBM,
 // ~1.2 µs) starts only after the last block's softmax, and the last P V, the
 // O store and the consumers' work between programs do not cover it: on the
-// H200 the consumers of the benchmark's document kernel waited ~960 cycles
+// H200 the consumers of the benchmark's document kernel waited ~1,020 cycles
 // per program for Q (3.5% of its time; `bench/kernel-waits.sh`,
 // docs/performance.md item 57). Q is last read by the last iteration's
 // S = Q K^T, so this pass releases it right after that product's wait, in
@@ -58,21 +58,34 @@ using namespace faopt::attn;
 
 namespace {
 
-/// The ops that read `tile` in `loop`: its matrix products and their waits.
-/// Empty when the loop reads it otherwise.
+/// The ops that read `tile` in `loop`: its matrix products and the waits
+/// for their results. Empty when the loop reads it otherwise, passes it
+/// along (as a loop operand), or an async product's result goes anywhere
+/// but to a wait in the loop (then where the read ends is not visible here;
+/// attn.tile_matmul's verifier allows only waits today).
 SmallVector<Operation *> readsIn(scf::ForOp loop, Value tile) {
   SmallVector<Operation *> reads;
   for (OpOperand &use : tile.getUses()) {
     Operation *user = use.getOwner();
+    if (user == loop.getOperation())
+      return {};
     if (!loop->isProperAncestor(user))
       continue;
     auto product = dyn_cast<TileMatmulOp>(user);
     if (!product)
       return {};
     reads.push_back(product);
-    for (Operation *wait : product.getResult().getUsers())
-      if (isa<TileMmaWaitOp>(wait))
-        reads.push_back(wait);
+    if (!product.getAsync())
+      continue;
+    bool waited = false;
+    for (Operation *wait : product.getResult().getUsers()) {
+      if (!isa<TileMmaWaitOp>(wait) || !loop->isProperAncestor(wait))
+        return {};
+      reads.push_back(wait);
+      waited = true;
+    }
+    if (!waited)
+      return {};
   }
   return reads;
 }
@@ -118,8 +131,9 @@ struct AttnReleaseQEarlyPass
     });
     DominanceInfo dominance(kernel);
     for (TileReleaseOp release : releases) {
+      // (Signed bounds: `last` and `empty` below compare them signed.)
       auto loop = dyn_cast_or_null<scf::ForOp>(release->getPrevNode());
-      if (!loop)
+      if (!loop || loop.getUnsignedCmp())
         continue;
       // The tile the loop reads: a wait for the released stage and round
       // before the loop.
@@ -153,6 +167,8 @@ struct AttnReleaseQEarlyPass
                                           loop.getUpperBound(),
                                           loop.getLowerBound());
       release.getWhenMutable().assign(empty);
+      // For the manifest (early_q_release).
+      kernel->setAttr("attn.early_q_release", UnitAttr::get(&getContext()));
     }
   }
 };

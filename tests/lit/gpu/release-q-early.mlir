@@ -72,6 +72,7 @@ func.func @persistent(%q: !mem, %k: !mem, %n: index, %p: index, %pv: i1) attribu
 // CHECK-NEXT:    }
 // CHECK-NEXT:    arith.cmpi sle
 // CHECK-NEXT:    attn.tile_release %{{.*}} when
+// CHECK-NOT:     attn.tile_release
 func.func @guarded(%q: !mem, %n: index, %p: index, %in: i1, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -92,9 +93,43 @@ func.func @guarded(%q: !mem, %n: index, %p: index, %in: i1, %kt: tensor<64x64xbf
 
 // -----
 
+// A loop from %lb by %s: the last iteration is the one whose next value
+// reaches the bound, and the loop runs no iteration when %n <= %lb. A
+// guard without an `else` (nothing to put there) takes the release after
+// it.
+
+!mem = memref<?x?x?x64xbf16>
+// CHECK-LABEL: func.func @strided(
+// CHECK-SAME:      %[[N:[^:]*]]: index, %{{[^:]*}}: index, %[[LB:[^:]*]]: index, %[[ST:[^:]*]]: index,
+// CHECK:         scf.for %[[J:.*]] = %[[LB]] to %[[N]] step %[[ST]] {
+// CHECK-NEXT:      %[[NEXT:.*]] = arith.addi %[[J]], %[[ST]] : index
+// CHECK-NEXT:      %[[LAST:.*]] = arith.cmpi sge, %[[NEXT]], %[[N]] : index
+// CHECK-NEXT:      scf.if
+// CHECK-NEXT:        attn.tile_matmul
+// CHECK-NEXT:        "test.use"
+// CHECK-NEXT:      }
+// CHECK-NEXT:      attn.tile_release %{{.*}} when %[[LAST]]
+// CHECK-NEXT:    }
+// CHECK-NEXT:    arith.cmpi sle, %[[N]], %[[LB]] : index
+func.func @strided(%q: !mem, %n: index, %p: index, %lb: index, %st: index, %in: i1, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  scf.for %j = %lb to %n step %st {
+    scf.if %in {
+      %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+      "test.use"(%s) : (tensor<64x64xf32>) -> ()
+    }
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+
+// -----
+
 // Left alone: a release not right after a loop, a loop that reads the tile
-// other than by its products (here a store), and a function that is not a
-// kernel.
+// other than by its products (here an unknown op), a loop that compares
+// unsigned, and a function that is not a kernel.
 
 !mem = memref<?x?x?x64xbf16>
 // CHECK-LABEL: func.func @left_alone(
@@ -113,6 +148,10 @@ func.func @left_alone(%q: !mem, %o: !mem, %n: index, %p: index, %kt: tensor<64x6
   attn.tile_release %q stage %c0 round %p : !mem
   scf.for %j = %c0 to %n step %c1 {
     "test.read"(%qt) : (tensor<64x64xbf16>) -> ()
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  scf.for unsigned %j = %c0 to %n step %c1 {
+    %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
   }
   attn.tile_release %q stage %c0 round %p : !mem
   return
