@@ -225,35 +225,38 @@ TEST(Runtime, ListHeaderHandOverFollowsTheEnvironment) {
       "faopt::tma::program_value(");
 }
 
+/// An opt-in switch `var`: `changed()` (the generated code shows the
+/// switch's effect) is false unset and with 0, true with 1.
+void expectOptInSwitch(const char *var, const std::function<bool()> &changed) {
+  SCOPED_TRACE(var);
+  {
+    ScopedEnv unset(var, nullptr);
+    EXPECT_FALSE(changed());
+  }
+  {
+    ScopedEnv on(var, "1");
+    EXPECT_TRUE(changed());
+  }
+  {
+    ScopedEnv off(var, "0");
+    EXPECT_FALSE(changed());
+  }
+}
+
 TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
   // A persistent causal kernel: with the pass (opt-in) its consumers release
   // Q's stage in the kv loop's last iteration.
   const char *causal = R"({"name": "rt_causal", "dtype": "bf16",
       "head_dim": 128, "mask": "causal"})";
-  auto early = [&] {
-    return sm90aCuda(causal).find("faopt::tma::release_when<") !=
-           std::string::npos;
-  };
-  {
-    ScopedEnv unset("FAOPT_RELEASE_Q_EARLY", nullptr);
-    EXPECT_FALSE(early());
-  }
-  {
-    ScopedEnv on("FAOPT_RELEASE_Q_EARLY", "1");
-    EXPECT_TRUE(early());
-  }
-  {
-    ScopedEnv off("FAOPT_RELEASE_Q_EARLY", "0");
-    EXPECT_FALSE(early());
-  }
-  {
-    ScopedEnv bad("FAOPT_RELEASE_Q_EARLY", "yes"), loud("FAOPT_QUIET", nullptr);
-    auto [cuda, err] =
-        twiceCapturingStderr([&] { return sm90aCuda(causal); });
-    EXPECT_EQ(cuda.find("faopt::tma::release_when<"), std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
-                   "using 0\n");
-  }
+  const char *marker = "faopt::tma::release_when<";
+  expectOptInSwitch("FAOPT_RELEASE_Q_EARLY", [&] {
+    return sm90aCuda(causal).find(marker) != std::string::npos;
+  });
+  ScopedEnv bad("FAOPT_RELEASE_Q_EARLY", "yes"), loud("FAOPT_QUIET", nullptr);
+  auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
+  EXPECT_EQ(cuda.find(marker), std::string::npos);
+  EXPECT_EQ(err, "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
+                 "using 0\n");
 }
 
 TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
@@ -263,24 +266,12 @@ TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
       "head_dim": 128, "tensors": {"layout": {"dtype": "int32", "shape":
       ["seqlen_q/128", "seqlen_k/128"]}}, "sparsity": {"block": [128, 128],
       "layout": "layout"}})";
-  auto maskedMapReads = [&] {
+  expectOptInSwitch("FAOPT_DROP_LISTED_TERMS", [&] {
     std::string cuda = sm90aCuda(sparse);
     size_t at = cuda.find("_masked_logits(float");
     size_t end = cuda.find("\n}", at);
-    return at != std::string::npos &&
-           cuda.substr(at, end - at).find("faopt::load(") != std::string::npos;
-  };
-  {
-    ScopedEnv unset("FAOPT_DROP_LISTED_TERMS", nullptr);
-    EXPECT_TRUE(maskedMapReads());
-  }
-  {
-    ScopedEnv on("FAOPT_DROP_LISTED_TERMS", "1");
-    EXPECT_FALSE(maskedMapReads());
-  }
-  {
-    ScopedEnv off("FAOPT_DROP_LISTED_TERMS", "0");
-    EXPECT_TRUE(maskedMapReads());
-  }
+    return at == std::string::npos ||
+           cuda.substr(at, end - at).find("faopt::load(") == std::string::npos;
+  });
 }
 } // namespace
