@@ -366,15 +366,16 @@ FAOPT_DEVICE void release(faopt_i64 stage, faopt_i64 round) {
 }
 
 /// attn.tile_release ... when: this warp is done with the stage where
-/// `when` holds (the same for the whole warp), the arrive predicated rather
-/// than branched around. Unlike release it never waits for the fill: its
-/// tile was waited for before (attn-release-q-early releases a tile the
-/// kernel waited for before its kv loop), and where `when` does not hold
-/// the stage may already hold the next fill, whose barrier phase of
-/// `round`'s parity completes only after this warp has released it (a
-/// wait there deadlocks). No wait at all, rather than one predicated on
-/// `when`: either form of that wait moved ptxas's wgmma waits in the window
-/// and document kernels (scripts/sass-waits.sh).
+/// `when` holds (the same for the whole warp). Unlike release it never
+/// waits for the fill: its tile was waited for before (attn-release-q-early
+/// releases a tile the kernel waited for before its kv loop), and where
+/// `when` does not hold the stage may already hold the next fill, whose
+/// barrier phase of `round`'s parity completes only after this warp has
+/// released it (a wait there deadlocks). A plain `if` around the arrive:
+/// a wait predicated on `when` (in C++ or inside its asm), or the arrive
+/// predicated inside an asm block, moved ptxas's P V waits before the
+/// softmax in the window and document kernels (scripts/sass-waits.sh,
+/// docs/performance.md item 58).
 template <int PIPE, int SOURCE>
 FAOPT_DEVICE void release_when(bool when, faopt_i64 stage, faopt_i64 round) {
   (void)round;
