@@ -46,7 +46,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/IR/Dominance.h"
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNRELEASEQEARLY
@@ -90,32 +89,32 @@ SmallVector<Operation *> readsIn(scf::ForOp loop, Value tile) {
   return reads;
 }
 
-/// Inserts `release` (a clone of `proto` for each place) in `block` right
+/// Inserts a release (by `create`, at the builder's point) in `block` right
 /// after the last op that holds one of `reads`. Where that op is an scf.if
 /// holding every read in its `then` block (a guarded iteration: the block
 /// may be outside the mask), into that block instead, and at the start of
 /// its `else` block, which reads nothing: each path through the iteration
 /// releases once, as early as it can.
 void placeAfterLastRead(Block *block, ArrayRef<Operation *> reads,
-                        TileReleaseOp proto) {
+                        OpBuilder &b,
+                        function_ref<void(OpBuilder &)> create) {
   Operation *last = nullptr;
   for (Operation *read : reads)
     if (Operation *holder = block->findAncestorOpInBlock(*read);
         holder && (!last || last->isBeforeInBlock(holder)))
       last = holder;
-  OpBuilder b(proto->getContext());
   if (auto guard = dyn_cast_or_null<scf::IfOp>(last);
       guard && guard.elseBlock() &&
       llvm::all_of(reads, [&](Operation *read) {
         return guard.getThenRegion().isAncestor(read->getParentRegion());
       })) {
-    placeAfterLastRead(guard.thenBlock(), reads, proto);
+    placeAfterLastRead(guard.thenBlock(), reads, b, create);
     b.setInsertionPointToStart(guard.elseBlock());
-    b.clone(*proto);
+    create(b);
     return;
   }
   b.setInsertionPointAfter(last);
-  b.clone(*proto);
+  create(b);
 }
 
 struct AttnReleaseQEarlyPass
@@ -129,14 +128,13 @@ struct AttnReleaseQEarlyPass
       if (!release.getWhen())
         releases.push_back(release);
     });
-    DominanceInfo dominance(kernel);
     for (TileReleaseOp release : releases) {
       // (Signed bounds: `last` and `empty` below compare them signed.)
       auto loop = dyn_cast_or_null<scf::ForOp>(release->getPrevNode());
       if (!loop || loop.getUnsignedCmp())
         continue;
       // The tile the loop reads: a wait for the released stage and round
-      // before the loop.
+      // before the loop (so those dominate the loop).
       Value tile;
       for (Operation *user : release.getSource().getUsers())
         if (auto wait = dyn_cast<TileWaitOp>(user);
@@ -147,9 +145,7 @@ struct AttnReleaseQEarlyPass
           tile = wait.getTile();
       SmallVector<Operation *> reads =
           tile ? readsIn(loop, tile) : SmallVector<Operation *>();
-      if (reads.empty() ||
-          !dominance.properlyDominates(release.getStage(), loop) ||
-          !dominance.properlyDominates(release.getRound(), loop))
+      if (reads.empty())
         continue;
       Location loc = release.getLoc();
       OpBuilder b(loop.getBody(), loop.getBody()->begin());
@@ -157,11 +153,10 @@ struct AttnReleaseQEarlyPass
                                          loop.getStep());
       Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
                                          next, loop.getUpperBound());
-      auto proto = TileReleaseOp::create(b, loc, release.getSource(),
-                                         release.getStage(),
-                                         release.getRound(), last);
-      placeAfterLastRead(loop.getBody(), reads, proto);
-      proto.erase();
+      placeAfterLastRead(loop.getBody(), reads, b, [&](OpBuilder &at) {
+        TileReleaseOp::create(at, loc, release.getSource(),
+                              release.getStage(), release.getRound(), last);
+      });
       b.setInsertionPoint(release);
       Value empty = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
                                           loop.getUpperBound(),

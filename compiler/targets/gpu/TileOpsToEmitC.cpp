@@ -168,23 +168,20 @@ struct TileReleaseLowering : KernelPattern<TileReleaseOp> {
   LogicalResult
   matchAndRewrite(TileReleaseOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (kernel.tma && adaptor.getWhen()) {
+    if (kernel.tma) {
       Location loc = op.getLoc();
+      Value when = adaptor.getWhen();
+      SmallVector<Value> operands{adaptor.getStage(), adaptor.getRound()};
+      if (when)
+        operands.insert(operands.begin(), when);
       comment(rewriter, loc,
-              "attn.tile_release: where {} holds, this warp is done with "
-              "stage {} (fill {})",
-              {adaptor.getWhen(), adaptor.getStage(), adaptor.getRound()});
-      call(rewriter, loc, Type(), "faopt::tma::release_when",
-           {adaptor.getWhen(), adaptor.getStage(), adaptor.getRound()},
-           {str(kernel.pipeOffset), sourceOf(kernel, op)});
-    } else if (kernel.tma) {
-      Location loc = op.getLoc();
-      comment(rewriter, loc,
-              "attn.tile_release: this warp is done with stage {} (fill {})",
-              {adaptor.getStage(), adaptor.getRound()});
-      call(rewriter, loc, Type(), "faopt::tma::release",
-           {adaptor.getStage(), adaptor.getRound()},
-           {str(kernel.pipeOffset), sourceOf(kernel, op)});
+              std::string("attn.tile_release: ") +
+                  (when ? "where {} holds, " : "") +
+                  "this warp is done with stage {} (fill {})",
+              operands);
+      call(rewriter, loc, Type(),
+           when ? "faopt::tma::release_when" : "faopt::tma::release",
+           operands, {str(kernel.pipeOffset), sourceOf(kernel, op)});
     }
     rewriter.eraseOp(op);
     return success();
