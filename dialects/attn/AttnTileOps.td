@@ -159,12 +159,15 @@ def Attn_ProgramValueOp : Attn_Op<"program_value",
     [MemoryEffects<[MemRead<DefaultResource>]>]> {
   let summary = "a value the copy thread published with the current program (GPU, TMA)";
   let description = [{
-    In the consumers, after their attn.next_program: values[index] of the
-    copy thread's attn.publish_program for the same program.
+    In the consumers, after their attn.next_program for the worker's t-th
+    program: values[index] of the copy thread's attn.publish_program for
+    the same program (`t` picks the slots of that program's Q stage when
+    the worker has two Q tiles, attn.q_stages = 2).
   }];
-  let arguments = (ins ConfinedAttr<I64Attr, [IntNonNegative, IntMaxValue<7>]>:$index);
+  let arguments = (ins Index:$t,
+                       ConfinedAttr<I64Attr, [IntNonNegative, IntMaxValue<7>]>:$index);
   let results = (outs I32:$result);
-  let assemblyFormat = "attr-dict";
+  let assemblyFormat = "`of` $t attr-dict";
   let hasVerifier = 1;
 }
 

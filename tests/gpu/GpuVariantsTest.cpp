@@ -317,4 +317,28 @@ TEST(GpuVariantsRuntime, EarlyQReleaseMatchesTheReference) {
                            {"\"early_q_release\": true"},
                            "Q not released early with two Q tiles");
 }
+
+/// FAOPT_Q_STAGES=2 with handed-out programs (attn-persistent-programs):
+/// program t takes Q tile t mod 2 and that tile's program slots, so the
+/// copy thread publishes program t + 1 while the consumers still read
+/// program t's values. Many short programs per worker, an empty list row,
+/// and the same with Q released early.
+TEST(GpuVariantsRuntime, TwoQTilesHandedOutMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv two("FAOPT_Q_STAGES", "2");
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
+#define FAOPT_HANDED_OUT_VARIANTS                                              \
+  {"document_causal_many_programs", "document_causal_many_short",              \
+   "block_sparse_2d_empty_row", "block_sparse_per_head_many_programs"}
+  expectNamedVariantsMatch(FAOPT_HANDED_OUT_VARIANTS, "two_q_tiles_handed_out",
+                           {"\"q_tiles\": 2", "\"program_counter\": true"},
+                           "not two Q tiles handed out");
+  test::ScopedEnv earlyOn("FAOPT_RELEASE_Q_EARLY", "1");
+  expectNamedVariantsMatch(FAOPT_HANDED_OUT_VARIANTS,
+                           "two_q_tiles_handed_out_early_q",
+                           {"\"q_tiles\": 2", "\"early_q_release\": true"},
+                           "not two Q tiles released early");
+#undef FAOPT_HANDED_OUT_VARIANTS
+}
 } // namespace

@@ -105,6 +105,9 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     ScopedEnv two("FAOPT_Q_STAGES", "2");
     EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229504"),
               std::string::npos);
+    // Handed-out programs too (the program slots come in pairs).
+    EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 2"),
+              std::string::npos);
   }
   {
     // Another value: reported once, read as unset (one Q tile).
@@ -222,7 +225,7 @@ TEST(Runtime, ListHeaderHandOverFollowsTheEnvironment) {
       R"({"name": "rt_docs", "dtype": "bf16", "head_dim": 128,
           "tensors": {"doc": {"dtype": "int32", "shape": ["batch", "seqlen"]}},
           "mask": ["causal", {"type": "document", "ids": "doc"}]})",
-      "faopt::tma::program_value(");
+      "faopt::tma::program_value<");
 }
 
 /// An opt-in switch `var`: `changed()` (the generated code shows the

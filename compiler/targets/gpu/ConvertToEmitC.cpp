@@ -316,6 +316,7 @@ struct AttnConvertToEmitCPass
           fn->setAttr("attn.dependent_launch", b.getUnitAttr());
         if (info.programCounter)
           fn->setAttr("attn.program_counter", b.getUnitAttr());
+        fn->setAttr("attn.q_tiles", b.getI64IntegerAttr(info.qStages));
         if (info.tma)
           addProducer(fn, info, minBlocks);
         // No griddepcontrol.launch_dependents here: run first thing, it

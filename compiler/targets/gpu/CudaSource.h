@@ -47,6 +47,9 @@ struct CudaKernelSource {
   bool roundedP = false;
   /// attn-release-q-early moved this kernel's Q release into its kv loop.
   bool earlyQRelease = false;
+  /// Q tiles per CTA: 2 where a persistent worker alternates between two
+  /// (attn.q_stages).
+  int64_t qTiles = 1;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

@@ -212,6 +212,7 @@ struct AttnHandOverListHeaderPass
     for (auto [i, load] : llvm::enumerate(loads)) {
       b.setInsertionPoint(load);
       Value v = ProgramValueOp::create(b, load.getLoc(), b.getI32Type(),
+                                       consumer.next.getT(),
                                        b.getI64IntegerAttr(i));
       load.getResult().replaceAllUsesWith(v);
       load.erase();

@@ -137,6 +137,7 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
   }
   for (auto [op, slot] : copies)
     info.buffer[op] = {offset[slot], bytes[slot]};
+  info.qStages = stages[0];
   info.sharedBytes = total;
   if (info.tma) {
     info.pipeOffset = (total + 127) / 128 * 128;

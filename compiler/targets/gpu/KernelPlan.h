@@ -38,6 +38,9 @@ struct KernelInfo {
   /// takes a counter argument (attn.program_counter) that must be zero at
   /// launch.
   bool programCounter = false;
+  /// Q tiles per worker (attn.q_stages): 2 where Q's stage varies, so the
+  /// hand-out's program slots come in pairs too.
+  int64_t qStages = 1;
   /// Where the O tile is staged for its store (the Q tile's region unless
   /// persistent).
   int64_t stagingOffset = 0;

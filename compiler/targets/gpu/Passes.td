@@ -316,6 +316,11 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     body under `scf.if %p < %total` (else attn.no_more_programs): the
     worker that is free first takes the next program in attn-schedule-
     grid's order, so run-time lengths balance (docs/performance.md item 47).
+    With q-stages=2 this loop gets attn.q_stages = 2 as well (where the
+    second Q tile and the program slots fit): program t takes Q tile
+    t mod 2 and its slots, so the copy thread publishes and loads the
+    next program, and then its first K / V, without waiting for the
+    consumers to release this one's Q.
   }];
   let options = [
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",

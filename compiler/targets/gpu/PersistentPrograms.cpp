@@ -108,7 +108,8 @@ void moveGridBody(scf::ForallOp grid, Block *dest, Value program) {
 /// The hand-out form (see the pass description): `grid`'s body runs under
 /// `scf.if %p < %total` in a loop over t whose programs come from
 /// attn.next_program and a new counter argument of `fn`.
-LogicalResult handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
+LogicalResult handOutPrograms(func::FuncOp fn, scf::ForallOp grid,
+                              int64_t stagesOfQ) {
   MLIRContext *ctx = fn.getContext();
   Location loc = grid.getLoc();
   OpBuilder b(grid);
@@ -132,6 +133,8 @@ LogicalResult handOutPrograms(func::FuncOp fn, scf::ForallOp grid) {
   auto programs = scf::ForOp::create(b, loc, zero, total, one);
   programs->setAttr("attn.programs", UnitAttr::get(ctx));
   programs->setAttr("attn.hand_out", UnitAttr::get(ctx));
+  if (stagesOfQ == 2)
+    programs->setAttr("attn.q_stages", b.getI64IntegerAttr(2));
   b.setInsertionPointToStart(programs.getBody());
   Value p = NextProgramOp::create(b, loc, programs.getInductionVar(), w,
                                   workers, total, counter, /*producer=*/false);
@@ -186,17 +189,16 @@ struct AttnPersistentProgramsPass
           tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
           q.getElementTypeBitWidth() / 8, tiling.getStages(), stagesOfQ);
     };
-    // The hand-out's program slot is static shared memory
-    // (faopt::tma::program_slot): ptxas pads it to 1 KiB next to the
-    // 1024-aligned dynamic tiles.
+    // The hand-out's program slots are static shared memory
+    // (faopt::tma::program_slots, a pair: one per Q tile): ptxas pads them
+    // to 1 KiB next to the 1024-aligned dynamic tiles.
     constexpr int64_t kProgramSlotBytes = 1024;
-    if (bytesWith(1) + (handOutHere ? kProgramSlotBytes : 0) > sharedMemoryBytes)
+    const int64_t slotBytes = handOutHere ? kProgramSlotBytes : 0;
+    if (bytesWith(1) + slotBytes > sharedMemoryBytes)
       return;
-    // A second Q tile only where it fits too (not with the hand-out, whose
-    // consumers learn their program from Q's single stage).
+    // A second Q tile only where it fits too.
     const int64_t stagesOfQ =
-        qStages == 2 && !handOutHere && bytesWith(2) <= sharedMemoryBytes ? 2
-                                                                           : 1;
+        qStages == 2 && bytesWith(2) + slotBytes <= sharedMemoryBytes ? 2 : 1;
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "
@@ -217,7 +219,7 @@ struct AttnPersistentProgramsPass
     }
 
     if (handOutHere) {
-      if (failed(handOutPrograms(fn, grid)))
+      if (failed(handOutPrograms(fn, grid, stagesOfQ)))
         signalPassFailure();
       return;
     }

@@ -88,7 +88,7 @@ struct NextProgramLowering : KernelPattern<NextProgramOp> {
       p = call(rewriter, loc, rewriter.getI64Type(), "faopt::tma::claim_program",
                {adaptor.getT(), adaptor.getWorker(), adaptor.getWorkers(),
                 adaptor.getTotal(), adaptor.getCounter()},
-               {str(kernel.pipeOffset)});
+               {str(kernel.pipeOffset), str(kernel.qStages)});
       comment(rewriter, loc,
               "attn.next_program: {} = this worker's program {}: the worker "
               "index first, then the launch's counter (run-time hand-out); "
@@ -96,7 +96,8 @@ struct NextProgramLowering : KernelPattern<NextProgramOp> {
               {p, adaptor.getT()});
     } else {
       p = call(rewriter, loc, rewriter.getI64Type(), "faopt::tma::await_program",
-               {adaptor.getT()}, {str(kernel.pipeOffset)});
+               {adaptor.getT()},
+               {str(kernel.pipeOffset), str(kernel.qStages)});
       comment(rewriter, loc,
               "attn.next_program: {} = the program the copy thread handed "
               "out for this worker's program {} (once Q's fill {} is "
@@ -129,7 +130,7 @@ struct PublishProgramLowering : KernelPattern<PublishProgramOp> {
                                 adaptor.getTotal()};
     llvm::append_range(operands, adaptor.getValues());
     call(rewriter, loc, Type(), "faopt::tma::publish_program", operands,
-         {str(kernel.pipeOffset)});
+         {str(kernel.pipeOffset), str(kernel.qStages)});
     rewriter.eraseOp(op);
     return success();
   }
@@ -139,7 +140,7 @@ struct PublishProgramLowering : KernelPattern<PublishProgramOp> {
 struct ProgramValueLowering : KernelPattern<ProgramValueOp> {
   using KernelPattern::KernelPattern;
   LogicalResult
-  matchAndRewrite(ProgramValueOp op, OpAdaptor,
+  matchAndRewrite(ProgramValueOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     if (failed(needsTma(op, kernel)))
       return failure();
@@ -147,7 +148,8 @@ struct ProgramValueLowering : KernelPattern<ProgramValueOp> {
     Value i = literal(rewriter, loc, rewriter.getI32Type(),
                       str(op.getIndex()));
     rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
-                                "faopt::tma::program_value", {i}));
+                                "faopt::tma::program_value",
+                                {i, adaptor.getT()}, {str(kernel.qStages)}));
     return success();
   }
 };

@@ -435,9 +435,9 @@ func.func @publish_later_consumer(%t: index, %ctr: memref<1xi32>) -> index attri
 
 // -----
 
-func.func @program_value_outside_kernel() -> i32 {
+func.func @program_value_outside_kernel(%t: index) -> i32 {
   // expected-error @+1 {{'attn.program_value' op is only meaningful in a kernel function (attn.kernel)}}
-  %v = attn.program_value {index = 0}
+  %v = attn.program_value of %t {index = 0}
   return %v : i32
 }
 
@@ -445,7 +445,7 @@ func.func @program_value_outside_kernel() -> i32 {
 
 func.func @program_value_slot(%t: index) -> i32 attributes {attn.kernel} {
   // expected-error @+1 {{'attn.program_value' op attribute 'index' failed to satisfy constraint}}
-  %v = attn.program_value {index = 8}
+  %v = attn.program_value of %t {index = 8}
   return %v : i32
 }
 

@@ -139,7 +139,7 @@ func.func @tensor_bounds(%t: memref<?x?xi32>, %b: index, %q0: index, %q1: index)
 // CHECK:         attn.publish_program %[[R]] for %{{.*}} below %{{.*}} with %{{.*}}, %{{.*}}
 // CHECK:         %[[S:.*]] = attn.next_program %{{.*}} producer publish_later
 // CHECK:         attn.publish_program %[[S]] for %{{.*}} below %{{.*}}{{$}}
-// CHECK:         %{{.*}} = attn.program_value {index = 1 : i64}
+// CHECK:         %{{.*}} = attn.program_value of %{{.*}} {index = 1 : i64}
 // CHECK:         attn.no_more_programs
 func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>, %x: i32) attributes {attn.kernel} {
   %c0 = arith.constant 0 : index
@@ -151,7 +151,7 @@ func.func @hand_out(%n: index, %w: index, %ws: index, %ctr: memref<1xi32>, %x: i
     attn.publish_program %r for %t below %n with %x, %x
     %s = attn.next_program %t of %w workers %ws below %n counter %ctr producer publish_later : memref<1xi32>
     attn.publish_program %s for %t below %n
-    %v = attn.program_value {index = 1}
+    %v = attn.program_value of %t {index = 1}
     %in = arith.cmpi ult, %p, %n : index
     scf.if %in {
     } else {

@@ -95,7 +95,7 @@ func.func @no_slot(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %out: memref<?xi32>) 
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.forall (%p) in (%c1) {
-    %x = attn.program_value {index = 0}
+    %x = attn.program_value of %p {index = 0}
     memref.store %x, %out[%p] : memref<?xi32>
   } {attn.grid}
   return

@@ -22,14 +22,14 @@
 // CHECK-NEXT:        arith.cmpi ult, %[[P]]
 // CHECK:           } {attn.hand_out
 // CHECK:         } else {
-// CHECK:             attn.next_program
+// CHECK:             attn.next_program %[[CT:[^ ]*]] of
 // CHECK-NOT:           publish_later
 // CHECK:             scf.if
 // CHECK-NEXT:          arith.subi
 // CHECK-NEXT:          arith.minsi
-// CHECK-NEXT:          %[[CN:.*]] = attn.program_value {index = 0 : i64}
+// CHECK-NEXT:          %[[CN:.*]] = attn.program_value of %[[CT]] {index = 0 : i64}
 // CHECK-NEXT:          arith.index_cast %[[CN]]
-// CHECK-NEXT:          %[[CE:.*]] = attn.program_value {index = 1 : i64}
+// CHECK-NEXT:          %[[CE:.*]] = attn.program_value of %[[CT]] {index = 1 : i64}
 // CHECK-NEXT:          memref.load %[[LISTS]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x?x?xi32>
 // CHECK-NEXT:          memref.load %{{.*}} : memref<?xi32>
 // CHECK-NEXT:          scf.for
@@ -91,7 +91,7 @@ func.func @handed_out(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch
 
 // CHECK-LABEL: func.func @nine(
 // CHECK:         attn.publish_program %{{.*}} for %{{.*}} below %{{.*}} with %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}{{$}}
-// CHECK:         attn.program_value {index = 7 : i64}
+// CHECK:         attn.program_value of %{{.*}} {index = 7 : i64}
 // CHECK-NEXT:    memref.load
 // TWICE-LABEL:  func.func @handed_out(
 // TWICE:         attn.publish_program

@@ -2,6 +2,7 @@
 // RUN: faopt-opt %s --attn-persistent-programs="list-kernels=false" --split-input-file | FileCheck %s --check-prefix=NOLISTS
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2" --split-input-file | FileCheck %s --check-prefix=QTWO
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=200000" --split-input-file | FileCheck %s --check-prefix=QROOM
+// RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=230000" --split-input-file | FileCheck %s --check-prefix=QSLOT
 // RUN: not faopt-opt %s --attn-persistent-programs="q-stages=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=QBAD
 // RUN: faopt-opt %s --attn-persistent-programs="hand-out=false" --split-input-file | FileCheck %s --check-prefix=SNAKE
 
@@ -147,13 +148,22 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // SNAKE:         attn.workers
 // SNAKE-NOT:     attn.next_program
 // SNAKE:         } {attn.programs}
-// With q-stages=2 and room for one Q tile but not two (200000 bytes: 192
-// KiB + 128 fits, 224 KiB + 128 does not): persistent with one Q tile (the
-// hand-out uses one Q tile anyway).
+// With q-stages=2 the hand-out alternates between two Q tiles as well
+// (program t in tile t mod 2, with that tile's program slots), where they
+// fit with the slots' 1 KiB: not in 200000 bytes (192 KiB + 128 + 1 KiB
+// fits, 224 KiB does not), nor in 230000 (224 KiB + 128 fits, but not
+// with the slots).
+// QTWO-LABEL: func.func @lists(
+// QTWO:         attn.next_program
+// QTWO:         } {attn.hand_out, attn.programs, attn.q_stages = 2 : i64}
 // QROOM-LABEL: func.func @lists(
 // QROOM:         attn.workers
 // QROOM-NOT:     attn.q_stages
 // QROOM:         } {attn.hand_out, attn.programs}
+// QSLOT-LABEL: func.func @lists(
+// QSLOT:         attn.workers
+// QSLOT-NOT:     attn.q_stages
+// QSLOT:         } {attn.hand_out, attn.programs}
 // NOLISTS-LABEL:  func.func @lists(
 // NOLISTS-NOT:      attn.workers
 // NOLISTS:          scf.forall (%{{.*}}) in (%{{.*}}) {

@@ -285,11 +285,21 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
 /// `mbarrier.arrive.expect_tx` on Q's full barrier (release); the consumers
 /// read after their wait on that barrier (acquire). compute-sanitizer's
 /// racecheck still reports each slot (docs/status.md, session 24).
-FAOPT_DEVICE volatile int *program_slots() {
-  __shared__ int slots[9];
-  return slots;
+/// With two Q tiles (attn.q_stages = 2: QS = 2) each tile has its own
+/// slots, and program t of the worker uses tile t mod 2 (its fill t / 2),
+/// so the copy thread publishes program t + 1 into the other tile's slots
+/// while the consumers still read program t's.
+FAOPT_DEVICE volatile int *program_slots(int stage) {
+  __shared__ int slots[2][9];
+  return slots[stage];
 }
-FAOPT_DEVICE volatile int &program_slot() { return program_slots()[0]; }
+template <int QS> FAOPT_DEVICE int q_stage(faopt_i64 t) {
+  static_assert(QS == 1 || QS == 2, "one or two Q tiles");
+  return QS == 2 ? (int)(t & 1) : 0;
+}
+template <int QS> FAOPT_DEVICE faopt_i64 q_round(faopt_i64 t) {
+  return QS == 2 ? t >> 1 : t;
+}
 
 /// attn.next_program ... publish_later: the copy thread's claim alone.
 /// Program t of this worker is the worker index for t = 0, then the next
@@ -306,38 +316,45 @@ FAOPT_DEVICE faopt_i64 claim_program_index(faopt_i64 t, faopt_i64 worker,
 /// `total`) and `values` in slots 0, 1, ...; past the end, fill t of Q's
 /// stage completes without a copy (a plain arrive), which tells the
 /// consumers to stop.
-template <int PIPE, typename... V>
+template <int PIPE, int QS, typename... V>
 FAOPT_DEVICE void publish_program(faopt_i64 t, faopt_i64 p, faopt_i64 total,
                                   V... values) {
-  timed_wait<diag::kQEmpty>(empty_bar<PIPE>(0, 0), (faopt_u32)(t & 1) ^ 1u);
-  program_slot() = (int)(p < total ? p : total);
+  const int stage = q_stage<QS>(t);
+  timed_wait<diag::kQEmpty>(empty_bar<PIPE>(0, stage),
+                            (faopt_u32)(q_round<QS>(t) & 1) ^ 1u);
+  volatile int *slots = program_slots(stage);
+  slots[0] = (int)(p < total ? p : total);
   int i = 1;
-  ((program_slots()[i++] = (int)values), ...);
+  ((slots[i++] = (int)values), ...);
   (void)i;
   if (p >= total)
-    mbar_arrive(full_bar<PIPE>(0, 0));
+    mbar_arrive(full_bar<PIPE>(0, stage));
 }
 
 /// attn.next_program ... producer: claim and publish at once (the claim
 /// goes first, so its round trip overlaps the wait for Q's stage).
-template <int PIPE>
+template <int PIPE, int QS>
 FAOPT_DEVICE faopt_i64 claim_program(faopt_i64 t, faopt_i64 worker,
                                      faopt_i64 workers, faopt_i64 total,
                                      const Tensor<int32_t, 1> &counter) {
   const faopt_i64 p = claim_program_index(t, worker, workers, counter);
-  publish_program<PIPE>(t, p, total);
+  publish_program<PIPE, QS>(t, p, total);
   return p;
 }
 
-/// attn.program_value: value i the copy thread published with the program
-/// the consumers' last await_program returned.
-FAOPT_DEVICE int32_t program_value(int i) { return program_slots()[1 + i]; }
+/// attn.program_value: value i the copy thread published with the worker's
+/// program t (after the consumers' await_program for t).
+template <int QS> FAOPT_DEVICE int32_t program_value(int i, faopt_i64 t) {
+  return program_slots(q_stage<QS>(t))[1 + i];
+}
 
 /// The consumers' side: the program the copy thread published with Q's fill
 /// t (`total` when there are no more).
-template <int PIPE> FAOPT_DEVICE faopt_i64 await_program(faopt_i64 t) {
-  timed_wait<diag::kQFull>(full_bar<PIPE>(0, 0), (faopt_u32)(t & 1));
-  return (faopt_i64)program_slot();
+template <int PIPE, int QS> FAOPT_DEVICE faopt_i64 await_program(faopt_i64 t) {
+  const int stage = q_stage<QS>(t);
+  timed_wait<diag::kQFull>(full_bar<PIPE>(0, stage),
+                           (faopt_u32)(q_round<QS>(t) & 1));
+  return (faopt_i64)program_slots(stage)[0];
 }
 
 /// attn.tile_wait: the stage's tile once its `round`-th fill has landed.
