@@ -268,9 +268,10 @@ FAOPT_DEVICE void issue_tile(SmemTile<T, R, C> dst, faopt_i64 b, faopt_i64 h,
 /// Programs handed out at run time (attn.next_program; attn-persistent-
 /// programs with kv-block lists). The copy thread claims the worker's next
 /// program and publishes its index here before the Q fill that carries it;
-/// the consumers read it once that fill is complete. One slot is enough:
-/// the consumers read program t's index right after its Q wait, and the
-/// copy thread writes program t + 1's only after they have released that Q
+/// the consumers read it once that fill is complete. One set of slots per
+/// Q tile is enough: the consumers read program t's index right after its
+/// Q wait, and the copy thread writes the next program of that tile only
+/// after they have released that Q
 /// (after their kv loop; with attn-release-q-early in its last iteration:
 /// the slots stay safe because every read of them, attn.program_value
 /// included, comes before the kv loop). (The consumers thus start their index math only
