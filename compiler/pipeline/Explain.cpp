@@ -149,15 +149,19 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   bool runTimeData = false;
   for (const spec::TensorDecl &d : spec.tensors)
     runTimeData |= !d.isStatic() && spec.mask && spec::exprUses(*spec.mask, d.name);
+  // Handed-out programs keep their program slots in static shared memory
+  // too (1 KiB with ptxas's padding, as attn-persistent-programs counts).
+  const int64_t slotBytes = runTimeData ? 1024 : 0;
   const bool runsPersistent =
       persistent != PersistentMode::Off && t.copy == "tma" &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
-                            spec.headDimV, eBytes,
-                            t.stages) <= target.sharedMemPerBlock;
+                            spec.headDimV, eBytes, t.stages) + slotBytes <=
+          target.sharedMemPerBlock;
   const bool secondQ =
       runsPersistent && qStages == 2 &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
-                            eBytes, t.stages, 2) <= target.sharedMemPerBlock;
+                            eBytes, t.stages, 2) + slotBytes <=
+          target.sharedMemPerBlock;
   os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
      << t.stages << " x (K "

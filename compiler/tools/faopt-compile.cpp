@@ -134,7 +134,10 @@ cl::opt<int64_t> qStages(
     "q-stages",
     cl::desc("sm90a, persistent kernels: Q tiles per worker, 1 or 2 (2: the "
              "next program's Q lands during this one's kv loop, where the "
-             "second tile fits; experimental: not yet measured)"),
+             "second tile fits, handed-out programs included; "
+             "experimental: on the H200 documents +1.4% but block-sparse "
+             "-4.9% and causal -1.4 to -4.5%, docs/performance.md items 37 "
+             "and 59; the runtime: $FAOPT_Q_STAGES=2)"),
     cl::init(1));
 
 /// Where the manifest of an artefact written to `output` goes: k.ptx ->

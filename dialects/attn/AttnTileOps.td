@@ -113,10 +113,12 @@ def Attn_NextProgramOp : Attn_Op<"next_program"> {
     body runs only below `total` may stop there (attn.no_more_programs).
 
     After attn-warp-specialize the op is in both roles: with `producer`
-    (the copy thread) it claims the program, waits for the Q stage to be
+    (the copy thread) it claims the program, waits for its Q stage to be
     empty, publishes the index in shared memory and, past the end, completes
-    the Q stage's fill t without a copy; without it (the consumers) it
-    waits for that fill and reads the index. With `producer` and
+    that stage's fill without a copy; without it (the consumers) it waits
+    for that fill and reads the index. Program t's Q stage is 0 and its
+    fill t, or with two Q tiles (attn.q_stages = 2 on the loop) stage
+    t mod 2 and fill t / 2. With `producer` and
     `publish_later` it only claims the program: an attn.publish_program
     later in the same iteration does the rest, with values the consumers
     read (attn.program_value) instead of loading them. Only in a TMA kernel
@@ -139,13 +141,14 @@ def Attn_PublishProgramOp : Attn_Op<"publish_program",
   let summary = "the copy thread publishes a claimed program with values (GPU, TMA)";
   let description = [{
     After `attn.next_program ... producer publish_later` returned `program`
-    for the worker's t-th program: waits for the Q stage to be empty (the
-    consumers are done with program t - 1, and with what it published),
-    stores the program (at most `total`) and `values` in shared memory,
-    and past the end completes the Q stage's fill t without a copy. Q's
-    fill t, issued after it, makes them visible to the consumers with the
-    tile; `attn.program_value {index = i}` reads values[i]
-    (attn-hand-over-list-header). At most 8 values.
+    for the worker's t-th program: waits for program t's Q stage to be
+    empty (the consumers are done with the program before it in that
+    stage: t - 1, or t - 2 with two Q tiles, and with what it published),
+    stores the program (at most `total`) and `values` in that stage's
+    slots, and past the end completes the stage's fill without a copy.
+    Program t's Q fill, issued after it, makes them visible to the
+    consumers with the tile; `attn.program_value of %t {index = i}` reads
+    values[i] (attn-hand-over-list-header). At most 8 values.
   }];
   let arguments = (ins Index:$t, Index:$program, Index:$total,
                        Variadic<I32>:$values);

@@ -14,7 +14,7 @@
 //   copy thread:                          consumers:
 //     %p = attn.next_program ... producer   %p = attn.next_program ...
 //            publish_later                  scf.if %p < total {
-//     (the consumers' header loads and        %n = attn.program_value {index = 0}
+//     (the consumers' header loads and        %n = attn.program_value of %t {index = 0}
 //      the index math they need, cloned)      ... (was: memref.load %lists[...])
 //     attn.publish_program %p for %t
 //         below %total with %n, ...

@@ -100,9 +100,9 @@ struct NextProgramLowering : KernelPattern<NextProgramOp> {
                {str(kernel.pipeOffset), str(kernel.qStages)});
       comment(rewriter, loc,
               "attn.next_program: {} = the program the copy thread handed "
-              "out for this worker's program {} (once Q's fill {} is "
-              "complete)",
-              {p, adaptor.getT(), adaptor.getT()});
+              "out for this worker's program {} (once that program's Q "
+              "fill is complete)",
+              {p, adaptor.getT()});
     }
     rewriter.replaceOp(op, getTypeConverter()->materializeSourceConversion(
                                rewriter, loc, rewriter.getIndexType(), p));

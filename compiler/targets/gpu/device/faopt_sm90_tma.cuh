@@ -312,11 +312,11 @@ FAOPT_DEVICE faopt_i64 claim_program_index(faopt_i64 t, faopt_i64 worker,
   return t == 0 ? worker : workers + (faopt_i64)atomicAdd(counter.data, 1);
 }
 
-/// attn.publish_program: once the consumers have released Q's stage, the
-/// program (at most `total`, below 2^31: the consumers compare it with
-/// `total`) and `values` in slots 0, 1, ...; past the end, fill t of Q's
-/// stage completes without a copy (a plain arrive), which tells the
-/// consumers to stop.
+/// attn.publish_program: once the consumers have released program t's Q
+/// stage (q_stage, its fill q_round), the program (at most `total`, below
+/// 2^31: the consumers compare it with `total`) and `values` in that
+/// stage's slots 0, 1, ...; past the end, that fill completes without a
+/// copy (a plain arrive), which tells the consumers to stop.
 template <int PIPE, int QS, typename... V>
 FAOPT_DEVICE void publish_program(faopt_i64 t, faopt_i64 p, faopt_i64 total,
                                   V... values) {
@@ -349,8 +349,8 @@ template <int QS> FAOPT_DEVICE int32_t program_value(int i, faopt_i64 t) {
   return program_slots(q_stage<QS>(t))[1 + i];
 }
 
-/// The consumers' side: the program the copy thread published with Q's fill
-/// t (`total` when there are no more).
+/// The consumers' side: the program the copy thread published with program
+/// t's Q fill (stage q_stage, fill q_round; `total` when there are no more).
 template <int PIPE, int QS> FAOPT_DEVICE faopt_i64 await_program(faopt_i64 t) {
   const int stage = q_stage<QS>(t);
   timed_wait<diag::kQFull>(full_bar<PIPE>(0, stage),
