@@ -285,3 +285,51 @@ func.func @handed_out(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: i
   } {attn.hand_out, attn.programs}
   return
 }
+
+// -----
+
+// Handed-out programs with two Q tiles (attn-persistent-programs'
+// q-stages=2 with the hand-out): inside the program guard, program t
+// fills, waits for and releases Q tile t mod 2, its (t / 2)-th fill.
+
+!mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @handed_out_two_q_tiles(
+// CHECK-SAME:      %[[Q:arg0]]: memref
+// CHECK:         scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (index) {
+// CHECK-NEXT:      %[[P:.*]] = attn.next_program %[[T]]
+// CHECK:           scf.if %{{.*}} -> (index) {
+// CHECK:             %[[QST:.*]] = arith.remui %[[T]], %[[TWO:.*]] : index
+// CHECK-NEXT:        %[[QRD:.*]] = arith.divui %[[T]], %[[TWO]] : index
+// CHECK-NEXT:        attn.tile_prefetch %[[Q]][{{.*}}] bound %{{.*}} stage %[[QST]] round %[[QRD]]
+// CHECK:             attn.tile_wait %[[Q]][{{.*}}] bound %{{.*}} stage %[[QST]] round %[[QRD]]
+// CHECK:             scf.for
+// CHECK:             attn.tile_release %[[Q]] stage %[[QST]] round %[[QRD]]
+// CHECK:           } else {
+// CHECK-NEXT:        attn.no_more_programs
+// CHECK:         } {attn.hand_out, attn.kv_fills, attn.programs, attn.q_stages = 2 : i64}
+func.func @handed_out_two_q_tiles(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: index, %count: index, %lo: index, %hi: index, %acc0: tensor<64x128xf32>, %ctr: memref<1xi32>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  scf.for %t = %c0 to %count step %c1 {
+    %p = attn.next_program %t of %c0 workers %c1 below %count counter %ctr : memref<1xi32>
+    %in = arith.cmpi ult, %p, %count : index
+    scf.if %in {
+      %q0 = arith.muli %p, %c64 : index
+      %qt = attn.tile_load %q[%b, %h, %q0] bound %sq : !mem -> tensor<64x128xbf16>
+      %r = scf.for %kb = %lo to %hi step %c1 iter_args(%acc = %acc0) -> (tensor<64x128xf32>) {
+        %kv0 = arith.muli %kb, %c64 : index
+        %kt = attn.tile_load %k[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+        %vt = attn.tile_load %v[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+        %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x128xbf16>, tensor<64x128xbf16> -> tensor<64x64xf32>
+        %pp = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+        %a = attn.tile_matmul %pp, %vt acc %acc : tensor<64x64xbf16>, tensor<64x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+        scf.yield %a : tensor<64x128xf32>
+      }
+    } else {
+      attn.no_more_programs
+    } {attn.program_guard}
+  } {attn.hand_out, attn.programs, attn.q_stages = 2 : i64}
+  return
+}
