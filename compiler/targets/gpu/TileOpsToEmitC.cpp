@@ -140,10 +140,22 @@ struct TileWaitLowering : KernelPattern<TileWaitOp> {
               "attn.tile_wait: the tile of stage {}, once fill {} has landed "
               "(its full barrier)",
               {adaptor.getStage(), adaptor.getRound()});
-      Value buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
+      Value stage = adaptor.getStage();
+      // Two Q tiles: the consumers pick program t's from t, which every
+      // lane holds alike, but ptxas then keeps the tile's address, and much
+      // around it, out of the uniform registers (block-sparse: uniform
+      // share 12% -> 6%, its P V wait moved after the softmax, -4.9%,
+      // docs/performance.md item 59). Lane 0's value, broadcast, restores
+      // both (scripts/sass-waits.sh). Waits run in the consumers only, all
+      // lanes of each warp together.
+      if (kernel.qStages == 2 && kernel.source.lookup(op) == 0 &&
+          !matchPattern(op.getStage(), m_Constant()))
+        stage = call(rewriter, loc, stage.getType(), "faopt::warp_uniform",
+                     {stage});
+      Value buffer = smemTile(rewriter, loc, buf, type, stage);
       rewriter.replaceOp(
           op, call(rewriter, loc, convert(type), "faopt::tma::wait_tile",
-                   {buffer, adaptor.getStage(), adaptor.getRound()},
+                   {buffer, stage, adaptor.getRound()},
                    {str(kernel.pipeOffset), sourceOf(kernel, op)}));
       return success();
     }

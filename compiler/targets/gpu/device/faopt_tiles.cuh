@@ -205,6 +205,11 @@ FAOPT_DEVICE void allow_dependent_launch() {
 }
 
 FAOPT_DEVICE int lane_id() { return threadIdx.x & 31; }
+/// A value every lane of the warp holds alike, as lane 0's: the broadcast
+/// lets ptxas see that it is warp-uniform. Every lane must call it.
+FAOPT_DEVICE faopt_i64 warp_uniform(faopt_i64 v) {
+  return (faopt_i64)__shfl_sync(0xffffffffu, (long long)v, 0);
+}
 FAOPT_DEVICE int warp_id() { return threadIdx.x >> 5; }
 FAOPT_DEVICE void barrier() { __syncthreads(); }
 /// A barrier of the THREADS threads that run the kernel body: the CTA, or
