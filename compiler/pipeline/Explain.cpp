@@ -149,9 +149,8 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   bool runTimeData = false;
   for (const spec::TensorDecl &d : spec.tensors)
     runTimeData |= !d.isStatic() && spec.mask && spec::exprUses(*spec.mask, d.name);
-  // Handed-out programs keep their program slots in static shared memory
-  // too (1 KiB with ptxas's padding, as attn-persistent-programs counts).
-  const int64_t slotBytes = runTimeData ? 1024 : 0;
+  // Handed-out programs keep their program slots in shared memory too.
+  const int64_t slotBytes = runTimeData ? kProgramSlotBytes : 0;
   const bool runsPersistent =
       persistent != PersistentMode::Off && t.copy == "tma" &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,

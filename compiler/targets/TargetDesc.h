@@ -69,6 +69,12 @@ bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV);
 /// static_asserts it fits).
 constexpr int64_t kTmaPipeBytes = 128;
 
+/// Shared memory a persistent kernel whose programs are handed out at run
+/// time adds for its program slots (faopt::tma::program_slots, static
+/// shared memory: ptxas pads them to 1 KiB next to the 1024-aligned
+/// dynamic tiles).
+constexpr int64_t kProgramSlotBytes = 1024;
+
 /// Shared memory of a persistent TMA kernel (attn-persistent-programs) with
 /// tiles `bq` x `bkv`, head dims dQK / dV, `stages` K/V stages and
 /// `qStages` Q tiles: the tiles, the O tile's staging region (Q's may be

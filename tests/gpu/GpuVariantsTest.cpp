@@ -190,7 +190,7 @@ TEST(GpuVariantsRuntime, ParameterChangeNeedsNoRecompile) {
 /// once and keeps the kernel, whatever the environment says later, so
 /// under the variant's own name this could get (or leave behind for
 /// Specs/GpuVariants) a kernel compiled under another environment.
-void expectNamedVariantsMatch(std::initializer_list<const char *> names,
+void expectNamedVariantsMatch(const std::vector<const char *> &names,
                               const std::string &suffix,
                               std::initializer_list<const char *> manifestHas,
                               const char *otherwise) {
@@ -318,6 +318,12 @@ TEST(GpuVariantsRuntime, EarlyQReleaseMatchesTheReference) {
                            "Q not released early with two Q tiles");
 }
 
+/// Handed-out kernels with many short programs, an empty list row, and
+/// block-sparse per head (the switches' tests below).
+const std::vector<const char *> kHandedOutVariants{
+    "document_causal_many_programs", "document_causal_many_short",
+    "block_sparse_2d_empty_row", "block_sparse_per_head_many_programs"};
+
 /// FAOPT_Q_STAGES=2 with handed-out programs (attn-persistent-programs):
 /// program t takes Q tile t mod 2 and that tile's program slots, so the
 /// copy thread publishes program t + 1 while the consumers still read
@@ -328,17 +334,13 @@ TEST(GpuVariantsRuntime, TwoQTilesHandedOutMatchTheReference) {
   test::ScopedEnv two("FAOPT_Q_STAGES", "2");
   test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
   test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
-#define FAOPT_HANDED_OUT_VARIANTS                                              \
-  {"document_causal_many_programs", "document_causal_many_short",              \
-   "block_sparse_2d_empty_row", "block_sparse_per_head_many_programs"}
-  expectNamedVariantsMatch(FAOPT_HANDED_OUT_VARIANTS, "two_q_tiles_handed_out",
+  expectNamedVariantsMatch(kHandedOutVariants, "two_q_tiles_handed_out",
                            {"\"q_tiles\": 2", "\"program_counter\": true"},
                            "not two Q tiles handed out");
   test::ScopedEnv earlyOn("FAOPT_RELEASE_Q_EARLY", "1");
-  expectNamedVariantsMatch(FAOPT_HANDED_OUT_VARIANTS,
+  expectNamedVariantsMatch(kHandedOutVariants,
                            "two_q_tiles_handed_out_early_q",
                            {"\"q_tiles\": 2", "\"early_q_release\": true"},
                            "not two Q tiles released early");
-#undef FAOPT_HANDED_OUT_VARIANTS
 }
 } // namespace

@@ -189,11 +189,8 @@ struct AttnPersistentProgramsPass
           tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
           q.getElementTypeBitWidth() / 8, tiling.getStages(), stagesOfQ);
     };
-    // The hand-out's program slots are static shared memory
-    // (faopt::tma::program_slots, a pair: one per Q tile): ptxas pads them
-    // to 1 KiB next to the 1024-aligned dynamic tiles.
-    constexpr int64_t kProgramSlotBytes = 1024;
-    const int64_t slotBytes = handOutHere ? kProgramSlotBytes : 0;
+    // The hand-out's program slots (a pair: one per Q tile).
+    const int64_t slotBytes = handOutHere ? faopt::kProgramSlotBytes : 0;
     if (bytesWith(1) + slotBytes > sharedMemoryBytes)
       return;
     // A second Q tile only where it fits too.
