@@ -134,12 +134,17 @@ faopt::PersistentMode persistentFromEnv() {
                        "the default (persistent kernels)");
 }
 
-/// $FAOPT_Q_STAGES=2: persistent kernels alternate between two Q tiles
-/// (attn-persistent-programs q-stages; experimental). Unset or 1: one.
+/// $FAOPT_Q_STAGES: Q tiles per persistent worker (attn-persistent-
+/// programs q-stages). Unset or `auto`: two for handed-out programs, one
+/// for fixed schedules (docs/performance.md item 64); 1 or 2: that many
+/// everywhere (the second where it fits).
 int64_t qStagesFromEnv() {
   static std::once_flag reported;
-  return switchFromEnv<int64_t>("FAOPT_Q_STAGES", {{"1", 1}, {"2", 2}}, 1,
-                                reported, "1 or 2", "1");
+  return switchFromEnv<int64_t>(
+      "FAOPT_Q_STAGES",
+      {{"auto", faopt::kQStagesAuto}, {"1", 1}, {"2", 2}},
+      faopt::kQStagesAuto, reported, "auto, 1 or 2",
+      "the default (two Q tiles for handed-out programs)");
 }
 
 /// $FAOPT_RELEASE_Q_EARLY=1: persistent kernels release Q's stage right

@@ -156,8 +156,11 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
                             spec.headDimV, eBytes, t.stages) + slotBytes <=
           target.sharedMemPerBlock;
+  // Two Q tiles where asked for (by default for handed-out programs) and
+  // where they fit.
+  const bool wantsSecondQ = qStagesFor(qStages, runTimeData) == 2;
   const bool secondQ =
-      runsPersistent && qStages == 2 &&
+      runsPersistent && wantsSecondQ &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
                             eBytes, t.stages, 2) + slotBytes <=
           target.sharedMemPerBlock;
@@ -207,7 +210,10 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                          "run time, so each CTA takes the next program when "
                          "it is free (a counter)"
                        : "")
-       << (qStages == 2 && !secondQ ? "; no room for a second Q tile" : "")
+       << (secondQ ? "; two Q tiles, the next program's landing during "
+                     "this one's kv loop"
+                   : "")
+       << (wantsSecondQ && !secondQ ? "; no room for a second Q tile" : "")
        << "\n";
 
   BlockCensus c = census(spec, t, s);

@@ -35,7 +35,7 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &tiles, const ExplainShape &shape,
                     bool softmaxOverlap = true,
                     PersistentMode persistent = PersistentMode::Auto,
-                    int64_t qStages = 1, bool roundedP = true);
+                    int64_t qStages = kQStagesAuto, bool roundedP = true);
 
 } // namespace faopt
 

@@ -26,7 +26,8 @@ struct GpuCompileOptions {
   bool releaseQEarly = false;       // attn-release-q-early (opt-in)
   // Which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
-  int64_t qStages = 1; // Q tiles per persistent worker (1 or 2)
+  // Q tiles per persistent worker: 1, 2 or kQStagesAuto (qStagesFor).
+  int64_t qStages = kQStagesAuto;
   // Which TMA kernels run attn-kv-bounds-in-rows + attn-unswitch-masked-blocks.
   RowBoundMode rowBoundMasks = RowBoundMode::Auto;
   bool runNvrtc = true; // false: stop at CUDA C++

@@ -274,9 +274,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                      "the measured default: every one whose tiles fit"),
           clEnumValN(PersistentMode::On, "on", "every one whose tiles fit"),
           clEnumValN(PersistentMode::Off, "off", "none"))};
-  Option<int64_t> qStages{*this, "q-stages",
-                          llvm::cl::desc("Q tiles per persistent worker"),
-                          llvm::cl::init(1)};
+  Option<int64_t> qStages{
+      *this, "q-stages",
+      llvm::cl::desc("Q tiles per persistent worker (0: auto, 2 for "
+                     "handed-out programs, 1 otherwise)"),
+      llvm::cl::init(kQStagesAuto)};
   Option<RowBoundMode> rowBoundMasks{
       *this, "row-bound-masks",
       llvm::cl::desc("which TMA kernels run attn-kv-bounds-in-rows + "

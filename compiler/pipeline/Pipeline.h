@@ -50,8 +50,9 @@ struct PipelineOptions {
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   // GPU: Q tiles per persistent worker (2: the next program's Q lands
-  // during this one's kv loop; experimental, docs/performance.md item 36).
-  int64_t qStages = 1;
+  // during this one's kv loop; kQStagesAuto: two for handed-out programs,
+  // one for fixed schedules; docs/performance.md items 37, 59, 64).
+  int64_t qStages = kQStagesAuto;
   // GPU: which TMA kernels run attn-kv-bounds-in-rows and
   // attn-unswitch-masked-blocks (auto: band masks; docs/performance.md
   // items 38, 40).

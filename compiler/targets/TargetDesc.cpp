@@ -30,6 +30,12 @@ int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
          kTmaPipeBytes;
 }
 
+int64_t qStagesFor(int64_t requested, bool handedOut) {
+  if (requested == kQStagesAuto)
+    return handedOut ? 2 : 1;
+  return requested;
+}
+
 const char *toString(PersistentMode mode) {
   switch (mode) {
   case PersistentMode::Auto:

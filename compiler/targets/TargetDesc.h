@@ -75,6 +75,19 @@ constexpr int64_t kTmaPipeBytes = 128;
 /// dynamic tiles).
 constexpr int64_t kProgramSlotBytes = 1024;
 
+/// Q tiles per persistent worker (attn-persistent-programs' q-stages, the
+/// pipeline's qStages): 1 or 2 ask for one or two everywhere (two where they
+/// fit), kQStagesAuto for the measured choice (qStagesFor).
+constexpr int64_t kQStagesAuto = 0;
+
+/// The Q tiles a persistent kernel asks for under `requested` (kQStagesAuto,
+/// 1 or 2). Auto: two where the programs are handed out at run time (on the
+/// H200 the next program's Q then lands during this one's kv loop:
+/// documents +1.1%, block-sparse +-0), one for the fixed schedules (two
+/// lose 0.4-2.1% there: window, prefix-LM, dense; docs/performance.md item
+/// 64). The caller still checks that the second tile fits.
+int64_t qStagesFor(int64_t requested, bool handedOut);
+
 /// Shared memory of a persistent TMA kernel (attn-persistent-programs) with
 /// tiles `bq` x `bkv`, head dims dQK / dV, `stages` K/V stages and
 /// `qStages` Q tiles: the tiles, the O tile's staging region (Q's may be

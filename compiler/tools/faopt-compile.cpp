@@ -130,15 +130,26 @@ cl::opt<bool> noPersistentPrograms(
              "program; for comparisons and diagnosis)"),
     cl::init(false));
 
-cl::opt<int64_t> qStages(
+cl::opt<std::string> qStagesText(
     "q-stages",
-    cl::desc("sm90a, persistent kernels: Q tiles per worker, 1 or 2 (2: the "
-             "next program's Q lands during this one's kv loop, where the "
-             "second tile fits, handed-out programs included; "
-             "experimental: on the H200 documents +1.4% but block-sparse "
-             "-4.9% and causal -1.4 to -4.5%, docs/performance.md items 37 "
-             "and 59; the runtime: $FAOPT_Q_STAGES=2)"),
-    cl::init(1));
+    cl::desc("sm90a, persistent kernels: Q tiles per worker, auto, 1 or 2 "
+             "(2: the next program's Q lands during this one's kv loop, where "
+             "the second tile fits; auto, the default: 2 for programs handed "
+             "out at run time, where the H200 measured documents +1.1% and "
+             "block-sparse +-0, and 1 for fixed schedules, where 2 lost "
+             "0.4-2.1%, docs/performance.md items 37, 59 and 64; the runtime: "
+             "$FAOPT_Q_STAGES)"),
+    cl::value_desc("auto|1|2"), cl::init("auto"));
+
+/// --q-stages as the pipeline's number (kQStagesAuto for auto), or nullopt
+/// for any other text.
+std::optional<int64_t> qStagesOption() {
+  if (qStagesText == "auto")
+    return faopt::kQStagesAuto;
+  if (qStagesText == "1" || qStagesText == "2")
+    return qStagesText == "1" ? 1 : 2;
+  return std::nullopt;
+}
 
 /// Where the manifest of an artefact written to `output` goes: k.ptx ->
 /// k.json (k.json -> k.json.manifest.json).
@@ -216,7 +227,7 @@ template <typename Options> Options commonOptions() {
   options.handOverListHeader = !noHandOverListHeader;
   options.releaseQEarly = releaseQEarly;
   options.persistent = persistentMode();
-  options.qStages = qStages;
+  options.qStages = qStagesOption().value_or(faopt::kQStagesAuto);
   options.rowBoundMasks = rowBoundMode();
   return options;
 }
@@ -266,9 +277,9 @@ int main(int argc, char **argv) {
   if (rowBoundMasks && noRowBoundMasks)
     return fail("--row-bound-masks and --no-row-bound-masks contradict each "
                 "other");
-  if (qStages != 1 && qStages != 2)
-    return fail("--q-stages must be 1 or 2, not " + Twine(qStages));
-  if (qStages == 2 && noPersistentPrograms)
+  if (!qStagesOption())
+    return fail("--q-stages must be auto, 1 or 2, not " + qStagesText);
+  if (*qStagesOption() == 2 && noPersistentPrograms)
     return fail("--q-stages 2 applies to persistent kernels, which "
                 "--no-persistent turns off");
 
@@ -339,7 +350,8 @@ int main(int argc, char **argv) {
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
-                             persistentMode(), qStages, !noRoundedP);
+                             persistentMode(), *qStagesOption(),
+                             !noRoundedP);
     if (target->isGpu()) {
       // What the lowering chose for this kernel's masks: read from the
       // compiled module (a second or so), not predicted from the spec.

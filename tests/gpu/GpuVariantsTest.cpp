@@ -324,23 +324,36 @@ const std::vector<const char *> kHandedOutVariants{
     "document_causal_many_programs", "document_causal_many_short",
     "block_sparse_2d_empty_row", "block_sparse_per_head_many_programs"};
 
-/// FAOPT_Q_STAGES=2 with handed-out programs (attn-persistent-programs):
-/// program t takes Q tile t mod 2 and that tile's program slots, so the
-/// copy thread publishes program t + 1 while the consumers still read
-/// program t's values. Many short programs per worker, an empty list row,
-/// and the same with Q released early.
+/// Handed-out programs with two Q tiles (attn-persistent-programs; the
+/// default since session 27, FAOPT_Q_STAGES unset, and =2 alike): program
+/// t takes Q tile t mod 2 and that tile's program slots, so the copy thread
+/// publishes program t + 1 while the consumers still read program t's
+/// values. With one (FAOPT_Q_STAGES=1) as well. Many short programs per
+/// worker, an empty list row, and the same with Q released early.
 TEST(GpuVariantsRuntime, TwoQTilesHandedOutMatchTheReference) {
   SKIP_WITHOUT_GPU();
-  test::ScopedEnv two("FAOPT_Q_STAGES", "2");
   test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  for (const char *q : {static_cast<const char *>(nullptr), "2"}) {
+    SCOPED_TRACE(q ? q : "unset");
+    test::ScopedEnv two("FAOPT_Q_STAGES", q);
+    test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
+    expectNamedVariantsMatch(kHandedOutVariants, "two_q_tiles_handed_out",
+                             {"\"q_tiles\": 2", "\"program_counter\": true"},
+                             "not two Q tiles handed out");
+    test::ScopedEnv earlyOn("FAOPT_RELEASE_Q_EARLY", "1");
+    expectNamedVariantsMatch(kHandedOutVariants,
+                             "two_q_tiles_handed_out_early_q",
+                             {"\"q_tiles\": 2", "\"early_q_release\": true"},
+                             "not two Q tiles released early");
+  }
+  test::ScopedEnv one("FAOPT_Q_STAGES", "1");
   test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
-  expectNamedVariantsMatch(kHandedOutVariants, "two_q_tiles_handed_out",
-                           {"\"q_tiles\": 2", "\"program_counter\": true"},
-                           "not two Q tiles handed out");
+  expectNamedVariantsMatch(kHandedOutVariants, "one_q_tile_handed_out",
+                           {"\"q_tiles\": 1", "\"program_counter\": true"},
+                           "not one Q tile handed out");
   test::ScopedEnv earlyOn("FAOPT_RELEASE_Q_EARLY", "1");
-  expectNamedVariantsMatch(kHandedOutVariants,
-                           "two_q_tiles_handed_out_early_q",
-                           {"\"q_tiles\": 2", "\"early_q_release\": true"},
-                           "not two Q tiles released early");
+  expectNamedVariantsMatch(kHandedOutVariants, "one_q_tile_handed_out_early_q",
+                           {"\"q_tiles\": 1", "\"early_q_release\": true"},
+                           "not one Q tile released early");
 }
 } // namespace

@@ -110,15 +110,33 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
               std::string::npos);
   }
   {
-    // Another value: reported once, read as unset (one Q tile).
+    // 1: one Q tile everywhere, handed-out programs included.
+    ScopedEnv one("FAOPT_Q_STAGES", "1");
+    EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 1"),
+              std::string::npos);
+  }
+  {
+    // Another value: reported once, read as unset (auto).
     ScopedEnv bad("FAOPT_Q_STAGES", "3"), loud("FAOPT_QUIET", nullptr);
     auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
     EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196736"),
               std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not 1 or 2; using 1\n");
+    EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not auto, 1 or 2; "
+                   "using the default (two Q tiles for handed-out "
+                   "programs)\n");
   }
-  EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196736"),
-            std::string::npos);
+  // Unset and auto alike: one Q tile for the fixed schedule, two for the
+  // handed-out programs.
+  for (const char *value : {static_cast<const char *>(nullptr), "auto"}) {
+    ScopedEnv q("FAOPT_Q_STAGES", value);
+    SCOPED_TRACE(value ? value : "unset");
+    EXPECT_NE(
+        sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196736"),
+        std::string::npos);
+    EXPECT_NE(sm90aManifest(dense).find("\"q_tiles\": 1"), std::string::npos);
+    EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 2"),
+              std::string::npos);
+  }
 }
 
 /// A boolean switch that is on by default (`var` unset or 1: `marker` in

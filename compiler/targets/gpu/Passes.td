@@ -320,7 +320,9 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     second Q tile and the program slots fit): program t takes Q tile
     t mod 2 and its slots, so the copy thread publishes and loads the
     next program, and then its first K / V, without waiting for the
-    consumers to release this one's Q.
+    consumers to release this one's Q. q-stages=0 (auto, the default)
+    asks for two Q tiles here and one for fixed schedules, as measured
+    on the H200 (docs/performance.md item 64).
   }];
   let options = [
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
@@ -331,10 +333,11 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     Option<"handOut", "hand-out", "bool", /*default=*/"true",
            "kernels with run-time kv-block lists take their programs from a "
            "run-time counter (attn.next_program) instead of the snake">,
-    Option<"qStages", "q-stages", "int64_t", /*default=*/"1",
+    Option<"qStages", "q-stages", "int64_t", /*default=*/"0",
            "Q tiles per worker: 2 lets the next program's Q land during "
            "this one's kv loop (where it fits; recorded as attn.q_stages "
-           "on the loop over programs for attn-pipeline-kv-loads)">
+           "on the loop over programs for attn-pipeline-kv-loads); 0 "
+           "(auto): 2 for handed-out programs, 1 for fixed schedules">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];

@@ -161,10 +161,11 @@ struct AttnPersistentProgramsPass
   using AttnPersistentProgramsBase::AttnPersistentProgramsBase;
 
   LogicalResult initialize(MLIRContext *context) override {
-    if (qStages == 1 || qStages == 2)
+    if (qStages == faopt::kQStagesAuto || qStages == 1 || qStages == 2)
       return success();
     return emitError(UnknownLoc::get(context))
-           << "attn-persistent-programs: q-stages must be 1 or 2, not "
+           << "attn-persistent-programs: q-stages must be 0 (auto), 1 or 2, "
+              "not "
            << static_cast<int64_t>(qStages);
   }
 
@@ -195,7 +196,10 @@ struct AttnPersistentProgramsPass
       return;
     // A second Q tile only where it fits too.
     const int64_t stagesOfQ =
-        qStages == 2 && bytesWith(2) + slotBytes <= sharedMemoryBytes ? 2 : 1;
+        faopt::qStagesFor(qStages, handOutHere) == 2 &&
+                bytesWith(2) + slotBytes <= sharedMemoryBytes
+            ? 2
+            : 1;
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "

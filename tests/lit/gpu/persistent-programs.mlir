@@ -3,6 +3,7 @@
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2" --split-input-file | FileCheck %s --check-prefix=QTWO
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=200000" --split-input-file | FileCheck %s --check-prefix=QROOM
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=230000" --split-input-file | FileCheck %s --check-prefix=QSLOT
+// RUN: faopt-opt %s --attn-persistent-programs="q-stages=1" --split-input-file | FileCheck %s --check-prefix=QONE
 // RUN: not faopt-opt %s --attn-persistent-programs="q-stages=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=QBAD
 // RUN: faopt-opt %s --attn-persistent-programs="hand-out=false" --split-input-file | FileCheck %s --check-prefix=SNAKE
 
@@ -21,7 +22,7 @@
 // programs for attn-pipeline-kv-loads.
 // QTWO-LABEL:  func.func @kernel(
 // QTWO:          } {attn.programs, attn.q_stages = 2 : i64}
-// QBAD:        error: attn-persistent-programs: q-stages must be 1 or 2, not 3
+// QBAD:        error: attn-persistent-programs: q-stages must be 0 (auto), 1 or 2, not 3
 // CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[N:arg4]]: index
 // CHECK:         %[[WORKERS:.*]] = attn.workers
 // CHECK-NEXT:    scf.forall (%[[W:.*]]) in (%[[WORKERS]]) {
@@ -123,7 +124,9 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // otherwise, its programs handed out at run time (its programs' lengths come from the data, which the
 // snake cannot balance): a counter argument, attn.next_program, the body
 // under a guard whose other branch ends the loop; hand-out=false keeps the
-// snake.
+// snake. By default (q-stages=0, auto) the hand-out alternates between two
+// Q tiles (attn.q_stages = 2, docs/performance.md item 64) where they fit;
+// the fixed schedules above keep one. q-stages=1 keeps one here too.
 
 !mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
 !lists = memref<?x?x?x?xi32, strided<[?, ?, ?, 1], offset: ?>>
@@ -142,7 +145,10 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // CHECK:             } else {
 // CHECK-NEXT:          attn.no_more_programs
 // CHECK-NEXT:        } {attn.program_guard}
-// CHECK-NEXT:      } {attn.hand_out, attn.programs}
+// CHECK-NEXT:      } {attn.hand_out, attn.programs, attn.q_stages = 2 : i64}
+// QONE-LABEL: func.func @lists(
+// QONE:         attn.next_program
+// QONE:         } {attn.hand_out, attn.programs}
 // SNAKE-LABEL: func.func @lists(
 // SNAKE-NOT:     attn.program_counter
 // SNAKE:         attn.workers
