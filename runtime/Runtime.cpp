@@ -169,6 +169,34 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.rowBoundMasks = rowBoundMasksFromEnv();
 }
 
+/// $FAOPT_CUDA_OVERRIDE_DIR (diagnosis): where DIR/<spec name>.cu exists,
+/// NVRTC compiles that file instead of the generated CUDA (a hand-edited
+/// kernel, timed and tested by the real harness: lists, builder, counter,
+/// launch). Said on stderr every time it is used, so a stale override is not
+/// silent; the source goes into the cache key.
+void cudaOverrideFromEnvironment(const std::string &specName,
+                                 faopt::GpuCompileOptions &options) {
+  const char *dir = std::getenv("FAOPT_CUDA_OVERRIDE_DIR");
+  if (!dir || !*dir)
+    return;
+  const std::string path = std::string(dir) + "/" + specName + ".cu";
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    return;
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+    text.append(buf, n);
+  std::fclose(f);
+  if (text.empty())
+    return;
+  options.cudaSourceOverride = std::move(text);
+  std::fprintf(stderr,
+               "faopt: warning: kernel %s compiled from %s instead of the "
+               "generated CUDA (FAOPT_CUDA_OVERRIDE_DIR)\n",
+               specName.c_str(), path.c_str());
+}
+
 /// Everything that changes the generated code goes into the disk key: the
 /// spec, the target, the versions and the options the kernel is compiled
 /// with.
@@ -192,6 +220,8 @@ std::string cacheKey(const faopt_context &ctx,
              faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);
   options += " q-stages=" + std::to_string(compile.qStages);
+  if (!compile.cudaSourceOverride.empty())
+    options += " cuda-override=" + compile.cudaSourceOverride;
   return faopt::rt::DiskCache::key(
       {spec.canonicalJson(), ctx.target, ctx.loadTarget, faopt::faoptVersion(),
        FAOPT_BUILD_ID, faopt::gpu::nvrtcVersion(), options});
@@ -500,6 +530,7 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
   options.target = ctx->target;
   options.wantCubin = ctx->loadTarget == "cubin";
   setFromEnvironment(options);
+  cudaOverrideFromEnvironment(parsed.spec->name, options);
   std::string key = cacheKey(*ctx, *parsed.spec, options);
 
   std::shared_ptr<std::promise<faopt_kernel *>> promise;
@@ -608,6 +639,7 @@ faopt_status faopt_compile(const char *specJson, const char *target,
   options.runNvrtc = what != "cuda";
   options.wantCubin = what == "cubin";
   setFromEnvironment(options);
+  cudaOverrideFromEnvironment(parsed.spec->name, options);
   options.sourceName = parsed.spec->name + ".json";
   faopt::GpuCompileResult r = faopt::compileForGpu(*parsed.spec, options);
   if (!r.ok)

@@ -242,6 +242,8 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
     return result;
   }
   result.kernel.cuda = std::move(*cuda);
+  if (!options.cudaSourceOverride.empty())
+    result.kernel.cuda.source = options.cudaSourceOverride;
   if (options.runNvrtc) {
     std::vector<std::pair<std::string, std::string>> headers;
     for (const gpu::DeviceHeader &h : gpu::deviceHeaders())

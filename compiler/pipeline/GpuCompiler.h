@@ -30,6 +30,11 @@ struct GpuCompileOptions {
   int64_t qStages = kQStagesAuto;
   // Which TMA kernels run attn-kv-bounds-in-rows + attn-unswitch-masked-blocks.
   RowBoundMode rowBoundMasks = RowBoundMode::Auto;
+  // Non-empty: NVRTC compiles this source instead of the generated one (a
+  // hand-edited kernel with the generated one's names and parameters, for
+  // diagnosis: the runtime reads it from $FAOPT_CUDA_OVERRIDE_DIR). The
+  // manifest is still the generated kernel's.
+  std::string cudaSourceOverride;
   bool runNvrtc = true; // false: stop at CUDA C++
   bool wantCubin = true;
   std::string sourceName = "spec"; // for locations and comments
