@@ -172,8 +172,8 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
 /// $FAOPT_CUDA_OVERRIDE_DIR (diagnosis): where DIR/<spec name>.cu exists,
 /// NVRTC compiles that file instead of the generated CUDA (a hand-edited
 /// kernel, timed and tested by the real harness: lists, builder, counter,
-/// launch). Said on stderr every time it is used, so a stale override is not
-/// silent; the source goes into the cache key.
+/// launch). Said on stderr every time it is used (FAOPT_QUIET or not), so a
+/// stale override is not silent; the source goes into the cache key.
 void cudaOverrideFromEnvironment(const std::string &specName,
                                  faopt::GpuCompileOptions &options) {
   const char *dir = std::getenv("FAOPT_CUDA_OVERRIDE_DIR");
@@ -191,9 +191,10 @@ void cudaOverrideFromEnvironment(const std::string &specName,
   if (text.empty())
     return;
   options.cudaSourceOverride = std::move(text);
+  // Not silenced by FAOPT_QUIET: a forgotten override must show.
   std::fprintf(stderr,
-               "faopt: warning: kernel %s compiled from %s instead of the "
-               "generated CUDA (FAOPT_CUDA_OVERRIDE_DIR)\n",
+               "faopt: warning: kernel %s uses %s instead of the generated "
+               "CUDA (FAOPT_CUDA_OVERRIDE_DIR)\n",
                specName.c_str(), path.c_str());
 }
 

@@ -144,13 +144,18 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << "\n";
   os << "    why: " << t.why << "\n";
   const int64_t eBytes = spec::elementBytes(spec.dtype);
-  // A mask that reads run-time tensors gets kv-block lists (attn-block-
-  // lists), and with them programs whose lengths only the data tells.
-  bool runTimeData = false;
-  for (const spec::TensorDecl &d : spec.tensors)
-    runTimeData |= !d.isStatic() && spec.mask && spec::exprUses(*spec.mask, d.name);
+  // A mask that reads a tensor, run-time or written in the spec (a static
+  // block layout), gets kv-block lists (attn-block-lists) built at launch,
+  // and with them programs handed out at run time (attn-persistent-
+  // programs); run-time tensors also leave the census below blind.
+  bool listDriven = false, runTimeData = false;
+  for (const spec::TensorDecl &d : spec.tensors) {
+    const bool read = spec.mask && spec::exprUses(*spec.mask, d.name);
+    listDriven |= read;
+    runTimeData |= read && !d.isStatic();
+  }
   // Handed-out programs keep their program slots in shared memory too.
-  const int64_t slotBytes = runTimeData ? kProgramSlotBytes : 0;
+  const int64_t slotBytes = listDriven ? kProgramSlotBytes : 0;
   const bool runsPersistent =
       persistent != PersistentMode::Off && t.copy == "tma" &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
@@ -158,7 +163,7 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
           target.sharedMemPerBlock;
   // Two Q tiles where asked for (by default for handed-out programs) and
   // where they fit.
-  const bool wantsSecondQ = qStagesFor(qStages, runTimeData) == 2;
+  const bool wantsSecondQ = qStagesFor(qStages, listDriven) == 2;
   const bool secondQ =
       runsPersistent && wantsSecondQ &&
       persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
@@ -206,7 +211,7 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
     os << "  persistent: one CTA per SM runs programs in turn, loading the "
           "next one's tiles while it finishes the last (attn-persistent-"
           "programs; --no-persistent turns it off)"
-       << (runTimeData ? "; the kv-block lists set the programs' lengths at "
+       << (listDriven ? "; the kv-block lists set the programs' lengths at "
                          "run time, so each CTA takes the next program when "
                          "it is free (a counter)"
                        : "")
@@ -227,7 +232,7 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
     os << "    kv-blocks visited: decided per launch from the tensor inputs "
           "(a generated kernel lists each q-block's non-empty kv-blocks); "
           "the figures below take every tensor entry as 0\n";
-  if (runTimeData && target.dependentLaunch)
+  if (listDriven && target.dependentLaunch)
     os << "    the list builder launches first; this kernel may start while "
           "it finishes and waits for it only before reading a list "
           "(programmatic dependent launch, attn-await-list-builder)\n";

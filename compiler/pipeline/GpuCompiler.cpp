@@ -262,7 +262,11 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
               "faopt-" + result.kernel.cuda.name, "cu", fd, path)) {
         llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
         os << result.kernel.cuda.source;
-        where = "generated source written to " + path.str().str();
+        where = (options.cudaSourceOverride.empty()
+                     ? "generated source written to "
+                     : "the overriding source (FAOPT_CUDA_OVERRIDE_DIR) "
+                       "written to ") +
+                path.str().str();
       }
       result.error = nv.error + "\n" + where;
       return result;

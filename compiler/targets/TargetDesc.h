@@ -84,8 +84,9 @@ constexpr int64_t kQStagesAuto = 0;
 /// 1 or 2). Auto: two where the programs are handed out at run time (on the
 /// H200 the next program's Q then lands during this one's kv loop:
 /// documents +1.1%, block-sparse +-0), one for the fixed schedules (two
-/// lose 0.4-2.1% there: window, prefix-LM, dense; docs/performance.md item
-/// 64). The caller still checks that the second tile fits.
+/// lose 0.4-2.1% there: window, prefix-LM, dense, causal;
+/// docs/performance.md item 64). The caller still checks that the second
+/// tile fits.
 int64_t qStagesFor(int64_t requested, bool handedOut);
 
 /// Shared memory of a persistent TMA kernel (attn-persistent-programs) with

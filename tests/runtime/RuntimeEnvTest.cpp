@@ -126,6 +126,8 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not auto, 1 or 2; "
                    "using the default (two Q tiles for handed-out "
                    "programs)\n");
+    EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 2"),
+              std::string::npos);
   }
   // Unset and auto alike: one Q tile for the fixed schedule, two for the
   // handed-out programs.
@@ -329,7 +331,7 @@ TEST(Runtime, CudaOverrideReplacesTheGeneratedSource) {
     const std::string got = sm90aCuda(spec);
     const std::string err = testing::internal::GetCapturedStderr();
     EXPECT_EQ(got, edited);
-    EXPECT_NE(err.find("faopt: warning: kernel rt_override compiled from " +
+    EXPECT_NE(err.find("faopt: warning: kernel rt_override uses " +
                        (dir / "rt_override.cu").string() +
                        " instead of the generated CUDA"),
               std::string::npos)

@@ -4,6 +4,7 @@
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=200000" --split-input-file | FileCheck %s --check-prefix=QROOM
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=2 shared-memory-bytes=230000" --split-input-file | FileCheck %s --check-prefix=QSLOT
 // RUN: faopt-opt %s --attn-persistent-programs="q-stages=1" --split-input-file | FileCheck %s --check-prefix=QONE
+// RUN: faopt-opt %s --attn-persistent-programs="shared-memory-bytes=230000" --split-input-file | FileCheck %s --check-prefix=QSLOT
 // RUN: not faopt-opt %s --attn-persistent-programs="q-stages=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=QBAD
 // RUN: faopt-opt %s --attn-persistent-programs="hand-out=false" --split-input-file | FileCheck %s --check-prefix=SNAKE
 
