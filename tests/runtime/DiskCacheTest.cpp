@@ -2,8 +2,8 @@
 //
 // libfaopt.so's disk cache through the public API: a hit, a corrupted entry
 // (reported, recompiled), an entry whose manifest disagrees with this build
-// (rejected), an unwritable directory (memory fallback) and two processes
-// racing on one key. Needs NVRTC; skips with the reason if absent.
+// (rejected), an unwritable directory (memory fallback), two processes
+// racing on one key, and a FAOPT_CUDA_OVERRIDE_DIR source's own entry. Needs NVRTC; skips with the reason if absent.
 //
 //===----------------------------------------------------------------------===//
 #include "RuntimeTestUtil.h"
@@ -69,6 +69,56 @@ TEST(Runtime, DiskCacheHitAndCorruptedEntry) {
     ASSERT_TRUE(k);
     EXPECT_NE(err.find("checksum mismatch"), std::string::npos) << err;
   }
+  fs::remove_all(dir);
+}
+
+/// FAOPT_CUDA_OVERRIDE_DIR through a context's JIT: the override's text is
+/// part of the cache key, so a kernel cached from the generated source is
+/// not served for the overridden one (compiled, a second entry), and the
+/// overridden one is served from disk after that.
+TEST(Runtime, CudaOverrideHasItsOwnCacheEntry) {
+  SKIP_WITHOUT_NVRTC();
+  std::string dir = freshDir("override-key");
+  std::string target;
+  {
+    faopt::Context a = context(dir);
+    target = a.target();
+    auto k = a.kernel(kSpec);
+    ASSERT_TRUE(k) << k.status().message();
+    EXPECT_EQ(k->info().source, 0);
+  }
+  ASSERT_EQ(entries(dir).size(), 1u);
+  // The generated source for the context's target, with a comment added.
+  void *out = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(faopt_compile(kSpec, target.c_str(), "cuda", &out, &size, nullptr),
+            FAOPT_SUCCESS)
+      << faopt_last_error();
+  const std::string edited =
+      "// hand-edited\n" + std::string(static_cast<const char *>(out), size);
+  faopt_free(out);
+  const fs::path overrides = fs::path(dir) / "overrides";
+  fs::create_directories(overrides);
+  std::ofstream(overrides / "rt_causal.cu") << edited;
+  const char *before = std::getenv("FAOPT_CUDA_OVERRIDE_DIR");
+  const std::string saved = before ? before : "";
+  setenv("FAOPT_CUDA_OVERRIDE_DIR", overrides.c_str(), 1);
+  for (int expected : {0, 2}) { // compiled, then from disk
+    faopt::Context b = context(dir);
+    testing::internal::CaptureStderr();
+    auto k = b.kernel(kSpec);
+    std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(k) << k.status().message();
+    EXPECT_EQ(k->info().source, expected);
+    EXPECT_NE(err.find("uses " + (overrides / "rt_causal.cu").string()),
+              std::string::npos)
+        << err;
+  }
+  EXPECT_EQ(entries(dir).size(), 2u);
+  if (before)
+    setenv("FAOPT_CUDA_OVERRIDE_DIR", saved.c_str(), 1);
+  else
+    unsetenv("FAOPT_CUDA_OVERRIDE_DIR");
   fs::remove_all(dir);
 }
 
