@@ -9,6 +9,7 @@
 #include "RuntimeTestUtil.h"
 #include "faopt/runtime.hpp"
 #include "runtime/KernelCache.h"
+#include "tests/common/ScopedEnv.h"
 
 #include "gtest/gtest.h"
 #include <cstdlib>
@@ -100,9 +101,7 @@ TEST(Runtime, CudaOverrideHasItsOwnCacheEntry) {
   const fs::path overrides = fs::path(dir) / "overrides";
   fs::create_directories(overrides);
   std::ofstream(overrides / "rt_causal.cu") << edited;
-  const char *before = std::getenv("FAOPT_CUDA_OVERRIDE_DIR");
-  const std::string saved = before ? before : "";
-  setenv("FAOPT_CUDA_OVERRIDE_DIR", overrides.c_str(), 1);
+  faopt::test::ScopedEnv at("FAOPT_CUDA_OVERRIDE_DIR", overrides.c_str());
   for (int expected : {0, 2}) { // compiled, then from disk
     faopt::Context b = context(dir);
     testing::internal::CaptureStderr();
@@ -115,10 +114,6 @@ TEST(Runtime, CudaOverrideHasItsOwnCacheEntry) {
         << err;
   }
   EXPECT_EQ(entries(dir).size(), 2u);
-  if (before)
-    setenv("FAOPT_CUDA_OVERRIDE_DIR", saved.c_str(), 1);
-  else
-    unsetenv("FAOPT_CUDA_OVERRIDE_DIR");
   fs::remove_all(dir);
 }
 

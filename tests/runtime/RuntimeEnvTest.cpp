@@ -12,8 +12,8 @@
 #include "faopt/runtime.hpp"
 
 #include "gtest/gtest.h"
-#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <utility>
@@ -314,16 +314,10 @@ TEST(Runtime, CudaOverrideReplacesTheGeneratedSource) {
   const std::string generated = sm90aCuda(spec);
   ASSERT_NE(generated.find("void rt_override("), std::string::npos);
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("faopt-override-" + std::to_string(::getpid()));
+  const fs::path dir = freshDir("override");
   fs::create_directories(dir);
   const std::string edited = "// hand-edited\n" + generated;
-  {
-    std::FILE *f = std::fopen((dir / "rt_override.cu").c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    std::fwrite(edited.data(), 1, edited.size(), f);
-    std::fclose(f);
-  }
+  std::ofstream(dir / "rt_override.cu", std::ios::binary) << edited;
   {
     ScopedEnv at("FAOPT_CUDA_OVERRIDE_DIR", dir.c_str()),
         loud("FAOPT_QUIET", nullptr);
