@@ -23,6 +23,8 @@ struct Row {
   int64_t d = 0, seq = 0, batch = 0, heads = 0;
   bool causal = false;
   double ms = 0, tflops = 0;
+  /// Attended pairs / (seqlen_q * seqlen_k); 1 for unmasked rows.
+  double density = 1;
 };
 
 double median(std::vector<double> v);
@@ -51,6 +53,24 @@ extern bool gSyncEach;
 /// --back-to-back: one event pair around all timed launches (see
 /// timeLaunches).
 extern bool gBackToBack;
+/// --masks-from FILE: the variants' document boundaries and block-sparse
+/// layout as ../shared/bench/peers_variants.py draws them (written by
+/// bench/flex_masks.py), so faopt and FlexAttention time one mask. Without
+/// it the variants use faopt-bench's own draws (other documents: density
+/// 0.092 against Flex's 0.111; layouts 0.261 against 0.265).
+struct PeerMasks {
+  bool loaded = false;
+  std::string path;
+  /// First position of each document after the first, increasing.
+  std::vector<int64_t> documentCuts;
+  /// 128 x 128 blocks, row-major (seqlen / 128 squared), 0 or 1.
+  std::vector<int32_t> blockLayout;
+};
+extern PeerMasks gPeerMasks;
+/// Reads a bench/flex_masks.py file into gPeerMasks; on failure false and
+/// `error` names the file, the line and what is wrong.
+bool loadPeerMasks(const std::string &path, std::string &error);
+
 /// Host time of every timed forward() call, microseconds (summary line).
 extern std::vector<double> gHostUs;
 

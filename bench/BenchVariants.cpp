@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace faopt::bench {
 
@@ -76,7 +78,97 @@ std::vector<int32_t> randomLayout(int oneIn) {
 int runVariants(faopt::Context &ctx, int reps,
                 const std::vector<Variant> &variants, std::vector<Row> &rows);
 
+/// faopt-bench's own document boundaries: 7 cuts from a fixed LCG.
+std::vector<int64_t> ownDocumentCuts() {
+  std::vector<int64_t> cuts;
+  uint32_t x = 12345;
+  for (int i = 0; i < 7; ++i) {
+    x = x * 1664525u + 1013904223u;
+    cuts.push_back(1 + x % (kN - 1));
+  }
+  std::sort(cuts.begin(), cuts.end());
+  return cuts;
+}
+
 } // namespace
+
+PeerMasks gPeerMasks;
+
+// The file (bench/flex_masks.py):
+//   n 8192
+//   document_cuts C1 C2 ...          (increasing, each in [1, n))
+//   block_layout 128 NB              (NB = n / 128, then NB lines of NB
+//   0110...                           characters '0' or '1')
+bool loadPeerMasks(const std::string &path, std::string &error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = path + ": cannot be read";
+    return false;
+  }
+  PeerMasks m;
+  m.path = path;
+  bool haveN = false, haveCuts = false;
+  std::string line;
+  int lineNo = 0;
+  auto fail = [&](const std::string &what) {
+    error = path + ":" + std::to_string(lineNo) + ": " + what;
+    return false;
+  };
+  const int64_t nb = kN / 128;
+  while (std::getline(in, line)) {
+    ++lineNo;
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::istringstream words(line);
+    std::string key;
+    words >> key;
+    if (key == "n") {
+      int64_t n = 0;
+      if (!(words >> n) || n != kN)
+        return fail("n must be " + std::to_string(kN) +
+                    " (the variants' sequence length)");
+      haveN = true;
+    } else if (key == "document_cuts") {
+      int64_t c = 0;
+      while (words >> c) {
+        if (c < 1 || c >= kN ||
+            (!m.documentCuts.empty() && c <= m.documentCuts.back()))
+          return fail("document cuts must increase within [1, " +
+                      std::to_string(kN) + ")");
+        m.documentCuts.push_back(c);
+      }
+      if (!words.eof())
+        return fail("document_cuts takes integers");
+      haveCuts = true;
+    } else if (key == "block_layout") {
+      int64_t block = 0, rowsDeclared = 0;
+      if (!(words >> block >> rowsDeclared) || block != 128 ||
+          rowsDeclared != nb)
+        return fail("block_layout must be \"128 " + std::to_string(nb) +
+                    "\" (128 x 128 blocks at n = " + std::to_string(kN) +
+                    ")");
+      for (int64_t i = 0; i < nb; ++i) {
+        ++lineNo;
+        if (!std::getline(in, line) || int64_t(line.size()) != nb ||
+            line.find_first_not_of("01") != std::string::npos)
+          return fail("expected a layout row of " + std::to_string(nb) +
+                      " characters 0 or 1");
+        for (char ch : line)
+          m.blockLayout.push_back(ch == '1');
+      }
+    } else {
+      return fail("unknown line '" + key +
+                  "' (expected n, document_cuts, block_layout)");
+    }
+  }
+  if (!haveN || !haveCuts || m.blockLayout.empty()) {
+    error = path + ": needs the lines n, document_cuts and block_layout";
+    return false;
+  }
+  m.loaded = true;
+  gPeerMasks = std::move(m);
+  return true;
+}
 
 int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
   const int64_t n = kN, batch = kBatch;
@@ -97,16 +189,18 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
        {{"prefix", 2048}},
        [](int64_t q, int64_t kv) { return kv < 2048 || q >= kv; }},
   };
+  if (gPeerMasks.loaded)
+    std::printf("variants: documents and block layout from %s "
+                "(FlexAttention's)\n",
+                gPeerMasks.path.c_str());
+  else
+    std::printf("variants: documents and block layout of faopt-bench's own "
+                "draws (not FlexAttention's: see --masks-from)\n");
   // 8 packed documents of random lengths (the same for every batch entry).
   std::vector<int32_t> doc(batch * n);
   {
-    std::vector<int64_t> cuts;
-    uint32_t x = 12345;
-    for (int i = 0; i < 7; ++i) {
-      x = x * 1664525u + 1013904223u;
-      cuts.push_back(1 + x % (n - 1));
-    }
-    std::sort(cuts.begin(), cuts.end());
+    const std::vector<int64_t> cuts =
+        gPeerMasks.loaded ? gPeerMasks.documentCuts : ownDocumentCuts();
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t s = 0; s < n; ++s)
         doc[b * n + s] = static_cast<int32_t>(
@@ -141,7 +235,9 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
        [&doc](int64_t q, int64_t kv) { return q >= kv && doc[q] == doc[kv]; },
        "start", start, {batch, n}});
   // Block-sparse: 25% random + the diagonal (as peers_variants.py).
-  variants.push_back(blockSparse("block_sparse_25pct", randomLayout(4)));
+  variants.push_back(blockSparse("block_sparse_25pct",
+                                 gPeerMasks.loaded ? gPeerMasks.blockLayout
+                                                   : randomLayout(4)));
   return runVariants(ctx, reps, variants, rows);
 }
 
@@ -275,6 +371,7 @@ int runVariants(faopt::Context &ctx, int reps,
       row.heads = heads;
       row.ms = t;
       row.tflops = 4.0 * d * pairs * batch * heads / (row.ms * 1e-3) / 1e12;
+      row.density = pairs / double(n * n);
       rows.push_back(row);
       double tileTflops =
           4.0 * d * tilePairs * batch * heads / (row.ms * 1e-3) / 1e12;

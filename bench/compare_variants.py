@@ -11,6 +11,9 @@ our ratio to each peer, and our rate relative to our own dense rate (the
 issue's "mask machinery costs nothing" check: >= 0.9 at equal work).
 A variant named "X+suffix" (ours only: X timed another way, e.g. with its
 kv-block lists built once) is compared with the peers' X.
+Where faopt.csv has a density column (faopt-bench since session 28), a
+variant whose density differs from the peers' is named below the table:
+the two then timed different masks (faopt-bench without --masks-from).
 """
 import argparse
 import csv
@@ -26,11 +29,14 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
 
-    ours = {}
+    ours, our_density = {}, {}
     with open(args.faopt, newline="") as fh:
         for r in csv.DictReader(fh):
             if r["what"].startswith("variant:"):
-                ours[r["what"][len("variant:"):]] = float(r["tflops"])
+                name = r["what"][len("variant:"):]
+                ours[name] = float(r["tflops"])
+                if r.get("density"):
+                    our_density[name] = float(r["density"])
     peers, names, density = {}, [], {}
     with open(args.peers) as fh:
         for line in fh:
@@ -63,6 +69,12 @@ def main():
         row += [f"{ours[v] / dense:.2f}" if dense else "-"]
         rows.append(row)
     print_table(header, rows, args.markdown)
+    # The peers print densities to 3 decimals.
+    for v, dens in our_density.items():
+        base = v.split("+")[0]
+        if base in density and abs(dens - density[base]) > 0.0006:
+            print(f"note: {v}: faopt's mask has density {dens:.4f}, the "
+                  f"peers' {density[base]:.3f}: different masks")
 
 if __name__ == "__main__":
     main()

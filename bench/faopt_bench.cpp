@@ -5,7 +5,7 @@
 //               [--sync-each | --back-to-back]
 //   faopt-bench --only variants [--csv FILE] [--reps N] [--warmup-ms MS]
 //               [--sync-each | --back-to-back] [--variant NAME]
-//               [--diag-waits]
+//               [--diag-waits] [--masks-from FILE]
 //   faopt-bench --only block-sparse-shapes [same options as variants]
 //
 // Forward: the FlashAttention-2 paper's grid (bf16, batch * seqlen = 16k,
@@ -20,7 +20,9 @@
 // configurations (one case for a profiler, say).
 //
 // Variants (issue 4's grid, BenchVariants.cpp): masks at n = 8k, d = 128,
-// bf16, effective TFLOP/s on the attended pairs only, beside our dense rate.
+// bf16, effective TFLOP/s on the attended pairs only, beside our dense rate;
+// --masks-from takes the documents and the block layout from the file
+// bench/flex_masks.py writes (FlexAttention's), so both time one mask.
 // Timing (timeLaunches) is in BenchCommon.cpp. block-sparse-shapes (for
 // diagnosis): the block-sparse kernel at densities 100%, 50%, 25%, 12.5% and
 // a contiguous band of 16 kv-blocks, to separate its per-kv-block and
@@ -208,6 +210,7 @@ int main(int argc, char **argv) {
   bool quick = false;
   int reps = 30;
   bool diagWaits = false;
+  std::string masksFrom;
   CaseFilter filter;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -229,6 +232,8 @@ int main(int argc, char **argv) {
       gWarmupMs = std::max(0, std::atoi(argv[++i]));
     else if (a == "--variant" && i + 1 < argc)
       gVariant = argv[++i];
+    else if (a == "--masks-from" && i + 1 < argc)
+      masksFrom = argv[++i];
     else if (a == "--diag-waits")
       diagWaits = true;
     else if (a == "--sync-each")
@@ -241,7 +246,7 @@ int main(int argc, char **argv) {
                            " [--quick] [--reps N] [--d 64|128] [--causal 0|1]"
                            " [--seq N] [--warmup-ms MS] [--sync-each | "
                            "--back-to-back] [--variant NAME] "
-                           "[--diag-waits]\n");
+                           "[--diag-waits] [--masks-from FILE]\n");
       return 1;
     }
   }
@@ -256,6 +261,17 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "faopt-bench: --diag-waits and --variant need "
                          "--only variants or block-sparse-shapes\n");
     return 1;
+  }
+  if (!masksFrom.empty()) {
+    if (only != "variants") {
+      std::fprintf(stderr, "faopt-bench: --masks-from needs --only variants\n");
+      return 1;
+    }
+    std::string error;
+    if (!loadPeerMasks(masksFrom, error)) {
+      std::fprintf(stderr, "faopt-bench: --masks-from %s\n", error.c_str());
+      return 1;
+    }
   }
   if (gSyncEach && gBackToBack) {
     std::fprintf(stderr, "faopt-bench: --sync-each and --back-to-back "
@@ -315,12 +331,13 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "faopt-bench: cannot write %s\n", csv.c_str());
       return 1;
     }
-    std::fprintf(f, "impl,what,d,causal,seqlen,batch,heads,ms,tflops\n");
+    std::fprintf(f,
+                 "impl,what,d,causal,seqlen,batch,heads,ms,tflops,density\n");
     for (const Row &r : rows)
-      std::fprintf(f, "faopt,%s,%lld,%d,%lld,%lld,%lld,%.6f,%.3f\n",
+      std::fprintf(f, "faopt,%s,%lld,%d,%lld,%lld,%lld,%.6f,%.3f,%.4f\n",
                    r.what.c_str(), (long long)r.d, r.causal ? 1 : 0,
                    (long long)r.seq, (long long)r.batch, (long long)r.heads,
-                   r.ms, r.tflops);
+                   r.ms, r.tflops, r.density);
     std::fclose(f);
   }
   return 0;
