@@ -74,13 +74,16 @@ bool roundedPFromEnv() {
                              true, reported, "0 or 1", "1");
 }
 
-/// $FAOPT_DROP_LISTED_TERMS=1: attn-drop-listed-tile-terms (opt-in until
-/// timed; docs/performance.md item 52); unset or 0: not.
-bool dropListedTermsFromEnv() {
+/// $FAOPT_DROP_LISTED_TERMS: unset (auto: attn-drop-listed-tile-terms in
+/// list-driven kernels whose programs are handed out, docs/performance.md
+/// item 71), 1 (every list-driven kernel) or 0 (none).
+faopt::ListedTermsMode dropListedTermsFromEnv() {
   static std::once_flag reported;
-  return switchFromEnv<bool>("FAOPT_DROP_LISTED_TERMS",
-                             {{"1", true}, {"0", false}}, false, reported,
-                             "0 or 1", "0");
+  return switchFromEnv("FAOPT_DROP_LISTED_TERMS",
+                       {{"1", faopt::ListedTermsMode::On},
+                        {"0", faopt::ListedTermsMode::Off}},
+                       faopt::ListedTermsMode::Auto, reported, "0 or 1",
+                       "the default (handed-out kernels only)");
 }
 
 /// $FAOPT_HAND_OVER_LIST_HEADER=0: the consumers of a handed-out kernel
@@ -211,8 +214,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "no-softmax-overlap ";
   if (compile.roundedP)
     options += "rounded-p ";
-  if (compile.dropListedTileTerms)
-    options += "drop-listed-tile-terms ";
+  options += std::string("drop-listed-tile-terms=") +
+             faopt::toString(compile.dropListedTileTerms) + " ";
   if (!compile.handOverListHeader)
     options += "no-hand-over-list-header ";
   if (compile.releaseQEarly)

@@ -157,10 +157,8 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   // Handed-out programs keep their program slots in shared memory too.
   const int64_t slotBytes = listDriven ? kProgramSlotBytes : 0;
   const bool runsPersistent =
-      persistent != PersistentMode::Off && t.copy == "tma" &&
-      persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK,
-                            spec.headDimV, eBytes, t.stages) + slotBytes <=
-          target.sharedMemPerBlock;
+      persistentFits(target, t, spec.headDimQK, spec.headDimV, eBytes,
+                     persistent, listDriven);
   // Two Q tiles where asked for (by default for handed-out programs) and
   // where they fit.
   const bool wantsSecondQ = qStagesFor(qStages, listDriven) == 2;

@@ -20,6 +20,23 @@ std::string cudaArch(const std::string &target) {
   return target == "sm90a" ? "sm_90a" : "sm_80";
 }
 
+bool dropsListedTerms(const spec::AttentionSpec &spec,
+                      const GpuCompileOptions &options) {
+  if (options.dropListedTileTerms != ListedTermsMode::Auto)
+    return options.dropListedTileTerms == ListedTermsMode::On;
+  std::optional<TargetDesc> target = lookupTarget(options.target);
+  if (!target)
+    return false;
+  const int64_t eBytes = spec::elementBytes(spec.dtype);
+  std::string error;
+  std::optional<TileChoice> tiles =
+      chooseTiles(*target, spec.headDimQK, spec.headDimV, eBytes,
+                  options.blockQ, options.blockKv, error);
+  return tiles && persistentFits(*target, *tiles, spec.headDimQK,
+                                 spec.headDimV, eBytes, options.persistent,
+                                 /*listDriven=*/true);
+}
+
 namespace {
 
 std::string manifestJson(const spec::AttentionSpec &spec,
@@ -186,6 +203,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
   return out + "\n";
 }
 
+
 } // namespace
 
 GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
@@ -222,7 +240,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.blockKv = options.blockKv;
   pipeline.softmaxOverlap = options.softmaxOverlap;
   pipeline.roundedP = options.roundedP;
-  pipeline.dropListedTileTerms = options.dropListedTileTerms;
+  pipeline.dropListedTileTerms = dropsListedTerms(spec, options);
   pipeline.handOverListHeader = options.handOverListHeader;
   pipeline.releaseQEarly = options.releaseQEarly;
   pipeline.persistent = options.persistent;

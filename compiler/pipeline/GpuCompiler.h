@@ -21,7 +21,8 @@ struct GpuCompileOptions {
   int64_t blockQ = 0, blockKv = 0;
   bool softmaxOverlap = true; // attn-overlap-softmax (wgmma + TMA kernels)
   bool roundedP = true;       // its rounded-p: P carried rounded
-  bool dropListedTileTerms = false; // attn-drop-listed-tile-terms (opt-in)
+  // Which list-driven kernels run attn-drop-listed-tile-terms.
+  ListedTermsMode dropListedTileTerms = ListedTermsMode::Auto;
   bool handOverListHeader = true;   // attn-hand-over-list-header
   bool releaseQEarly = false;       // attn-release-q-early (opt-in)
   // Which TMA kernels run attn-persistent-programs.
@@ -51,6 +52,14 @@ struct GpuCompileResult {
   std::string error;
   GpuKernel kernel;
 };
+
+/// Whether the pipeline runs attn-drop-listed-tile-terms for `spec` under
+/// `options.dropListedTileTerms`: On always, Off never, Auto where a
+/// list-driven kernel of the spec's tiles has its programs handed out at
+/// run time (persistentFits; the case the H200 measured faster; in a kernel
+/// without lists or droppable terms the pass changes nothing).
+bool dropsListedTerms(const spec::AttentionSpec &spec,
+                      const GpuCompileOptions &options);
 
 GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
                                const GpuCompileOptions &options);

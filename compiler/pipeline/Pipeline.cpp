@@ -254,7 +254,8 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<bool> dropListedTileTerms{
       *this, "drop-listed-tile-terms",
       llvm::cl::desc("GPU targets: run attn-drop-listed-tile-terms (the cpu "
-                     "target always does)"),
+                     "target always does; faopt-compile and the runtime "
+                     "choose it per spec: faopt::dropsListedTerms)"),
       llvm::cl::init(false)};
   Option<bool> handOverListHeader{
       *this, "hand-over-list-header",

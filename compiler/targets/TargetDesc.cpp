@@ -60,6 +60,28 @@ const char *toString(RowBoundMode mode) {
   return "auto";
 }
 
+const char *toString(ListedTermsMode mode) {
+  switch (mode) {
+  case ListedTermsMode::Auto:
+    return "auto";
+  case ListedTermsMode::On:
+    return "on";
+  case ListedTermsMode::Off:
+    return "off";
+  }
+  return "auto";
+}
+
+bool persistentFits(const TargetDesc &target, const TileChoice &t,
+                    int64_t dQK, int64_t dV, int64_t elementBytes,
+                    PersistentMode persistent, bool listDriven) {
+  const int64_t slotBytes = listDriven ? kProgramSlotBytes : 0;
+  return persistent != PersistentMode::Off && t.copy == "tma" &&
+         persistentSharedBytes(t.blockQ, t.blockKv, dQK, dV, elementBytes,
+                               t.stages) + slotBytes <=
+             target.sharedMemPerBlock;
+}
+
 bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies) {
   // Measured on the H200 (docs/performance.md item 18): with cp.async copies
   // d = 128 gains 2-6%, d = 64 loses 1-5% (its products are too short to

@@ -124,6 +124,27 @@ enum class RowBoundMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(RowBoundMode mode);
 
+/// Where GPU kernels driven by kv-block lists drop the mask terms every
+/// listed tile satisfies (attn-drop-listed-tile-terms: a block layout of
+/// the tile's block size, read per score). Auto (the default): where the
+/// programs are handed out at run time (persistentFits with lists); H200:
+/// block-sparse +1.8% there (docs/performance.md item 71), while one CTA
+/// per program it lost 3% (ptxas then waits for P V before the softmax,
+/// item 53). On: every list-driven GPU kernel; Off: none. The CPU target
+/// always drops them.
+enum class ListedTermsMode { Auto, On, Off };
+/// "auto", "on", "off" (the disk cache key, diagnostics).
+const char *toString(ListedTermsMode mode);
+
+/// Whether attn-persistent-programs makes a kernel with tiles `t` (head
+/// dims dQK / dV, `elementBytes` per element) persistent under
+/// `persistent`: TMA copies, and its tiles, O staging and pipe (with the
+/// program slots where `listDriven`: its programs are then handed out at
+/// run time) fit the target's shared memory.
+bool persistentFits(const TargetDesc &target, const TileChoice &t,
+                    int64_t dQK, int64_t dV, int64_t elementBytes,
+                    PersistentMode persistent, bool listDriven);
+
 } // namespace faopt
 
 #endif // FAOPT_COMPILER_TARGETS_TARGETDESC_H

@@ -81,11 +81,18 @@ cl::opt<bool> noRoundedP(
     cl::init(false));
 cl::opt<bool> dropListedTileTerms(
     "drop-listed-tile-terms",
-    cl::desc("GPU targets: in kernels driven by kv-block lists, drop the mask "
-             "terms every listed tile satisfies (a block layout's) from the "
-             "per-score map (attn-drop-listed-tile-terms; opt-in until "
-             "timed, docs/performance.md item 52; the runtime: "
+    cl::desc("GPU targets: in every kernel driven by kv-block lists, drop the "
+             "mask terms every listed tile satisfies (a block layout's) from "
+             "the per-score map (attn-drop-listed-tile-terms). By default "
+             "only where the programs are handed out at run time (faster "
+             "there on the H200, slower one CTA per program: "
+             "docs/performance.md items 53, 71; the runtime: "
              "$FAOPT_DROP_LISTED_TERMS=1)"),
+    cl::init(false));
+cl::opt<bool> noDropListedTileTerms(
+    "no-drop-listed-tile-terms",
+    cl::desc("GPU targets: keep every mask term in the per-score map of "
+             "list-driven kernels (the runtime: $FAOPT_DROP_LISTED_TERMS=0)"),
     cl::init(false));
 cl::opt<bool> noHandOverListHeader(
     "no-hand-over-list-header",
@@ -170,6 +177,15 @@ faopt::RowBoundMode rowBoundMode() {
   return faopt::RowBoundMode::Auto;
 }
 
+/// --drop-listed-tile-terms / --no-drop-listed-tile-terms / neither (auto).
+faopt::ListedTermsMode listedTermsMode() {
+  if (dropListedTileTerms)
+    return faopt::ListedTermsMode::On;
+  if (noDropListedTileTerms)
+    return faopt::ListedTermsMode::Off;
+  return faopt::ListedTermsMode::Auto;
+}
+
 /// --persistent / --no-persistent / neither (auto, today the same as on).
 faopt::PersistentMode persistentMode() {
   if (persistentPrograms)
@@ -223,7 +239,6 @@ template <typename Options> Options commonOptions() {
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
   options.roundedP = !noRoundedP;
-  options.dropListedTileTerms = dropListedTileTerms;
   options.handOverListHeader = !noHandOverListHeader;
   options.releaseQEarly = releaseQEarly;
   options.persistent = persistentMode();
@@ -252,8 +267,12 @@ mlir::LogicalResult lowerSpec(mlir::MLIRContext &context,
     failure = specPath + ": the spec produced invalid IR:\n" + diagnostics;
     return mlir::failure();
   }
-  if (failed(faopt::runPipeline(
-          *module, commonOptions<faopt::PipelineOptions>(), stage))) {
+  auto options = commonOptions<faopt::PipelineOptions>();
+  // The GPU compile's choice (auto: by the tiles and the persistence).
+  auto gpu = commonOptions<faopt::GpuCompileOptions>();
+  gpu.dropListedTileTerms = listedTermsMode();
+  options.dropListedTileTerms = faopt::dropsListedTerms(spec, gpu);
+  if (failed(faopt::runPipeline(*module, options, stage))) {
     failure = specPath + ": compilation failed:\n" + diagnostics;
     return mlir::failure();
   }
@@ -277,6 +296,9 @@ int main(int argc, char **argv) {
   if (rowBoundMasks && noRowBoundMasks)
     return fail("--row-bound-masks and --no-row-bound-masks contradict each "
                 "other");
+  if (dropListedTileTerms && noDropListedTileTerms)
+    return fail("--drop-listed-tile-terms and --no-drop-listed-tile-terms "
+                "contradict each other");
   if (!qStagesOption())
     return fail("--q-stages must be auto, 1 or 2, not " + qStagesText);
   if (*qStagesOption() == 2 && noPersistentPrograms)
@@ -371,6 +393,7 @@ int main(int argc, char **argv) {
 
   if (emitCode) {
     auto options = commonOptions<faopt::GpuCompileOptions>();
+    options.dropListedTileTerms = listedTermsMode();
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();

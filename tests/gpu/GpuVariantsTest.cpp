@@ -267,13 +267,15 @@ TEST(GpuVariantsRuntime, F32PMatchesTheReference) {
       "rounded-p although FAOPT_ROUNDED_P=0, or ptxas serialised the wgmmas");
 }
 
-/// attn-drop-listed-tile-terms (FAOPT_DROP_LISTED_TERMS=1, opt-in until
-/// timed: docs/performance.md item 52): block layouts whose blocks are a
-/// multiple of the tile lose their per-score read in listed tiles; every
-/// block-sparse case (layouts per head and broadcast, blocks of the tile,
-/// smaller and uneven ones that must keep the read, static layouts, empty
-/// rows and columns, many programs) against the reference, one CTA per
-/// program; and two of them handed out (the default).
+/// attn-drop-listed-tile-terms (by default where programs are handed out,
+/// docs/performance.md item 71; FAOPT_DROP_LISTED_TERMS=1 everywhere):
+/// block layouts whose blocks are a multiple of the tile lose their
+/// per-score read in listed tiles; every block-sparse case (layouts per
+/// head and broadcast, blocks of the tile, smaller and uneven ones that
+/// must keep the read, static layouts, empty rows and columns, many
+/// programs) against the reference, one CTA per program (where only =1
+/// drops them); and two of them handed out (the default's case; the
+/// other block-sparse cases run handed out by default too).
 TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
   SKIP_WITHOUT_GPU();
   test::ScopedEnv drop("FAOPT_DROP_LISTED_TERMS", "1");

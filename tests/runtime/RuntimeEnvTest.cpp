@@ -286,6 +286,10 @@ TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
                  "using 0\n");
 }
 
+/// FAOPT_DROP_LISTED_TERMS: unset (auto) drops a block layout's per-score
+/// read where the programs are handed out (persistent), not one CTA per
+/// program; 1 drops it in both, 0 in neither; another value is reported
+/// once and read as unset.
 TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
   // A block layout of the tile's size: with the pass, the masked map of a
   // listed tile no longer reads the layout (its only tensor read).
@@ -293,13 +297,42 @@ TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
       "head_dim": 128, "tensors": {"layout": {"dtype": "int32", "shape":
       ["seqlen_q/128", "seqlen_k/128"]}}, "sparsity": {"block": [128, 128],
       "layout": "layout"}})";
-  expectOptInSwitch("FAOPT_DROP_LISTED_TERMS", [&] {
+  auto dropped = [&] {
     std::string cuda = sm90aCuda(sparse);
     size_t at = cuda.find("_masked_logits(float");
     size_t end = cuda.find("\n}", at);
     return at == std::string::npos ||
            cuda.substr(at, end - at).find("faopt::load(") == std::string::npos;
-  });
+  };
+  auto droppedOneCtaPerProgram = [&] {
+    ScopedEnv oneCta("FAOPT_PERSISTENT", "0");
+    return dropped();
+  };
+  ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  {
+    ScopedEnv unset("FAOPT_DROP_LISTED_TERMS", nullptr);
+    EXPECT_TRUE(dropped());
+    EXPECT_FALSE(droppedOneCtaPerProgram());
+  }
+  {
+    ScopedEnv on("FAOPT_DROP_LISTED_TERMS", "1");
+    EXPECT_TRUE(dropped());
+    EXPECT_TRUE(droppedOneCtaPerProgram());
+  }
+  {
+    ScopedEnv off("FAOPT_DROP_LISTED_TERMS", "0");
+    EXPECT_FALSE(dropped());
+    EXPECT_FALSE(droppedOneCtaPerProgram());
+  }
+  {
+    ScopedEnv bad("FAOPT_DROP_LISTED_TERMS", "yes"),
+        loud("FAOPT_QUIET", nullptr);
+    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(sparse); });
+    EXPECT_EQ(err, "faopt: warning: FAOPT_DROP_LISTED_TERMS=yes is not 0 or "
+                   "1; using the default (handed-out kernels only)\n");
+    EXPECT_TRUE(dropped()); // the default, not 0
+    EXPECT_FALSE(droppedOneCtaPerProgram());
+  }
 }
 } // namespace
 
