@@ -23,8 +23,10 @@ struct Row {
   int64_t d = 0, seq = 0, batch = 0, heads = 0;
   bool causal = false;
   double ms = 0, tflops = 0;
-  /// Attended pairs / (seqlen_q * seqlen_k); 1 for unmasked rows.
-  double density = 1;
+  /// Attended pairs / (seqlen_q * seqlen_k) for the variants; negative
+  /// (an empty CSV field) for the forward grid, which counts FLOPs by
+  /// convention (causal halved).
+  double density = -1;
 };
 
 double median(std::vector<double> v);

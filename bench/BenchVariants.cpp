@@ -107,7 +107,7 @@ bool loadPeerMasks(const std::string &path, std::string &error) {
   }
   PeerMasks m;
   m.path = path;
-  bool haveN = false, haveCuts = false;
+  bool haveN = false, haveCuts = false, haveLayout = false;
   std::string line;
   int lineNo = 0;
   auto fail = [&](const std::string &what) {
@@ -120,11 +120,17 @@ bool loadPeerMasks(const std::string &path, std::string &error) {
     if (line.empty() || line[0] == '#')
       continue;
     std::istringstream words(line);
-    std::string key;
+    std::string key, extra;
     words >> key;
+    bool *seen = key == "n"               ? &haveN
+                 : key == "document_cuts" ? &haveCuts
+                 : key == "block_layout"  ? &haveLayout
+                                          : nullptr;
+    if (seen && *seen)
+      return fail("a second '" + key + "' line");
     if (key == "n") {
       int64_t n = 0;
-      if (!(words >> n) || n != kN)
+      if (!(words >> n) || n != kN || words >> extra)
         return fail("n must be " + std::to_string(kN) +
                     " (the variants' sequence length)");
       haveN = true;
@@ -143,7 +149,7 @@ bool loadPeerMasks(const std::string &path, std::string &error) {
     } else if (key == "block_layout") {
       int64_t block = 0, rowsDeclared = 0;
       if (!(words >> block >> rowsDeclared) || block != 128 ||
-          rowsDeclared != nb)
+          rowsDeclared != nb || words >> extra)
         return fail("block_layout must be \"128 " + std::to_string(nb) +
                     "\" (128 x 128 blocks at n = " + std::to_string(kN) +
                     ")");
@@ -156,12 +162,13 @@ bool loadPeerMasks(const std::string &path, std::string &error) {
         for (char ch : line)
           m.blockLayout.push_back(ch == '1');
       }
+      haveLayout = true;
     } else {
       return fail("unknown line '" + key +
                   "' (expected n, document_cuts, block_layout)");
     }
   }
-  if (!haveN || !haveCuts || m.blockLayout.empty()) {
+  if (!haveN || !haveCuts || !haveLayout) {
     error = path + ": needs the lines n, document_cuts and block_layout";
     return false;
   }

@@ -334,11 +334,15 @@ int main(int argc, char **argv) {
     }
     std::fprintf(f,
                  "impl,what,d,causal,seqlen,batch,heads,ms,tflops,density\n");
-    for (const Row &r : rows)
-      std::fprintf(f, "faopt,%s,%lld,%d,%lld,%lld,%lld,%.6f,%.3f,%.4f\n",
+    for (const Row &r : rows) {
+      char density[32] = "";
+      if (r.density >= 0)
+        std::snprintf(density, sizeof density, "%.4f", r.density);
+      std::fprintf(f, "faopt,%s,%lld,%d,%lld,%lld,%lld,%.6f,%.3f,%s\n",
                    r.what.c_str(), (long long)r.d, r.causal ? 1 : 0,
                    (long long)r.seq, (long long)r.batch, (long long)r.heads,
-                   r.ms, r.tflops, r.density);
+                   r.ms, r.tflops, density);
+    }
     std::fclose(f);
   }
   return 0;

@@ -32,7 +32,7 @@ if [ -n "$variants" ]; then
     python3 bench/flex_masks.py .device/peers "$out/flex_masks.txt"
     masks=(--masks-from "$out/flex_masks.txt")
   fi
-  "$root/bin/faopt-bench" --only variants "${masks[@]}" --csv "$out/faopt_variants.csv" | tee "$out/faopt_variants.txt"
+  "$root/bin/faopt-bench" --only variants ${masks[@]+"${masks[@]}"} --csv "$out/faopt_variants.csv" | tee "$out/faopt_variants.txt"
   # FlexAttention compiles per shape; its decode section is not needed here.
   PYTHONUNBUFFERED=1 timeout "${PEERS_TIMEOUT:-240}" python3 .device/peers/peers_variants.py --modes fwd > "$out/peers_variants.txt" 2>&1 || true
   python3 bench/compare_variants.py "$out/faopt_variants.csv" "$out/peers_variants.txt" | tee "$out/compare_variants.txt"

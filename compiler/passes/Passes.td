@@ -145,11 +145,13 @@ def AttnDropListedTileTerms
     reads, sizes) and that read a tensor. Why: the layout read made the
     block-sparse d = 128 consumers spill (20 local-memory instructions;
     handed out, some in the hot loop; 0 without it, docs/performance.md
-    item 52). Opt-in on GPU targets (`--drop-listed-tile-terms`,
-    `FAOPT_DROP_LISTED_TERMS=1`): on the H200 it lost 3% one CTA per
-    program, where ptxas then waits for P V before the softmax (item 53);
-    the CPU
-    target always runs it, so its numerics check it.
+    item 52). On GPU targets faopt-compile and the runtime run it by
+    default where a kernel's programs are handed out at run time (H200:
+    block-sparse +1.8%, item 71), not one CTA per program, where it lost
+    3% and ptxas then waits for P V before the softmax (item 53);
+    `--[no-]drop-listed-tile-terms` and `FAOPT_DROP_LISTED_TERMS=1|0`
+    force it (faopt::dropsListedTerms). The CPU target always runs it, so
+    its numerics check it.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

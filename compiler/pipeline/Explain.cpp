@@ -154,8 +154,8 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
     listDriven |= read;
     runTimeData |= read && !d.isStatic();
   }
-  // Handed-out programs keep their program slots in shared memory too.
-  const int64_t slotBytes = listDriven ? kProgramSlotBytes : 0;
+  // Handed-out programs keep their program slots in shared memory too
+  // (persistentFits and persistentTilesFit count them).
   const bool runsPersistent =
       persistentFits(target, t, spec.headDimQK, spec.headDimV, eBytes,
                      persistent, listDriven);
@@ -164,9 +164,9 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   const bool wantsSecondQ = qStagesFor(qStages, listDriven) == 2;
   const bool secondQ =
       runsPersistent && wantsSecondQ &&
-      persistentSharedBytes(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
-                            eBytes, t.stages, 2) + slotBytes <=
-          target.sharedMemPerBlock;
+      persistentTilesFit(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
+                         eBytes, t.stages, 2, listDriven,
+                         target.sharedMemPerBlock);
   os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
      << t.stages << " x (K "

@@ -203,7 +203,6 @@ std::string manifestJson(const spec::AttentionSpec &spec,
   return out + "\n";
 }
 
-
 } // namespace
 
 GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,

@@ -36,9 +36,11 @@ struct PipelineOptions {
   int64_t blockKv = 0; // 0: the target chooses
   bool softmaxOverlap = true; // GPU: run attn-overlap-softmax
   bool roundedP = true; // GPU: its rounded-p (docs/performance.md item 50)
-  // GPU: run attn-drop-listed-tile-terms (the CPU target always does;
-  // opt-in on GPUs: timed at -3% one CTA per program, docs/performance.md
-  // item 53).
+  // GPU: run attn-drop-listed-tile-terms (the CPU target always does).
+  // faopt-compile and the runtime set it per spec from
+  // faopt::dropsListedTerms (by default where programs are handed out:
+  // docs/performance.md items 53, 71); faopt-opt's pipeline option is
+  // this bool, off unless given.
   bool dropListedTileTerms = false;
   /// GPU: attn-hand-over-list-header on kernels whose programs are handed
   /// out (docs/performance.md item 56).

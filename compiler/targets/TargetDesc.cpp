@@ -72,14 +72,21 @@ const char *toString(ListedTermsMode mode) {
   return "auto";
 }
 
+bool persistentTilesFit(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
+                        int64_t elementBytes, int64_t stages, int64_t qStages,
+                        bool handedOut, int64_t sharedMemPerBlock) {
+  const int64_t slotBytes = handedOut ? kProgramSlotBytes : 0;
+  return persistentSharedBytes(bq, bkv, dQK, dV, elementBytes, stages,
+                               qStages) + slotBytes <=
+         sharedMemPerBlock;
+}
+
 bool persistentFits(const TargetDesc &target, const TileChoice &t,
                     int64_t dQK, int64_t dV, int64_t elementBytes,
                     PersistentMode persistent, bool listDriven) {
-  const int64_t slotBytes = listDriven ? kProgramSlotBytes : 0;
   return persistent != PersistentMode::Off && t.copy == "tma" &&
-         persistentSharedBytes(t.blockQ, t.blockKv, dQK, dV, elementBytes,
-                               t.stages) + slotBytes <=
-             target.sharedMemPerBlock;
+         persistentTilesFit(t.blockQ, t.blockKv, dQK, dV, elementBytes,
+                            t.stages, 1, listDriven, target.sharedMemPerBlock);
 }
 
 bool wgmmaPingPong(int64_t warps, int64_t dQK, int64_t dV, bool tmaCopies) {

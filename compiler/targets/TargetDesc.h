@@ -136,6 +136,13 @@ enum class ListedTermsMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(ListedTermsMode mode);
 
+/// Whether a persistent TMA kernel's tiles with `qStages` Q tiles, its O
+/// staging region and pipe, and the program slots where its programs are
+/// `handedOut`, fit `sharedMemPerBlock` (attn-persistent-programs' test).
+bool persistentTilesFit(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
+                        int64_t elementBytes, int64_t stages, int64_t qStages,
+                        bool handedOut, int64_t sharedMemPerBlock);
+
 /// Whether attn-persistent-programs makes a kernel with tiles `t` (head
 /// dims dQK / dV, `elementBytes` per element) persistent under
 /// `persistent`: TMA copies, and its tiles, O staging and pipe (with the

@@ -29,6 +29,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include <type_traits>
 
 using namespace llvm;
 
@@ -239,6 +240,8 @@ template <typename Options> Options commonOptions() {
   options.blockKv = blockKv;
   options.softmaxOverlap = !noSoftmaxOverlap;
   options.roundedP = !noRoundedP;
+  if constexpr (std::is_same_v<Options, faopt::GpuCompileOptions>)
+    options.dropListedTileTerms = listedTermsMode();
   options.handOverListHeader = !noHandOverListHeader;
   options.releaseQEarly = releaseQEarly;
   options.persistent = persistentMode();
@@ -269,9 +272,8 @@ mlir::LogicalResult lowerSpec(mlir::MLIRContext &context,
   }
   auto options = commonOptions<faopt::PipelineOptions>();
   // The GPU compile's choice (auto: by the tiles and the persistence).
-  auto gpu = commonOptions<faopt::GpuCompileOptions>();
-  gpu.dropListedTileTerms = listedTermsMode();
-  options.dropListedTileTerms = faopt::dropsListedTerms(spec, gpu);
+  options.dropListedTileTerms = faopt::dropsListedTerms(
+      spec, commonOptions<faopt::GpuCompileOptions>());
   if (failed(faopt::runPipeline(*module, options, stage))) {
     failure = specPath + ": compilation failed:\n" + diagnostics;
     return mlir::failure();
@@ -393,7 +395,6 @@ int main(int argc, char **argv) {
 
   if (emitCode) {
     auto options = commonOptions<faopt::GpuCompileOptions>();
-    options.dropListedTileTerms = listedTermsMode();
     options.runNvrtc = emit != "cuda";
     options.wantCubin = emit == "cubin";
     options.sourceName = sys::path::filename(specPath).str();

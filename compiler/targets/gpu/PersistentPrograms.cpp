@@ -185,21 +185,19 @@ struct AttnPersistentProgramsPass
                                   : nullptr;
     if (!q || !dQK || !dV)
       return;
-    auto bytesWith = [&](int64_t stagesOfQ) {
-      return faopt::persistentSharedBytes(
+    // The tiles, O staging, pipe and (handed out) the program slots: the
+    // test faopt::persistentFits makes for --explain and the drop's auto.
+    auto fitsWith = [&](int64_t stagesOfQ) {
+      return faopt::persistentTilesFit(
           tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
-          q.getElementTypeBitWidth() / 8, tiling.getStages(), stagesOfQ);
+          q.getElementTypeBitWidth() / 8, tiling.getStages(), stagesOfQ,
+          handOutHere, sharedMemoryBytes);
     };
-    // The hand-out's program slots (a pair: one per Q tile).
-    const int64_t slotBytes = handOutHere ? faopt::kProgramSlotBytes : 0;
-    if (bytesWith(1) + slotBytes > sharedMemoryBytes)
+    if (!fitsWith(1))
       return;
     // A second Q tile only where it fits too.
     const int64_t stagesOfQ =
-        faopt::qStagesFor(qStages, handOutHere) == 2 &&
-                bytesWith(2) + slotBytes <= sharedMemoryBytes
-            ? 2
-            : 1;
+        faopt::qStagesFor(qStages, handOutHere) == 2 && fitsWith(2) ? 2 : 1;
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "
