@@ -255,9 +255,13 @@ struct AttnDropListedTileTermsPass
         yes = arith::ConstantIntOp::create(b, update.getLoc(), 1, 1);
       term.replaceAllUsesWith(yes);
     }
+    if (!yes)
+      return;
     // The replaced conjuncts' reads and arithmetic are dead now.
-    if (yes)
-      faopt::eraseUnusedReads(mask);
+    faopt::eraseUnusedReads(mask);
+    // For the manifest (listed_terms_dropped).
+    update->getParentOfType<func::FuncOp>()->setAttr(
+        "attn.listed_terms_dropped", UnitAttr::get(update.getContext()));
   }
 };
 

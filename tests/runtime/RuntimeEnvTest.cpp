@@ -313,6 +313,8 @@ TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
     ScopedEnv unset("FAOPT_DROP_LISTED_TERMS", nullptr);
     EXPECT_TRUE(dropped());
     EXPECT_FALSE(droppedOneCtaPerProgram());
+    EXPECT_NE(sm90aManifest(sparse).find("\"listed_terms_dropped\": true"),
+              std::string::npos);
   }
   {
     ScopedEnv on("FAOPT_DROP_LISTED_TERMS", "1");
@@ -323,6 +325,8 @@ TEST(Runtime, DroppedListedTermsFollowTheEnvironment) {
     ScopedEnv off("FAOPT_DROP_LISTED_TERMS", "0");
     EXPECT_FALSE(dropped());
     EXPECT_FALSE(droppedOneCtaPerProgram());
+    EXPECT_NE(sm90aManifest(sparse).find("\"listed_terms_dropped\": false"),
+              std::string::npos);
   }
   {
     ScopedEnv bad("FAOPT_DROP_LISTED_TERMS", "yes"),

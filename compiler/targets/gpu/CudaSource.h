@@ -47,6 +47,9 @@ struct CudaKernelSource {
   bool roundedP = false;
   /// attn-release-q-early moved this kernel's Q release into its kv loop.
   bool earlyQRelease = false;
+  /// attn-drop-listed-tile-terms replaced a mask term of this kernel's
+  /// listed tiles by true.
+  bool listedTermsDropped = false;
   /// Q tiles per CTA: 2 where a persistent worker alternates between two
   /// (attn.q_stages).
   int64_t qTiles = 1;
