@@ -1,7 +1,8 @@
 //===- ExplainLowered.cpp - what the GPU lowering chose -------------------===//
 //
-// Reads the device templates a lowered (EmitC) kernel calls for its masks:
-// the report says what this kernel does, not what the spec allows.
+// Reads the device templates a lowered (EmitC) kernel calls for its masks,
+// and the marks its passes left on it: the report says what this kernel
+// does, not what the spec allows.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/pipeline/ExplainLowered.h"
@@ -21,6 +22,10 @@ std::string explainLowered(mlir::ModuleOp module) {
     rowBoundMaps |= callee == gpu::kMapPositionsInRows;
     keyRanges |= callee == gpu::kKeyRanges;
   });
+  // attn-drop-listed-tile-terms marks the kernels it changed.
+  bool droppedTerms = false;
+  for (auto fn : module.getOps<mlir::emitc::FuncOp>())
+    droppedTerms |= fn->hasAttr("attn.listed_terms_dropped");
   std::string text;
   llvm::raw_string_ostream os(text);
   if (rowBoundMaps)
@@ -36,6 +41,12 @@ std::string explainLowered(mlir::ModuleOp module) {
           "loop that compares kv with the range instead of reading keys per "
           "score, or the original loop where the keys are not sorted "
           "(attn-sorted-keys-as-bounds; --no-row-bound-masks turns it off)\n";
+  if (droppedTerms)
+    os << "  listed tiles: the mask terms true on every tile the list builder "
+          "lists (a block layout of the tile's block size) are left out of "
+          "the listed tiles' per-score mask (attn-drop-listed-tile-terms; by "
+          "default where programs are handed out at run time; "
+          "--no-drop-listed-tile-terms turns it off)\n";
   return os.str();
 }
 
