@@ -14,10 +14,16 @@ using faopt::rt::fail;
 namespace faopt::rt {
 
 faopt_status launchListBuilder(const faopt_kernel &k, PackedLaunch &l,
-                               CUdeviceptr data, CUstream stream) {
+                               CUdeviceptr data, const TensorArg<1> *counter,
+                               CUstream stream) {
   const Driver &d = driver();
   l.lists.data = reinterpret_cast<const void *>(data);
   l.params.push_back(&l.lists);
+  // A builder that zeroes its kernel's program counter takes it after the
+  // lists: the launch's, or a null one when it runs on its own.
+  static const TensorArg<1> kNoCounter{nullptr, {1}, {1}};
+  if (k.builderResetsCounter)
+    l.params.push_back(const_cast<TensorArg<1> *>(counter ? counter : &kNoCounter));
   const BlockListsShape &shape = l.listsShape;
   unsigned rows =
       static_cast<unsigned>(shape.sizes[0] * shape.sizes[1] * shape.sizes[2]);
@@ -75,7 +81,8 @@ faopt_status faopt_block_lists_build(const faopt_kernel *k,
                   d.describe("cuMemAlloc(kv-block lists)", r) + " (" +
                       std::to_string(bytes) + " bytes)");
     if (faopt_status st = faopt::rt::launchListBuilder(
-            *k, l, lists->data, static_cast<CUstream>(stream));
+            *k, l, lists->data, /*counter=*/nullptr,
+            static_cast<CUstream>(stream));
         st != FAOPT_SUCCESS) {
       d.memFree(lists->data);
       return st;

@@ -57,6 +57,11 @@ struct faopt_kernel {
   /// block_list_builder.builder_dependent_launch), so its launch may
   /// overlap that grid's tail.
   bool builderDependentLaunch = false;
+  /// The builder takes the kernel's program counter right after the lists
+  /// and zeroes it (manifest block_list_builder.program_counter): a launch
+  /// that runs the builder needs no memset; one on prebuilt lists does, and
+  /// faopt_block_lists_build hands the builder a null counter.
+  bool builderResetsCounter = false;
 };
 
 struct faopt_context {
@@ -75,6 +80,10 @@ struct faopt_context {
   /// session 19; for comparisons).
   bool dependentLaunch = true;
   bool builderDependentLaunch = true;
+  /// Zero a handed-out kernel's program counter with a memset even where
+  /// its list builder does (FAOPT_COUNTER_MEMSET=1, read once here; for
+  /// comparisons: what the memset costs, docs/performance.md item 73).
+  bool counterMemset = false;
   std::string noDevice; // non-empty: why kernels cannot launch
   std::unique_ptr<faopt::rt::DiskCache> disk;
 
@@ -181,9 +190,13 @@ CUresult launchGrid(CUfunction f, unsigned grid, unsigned threads,
 
 /// Points `l`'s lists argument at `data` (device memory of
 /// l.listsShape) and launches the list builder of `k` on `stream` (by
-/// programmatic dependent launch where the builder allows it).
+/// programmatic dependent launch where the builder allows it). A builder
+/// that zeroes the kernel's program counter (k.builderResetsCounter) gets
+/// `counter` after the lists, or a null one (then it writes nothing);
+/// `counter` must outlive the launch call.
 faopt_status launchListBuilder(const faopt_kernel &k, PackedLaunch &l,
-                               CUdeviceptr data, CUstream stream);
+                               CUdeviceptr data, const TensorArg<1> *counter,
+                               CUstream stream);
 
 } // namespace faopt::rt
 

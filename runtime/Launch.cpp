@@ -462,10 +462,10 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
     return st;
 
   // One stream-ordered workspace for this launch: where programs are handed
-  // out at run time, their counter first (16 bytes, zeroed before the
-  // builder so the kernel still follows the builder directly, for
-  // programmatic dependent launch); then, unless the caller built them
-  // (faopt_block_lists_build), the kv-block lists the builder writes.
+  // out at run time, their counter first (16 bytes, zeroed by the list
+  // builder where it runs and takes it, else by a memset before the
+  // kernel); then, unless the caller built them (faopt_block_lists_build),
+  // the kv-block lists the builder writes.
   const size_t counterBytes = k->programCounter ? 16 : 0;
   const bool buildLists = k->listBuilder && !a->block_lists;
   const size_t bytes =
@@ -490,11 +490,17 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
     return st;
   };
   faopt::rt::TensorArg<1> counterArg{};
+  // The builder zeroes the counter (attn-builder-resets-counter): one stream
+  // operation fewer between the previous kernel and the builder.
+  const bool builderZeroes =
+      counterBytes && buildLists && k->builderResetsCounter;
   if (counterBytes) {
-    if (CUresult r = d.memsetD32Async(workspace, 0, 1, cuStream);
-        r != CUDA_SUCCESS)
-      return failFreeing(fail(FAOPT_ERROR_CUDA,
-                              d.describe("cuMemsetD32Async(program counter)", r)));
+    if (!builderZeroes || k->context->counterMemset)
+      if (CUresult r = d.memsetD32Async(workspace, 0, 1, cuStream);
+          r != CUDA_SUCCESS)
+        return failFreeing(fail(
+            FAOPT_ERROR_CUDA,
+            d.describe("cuMemsetD32Async(program counter)", r)));
     counterArg = {reinterpret_cast<const void *>(workspace), {1}, {1}};
   }
   if (k->listBuilder && a->block_lists) {
@@ -502,12 +508,15 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
     l.params.push_back(&l.lists);
   } else if (buildLists) {
     if (faopt_status st = faopt::rt::launchListBuilder(
-            *k, l, workspace + counterBytes, cuStream);
+            *k, l, workspace + counterBytes,
+            builderZeroes ? &counterArg : nullptr, cuStream);
         st != FAOPT_SUCCESS)
       return failFreeing(st);
     afterBuilder = true;
   }
-  if (counterBytes) // after the lists (the builder takes them last)
+  // After the lists (the builder takes them last, or the counter after
+  // them: then it is in the list already).
+  if (counterBytes && !builderZeroes)
     l.params.push_back(&counterArg);
   if (k->tmaBoxRows[0] != 0) // TMA kernels: the maps come last
     for (int i = 0; i < l.mapCount; ++i)

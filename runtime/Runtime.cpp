@@ -124,6 +124,16 @@ DependentLaunch dependentLaunchFromEnv() {
                        "1");
 }
 
+/// $FAOPT_COUNTER_MEMSET: unset or 0 (a handed-out kernel's list builder
+/// zeroes its program counter: no memset), 1 (the launch's memset as well,
+/// as before session 29; for comparisons).
+bool counterMemsetFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_COUNTER_MEMSET", {{"1", true}, {"0", false}},
+                       false, reported, "0 or 1",
+                       "0 (the builder zeroes the counter)");
+}
+
 /// $FAOPT_PERSISTENT: unset (auto: every TMA kernel whose tiles fit;
 /// list-driven ones hand their programs out at run time), 1 (the same,
 /// explicitly), 0 (none: one CTA per program, for comparisons and
@@ -291,6 +301,8 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
     k.dependentLaunch = lists->getBoolean("dependent_launch").value_or(false);
     k.builderDependentLaunch =
         lists->getBoolean("builder_dependent_launch").value_or(false);
+    k.builderResetsCounter =
+        lists->getBoolean("program_counter").value_or(false);
     if (k.listBuilderThreads <= 0) {
       err = "kernel manifest has no usable block_list_builder block size";
       return false;
@@ -327,6 +339,11 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
   }
   k.persistent = m->getBoolean("persistent").value_or(false);
   k.programCounter = m->getBoolean("program_counter").value_or(false);
+  if (k.builderResetsCounter && !k.programCounter) {
+    err = "kernel manifest: block_list_builder.program_counter without a "
+          "kernel program counter";
+    return false;
+  }
   k.manifest = text;
   if (k.threads <= 0 || k.blockQ <= 0 || k.sharedBytes < 0) {
     err = "kernel manifest has no usable launch configuration";
@@ -433,6 +450,7 @@ faopt_status faopt_context_create(const faopt_context_options *options,
   const DependentLaunch dependent = dependentLaunchFromEnv();
   ctx->dependentLaunch = dependent != DependentLaunch::None;
   ctx->builderDependentLaunch = dependent == DependentLaunch::All;
+  ctx->counterMemset = counterMemsetFromEnv();
   const faopt::rt::Driver &d = faopt::rt::driver();
   if (!d.available()) {
     ctx->noDevice = d.loadError;

@@ -109,8 +109,12 @@ std::string manifestJson(const spec::AttentionSpec &spec,
         {"name", "program_counter"},
         {"type", "faopt::Tensor<int32_t, 1>"},
         {"dims", llvm::json::Array{"1"}},
-        {"kind", "workspace: one int32, zero at launch (run-time program "
-                 "hand-out)"}});
+        {"kind", c.builderResetsCounter
+                     ? "workspace: one int32, zero at launch (run-time "
+                       "program hand-out); the list builder zeroes it, else "
+                       "the launch"
+                     : "workspace: one int32, zero at launch (run-time "
+                       "program hand-out)"}});
   // TMA kernels: a CUtensorMap per q / k / v after everything else, and
   // one of o in a persistent kernel (its output tiles leave by TMA store).
   llvm::json::Array tensorMaps;
@@ -183,7 +187,10 @@ std::string manifestJson(const spec::AttentionSpec &spec,
         {"per_head", c.listsPerHead},
         {"key_range_rows", c.keyRangeRows},
         {"dependent_launch", c.dependentLaunch},
-        {"builder_dependent_launch", c.builderDependentLaunch}};
+        {"builder_dependent_launch", c.builderDependentLaunch},
+        // The builder takes the kernel's program counter right after the
+        // lists and zeroes it; null when it runs on its own.
+        {"program_counter", c.builderResetsCounter}};
   if (compiled) {
     const gpu::NvrtcOutput &b = k.binary;
     m["registers"] = b.registers;

@@ -120,6 +120,10 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
     programs.listKernels = true;
     programs.qStages = options.qStages;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnPersistentPrograms(programs));
+    // The handed-out kernels' counter, zeroed by their list builder instead
+    // of a memset of the runtime's (before attn-await-list-builder, which
+    // then waits before the first claim too).
+    pm.addPass(gpu::createAttnBuilderResetsCounter());
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnPipelineKvLoads());
   if (options.softmaxOverlap) {

@@ -59,6 +59,19 @@ LogicalResult WorkersOp::verify() { return verifyInKernel(*this); }
 
 LogicalResult AwaitListBuilderOp::verify() { return verifyInKernel(*this); }
 
+LogicalResult ResetProgramCounterOp::verify() {
+  Operation *fn = (*this)->getParentOp();
+  while (fn && !fn->hasAttr("attn.block_list_builder"))
+    fn = fn->getParentOp();
+  if (!fn)
+    return emitOpError() << "is only meaningful in a kv-block list builder "
+                            "(attn.block_list_builder)";
+  if (getCounter().getType().getDimSize(0) != 1)
+    return emitOpError() << "the counter must be memref<1xi32>, got "
+                         << getCounter().getType();
+  return success();
+}
+
 LogicalResult NextProgramOp::verify() {
   if (failed(verifyInKernel(*this)))
     return failure();

@@ -209,6 +209,24 @@ def Attn_AwaitListBuilderOp : Attn_Op<"await_list_builder"> {
   let hasVerifier = 1;
 }
 
+def Attn_ResetProgramCounterOp : Attn_Op<"reset_program_counter"> {
+  let summary = "a list builder zeroes its kernel's program counter (GPU)";
+  let description = [{
+    In a kv-block list builder (attn.block_list_builder): thread 0 of
+    program 0 sets `counter`, the program counter of the kernel launched
+    right after the builder (attn-persistent-programs' hand-out), to 0, so
+    the launch needs no memset of its own between the previous kernel and
+    the builder. The kernel reads the counter only after waiting for the
+    builder (attn.await_list_builder); a builder launched on its own (lists
+    built once for many launches) gets a null counter and writes nothing.
+    attn-builder-resets-counter adds it.
+  }];
+  let arguments = (ins Arg<MemRefRankOf<[I32], [1]>, "the kernel's program counter",
+                           [MemWrite]>:$counter);
+  let assemblyFormat = "$counter attr-dict `:` type($counter)";
+  let hasVerifier = 1;
+}
+
 def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
   let summary = "the tile an earlier tile_prefetch put in a stage (GPU)";
   let description = [{

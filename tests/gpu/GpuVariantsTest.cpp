@@ -237,6 +237,38 @@ TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
       "not handed out, or without key ranges");
 }
 
+/// A handed-out kernel's list builder zeroes the program counter
+/// (attn-builder-resets-counter; the runtime then skips its memset): one
+/// kernel launched three times, each output against the reference. The
+/// launch workspace comes from a stream-ordered pool, so later launches get
+/// earlier ones' memory back, their final counter included: a builder that
+/// left it alone would have those launches' workers claim past the end
+/// after their first program, leaving most of the output unwritten.
+TEST(GpuVariantsRuntime, RelaunchedHandedOutKernelsClaimFromZero) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  const std::vector<Variant> all = variants();
+  auto it = std::find_if(all.begin(), all.end(), [](const Variant &v) {
+    return v.name == "document_causal_many_programs";
+  });
+  ASSERT_NE(it, all.end());
+  Variant own = *it;
+  own.name += "_relaunched";
+  Result<Kernel> kernel = context().kernel(specFor(own));
+  ASSERT_TRUE(kernel) << kernel.status().message();
+  if (context().target() == "sm90a") {
+    EXPECT_NE(std::string(kernel->info().manifest)
+                  .find("the list builder zeroes it"),
+              std::string::npos)
+        << "the builder does not zero the counter: "
+        << kernel->info().manifest;
+  }
+  for (int launch = 0; launch < 3; ++launch) {
+    SCOPED_TRACE(launch);
+    expectMatchesReference(own, *kernel);
+  }
+}
+
 /// The same list-driven cases with one CTA per program (FAOPT_PERSISTENT=0,
 /// the default before session 23, kept for comparisons): no counter.
 TEST(GpuVariantsRuntime, OneCtaPerProgramListKernelsMatchTheReference) {

@@ -9,7 +9,8 @@
 // wait as late as it can go: in each role of the grid body (the TMA copy
 // thread and the consumers of attn-warp-specialize, or the whole body
 // without one), right before the outermost op that holds the role's first
-// read of the lists:
+// read of the lists, or of the program counter where the builder zeroes it
+// (attn.reset_by_builder, attn-builder-resets-counter):
 //
 //   scf.forall (%p) in (%n) {
 //     scf.if %producer {
@@ -43,12 +44,16 @@ using namespace faopt::attn;
 
 namespace {
 
-/// The kernel argument the list builder writes (attn.block_lists), if any.
-Value listsArgument(func::FuncOp fn) {
+/// The kernel arguments the list builder writes: the lists
+/// (attn.block_lists) and, where attn-builder-resets-counter made the
+/// builder zero it, the program counter (attn.reset_by_builder).
+SmallVector<Value, 2> builderOutputs(func::FuncOp fn) {
+  SmallVector<Value, 2> outputs;
   for (BlockArgument arg : fn.getArguments())
-    if (fn.getArgAttr(arg.getArgNumber(), "attn.block_lists"))
-      return arg;
-  return nullptr;
+    if (fn.getArgAttr(arg.getArgNumber(), "attn.block_lists") ||
+        fn.getArgAttr(arg.getArgNumber(), "attn.reset_by_builder"))
+      outputs.push_back(arg);
+  return outputs;
 }
 
 /// The role regions of a grid body: the two branches of the scf.if on
@@ -67,8 +72,8 @@ struct AttnAwaitListBuilderPass
     func::FuncOp fn = getOperation();
     if (!fn->hasAttr("attn.kernel"))
       return;
-    Value lists = listsArgument(fn);
-    if (!lists)
+    SmallVector<Value, 2> outputs = builderOutputs(fn);
+    if (outputs.empty())
       return;
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
@@ -76,19 +81,23 @@ struct AttnAwaitListBuilderPass
                         "lists but has no attn.grid scf.forall";
       return signalPassFailure();
     }
-    // Every read of the lists must come after a wait in its role.
-    for (Operation *user : lists.getUsers())
-      if (!grid->isProperAncestor(user)) {
-        user->emitError() << "attn-await-list-builder: reads the block lists "
-                             "outside the attn.grid loop";
-        return signalPassFailure();
-      }
+    // Every read of the lists (or the counter) must come after a wait in
+    // its role.
+    for (Value output : outputs)
+      for (Operation *user : output.getUsers())
+        if (!grid->isProperAncestor(user)) {
+          user->emitError() << "attn-await-list-builder: reads what the list "
+                               "builder writes outside the attn.grid loop";
+          return signalPassFailure();
+        }
     for (Region *role : roleRegions(grid)) {
       if (role->empty())
         continue;
       Operation *first = nullptr;
       role->walk<WalkOrder::PreOrder>([&](Operation *op) {
-        if (llvm::is_contained(op->getOperands(), lists)) {
+        if (llvm::any_of(op->getOperands(), [&](Value v) {
+              return llvm::is_contained(outputs, v);
+            })) {
           first = op;
           return WalkResult::interrupt();
         }

@@ -274,6 +274,10 @@ struct AttnConvertToEmitCPass
     std::string kernelName = kernel.getSymName().str();
     std::string builderName =
         listBuilder ? listBuilder.getSymName().str() : std::string();
+    bool builderResetsCounter = false;
+    if (listBuilder)
+      listBuilder.walk(
+          [&](ResetProgramCounterOp) { builderResetsCounter = true; });
     DictionaryAttr listRows;
     if (listBuilder)
       for (unsigned i = 0; i < listBuilder.getNumArguments(); ++i)
@@ -362,6 +366,8 @@ struct AttnConvertToEmitCPass
         fn->setAttr("attn.threads", b.getI64IntegerAttr(kListBuilderThreads));
         fn->setAttr("attn.block_list_builder",
                     listRows ? Attribute(listRows) : b.getUnitAttr());
+        if (builderResetsCounter)
+          fn->setAttr("attn.resets_program_counter", b.getUnitAttr());
         if (info.dependentLaunch) {
           // Where its kernel may start before the builder ends (sm90a), the
           // builder itself is launched the same way, so it may start as the

@@ -47,6 +47,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
       out.listBuilderThreads =
           fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
       out.builderDependentLaunch = fn->hasAttr("attn.dependent_launch");
+      out.builderResetsCounter = fn->hasAttr("attn.resets_program_counter");
       continue;
     }
     auto smem = fn->getAttrOfType<IntegerAttr>("attn.shared_memory_bytes");

@@ -43,6 +43,9 @@ struct CudaKernelSource {
   /// Programs handed out at run time: the kernel takes a one-int32 counter
   /// after the lists, zero at every launch (attn.next_program).
   bool programCounter = false;
+  /// The list builder takes that counter after the lists and zeroes it
+  /// (attn-builder-resets-counter): no memset where the builder runs.
+  bool builderResetsCounter = false;
   /// attn-overlap-softmax carries P rounded (its rounded-p) in this kernel.
   bool roundedP = false;
   /// attn-release-q-early moved this kernel's Q release into its kv loop.

@@ -185,6 +185,25 @@ struct AwaitListBuilderLowering : KernelPattern<AwaitListBuilderOp> {
   }
 };
 
+/// attn.reset_program_counter (list builders): faopt::reset_program_counter
+/// (faopt_block_lists.cuh).
+struct ResetProgramCounterLowering : KernelPattern<ResetProgramCounterOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(ResetProgramCounterOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.reset_program_counter: the kernel launched after this "
+            "builder claims its programs from {}, zero from here (no memset)",
+            {adaptor.getCounter()});
+    call(rewriter, loc, Type(), "faopt::reset_program_counter",
+         {adaptor.getCounter()});
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 } // namespace
 
 void faopt::gpu::emit::populateRolesToEmitCPatterns(
@@ -192,6 +211,7 @@ void faopt::gpu::emit::populateRolesToEmitCPatterns(
     const KernelInfo &info) {
   patterns.add<CopyProducerLowering, WorkersLowering, AwaitListBuilderLowering,
                NextProgramLowering, NoMoreProgramsLowering,
-               PublishProgramLowering, ProgramValueLowering>(
+               PublishProgramLowering, ProgramValueLowering,
+               ResetProgramCounterLowering>(
       converter, patterns.getContext(), info);
 }

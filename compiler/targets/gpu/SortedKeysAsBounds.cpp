@@ -276,13 +276,18 @@ struct AttnSortedKeysAsBoundsPass
         (kernel.getSymName() + "_block_lists").str());
     if (!tiling || tiling.getCopy() != "tma" || !builder)
       return;
-    // The builder ends with the lists; the kernel's arguments before them
-    // are the builder's, one for one (a handed-out kernel's program counter
-    // comes after them).
+    // The builder ends with the lists, or with the kernel's program counter
+    // right after them (attn-builder-resets-counter); the kernel's
+    // arguments before them are the builder's, one for one (a handed-out
+    // kernel's program counter comes after them).
     std::optional<unsigned> listsArg = faopt::blockListsArgument(kernel);
     if (!listsArg)
       return;
-    if (builder.getNumArguments() != *listsArg + 1 ||
+    const unsigned builderArgs = builder.getNumArguments();
+    const bool endsWithCounter =
+        builderArgs == *listsArg + 2 &&
+        builder.getArgAttr(*listsArg + 1, "attn.program_counter");
+    if ((builderArgs != *listsArg + 1 && !endsWithCounter) ||
         !builder.getArgAttr(*listsArg, "attn.block_lists")) {
       // attn-block-lists gives the builder the kernel's arguments up to the
       // lists; anything else is a pipeline bug, which must not cost the

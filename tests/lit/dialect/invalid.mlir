@@ -402,6 +402,22 @@ func.func @next_program_counter(%t: index, %ctr: memref<2xi32>) -> index attribu
 
 // -----
 
+func.func @reset_outside_builder(%ctr: memref<1xi32>) attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.reset_program_counter' op is only meaningful in a kv-block list builder (attn.block_list_builder)}}
+  attn.reset_program_counter %ctr : memref<1xi32>
+  return
+}
+
+// -----
+
+func.func @reset_counter_size(%ctr: memref<2xi32>) attributes {attn.block_list_builder} {
+  // expected-error @+1 {{'attn.reset_program_counter' op the counter must be memref<1xi32>, got 'memref<2xi32>'}}
+  attn.reset_program_counter %ctr : memref<2xi32>
+  return
+}
+
+// -----
+
 func.func @publish_too_many(%t: index, %x: i32, %ctr: memref<1xi32>) attributes {attn.kernel} {
   %p = attn.next_program %t of %t workers %t below %t counter %ctr producer publish_later : memref<1xi32>
   // expected-error @+1 {{'attn.publish_program' op publishes at most 8 values, got 9}}

@@ -193,3 +193,10 @@ func.func @tile_release(%q: memref<?x?x?x64xbf16>, %s: index, %r: index, %last: 
   attn.tile_release %q stage %s round %r when %last : memref<?x?x?x64xbf16>
   return
 }
+
+// CHECK-LABEL: func.func @builder_resets(
+// CHECK:         attn.reset_program_counter %{{.*}} : memref<1xi32>
+func.func @builder_resets(%ctr: memref<1xi32>) attributes {attn.block_list_builder} {
+  attn.reset_program_counter %ctr : memref<1xi32>
+  return
+}

@@ -92,3 +92,27 @@ func.func @builder(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = 
   } {attn.grid}
   return
 }
+
+// -----
+
+// Where the builder zeroes the program counter (attn.reset_by_builder,
+// attn-builder-resets-counter), the counter is the builder's output too:
+// the wait comes before the first claim, even one ahead of any list read.
+
+// CHECK-LABEL: func.func @counter(
+// CHECK-SAME:      %[[CTR:[a-z0-9]+]]: memref<1xi32> {attn.program_counter, attn.reset_by_builder}
+// CHECK:         scf.forall
+// CHECK-NEXT:      arith.muli
+// CHECK-NEXT:      attn.await_list_builder
+// CHECK-NEXT:      memref.load %[[CTR]]
+// CHECK-NEXT:      memref.load
+// CHECK-NOT:     attn.await_list_builder
+func.func @counter(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = true}}, %ctr: memref<1xi32> {attn.program_counter, attn.reset_by_builder}, %n: index) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  scf.forall (%p) in (%n) {
+    %x = arith.muli %p, %n : index
+    %claimed = memref.load %ctr[%c0] : memref<1xi32>
+    %a = memref.load %lists[%c0, %c0, %p, %c0] : memref<?x?x?x?xi32>
+  } {attn.grid}
+  return
+}

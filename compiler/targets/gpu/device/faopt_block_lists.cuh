@@ -241,6 +241,18 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   return {static_cast<faopt_i64>(mn), static_cast<faopt_i64>(mx)};
 }
 
+/// attn.reset_program_counter: thread 0 of the builder's first block sets
+/// the program counter of the kernel launched after it to 0, so the
+/// runtime needs no memset for it (attn-builder-resets-counter). The
+/// builder waited for the previous grid first (await_previous_grid): a
+/// counter in recycled memory is no longer that grid's. The kernel reads
+/// it only after await_list_builder. Null when the builder runs on its
+/// own (faopt_block_lists_build): nothing to reset.
+FAOPT_DEVICE void reset_program_counter(const Tensor<int32_t, 1> &counter) {
+  if (counter.data && blockIdx.x == 0 && threadIdx.x == 0)
+    *counter.data = 0;
+}
+
 /// The first and the last kv-block and the count of the list the thread
 /// block wrote last (build_block_list), for key_ranges: shared memory, so
 /// it need not read the list back from global memory. Valid once the block
