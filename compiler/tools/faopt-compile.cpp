@@ -35,51 +35,55 @@ using namespace llvm;
 
 namespace {
 
+/// faopt-compile's own options: what --help lists (LLVM's and MLIR's are
+/// under --help-hidden; --mlir-* stay listed).
+cl::OptionCategory faoptOptions("faopt-compile options");
+
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"),
-                              cl::Optional);
+                              cl::Optional, cl::cat(faoptOptions));
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
-                                cl::value_desc("file"), cl::init("-"));
+                                cl::value_desc("file"), cl::init("-"), cl::cat(faoptOptions));
 cl::opt<std::string> targetName("target",
                                 cl::desc("Target: sm80, sm90a or cpu"),
-                                cl::init("sm80"));
+                                cl::init("sm80"), cl::cat(faoptOptions));
 cl::opt<std::string>
     emit("emit",
          cl::desc("What to produce: mlir-spec, mlir-online, mlir-tiled, "
                   "mlir-specialized, mlir-decomposed, mlir-llvm (cpu), "
                   "mlir-emitc, cuda, ptx, cubin (gpu targets)"),
-         cl::init("mlir-decomposed"));
+         cl::init("mlir-decomposed"), cl::cat(faoptOptions));
 cl::opt<bool> explainFlag("explain",
                           cl::desc("Print the tiling choice, FLOPs and HBM "
-                                   "traffic versus naive attention"));
+                                   "traffic versus naive attention"), cl::cat(faoptOptions));
 cl::opt<std::string> shapeText("shape",
                                cl::desc("Shape for --explain: b=,h=,kvh=,s=,sq=,sk="),
-                               cl::init(""));
+                               cl::init(""), cl::cat(faoptOptions));
 cl::opt<bool> cacheInfo("cache-info",
                         cl::desc("Print the kernel cache's directory, entry "
-                                 "count and size, then exit"));
+                                 "count and size, then exit"), cl::cat(faoptOptions));
 cl::opt<bool> clearCache("clear-cache",
-                         cl::desc("Remove every kernel cache entry, then exit"));
+                         cl::desc("Remove every kernel cache entry, then exit"), cl::cat(faoptOptions));
 cl::opt<std::string> cacheDir(
     "cache-dir",
     cl::desc("Kernel cache directory (default: $FAOPT_CACHE_DIR, else "
              "$XDG_CACHE_HOME/faopt, else ~/.cache/faopt)"),
-    cl::value_desc("dir"), cl::init(""));
+    cl::value_desc("dir"), cl::init(""), cl::cat(faoptOptions));
 cl::opt<int64_t> blockQ("block-q", cl::desc("Override the query tile size"),
-                        cl::init(0));
+                        cl::init(0), cl::cat(faoptOptions));
 cl::opt<int64_t> blockKv("block-kv", cl::desc("Override the key tile size"),
-                         cl::init(0));
+                         cl::init(0), cl::cat(faoptOptions));
 cl::opt<bool> noSoftmaxOverlap(
     "no-softmax-overlap",
     cl::desc("sm90a, TMA kernels: leave out attn-overlap-softmax (P V waited "
              "for in its own iteration; for comparisons and diagnosis)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> noRoundedP(
     "no-rounded-p",
     cl::desc("sm90a, TMA kernels: attn-overlap-softmax carries P in f32 "
              "instead of rounded to the operand type (more registers; for "
              "comparisons and diagnosis, docs/performance.md item 50; the "
              "runtime: $FAOPT_ROUNDED_P=0)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> dropListedTileTerms(
     "drop-listed-tile-terms",
     cl::desc("GPU targets: in every kernel driven by kv-block lists, drop the "
@@ -89,12 +93,12 @@ cl::opt<bool> dropListedTileTerms(
              "there on the H200, slower one CTA per program: "
              "docs/performance.md items 53, 71; the runtime: "
              "$FAOPT_DROP_LISTED_TERMS=1)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> noDropListedTileTerms(
     "no-drop-listed-tile-terms",
     cl::desc("GPU targets: keep every mask term in the per-score map of "
              "list-driven kernels (the runtime: $FAOPT_DROP_LISTED_TERMS=0)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> noHandOverListHeader(
     "no-hand-over-list-header",
     cl::desc("GPU targets: in kernels whose programs are handed out, the "
@@ -102,7 +106,7 @@ cl::opt<bool> noHandOverListHeader(
              "reading what the copy thread loaded (attn-hand-over-list-"
              "header off; docs/performance.md item 56; the runtime: "
              "$FAOPT_HAND_OVER_LIST_HEADER=0)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> releaseQEarly(
     "release-q-early",
     cl::desc("GPU targets: persistent kernels release Q's stage right after "
@@ -110,7 +114,7 @@ cl::opt<bool> releaseQEarly(
              "(attn-release-q-early; opt-in: documents +2%, prefix-LM -8% "
              "on the H200, docs/performance.md item 58; the runtime: "
              "$FAOPT_RELEASE_Q_EARLY=1)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
     cl::desc("sm90a, TMA kernels: every mask that is only per-row kv bounds "
@@ -119,24 +123,24 @@ cl::opt<bool> rowBoundMasks(
              "(attn-kv-bounds-in-rows, attn-unswitch-masked-blocks; the "
              "default does this for bands only: both bounds move with q, "
              "as in sliding windows)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> noRowBoundMasks(
     "no-row-bound-masks",
     cl::desc("sm90a, TMA kernels: no per-row mask bounds, not even for "
              "bands (for comparisons and diagnosis)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> persistentPrograms(
     "persistent",
     cl::desc("sm90a, TMA kernels: make every one whose tiles fit persistent "
              "(one CTA per SM runs the programs in turn; list-driven kernels "
              "take them from a run-time counter). The default does the same "
              "today"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> noPersistentPrograms(
     "no-persistent",
     cl::desc("sm90a, TMA kernels: no persistent kernels (one CTA per "
              "program; for comparisons and diagnosis)"),
-    cl::init(false));
+    cl::init(false), cl::cat(faoptOptions));
 
 cl::opt<std::string> qStagesText(
     "q-stages",
@@ -147,7 +151,7 @@ cl::opt<std::string> qStagesText(
              "block-sparse +-0, and 1 for fixed schedules, where 2 lost "
              "0.4-2.1%, docs/performance.md items 37, 59 and 64; the runtime: "
              "$FAOPT_Q_STAGES)"),
-    cl::value_desc("auto|1|2"), cl::init("auto"));
+    cl::value_desc("auto|1|2"), cl::init("auto"), cl::cat(faoptOptions));
 
 /// --q-stages as the pipeline's number (kQStagesAuto for auto), or nullopt
 /// for any other text.
@@ -289,6 +293,18 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
+  // --help lists faopt-compile's options and MLIR's (--mlir-*), not the
+  // hundreds every linked LLVM backend registers: those stay usable and
+  // show under --help-hidden.
+  static const char *const kAlwaysListed[] = {
+      "help", "help-list", "help-hidden", "help-list-hidden", "version",
+      "print-options", "print-all-options"};
+  for (auto &[name, option] : cl::getRegisteredOptions()) {
+    if (llvm::is_contained(option->Categories, &faoptOptions) ||
+        name.starts_with("mlir-") || llvm::is_contained(kAlwaysListed, name))
+      continue;
+    option->setHiddenFlag(cl::Hidden);
+  }
   cl::ParseCommandLineOptions(argc, argv,
                               "faopt-compile: attention spec to kernel\n");
   if (persistentPrograms && noPersistentPrograms)
