@@ -58,10 +58,13 @@ struct faopt_kernel {
   /// overlap that grid's tail.
   bool builderDependentLaunch = false;
   /// The builder takes the kernel's program counter right after the lists
-  /// and zeroes it (manifest block_list_builder.program_counter): a launch
+  /// and zeroes it (manifest block_list_builder.resets_program_counter): a launch
   /// that runs the builder needs no memset; one on prebuilt lists does, and
   /// faopt_block_lists_build hands the builder a null counter.
   bool builderResetsCounter = false;
+  /// Zero the program counter with a memset even so: the kernel was
+  /// compiled from a FAOPT_CUDA_OVERRIDE_DIR source, which may not.
+  bool counterMemset = false;
 };
 
 struct faopt_context {

@@ -302,7 +302,7 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
     k.builderDependentLaunch =
         lists->getBoolean("builder_dependent_launch").value_or(false);
     k.builderResetsCounter =
-        lists->getBoolean("program_counter").value_or(false);
+        lists->getBoolean("resets_program_counter").value_or(false);
     if (k.listBuilderThreads <= 0) {
       err = "kernel manifest has no usable block_list_builder block size";
       return false;
@@ -340,7 +340,7 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
   k.persistent = m->getBoolean("persistent").value_or(false);
   k.programCounter = m->getBoolean("program_counter").value_or(false);
   if (k.builderResetsCounter && !k.programCounter) {
-    err = "kernel manifest: block_list_builder.program_counter without a "
+    err = "kernel manifest: block_list_builder.resets_program_counter without a "
           "kernel program counter";
     return false;
   }
@@ -594,6 +594,10 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
   kernel->spec = *parsed.spec;
   kernel->target = ctx->target;
   kernel->context = ctx;
+  // A hand-edited source may not zero the counter its manifest says the
+  // builder zeroes (an edit made before session 29, or one that moves the
+  // builder's work): such launches keep the memset too.
+  kernel->counterMemset = !options.cudaSourceOverride.empty();
   std::optional<faopt::rt::CacheEntry> entry;
   if (ctx->disk && (entry = ctx->disk->load(key)))
     kernel->source = 2;

@@ -301,7 +301,8 @@ int main(int argc, char **argv) {
       "print-options", "print-all-options"};
   for (auto &[name, option] : cl::getRegisteredOptions()) {
     if (llvm::is_contained(option->Categories, &faoptOptions) ||
-        name.starts_with("mlir-") || llvm::is_contained(kAlwaysListed, name))
+        name.starts_with("mlir-") || llvm::is_contained(kAlwaysListed, name) ||
+        option->getOptionHiddenFlag() != cl::NotHidden)
       continue;
     option->setHiddenFlag(cl::Hidden);
   }

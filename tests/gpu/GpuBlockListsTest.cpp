@@ -147,6 +147,43 @@ TEST(GpuVariantsRuntime, PrebuiltBlockListsMatchPerLaunchLists) {
             "faopt_forward: block_lists were built for another kernel");
 }
 
+/// Prebuilt lists on a kernel with more programs than CTAs, launched three
+/// times: the same output, bit for bit, as lists built per launch. Handed
+/// out, a launch on prebuilt lists runs no builder, so the runtime zeroes
+/// the program counter itself (a memset; per launch the builder does it,
+/// attn-builder-resets-counter) and faopt_block_lists_build hands the
+/// builder a null counter: a stale counter from the pool's recycled
+/// workspace would leave most programs unrun.
+TEST(GpuVariantsRuntime, PrebuiltListsRelaunchedWithManyPrograms) {
+  SKIP_WITHOUT_GPU();
+  const std::string specText =
+      causalDocumentSpec("v_prebuilt_many_programs", 128);
+  spec::SpecParseResult parsed = spec::parseSpec(specText);
+  ASSERT_TRUE(parsed.spec) << parsed.error;
+  Result<Kernel> kernel = context().kernel(specText);
+  ASSERT_TRUE(kernel) << kernel.status().message();
+  // 2 * 16 * 16 = 512 programs: several per CTA on any current GPU.
+  const int64_t batch = 2, heads = 16, n = 2048;
+  std::mt19937 rng(11);
+  DeviceLaunch launch(*parsed.spec, batch, heads, n, 128, rng);
+  void *dids = launch.upload(documentIds32(batch, n, 5, rng));
+  faopt_tensor_value doc{"doc", dids, {batch, n}, {}};
+  ForwardArgs args = launch.args;
+  args.tensors = &doc;
+  args.num_tensors = 1;
+  const std::vector<uint8_t> perLaunch = launch.run(*kernel, args);
+  Result<BlockLists> lists = kernel->buildBlockLists(args);
+  ASSERT_TRUE(lists) << lists.status().message();
+  for (int r = 0; r < 3; ++r) {
+    ForwardArgs a = args;
+    a.block_lists = lists->handle();
+    EXPECT_TRUE(launch.run(*kernel, a) == perLaunch)
+        << "launch " << r << " on prebuilt lists differs";
+  }
+  EXPECT_TRUE(launch.run(*kernel, args) == perLaunch)
+      << "a per-launch build after the prebuilt launches differs";
+}
+
 /// Launches queued back to back, each with other document ids, give each
 /// launch the output of its own ids, bit for bit: on sm90a each list
 /// builder is launched by programmatic dependent launch after the previous
@@ -209,14 +246,16 @@ TEST(GpuVariantsRuntime, BackToBackLaunchesKeepTheirOwnLists) {
 /// launch, so it may start as soon as the kernel before it lets it; here
 /// that kernel lets it at once and writes the document ids 200 us later.
 /// A builder that did not wait (faopt::await_previous_grid; left out with
-/// -DFAOPT_DIAG_BUILDER_NO_WAIT) would list the old ids' blocks. One CTA
-/// per program (FAOPT_PERSISTENT=0): a handed-out kernel's counter is
-/// zeroed by a memset between the two launches, which orders the builder
-/// after the kernel before it whether the builder waits or not.
-TEST(GpuVariantsRuntime, ListBuilderWaitsForTheKernelBeforeIt) {
-  SKIP_WITHOUT_GPU();
-  test::ScopedEnv oneCta("FAOPT_PERSISTENT", "0");
-  const std::string specText = causalDocumentSpec("v_late_ids_one_cta", 128);
+/// -DFAOPT_DIAG_BUILDER_NO_WAIT) would list the old ids' blocks. `persistent`
+/// is FAOPT_PERSISTENT for the kernel: "0" (one CTA per program) or unset
+/// (programs handed out: since session 29 the builder zeroes their counter
+/// after its wait, so no memset sits between the two launches any more;
+/// with FAOPT_COUNTER_MEMSET=1 one does, and the handed-out case passes
+/// whether the builder waits or not).
+void expectBuilderWaitsForTheKernelBeforeIt(const char *persistent,
+                                            const std::string &name) {
+  test::ScopedEnv env("FAOPT_PERSISTENT", persistent);
+  const std::string specText = causalDocumentSpec(name, 128);
   spec::SpecParseResult parsed = spec::parseSpec(specText);
   ASSERT_TRUE(parsed.spec) << parsed.error;
   Result<Kernel> kernel = context().kernel(specText);
@@ -258,6 +297,16 @@ TEST(GpuVariantsRuntime, ListBuilderWaitsForTheKernelBeforeIt) {
             cudaSuccess);
   EXPECT_TRUE(out == expected)
       << "the builder read the ids before the kernel that writes them ended";
+}
+
+TEST(GpuVariantsRuntime, ListBuilderWaitsForTheKernelBeforeIt) {
+  SKIP_WITHOUT_GPU();
+  expectBuilderWaitsForTheKernelBeforeIt("0", "v_late_ids_one_cta");
+}
+
+TEST(GpuVariantsRuntime, HandedOutListBuilderWaitsForTheKernelBeforeIt) {
+  SKIP_WITHOUT_GPU();
+  expectBuilderWaitsForTheKernelBeforeIt(nullptr, "v_late_ids_handed_out");
 }
 
 /// Mask tensors with strides (document ids interleaved with other data) give

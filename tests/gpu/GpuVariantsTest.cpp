@@ -246,6 +246,9 @@ TEST(GpuVariantsRuntime, HandedOutProgramsMatchTheReference) {
 /// after their first program, leaving most of the output unwritten.
 TEST(GpuVariantsRuntime, RelaunchedHandedOutKernelsClaimFromZero) {
   SKIP_WITHOUT_GPU();
+  if (const char *m = std::getenv("FAOPT_COUNTER_MEMSET"); m && *m == '1')
+    GTEST_SKIP() << "FAOPT_COUNTER_MEMSET=1: the runtime zeroes the counter "
+                    "as well, so the builder's reset cannot be seen";
   test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
   const std::vector<Variant> all = variants();
   auto it = std::find_if(all.begin(), all.end(), [](const Variant &v) {
@@ -258,7 +261,7 @@ TEST(GpuVariantsRuntime, RelaunchedHandedOutKernelsClaimFromZero) {
   ASSERT_TRUE(kernel) << kernel.status().message();
   if (context().target() == "sm90a") {
     EXPECT_NE(std::string(kernel->info().manifest)
-                  .find("the list builder zeroes it"),
+                  .find("\"resets_program_counter\": true"),
               std::string::npos)
         << "the builder does not zero the counter: "
         << kernel->info().manifest;

@@ -240,6 +240,19 @@ TEST(Runtime, DependentLaunchSwitchReportsUnknownValues) {
                  "or 1; using 1\n");
 }
 
+TEST(Runtime, CounterMemsetSwitchReportsUnknownValues) {
+  ScopedEnv bad("FAOPT_COUNTER_MEMSET", "yes"), loud("FAOPT_QUIET", nullptr);
+  auto [ignored, err] = twiceCapturingStderr([] {
+    faopt_context *ctx = nullptr;
+    EXPECT_EQ(faopt_context_create(nullptr, &ctx), FAOPT_SUCCESS)
+        << faopt_last_error();
+    faopt_context_destroy(ctx);
+    return std::string();
+  });
+  EXPECT_EQ(err, "faopt: warning: FAOPT_COUNTER_MEMSET=yes is not 0 or 1; "
+                 "using 0 (the builder zeroes the counter)\n");
+}
+
 
 TEST(Runtime, ListHeaderHandOverFollowsTheEnvironment) {
   // Document ids: a list-driven kernel, its programs handed out; with the

@@ -19,6 +19,8 @@ What the edit does:
     barrier, read lists and key ranges with plain (coherent) loads, not
     ld.global.nc: the lists are written during this launch;
   * neither branch waits for the builder grid (griddepcontrol.wait) any more.
+  * Since session 29 the builder also zeroes the kernel's program counter;
+    the edit drops that (the runtime keeps its memset under an override).
   * The epoch: a module global, read at the start; the last CTA whose copy
     thread ends adds one, so the next launch (stream order: this grid has
     completed) waits for new flags. Module globals are good enough for a
@@ -192,6 +194,14 @@ if mode != 'plain_loads':
     name, params, body = m.group(1), m.group(2), m.group(3)
     bnames = re.findall(r'(v\d+)(?=,|$)', params)
     body = body.replace('  faopt::await_previous_grid();\n', '')
+    # Since session 29 the builder zeroes the kernel's program counter
+    # (attn-builder-resets-counter); on the producer's threads that would
+    # never run (it is thread 0's) and, with no wait left in the kernel,
+    # would race with the claims. Under an override the runtime keeps its
+    # memset of the counter, so the edit needs no reset at all.
+    body = re.sub(r'  // attn.reset_program_counter:[^\n]*\n  faopt::reset_program_counter\(v\d+\);\n', '', body)
+    assert 'reset_program_counter' not in body, 'the builder reset survived'
+
     body, n = re.subn(r'faopt::block_index<0>\(\)', 'row', body)
     assert n == 1, 'block_index'
     body = body.replace('faopt::build_block_list<', 'fz::build_block_list<')

@@ -55,19 +55,28 @@ struct AttnBuilderResetsCounterPass
           AttnBuilderResetsCounterPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    func::FuncOp kernel, builder;
-    for (auto fn : module.getOps<func::FuncOp>()) {
-      if (fn->hasAttr("attn.kernel"))
-        kernel = fn;
-      if (fn->hasAttr("attn.block_list_builder"))
-        builder = fn;
+    SymbolTable symbols(module);
+    for (auto kernel : module.getOps<func::FuncOp>()) {
+      if (!kernel->hasAttr("attn.kernel"))
+        continue;
+      // attn-block-lists names a kernel's builder after it.
+      auto builder = symbols.lookup<func::FuncOp>(
+          (kernel.getSymName() + "_block_lists").str());
+      if (builder && builder->hasAttr("attn.block_list_builder") &&
+          failed(resetInBuilder(kernel, builder)))
+        return signalPassFailure();
     }
-    if (!kernel || !builder)
-      return;
+  }
+
+  LogicalResult resetInBuilder(func::FuncOp kernel, func::FuncOp builder) {
     std::optional<unsigned> counter =
         argumentWith(kernel, "attn.program_counter");
     if (!counter || kernel.getArgAttr(*counter, "attn.reset_by_builder"))
-      return;
+      return success();
+    if (argumentWith(builder, "attn.program_counter")) {
+      return builder.emitError() << "attn-builder-resets-counter: the list "
+                                    "builder already takes a program counter";
+    }
     std::optional<unsigned> builderLists =
         argumentWith(builder, "attn.block_lists");
     std::optional<unsigned> kernelLists =
@@ -77,18 +86,12 @@ struct AttnBuilderResetsCounterPass
     if (!builderLists || !kernelLists || *builderLists != *kernelLists ||
         *builderLists + 1 != builder.getNumArguments() ||
         *counter != *kernelLists + 1) {
-      kernel.emitError()
-          << "attn-builder-resets-counter: expected the kernel's program "
-             "counter right after its block lists, and a list builder taking "
-             "the kernel's arguments up to the lists";
-      return signalPassFailure();
+      return kernel.emitError()
+             << "attn-builder-resets-counter: expected the kernel's program "
+                "counter right after its block lists, and a list builder "
+                "taking the kernel's arguments up to the lists";
     }
-    if (argumentWith(builder, "attn.program_counter")) {
-      builder.emitError() << "attn-builder-resets-counter: the list builder "
-                             "already takes a program counter";
-      return signalPassFailure();
-    }
-    OpBuilder b(module.getContext());
+    OpBuilder b(kernel.getContext());
     Type type = kernel.getArgument(*counter).getType();
     Location loc = builder.getLoc();
     unsigned at = builder.getNumArguments();
@@ -97,13 +100,13 @@ struct AttnBuilderResetsCounterPass
             b.getDictionaryAttr(
                 b.getNamedAttr("attn.program_counter", b.getUnitAttr())),
             loc))) {
-      builder.emitError() << "attn-builder-resets-counter: could not add the "
-                             "program counter argument";
-      return signalPassFailure();
+      return builder.emitError() << "attn-builder-resets-counter: could not "
+                                    "add the program counter argument";
     }
     b.setInsertionPointToStart(&builder.getBody().front());
     ResetProgramCounterOp::create(b, loc, builder.getArgument(at));
     kernel.setArgAttr(*counter, "attn.reset_by_builder", b.getUnitAttr());
+    return success();
   }
 };
 

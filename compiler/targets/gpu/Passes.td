@@ -69,7 +69,8 @@ def AttnBuilderResetsCounter : Pass<"attn-builder-resets-counter", "mlir::Module
     runtime then passes the counter to the builder (the manifest says so)
     instead of zeroing it with a memset of its own before the builder: one
     stream operation fewer between the previous kernel and the builder
-    (on the H200, +0.4% on documents at 8k, docs/performance.md item 73).
+    (on the H200 +0.1-0.5% on the list-driven variants at 8k, within the
+    run-to-run noise: docs/performance.md item 73).
   }];
 }
 

@@ -50,3 +50,34 @@ func.func @apart(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = tr
 func.func @apart_block_lists(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}}) attributes {attn.block_list_builder} {
   return
 }
+
+// -----
+
+// Run twice, the pass changes nothing the second time (the kernel's counter
+// is marked already).
+
+// CHECK-LABEL: func.func @again(
+// CHECK-SAME:      memref<1xi32> {attn.program_counter, attn.reset_by_builder}
+// CHECK-LABEL: func.func @again_block_lists(
+// CHECK-NEXT:    attn.reset_program_counter
+// CHECK-NOT:     attn.reset_program_counter
+func.func @again(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}}, %ctr: memref<1xi32> {attn.program_counter, attn.reset_by_builder}) attributes {attn.kernel} {
+  return
+}
+func.func @again_block_lists(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}}, %c: memref<1xi32> {attn.program_counter}) attributes {attn.block_list_builder} {
+  attn.reset_program_counter %c : memref<1xi32>
+  return
+}
+
+// -----
+
+// A builder with a counter of its own while the kernel's is unmarked is a
+// pipeline bug too.
+
+func.func @twice(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}}, %ctr: memref<1xi32> {attn.program_counter}) attributes {attn.kernel} {
+  return
+}
+// expected-error @+1 {{attn-builder-resets-counter: the list builder already takes a program counter}}
+func.func @twice_block_lists(%lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = true, per_head = false}}, %c: memref<1xi32> {attn.program_counter}) attributes {attn.block_list_builder} {
+  return
+}
