@@ -227,8 +227,11 @@ TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
 
 /// FAOPT_DEPENDENT_LAUNCH is read when a context is created (with or
 /// without a GPU); a value other than 0, kernel or 1 is reported once.
-TEST(Runtime, DependentLaunchSwitchReportsUnknownValues) {
-  ScopedEnv bad("FAOPT_DEPENDENT_LAUNCH", "yes"), loud("FAOPT_QUIET", nullptr);
+/// A switch read when a context is created (`var` set to "yes", which none
+/// takes): creating two contexts says `warning` once.
+void expectContextSwitchWarnsOnce(const char *var, const std::string &warning) {
+  SCOPED_TRACE(var);
+  ScopedEnv bad(var, "yes"), loud("FAOPT_QUIET", nullptr);
   auto [ignored, err] = twiceCapturingStderr([] {
     faopt_context *ctx = nullptr;
     EXPECT_EQ(faopt_context_create(nullptr, &ctx), FAOPT_SUCCESS)
@@ -236,21 +239,20 @@ TEST(Runtime, DependentLaunchSwitchReportsUnknownValues) {
     faopt_context_destroy(ctx);
     return std::string();
   });
-  EXPECT_EQ(err, "faopt: warning: FAOPT_DEPENDENT_LAUNCH=yes is not 0, kernel "
-                 "or 1; using 1\n");
+  EXPECT_EQ(err, warning);
+}
+
+TEST(Runtime, DependentLaunchSwitchReportsUnknownValues) {
+  expectContextSwitchWarnsOnce("FAOPT_DEPENDENT_LAUNCH",
+                               "faopt: warning: FAOPT_DEPENDENT_LAUNCH=yes is "
+                               "not 0, kernel or 1; using 1\n");
 }
 
 TEST(Runtime, CounterMemsetSwitchReportsUnknownValues) {
-  ScopedEnv bad("FAOPT_COUNTER_MEMSET", "yes"), loud("FAOPT_QUIET", nullptr);
-  auto [ignored, err] = twiceCapturingStderr([] {
-    faopt_context *ctx = nullptr;
-    EXPECT_EQ(faopt_context_create(nullptr, &ctx), FAOPT_SUCCESS)
-        << faopt_last_error();
-    faopt_context_destroy(ctx);
-    return std::string();
-  });
-  EXPECT_EQ(err, "faopt: warning: FAOPT_COUNTER_MEMSET=yes is not 0 or 1; "
-                 "using 0 (the builder zeroes the counter)\n");
+  expectContextSwitchWarnsOnce("FAOPT_COUNTER_MEMSET",
+                               "faopt: warning: FAOPT_COUNTER_MEMSET=yes is not "
+                               "0 or 1; using 0 (the builder zeroes the "
+                               "counter)\n");
 }
 
 
