@@ -8,16 +8,23 @@
 # key_ranges having the span, the order check, the end (median, p90, max
 # over the 128 blocks), and the spread of the blocks' start times; then
 # thread 0's entry and exit of its tensor_bounds calls (block 0, and the
-# median over blocks of each mark).
-#   bench/builder-times.sh OUTDIR
+# median over blocks of each mark). Then the tail: each thread block's
+# median over the launches, the slowest five (a block is a list row:
+# blockIdx.x = (batch row * heads row) * q-blocks + q-block) against the
+# median block, which is what the attention kernel waits for beyond the
+# typical row (docs/status.md Next 5).
+#   bench/builder-times.sh OUTDIR [faopt-bench options...]
+# e.g. `--variant document_causal_8docs --masks-from FILE` (Flex's
+# documents, bench/flex_masks.py).
 set -euo pipefail
-out="${1:?usage: builder-times.sh OUTDIR}"
+out="${1:?usage: builder-times.sh OUTDIR [faopt-bench options...]}"
+shift
 root="${FAOPT_ROOT:-/tmp/f}"
 export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 FAOPT_NVRTC_OPTIONS="${FAOPT_NVRTC_OPTIONS:-} -DFAOPT_DIAG_BUILDER_TIMES" \
 FAOPT_CACHE_DIR=/tmp/faopt-builder-times-cache \
-  "$root/bin/faopt-bench" --only variants --reps 3 > "$out/builder_times_raw.txt" 2>&1 || true
+  "$root/bin/faopt-bench" --only variants --reps 3 "$@" > "$out/builder_times_raw.txt" 2>&1 || true
 python3 - "$out/builder_times_raw.txt" <<'PY' | tee "$out/builder_times.txt"
 import re, statistics as st, sys
 rows = []
@@ -46,4 +53,20 @@ for k, launch in enumerate(launches):
             v = [r[i] for r in launch if r[i] >= 0]
             med.append(round(st.median(v)) if v else -1)
         print("   tensor_bounds entry/exit, block 0:", b0[6:12], " median over blocks, per mark:", med)
+# The tail: per block, the median over launches of each phase's end.
+per_block = {}
+for launch in launches:
+    for r in launch:
+        per_block.setdefault(r[0], []).append(r)
+def med(rs, i):
+    v = [r[i] for r in rs if r[i] >= 0]
+    return round(st.median(v)) if v else -1
+ends = sorted(((med(rs, 5), b) for b, rs in per_block.items()), reverse=True)
+typical = st.median(e for e, _ in ends)
+print(f"tail: median block ends at {typical:.0f} cycles; the slowest, "
+      "(block: classified / span / checked / end, medians over launches):")
+for e, b in ends[:5]:
+    rs = per_block[b]
+    print(f"   block {b}: {med(rs, 2)} / {med(rs, 3)} / {med(rs, 4)} / {e}"
+          f"  ({e - typical:+.0f} against the median block)")
 PY
