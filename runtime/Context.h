@@ -62,8 +62,9 @@ struct faopt_kernel {
   /// that runs the builder needs no memset; one on prebuilt lists does, and
   /// faopt_block_lists_build hands the builder a null counter.
   bool builderResetsCounter = false;
-  /// Zero the program counter with a memset even so: the kernel was
-  /// compiled from a FAOPT_CUDA_OVERRIDE_DIR source, which may not.
+  /// Zero the program counter with a memset even so: FAOPT_COUNTER_MEMSET=1
+  /// (the context's counterMemset), or the kernel was compiled from a
+  /// FAOPT_CUDA_OVERRIDE_DIR source, which may not zero it.
   bool counterMemset = false;
 };
 

@@ -495,7 +495,7 @@ faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
   const bool builderZeroes =
       counterBytes && buildLists && k->builderResetsCounter;
   if (counterBytes) {
-    if (!builderZeroes || k->context->counterMemset || k->counterMemset)
+    if (!builderZeroes || k->counterMemset)
       if (CUresult r = d.memsetD32Async(workspace, 0, 1, cuStream);
           r != CUDA_SUCCESS)
         return failFreeing(fail(

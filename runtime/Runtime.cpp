@@ -596,8 +596,10 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
   kernel->context = ctx;
   // A hand-edited source may not zero the counter its manifest says the
   // builder zeroes (an edit made before session 29, or one that moves the
-  // builder's work): such launches keep the memset too.
-  kernel->counterMemset = !options.cudaSourceOverride.empty();
+  // builder's work): such launches keep the memset too, as do all under
+  // FAOPT_COUNTER_MEMSET=1.
+  kernel->counterMemset =
+      ctx->counterMemset || !options.cudaSourceOverride.empty();
   std::optional<faopt::rt::CacheEntry> entry;
   if (ctx->disk && (entry = ctx->disk->load(key)))
     kernel->source = 2;

@@ -29,9 +29,10 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/passes/BlockListsArgument.h"
+
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNBUILDERRESETSCOUNTER
@@ -77,10 +78,8 @@ struct AttnBuilderResetsCounterPass
       return builder.emitError() << "attn-builder-resets-counter: the list "
                                     "builder already takes a program counter";
     }
-    std::optional<unsigned> builderLists =
-        argumentWith(builder, "attn.block_lists");
-    std::optional<unsigned> kernelLists =
-        argumentWith(kernel, "attn.block_lists");
+    std::optional<unsigned> builderLists = faopt::blockListsArgument(builder);
+    std::optional<unsigned> kernelLists = faopt::blockListsArgument(kernel);
     // The shared argument list: the builder's are the kernel's first ones,
     // ending with the lists, and the counter comes right after them.
     if (!builderLists || !kernelLists || *builderLists != *kernelLists ||
