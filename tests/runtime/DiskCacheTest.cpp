@@ -168,6 +168,11 @@ TEST(Runtime, InconsistentCachedManifestIsRejected) {
   EXPECT_EQ(rejectedWith("\"kernel\": \"rt_doc_block_lists\"",
                          "\"builder\": \"rt_doc_block_lists\""),
             "kernel manifest has an incomplete block_list_builder");
+  // A builder said to zero a program counter the kernel does not take.
+  EXPECT_EQ(rejectedWith("\"program_counter\": true",
+                         "\"program_counter\": false"),
+            "kernel manifest: block_list_builder.resets_program_counter "
+            "without a kernel program counter");
   // The entry as compiled loads again.
   ASSERT_TRUE(cache.store(key, *good));
   auto ctx = faopt::Context::create(o);
