@@ -97,6 +97,16 @@ bool handOverListHeaderFromEnv() {
                              "0 or 1", "1");
 }
 
+/// $FAOPT_STAGE_BUILDER_ROWS=1 (opt-in): each list builder row copies the
+/// tensor row it reads into shared memory first (attn-stage-builder-rows);
+/// unset or 0: reads from global memory.
+bool stageBuilderRowsFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_STAGE_BUILDER_ROWS",
+                             {{"1", true}, {"0", false}}, false, reported,
+                             "0 or 1", "0");
+}
+
 /// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and
 /// attn-unswitch-masked-blocks for band masks, docs/performance.md item
 /// 40), 1 (every bounds-only mask) or 0 (none).
@@ -176,6 +186,7 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.roundedP = roundedPFromEnv();
   options.dropListedTileTerms = dropListedTermsFromEnv();
   options.handOverListHeader = handOverListHeaderFromEnv();
+  options.stageBuilderRows = stageBuilderRowsFromEnv();
   options.releaseQEarly = releaseQEarlyFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
@@ -228,6 +239,8 @@ std::string cacheKey(const faopt_context &ctx,
              faopt::toString(compile.dropListedTileTerms) + " ";
   if (!compile.handOverListHeader)
     options += "no-hand-over-list-header ";
+  if (compile.stageBuilderRows)
+    options += "stage-builder-rows ";
   if (compile.releaseQEarly)
     options += "release-q-early ";
   options += std::string("row-bound-masks=") +

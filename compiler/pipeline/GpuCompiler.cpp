@@ -249,6 +249,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.roundedP = options.roundedP;
   pipeline.dropListedTileTerms = dropsListedTerms(spec, options);
   pipeline.handOverListHeader = options.handOverListHeader;
+  pipeline.stageBuilderRows = options.stageBuilderRows;
   pipeline.releaseQEarly = options.releaseQEarly;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;

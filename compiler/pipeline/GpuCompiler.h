@@ -24,6 +24,7 @@ struct GpuCompileOptions {
   // Which list-driven kernels run attn-drop-listed-tile-terms.
   ListedTermsMode dropListedTileTerms = ListedTermsMode::Auto;
   bool handOverListHeader = true;   // attn-hand-over-list-header
+  bool stageBuilderRows = false;    // attn-stage-builder-rows (opt-in)
   bool releaseQEarly = false;       // attn-release-q-early (opt-in)
   // Which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;

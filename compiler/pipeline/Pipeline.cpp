@@ -142,6 +142,9 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
   // After the key ranges, so their flag travels too.
   if (options.handOverListHeader)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnHandOverListHeader());
+  // After attn-sorted-keys-as-bounds, whose key ranges read the tensor too.
+  if (options.stageBuilderRows)
+    pm.addPass(gpu::createAttnStageBuilderRows());
   pm.addPass(gpu::createAttnOutlineTileMaps());
   pm.addPass(gpu::createAttnIsolateKvBounds());
   if (rowBoundMasks != RowBoundMode::Off) {
@@ -266,6 +269,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("GPU targets: run attn-hand-over-list-header on kernels "
                      "whose programs are handed out"),
       llvm::cl::init(true)};
+  Option<bool> stageBuilderRows{
+      *this, "stage-builder-rows",
+      llvm::cl::desc("GPU targets: run attn-stage-builder-rows (list "
+                     "builders read their tensor row from shared memory)"),
+      llvm::cl::init(false)};
   Option<bool> releaseQEarly{
       *this, "release-q-early",
       llvm::cl::desc("GPU targets: run attn-release-q-early (Q's stage "
@@ -313,6 +321,7 @@ void registerPipelines() {
         options.roundedP = o.roundedP;
         options.dropListedTileTerms = o.dropListedTileTerms;
         options.handOverListHeader = o.handOverListHeader;
+        options.stageBuilderRows = o.stageBuilderRows;
         options.releaseQEarly = o.releaseQEarly;
         options.persistent = o.persistent;
         options.qStages = o.qStages;

@@ -45,6 +45,10 @@ struct PipelineOptions {
   /// GPU: attn-hand-over-list-header on kernels whose programs are handed
   /// out (docs/performance.md item 56).
   bool handOverListHeader = true;
+  /// GPU: attn-stage-builder-rows (a list builder's row copies the tensor
+  /// row it reads into shared memory first).
+  /// Opt-in: its first GPU run hung on a bug since fixed, not yet rerun.
+  bool stageBuilderRows = false;
   /// GPU: attn-release-q-early (persistent kernels release Q's stage after
   /// the kv loop's last S = Q K^T). Opt-in: on the H200 it gained documents
   /// 2% and lost prefix-LM 8% (docs/performance.md item 58).

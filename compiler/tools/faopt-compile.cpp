@@ -107,6 +107,13 @@ cl::opt<bool> noHandOverListHeader(
              "header off; docs/performance.md item 56; the runtime: "
              "$FAOPT_HAND_OVER_LIST_HEADER=0)"),
     cl::init(false), cl::cat(faoptOptions));
+cl::opt<bool> stageBuilderRows(
+    "stage-builder-rows",
+    cl::desc("GPU targets (opt-in, not yet validated on a GPU): list "
+             "builders first copy the tensor row they read into shared "
+             "memory (attn-stage-builder-rows; the runtime: "
+             "$FAOPT_STAGE_BUILDER_ROWS=1)"),
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> releaseQEarly(
     "release-q-early",
     cl::desc("GPU targets: persistent kernels release Q's stage right after "
@@ -247,6 +254,7 @@ template <typename Options> Options commonOptions() {
   if constexpr (std::is_same_v<Options, faopt::GpuCompileOptions>)
     options.dropListedTileTerms = listedTermsMode();
   options.handOverListHeader = !noHandOverListHeader;
+  options.stageBuilderRows = stageBuilderRows;
   options.releaseQEarly = releaseQEarly;
   options.persistent = persistentMode();
   options.qStages = qStagesOption().value_or(faopt::kQStagesAuto);

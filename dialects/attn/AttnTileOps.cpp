@@ -72,6 +72,43 @@ LogicalResult ResetProgramCounterOp::verify() {
   return success();
 }
 
+LogicalResult StageRowOp::verify() {
+  Operation *fn = (*this)->getParentOp();
+  while (fn && !fn->hasAttr("attn.block_list_builder"))
+    fn = fn->getParentOp();
+  if (!fn)
+    return emitOpError() << "is only meaningful in a kv-block list builder "
+                            "(attn.block_list_builder)";
+  auto source = cast<MemRefType>(getTensor().getType());
+  auto staged = cast<MemRefType>(getStaged().getType());
+  if (!source.getElementType().isIntOrFloat() ||
+      source.getElementType().getIntOrFloatBitWidth() != 32)
+    return emitOpError() << "stages 32-bit entries, got "
+                         << source.getElementType();
+  if (source.getRank() < 1 ||
+      static_cast<int64_t>(getLead().size()) != source.getRank() - 1)
+    return emitOpError() << "needs one leading index per dimension but the "
+                            "last (rank "
+                         << source.getRank() << "), got " << getLead().size();
+  auto space = dyn_cast_or_null<IntegerAttr>(staged.getMemorySpace());
+  if (!space || space.getInt() != 3 ||
+      staged.getShape() != source.getShape() ||
+      staged.getElementType() != source.getElementType() ||
+      staged.getLayout() != source.getLayout())
+    return emitOpError() << "the result must be the tensor's type in memory "
+                            "space 3, got "
+                         << staged << " for " << source;
+  if (source.getMemorySpace())
+    return emitOpError() << "stages a tensor input (default memory space), "
+                            "got "
+                         << source;
+  if (getCapacity() <= 0 || getCapacity() % 4 != 0)
+    return emitOpError() << "capacity must be a positive multiple of 4 "
+                            "entries, got "
+                         << getCapacity();
+  return success();
+}
+
 LogicalResult NextProgramOp::verify() {
   if (failed(verifyInKernel(*this)))
     return failure();

@@ -227,6 +227,37 @@ def Attn_ResetProgramCounterOp : Attn_Op<"reset_program_counter"> {
   let hasVerifier = 1;
 }
 
+def Attn_StageRowOp : Attn_Op<"stage_row"> {
+  let summary = "a list builder's thread block copies one row of a tensor "
+                "input into shared memory (GPU)";
+  let description = [{
+    In a kv-block list builder (attn.block_list_builder), per list row:
+    the thread block copies `tensor[lead..., 0 .. size)` (the whole last
+    dimension) into shared memory and returns a view of the tensor whose
+    reads of that row are served from there. It is the same tensor: the
+    result has the source's type in memory space 3 (workgroup), and every
+    read through it gives what the same read of `tensor` would; reads whose
+    last index falls outside the copy, and every read where nothing was
+    copied (a row longer than `capacity` entries, not contiguous, or not
+    16-byte aligned: decided at run time, the same way in every thread),
+    go to the tensor. Reads through the view must use the staged leading
+    indices (attn-stage-builder-rows routes only those through it).
+
+    ```mlir
+    %ids_s = attn.stage_row %ids[%b] {capacity = 8192 : i64}
+        : memref<?x?xi32, strided<[?, ?], offset: ?>>
+        -> memref<?x?xi32, strided<[?, ?], offset: ?>, 3>
+    ```
+  }];
+  let arguments = (ins Arg<AnyMemRef, "the tensor input", [MemRead]>:$tensor,
+                       Variadic<Index>:$lead, I64Attr:$capacity);
+  let results = (outs AnyMemRef:$staged);
+  let assemblyFormat = [{
+    $tensor `[` $lead `]` attr-dict `:` type($tensor) `->` type($staged)
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
   let summary = "the tile an earlier tile_prefetch put in a stage (GPU)";
   let description = [{

@@ -285,6 +285,18 @@ void expectOptInSwitch(const char *var, const std::function<bool()> &changed) {
   }
 }
 
+TEST(Runtime, BuilderRowStagingFollowsTheEnvironment) {
+  // Document ids: with FAOPT_STAGE_BUILDER_ROWS=1 (opt-in) the list builder
+  // copies the row of ids it reads into shared memory first.
+  const char *docs = R"({"name": "rt_docs_staged", "dtype": "bf16",
+      "head_dim": 128, "tensors": {"doc": {"dtype": "int32",
+      "shape": ["batch", "seqlen"]}},
+      "mask": ["causal", {"type": "document", "ids": "doc"}]})";
+  expectOptInSwitch("FAOPT_STAGE_BUILDER_ROWS", [&] {
+    return sm90aCuda(docs).find("faopt::stage_row<") != std::string::npos;
+  });
+}
+
 TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
   // A persistent causal kernel: with the pass (opt-in) its consumers release
   // Q's stage in the kv loop's last iteration.

@@ -64,8 +64,13 @@ public:
       return opaque("auto");
     });
     addConversion([ctx](MemRefType t) -> Type {
+      // Memory space 3: a tensor with one row staged in shared memory
+      // (attn.stage_row), a view that reads that row from there.
+      auto space = dyn_cast_or_null<IntegerAttr>(t.getMemorySpace());
+      const char *view = space && space.getInt() == 3 ? "faopt::StagedTensor<"
+                                                      : "faopt::Tensor<";
       return emitc::OpaqueType::get(
-          ctx, "faopt::Tensor<" + elementName(t.getElementType()) + ", " +
+          ctx, view + elementName(t.getElementType()) + ", " +
                    std::to_string(t.getRank()) + ">");
     });
     auto cast = [](OpBuilder &b, Type type, ValueRange inputs,

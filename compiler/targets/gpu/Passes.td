@@ -74,6 +74,29 @@ def AttnBuilderResetsCounter : Pass<"attn-builder-resets-counter", "mlir::Module
   }];
 }
 
+def AttnStageBuilderRows : Pass<"attn-stage-builder-rows", "mlir::ModuleOp"> {
+  let summary = "Copy the tensor row a list builder's row reads into shared memory first";
+  let description = [{
+    In each kv-block list builder (attn.block_list_builder), per list row
+    (the grid body holding attn.block_list_build and the attn.key_ranges
+    after it): a tensor argument of 32-bit entries that the row's bodies
+    read at least twice (attn.tensor_bounds, memref.load), every read with
+    the same leading indices (a single point in each but the last
+    dimension), is staged: attn.stage_row before the build copies
+    `tensor[lead..., 0 .. size)` into shared memory, and the bodies' reads
+    (and memref.dim) take its view instead. The reads then cost
+    shared-memory latency instead of a global round trip each (the document
+    builder's q ids, kv ids, order check and key searches are four such
+    rounds in a row). The view falls back to the tensor where the copy was
+    not made (a row longer than `capacity` entries, say), so results never
+    change. At most one tensor per builder (static shared memory).
+  }];
+  let options = [
+    Option<"capacity", "capacity", "int64_t", /*default=*/"8192",
+           "entries (32-bit) of shared memory for the staged row">,
+  ];
+}
+
 def AttnOutlineTileMaps : Pass<"attn-outline-tile-maps", "mlir::ModuleOp"> {
   let summary = "Outline attn.tile_map bodies into per-element device functions";
   let description = [{

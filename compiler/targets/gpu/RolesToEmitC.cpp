@@ -204,6 +204,29 @@ struct ResetProgramCounterLowering : KernelPattern<ResetProgramCounterOp> {
   }
 };
 
+/// attn.stage_row -> `faopt::StagedTensor<T, R> v =
+/// faopt::stage_row<capacity>(t, lead...)` (faopt_block_lists.cuh).
+struct StageRowLowering : KernelPattern<StageRowOp> {
+  using KernelPattern::KernelPattern;
+  LogicalResult
+  matchAndRewrite(StageRowOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    comment(rewriter, loc,
+            "attn.stage_row: the row of {} this list row reads, copied into "
+            "shared memory (up to " +
+                std::to_string(op.getCapacity()) +
+                " entries; else read where it is)",
+            {adaptor.getTensor()});
+    SmallVector<Value> operands{adaptor.getTensor()};
+    llvm::append_range(operands, adaptor.getLead());
+    rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
+                                "faopt::stage_row", operands,
+                                {std::to_string(op.getCapacity())}));
+    return success();
+  }
+};
+
 } // namespace
 
 void faopt::gpu::emit::populateRolesToEmitCPatterns(
@@ -212,6 +235,6 @@ void faopt::gpu::emit::populateRolesToEmitCPatterns(
   patterns.add<CopyProducerLowering, WorkersLowering, AwaitListBuilderLowering,
                NextProgramLowering, NoMoreProgramsLowering,
                PublishProgramLowering, ProgramValueLowering,
-               ResetProgramCounterLowering>(
+               ResetProgramCounterLowering, StageRowLowering>(
       converter, patterns.getContext(), info);
 }

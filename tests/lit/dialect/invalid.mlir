@@ -418,6 +418,46 @@ func.func @reset_counter_size(%ctr: memref<2xi32>) attributes {attn.block_list_b
 
 // -----
 
+func.func @stage_outside_builder(%ids: memref<?x?xi32>, %b: index) attributes {attn.kernel} {
+  // expected-error @+1 {{'attn.stage_row' op is only meaningful in a kv-block list builder (attn.block_list_builder)}}
+  %s = attn.stage_row %ids[%b] {capacity = 8192 : i64} : memref<?x?xi32> -> memref<?x?xi32, 3>
+  return
+}
+
+// -----
+
+func.func @stage_wrong_space(%ids: memref<?x?xi32>, %b: index) attributes {attn.block_list_builder} {
+  // expected-error @+1 {{'attn.stage_row' op the result must be the tensor's type in memory space 3, got 'memref<?x?xi32, 5>' for 'memref<?x?xi32>'}}
+  %s = attn.stage_row %ids[%b] {capacity = 8192 : i64} : memref<?x?xi32> -> memref<?x?xi32, 5>
+  return
+}
+
+// -----
+
+func.func @stage_lead_count(%ids: memref<?x?x?xi32>, %b: index) attributes {attn.block_list_builder} {
+  // expected-error @+1 {{'attn.stage_row' op needs one leading index per dimension but the last (rank 3), got 1}}
+  %s = attn.stage_row %ids[%b] {capacity = 8192 : i64} : memref<?x?x?xi32> -> memref<?x?x?xi32, 3>
+  return
+}
+
+// -----
+
+func.func @stage_narrow(%ids: memref<?x?xi16>, %b: index) attributes {attn.block_list_builder} {
+  // expected-error @+1 {{'attn.stage_row' op stages 32-bit entries, got 'i16'}}
+  %s = attn.stage_row %ids[%b] {capacity = 8192 : i64} : memref<?x?xi16> -> memref<?x?xi16, 3>
+  return
+}
+
+// -----
+
+func.func @stage_capacity(%ids: memref<?x?xi32>, %b: index) attributes {attn.block_list_builder} {
+  // expected-error @+1 {{'attn.stage_row' op capacity must be a positive multiple of 4 entries, got 6}}
+  %s = attn.stage_row %ids[%b] {capacity = 6 : i64} : memref<?x?xi32> -> memref<?x?xi32, 3>
+  return
+}
+
+// -----
+
 func.func @publish_too_many(%t: index, %x: i32, %ctr: memref<1xi32>) attributes {attn.kernel} {
   %p = attn.next_program %t of %t workers %t below %t counter %ctr producer publish_later : memref<1xi32>
   // expected-error @+1 {{'attn.publish_program' op publishes at most 8 values, got 9}}

@@ -200,3 +200,10 @@ func.func @builder_resets(%ctr: memref<1xi32>) attributes {attn.block_list_build
   attn.reset_program_counter %ctr : memref<1xi32>
   return
 }
+
+// CHECK-LABEL: func.func @builder_stages(
+// CHECK:         attn.stage_row %{{.*}}[%{{.*}}] {capacity = 8192 : i64} : memref<?x?xi32, strided<[?, ?], offset: ?>> -> memref<?x?xi32, strided<[?, ?], offset: ?>, 3>
+func.func @builder_stages(%ids: memref<?x?xi32, strided<[?, ?], offset: ?>>, %b: index) attributes {attn.block_list_builder} {
+  %s = attn.stage_row %ids[%b] {capacity = 8192 : i64} : memref<?x?xi32, strided<[?, ?], offset: ?>> -> memref<?x?xi32, strided<[?, ?], offset: ?>, 3>
+  return
+}

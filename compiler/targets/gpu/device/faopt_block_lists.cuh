@@ -241,6 +241,161 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   return {static_cast<faopt_i64>(mn), static_cast<faopt_i64>(mx)};
 }
 
+/// A tensor input with one row (fixed leading indices, the whole last
+/// dimension) copied into the thread block's shared memory by stage_row
+/// (attn.stage_row, attn-stage-builder-rows): reads of that row are served
+/// from there, anything else from the tensor. `row` is null where nothing
+/// was staged. The compiler routes a read through this view only when its
+/// leading indices are the staged ones, so only the last index is checked.
+template <typename T, int Rank> struct StagedTensor {
+  Tensor<T, Rank> t;
+  const T *row;
+  int n;
+};
+
+template <int I, typename T, int Rank>
+FAOPT_DEVICE faopt_i64 dim(const StagedTensor<T, Rank> &s) {
+  return s.t.size[I];
+}
+
+template <typename T, int Rank, typename... I>
+FAOPT_DEVICE T load(const StagedTensor<T, Rank> &s, I... index) {
+  const faopt_i64 at[] = {static_cast<faopt_i64>(index)...};
+  const faopt_i64 last = at[Rank - 1];
+  if (s.row && last >= 0 && last < s.n)
+    return s.row[last];
+  return load(s.t, index...);
+}
+
+/// attn.stage_row: the thread block copies t[lead..., 0 .. size) into
+/// shared memory (cp.async, 16 bytes a request, all in flight at once) and
+/// waits for it, so the list builder's dependent rounds of reads (a
+/// q-block's ids, its kv-blocks', the keys' order check and searches) cost
+/// shared-memory latency instead of a global round trip each. Nothing is
+/// staged (row = null; every read goes to t) where the row is longer than
+/// Capacity entries, not contiguous or not 16-byte aligned: the same
+/// decision in every thread, as the barrier needs. Lets the dependent
+/// kernel launch first, as build_block_list does.
+template <int Capacity, typename T, int Rank, typename... L>
+FAOPT_DEVICE StagedTensor<T, Rank> stage_row(const Tensor<T, Rank> &t,
+                                             L... lead) {
+  static_assert(sizeof...(L) + 1 == Rank, "the leading indices");
+  static_assert(sizeof(T) == 4, "32-bit entries");
+  __shared__ __align__(16) T buf[Capacity];
+  allow_dependent_launch();
+  StagedTensor<T, Rank> s{t, nullptr, 0};
+  const faopt_i64 at[] = {static_cast<faopt_i64>(lead)..., 0};
+  const T *src = t.data;
+  bool ok = t.stride[Rank - 1] == 1;
+#pragma unroll
+  for (int d = 0; d + 1 < Rank; ++d) {
+    ok &= at[d] >= 0 && at[d] < t.size[d];
+    src += at[d] * t.stride[d];
+  }
+  const faopt_i64 n = t.size[Rank - 1];
+  ok &= n > 0 && n <= Capacity &&
+        (reinterpret_cast<unsigned long long>(src) & 15) == 0;
+  if (!ok)
+    return s;
+  const int count = static_cast<int>(n);
+  const faopt_u32 base =
+      static_cast<faopt_u32>(__cvta_generic_to_shared(buf));
+  for (int i = 4 * static_cast<int>(threadIdx.x); i < count;
+       i += 4 * static_cast<int>(blockDim.x)) {
+    if (i + 4 <= count)
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(
+                       base + 4u * static_cast<faopt_u32>(i)),
+                   "l"(src + i));
+    else
+      for (int k = i; k < count; ++k)
+        buf[k] = __ldg(src + k);
+  }
+  asm volatile("cp.async.wait_all;" ::: "memory");
+  __syncthreads();
+  s.row = buf;
+  s.n = count;
+  return s;
+}
+
+/// tensor_bounds over a staged row: from shared memory when the box's last
+/// range lies in it (the leading ranges are the staged row's, by
+/// construction), else from the tensor. A box the whole warp shares is
+/// read by its lanes together and reduced with shuffles; a thread's own
+/// run of 128 entries 16 bytes a read, each lane starting at its own
+/// chunk, so a quarter warp's reads fall in distinct banks.
+template <typename T, int Rank, typename... B>
+FAOPT_DEVICE MinMax tensor_bounds(const StagedTensor<T, Rank> &s,
+                                  B... bounds) {
+  static_assert(sizeof...(B) == 2 * Rank,
+                "a lower and an upper bound per dimension");
+  const int box[] = {static_cast<int>(bounds)...};
+  const int first = box[Rank - 1], last = box[2 * Rank - 1];
+  if (!s.row || first < 0 || last >= s.n)
+    return tensor_bounds(s.t, bounds...);
+  bool empty = last < first;
+#pragma unroll
+  for (int d = 0; d + 1 < Rank; ++d)
+    empty |= box[Rank + d] < box[d];
+  if (empty) {
+    const faopt_i64 most = static_cast<faopt_i64>(~0ull >> 1);
+    return {most, -most - 1};
+  }
+  const unsigned all = 0xffffffffu;
+  bool shared = __activemask() == all;
+  if (shared) {
+    // Every lane runs both shuffles (no && between them: a lane that
+    // skipped one would leave the others waiting in it for good).
+    const int first0 = __shfl_sync(all, first, 0);
+    const int last0 = __shfl_sync(all, last, 0);
+    shared = __all_sync(all, first == first0 && last == last0);
+  }
+  const T *row = s.row;
+  T lo[4], hi[4];
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    lo[k] = static_cast<T>(~0u >> 1);
+    hi[k] = -lo[k] - 1;
+  }
+  auto fold = [&](int k, T v) {
+    lo[k] = v < lo[k] ? v : lo[k];
+    hi[k] = v > hi[k] ? v : hi[k];
+  };
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  if (shared) {
+    for (int i = first + lane; i <= last; i += 32)
+      fold(0, row[i]);
+  } else if (last - first == 127 && (first & 3) == 0) {
+    const int4 *p = reinterpret_cast<const int4 *>(row + first);
+#pragma unroll
+    for (int k = 0; k < 32; ++k) {
+      const int4 x = p[(k + lane) & 31];
+      fold(0, static_cast<T>(x.x));
+      fold(1, static_cast<T>(x.y));
+      fold(2, static_cast<T>(x.z));
+      fold(3, static_cast<T>(x.w));
+    }
+  } else {
+    for (int i = first; i <= last; ++i)
+      fold(0, row[i]);
+  }
+  using W = decltype(T() + 0);
+  W mn = lo[0] < lo[1] ? lo[0] : lo[1], mx = hi[0] > hi[1] ? hi[0] : hi[1];
+  mn = lo[2] < mn ? lo[2] : mn;
+  mn = lo[3] < mn ? lo[3] : mn;
+  mx = hi[2] > mx ? hi[2] : mx;
+  mx = hi[3] > mx ? hi[3] : mx;
+  if (shared) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      W a = __shfl_xor_sync(all, mn, o);
+      W b = __shfl_xor_sync(all, mx, o);
+      mn = a < mn ? a : mn;
+      mx = b > mx ? b : mx;
+    }
+  }
+  return {static_cast<faopt_i64>(mn), static_cast<faopt_i64>(mx)};
+}
+
 /// attn.reset_program_counter: thread 0 of the builder's first block sets
 /// the program counter of the kernel launched after it to 0, so the
 /// runtime needs no memset for it (attn-builder-resets-counter). The
