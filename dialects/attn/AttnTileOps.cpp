@@ -59,13 +59,20 @@ LogicalResult WorkersOp::verify() { return verifyInKernel(*this); }
 
 LogicalResult AwaitListBuilderOp::verify() { return verifyInKernel(*this); }
 
-LogicalResult ResetProgramCounterOp::verify() {
-  Operation *fn = (*this)->getParentOp();
+/// Ops that only a kv-block list builder runs (attn.block_list_builder).
+static LogicalResult verifyInListBuilder(Operation *op) {
+  Operation *fn = op->getParentOp();
   while (fn && !fn->hasAttr("attn.block_list_builder"))
     fn = fn->getParentOp();
   if (!fn)
-    return emitOpError() << "is only meaningful in a kv-block list builder "
-                            "(attn.block_list_builder)";
+    return op->emitOpError() << "is only meaningful in a kv-block list "
+                                "builder (attn.block_list_builder)";
+  return success();
+}
+
+LogicalResult ResetProgramCounterOp::verify() {
+  if (failed(verifyInListBuilder(*this)))
+    return failure();
   if (getCounter().getType().getDimSize(0) != 1)
     return emitOpError() << "the counter must be memref<1xi32>, got "
                          << getCounter().getType();
@@ -73,12 +80,8 @@ LogicalResult ResetProgramCounterOp::verify() {
 }
 
 LogicalResult StageRowOp::verify() {
-  Operation *fn = (*this)->getParentOp();
-  while (fn && !fn->hasAttr("attn.block_list_builder"))
-    fn = fn->getParentOp();
-  if (!fn)
-    return emitOpError() << "is only meaningful in a kv-block list builder "
-                            "(attn.block_list_builder)";
+  if (failed(verifyInListBuilder(*this)))
+    return failure();
   auto source = cast<MemRefType>(getTensor().getType());
   auto staged = cast<MemRefType>(getStaged().getType());
   if (!source.getElementType().isIntOrFloat() ||

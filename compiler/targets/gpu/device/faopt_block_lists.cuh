@@ -159,6 +159,17 @@ FAOPT_DEVICE void fold_contiguous32(const T *p, int n, T &lo, T &hi) {
     fold_reads<1>(p, 0, 1, 1, lo, hi);
 }
 
+/// The whole warp's min and max of each lane's (mn, mx), in every lane.
+template <typename W> FAOPT_DEVICE void warp_min_max(W &mn, W &mx) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    W a = __shfl_xor_sync(0xffffffffu, mn, o);
+    W b = __shfl_xor_sync(0xffffffffu, mx, o);
+    mn = a < mn ? a : mn;
+    mx = b > mx ? b : mx;
+  }
+}
+
 template <typename T, int Rank, typename... B>
 FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   static_assert(sizeof...(B) == 2 * Rank,
@@ -228,15 +239,8 @@ FAOPT_DEVICE MinMax tensor_bounds(const Tensor<T, Rank> &t, B... bounds) {
   // In the entries' own width (int for 32-bit and narrower entries).
   using W = decltype(T() + 0);
   W mn = lo, mx = hi;
-  if (shared) { // lanes past the end kept the identities
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-      W a = __shfl_xor_sync(all, mn, o);
-      W b = __shfl_xor_sync(all, mx, o);
-      mn = a < mn ? a : mn;
-      mx = b > mx ? b : mx;
-    }
-  }
+  if (shared) // lanes past the end kept the identities
+    warp_min_max(mn, mx);
   FAOPT_DIAG_TRACE();
   return {static_cast<faopt_i64>(mn), static_cast<faopt_i64>(mx)};
 }
@@ -384,15 +388,8 @@ FAOPT_DEVICE MinMax tensor_bounds(const StagedTensor<T, Rank> &s,
   mn = lo[3] < mn ? lo[3] : mn;
   mx = hi[2] > mx ? hi[2] : mx;
   mx = hi[3] > mx ? hi[3] : mx;
-  if (shared) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-      W a = __shfl_xor_sync(all, mn, o);
-      W b = __shfl_xor_sync(all, mx, o);
-      mn = a < mn ? a : mn;
-      mx = b > mx ? b : mx;
-    }
-  }
+  if (shared)
+    warp_min_max(mn, mx);
   return {static_cast<faopt_i64>(mn), static_cast<faopt_i64>(mx)};
 }
 
