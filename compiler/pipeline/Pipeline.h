@@ -46,8 +46,8 @@ struct PipelineOptions {
   /// out (docs/performance.md item 56).
   bool handOverListHeader = true;
   /// GPU: attn-stage-builder-rows (a list builder's row copies the tensor
-  /// row it reads into shared memory first).
-  /// Opt-in: its first GPU run hung on a bug since fixed, not yet rerun.
+  /// row it reads into shared memory first). Opt-in: its first GPU run hung
+  /// on a bug since fixed, not yet rerun (docs/performance.md item 74).
   bool stageBuilderRows = false;
   /// GPU: attn-release-q-early (persistent kernels release Q's stage after
   /// the kv loop's last S = Q K^T). Opt-in: on the H200 it gained documents

@@ -292,9 +292,16 @@ TEST(Runtime, BuilderRowStagingFollowsTheEnvironment) {
       "head_dim": 128, "tensors": {"doc": {"dtype": "int32",
       "shape": ["batch", "seqlen"]}},
       "mask": ["causal", {"type": "document", "ids": "doc"}]})";
+  const char *marker = "faopt::stage_row<";
   expectOptInSwitch("FAOPT_STAGE_BUILDER_ROWS", [&] {
-    return sm90aCuda(docs).find("faopt::stage_row<") != std::string::npos;
+    return sm90aCuda(docs).find(marker) != std::string::npos;
   });
+  ScopedEnv bad("FAOPT_STAGE_BUILDER_ROWS", "yes"),
+      loud("FAOPT_QUIET", nullptr);
+  auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(docs); });
+  EXPECT_EQ(cuda.find(marker), std::string::npos);
+  EXPECT_EQ(err, "faopt: warning: FAOPT_STAGE_BUILDER_ROWS=yes is not 0 or "
+                 "1; using 0\n");
 }
 
 TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {

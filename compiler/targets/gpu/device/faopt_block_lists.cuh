@@ -307,14 +307,13 @@ FAOPT_DEVICE StagedTensor<T, Rank> stage_row(const Tensor<T, Rank> &t,
   for (int i = 4 * static_cast<int>(threadIdx.x); i < count;
        i += 4 * static_cast<int>(blockDim.x)) {
     if (i + 4 <= count)
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(
-                       base + 4u * static_cast<faopt_u32>(i)),
-                   "l"(src + i));
+      cp_async_16(base + 4u * static_cast<faopt_u32>(i), src + i, true);
     else
       for (int k = i; k < count; ++k)
         buf[k] = __ldg(src + k);
   }
-  asm volatile("cp.async.wait_all;" ::: "memory");
+  cp_async_commit();
+  cp_async_wait<0>();
   __syncthreads();
   s.row = buf;
   s.n = count;
