@@ -195,6 +195,15 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
                       "{\"type\": \"prefix_lm\", \"n\": \"prefix\"}"),
        {{"prefix", 2048}},
        [](int64_t q, int64_t kv) { return kv < 2048 || q >= kv; }},
+      // Chunked local attention (Llama 4's form, chunks of 1024 here so
+      // that n = 8k has eight): like the window, every program's kv range
+      // starts at a block that moves with it. Not one of the peers' masks.
+      {"chunked_causal_1024",
+       spec("chunked", "\"params\": {\"chunk\": \"int\"}, \"mask\": "
+                       "[\"causal\", {\"type\": \"chunked\", \"chunk\": "
+                       "\"chunk\"}]"),
+       {{"chunk", 1024}},
+       [](int64_t q, int64_t kv) { return q >= kv && q / 1024 == kv / 1024; }},
   };
   if (gPeerMasks.loaded)
     std::printf("variants: documents and block layout from %s "

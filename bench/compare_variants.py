@@ -62,7 +62,8 @@ def main():
     for v in ours:
         base = v.split("+")[0]
         p = peers.get(base, {})
-        row = [v, f"{density[base]:.3f}" if base in density else "1.000",
+        dens = density.get(base, our_density.get(v, 1.0))
+        row = [v, f"{dens:.3f}",
                f"{ours[v]:.1f}"]
         row += [f"{p[n]:.1f}" if n in p else "-" for n in names]
         row += [f"{ours[v] / p[n]:.2f}" if n in p and p[n] > 0 else "-" for n in names]

@@ -170,14 +170,17 @@ int64_t qStagesFromEnv() {
       "the default (two Q tiles for handed-out programs)");
 }
 
-/// $FAOPT_RELEASE_Q_EARLY=1: persistent kernels release Q's stage right
-/// after their kv loop's last S = Q K^T (attn-release-q-early; opt-in,
-/// docs/performance.md item 58); unset or 0: after the loop.
-bool releaseQEarlyFromEnv() {
+/// $FAOPT_RELEASE_Q_EARLY: unset (auto: sliding-window bands release Q's
+/// stage right after their kv loop's last S = Q K^T; attn-release-q-early,
+/// docs/performance.md item 75), 1 (every persistent kernel) or 0 (none:
+/// after the loop).
+faopt::ReleaseQMode releaseQEarlyFromEnv() {
   static std::once_flag reported;
-  return switchFromEnv<bool>("FAOPT_RELEASE_Q_EARLY",
-                             {{"1", true}, {"0", false}}, false, reported,
-                             "0 or 1", "0");
+  return switchFromEnv("FAOPT_RELEASE_Q_EARLY",
+                       {{"1", faopt::ReleaseQMode::On},
+                        {"0", faopt::ReleaseQMode::Off}},
+                       faopt::ReleaseQMode::Auto, reported, "0 or 1",
+                       "the default (sliding-window bands only)");
 }
 /// The compile options the environment sets, for every compile and for the
 /// disk cache key alike.
@@ -241,8 +244,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "no-hand-over-list-header ";
   if (compile.stageBuilderRows)
     options += "stage-builder-rows ";
-  if (compile.releaseQEarly)
-    options += "release-q-early ";
+  options += std::string("release-q-early=") +
+             faopt::toString(compile.releaseQEarly) + " ";
   options += std::string("row-bound-masks=") +
              faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);

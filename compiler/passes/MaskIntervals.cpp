@@ -103,7 +103,7 @@ private:
         })
         .Case<arith::MulIOp>([&](auto o) { visitMul(o); })
         .Case<arith::FloorDivSIOp, arith::DivSIOp, arith::CeilDivSIOp>(
-            [&](auto o) { visitDivByConstant(o); })
+            [&](auto o) { visitDiv(o); })
         .Case<arith::MinSIOp>([&](auto o) {
           binary(o, [&](IntRange x, IntRange y) {
             return IntRange{minI(x.lo, y.lo), minI(x.hi, y.hi), true};
@@ -204,16 +204,34 @@ private:
   }
 
   /// x / c for a constant c != 0 is monotone in x (non-decreasing for c > 0).
+  /// So is x / d for a divisor d that is one value over the box (a run-time
+  /// parameter such as a chunk size, a sequence length): its sign picks the
+  /// direction at run time. A mask dividing by 0 is undefined
+  /// (docs/spec.md); the bounds' code then divides by 1, so that it never
+  /// divides by zero itself.
   template <typename OpTy>
-  void visitDivByConstant(OpTy o) {
+  void visitDiv(OpTy o) {
     IntRange x = getInt(o.getLhs());
-    std::optional<int64_t> c = constantOf(o.getRhs());
-    if (!o.getType().isIndex() || !x.bounded || !c || *c == 0)
+    if (!o.getType().isIndex() || !x.bounded)
       return unknown(*o);
-    Value k = index(*c);
-    Value a = OpTy::create(b, loc, x.lo, k);
-    Value z = OpTy::create(b, loc, x.hi, k);
-    ints[o] = *c > 0 ? IntRange{a, z, true} : IntRange{z, a, true};
+    if (std::optional<int64_t> c = constantOf(o.getRhs())) {
+      if (*c == 0)
+        return unknown(*o);
+      Value k = index(*c);
+      Value a = OpTy::create(b, loc, x.lo, k);
+      Value z = OpTy::create(b, loc, x.hi, k);
+      ints[o] = *c > 0 ? IntRange{a, z, true} : IntRange{z, a, true};
+      return;
+    }
+    IntRange y = getInt(o.getRhs());
+    if (!y.bounded || y.lo != y.hi)
+      return unknown(*o);
+    Value zero = index(0);
+    Value d = select(cmp(arith::CmpIPredicate::eq, y.lo, zero), index(1), y.lo);
+    Value positive = cmp(arith::CmpIPredicate::sgt, y.lo, zero);
+    Value a = OpTy::create(b, loc, x.lo, d);
+    Value z = OpTy::create(b, loc, x.hi, d);
+    ints[o] = {select(positive, a, z), select(positive, z, a), true};
   }
 
   /// The size of a tensor input: one value over the box.

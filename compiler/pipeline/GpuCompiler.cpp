@@ -190,7 +190,9 @@ std::string manifestJson(const spec::AttentionSpec &spec,
         {"builder_dependent_launch", c.builderDependentLaunch},
         // The builder takes the kernel's program counter right after the
         // lists and zeroes it; null when it runs on its own.
-        {"resets_program_counter", c.builderResetsCounter}};
+        {"resets_program_counter", c.builderResetsCounter},
+        // attn-stage-builder-rows (opt-in): the row of ids in shared memory.
+        {"staged_row", c.builderStagesRow}};
   if (compiled) {
     const gpu::NvrtcOutput &b = k.binary;
     m["registers"] = b.registers;

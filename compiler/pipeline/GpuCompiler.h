@@ -25,7 +25,8 @@ struct GpuCompileOptions {
   ListedTermsMode dropListedTileTerms = ListedTermsMode::Auto;
   bool handOverListHeader = true;   // attn-hand-over-list-header
   bool stageBuilderRows = false;    // attn-stage-builder-rows (opt-in)
-  bool releaseQEarly = false;       // attn-release-q-early (opt-in)
+  // Which persistent kernels run attn-release-q-early.
+  ReleaseQMode releaseQEarly = ReleaseQMode::Auto;
   // Which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   // Q tiles per persistent worker: 1, 2 or kQStagesAuto (qStagesFor).

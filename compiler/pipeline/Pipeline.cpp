@@ -132,8 +132,11 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax(overlap));
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnWarpSpecialize());
-  if (options.releaseQEarly)
-    pm.addNestedPass<func::FuncOp>(gpu::createAttnReleaseQEarly());
+  if (options.releaseQEarly != ReleaseQMode::Off) {
+    gpu::AttnReleaseQEarlyOptions early;
+    early.bandsOnly = options.releaseQEarly == ReleaseQMode::Auto;
+    pm.addNestedPass<func::FuncOp>(gpu::createAttnReleaseQEarly(early));
+  }
   if (std::optional<TargetDesc> t = lookupTarget(target);
       t && t->dependentLaunch)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
@@ -274,11 +277,20 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("GPU targets: run attn-stage-builder-rows (list "
                      "builders read their tensor row from shared memory)"),
       llvm::cl::init(false)};
-  Option<bool> releaseQEarly{
+  Option<ReleaseQMode> releaseQEarly{
       *this, "release-q-early",
-      llvm::cl::desc("GPU targets: run attn-release-q-early (Q's stage "
-                     "released after the kv loop's last S = Q K^T; opt-in)"),
-      llvm::cl::init(false)};
+      llvm::cl::desc("which persistent kernels run attn-release-q-early (Q's "
+                     "stage released after the kv loop's last S = Q K^T)"),
+      llvm::cl::init(ReleaseQMode::Auto),
+      llvm::cl::values(
+          clEnumValN(ReleaseQMode::Auto, "auto",
+                     "sliding-window bands: the kv loop's first block a "
+                     "closed form moving with the program"),
+          clEnumValN(ReleaseQMode::On, "on", "every persistent kernel"),
+          clEnumValN(ReleaseQMode::Off, "off", "none"),
+          // The option's values when it was a bool (sessions 25-31).
+          clEnumValN(ReleaseQMode::On, "true", "on"),
+          clEnumValN(ReleaseQMode::Off, "false", "off"))};
   Option<PersistentMode> persistent{
       *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
       llvm::cl::init(PersistentMode::Auto),

@@ -46,13 +46,13 @@ struct PipelineOptions {
   /// out (docs/performance.md item 56).
   bool handOverListHeader = true;
   /// GPU: attn-stage-builder-rows (a list builder's row copies the tensor
-  /// row it reads into shared memory first). Opt-in: its first GPU run hung
-  /// on a bug since fixed, not yet rerun (docs/performance.md item 74).
+  /// row it reads into shared memory first). Opt-in: correct on the H200,
+  /// and slower there (docs/performance.md item 74).
   bool stageBuilderRows = false;
-  /// GPU: attn-release-q-early (persistent kernels release Q's stage after
-  /// the kv loop's last S = Q K^T). Opt-in: on the H200 it gained documents
-  /// 2% and lost prefix-LM 8% (docs/performance.md item 58).
-  bool releaseQEarly = false;
+  /// GPU: which persistent kernels run attn-release-q-early (Q's stage
+  /// released after the kv loop's last S = Q K^T; auto: sliding-window
+  /// bands, docs/performance.md item 75).
+  ReleaseQMode releaseQEarly = ReleaseQMode::Auto;
   // GPU: which TMA kernels run attn-persistent-programs.
   PersistentMode persistent = PersistentMode::Auto;
   // GPU: Q tiles per persistent worker (2: the next program's Q lands

@@ -60,6 +60,18 @@ const char *toString(RowBoundMode mode) {
   return "auto";
 }
 
+const char *toString(ReleaseQMode mode) {
+  switch (mode) {
+  case ReleaseQMode::Auto:
+    return "auto";
+  case ReleaseQMode::On:
+    return "on";
+  case ReleaseQMode::Off:
+    return "off";
+  }
+  return "auto";
+}
+
 const char *toString(ListedTermsMode mode) {
   switch (mode) {
   case ListedTermsMode::Auto:

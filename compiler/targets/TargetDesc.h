@@ -124,6 +124,20 @@ enum class RowBoundMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(RowBoundMode mode);
 
+/// Where persistent TMA kernels release Q's stage right after their kv
+/// loop's last S = Q K^T instead of after the loop (attn-release-q-early),
+/// so the next program's Q loads under the last softmax, P V and O store.
+/// Auto (the default): sliding-window bands, kv loops whose first block is
+/// a closed form that moves with the program; H200: window 1024 +1.2%,
+/// +1.7% and +1.6% (docs/performance.md items 58, 70, 75), while loops from
+/// block 0 lost (prefix-LM -8.6%, causal -1.4%) or were mixed (dense +2.3%
+/// at 8k, -3.1% at 16k in one round), and chunks, whose first block a
+/// binary search finds, lost 2.4% (item 75). On: every persistent kernel;
+/// Off: none.
+enum class ReleaseQMode { Auto, On, Off };
+/// "auto", "on", "off" (the disk cache key, diagnostics).
+const char *toString(ReleaseQMode mode);
+
 /// Where GPU kernels driven by kv-block lists drop the mask terms every
 /// listed tile satisfies (attn-drop-listed-tile-terms: a block layout of
 /// the tile's block size, read per score). Auto (the default): where the

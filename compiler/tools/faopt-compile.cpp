@@ -109,18 +109,26 @@ cl::opt<bool> noHandOverListHeader(
     cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> stageBuilderRows(
     "stage-builder-rows",
-    cl::desc("GPU targets (opt-in, not yet validated on a GPU): list "
-             "builders first copy the tensor row they read into shared "
-             "memory (attn-stage-builder-rows; the runtime: "
+    cl::desc("GPU targets (opt-in; correct, and slower on the H200, "
+             "docs/performance.md item 74): list builders first copy the "
+             "tensor row they read into shared memory "
+             "(attn-stage-builder-rows; the runtime: "
              "$FAOPT_STAGE_BUILDER_ROWS=1)"),
     cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> releaseQEarly(
     "release-q-early",
-    cl::desc("GPU targets: persistent kernels release Q's stage right after "
-             "their kv loop's last S = Q K^T instead of after the loop "
-             "(attn-release-q-early; opt-in: documents +2%, prefix-LM -8% "
-             "on the H200, docs/performance.md item 58; the runtime: "
-             "$FAOPT_RELEASE_Q_EARLY=1)"),
+    cl::desc("GPU targets: every persistent kernel releases Q's stage right "
+             "after its kv loop's last S = Q K^T instead of after the loop "
+             "(attn-release-q-early; the default does this only for "
+             "sliding-window bands: prefix-LM lost 8% and chunks 2% with it "
+             "on the H200, docs/performance.md items 58, 70, 75; the "
+             "runtime: $FAOPT_RELEASE_Q_EARLY=1)"),
+    cl::init(false), cl::cat(faoptOptions));
+cl::opt<bool> noReleaseQEarly(
+    "no-release-q-early",
+    cl::desc("GPU targets: no kernel releases Q's stage before its kv loop "
+             "ends, not even sliding windows (for comparisons; the runtime: "
+             "$FAOPT_RELEASE_Q_EARLY=0)"),
     cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> rowBoundMasks(
     "row-bound-masks",
@@ -189,6 +197,15 @@ faopt::RowBoundMode rowBoundMode() {
   return faopt::RowBoundMode::Auto;
 }
 
+/// --release-q-early / --no-release-q-early / neither (auto).
+faopt::ReleaseQMode releaseQMode() {
+  if (releaseQEarly)
+    return faopt::ReleaseQMode::On;
+  if (noReleaseQEarly)
+    return faopt::ReleaseQMode::Off;
+  return faopt::ReleaseQMode::Auto;
+}
+
 /// --drop-listed-tile-terms / --no-drop-listed-tile-terms / neither (auto).
 faopt::ListedTermsMode listedTermsMode() {
   if (dropListedTileTerms)
@@ -255,7 +272,7 @@ template <typename Options> Options commonOptions() {
     options.dropListedTileTerms = listedTermsMode();
   options.handOverListHeader = !noHandOverListHeader;
   options.stageBuilderRows = stageBuilderRows;
-  options.releaseQEarly = releaseQEarly;
+  options.releaseQEarly = releaseQMode();
   options.persistent = persistentMode();
   options.qStages = qStagesOption().value_or(faopt::kQStagesAuto);
   options.rowBoundMasks = rowBoundMode();
@@ -322,6 +339,9 @@ int main(int argc, char **argv) {
     return fail("-o " + outputPath + " would overwrite the spec");
   if (rowBoundMasks && noRowBoundMasks)
     return fail("--row-bound-masks and --no-row-bound-masks contradict each "
+                "other");
+  if (releaseQEarly && noReleaseQEarly)
+    return fail("--release-q-early and --no-release-q-early contradict each "
                 "other");
   if (dropListedTileTerms && noDropListedTileTerms)
     return fail("--drop-listed-tile-terms and --no-drop-listed-tile-terms "

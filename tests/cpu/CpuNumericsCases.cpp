@@ -214,6 +214,28 @@ std::vector<Case> cases() {
                [](int64_t, int64_t, int64_t q, int64_t kv) {
                  return q >= kv && q / 40 == kv / 40;
                }});
+  // The chunk as a run-time parameter: block classification divides the
+  // bounds by it, in the direction of its sign (a negative chunk floors
+  // the other way: chunks (0), [1, 40], [41, 80], ...).
+  for (int64_t chunk : {40, 64, -40}) {
+    c.push_back(
+        {"chunked_causal_param_" +
+             (chunk < 0 ? "minus_" + std::to_string(-chunk)
+                        : std::to_string(chunk)),
+         specJson("f32", 64,
+                  ", \"params\": {\"chunk\": \"int\"}, \"mask\": "
+                  "[\"causal\", {\"type\": \"chunked\", \"chunk\": "
+                  "\"chunk\"}]"),
+         shape(1, 2, 2, 150, 150, 64),
+         [chunk](int64_t, int64_t, int64_t q, int64_t kv) {
+           auto floorDiv = [](int64_t a, int64_t b) {
+             int64_t t = a / b;
+             return (a % b != 0 && ((a < 0) != (b < 0))) ? t - 1 : t;
+           };
+           return q >= kv && floorDiv(q, chunk) == floorDiv(kv, chunk);
+         },
+         nullptr, {static_cast<double>(chunk)}});
+  }
   // Prefix-LM and chunks aligned bottom-right (queries against the last
   // keys), with fewer and with more queries than keys.
   for (auto [sq, sk] : std::vector<std::pair<int64_t, int64_t>>{

@@ -82,6 +82,15 @@ std::vector<Variant> variants() {
   v.push_back({"chunked_causal_128_d128",
                "\"mask\": [\"causal\", {\"type\": \"chunked\", \"chunk\": 128}]",
                "bf16", 128, 1, 2, 2, 1000, 1000});
+  // The chunk as a run-time parameter at d = 128: its kv ranges come from
+  // dividing the bounds by it (a negative one in the other direction).
+  const std::string chunkParam =
+      "\"params\": {\"chunk\": \"int\"}, \"mask\": [\"causal\", "
+      "{\"type\": \"chunked\", \"chunk\": \"chunk\"}]";
+  v.push_back({"chunked_param_300_d128", chunkParam, "bf16", 128, 1, 2, 2,
+               1000, 1000, {{"chunk", 300}}});
+  v.push_back({"chunked_param_negative_d128", chunkParam, "bf16", 128, 1, 2,
+               2, 1000, 1000, {{"chunk", -256}}});
   v.push_back({"chunked_100",
                "\"mask\": {\"type\": \"chunked\", \"chunk\": 100}", "bf16", 128,
                1, 2, 2, 700, 700});
@@ -178,6 +187,14 @@ std::vector<Variant> variants() {
   // edges inside every kv-block.
   v.push_back({"document_causal_many_short", documentCausal, "bf16", 128, 1,
                2, 2, 1000, 1000, {}, documents(150)});
+  // Rows of 32 kv-blocks and more (n = 4096): whole warps classify, so
+  // tensor_bounds takes its warp-shared path for the q-block's ids.
+  v.push_back({"document_causal_4096", documentCausal, "bf16", 128, 1, 2, 2,
+               4096, 4096, {}, documents(8)});
+  // Rows longer than attn-stage-builder-rows' 8192-entry copy: a staged
+  // builder reads them where they are.
+  v.push_back({"document_causal_8301", documentCausal, "bf16", 128, 1, 1, 1,
+               8301, 8301, {}, documents(9)});
   // Cross attention between documents: q ids and sorted kv ids of another
   // length, some q ids absent from kv (rows with no kv: o = 0, lse = -inf)
   // and the last document running to the end of kv.

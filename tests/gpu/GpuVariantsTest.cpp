@@ -272,6 +272,26 @@ TEST(GpuVariantsRuntime, RelaunchedHandedOutKernelsClaimFromZero) {
   }
 }
 
+/// attn-stage-builder-rows (opt-in, FAOPT_STAGE_BUILDER_ROWS=1): the list
+/// builders copy their row of ids into shared memory before classifying;
+/// documents sorted, unsorted and locally sorted, many short ones, cross
+/// attention, rows with whole warps classifying (n = 4096) and rows longer
+/// than the 8192-entry copy (n = 8301: read where they are), handed out,
+/// against the reference.
+TEST(GpuVariantsRuntime, StagedBuilderRowsMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv stage("FAOPT_STAGE_BUILDER_ROWS", "1");
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  expectNamedVariantsMatch(
+      {"document_causal", "document_causal_sorted_and_unsorted",
+       "document_causal_locally_sorted", "document_causal_many_short",
+       "document_cross_sorted_keys", "document_causal_4096",
+       "document_causal_8301"},
+      "staged_row", {"\"staged_row\": true"},
+      "the list builder does not stage its row although "
+      "FAOPT_STAGE_BUILDER_ROWS=1");
+}
+
 /// The same list-driven cases with one CTA per program (FAOPT_PERSISTENT=0,
 /// the default before session 23, kept for comparisons): no counter.
 TEST(GpuVariantsRuntime, OneCtaPerProgramListKernelsMatchTheReference) {
@@ -334,17 +354,33 @@ TEST(GpuVariantsRuntime, DroppedListedTermsMatchTheReference) {
 } // namespace
 
 namespace {
-/// attn-release-q-early (opt-in, docs/performance.md item 58): Q's stage
-/// released in the kv loop's last iteration. Against the reference: static
-/// persistent kernels (window, chunks, fully masked rows, whose empty kv
-/// loops take the release after the loop), handed-out ones (documents,
-/// many short programs, an empty list row), and two Q tiles.
+/// attn-release-q-early (docs/performance.md items 58, 75): Q's stage
+/// released in the kv loop's last iteration. By default (unset: sliding-
+/// window bands) the windows and an expression band, not masks whose loops
+/// start at block 0 or at one a search finds (chunks). Everywhere
+/// with FAOPT_RELEASE_Q_EARLY=1, against the reference: static persistent
+/// kernels (window, chunks, fully masked rows, whose empty kv loops take
+/// the release after the loop), handed-out ones (documents, many short
+/// programs, an empty list row), and two Q tiles.
 TEST(GpuVariantsRuntime, EarlyQReleaseMatchesTheReference) {
   SKIP_WITHOUT_GPU();
-  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", "1");
   test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  {
+    test::ScopedEnv unset("FAOPT_RELEASE_Q_EARLY", nullptr);
+    expectNamedVariantsMatch(
+        {"window_2pow52_d128", "window_513", "expr_seqlen_band_d128"},
+        "early_q_default", {"\"early_q_release\": true"},
+        "Q not released early by default in a sliding-window band");
+    expectNamedVariantsMatch(
+        {"fully_masked_rows", "chunked_causal_128_d128",
+         "chunked_param_300_d128"},
+        "early_q_default", {"\"early_q_release\": false"},
+        "Q released early by default in a kernel that is not a band");
+  }
+  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", "1");
   expectNamedVariantsMatch(
-      {"window_2pow52_d128", "chunked_causal_128_d128", "fully_masked_rows",
+      {"window_2pow52_d128", "chunked_causal_128_d128",
+       "chunked_param_300_d128", "fully_masked_rows",
        "document_causal_many_programs", "document_causal_many_short",
        "block_sparse_2d_empty_row", "block_sparse_per_head_many_programs"},
       "early_q", {"\"early_q_release\": true"},

@@ -304,20 +304,43 @@ TEST(Runtime, BuilderRowStagingFollowsTheEnvironment) {
                  "1; using 0\n");
 }
 
+/// FAOPT_RELEASE_Q_EARLY: unset (auto) releases Q's stage in the kv loop's
+/// last iteration in sliding-window bands, not where the loop starts at 0
+/// (causal); 1 in both, 0 in neither; another value is reported once and
+/// read as unset.
 TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
-  // A persistent causal kernel: with the pass (opt-in) its consumers release
-  // Q's stage in the kv loop's last iteration.
+  const char *window = R"({"name": "rt_window", "dtype": "bf16",
+      "head_dim": 128, "params": {"w": "int"},
+      "mask": ["causal", {"type": "sliding_window", "left": "w"}]})";
   const char *causal = R"({"name": "rt_causal", "dtype": "bf16",
       "head_dim": 128, "mask": "causal"})";
-  const char *marker = "faopt::tma::release_when<";
-  expectOptInSwitch("FAOPT_RELEASE_Q_EARLY", [&] {
-    return sm90aCuda(causal).find(marker) != std::string::npos;
-  });
-  ScopedEnv bad("FAOPT_RELEASE_Q_EARLY", "yes"), loud("FAOPT_QUIET", nullptr);
-  auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
-  EXPECT_EQ(cuda.find(marker), std::string::npos);
-  EXPECT_EQ(err, "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
-                 "using 0\n");
+  const std::string marker = "faopt::tma::release_when<";
+  auto early = [&](const char *spec) {
+    return sm90aCuda(spec).find(marker) != std::string::npos;
+  };
+  {
+    ScopedEnv unset("FAOPT_RELEASE_Q_EARLY", nullptr);
+    EXPECT_TRUE(early(window));
+    EXPECT_FALSE(early(causal));
+  }
+  {
+    ScopedEnv on("FAOPT_RELEASE_Q_EARLY", "1");
+    EXPECT_TRUE(early(window));
+    EXPECT_TRUE(early(causal));
+  }
+  {
+    ScopedEnv off("FAOPT_RELEASE_Q_EARLY", "0");
+    EXPECT_FALSE(early(window));
+    EXPECT_FALSE(early(causal));
+  }
+  {
+    ScopedEnv bad("FAOPT_RELEASE_Q_EARLY", "yes"), loud("FAOPT_QUIET", nullptr);
+    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
+    EXPECT_EQ(cuda.find(marker), std::string::npos);
+    EXPECT_EQ(err, "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
+                   "using the default (sliding-window bands only)\n");
+    EXPECT_TRUE(early(window)); // the default, not 0
+  }
 }
 
 /// FAOPT_DROP_LISTED_TERMS: unset (auto) drops a block layout's per-score

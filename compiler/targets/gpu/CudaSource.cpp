@@ -48,6 +48,10 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
           fn->getAttrOfType<IntegerAttr>("attn.threads").getInt();
       out.builderDependentLaunch = fn->hasAttr("attn.dependent_launch");
       out.builderResetsCounter = fn->hasAttr("attn.resets_program_counter");
+      fn.walk([&](emitc::CallOpaqueOp call) {
+        if (call.getCallee() == "faopt::stage_row")
+          out.builderStagesRow = true;
+      });
       continue;
     }
     auto smem = fn->getAttrOfType<IntegerAttr>("attn.shared_memory_bytes");

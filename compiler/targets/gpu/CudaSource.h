@@ -46,6 +46,9 @@ struct CudaKernelSource {
   /// The list builder takes that counter after the lists and zeroes it
   /// (attn-builder-resets-counter): no memset where the builder runs.
   bool builderResetsCounter = false;
+  /// The list builder copies its row of a tensor into shared memory first
+  /// (attn-stage-builder-rows: a faopt::stage_row call).
+  bool builderStagesRow = false;
   /// attn-overlap-softmax carries P rounded (its rounded-p) in this kernel.
   bool roundedP = false;
   /// attn-release-q-early moved this kernel's Q release into its kv loop.

@@ -173,9 +173,18 @@ def AttnReleaseQEarly : Pass<"attn-release-q-early", "mlir::func::FuncOp"> {
     being the last (`attn.tile_release ... when`); the release after the
     loop stays for a loop with no iteration. So the copy thread loads the
     next program's Q while the consumers still run their last softmax, P V
-    and O store. Runs after attn-warp-specialize; the pipeline runs it only
-    with `release-q-early` (opt-in: docs/performance.md item 58).
+    and O store. Runs after attn-warp-specialize. With `bands-only` (the
+    pipeline's default, release-q-early=auto) only loops whose lower bound
+    is neither a constant nor found by a binary search (an scf.while): the
+    closed-form bands of masks linear in kv on both sides (sliding windows),
+    where it was measured to gain; chunks and masks from block 0 lost
+    (docs/performance.md items 58, 70, 75).
   }];
+  let options = [
+    Option<"bandsOnly", "bands-only", "bool", "false",
+           "only kv loops whose first block is a closed form moving with "
+           "the program (sliding windows)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 

@@ -33,11 +33,17 @@
 // consumers' loops; the later passes that copy the kv loop (sorted keys,
 // unswitched masked blocks) copy the release too.
 //
-// Opt-in (--release-q-early, FAOPT_RELEASE_Q_EARLY=1): on the H200 it
-// gained documents 2.1%, the window 1.2% and dense 2.2%, and lost prefix-LM
-// 8.4%, causal 1.4% and documents as row starts 1.8%, with the same
-// wgmma waits and uniform census by scripts/sass-waits.sh for prefix-LM
-// (docs/performance.md item 58).
+// On the H200 it gained documents 2.1%, the window 1.2% and dense 2.2%,
+// and lost prefix-LM 8.4%, causal 1.4% and documents as row starts 1.8%,
+// with the same wgmma waits and uniform census by scripts/sass-waits.sh
+// for prefix-LM (docs/performance.md item 58); re-measured on two-Q-tile
+// kernels: window +1.7%, prefix-LM -8.6%, dense +2.3% at 8k but mixed at
+// 16k, handed-out kernels within +-1.2% (item 70); and in session 31 the
+// window +1.6%, chunks of 1024 (a run-time parameter) -2.4% (item 75). So
+// by default (`bands-only`) it runs only on kv loops whose first block is
+// a closed form that moves with the program: masks linear in kv bounded on
+// both sides (sliding windows), whose block analysis needs no search;
+// --release-q-early / FAOPT_RELEASE_Q_EARLY=1 everywhere.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -46,6 +52,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNRELEASEQEARLY
@@ -117,8 +124,25 @@ void placeAfterLastRead(Block *block, ArrayRef<Operation *> reads,
   create(b);
 }
 
+/// Whether `v` depends on the result of an scf.while: the binary searches
+/// attn-expand-block-analysis emits for kv ranges not linear in kv.
+bool foundBySearch(Value v) {
+  SmallVector<Value> work{v};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    if (isa<scf::WhileOp>(def))
+      return true;
+    llvm::append_range(work, def->getOperands());
+  }
+  return false;
+}
+
 struct AttnReleaseQEarlyPass
     : faopt::gpu::impl::AttnReleaseQEarlyBase<AttnReleaseQEarlyPass> {
+  using AttnReleaseQEarlyBase::AttnReleaseQEarlyBase;
   void runOnOperation() override {
     func::FuncOp kernel = getOperation();
     if (!kernel->hasAttr("attn.kernel"))
@@ -132,6 +156,12 @@ struct AttnReleaseQEarlyPass
       // (Signed bounds: `last` and `empty` below compare them signed.)
       auto loop = dyn_cast_or_null<scf::ForOp>(release->getPrevNode());
       if (!loop || loop.getUnsignedCmp())
+        continue;
+      // Bands only (see above): not loops from a constant block (dense,
+      // causal, prefix-LM, the lists' positions), nor loops whose first
+      // block a binary search finds (chunks, other non-linear masks).
+      if (bandsOnly && (matchPattern(loop.getLowerBound(), m_Constant()) ||
+                        foundBySearch(loop.getLowerBound())))
         continue;
       // The tile the loop reads: a wait for the released stage and round
       // before the loop (so those dominate the loop).

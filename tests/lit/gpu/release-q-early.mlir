@@ -1,5 +1,6 @@
 // RUN: faopt-opt %s --allow-unregistered-dialect --attn-release-q-early --split-input-file | FileCheck %s
 // RUN: faopt-opt %s --allow-unregistered-dialect --attn-release-q-early --attn-release-q-early --split-input-file | FileCheck %s
+// RUN: faopt-opt %s --allow-unregistered-dialect --attn-release-q-early=bands-only --split-input-file | FileCheck %s --check-prefix=BANDS
 
 // Q's release after the kv loop moves into the loop, right after the op
 // holding the last S = Q K^T's wait, predicated on the last iteration; the
@@ -163,6 +164,82 @@ func.func @not_a_kernel(%q: !mem, %n: index, %p: index, %kt: tensor<64x64xbf16>)
   %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
   scf.for %j = %c0 to %n step %c1 {
     %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+
+// -----
+
+// bands-only (the pipeline's default, release-q-early=auto): only a kv
+// loop whose first block is a closed form moving with the program (a
+// sliding window's band) releases Q early; one from block 0 (dense, causal,
+// prefix-LM) or from a block a binary search found (an scf.while: chunks)
+// keeps the release after the loop. Without the option, all three.
+
+!mem = memref<?x?x?x64xbf16>
+// CHECK-LABEL: func.func @from_block_zero(
+// CHECK:         attn.tile_release %{{.*}} when
+// CHECK-LABEL: func.func @from_a_searched_block(
+// CHECK:         attn.tile_release %{{.*}} when
+// CHECK-LABEL: func.func @from_a_band(
+// CHECK:         attn.tile_release %{{.*}} when
+// BANDS-LABEL: func.func @from_block_zero(
+// BANDS-NOT:     when
+// BANDS-LABEL: func.func @from_a_searched_block(
+// BANDS-NOT:     when
+// BANDS-LABEL: func.func @from_a_band(
+// BANDS:         scf.for
+// BANDS:           attn.tile_release %{{.*}} when
+// BANDS:         arith.cmpi sle
+// BANDS-NEXT:    attn.tile_release %{{.*}} when
+func.func @from_block_zero(%q: !mem, %n: index, %p: index, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  scf.for %j = %c0 to %n step %c1 {
+    %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    %w = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+    "test.softmax"(%w) : (tensor<64x64xf32>) -> ()
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+func.func @from_a_searched_block(%q: !mem, %n: index, %p: index, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  %found = scf.while (%i = %c0) : (index) -> index {
+    %more = arith.cmpi slt, %i, %n : index
+    scf.condition(%more) %i : index
+  } do {
+  ^bb0(%i: index):
+    %next = arith.addi %i, %c1 : index
+    scf.yield %next : index
+  }
+  %lb = arith.maxsi %found, %c0 : index
+  scf.for %j = %lb to %n step %c1 {
+    %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    %w = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+    "test.softmax"(%w) : (tensor<64x64xf32>) -> ()
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+func.func @from_a_band(%q: !mem, %q0: index, %n: index, %p: index, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  %from = arith.subi %q0, %c8 : index
+  %lb = arith.maxsi %from, %c0 : index
+  scf.for %j = %lb to %n step %c1 {
+    %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    %w = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+    "test.softmax"(%w) : (tensor<64x64xf32>) -> ()
   }
   attn.tile_release %q stage %c0 round %p : !mem
   return

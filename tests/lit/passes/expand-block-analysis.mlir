@@ -158,6 +158,37 @@ func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
 
 // -----
 
+// The same with the chunk a run-time parameter (one value over the box):
+// q / c and kv / c are monotone in the direction of c's sign, chosen at run
+// time; the bounds divide by 1 where c = 0 (a mask dividing by 0 is
+// undefined), never by zero.
+
+// CHECK-LABEL: func.func @chunked_param_range(
+// CHECK-SAME:      %[[C:[^:]*]]: index) -> (index, index)
+// CHECK:         scf.while
+// CHECK:         } do {
+// CHECK:           %[[ZERO:.*]] = arith.cmpi eq, %[[C]], %c0
+// CHECK:           %[[D:.*]] = arith.select %[[ZERO]], %c1{{.*}}, %[[C]] : index
+// CHECK:           %[[POS:.*]] = arith.cmpi sgt, %[[C]], %c0
+// CHECK:           %[[A:.*]] = arith.floordivsi %{{.*}}, %[[D]] : index
+// CHECK:           %[[Z:.*]] = arith.floordivsi %{{.*}}, %[[D]] : index
+// CHECK:           arith.select %[[POS]], %[[A]], %[[Z]] : index
+// CHECK:           arith.select %[[POS]], %[[Z]], %[[A]] : index
+// CHECK:         return
+func.func @chunked_param_range(%q0: index, %q1: index, %sk: index, %c: index) -> (index, index) {
+  %c0 = arith.constant 0 : index
+  %lo, %hi = attn.mask_kv_range(%c0, %c0) q[%q0, %q1] kv_bound %sk block 64 params(%c : index) {
+  ^bb0(%bi: index, %hi_: index, %q: index, %kv: index, %ch: index):
+    %a = arith.floordivsi %q, %ch : index
+    %b = arith.floordivsi %kv, %ch : index
+    %p = arith.cmpi eq, %a, %b : index
+    attn.yield %p : i1
+  }
+  return %lo, %hi : index, index
+}
+
+// -----
+
 // With bound_tensor_reads, a tensor read is bounded by the minimum and
 // maximum of the entries its (clamped) indices reach over the block
 // (attn.tensor_bounds over the index box; passes/lower-tensor-bounds.mlir
