@@ -458,6 +458,61 @@ KvBounds emitKvBounds(OpBuilder &b, Location loc, Region &mask,
   struct Both {
     Side lo, hi;
   };
+  // floor(Y / d) == floor(Z / d) with Z = kv + z and Y free of kv (chunked
+  // attention, q / c == kv / c, c a constant or a run-time value): kv lies
+  // in the chunk of one of Y's values. For d > 0 that chunk is
+  // [d m, d m + d - 1] with m = floor(Y / d) in [floor(Ylo / d),
+  // floor(Yhi / d)]; for d < 0 it is [d m + d + 1, d m]; the sign is read at
+  // run time. (d = 0, an undefined mask, is taken as 1, as in visitDiv.)
+  auto chunkBounds = [&](arith::CmpIOp cmp) -> std::optional<Both> {
+    if (cmp.getPredicate() != arith::CmpIPredicate::eq)
+      return std::nullopt;
+    auto y = cmp.getLhs().getDefiningOp<arith::FloorDivSIOp>();
+    auto z = cmp.getRhs().getDefiningOp<arith::FloorDivSIOp>();
+    if (!y || !z)
+      return std::nullopt;
+    auto constantOf = [](Value v) -> std::optional<int64_t> {
+      APInt c;
+      if (matchPattern(v, m_ConstantInt(&c)))
+        return c.getSExtValue();
+      return std::nullopt;
+    };
+    std::optional<int64_t> ky = constantOf(y.getRhs()),
+                           kz = constantOf(z.getRhs());
+    if (y.getRhs() != z.getRhs() && !(ky && kz && *ky == *kz))
+      return std::nullopt;
+    std::optional<int64_t> cy = coef.lookup(y.getLhs()),
+                           cz = coef.lookup(z.getLhs());
+    if (cy && cz && *cy == 1 && *cz == 0) {
+      std::swap(y, z);
+      std::swap(cy, cz);
+    }
+    if (!cy || !cz || *cy != 0 || *cz != 1)
+      return std::nullopt;
+    IntRange yr = emitter.rangeOf(y.getLhs()), zr = emitter.rangeOf(z.getLhs()),
+             dr = emitter.rangeOf(y.getRhs());
+    if (!yr.bounded || !zr.bounded || !dr.bounded || dr.lo != dr.hi)
+      return std::nullopt;
+    using P = arith::CmpIPredicate;
+    Value isZero = arith::CmpIOp::create(b, loc, P::eq, dr.lo, zero);
+    Value d = arith::SelectOp::create(b, loc, isZero, cst(1), dr.lo);
+    Value positive = arith::CmpIOp::create(b, loc, P::sgt, d, zero);
+    auto mul = [&](Value x, Value k) -> Value {
+      return arith::MulIOp::create(b, loc, x, k);
+    };
+    auto sub = [&](Value x, Value k) -> Value {
+      return arith::SubIOp::create(b, loc, x, k);
+    };
+    Value first = mul(arith::FloorDivSIOp::create(b, loc, yr.lo, d), d);
+    Value last = mul(arith::FloorDivSIOp::create(b, loc, yr.hi, d), d);
+    Value loPos = first;
+    Value loNeg = plus(arith::AddIOp::create(b, loc, first, d), 1);
+    Value hiPos = plus(arith::AddIOp::create(b, loc, last, d), -1);
+    Value hiNeg = last;
+    Value lo = arith::SelectOp::create(b, loc, positive, loPos, loNeg);
+    Value hi = arith::SelectOp::create(b, loc, positive, hiPos, hiNeg);
+    return Both{bound(sub(lo, zr.hi)), bound(sub(hi, zr.lo))};
+  };
   std::function<Both(Value)> bounds = [&](Value v) -> Both {
     Operation *def = v.getDefiningOp();
     if (!def || def->getBlock() != &block)
@@ -479,6 +534,8 @@ KvBounds emitKvBounds(OpBuilder &b, Location loc, Region &mask,
     auto cmp = dyn_cast<arith::CmpIOp>(def);
     if (!cmp || !cmp.getLhs().getType().isIndex())
       return {unknown, unknown};
+    if (std::optional<Both> chunk = chunkBounds(cmp))
+      return *chunk;
     auto cl = coef.lookup(cmp.getLhs()), cr = coef.lookup(cmp.getRhs());
     if (!cl || !cr)
       return {unknown, unknown};

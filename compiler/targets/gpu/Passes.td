@@ -175,10 +175,11 @@ def AttnReleaseQEarly : Pass<"attn-release-q-early", "mlir::func::FuncOp"> {
     next program's Q while the consumers still run their last softmax, P V
     and O store. Runs after attn-warp-specialize. With `bands-only` (the
     pipeline's default, release-q-early=auto) only loops whose lower bound
-    is neither a constant nor found by a binary search (an scf.while): the
-    closed-form bands of masks linear in kv on both sides (sliding windows),
-    where it was measured to gain; chunks and masks from block 0 lost
-    (docs/performance.md items 58, 70, 75).
+    is neither a constant, nor a chunk's start (`(x / d) * d`), nor found by
+    a binary search (an scf.while): the closed-form bands of masks linear in
+    kv on both sides (sliding windows), where it was measured to gain;
+    chunks and masks from block 0 lost (docs/performance.md items 58, 70,
+    75, 76).
   }];
   let options = [
     Option<"bandsOnly", "bands-only", "bool", "false",

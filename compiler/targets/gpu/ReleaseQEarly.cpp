@@ -39,10 +39,11 @@
 // for prefix-LM (docs/performance.md item 58); re-measured on two-Q-tile
 // kernels: window +1.7%, prefix-LM -8.6%, dense +2.3% at 8k but mixed at
 // 16k, handed-out kernels within +-1.2% (item 70); and in session 31 the
-// window +1.6%, chunks of 1024 (a run-time parameter) -2.4% (item 75). So
+// window +1.6%, chunks of 1024 (a run-time parameter) -2.4% with their
+// first block searched and -2.2% with it in closed form (items 75, 76). So
 // by default (`bands-only`) it runs only on kv loops whose first block is
-// a closed form that moves with the program: masks linear in kv bounded on
-// both sides (sliding windows), whose block analysis needs no search;
+// a closed form that moves with the program and is not a chunk's start:
+// masks linear in kv bounded on both sides (sliding windows);
 // --release-q-early / FAOPT_RELEASE_Q_EARLY=1 everywhere.
 //
 //===----------------------------------------------------------------------===//
@@ -124,9 +125,16 @@ void placeAfterLastRead(Block *block, ArrayRef<Operation *> reads,
   create(b);
 }
 
-/// Whether `v` depends on the result of an scf.while: the binary searches
-/// attn-expand-block-analysis emits for kv ranges not linear in kv.
-bool foundBySearch(Value v) {
+/// Whether a kv loop's first block `v` is not a band's: it depends on an
+/// scf.while (the binary search attn-expand-block-analysis emits for kv
+/// ranges not linear in kv) or on a chunk start, `(x / d) * d` (chunked
+/// masks, whose closed form rounds q down to its chunk).
+bool notABandStart(Value v) {
+  auto sameValue = [](Value a, Value b) {
+    APInt x, y;
+    return a == b || (matchPattern(a, m_ConstantInt(&x)) &&
+                      matchPattern(b, m_ConstantInt(&y)) && x == y);
+  };
   SmallVector<Value> work{v};
   llvm::SmallPtrSet<Operation *, 16> seen;
   while (!work.empty()) {
@@ -135,6 +143,12 @@ bool foundBySearch(Value v) {
       continue;
     if (isa<scf::WhileOp>(def))
       return true;
+    if (auto mul = dyn_cast<arith::MulIOp>(def))
+      for (auto [quotient, factor] : {std::pair(mul.getLhs(), mul.getRhs()),
+                                      std::pair(mul.getRhs(), mul.getLhs())})
+        if (auto div = quotient.getDefiningOp<arith::FloorDivSIOp>();
+            div && sameValue(div.getRhs(), factor))
+          return true;
     llvm::append_range(work, def->getOperands());
   }
   return false;
@@ -158,10 +172,10 @@ struct AttnReleaseQEarlyPass
       if (!loop || loop.getUnsignedCmp())
         continue;
       // Bands only (see above): not loops from a constant block (dense,
-      // causal, prefix-LM, the lists' positions), nor loops whose first
-      // block a binary search finds (chunks, other non-linear masks).
+      // causal, prefix-LM, the lists' positions), from a chunk's start, or
+      // from a block a binary search finds (other non-linear masks).
       if (bandsOnly && (matchPattern(loop.getLowerBound(), m_Constant()) ||
-                        foundBySearch(loop.getLowerBound())))
+                        notABandStart(loop.getLowerBound())))
         continue;
       // The tile the loop reads: a wait for the released stage and round
       // before the loop (so those dominate the loop).

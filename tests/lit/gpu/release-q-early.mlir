@@ -174,19 +174,24 @@ func.func @not_a_kernel(%q: !mem, %n: index, %p: index, %kt: tensor<64x64xbf16>)
 // bands-only (the pipeline's default, release-q-early=auto): only a kv
 // loop whose first block is a closed form moving with the program (a
 // sliding window's band) releases Q early; one from block 0 (dense, causal,
-// prefix-LM) or from a block a binary search found (an scf.while: chunks)
-// keeps the release after the loop. Without the option, all three.
+// prefix-LM), from a block a binary search found (an scf.while: masks not
+// linear in kv) or from a chunk's start ((q0 / c) * c: chunks lost with it)
+// keeps the release after the loop. Without the option, all four.
 
 !mem = memref<?x?x?x64xbf16>
 // CHECK-LABEL: func.func @from_block_zero(
 // CHECK:         attn.tile_release %{{.*}} when
 // CHECK-LABEL: func.func @from_a_searched_block(
 // CHECK:         attn.tile_release %{{.*}} when
+// CHECK-LABEL: func.func @from_a_chunk_start(
+// CHECK:         attn.tile_release %{{.*}} when
 // CHECK-LABEL: func.func @from_a_band(
 // CHECK:         attn.tile_release %{{.*}} when
 // BANDS-LABEL: func.func @from_block_zero(
 // BANDS-NOT:     when
 // BANDS-LABEL: func.func @from_a_searched_block(
+// BANDS-NOT:     when
+// BANDS-LABEL: func.func @from_a_chunk_start(
 // BANDS-NOT:     when
 // BANDS-LABEL: func.func @from_a_band(
 // BANDS:         scf.for
@@ -220,6 +225,23 @@ func.func @from_a_searched_block(%q: !mem, %n: index, %p: index, %kt: tensor<64x
     scf.yield %next : index
   }
   %lb = arith.maxsi %found, %c0 : index
+  scf.for %j = %lb to %n step %c1 {
+    %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    %w = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+    "test.softmax"(%w) : (tensor<64x64xf32>) -> ()
+  }
+  attn.tile_release %q stage %c0 round %p : !mem
+  return
+}
+func.func @from_a_chunk_start(%q: !mem, %q0: index, %c: index, %n: index, %p: index, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %true = arith.constant true
+  %qt = attn.tile_wait %q[%c0, %c0, %c0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+  %m = arith.floordivsi %q0, %c : index
+  %start = arith.muli %m, %c : index
+  %lb = arith.floordivsi %start, %c64 : index
   scf.for %j = %lb to %n step %c1 {
     %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
     %w = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>

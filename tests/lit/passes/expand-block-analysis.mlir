@@ -130,19 +130,23 @@ func.func @window_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
 
 // -----
 
-// A chunked mask (q / 48 == kv / 48) is not linear in kv: the range comes
-// from two binary searches over kv-block prefixes and suffixes with the
-// interval classifier, valid because it is monotone under inclusion.
+// A chunked mask (q / 48 == kv / 48) keeps kv in the chunks of the
+// q-block's first and last rows: kv in [floor(q0 / 48) * 48,
+// floor(q1 / 48) * 48 + 47], a closed form (no search).
 
 // CHECK-LABEL: func.func @chunked_range(
-// CHECK:         %[[LOWER:.*]]:2 = scf.while
-// CHECK:           arith.cmpi ult
-// CHECK:           scf.condition
-// CHECK:         } do {
-// CHECK:           arith.shrui
-// CHECK:           arith.floordivsi
-// CHECK:         %[[UPPER:.*]]:2 = scf.while (%{{.*}} = %[[LOWER]]#0, %{{.*}} = %{{.*}})
-// CHECK:         return %[[LOWER]]#0, %[[UPPER]]#0
+// CHECK-SAME:      %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[SK:[^:]*]]: index)
+// CHECK-NOT:     scf.while
+// CHECK:         %[[M0:.*]] = arith.floordivsi %[[Q0]], %c48
+// CHECK:         %[[FIRST:.*]] = arith.muli %[[M0]], %c48
+// CHECK:         %[[M1:.*]] = arith.floordivsi %[[Q1]], %c48
+// CHECK:         %[[LAST:.*]] = arith.muli %[[M1]], %c48
+// CHECK:         %[[END:.*]] = arith.addi %[[LAST]], %c48
+// CHECK:         %[[HI:.*]] = arith.addi %[[END]], %c-1
+// CHECK:         arith.floordivsi %[[FIRST]], %c64
+// CHECK:         arith.minsi %[[HI]]
+// CHECK-NOT:     scf.while
+// CHECK:         return
 func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
   %c0 = arith.constant 0 : index
   %lo, %hi = attn.mask_kv_range(%c0, %c0) q[%q0, %q1] kv_bound %sk block 64 {
@@ -158,22 +162,31 @@ func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
 
 // -----
 
-// The same with the chunk a run-time parameter (one value over the box):
-// q / c and kv / c are monotone in the direction of c's sign, chosen at run
-// time; the bounds divide by 1 where c = 0 (a mask dividing by 0 is
-// undefined), never by zero.
+// The same with the chunk a run-time parameter c (one value over the box):
+// for c > 0 kv is in [floor(q0 / c) c, floor(q1 / c) c + c - 1], for c < 0
+// in [floor(q0 / c) c + c + 1, floor(q1 / c) c] (a chunk floored the other
+// way), chosen at run time; c = 0 (a mask dividing by 0 is undefined) is
+// taken as 1, so the bounds never divide by zero.
 
 // CHECK-LABEL: func.func @chunked_param_range(
-// CHECK-SAME:      %[[C:[^:]*]]: index) -> (index, index)
-// CHECK:         scf.while
-// CHECK:         } do {
-// CHECK:           %[[ZERO:.*]] = arith.cmpi eq, %[[C]], %c0
-// CHECK:           %[[D:.*]] = arith.select %[[ZERO]], %c1{{.*}}, %[[C]] : index
-// CHECK:           %[[POS:.*]] = arith.cmpi sgt, %[[C]], %c0
-// CHECK:           %[[A:.*]] = arith.floordivsi %{{.*}}, %[[D]] : index
-// CHECK:           %[[Z:.*]] = arith.floordivsi %{{.*}}, %[[D]] : index
-// CHECK:           arith.select %[[POS]], %[[A]], %[[Z]] : index
-// CHECK:           arith.select %[[POS]], %[[Z]], %[[A]] : index
+// CHECK-SAME:      %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %[[SK:[^:]*]]: index, %[[C:[^:]*]]: index) -> (index, index)
+// CHECK-NOT:     scf.while
+// CHECK:         %[[ZERO:.*]] = arith.cmpi eq, %[[C]], %c0
+// CHECK:         %[[D:.*]] = arith.select %[[ZERO]], %c1, %[[C]] : index
+// CHECK:         %[[POS:.*]] = arith.cmpi sgt, %[[D]], %c0
+// CHECK:         %[[M0:.*]] = arith.floordivsi %[[Q0]], %[[D]]
+// CHECK:         %[[FIRST:.*]] = arith.muli %[[M0]], %[[D]]
+// CHECK:         %[[M1:.*]] = arith.floordivsi %[[Q1]], %[[D]]
+// CHECK:         %[[LAST:.*]] = arith.muli %[[M1]], %[[D]]
+// CHECK:         %[[A:.*]] = arith.addi %[[FIRST]], %[[D]]
+// CHECK:         %[[LONEG:.*]] = arith.addi %[[A]], %c1
+// CHECK:         %[[B:.*]] = arith.addi %[[LAST]], %[[D]]
+// CHECK:         %[[HIPOS:.*]] = arith.addi %[[B]], %c-1
+// CHECK:         %[[LO:.*]] = arith.select %[[POS]], %[[FIRST]], %[[LONEG]]
+// CHECK:         %[[HI:.*]] = arith.select %[[POS]], %[[HIPOS]], %[[LAST]]
+// CHECK:         arith.floordivsi %[[LO]], %c64
+// CHECK:         arith.minsi %[[HI]]
+// CHECK-NOT:     scf.while
 // CHECK:         return
 func.func @chunked_param_range(%q0: index, %q1: index, %sk: index, %c: index) -> (index, index) {
   %c0 = arith.constant 0 : index
