@@ -204,6 +204,14 @@ int benchVariants(faopt::Context &ctx, int reps, std::vector<Row> &rows) {
                        "\"chunk\"}]"),
        {{"chunk", 1024}},
        [](int64_t q, int64_t kv) { return q >= kv && q / 1024 == kv / 1024; }},
+      // The same chunks written into the spec: what the run-time divisor
+      // costs (its per-score division is 64-bit by a variable; a constant
+      // one compiles to a multiply; docs/performance.md item 76).
+      {"chunked_causal_1024_const",
+       spec("chunked_const", "\"mask\": [\"causal\", {\"type\": "
+                             "\"chunked\", \"chunk\": 1024}]"),
+       {},
+       [](int64_t q, int64_t kv) { return q >= kv && q / 1024 == kv / 1024; }},
   };
   if (gPeerMasks.loaded)
     std::printf("variants: documents and block layout from %s "
