@@ -228,7 +228,7 @@ private:
       return unknown(*o);
     Value zero = index(0);
     Value d = select(cmp(arith::CmpIPredicate::eq, y.lo, zero), index(1), y.lo);
-    Value positive = cmp(arith::CmpIPredicate::sgt, y.lo, zero);
+    Value positive = cmp(arith::CmpIPredicate::sgt, d, zero);
     Value a = OpTy::create(b, loc, x.lo, d);
     Value z = OpTy::create(b, loc, x.hi, d);
     ints[o] = {select(positive, a, z), select(positive, z, a), true};

@@ -131,9 +131,9 @@ const char *toString(RowBoundMode mode);
 /// a closed form that moves with the program; H200: window 1024 +1.2%,
 /// +1.7% and +1.6% (docs/performance.md items 58, 70, 75), while loops from
 /// block 0 lost (prefix-LM -8.6%, causal -1.4%) or were mixed (dense +2.3%
-/// at 8k, -3.1% at 16k in one round), and chunks, whose first block a
-/// binary search finds, lost 2.4% (item 75). On: every persistent kernel;
-/// Off: none.
+/// at 8k, -3.1% at 16k in one round), and chunks lost 2.2-2.4% (items 75,
+/// 76), so loops from a chunk's start are left out too. On: every
+/// persistent kernel; Off: none.
 enum class ReleaseQMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(ReleaseQMode mode);

@@ -202,6 +202,34 @@ func.func @chunked_param_range(%q0: index, %q1: index, %sk: index, %c: index) ->
 
 // -----
 
+// Block classification divides ranges by a run-time value too (one value
+// over the box): q / c over [q0, q1] is [q0 / c, q1 / c] for c > 0 and the
+// reverse for c < 0, the sign read at run time; c = 0 is taken as 1.
+
+// CHECK-LABEL: func.func @chunked_param_class(
+// CHECK-SAME:      %[[Q0:[^:]*]]: index, %[[Q1:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[C:[^:]*]]: index)
+// CHECK:         %[[ZERO:.*]] = arith.cmpi eq, %[[C]], %c0
+// CHECK:         %[[D:.*]] = arith.select %[[ZERO]], %c1{{.*}}, %[[C]] : index
+// CHECK:         %[[POS:.*]] = arith.cmpi sgt, %[[D]], %c0
+// CHECK:         %[[A:.*]] = arith.floordivsi %[[Q0]], %[[D]] : index
+// CHECK:         %[[Z:.*]] = arith.floordivsi %[[Q1]], %[[D]] : index
+// CHECK:         arith.select %[[POS]], %[[A]], %[[Z]] : index
+// CHECK:         arith.select %[[POS]], %[[Z]], %[[A]] : index
+// CHECK:         return
+func.func @chunked_param_class(%q0: index, %q1: index, %k0: index, %k1: index, %sk: index, %c: index) -> (i1, i1) {
+  %c0 = arith.constant 0 : index
+  %any, %all = attn.mask_block_class(%c0, %c0) q[%q0, %q1] kv[%k0, %k1] kv_bound %sk params(%c : index) {
+  ^bb0(%bi: index, %hi: index, %q: index, %kv: index, %ch: index):
+    %a = arith.floordivsi %q, %ch : index
+    %b = arith.floordivsi %kv, %ch : index
+    %p = arith.cmpi eq, %a, %b : index
+    attn.yield %p : i1
+  }
+  return %any, %all : i1, i1
+}
+
+// -----
+
 // With bound_tensor_reads, a tensor read is bounded by the minimum and
 // maximum of the entries its (clamped) indices reach over the block
 // (attn.tensor_bounds over the index box; passes/lower-tensor-bounds.mlir
