@@ -188,41 +188,52 @@ TEST(Runtime, RoundedPFollowsTheEnvironment) {
                           "faopt::OperandA<");
 }
 
-TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
-  const char *window = R"({"name": "rt_window", "dtype": "bf16",
-      "head_dim": 128, "params": {"w": "int"},
-      "mask": ["causal", {"type": "sliding_window", "left": "w"}]})";
-  const char *causal = R"({"name": "rt_causal", "dtype": "bf16",
-      "head_dim": 128, "mask": "causal"})";
-  const std::string rows = "faopt::map_positions_in_rows<";
-  auto hasRows = [&](const char *spec) {
-    return sm90aCuda(spec).find(rows) != std::string::npos;
+const char *const kWindowSpec = R"({"name": "rt_window", "dtype": "bf16",
+    "head_dim": 128, "params": {"w": "int"},
+    "mask": ["causal", {"type": "sliding_window", "left": "w"}]})";
+const char *const kCausalSpec = R"({"name": "rt_causal", "dtype": "bf16",
+    "head_dim": 128, "mask": "causal"})";
+
+/// A three-way switch `var` (unset = auto, 1 = on everywhere, 0 = off):
+/// `marker` is in the generated CUDA of `autoSpec` and not `otherSpec`
+/// unset, in both with 1, in neither with 0; `bad` is reported once (as
+/// `warning`) and read as unset.
+void expectAutoSwitch(const char *var, const char *autoSpec,
+                      const char *otherSpec, const std::string &marker,
+                      const char *bad, const std::string &warning) {
+  SCOPED_TRACE(var);
+  auto has = [&](const char *spec) {
+    return sm90aCuda(spec).find(marker) != std::string::npos;
   };
   {
-    // Unset: bands only (docs/performance.md item 40).
-    ScopedEnv unset("FAOPT_ROW_BOUND_MASKS", nullptr);
-    EXPECT_TRUE(hasRows(window));
-    EXPECT_FALSE(hasRows(causal));
+    ScopedEnv unset(var, nullptr);
+    EXPECT_TRUE(has(autoSpec));
+    EXPECT_FALSE(has(otherSpec));
   }
   {
-    ScopedEnv on("FAOPT_ROW_BOUND_MASKS", "1");
-    EXPECT_TRUE(hasRows(window));
-    EXPECT_TRUE(hasRows(causal));
+    ScopedEnv on(var, "1");
+    EXPECT_TRUE(has(autoSpec));
+    EXPECT_TRUE(has(otherSpec));
   }
   {
-    ScopedEnv off("FAOPT_ROW_BOUND_MASKS", "0");
-    EXPECT_FALSE(hasRows(window));
-    EXPECT_FALSE(hasRows(causal));
+    ScopedEnv off(var, "0");
+    EXPECT_FALSE(has(autoSpec));
+    EXPECT_FALSE(has(otherSpec));
   }
-  {
-    // Another value: reported once, read as unset.
-    ScopedEnv bad("FAOPT_ROW_BOUND_MASKS", "on"), loud("FAOPT_QUIET", nullptr);
-    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
-    EXPECT_EQ(cuda.find(rows), std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_ROW_BOUND_MASKS=on is not 0 or 1; "
+  ScopedEnv badValue(var, bad), loud("FAOPT_QUIET", nullptr);
+  auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(otherSpec); });
+  EXPECT_EQ(cuda.find(marker), std::string::npos);
+  EXPECT_EQ(err, warning);
+  EXPECT_TRUE(has(autoSpec)); // the default, not 0
+}
+
+/// FAOPT_ROW_BOUND_MASKS: unset, row bounds for bands only (a window, not
+/// causal; docs/performance.md item 40).
+TEST(Runtime, RowBoundMasksFollowTheEnvironment) {
+  expectAutoSwitch("FAOPT_ROW_BOUND_MASKS", kWindowSpec, kCausalSpec,
+                   "faopt::map_positions_in_rows<", "on",
+                   "faopt: warning: FAOPT_ROW_BOUND_MASKS=on is not 0 or 1; "
                    "using the default (band masks only)\n");
-    EXPECT_TRUE(hasRows(window)); // the default, not 0
-  }
 }
 
 /// FAOPT_DEPENDENT_LAUNCH is read when a context is created (with or
@@ -306,41 +317,12 @@ TEST(Runtime, BuilderRowStagingFollowsTheEnvironment) {
 
 /// FAOPT_RELEASE_Q_EARLY: unset (auto) releases Q's stage in the kv loop's
 /// last iteration in sliding-window bands, not where the loop starts at 0
-/// (causal); 1 in both, 0 in neither; another value is reported once and
-/// read as unset.
+/// (causal); docs/performance.md item 75.
 TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
-  const char *window = R"({"name": "rt_window", "dtype": "bf16",
-      "head_dim": 128, "params": {"w": "int"},
-      "mask": ["causal", {"type": "sliding_window", "left": "w"}]})";
-  const char *causal = R"({"name": "rt_causal", "dtype": "bf16",
-      "head_dim": 128, "mask": "causal"})";
-  const std::string marker = "faopt::tma::release_when<";
-  auto early = [&](const char *spec) {
-    return sm90aCuda(spec).find(marker) != std::string::npos;
-  };
-  {
-    ScopedEnv unset("FAOPT_RELEASE_Q_EARLY", nullptr);
-    EXPECT_TRUE(early(window));
-    EXPECT_FALSE(early(causal));
-  }
-  {
-    ScopedEnv on("FAOPT_RELEASE_Q_EARLY", "1");
-    EXPECT_TRUE(early(window));
-    EXPECT_TRUE(early(causal));
-  }
-  {
-    ScopedEnv off("FAOPT_RELEASE_Q_EARLY", "0");
-    EXPECT_FALSE(early(window));
-    EXPECT_FALSE(early(causal));
-  }
-  {
-    ScopedEnv bad("FAOPT_RELEASE_Q_EARLY", "yes"), loud("FAOPT_QUIET", nullptr);
-    auto [cuda, err] = twiceCapturingStderr([&] { return sm90aCuda(causal); });
-    EXPECT_EQ(cuda.find(marker), std::string::npos);
-    EXPECT_EQ(err, "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
+  expectAutoSwitch("FAOPT_RELEASE_Q_EARLY", kWindowSpec, kCausalSpec,
+                   "faopt::tma::release_when<", "yes",
+                   "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
                    "using the default (sliding-window bands only)\n");
-    EXPECT_TRUE(early(window)); // the default, not 0
-  }
 }
 
 /// FAOPT_DROP_LISTED_TERMS: unset (auto) drops a block layout's per-score
