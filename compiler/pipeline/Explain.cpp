@@ -1,6 +1,7 @@
 //===- Explain.cpp - why a kernel is tiled as it is -----------------------===//
 #include "compiler/pipeline/Explain.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -22,6 +23,20 @@ std::string human(double v, const char *unit) {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// A parameter's value for the census: given (--param), its default, or 0.
+const std::pair<std::string, double> *given(const spec::ParamDecl &p,
+                                            const ExplainShape &s) {
+  for (const auto &g : s.params)
+    if (g.first == p.name)
+      return &g;
+  return nullptr;
+}
+double paramValue(const spec::ParamDecl &p, const ExplainShape &s) {
+  if (const auto *g = given(p, s))
+    return g->second;
+  return p.hasDefault ? p.defaultValue : 0.0;
+}
+
 struct BlockCensus {
   int64_t pairs = 0, visited = 0, full = 0, partial = 0;
   double attended = 0; // (q, kv) pairs the mask keeps
@@ -37,12 +52,13 @@ BlockCensus census(const spec::AttentionSpec &spec, const TileChoice &t,
   int64_t nq = ceilDiv(s.seqQ, t.blockQ), nk = ceilDiv(s.seqK, t.blockKv);
   c.pairs = nq * nk;
   // Static tensors (a block layout written in the spec) are known here, and
-  // so are the sequence lengths and the parameters' defaults.
+  // so are the sequence lengths and the parameters' values (given, else
+  // their defaults).
   spec::ExprEnv base;
   base.seqlenQ = s.seqQ;
   base.seqlenK = s.seqK;
   for (const spec::ParamDecl &p : spec.params)
-    base.params.push_back({p.name, p.hasDefault ? p.defaultValue : 0.0});
+    base.params.push_back({p.name, paramValue(p, s)});
   spec::LaunchSizes launch{s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK};
   for (const spec::TensorDecl &d : spec.tensors) {
     std::vector<int64_t> sizes;
@@ -74,6 +90,34 @@ BlockCensus census(const spec::AttentionSpec &spec, const TileChoice &t,
 }
 
 } // namespace
+
+bool parseExplainParam(const std::string &text, const spec::AttentionSpec &spec,
+                       ExplainShape &shape, std::string &error) {
+  size_t eq = text.find('=');
+  std::string name = text.substr(0, eq);
+  auto declared = std::find_if(
+      spec.params.begin(), spec.params.end(),
+      [&](const spec::ParamDecl &p) { return p.name == name; });
+  if (eq == std::string::npos || declared == spec.params.end()) {
+    error = "'" + text + "': expected NAME=VALUE with a parameter the spec "
+            "declares";
+    return false;
+  }
+  std::string value = text.substr(eq + 1);
+  char *end = nullptr;
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0') {
+    error = "'" + text + "': " + value + " is not a number";
+    return false;
+  }
+  for (auto &g : shape.params)
+    if (g.first == name) {
+      error = "'" + text + "': " + name + " is given twice";
+      return false;
+    }
+  shape.params.push_back({name, v});
+  return true;
+}
 
 bool parseExplainShape(const std::string &text, ExplainShape &shape,
                        std::string &error) {
@@ -238,13 +282,24 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << c.pairs << " (" << c.full << " full, no mask code; " << c.partial
      << " partial); mask keeps " << 100.0 * c.attended / (sq * sk)
      << "% of scores (evaluated at b = h = 0";
-  std::string zeroed;
-  for (const spec::ParamDecl &p : spec.params)
-    if (!p.hasDefault && spec.mask && spec::exprUses(*spec.mask, p.name))
+  std::string zeroed, givenList;
+  for (const spec::ParamDecl &p : spec.params) {
+    if (const auto *g = given(p, s)) {
+      std::ostringstream v;
+      v << p.name << " = " << g->second;
+      givenList += (givenList.empty() ? "" : ", ") + v.str();
+    } else if (!p.hasDefault && spec.mask &&
+               spec::exprUses(*spec.mask, p.name)) {
       zeroed += (zeroed.empty() ? "" : ", ") + p.name;
-  if (!spec.params.empty())
-    os << ", parameters at their defaults"
-       << (zeroed.empty() ? "" : "; " + zeroed + ", without one, at 0");
+    }
+  }
+  if (!givenList.empty())
+    os << ", " << givenList;
+  if (spec.params.size() > s.params.size())
+    os << (givenList.empty() ? ", parameters" : ", the others")
+       << " at their defaults"
+       << (zeroed.empty() ? "" : "; " + zeroed +
+                                     ", without one, at 0 (--param NAME=V)");
   os << ")\n";
   double usefulFlops = 2.0 * c.attended * (dqk + dv) * bh;
   double kernelFlops = 2.0 * static_cast<double>(c.visited) * t.blockQ *

@@ -13,12 +13,22 @@
 #include "compiler/spec/Spec.h"
 #include "compiler/targets/TargetDesc.h"
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace faopt {
 
 struct ExplainShape {
   int64_t batch = 1, heads = 16, kvHeads = 16, seqQ = 4096, seqK = 4096;
+  /// Run-time parameter values for the census (`--param NAME=VALUE`); a
+  /// parameter not given takes its default, or 0 without one.
+  std::vector<std::pair<std::string, double>> params;
 };
+
+/// Parses one "NAME=VALUE" for a parameter `spec` declares into `shape`;
+/// false on bad input with `error` set.
+bool parseExplainParam(const std::string &text, const spec::AttentionSpec &spec,
+                       ExplainShape &shape, std::string &error);
 
 /// Parses "b=2,h=16,kvh=4,sq=4096,sk=4096" (any subset); false on bad input
 /// with `error` set.

@@ -58,6 +58,11 @@ cl::opt<bool> explainFlag("explain",
 cl::opt<std::string> shapeText("shape",
                                cl::desc("Shape for --explain: b=,h=,kvh=,s=,sq=,sk="),
                                cl::init(""), cl::cat(faoptOptions));
+cl::list<std::string> explainParams(
+    "param",
+    cl::desc("A run-time parameter's value for --explain's census, NAME=VALUE "
+             "(repeatable; others take their defaults, or 0 without one)"),
+    cl::value_desc("NAME=VALUE"), cl::cat(faoptOptions));
 cl::opt<bool> cacheInfo("cache-info",
                         cl::desc("Print the kernel cache's directory, entry "
                                  "count and size, then exit"), cl::cat(faoptOptions));
@@ -340,6 +345,9 @@ int main(int argc, char **argv) {
   if (rowBoundMasks && noRowBoundMasks)
     return fail("--row-bound-masks and --no-row-bound-masks contradict each "
                 "other");
+  if (!explainParams.empty() && !explainFlag)
+    return fail("--param applies to --explain (its census); a kernel takes "
+                "its parameters at launch");
   if (releaseQEarly && noReleaseQEarly)
     return fail("--release-q-early and --no-release-q-early contradict each "
                 "other");
@@ -418,6 +426,9 @@ int main(int argc, char **argv) {
     if (!shapeText.empty() &&
         !faopt::parseExplainShape(shapeText, shape, error))
       return fail("--shape: " + error);
+    for (const std::string &p : explainParams)
+      if (!faopt::parseExplainParam(p, spec, shape, error))
+        return fail("--param " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
                              persistentMode(), *qStagesOption(),
                              !noRoundedP);
