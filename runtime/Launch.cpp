@@ -196,11 +196,13 @@ std::string resolveParams(const spec::AttentionSpec &s,
     given[j] = true;
     values[j] = pv.value;
   }
+  std::vector<double> resolved(s.params.size());
   for (size_t j = 0; j < s.params.size(); ++j) {
     if (!given[j] && !s.params[j].hasDefault)
       return "parameter '" + s.params[j].name +
              "' has no default in the spec: pass its value";
     double x = given[j] ? values[j] : s.params[j].defaultValue;
+    resolved[j] = x;
     ScalarArg arg;
     if (s.params[j].type == spec::ExprType::Int)
       arg.i = static_cast<int64_t>(x);
@@ -208,7 +210,7 @@ std::string resolveParams(const spec::AttentionSpec &s,
       arg.f = static_cast<float>(x);
     out.push_back(arg);
   }
-  return "";
+  return spec::zeroDivisorError(s, resolved, a.seqlen_q, a.seqlen_k);
 }
 
 std::string resolveTensors(const spec::AttentionSpec &s,

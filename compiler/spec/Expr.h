@@ -124,6 +124,12 @@ bool evalBool(const Expr &expr, const ExprEnv &env);
 /// True if the expression reads the variable or tensor `name` anywhere.
 bool exprUses(const Expr &expr, std::string_view name);
 
+/// The first integer `/` or `%` in `expr` whose divisor reads nothing but
+/// parameters, sequence lengths and literals (no position, score or tensor)
+/// and is 0 with `env`'s values; null if there is none. Launches reject it:
+/// integer division by zero traps on a CPU and is undefined on a GPU.
+const Expr *zeroDivisor(const Expr &expr, const ExprEnv &env);
+
 } // namespace faopt::spec
 
 #endif // FAOPT_COMPILER_SPEC_EXPR_H

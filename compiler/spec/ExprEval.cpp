@@ -188,4 +188,30 @@ bool exprUses(const Expr &e, std::string_view name) {
   return false;
 }
 
+namespace {
+/// Whether `e` has one value for a whole launch: literals, parameters and
+/// sequence lengths only.
+bool launchConstant(const Expr &e) {
+  if (e.kind == Expr::Kind::Index)
+    return false;
+  if (e.kind == Expr::Kind::Var &&
+      (e.name == "b" || e.name == "h" || e.name == "q" || e.name == "kv" ||
+       e.name == "score"))
+    return false;
+  return std::all_of(e.operands.begin(), e.operands.end(),
+                     [](const ExprPtr &op) { return launchConstant(*op); });
+}
+} // namespace
+
+const Expr *zeroDivisor(const Expr &e, const ExprEnv &env) {
+  if (e.kind == Expr::Kind::Binary && e.type == ExprType::Int &&
+      (e.name == "/" || e.name == "%") && launchConstant(*e.operands[1]) &&
+      evalNumeric(*e.operands[1], env) == 0)
+    return &e;
+  for (const ExprPtr &op : e.operands)
+    if (const Expr *z = zeroDivisor(*op, env))
+      return z;
+  return nullptr;
+}
+
 } // namespace faopt::spec

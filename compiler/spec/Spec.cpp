@@ -88,6 +88,27 @@ std::string staticTensorFits(const TensorDecl &t,
          "]): write the layout for these sequence lengths";
 }
 
+std::string zeroDivisorError(const AttentionSpec &spec,
+                             const std::vector<double> &paramValues,
+                             int64_t seqlenQ, int64_t seqlenK) {
+  ExprEnv env;
+  env.seqlenQ = seqlenQ;
+  env.seqlenK = seqlenK;
+  for (size_t i = 0; i < spec.params.size() && i < paramValues.size(); ++i)
+    env.params.push_back({spec.params[i].name, paramValues[i]});
+  for (auto [what, expr] : {std::pair("mask", spec.mask.get()),
+                            std::pair("score", spec.score.get())}) {
+    if (!expr)
+      continue;
+    if (const Expr *z = zeroDivisor(*expr, env))
+      return std::string("the ") + what + " divides by " +
+             printExpr(*z->operands[1]) +
+             ", which is 0 with this launch's parameters (a divisor must "
+             "not be 0)";
+  }
+  return "";
+}
+
 std::vector<std::string> AttentionSpec::regionParams() const {
   std::vector<std::string> names;
   for (const char *seqlen : {"seqlen_q", "seqlen_k"})

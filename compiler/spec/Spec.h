@@ -82,6 +82,14 @@ std::string expectedTensorSizes(const TensorDecl &t, const LaunchSizes &sizes,
 std::string staticTensorFits(const TensorDecl &t,
                              const std::vector<int64_t> &expected);
 
+/// "" or why a launch with these parameter values (declaration order) and
+/// sequence lengths cannot run: its mask or score divides by a run-time
+/// value that is 0 (a chunk size of 0), which traps on a CPU and is
+/// undefined on a GPU.
+std::string zeroDivisorError(const AttentionSpec &spec,
+                             const std::vector<double> &paramValues,
+                             int64_t seqlenQ, int64_t seqlenK);
+
 struct SpecParseResult {
   std::optional<AttentionSpec> spec;
   std::string error; // "<json path>: <message>" when spec is empty

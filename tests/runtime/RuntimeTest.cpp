@@ -188,6 +188,33 @@ TEST(Runtime, ParametersAreValidatedFirst) {
   EXPECT_TRUE(lse < w && w < c) << manifest;
 }
 
+/// A mask dividing by a run-time value of 0 (a chunk size) is rejected at
+/// launch with the divisor named: the CPU code would trap, the GPU's is
+/// undefined.
+TEST(Runtime, ZeroChunkSizesAreRejected) {
+  SKIP_WITHOUT_NVRTC();
+  faopt::Context ctx = context("", /*disk=*/false);
+  auto k = ctx.kernel(R"({"name": "rt_chunk", "dtype": "bf16", "head_dim": 64,
+      "params": {"chunk": "int"},
+      "mask": ["causal", {"type": "chunked", "chunk": "chunk"}]})");
+  ASSERT_TRUE(k) << k.status().message();
+  faopt::ForwardArgs a = fakeArgs(1, 2, 2);
+  a.seqlen_q = a.seqlen_k = 100;
+  faopt_param_value zero{"chunk", 0};
+  a.params = &zero;
+  a.num_params = 1;
+  faopt::Status st = k->forward(a);
+  EXPECT_EQ(st.code(), FAOPT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(st.message(),
+            "faopt_forward: the mask divides by chunk, which is 0 with this "
+            "launch's parameters (a divisor must not be 0)");
+  if (!ctx.canLaunch()) {
+    faopt_param_value some{"chunk", -64};
+    a.params = &some;
+    EXPECT_EQ(k->forward(a).code(), FAOPT_ERROR_NO_DEVICE);
+  }
+}
+
 TEST(Runtime, TensorInputsAreValidatedFirst) {
   SKIP_WITHOUT_NVRTC();
   faopt::Context ctx = context("", /*disk=*/false);

@@ -59,6 +59,36 @@ TEST(Expr, IntegerDivisionRoundsDown) {
   EXPECT_FALSE(at(m, 0, 3));
 }
 
+/// zeroDivisor finds a `/` or `%` whose divisor is a launch value (a
+/// parameter, the sequence lengths) that is 0, and leaves divisors that
+/// vary with the position alone (the kernel's own business).
+TEST(Expr, ZeroDivisorsOfLaunchValuesAreFound) {
+  std::vector<ParamDecl> params = {{"c", ExprType::Int, false, 0}};
+  auto parsed = [&](const char *text, ExprContext ctx) {
+    ExprParseResult r = parseExpr(text, ctx, params);
+    EXPECT_TRUE(r.expr) << text << ": " << r.error;
+    return r.expr;
+  };
+  ExprEnv env;
+  env.seqlenQ = env.seqlenK = 100;
+  env.params = {{"c", 0}};
+  ExprPtr chunk = parsed("q / c == kv / c && q >= kv", ExprContext::Mask);
+  const Expr *z = zeroDivisor(*chunk, env);
+  ASSERT_NE(z, nullptr);
+  EXPECT_EQ(printExpr(*z), "(q / c)");
+  ExprPtr lengths = parsed("q % (seqlen_k - 100 + c) == 0", ExprContext::Mask);
+  ASSERT_NE(zeroDivisor(*lengths, env), nullptr);
+  ExprPtr inScore = parsed("score + (q / c)", ExprContext::Score);
+  EXPECT_NE(zeroDivisor(*inScore, env), nullptr);
+  // Divisors that depend on the position, or are not 0, pass.
+  EXPECT_EQ(zeroDivisor(*parsed("q / (kv + c) == 0", ExprContext::Mask), env),
+            nullptr);
+  EXPECT_EQ(zeroDivisor(*parsed("q / 4 == kv / 4", ExprContext::Mask), env),
+            nullptr);
+  env.params = {{"c", -3}};
+  EXPECT_EQ(zeroDivisor(*chunk, env), nullptr);
+}
+
 TEST(Expr, ScoresPromoteIntegers) {
   ExprPtr e = score("score - 0.5 * (q - kv)");
   EXPECT_EQ(e->type, ExprType::Float);

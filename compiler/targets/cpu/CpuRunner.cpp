@@ -175,11 +175,13 @@ llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
                      " parameter(s), got " + llvm::Twine(params.size()));
   std::vector<int64_t> ints(decls.size());
   std::vector<float> floats(decls.size());
+  std::vector<double> resolved(decls.size());
   for (size_t i = 0; i < decls.size(); ++i) {
     if (i >= params.size() && !decls[i].hasDefault)
       return makeError("parameter '" + decls[i].name +
                        "' has no default: give its value");
     double x = i < params.size() ? params[i] : decls[i].defaultValue;
+    resolved[i] = x;
     if (decls[i].type == spec::ExprType::Int) {
       if (x != std::floor(x))
         return makeError("parameter '" + decls[i].name + "' is an int, got " +
@@ -189,6 +191,12 @@ llvm::Error CpuKernel::run(const HostTensor &q, const HostTensor &k,
       floats[i] = static_cast<float>(x);
     }
   }
+
+  // A divisor of 0 would trap in the compiled code (SIGFPE).
+  if (std::string why = spec::zeroDivisorError(spec_, resolved, q.sizes[2],
+                                               k.sizes[2]);
+      !why.empty())
+    return makeError(why);
 
   // Tensor inputs: sizes as the spec declares them for this launch. Static
   // ones (a block layout in the spec) come from the spec, not the caller.
