@@ -206,9 +206,9 @@ private:
   /// x / c for a constant c != 0 is monotone in x (non-decreasing for c > 0).
   /// So is x / d for a divisor d that is one value over the box (a run-time
   /// parameter such as a chunk size, a sequence length): its sign picks the
-  /// direction at run time. A mask dividing by 0 is undefined
-  /// (docs/spec.md); the bounds' code then divides by 1, so that it never
-  /// divides by zero itself.
+  /// direction at run time. Launches refuse a divisor of 0
+  /// (spec::zeroDivisor); the bounds' code divides by 1 there all the same,
+  /// so that it can never trap.
   template <typename OpTy>
   void visitDiv(OpTy o) {
     IntRange x = getInt(o.getLhs());
@@ -463,7 +463,7 @@ KvBounds emitKvBounds(OpBuilder &b, Location loc, Region &mask,
   // in the chunk of one of Y's values. For d > 0 that chunk is
   // [d m, d m + d - 1] with m = floor(Y / d) in [floor(Ylo / d),
   // floor(Yhi / d)]; for d < 0 it is [d m + d + 1, d m]; the sign is read at
-  // run time. (d = 0, an undefined mask, is taken as 1, as in visitDiv.)
+  // run time. (d = 0, which launches refuse, is taken as 1, as in visitDiv.)
   auto chunkBounds = [&](arith::CmpIOp cmp) -> std::optional<Both> {
     if (cmp.getPredicate() != arith::CmpIPredicate::eq)
       return std::nullopt;

@@ -165,7 +165,7 @@ func.func @chunked_range(%q0: index, %q1: index, %sk: index) -> (index, index) {
 // The same with the chunk a run-time parameter c (one value over the box):
 // for c > 0 kv is in [floor(q0 / c) c, floor(q1 / c) c + c - 1], for c < 0
 // in [floor(q0 / c) c + c + 1, floor(q1 / c) c] (a chunk floored the other
-// way), chosen at run time; c = 0 (a mask dividing by 0 is undefined) is
+// way), chosen at run time; c = 0 (which launches refuse) is
 // taken as 1, so the bounds never divide by zero.
 
 // CHECK-LABEL: func.func @chunked_param_range(
