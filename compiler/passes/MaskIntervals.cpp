@@ -15,6 +15,14 @@ using namespace mlir;
 namespace faopt {
 namespace {
 
+/// The value of an integer constant, if `v` is one.
+std::optional<int64_t> constantOf(Value v) {
+  APInt c;
+  if (matchPattern(v, m_ConstantInt(&c)))
+    return c.getSExtValue();
+  return std::nullopt;
+}
+
 /// [lo, hi] of an index value; `bounded == false` means "any index".
 struct IntRange {
   Value lo, hi;
@@ -168,13 +176,6 @@ private:
     if (!o.getType().isIndex() || !x.bounded || !y.bounded)
       return unknown(*o);
     ints[o] = fn(x, y);
-  }
-
-  static std::optional<int64_t> constantOf(Value v) {
-    APInt c;
-    if (matchPattern(v, m_ConstantInt(&c)))
-      return c.getSExtValue();
-    return std::nullopt;
   }
 
   void visitMul(arith::MulIOp o) {
@@ -349,12 +350,6 @@ llvm::DenseMap<Value, std::optional<int64_t>> kvCoefficients(Block &block) {
     auto it = coef.find(v);
     return it == coef.end() ? std::nullopt : it->second;
   };
-  auto constant = [](Value v) -> std::optional<int64_t> {
-    APInt c;
-    if (matchPattern(v, m_ConstantInt(&c)))
-      return c.getSExtValue();
-    return std::nullopt;
-  };
   for (Operation &op : block.without_terminator()) {
     if (op.getNumResults() != 1 || !op.getResult(0).getType().isIndex())
       continue;
@@ -372,7 +367,7 @@ llvm::DenseMap<Value, std::optional<int64_t>> kvCoefficients(Block &block) {
         result = *a - *b;
     } else if (auto mul = dyn_cast<arith::MulIOp>(op)) {
       auto a = get(mul.getLhs()), b = get(mul.getRhs());
-      auto ka = constant(mul.getLhs()), kb = constant(mul.getRhs());
+      auto ka = constantOf(mul.getLhs()), kb = constantOf(mul.getRhs());
       if (a && kb)
         result = *a * *kb;
       else if (b && ka)
@@ -471,12 +466,6 @@ KvBounds emitKvBounds(OpBuilder &b, Location loc, Region &mask,
     auto z = cmp.getRhs().getDefiningOp<arith::FloorDivSIOp>();
     if (!y || !z)
       return std::nullopt;
-    auto constantOf = [](Value v) -> std::optional<int64_t> {
-      APInt c;
-      if (matchPattern(v, m_ConstantInt(&c)))
-        return c.getSExtValue();
-      return std::nullopt;
-    };
     std::optional<int64_t> ky = constantOf(y.getRhs()),
                            kz = constantOf(z.getRhs());
     if (y.getRhs() != z.getRhs() && !(ky && kz && *ky == *kz))
