@@ -130,6 +130,12 @@ bool exprUses(const Expr &expr, std::string_view name);
 /// integer division by zero traps on a CPU and is undefined on a GPU.
 const Expr *zeroDivisor(const Expr &expr, const ExprEnv &env);
 
+/// Whether `expr` has an integer `/` or `%` whose divisor reads a parameter
+/// or a sequence length and nothing that varies with the position: the
+/// divisors zeroDivisor checks, without evaluating any (the launch path
+/// skips the check for the many specs that have none).
+bool dividesByLaunchValue(const Expr &expr);
+
 } // namespace faopt::spec
 
 #endif // FAOPT_COMPILER_SPEC_EXPR_H

@@ -203,6 +203,15 @@ bool launchConstant(const Expr &e) {
 }
 } // namespace
 
+bool dividesByLaunchValue(const Expr &e) {
+  if (e.kind == Expr::Kind::Binary && e.type == ExprType::Int &&
+      (e.name == "/" || e.name == "%") && launchConstant(*e.operands[1]) &&
+      e.operands[1]->kind != Expr::Kind::Literal)
+    return true;
+  return std::any_of(e.operands.begin(), e.operands.end(),
+                     [](const ExprPtr &op) { return dividesByLaunchValue(*op); });
+}
+
 const Expr *zeroDivisor(const Expr &e, const ExprEnv &env) {
   if (e.kind == Expr::Kind::Binary && e.type == ExprType::Int &&
       (e.name == "/" || e.name == "%") && launchConstant(*e.operands[1]) &&

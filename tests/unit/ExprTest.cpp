@@ -87,6 +87,11 @@ TEST(Expr, ZeroDivisorsOfLaunchValuesAreFound) {
             nullptr);
   env.params = {{"c", -3}};
   EXPECT_EQ(zeroDivisor(*chunk, env), nullptr);
+  // Which expressions have such a divisor at all (no evaluation).
+  EXPECT_TRUE(dividesByLaunchValue(*chunk));
+  EXPECT_TRUE(dividesByLaunchValue(*lengths));
+  EXPECT_FALSE(dividesByLaunchValue(*parsed("q / 4 == kv / 4", ExprContext::Mask)));
+  EXPECT_FALSE(dividesByLaunchValue(*parsed("q / (kv + c) == 0", ExprContext::Mask)));
 }
 
 TEST(Expr, ScoresPromoteIntegers) {
