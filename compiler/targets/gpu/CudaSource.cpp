@@ -1,6 +1,7 @@
 //===- CudaSource.cpp - EmitC module to CUDA C++ --------------------------===//
 #include "compiler/targets/gpu/CudaSource.h"
 
+#include "compiler/targets/gpu/DeviceTemplateNames.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Target/Cpp/CppEmitter.h"
@@ -49,7 +50,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
       out.builderDependentLaunch = fn->hasAttr("attn.dependent_launch");
       out.builderResetsCounter = fn->hasAttr("attn.resets_program_counter");
       fn.walk([&](emitc::CallOpaqueOp call) {
-        if (call.getCallee() == "faopt::stage_row")
+        if (call.getCallee() == faopt::gpu::kStageRow)
           out.builderStagesRow = true;
       });
       continue;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/ConvertToEmitC.h"
+#include "compiler/targets/gpu/DeviceTemplateNames.h"
 #include "compiler/targets/gpu/EmitCBuilders.h"
 
 #include "dialects/attn/AttnOps.h"
@@ -221,7 +222,7 @@ struct StageRowLowering : KernelPattern<StageRowOp> {
     SmallVector<Value> operands{adaptor.getTensor()};
     llvm::append_range(operands, adaptor.getLead());
     rewriter.replaceOp(op, call(rewriter, loc, convert(op.getType()),
-                                "faopt::stage_row", operands,
+                                faopt::gpu::kStageRow, operands,
                                 {std::to_string(op.getCapacity())}));
     return success();
   }
