@@ -13,7 +13,9 @@
 // into at most two compares against per-row bounds: terms joined by && give
 // the largest lower and the smallest upper bound, terms joined by || that
 // all bound kv from the same side give the loosest one; a chunk compare,
-// floor(kv / C) == X for a constant C, is C·X <= kv <= C·X + C - 1. Terms
+// floor(kv / C) == X for a constant C, is C·X <= kv <= C·X + C - 1 (for a
+// divisor d given at run time, d·X + min(0, d + 1) <= kv <= d·X +
+// max(0, d - 1), whichever its sign: no per-score division is left). Terms
 // that are not bounds (document ids) stay as they are, joined by &&:
 //
 //   (r >= kv && r - kv <= w && kv - r <= 0) && kv < sk
@@ -205,9 +207,12 @@ private:
       pred = swapOperands(pred);
     }
     auto div = lhs.getDefiningOp<arith::FloorDivSIOp>();
+    if (!div || dependsOnKv(rhs) || dependsOnKv(div.getRhs()))
+      return std::nullopt;
     APInt c;
-    if (!div || dependsOnKv(rhs) ||
-        !matchPattern(div.getRhs(), m_ConstantInt(&c)) || c.getSExtValue() <= 0)
+    if (!matchPattern(div.getRhs(), m_ConstantInt(&c)))
+      return pred == P::eq ? runtimeChunkBoundOf(div, rhs) : std::nullopt;
+    if (c.getSExtValue() <= 0)
       return std::nullopt;
     int64_t chunk = c.getSExtValue();
     LinearForm form;
@@ -252,6 +257,61 @@ private:
     default:
       return std::nullopt;
     }
+    return result;
+  }
+
+  /// floor((kv + S) / d) == X with d a run-time value (a chunk size given
+  /// at launch), whose sign is known only then: for d > 0 it holds iff
+  /// d·X <= E <= d·X + d - 1, for d < 0 iff d·X + d + 1 <= E <= d·X, that
+  /// is d·X + min(0, d + 1) <= E <= d·X + max(0, d - 1). S must have a
+  /// range; d and X need none: with M = max |E| + 2, clamping d to [-M, M]
+  /// keeps floor(E / d) for every E in range (beyond, it is 0 or -1 either
+  /// way), and floor(E / d) lies in (-M, M), so clamping X there keeps the
+  /// answer (none) for an X outside. The product is then at most M², and
+  /// each bound is clamped to kv's range widened by one, so that it has a
+  /// small range (attn-kv-bounds-in-rows returns it as i32).
+  std::optional<KvForm> runtimeChunkBoundOf(arith::FloorDivSIOp div, Value x) {
+    LinearForm form;
+    std::optional<Range> kvRange = ranges.of(kv);
+    if (!kvRange || !linearize(div.getLhs(), 1, form) || form.kvCoefficient != 1)
+      return std::nullopt;
+    std::optional<Range> sum = rangeOfSum(form.terms);
+    if (!sum)
+      return std::nullopt;
+    __int128 eLo = kvRange->lo + sum->lo, eHi = kvRange->hi + sum->hi;
+    __int128 m = std::max(eLo < 0 ? -eLo : eLo, eHi < 0 ? -eHi : eHi) + 2;
+    if (m > (int64_t(1) << 30))
+      return std::nullopt;
+    const int64_t bound = static_cast<int64_t>(m);
+    auto clampTo = [&](Value v, int64_t lo, int64_t hi) {
+      std::optional<Range> r = ranges.of(v);
+      if (r && r->lo >= lo && r->hi <= hi)
+        return v;
+      Value atLeast = builder.createOrFold<arith::MaxSIOp>(loc, v, constant(lo));
+      return builder.createOrFold<arith::MinSIOp>(loc, atLeast, constant(hi));
+    };
+    Value d = clampTo(div.getRhs(), -bound, bound);
+    Value dx = builder.createOrFold<arith::MulIOp>(loc, d, clampTo(x, -bound, bound));
+    Value one = constant(1), zero = constant(0);
+    Value below = builder.createOrFold<arith::MinSIOp>(
+        loc, zero, builder.createOrFold<arith::AddIOp>(loc, d, one));
+    Value above = builder.createOrFold<arith::MaxSIOp>(
+        loc, zero, builder.createOrFold<arith::SubIOp>(loc, d, one));
+    const int64_t kvLo = static_cast<int64_t>(kvRange->lo);
+    const int64_t kvHi = static_cast<int64_t>(kvRange->hi);
+    auto shifted = [&](Value offset) {
+      Value t = builder.createOrFold<arith::AddIOp>(loc, dx, offset);
+      for (auto [sign, v] : form.terms)
+        t = sign > 0 ? builder.createOrFold<arith::SubIOp>(loc, t, v)
+                     : builder.createOrFold<arith::AddIOp>(loc, t, v);
+      // kv >= t for t below kv's range is kv >= kvLo, and so on.
+      return clampTo(t, kvLo - 1, kvHi + 1);
+    };
+    KvForm result;
+    result.boundTerms = 1;
+    result.rearranged = true;
+    result.lower = shifted(below);
+    result.upper = shifted(above);
     return result;
   }
 

@@ -177,3 +177,76 @@ func.func private @chunked(%s: f32, %q: index {attn.range = array<i64: 0, 536871
   %out = arith.select %m, %s, %ninf : f32
   return %out : f32
 }
+
+// -----
+
+// Chunks whose size %d is given at run time: floor(q / d) == floor(kv / d)
+// is d·X + min(0, d + 1) <= kv <= d·X + max(0, d - 1) with X = floor(q / d)
+// (either sign of d). d and X are clamped to +-(max |kv| + 2), which keeps
+// every answer, and each bound to kv's range widened by one, so no
+// division by d is left per score.
+
+// CHECK-LABEL: func.func private @chunked_runtime(
+// CHECK-SAME:      %[[S:[^:]*]]: f32, %[[Q:[^:]*]]: index {{.*}}, %[[KV:[^:]*]]: index {{.*}}, %[[D:[^:]*]]: index)
+// CHECK:         %[[X:.*]] = arith.floordivsi %[[Q]], %[[D]]
+// CHECK:         %[[DLO:.*]] = arith.maxsi %[[D]], %c-1026 : index
+// CHECK:         %[[DC:.*]] = arith.minsi %[[DLO]], %c1026 : index
+// CHECK:         %[[XLO:.*]] = arith.maxsi %[[X]], %c-1026
+// CHECK:         %[[XC:.*]] = arith.minsi %[[XLO]], %c1026
+// CHECK:         %[[DX:.*]] = arith.muli %[[DC]], %[[XC]] : index
+// CHECK:         %[[DP1:.*]] = arith.addi %[[DC]], %c1 : index
+// CHECK:         %[[BELOW:.*]] = arith.minsi %[[DP1]], %c0 : index
+// CHECK:         %[[DM1:.*]] = arith.subi %[[DC]], %c1 : index
+// CHECK:         %[[ABOVE:.*]] = arith.maxsi %[[DM1]], %c0 : index
+// CHECK:         %[[LO0:.*]] = arith.addi %[[DX]], %[[BELOW]] : index
+// CHECK:         %[[LO1:.*]] = arith.maxsi %[[LO0]], %c-1 : index
+// CHECK:         %[[LO:.*]] = arith.minsi %[[LO1]], %c1025 : index
+// CHECK:         %[[HI0:.*]] = arith.addi %[[DX]], %[[ABOVE]] : index
+// CHECK:         %[[HI1:.*]] = arith.maxsi %[[HI0]], %c-1
+// CHECK:         %[[HI:.*]] = arith.minsi %[[HI1]], %c1025
+// CHECK:         %[[UPPER:.*]] = arith.minsi %[[Q]], %[[HI]] : index
+// CHECK:         %[[GE:.*]] = arith.cmpi sge, %[[KV]], %[[LO]] : index
+// CHECK:         %[[LE:.*]] = arith.cmpi sle, %[[KV]], %[[UPPER]] : index
+// CHECK:         %[[M:.*]] = arith.andi %[[GE]], %[[LE]] : i1
+// CHECK:         arith.select %[[M]], %[[S]], %{{.*}} : f32
+// CHECK-NOT:     arith.floordivsi %[[KV]]
+func.func private @chunked_runtime(%s: f32, %q: index {attn.range = array<i64: 0, 1024>},
+                                   %kv: index {attn.kv_position, attn.range = array<i64: 0, 1024>},
+                                   %d: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %causal = arith.cmpi sge, %q, %kv : index
+  %x = arith.floordivsi %q, %d : index
+  %y = arith.floordivsi %kv, %d : index
+  %same = arith.cmpi eq, %x, %y : index
+  %m = arith.andi %causal, %same : i1
+  %out = arith.select %m, %s, %ninf : f32
+  return %out : f32
+}
+
+// -----
+
+// Only == is rewritten for a run-time divisor: an order's side would
+// depend on d's sign. A kv range past 2^30 (the product's room) keeps the
+// compare too.
+
+// CHECK-LABEL: func.func private @chunked_runtime_kept(
+// CHECK:         arith.floordivsi %{{[^,]*}}, %{{.*}} : index
+// CHECK:         %[[Y1:.*]] = arith.floordivsi %[[KV1:[^,]*]], %{{.*}} : index
+// CHECK:         arith.cmpi sle, %{{.*}}, %[[Y1]] : index
+// CHECK:         %[[Y2:.*]] = arith.floordivsi %{{.*}}, %{{.*}} : index
+// CHECK:         arith.cmpi eq, %{{.*}}, %[[Y2]] : index
+func.func private @chunked_runtime_kept(%s: f32, %q: index {attn.range = array<i64: 0, 1024>},
+                                        %kv: index {attn.kv_position, attn.range = array<i64: 0, 1024>},
+                                        %wide: index {attn.range = array<i64: 0, 2147483647>},
+                                        %d: index) -> f32 attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %x = arith.floordivsi %q, %d : index
+  %y = arith.floordivsi %kv, %d : index
+  %before = arith.cmpi sle, %x, %y : index
+  %far = arith.addi %kv, %wide : index
+  %z = arith.floordivsi %far, %d : index
+  %same = arith.cmpi eq, %x, %z : index
+  %m = arith.andi %before, %same : i1
+  %out = arith.select %m, %s, %ninf : f32
+  return %out : f32
+}
