@@ -129,8 +129,10 @@ def AttnIsolateKvBounds : Pass<"attn-isolate-kv-bounds", "mlir::ModuleOp"> {
     at most two compares, `kv >= lower && kv <= upper`, whose bounds depend
     only on the row's values (max / min of the terms' bounds; a || of
     same-side bounds gives the loosest); `floor((kv + s) / C) == x` with a
-    constant C (chunked attention) is a bound from each side. Other terms
-    stay, joined by &&.
+    constant C (chunked attention) is a bound from each side, and so is
+    `floor((kv + s) / d) == x` with d given at run time (either sign: the
+    bounds take d's sign at run time, so no per-score division is left).
+    Other terms stay, joined by &&.
     Exact for every input: bounds are built only from values with a known
     `attn.range` plus at most one unbounded value per term (a parameter),
     clamped first to a range where the compare cannot change.
