@@ -91,6 +91,22 @@ std::vector<Variant> variants() {
                1000, 1000, {{"chunk", 300}}});
   v.push_back({"chunked_param_negative_d128", chunkParam, "bf16", 128, 1, 2,
                2, 1000, 1000, {{"chunk", -256}}});
+  // Run-time chunks as per-row kv bounds (attn-isolate-kv-bounds): aligned
+  // bottom-right with fewer queries than keys (the bound's shift sk - sq),
+  // a chunk past every position (2^40: clamped, one chunk), and a chunk
+  // of 1 with more queries than keys (each row attends its own position).
+  const std::string chunkParamBottomRight =
+      "\"params\": {\"chunk\": \"int\"}, \"mask\": [{\"type\": "
+      "\"causal\", \"align\": \"bottom_right\"}, {\"type\": "
+      "\"chunked\", \"chunk\": \"chunk\", \"align\": \"bottom_right\"}]";
+  v.push_back({"chunked_param_bottom_right_fewer_queries",
+               chunkParamBottomRight, "bf16", 128, 1, 2, 2, 700, 1300,
+               {{"chunk", 200}}});
+  v.push_back({"chunked_param_past_every_position", chunkParamBottomRight,
+               "bf16", 128, 1, 2, 2, 700, 1300,
+               {{"chunk", double(int64_t(1) << 40)}}});
+  v.push_back({"chunked_param_1_more_queries", chunkParamBottomRight, "bf16",
+               128, 1, 2, 2, 900, 700, {{"chunk", 1}}});
   v.push_back({"chunked_100",
                "\"mask\": {\"type\": \"chunked\", \"chunk\": 100}", "bf16", 128,
                1, 2, 2, 700, 700});
