@@ -100,6 +100,14 @@ void IndexRanges::visit(Operation *op) {
             auto c = constant(o.getRhs());
             if (x && c && *c > 0)
               ranges[o] = {floorDiv(x->lo, *c), -floorDiv(-x->hi, *c)};
+            // By any other divisor (a run-time chunk): |x / d| <= |x| for
+            // every d != 0, whichever the rounding (a division by 0 has no
+            // meaning to keep).
+            else if (x) {
+              __int128 most = std::max(x->lo < 0 ? -x->lo : x->lo,
+                                       x->hi < 0 ? -x->hi : x->hi);
+              ranges[o] = {-most, most};
+            }
           })
       .Case<arith::DivUIOp>([&](auto o) {
         auto x = of(o.getLhs()), y = of(o.getRhs());

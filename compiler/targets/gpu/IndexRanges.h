@@ -3,7 +3,8 @@
 // The integer range of each index value of an `attn.device_function`,
 // derived from the `attn.range = array<i64: lo, hi>` of its arguments
 // (positions, sequence lengths, sizes; attn-outline-tile-maps sets them)
-// through constants, + - *, division and remainder by constants, unsigned
+// through constants, + - *, division and remainder by constants (signed
+// division by any divisor: at most the dividend's magnitude), unsigned
 // division and remainder of non-negative values, min/max, select, casts,
 // memref.dim, scf.for bounds and normalized scf.forall extents; an op's own
 // `attn.range` (a launch guarantee the IR states) narrows its result.

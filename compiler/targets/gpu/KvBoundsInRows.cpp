@@ -43,8 +43,9 @@
 // (docs/performance.md item 38). With both, the H200 ran the window 1024
 // at 8k 6.4% faster and causal 8k 2.8% slower (item 40): the pipeline runs
 // it by default for bands only (`bands-only`: both bounds read q, and the
-// lower one is not a chunk start aligned to the tiles), and for every
-// bounds-only mask with row-bound-masks=on.
+// lower one is not a chunk start aligned to the tiles, nor the start of a
+// chunk given at launch: item 77), and for every bounds-only mask with
+// row-bound-masks=on.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -238,6 +239,29 @@ bool isTileAlignedChunkStart(Value lower, Value q, ArrayRef<TileMapOp> maps) {
   return false;
 }
 
+/// Whether `lower` is computed from a floor division by a value that is not
+/// a constant: the start of a chunk whose size is given at launch
+/// (attn-isolate-kv-bounds's run-time chunk bound). Its alignment to the
+/// tiles is unknown here; chunk sizes are multiples of the tiles in
+/// practice (Llama 4: 8192), where the start never cuts a block and each
+/// program has one masked block, as in causal: the H200 ran the run-time
+/// chunk of 1024 at 8k 4% slower with row bounds (docs/performance.md item
+/// 77), so it is not a band.
+bool isRuntimeChunkStart(Value lower) {
+  SmallVector<Value> work{lower};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    if (auto div = dyn_cast<arith::FloorDivSIOp>(def);
+        div && !matchPattern(div.getRhs(), m_Constant()))
+      return true;
+    llvm::append_range(work, def->getOperands());
+  }
+  return false;
+}
+
 /// The argument of `fn` in which every call to it from `maps` passes the
 /// tile_map's q position (its body's argument 3: x, b, h, q, kv), if any.
 std::optional<unsigned> qArgument(func::FuncOp fn, ArrayRef<TileMapOp> maps) {
@@ -346,7 +370,8 @@ struct AttnKvBoundsInRowsPass
       Value qArg = fn.getArgument(*q);
       llvm::DenseMap<Value, bool> qMemo;
       if (!dependsOn(lower, qArg, qMemo) || !dependsOn(upper, qArg, qMemo) ||
-          isTileAlignedChunkStart(lower, qArg, *maps))
+          isTileAlignedChunkStart(lower, qArg, *maps) ||
+          isRuntimeChunkStart(lower))
         return success();
     }
 

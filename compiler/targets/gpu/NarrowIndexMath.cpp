@@ -30,6 +30,13 @@
 //   %d = arith.index_cast %d32 : i32 to index  // for the 64-bit compare
 //   %c = arith.cmpi sle, %d, %w : index
 //
+// A signed division of a bounded value by one it cannot bound (a chunk
+// given at launch: 64-bit division by a variable is a subroutine, and the
+// run-time chunk kernel ran one per kv-block and score) first gets its
+// divisor clamped to +-(max |dividend| + 1): past that, the quotient is 0
+// or +-1 by the signs alone, so the clamp changes no result, and the
+// division moves to i32 (docs/performance.md item 77).
+//
 // Values it cannot bound (parameters, loop variables) stay 64-bit, so the
 // result is the same for every input. The loops' own counters stay 64-bit
 // on purpose, even where their bounds fit: counting them in i32 cost dense,
@@ -88,7 +95,39 @@ struct AttnNarrowIndexMathPass
         narrow(fn);
   }
 
+  /// Clamps the unbounded divisor of each signed division whose dividend
+  /// fits i32 (see the header), so that the division can move to i32.
+  void clampDivisors(func::FuncOp fn) {
+    IndexRanges ranges(fn);
+    SmallVector<Operation *> divisions;
+    fn.walk([&](Operation *op) {
+      if (isa<arith::FloorDivSIOp, arith::DivSIOp, arith::CeilDivSIOp>(op) &&
+          op->getResult(0).getType().isIndex())
+        divisions.push_back(op);
+    });
+    for (Operation *op : divisions) {
+      std::optional<faopt::gpu::Range> x = ranges.of(op->getOperand(0));
+      std::optional<faopt::gpu::Range> d = ranges.of(op->getOperand(1));
+      if (!x || (d && d->fitsI32()))
+        continue;
+      __int128 most = std::max(x->lo < 0 ? -x->lo : x->lo,
+                               x->hi < 0 ? -x->hi : x->hi);
+      if (most + 1 >= INT32_MAX)
+        continue;
+      const int64_t bound = static_cast<int64_t>(most + 1);
+      OpBuilder b(op);
+      Location loc = op->getLoc();
+      Value lo = arith::MaxSIOp::create(
+          b, loc, op->getOperand(1),
+          arith::ConstantIndexOp::create(b, loc, -bound));
+      Value clamped = arith::MinSIOp::create(
+          b, loc, lo, arith::ConstantIndexOp::create(b, loc, bound));
+      op->setOperand(1, clamped);
+    }
+  }
+
   void narrow(func::FuncOp fn) {
+    clampDivisors(fn);
     IndexRanges ranges(fn);
     auto fits = [&](Value v) {
       auto r = ranges.of(v);

@@ -182,18 +182,18 @@ func.func private @chunked(%s: f32, %q: index {attn.range = array<i64: 0, 536871
 
 // Chunks whose size %d is given at run time: floor(q / d) == floor(kv / d)
 // is d·X + min(0, d + 1) <= kv <= d·X + max(0, d - 1) with X = floor(q / d)
-// (either sign of d). d and X are clamped to +-(max |kv| + 2), which keeps
-// every answer, and each bound to kv's range widened by one, so no
-// division by d is left per score.
+// (either sign of d). d is clamped to +-(max |kv| + 2), which keeps every
+// answer (X = q / d needs no clamp: its magnitude is at most q's), and each
+// bound to kv's range widened by one, so no division by d is left per
+// score.
 
 // CHECK-LABEL: func.func private @chunked_runtime(
 // CHECK-SAME:      %[[S:[^:]*]]: f32, %[[Q:[^:]*]]: index {{.*}}, %[[KV:[^:]*]]: index {{.*}}, %[[D:[^:]*]]: index)
 // CHECK:         %[[X:.*]] = arith.floordivsi %[[Q]], %[[D]]
 // CHECK:         %[[DLO:.*]] = arith.maxsi %[[D]], %c-1026 : index
 // CHECK:         %[[DC:.*]] = arith.minsi %[[DLO]], %c1026 : index
-// CHECK:         %[[XLO:.*]] = arith.maxsi %[[X]], %c-1026
-// CHECK:         %[[XC:.*]] = arith.minsi %[[XLO]], %c1026
-// CHECK:         %[[DX:.*]] = arith.muli %[[DC]], %[[XC]] : index
+// CHECK-NOT:     arith.maxsi %[[X]]
+// CHECK:         %[[DX:.*]] = arith.muli %[[DC]], %[[X]] : index
 // CHECK:         %[[DP1:.*]] = arith.addi %[[DC]], %c1 : index
 // CHECK:         %[[BELOW:.*]] = arith.minsi %[[DP1]], %c0 : index
 // CHECK:         %[[DM1:.*]] = arith.subi %[[DC]], %c1 : index

@@ -483,3 +483,39 @@ func.func @k4(%t: tensor<128x64xf32>, %i: index) -> tensor<128x64xf32> attribute
   } : tensor<128x64xf32>
   return %m : tensor<128x64xf32>
 }
+
+// -----
+
+// A chunk given at launch (attn-isolate-kv-bounds's bound: %d·(q / %d) and
+// clamps): whether its starts cut tiles is known only at run time, and the
+// usual sizes are multiples of the tiles, where row bounds lost 4% (one
+// masked block a program, as causal; docs/performance.md item 77): not a
+// band. Without bands-only it is split like every bounds-only mask.
+
+// CHECK-LABEL:   func.func private @runtime_chunk_kv_first(
+// CHECK:         func.func @k5(
+// CHECK:         attn.tile_map {{.*}} attributes {attn.kv_bounds = [@runtime_chunk_kv_first, @runtime_chunk_kv_last]}
+// BANDS-NOT:     @runtime_chunk_kv_first
+// BANDS-LABEL:   func.func @k5(
+// BANDS:         func.call @runtime_chunk(
+// BANDS-NEXT:    attn.yield
+func.func private @runtime_chunk(%s: f32, %b: index, %h: index, %q: index,
+                                 %kv: index {attn.kv_position}, %d: index) -> f32
+    attributes {attn.device_function} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %x = arith.floordivsi %q, %d : index
+  %start = arith.muli %d, %x : index
+  %ge = arith.cmpi sge, %kv, %start : index
+  %le = arith.cmpi sle, %kv, %q : index
+  %in = arith.andi %ge, %le : i1
+  %r = arith.select %in, %s, %ninf : f32
+  return %r : f32
+}
+func.func @k5(%t: tensor<128x128xf32>, %i: index, %d: index) -> tensor<128x128xf32> attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 128, warps = 8, stages = 2, mma = "wgmma", copy = "tma">} {
+  %a = attn.tile_map %t at(%i, %i, %i, %i) {
+  ^bb0(%x: f32, %b: index, %h: index, %q: index, %kv: index):
+    %r = func.call @runtime_chunk(%x, %b, %h, %q, %kv, %d) : (f32, index, index, index, index, index) -> f32
+    attn.yield %r : f32
+  } : tensor<128x128xf32>
+  return %a : tensor<128x128xf32>
+}

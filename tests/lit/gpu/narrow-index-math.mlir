@@ -230,3 +230,26 @@ func.func @b_block_lists(%k: memref<?x?x?x64xbf16>, %lists: memref<?x?x?x?xi32>)
   } {attn.grid}
   return
 }
+
+// -----
+
+// A division of a bounded value by a run-time one (a chunk given at
+// launch): the divisor is clamped to +-(max |dividend| + 1) = +-1025, past
+// which the quotient depends on the signs alone, and the division moves to
+// i32. A dividend that may reach 2^31 keeps its 64-bit division.
+
+// CHECK-LABEL: func.func private @runtime_divisor(
+// CHECK-SAME:      %[[Q:[^:]*]]: index {{.*}}, %[[W:[^:]*]]: index {{.*}}, %[[D:[^:]*]]: index)
+// CHECK:         %[[Q32:.*]] = arith.index_cast %[[Q]] : index to i32
+// CHECK:         %[[LO:.*]] = arith.maxsi %[[D]], %c-1025 : index
+// CHECK:         %[[DC:.*]] = arith.minsi %[[LO]], %c1025 : index
+// CHECK:         %[[D32:.*]] = arith.index_cast %[[DC]] : index to i32
+// CHECK:         arith.floordivsi %[[Q32]], %[[D32]] : i32
+// CHECK:         arith.floordivsi %[[W]], %[[D]] : index
+func.func private @runtime_divisor(%q: index {attn.range = array<i64: 0, 1024>},
+                                   %wide: index {attn.range = array<i64: 0, 2147483647>},
+                                   %d: index) -> (index, index) attributes {attn.device_function} {
+  %x = arith.floordivsi %q, %d : index
+  %y = arith.floordivsi %wide, %d : index
+  return %x, %y : index, index
+}
