@@ -235,14 +235,15 @@ def AttnKvBoundsInRows : Pass<"attn-kv-bounds-in-rows", "mlir::ModuleOp"> {
     split form spills. With `bands-only`, only masks whose two bounds both
     read q (the tile_map's q position) are split, unless the lower one is
     a chunk start C * (q / C) with C a multiple of block_q and block_kv
-    (it never cuts a block): sliding windows and chunks that cut blocks,
-    not causal or prefix-LM masks, windows open on one side or
-    tile-aligned chunks (the pipeline's default; docs/performance.md item
-    40).
+    (it never cuts a block) or computed from a division by a run-time
+    value (a chunk given at launch, whose usual sizes are tile multiples;
+    item 77): sliding windows and constant chunks that cut blocks, not
+    causal or prefix-LM masks, windows open on one side or tile-aligned
+    chunks (the pipeline's default; docs/performance.md item 40).
   }];
   let options = [
     Option<"bandsOnly", "bands-only", "bool", /*default=*/"false",
-           "split only bands: both kv bounds read q, the lower one not a tile-aligned chunk start">
+           "split only bands: both kv bounds read q, the lower one not a tile-aligned or run-time chunk start">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect"];
