@@ -53,6 +53,7 @@
 #include "compiler/targets/gpu/IndexRanges.h"
 #include "compiler/targets/gpu/SaturatedBound.h"
 #include "dialects/attn/AttnOps.h"
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -248,18 +249,15 @@ bool isTileAlignedChunkStart(Value lower, Value q, ArrayRef<TileMapOp> maps) {
 /// chunk of 1024 at 8k 4% slower with row bounds (docs/performance.md item
 /// 77), so it is not a band.
 bool isRuntimeChunkStart(Value lower) {
-  SmallVector<Value> work{lower};
-  llvm::SmallPtrSet<Operation *, 16> seen;
-  while (!work.empty()) {
-    Operation *def = work.pop_back_val().getDefiningOp();
-    if (!def || !seen.insert(def).second)
-      continue;
-    if (auto div = dyn_cast<arith::FloorDivSIOp>(def);
-        div && !matchPattern(div.getRhs(), m_Constant()))
-      return true;
-    llvm::append_range(work, def->getOperands());
-  }
-  return false;
+  SetVector<Operation *> slice;
+  BackwardSliceOptions options;
+  options.inclusive = true;
+  if (failed(getBackwardSlice(lower, &slice, options)))
+    return false;
+  return llvm::any_of(slice, [](Operation *op) {
+    auto div = dyn_cast<arith::FloorDivSIOp>(op);
+    return div && !matchPattern(div.getRhs(), m_Constant());
+  });
 }
 
 /// The argument of `fn` in which every call to it from `maps` passes the
