@@ -103,11 +103,8 @@ void IndexRanges::visit(Operation *op) {
             // By any other divisor (a run-time chunk): |x / d| <= |x| for
             // every d != 0, whichever the rounding (a division by 0 has no
             // meaning to keep).
-            else if (x) {
-              __int128 most = std::max(x->lo < 0 ? -x->lo : x->lo,
-                                       x->hi < 0 ? -x->hi : x->hi);
-              ranges[o] = {-most, most};
-            }
+            else if (x)
+              ranges[o] = {-x->magnitude(), x->magnitude()};
           })
       .Case<arith::DivUIOp>([&](auto o) {
         auto x = of(o.getLhs()), y = of(o.getRhs());

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace faopt::gpu {
@@ -27,6 +28,10 @@ namespace faopt::gpu {
 struct Range {
   __int128 lo, hi;
   bool fitsI32() const { return lo >= INT32_MIN && hi <= INT32_MAX; }
+  /// The largest absolute value in the range.
+  __int128 magnitude() const {
+    return std::max(lo < 0 ? -lo : lo, hi < 0 ? -hi : hi);
+  }
 };
 
 /// attn-isolate-kv-bounds clamps a mask term's value without a range (a

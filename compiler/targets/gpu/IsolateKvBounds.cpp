@@ -278,8 +278,7 @@ private:
     std::optional<Range> sum = rangeOfSum(form.terms);
     if (!sum)
       return std::nullopt;
-    __int128 eLo = kvRange->lo + sum->lo, eHi = kvRange->hi + sum->hi;
-    __int128 m = std::max(eLo < 0 ? -eLo : eLo, eHi < 0 ? -eHi : eHi) + 2;
+    __int128 m = Range{kvRange->lo + sum->lo, kvRange->hi + sum->hi}.magnitude() + 2;
     if (m > (int64_t(1) << 30))
       return std::nullopt;
     const int64_t bound = static_cast<int64_t>(m);

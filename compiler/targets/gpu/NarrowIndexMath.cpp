@@ -110,11 +110,9 @@ struct AttnNarrowIndexMathPass
       std::optional<faopt::gpu::Range> d = ranges.of(op->getOperand(1));
       if (!x || (d && d->fitsI32()))
         continue;
-      __int128 most = std::max(x->lo < 0 ? -x->lo : x->lo,
-                               x->hi < 0 ? -x->hi : x->hi);
-      if (most + 1 >= INT32_MAX)
+      if (x->magnitude() + 1 >= INT32_MAX)
         continue;
-      const int64_t bound = static_cast<int64_t>(most + 1);
+      const int64_t bound = static_cast<int64_t>(x->magnitude() + 1);
       OpBuilder b(op);
       Location loc = op->getLoc();
       Value lo = arith::MaxSIOp::create(
