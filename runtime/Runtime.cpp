@@ -244,6 +244,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "no-hand-over-list-header ";
   if (compile.stageBuilderRows)
     options += "stage-builder-rows ";
+  if (compile.lateKRelease)
+    options += "late-k-release ";
   options += std::string("release-q-early=") +
              faopt::toString(compile.releaseQEarly) + " ";
   options += std::string("row-bound-masks=") +

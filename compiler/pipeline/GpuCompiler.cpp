@@ -252,6 +252,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.dropListedTileTerms = dropsListedTerms(spec, options);
   pipeline.handOverListHeader = options.handOverListHeader;
   pipeline.stageBuilderRows = options.stageBuilderRows;
+  pipeline.lateKRelease = options.lateKRelease;
   pipeline.releaseQEarly = options.releaseQEarly;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;

@@ -25,6 +25,7 @@ struct GpuCompileOptions {
   ListedTermsMode dropListedTileTerms = ListedTermsMode::Auto;
   bool handOverListHeader = true;   // attn-hand-over-list-header
   bool stageBuilderRows = false;    // attn-stage-builder-rows (opt-in)
+  bool lateKRelease = false;        // attn-overlap-softmax late-k-release (opt-in)
   // Which persistent kernels run attn-release-q-early.
   ReleaseQMode releaseQEarly = ReleaseQMode::Auto;
   // Which TMA kernels run attn-persistent-programs.

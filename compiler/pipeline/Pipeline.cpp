@@ -129,6 +129,7 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
   if (options.softmaxOverlap) {
     gpu::AttnOverlapSoftmaxOptions overlap;
     overlap.roundedP = options.roundedP;
+    overlap.lateKRelease = options.lateKRelease;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax(overlap));
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnWarpSpecialize());
@@ -277,6 +278,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("GPU targets: run attn-stage-builder-rows (list "
                      "builders read their tensor row from shared memory)"),
       llvm::cl::init(false)};
+  Option<bool> lateKRelease{
+      *this, "late-k-release",
+      llvm::cl::desc("GPU targets: attn-overlap-softmax releases K's stage "
+                     "after the softmax's row sums (opt-in)"),
+      llvm::cl::init(false)};
   Option<ReleaseQMode> releaseQEarly{
       *this, "release-q-early",
       llvm::cl::desc("which persistent kernels run attn-release-q-early (Q's "
@@ -334,6 +340,7 @@ void registerPipelines() {
         options.dropListedTileTerms = o.dropListedTileTerms;
         options.handOverListHeader = o.handOverListHeader;
         options.stageBuilderRows = o.stageBuilderRows;
+        options.lateKRelease = o.lateKRelease;
         options.releaseQEarly = o.releaseQEarly;
         options.persistent = o.persistent;
         options.qStages = o.qStages;

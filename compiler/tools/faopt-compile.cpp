@@ -120,6 +120,14 @@ cl::opt<bool> stageBuilderRows(
              "(attn-stage-builder-rows; the runtime: "
              "$FAOPT_STAGE_BUILDER_ROWS=1)"),
     cl::init(false), cl::cat(faoptOptions));
+cl::opt<bool> lateKRelease(
+    "late-k-release",
+    cl::desc("sm90a, TMA kernels (opt-in; mixed on the H200, "
+             "docs/performance.md item 80): K's stage is released after the "
+             "softmax's row sums, just before the wait for P V, so ptxas "
+             "runs the softmax under P V (attn-overlap-softmax "
+             "late-k-release; not a runtime switch)"),
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> releaseQEarly(
     "release-q-early",
     cl::desc("GPU targets: every persistent kernel releases Q's stage right "
@@ -277,6 +285,7 @@ template <typename Options> Options commonOptions() {
     options.dropListedTileTerms = listedTermsMode();
   options.handOverListHeader = !noHandOverListHeader;
   options.stageBuilderRows = stageBuilderRows;
+  options.lateKRelease = lateKRelease;
   options.releaseQEarly = releaseQMode();
   options.persistent = persistentMode();
   options.qStages = qStagesOption().value_or(faopt::kQStagesAuto);

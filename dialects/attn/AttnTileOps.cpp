@@ -187,6 +187,21 @@ LogicalResult TileWaitOp::verify() {
                                  getSource().getType(), /*allowRound=*/false);
 }
 
+LogicalResult TileReleaseOp::verify() {
+  // `after` orders the release after per-row values (a softmax's row sums);
+  // the lowering reads them in the arrive's predicate, where it and `when`
+  // would both decide it.
+  if (Value after = getAfter()) {
+    if (cast<RankedTensorType>(after.getType()).getRank() != 1)
+      return emitOpError("'after' must be per-row values (a rank-1 tensor), "
+                         "got ")
+             << after.getType();
+    if (getWhen())
+      return emitOpError("takes 'when' or 'after', not both");
+  }
+  return success();
+}
+
 LogicalResult TileStoreOp::verify() {
   return verifyTileAgainstMemRef(*this, getTile().getType(),
                                  getDest().getType(), /*allowRound=*/true);

@@ -277,7 +277,7 @@ def Attn_TileWaitOp : Attn_Op<"tile_wait"> {
   let hasVerifier = 1;
 }
 
-def Attn_TileReleaseOp : Attn_Op<"tile_release"> {
+def Attn_TileReleaseOp : Attn_Op<"tile_release", [AttrSizedOperandSegments]> {
   let summary = "hand a shared-memory stage back to the copies (GPU)";
   let description = [{
     Marks the end of this iteration's use of stage `stage` (filled in round
@@ -293,21 +293,37 @@ def Attn_TileReleaseOp : Attn_Op<"tile_release"> {
     tile must have been waited for): attn-release-q-early releases Q's stage
     in the kv loop's last iteration, when the stage may already hold the
     next fill.
+    With `after %sums` (row sums of a softmax, never negative): the release
+    is issued only once %sums is computed; the TMA lowering predicates the
+    arrive on them (`!(sum < -1)`, always true, NaN included), a data
+    dependence the CUDA compiler cannot schedule around. It never stands
+    for a wait either. attn-overlap-softmax's late-k-release (opt-in)
+    releases K's stage this way just before the wait for P V: ptxas places
+    that wait as early as the arrives around it allow, so with K released
+    before the softmax the wait lands before every exponential
+    (docs/performance.md item 80).
   }];
   // A write on the source: it hands the stage back (a barrier arrive), so
   // it is never dead code even though it returns nothing.
   let arguments = (ins Arg<AnyStridedMemRef, "", [MemRead, MemWrite]>:$source,
-                       Index:$stage, Index:$round, Optional<I1>:$when);
+                       Index:$stage, Index:$round, Optional<I1>:$when,
+                       Optional<RankedTensorOf<[F32]>>:$after);
   let assemblyFormat = [{
-    $source `stage` $stage `round` $round (`when` $when^)? attr-dict `:`
-    type($source)
+    $source `stage` $stage `round` $round (`when` $when^)?
+    (`after` $after^)? attr-dict `:` type($source) (`,` type($after)^)?
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Value":$source, "::mlir::Value":$stage,
                    "::mlir::Value":$round), [{
-      build($_builder, $_state, source, stage, round, ::mlir::Value());
+      build($_builder, $_state, source, stage, round, ::mlir::Value(),
+            ::mlir::Value());
+    }]>,
+    OpBuilder<(ins "::mlir::Value":$source, "::mlir::Value":$stage,
+                   "::mlir::Value":$round, "::mlir::Value":$when), [{
+      build($_builder, $_state, source, stage, round, when, ::mlir::Value());
     }]>
   ];
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -44,11 +44,23 @@
 // thread at 128 x 128): ptxas's spills go from 8-52 bytes to 0-52 on the
 // samples, 340 to 140 on the hand-out's early publish (a branch).
 //
-// The K release moves after S's wait. Only for kernels whose K/V stages are
-// handed back explicitly (attn.tiling copy = "tma"): V(j-1) then stays in
-// its stage until released, while cp.async kernels would overwrite it with
-// the prefetch of V(j+1). A guard that skips a block passes the carried
-// values through unchanged.
+// Only for kernels whose K/V stages are handed back explicitly
+// (attn.tiling copy = "tma"): V(j-1) then stays in its stage until
+// released, while cp.async kernels would overwrite it with the prefetch of
+// V(j+1). A guard that skips a block passes the carried values through
+// unchanged.
+//
+// K's release follows S's wait. With late-k-release (opt-in) it moves to
+// just before P V's wait instead, ordered after the softmax's row sums
+// (`attn.tile_release ... after %l`): ptxas places a wgmma wait as early
+// as the barrier arrives around it allow, so with K released after S's
+// wait, P V's wait lands before every exponential in most kernels (0 of 66
+// before it, scripts/sass-waits.sh) and the softmax does not run under P V
+// within a warpgroup. With the release after the sums all 66 come first,
+// in every variant (docs/performance.md items 79, 80). On the H200 that
+// measured mixed: dense +-0, block-sparse +2%, chunks +1-2%, causal,
+// prefix-LM and documents -2.5 to -3% (the two warpgroups already overlap
+// each other's softmax, and K's stage is handed back one softmax later).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
@@ -198,10 +210,22 @@ RankedTensorType registerOperand(Type t) {
                                RegisterOperandAttr::get(t.getContext()));
 }
 
-void overlap(scf::ForOp loop, KvProducts &m, bool roundedP) {
+/// The softmax's row sums: the sum reduction of P (f32) in P's block.
+Value rowSumsOf(Value pFull, Block *block) {
+  for (Operation *user : pFull.getUsers())
+    if (auto sum = dyn_cast<TileReduceOp>(user))
+      if (sum.getKind() == ReduceKind::sum && sum->getBlock() == block &&
+          sum.getTile() == pFull)
+        return sum.getResult();
+  return Value();
+}
+
+void overlap(scf::ForOp loop, KvProducts &m, bool roundedP, bool lateKRelease) {
   IRRewriter rewriter(loop.getContext());
   Location loc = m.pv.getLoc();
   Type pFull = m.p.getIn().getType(), pType = m.p.getType();
+  Value rowSums =
+      lateKRelease ? rowSumsOf(m.p.getIn(), m.p->getBlock()) : Value();
   tensor::CastOp pCast;
   if (roundedP) {
     pType = registerOperand(pType);
@@ -262,10 +286,15 @@ void overlap(scf::ForOp loop, KvProducts &m, bool roundedP) {
                              [&](OpOperand &use) {
                                return !issue->isAncestor(use.getOwner());
                              });
-  rewriter.moveOpAfter(m.kRelease, issue);
+  if (!rowSums)
+    rewriter.moveOpAfter(m.kRelease, issue);
 
   // After the softmax: P V done, V(j-1) handed back, O rescaled.
   rewriter.setInsertionPoint(m.pv);
+  if (rowSums) {
+    rewriter.moveOpBefore(m.kRelease, m.pv);
+    m.kRelease.getAfterMutable().assign(rowSums);
+  }
   Value done = TileMmaWaitOp::create(rewriter, loc, issue.getResult(1), 0);
   auto release = scf::IfOp::create(rewriter, loc, TypeRange{}, pending,
                                    /*withElse=*/false);
@@ -354,7 +383,7 @@ struct AttnOverlapSoftmax
     for (scf::ForOp loop : loops) {
       FailureOr<KvProducts> m = match(loop);
       if (succeeded(m)) {
-        overlap(loop, *m, roundedP);
+        overlap(loop, *m, roundedP, lateKRelease);
         // For the manifest (rounded_p): which form the kernel carries.
         if (roundedP)
           func->setAttr("attn.rounded_p", UnitAttr::get(func.getContext()));

@@ -16,13 +16,21 @@ def AttnOverlapSoftmax : Pass<"attn-overlap-softmax", "mlir::func::FuncOp"> {
     "pending" flag become loop-carried; the last product runs after the
     loop. Other kernels are left alone. With rounded-p, P crosses the back
     edge rounded to the operand type (#attn.register_operand) rather than in
-    f32.
+    f32. K's stage is released right after S's wait; with late-k-release
+    (opt-in) just before the wait for P V, ordered after the softmax's row
+    sums (attn.tile_release `after`), so that the CUDA compiler keeps that
+    wait after the exponentials (docs/performance.md item 80).
   }];
   let options = [
     Option<"roundedP", "rounded-p", "bool", /*default=*/"true",
            "carry P rounded (a register operand), rounded once the previous "
            "P V is done; false: in f32, rounded at the top of the next "
-           "iteration (docs/performance.md item 50)">
+           "iteration (docs/performance.md item 50)">,
+    Option<"lateKRelease", "late-k-release", "bool", /*default=*/"false",
+           "release K's stage just before the wait for P V, after the row "
+           "sums (opt-in: ptxas then runs the softmax under P V, measured "
+           "mixed on the H200, docs/performance.md item 80); by default "
+           "right after S's wait">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect",

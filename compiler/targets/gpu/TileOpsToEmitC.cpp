@@ -182,17 +182,20 @@ struct TileReleaseLowering : KernelPattern<TileReleaseOp> {
                   ConversionPatternRewriter &rewriter) const override {
     if (kernel.tma) {
       Location loc = op.getLoc();
-      Value when = adaptor.getWhen();
+      Value when = adaptor.getWhen(), after = adaptor.getAfter();
       SmallVector<Value> operands{adaptor.getStage(), adaptor.getRound()};
-      if (when)
-        operands.insert(operands.begin(), when);
+      if (when || after)
+        operands.insert(operands.begin(), when ? when : after);
       comment(rewriter, loc,
               std::string("attn.tile_release: ") +
-                  (when ? "where {} holds, " : "") +
+                  (when    ? "where {} holds, "
+                   : after ? "once the row sums {} are computed, " : "") +
                   "this warp is done with stage {} (fill {})",
               operands);
       call(rewriter, loc, Type(),
-           when ? "faopt::tma::release_when" : "faopt::tma::release",
+           when    ? "faopt::tma::release_when"
+           : after ? "faopt::tma::release_after"
+                   : "faopt::tma::release",
            operands, {str(kernel.pipeOffset), sourceOf(kernel, op)});
     }
     rewriter.eraseOp(op);

@@ -535,3 +535,21 @@ func.func @no_more_programs_nested(%n: index, %c: i1) attributes {attn.kernel} {
   } {attn.hand_out, attn.programs}
   return
 }
+
+// -----
+
+// A release ordered after per-row values (a softmax's row sums) takes a
+// rank-1 tensor, and not together with `when`.
+func.func @release_after_tile(%k: memref<?x?x?x64xbf16>, %s: index, %p: tensor<64x64xf32>) {
+  // expected-error @+1 {{'after' must be per-row values (a rank-1 tensor), got 'tensor<64x64xf32>'}}
+  attn.tile_release %k stage %s round %s after %p : memref<?x?x?x64xbf16>, tensor<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @release_after_and_when(%k: memref<?x?x?x64xbf16>, %s: index, %c: i1, %l: tensor<64xf32>) {
+  // expected-error @+1 {{takes 'when' or 'after', not both}}
+  attn.tile_release %k stage %s round %s when %c after %l : memref<?x?x?x64xbf16>, tensor<64xf32>
+  return
+}

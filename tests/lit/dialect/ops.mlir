@@ -188,9 +188,11 @@ func.func @saturating(%a: i32, %b: i32) -> (i32, i32) {
 // CHECK-LABEL: func.func @tile_release(
 // CHECK:         attn.tile_release %{{.*}} stage %{{.*}} round %{{.*}} : memref<?x?x?x64xbf16>
 // CHECK:         attn.tile_release %{{.*}} stage %{{.*}} round %{{.*}} when %{{.*}} : memref<?x?x?x64xbf16>
-func.func @tile_release(%q: memref<?x?x?x64xbf16>, %s: index, %r: index, %last: i1) {
+// CHECK:         attn.tile_release %{{.*}} stage %{{.*}} round %{{.*}} after %{{.*}} : memref<?x?x?x64xbf16>, tensor<64xf32>
+func.func @tile_release(%q: memref<?x?x?x64xbf16>, %s: index, %r: index, %last: i1, %sums: tensor<64xf32>) {
   attn.tile_release %q stage %s round %r : memref<?x?x?x64xbf16>
   attn.tile_release %q stage %s round %r when %last : memref<?x?x?x64xbf16>
+  attn.tile_release %q stage %s round %r after %sums : memref<?x?x?x64xbf16>, tensor<64xf32>
   return
 }
 

@@ -1,12 +1,15 @@
 // RUN: faopt-opt %s --attn-overlap-softmax=rounded-p=false --split-input-file | FileCheck %s
 // RUN: faopt-opt %s --attn-overlap-softmax --split-input-file | FileCheck %s --check-prefix=ROUNDED
+// RUN: faopt-opt %s --attn-overlap-softmax=late-k-release --split-input-file | FileCheck %s --check-prefix=LATEK
 
 // A guarded kv loop of a wgmma + TMA kernel: P V of block j - 1 is started
 // right after S of block j, S is waited for with that product still
 // running (pending 1), the product only after the softmax, then V(j - 1)'s
 // stage is released and O rescaled. P (f32), V's wait operands that vary
 // (row, stage, round) and "pending" are carried; a skipped block passes them
-// through; the last product runs after the loop.
+// through; the last product runs after the loop. K's stage is released
+// right after S's wait; with late-k-release (LATEK, opt-in) just before
+// P V's wait, ordered after the row sums (`after`).
 
 !mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
 
@@ -59,6 +62,24 @@
 // CHECK-NEXT:      scf.yield %[[R]]#2
 // CHECK-NEXT:    }
 // CHECK-NEXT:    return %[[LAST]]
+
+// LATEK-LABEL: func.func @guarded(
+// LATEK-SAME:      %[[Q:[^:]*]]: tensor<64x64xbf16>, %[[K:[^:]*]]: memref{{.*}}, %[[V:[^:]*]]: memref{{.*}}
+// LATEK:           %[[ST:.*]] = arith.remui
+// LATEK:           %[[RD:.*]] = arith.divui
+// LATEK:             attn.tile_mma_wait %{{.*}} pending 1
+// LATEK-NOT:         attn.tile_release %[[K]]
+// LATEK:             %[[L2:.*]] = attn.tile_reduce <sum>
+// LATEK-NEXT:        attn.tile_release %[[K]] stage %[[ST]] round %[[RD]] after %[[L2]] : memref{{.*}}, tensor<64xf32>
+// LATEK-NEXT:        attn.tile_mma_wait %{{.*}} pending 0
+// LATEK:           } else {
+// LATEK-NEXT:        attn.tile_release %[[K]] stage %[[ST]] round %[[RD]] :
+// LATEK-LABEL: func.func @unguarded(
+// LATEK:           %[[SUMS:.*]] = attn.tile_reduce <sum>
+// LATEK-NEXT:      attn.tile_release {{.*}} after %[[SUMS]]
+// LATEK-NEXT:      attn.tile_mma_wait {{.*}} pending 0
+// LATEK-LABEL: func.func @cp_async(
+// LATEK-NOT:       after
 
 // With rounded-p, P is carried rounded, as a register operand: zero before
 // the first product, rounded (after a tensor.cast that gives the f32 side

@@ -402,6 +402,23 @@ FAOPT_DEVICE void release_when(bool when, faopt_i64 stage, faopt_i64 round) {
     mbar_arrive(empty_bar<PIPE>(SOURCE, stage));
 }
 
+/// attn.tile_release with `after`: the arrive waits for `sums`, a
+/// softmax's row sums (never negative; a NaN compares false too, so the
+/// predicate always holds). ptxas places a wgmma wait as early as the
+/// arrives around it allow; attn-overlap-softmax's late-k-release (opt-in)
+/// puts K's release, predicated on the sums, just before the wait for P V,
+/// which then comes after every exponential instead of before them
+/// (docs/performance.md item 80).
+template <int PIPE, int SOURCE, int M, int W>
+FAOPT_DEVICE void release_after(const Rows<M, W> &sums, faopt_i64 stage,
+                                faopt_i64 round) {
+  float total = 0.0f;
+#pragma unroll
+  for (int mt = 0; mt < Rows<M, W>::MT; ++mt)
+    total += sums.v[mt][0] + sums.v[mt][1];
+  release_when<PIPE, SOURCE>(!(total < -1.0f), stage, round);
+}
+
 /// attn.tile_store of O in a persistent kernel (FlashAttention-3's
 /// epilogue): the consumers write the tile into the staging tile, whose
 /// layout (64-column slabs of 128-byte swizzled rows) is the one the tensor
