@@ -18,6 +18,8 @@ of any sum). usage: carry_pv.py GEN.cu OUT.cu  (README.md beside this file)
 import re
 import sys
 
+from kv_loop import consumers, kv_loop
+
 src, out = sys.argv[1:3]
 s = open(src).read()
 
@@ -29,8 +31,7 @@ def one(pattern, text, what):
     return found[0]
 
 
-cons = s.index('consumer_begin')
-head, body = s[:cons], s[cons:]
+head, body = consumers(s)
 
 # The kv loop's state: m, l, O, P, kv, V stage, V fill, next, pending.
 init = one(r'\n(\s*)(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n'
@@ -187,14 +188,8 @@ if count not in (1, 2):
 # wgmma), and an out-of-line store made it spill O every iteration. The loop
 # keeps only a trap for a carry its first tile did not take (the kernels
 # here start each kv loop at an active tile).
-loop = one(r'\n(\s*)for \(int64_t (j\d+) = (v\d+|\d+); \2 < \(\(int64_t\) (v\d+)\); '
-           r'\2 \+= 1\) \{\n', body, 'kv loop')
+loop, inner, k = kv_loop(body, 'carry_pv.py')
 lind, jv, lo, hi = loop.groups()
-depth, k = 1, loop.end()
-while depth:
-    depth += {'{': 1, '}': -1}.get(body[k], 0)
-    k += 1
-inner = body[loop.end():k - 1]          # the body, without its braces
 cold = inner
 hot = re.sub(r'\n(\s*)if \(cyNow\) \{\n\s*carry_pv::write_program[^\n]*\n'
              r'\s*(v\d+_alpha) = faopt::rows_fill<128, 8>\(0\.0f\);\n'

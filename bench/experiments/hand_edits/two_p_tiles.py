@@ -18,23 +18,12 @@ usage: two_p_tiles.py GEN.cu OUT.cu  (README.md beside this file)
 import re
 import sys
 
-src, out = sys.argv[1:3]
-s = open(src).read()
-cons = s.index('consumer_begin')
-head, body = s[:cons], s[cons:]
+from kv_loop import consumers, kv_loop
 
-loops = list(re.finditer(r'\n(\s*)for \(int64_t (j\d+) = (v\d+|\d+); \2 < '
-                         r'\(\(int64_t\) (v\d+)\); \2 \+= 1\) \{\n', body))
-if len(loops) != 1:
-    sys.exit(f'two_p_tiles.py: {len(loops)} kv loops in the consumers, '
-             'expected 1')
-loop = loops[0]
+src, out = sys.argv[1:3]
+head, body = consumers(open(src).read())
+loop, inner, k = kv_loop(body, 'two_p_tiles.py')
 ind, j, lo, hi = loop.groups()
-depth, k = 1, loop.end()
-while depth:
-    depth += {'{': 1, '}': -1}.get(body[k], 0)
-    k += 1
-inner = body[loop.end():k - 1]
 # The carried P: "faopt::OperandA<...> vLocal = vCarried;" at the body's top,
 # "vCarried = vNew;" at its end.
 top = re.search(r'^(\s*)(faopt::OperandA<[^\n]*>) (v\d+) = (v\d+);$', inner,
