@@ -34,10 +34,11 @@ def one(pattern, text, what):
 head, body = consumers(s)
 
 # The kv loop's state: m, l, O, P, kv, V stage, V fill, next, pending.
-init = one(r'\n(\s*)(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n'
+KV_INIT = (r'\n(\s*)(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n'
            r'\s*(v\d+) = faopt::OperandA<[^\n]*\{\};\n\s*(v\d+) = 0;\n'
            r'\s*(v\d+) = 0;\n\s*(v\d+) = 0;\n\s*(v\d+) = false;\n'
-           r'\s*(v\d+) = false;\n', body, 'kv loop init')
+           r'\s*(v\d+) = false;\n')
+init = one(KV_INIT, body, 'kv loop init')
 i2 = init.group(1)
 O, P, VS, VF, PEND = (init.group(k) for k in (4, 5, 7, 8, 10))
 # O, P, the V stage and fill and the pending flag live across programs (one
@@ -49,10 +50,7 @@ for name in (O, P, VS, VF, PEND):
     d = one(r'\n\s*([^\n=]*) ' + name + r';\n', body, 'declaration of ' + name)
     carried_decls.append(f"{d.group(1)} {name};")
     body = body[:d.start()] + '\n' + body[d.end():]
-init = one(r'\n(\s*)(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n\s*(v\d+) = v\d+;\n'
-           r'\s*(v\d+) = faopt::OperandA<[^\n]*\{\};\n\s*(v\d+) = 0;\n'
-           r'\s*(v\d+) = 0;\n\s*(v\d+) = 0;\n\s*(v\d+) = false;\n'
-           r'\s*(v\d+) = false;\n', body, 'kv loop init')
+init = one(KV_INIT, body, 'kv loop init')
 lines = body[init.start():init.end()].split('\n')
 # lines[0] is empty; 1 m, 2 l, 3 O, 4 P, 5 kv, 6 stage, 7 fill, 8 next, 9 pending
 reset = [lines[k].strip() for k in (3, 4, 6, 7, 9)]
@@ -208,19 +206,19 @@ body = body[:loop.start()] + peeled + body[k:]
 # two Q tiles' stage, performance.md item 59): with the carry, ptxas no
 # longer kept the tiles' descriptors in uniform registers by itself (an
 # R2UR per wgmma, and -10% to -15% in the first measurement).
-kv_wait = re.compile(r'(\n(\s*)faopt::SmemTile<faopt::bf16, 128, 128> (v\d+) = '
-                     r'faopt::smem<faopt::bf16, 128, 128>\((\d+) \+ )(v\d+)'
-                     r'( \* 32768\);\n\s*auto v\d+ = faopt::tma::wait_tile<\d+, '
-                     r'[12]>\(\3, )\5(, v\d+\);)')
+kv_wait = re.compile(r'\n(\s*)faopt::SmemTile<faopt::bf16, 128, 128> (v\d+) = '
+                     r'faopt::smem<faopt::bf16, 128, 128>\((\d+) \+ (v\d+) \* '
+                     r'32768\);\n\s*auto v\d+ = faopt::tma::wait_tile<\d+, '
+                     r'[12]>\(\2, \4, v\d+\);')
 uniform = 0
 
 
 def broadcast(m):
     global uniform
     uniform += 1
-    lead, ind, tile, off, stage, mid, tail = m.groups()
+    ind, tile, off, stage = m.groups()
     u = f"{stage}_u{uniform}"
-    return (f"\n{ind}int64_t {u} = faopt::warp_uniform({stage});" + lead[:0] +
+    return (f"\n{ind}int64_t {u} = faopt::warp_uniform({stage});" +
             m.group(0).replace(f"({off} + {stage} * 32768)",
                                f"({off} + {u} * 32768)")
                       .replace(f"({tile}, {stage}, ", f"({tile}, {u}, "))
