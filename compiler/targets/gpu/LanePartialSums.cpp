@@ -101,6 +101,12 @@ private:
             use.get() == finalize.getAcc())
           return false;
         finalizes.push_back(finalize);
+      } else if (auto release = dyn_cast<TileReleaseOp>(user)) {
+        // `after %sum` only orders the release after the sums are computed
+        // (release_after's predicate, never false for a sum of
+        // exponentials); a lane's partial sum orders it just as well.
+        if (use.get() != release.getAfter())
+          return false;
       } else if (auto yield = dyn_cast<scf::YieldOp>(user)) {
         Operation *parent = yield->getParentOp();
         if (auto loop = dyn_cast<scf::ForOp>(parent)) {

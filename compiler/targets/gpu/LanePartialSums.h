@@ -8,7 +8,9 @@
 // per row) can happen once in finalize instead of once per kv-block, as
 // FlashAttention-2 does. This analysis finds the row sums for which that is
 // sound: everything that flows into finalize's sum, and everything that
-// value flows to, must be one of those linear uses (or a zero start).
+// value flows to, must be one of those linear uses (or a zero start), or
+// the `after` operand of attn.tile_release (late-k-release), which only
+// orders the release after the sums exist.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FAOPT_COMPILER_TARGETS_GPU_LANEPARTIALSUMS_H
