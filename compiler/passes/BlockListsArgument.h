@@ -3,6 +3,7 @@
 #define FAOPT_COMPILER_PASSES_BLOCKLISTSARGUMENT_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include <optional>
 
 namespace faopt {
@@ -16,6 +17,19 @@ inline std::optional<unsigned> blockListsArgument(mlir::func::FuncOp fn) {
     if (fn.getArgAttr(i, "attn.block_lists"))
       return i;
   return std::nullopt;
+}
+
+/// Whether the kernel is driven by kv-block lists whose mask does not bound
+/// kv by q (a block layout; attn-block-lists marks the others, causal
+/// documents say, `kv_range_follows_q`): its programs' lengths come from
+/// the data, and every listed block is attended in full or per score.
+inline bool drivenByBlockLayout(mlir::func::FuncOp fn) {
+  std::optional<unsigned> lists = blockListsArgument(fn);
+  if (!lists)
+    return false;
+  auto info = fn.getArgAttrOfType<mlir::DictionaryAttr>(*lists,
+                                                        "attn.block_lists");
+  return info && !info.get("kv_range_follows_q");
 }
 
 } // namespace faopt

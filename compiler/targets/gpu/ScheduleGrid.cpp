@@ -44,6 +44,7 @@
 #include "compiler/passes/BlockListsArgument.h"
 #include "compiler/targets/gpu/GridLoop.h"
 #include "compiler/targets/gpu/IndexRanges.h"
+#include "dialects/attn/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -67,6 +68,69 @@ std::optional<int64_t> kvRowBytes(MemRefType k, MemRefType v) {
     return std::nullopt;
   int64_t bits = k.getElementTypeBitWidth();
   return (k.getDimSize(3) + v.getDimSize(3)) * bits / 8;
+}
+
+/// Whether `v` is computed from the grid's q-block index `qb` within the
+/// grid's body. A kv loop's induction variable counts through its bounds;
+/// a loop-carried value is assumed to (no such value bounds work today).
+bool dependsOnQBlock(Value v, Value qb, Region &body) {
+  SmallVector<Value> work{v};
+  llvm::DenseSet<Value> seen;
+  while (!work.empty()) {
+    Value x = work.pop_back_val();
+    if (x == qb)
+      return true;
+    if (!seen.insert(x).second)
+      continue;
+    if (auto arg = dyn_cast<BlockArgument>(x)) {
+      if (!body.isAncestor(arg.getParentRegion()))
+        continue; // a function argument
+      Operation *owner = arg.getOwner()->getParentOp();
+      if (owner == body.getParentOp())
+        continue; // the grid's (batch, head) index
+      auto loop = dyn_cast<scf::ForOp>(owner);
+      if (!loop || arg != loop.getInductionVar())
+        return true; // loop-carried, or a region's own argument
+      work.append({loop.getLowerBound(), loop.getUpperBound(), loop.getStep()});
+      continue;
+    }
+    Operation *def = x.getDefiningOp();
+    if (!body.isAncestor(def->getParentRegion()))
+      continue; // computed before the grid
+    if (def->getNumRegions() != 0)
+      return true; // a value yielded by a region: not followed
+    work.append(def->operand_begin(), def->operand_end());
+  }
+  return false;
+}
+
+/// Whether a program's work can depend on its q-block: the bounds of a
+/// loop in it, or the condition of a branch around a matrix product, are
+/// computed from the q-block index (causal, windows, prefix-LM, chunks).
+/// Without a mask, or with one that does not bound kv by q (key padding,
+/// score modifiers), all q-blocks of a head do the same work.
+bool workFollowsQBlock(scf::ForallOp grid) {
+  Value qb = grid.getInductionVar(0);
+  Region &body = grid.getRegion();
+  auto follows = [&](Value v) { return dependsOnQBlock(v, qb, body); };
+  WalkResult result = grid.getBody()->walk([&](Operation *op) {
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      if (follows(loop.getLowerBound()) || follows(loop.getUpperBound()) ||
+          follows(loop.getStep()))
+        return WalkResult::interrupt();
+    } else if (auto branch = dyn_cast<scf::IfOp>(op)) {
+      bool guardsProducts =
+          branch->walk([](faopt::attn::TileMatmulOp) {
+                  return WalkResult::interrupt();
+                }).wasInterrupted();
+      if (guardsProducts && follows(branch.getCondition()))
+        return WalkResult::interrupt();
+    } else if (isa<scf::WhileOp>(op)) {
+      return WalkResult::interrupt(); // trip counts not analysed
+    }
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
 }
 
 struct AttnScheduleGridPass
@@ -123,14 +187,15 @@ struct AttnScheduleGridPass
     Value budget = arith::MulIOp::create(b, loc, half, ratio);
     Value fit = arith::DivUIOp::create(b, loc, budget, perHead);
     // ... but enough of them that a group is several waves of programs,
-    // unless run-time lists drive the kernel and its mask does not bound kv
-    // by q (no order of the lengths to follow; attn-block-lists says which).
-    std::optional<unsigned> lists = faopt::blockListsArgument(fn);
-    bool unordered =
-        lists && !fn.getArgAttrOfType<DictionaryAttr>(*lists, "attn.block_lists")
-                      .get("kv_range_follows_q");
+    // where programs' lengths follow their q-block (so the longest start
+    // first). Not where run-time lists drive the kernel and its mask does
+    // not bound kv by q (no order of the lengths to follow; attn-block-lists
+    // says which), nor where every program does the same work.
+    bool ordered = faopt::blockListsArgument(fn)
+                       ? !faopt::drivenByBlockLayout(fn)
+                       : workFollowsQBlock(grid);
     Value minPrograms =
-        cst(unordered ? 1 : std::max<int64_t>(minGroupPrograms, 1));
+        cst(ordered ? std::max<int64_t>(minGroupPrograms, 1) : 1);
     Value nq1 = arith::MaxSIOp::create(b, loc, nq, one);
     Value waves = arith::CeilDivUIOp::create(b, loc, minPrograms, nq1);
     Value g0 = arith::MaxSIOp::create(b, loc, fit, waves);

@@ -4,8 +4,9 @@
 // order: heads in groups whose K and V fit in half the L2 (here 512 KiB;
 // one kv row of bf16 K and V with d = 64 is 256 bytes, so a head takes
 // seqlen_k * 256 bytes, times heads / kv_heads) but at least 64 programs
-// (ceil(64 / nq) heads), and within a group the q-blocks last to first with
-// the group's heads fastest. What the runtime guarantees (at most 2^31 - 1
+// (ceil(64 / nq) heads) where a program's work follows its q-block (here
+// its kv loop's bound, as under a causal mask), and within a group the
+// q-blocks last to first with the group's heads fastest. What the runtime guarantees (at most 2^31 - 1
 // programs) is stated on the values it bounds (attn.range), for
 // attn-narrow-index-math: the (batch, head) row count, the program count,
 // a group's span, and the indices the decomposition yields; sequence
@@ -62,6 +63,9 @@ func.func @k(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: me
   scf.forall (%qb, %bh) in (%nq, %nbh) {
     %q0 = arith.muli %qb, %c32 : index
     %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    %nkv = arith.addi %qb, %c1 : index
+    scf.for %j = %c0 to %nkv step %c1 {
+    }
     %f = arith.extf %t : tensor<32x64xbf16> to tensor<32x64xf32>
     %ob = arith.truncf %f : tensor<32x64xf32> to tensor<32x64xbf16>
     attn.tile_store %ob, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
@@ -135,6 +139,88 @@ func.func @ordered_lists(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset:
   scf.forall (%qb, %bh) in (%nq, %nbh) {
     %q0 = arith.muli %qb, %c32 : index
     %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    attn.tile_store %t, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// Every program does the same work (no mask, or one that does not bound kv
+// by q): its kv loop's bounds and the branches around its products do not
+// read the q-block (here a branch on the kv-block and the (batch, head)
+// index), so there is no longest to start first, and the group is the L2
+// fit alone: with the floor, the CTAs running at one time would each read
+// another head's K and V (d128 dense at seqlen 1024 on the H200: 28% L2
+// hits, docs/performance.md item 82).
+// CHECK-LABEL: func.func @same_work(
+// CHECK-NOT:     arith.constant 64 : index
+// CHECK:         arith.constant 524288 : index
+// CHECK:         arith.divui
+// CHECK-NOT:     arith.constant 64 : index
+// CHECK:         %[[SNQ1:.*]] = arith.maxsi %{{.*}}, %{{.*}}
+// CHECK:         arith.ceildivui %c1{{(_[0-9]+)?}}, %[[SNQ1]]
+// CHECK:         scf.forall
+func.func @same_work(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sk = memref.dim %k, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %nq = arith.ceildivui %sq, %c32 : index
+  %nkv = arith.ceildivui %sk, %c32 : index
+  %nbh = arith.muli %b, %h : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c32 : index
+    %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    scf.for %j = %c0 to %nkv step %c1 {
+      %kv0 = arith.muli %j, %c32 : index
+      %in = arith.cmpi ult, %kv0, %sk : index
+      %odd = arith.cmpi ult, %j, %bh : index
+      %go = arith.andi %in, %odd : i1
+      scf.if %go {
+        %kt = attn.tile_load %k[%c0, %bh, %kv0] bound %sk : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+        %s = attn.tile_matmul %t, %kt {transpose_rhs} : tensor<32x64xbf16>, tensor<32x64xbf16> -> tensor<32x32xf32>
+      }
+    }
+    attn.tile_store %t, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// A branch around a product that reads the q-block (a causal block test
+// in a kv loop of fixed length) makes the work follow q: the floor stays.
+// CHECK-LABEL: func.func @branch_follows_q(
+// CHECK:         %[[BMIN:.*]] = arith.constant 64 : index
+// CHECK:         arith.ceildivui %[[BMIN]], %{{.*}}
+func.func @branch_follows_q(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sk = memref.dim %k, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %nq = arith.ceildivui %sq, %c32 : index
+  %nkv = arith.ceildivui %sk, %c32 : index
+  %nbh = arith.muli %b, %h : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c32 : index
+    %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    scf.for %j = %c0 to %nkv step %c1 {
+      %kv0 = arith.muli %j, %c32 : index
+      %go = arith.cmpi ule, %kv0, %q0 : index
+      scf.if %go {
+        %kt = attn.tile_load %k[%c0, %bh, %kv0] bound %sk : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+        %s = attn.tile_matmul %t, %kt {transpose_rhs} : tensor<32x64xbf16>, tensor<32x64xbf16> -> tensor<32x32xf32>
+      }
+    }
     attn.tile_store %t, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
   } {attn.grid}
   return
