@@ -182,6 +182,19 @@ faopt::ReleaseQMode releaseQEarlyFromEnv() {
                        faopt::ReleaseQMode::Auto, reported, "0 or 1",
                        "the default (sliding-window bands only)");
 }
+/// $FAOPT_LATE_K_RELEASE: unset (auto: kernels driven by a block layout
+/// release K's stage after the softmax's row sums; attn-overlap-softmax
+/// late-k-release, docs/performance.md items 80, 81), 1 (every sm90a TMA
+/// kernel) or 0 (none).
+faopt::LateKMode lateKReleaseFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv("FAOPT_LATE_K_RELEASE",
+                       {{"1", faopt::LateKMode::On},
+                        {"0", faopt::LateKMode::Off}},
+                       faopt::LateKMode::Auto, reported, "0 or 1",
+                       "the default (block layouts only)");
+}
+
 /// The compile options the environment sets, for every compile and for the
 /// disk cache key alike.
 void setFromEnvironment(faopt::GpuCompileOptions &options) {
@@ -191,6 +204,7 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.handOverListHeader = handOverListHeaderFromEnv();
   options.stageBuilderRows = stageBuilderRowsFromEnv();
   options.releaseQEarly = releaseQEarlyFromEnv();
+  options.lateKRelease = lateKReleaseFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
   options.rowBoundMasks = rowBoundMasksFromEnv();
@@ -244,8 +258,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "no-hand-over-list-header ";
   if (compile.stageBuilderRows)
     options += "stage-builder-rows ";
-  if (compile.lateKRelease)
-    options += "late-k-release ";
+  options += std::string("late-k-release=") +
+             faopt::toString(compile.lateKRelease) + " ";
   options += std::string("release-q-early=") +
              faopt::toString(compile.releaseQEarly) + " ";
   options += std::string("row-bound-masks=") +

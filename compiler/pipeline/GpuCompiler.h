@@ -25,7 +25,8 @@ struct GpuCompileOptions {
   ListedTermsMode dropListedTileTerms = ListedTermsMode::Auto;
   bool handOverListHeader = true;   // attn-hand-over-list-header
   bool stageBuilderRows = false;    // attn-stage-builder-rows (opt-in)
-  bool lateKRelease = false;        // attn-overlap-softmax late-k-release (opt-in)
+  // Which sm90a TMA kernels run attn-overlap-softmax's late-k-release.
+  LateKMode lateKRelease = LateKMode::Auto;
   // Which persistent kernels run attn-release-q-early.
   ReleaseQMode releaseQEarly = ReleaseQMode::Auto;
   // Which TMA kernels run attn-persistent-programs.

@@ -129,7 +129,8 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
   if (options.softmaxOverlap) {
     gpu::AttnOverlapSoftmaxOptions overlap;
     overlap.roundedP = options.roundedP;
-    overlap.lateKRelease = options.lateKRelease;
+    overlap.lateKRelease = options.lateKRelease != LateKMode::Off;
+    overlap.blockLayoutsOnly = options.lateKRelease == LateKMode::Auto;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnOverlapSoftmax(overlap));
   }
   pm.addNestedPass<func::FuncOp>(gpu::createAttnWarpSpecialize());
@@ -278,11 +279,20 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("GPU targets: run attn-stage-builder-rows (list "
                      "builders read their tensor row from shared memory)"),
       llvm::cl::init(false)};
-  Option<bool> lateKRelease{
+  Option<LateKMode> lateKRelease{
       *this, "late-k-release",
-      llvm::cl::desc("GPU targets: attn-overlap-softmax releases K's stage "
-                     "after the softmax's row sums (opt-in)"),
-      llvm::cl::init(false)};
+      llvm::cl::desc("which sm90a TMA kernels release K's stage after the "
+                     "softmax's row sums (attn-overlap-softmax "
+                     "late-k-release)"),
+      llvm::cl::init(LateKMode::Auto),
+      llvm::cl::values(
+          clEnumValN(LateKMode::Auto, "auto",
+                     "kernels driven by a block layout"),
+          clEnumValN(LateKMode::On, "on", "every such kernel"),
+          clEnumValN(LateKMode::Off, "off", "none"),
+          // The option's values when it was a bool (session 33).
+          clEnumValN(LateKMode::On, "true", "on"),
+          clEnumValN(LateKMode::Off, "false", "off"))};
   Option<ReleaseQMode> releaseQEarly{
       *this, "release-q-early",
       llvm::cl::desc("which persistent kernels run attn-release-q-early (Q's "

@@ -49,10 +49,10 @@ struct PipelineOptions {
   /// row it reads into shared memory first). Opt-in: correct on the H200,
   /// and slower there (docs/performance.md item 74).
   bool stageBuilderRows = false;
-  /// GPU: attn-overlap-softmax's late-k-release (K's stage released after
-  /// the row sums, so ptxas runs the softmax under P V). Opt-in: mixed on
-  /// the H200 (docs/performance.md item 80).
-  bool lateKRelease = false;
+  /// GPU: which kernels run attn-overlap-softmax's late-k-release (K's
+  /// stage released after the row sums, so ptxas runs the softmax under
+  /// P V; auto: block layouts, docs/performance.md items 80, 81).
+  LateKMode lateKRelease = LateKMode::Auto;
   /// GPU: which persistent kernels run attn-release-q-early (Q's stage
   /// released after the kv loop's last S = Q K^T; auto: sliding-window
   /// bands, docs/performance.md item 75).

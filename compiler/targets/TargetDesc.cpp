@@ -72,6 +72,18 @@ const char *toString(ReleaseQMode mode) {
   return "auto";
 }
 
+const char *toString(LateKMode mode) {
+  switch (mode) {
+  case LateKMode::Auto:
+    return "auto";
+  case LateKMode::On:
+    return "on";
+  case LateKMode::Off:
+    return "off";
+  }
+  return "auto";
+}
+
 const char *toString(ListedTermsMode mode) {
   switch (mode) {
   case ListedTermsMode::Auto:

@@ -138,6 +138,18 @@ enum class ReleaseQMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(ReleaseQMode mode);
 
+/// Where sm90a TMA kernels release K's stage after the softmax's row sums,
+/// just before the wait for P V, instead of right after S's wait
+/// (attn-overlap-softmax late-k-release; ptxas then runs the softmax under
+/// P V). Auto (the default): kernels driven by a block layout (kv-block
+/// lists whose mask does not bound kv by q); H200: block-sparse +1.8 /
+/// +2.4% and +2.4 / +2.7% in two A/Bs, dense +-1%, while causal, prefix-LM,
+/// documents and run-time chunks lost 1.2-2.1% (docs/performance.md items
+/// 80, 81). On: every such kernel; Off: none.
+enum class LateKMode { Auto, On, Off };
+/// "auto", "on", "off" (the disk cache key, diagnostics).
+const char *toString(LateKMode mode);
+
 /// Where GPU kernels driven by kv-block lists drop the mask terms every
 /// listed tile satisfies (attn-drop-listed-tile-terms: a block layout of
 /// the tile's block size, read per score). Auto (the default): where the

@@ -122,11 +122,19 @@ cl::opt<bool> stageBuilderRows(
     cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> lateKRelease(
     "late-k-release",
-    cl::desc("sm90a, TMA kernels (opt-in; mixed on the H200, "
-             "docs/performance.md item 80): K's stage is released after the "
+    cl::desc("sm90a, TMA kernels: every kernel releases K's stage after the "
              "softmax's row sums, just before the wait for P V, so ptxas "
              "runs the softmax under P V (attn-overlap-softmax "
-             "late-k-release; not a runtime switch)"),
+             "late-k-release; the default does this only for block layouts: "
+             "causal, prefix-LM and documents lost 1-2% with it on the "
+             "H200, docs/performance.md items 80, 81; the runtime: "
+             "$FAOPT_LATE_K_RELEASE=1)"),
+    cl::init(false), cl::cat(faoptOptions));
+cl::opt<bool> noLateKRelease(
+    "no-late-k-release",
+    cl::desc("sm90a, TMA kernels: K's stage is released right after S's "
+             "wait everywhere, block layouts too (for comparisons; the "
+             "runtime: $FAOPT_LATE_K_RELEASE=0)"),
     cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> releaseQEarly(
     "release-q-early",
@@ -210,6 +218,15 @@ faopt::RowBoundMode rowBoundMode() {
   return faopt::RowBoundMode::Auto;
 }
 
+/// --late-k-release / --no-late-k-release / neither (auto).
+faopt::LateKMode lateKMode() {
+  if (lateKRelease)
+    return faopt::LateKMode::On;
+  if (noLateKRelease)
+    return faopt::LateKMode::Off;
+  return faopt::LateKMode::Auto;
+}
+
 /// --release-q-early / --no-release-q-early / neither (auto).
 faopt::ReleaseQMode releaseQMode() {
   if (releaseQEarly)
@@ -285,7 +302,7 @@ template <typename Options> Options commonOptions() {
     options.dropListedTileTerms = listedTermsMode();
   options.handOverListHeader = !noHandOverListHeader;
   options.stageBuilderRows = stageBuilderRows;
-  options.lateKRelease = lateKRelease;
+  options.lateKRelease = lateKMode();
   options.releaseQEarly = releaseQMode();
   options.persistent = persistentMode();
   options.qStages = qStagesOption().value_or(faopt::kQStagesAuto);
@@ -357,6 +374,9 @@ int main(int argc, char **argv) {
   if (!explainParams.empty() && !explainFlag)
     return fail("--param applies to --explain (its census); a kernel takes "
                 "its parameters at launch");
+  if (lateKRelease && noLateKRelease)
+    return fail("--late-k-release and --no-late-k-release contradict each "
+                "other");
   if (releaseQEarly && noReleaseQEarly)
     return fail("--release-q-early and --no-release-q-early contradict each "
                 "other");

@@ -193,6 +193,11 @@ const char *const kWindowSpec = R"({"name": "rt_window", "dtype": "bf16",
     "mask": ["causal", {"type": "sliding_window", "left": "w"}]})";
 const char *const kCausalSpec = R"({"name": "rt_causal", "dtype": "bf16",
     "head_dim": 128, "mask": "causal"})";
+const char *const kBlockLayoutSpec = R"({"name": "rt_block_layout",
+    "dtype": "bf16", "head_dim": 128,
+    "tensors": {"layout": {"dtype": "int32",
+                           "shape": ["seqlen_q/128", "seqlen_k/128"]}},
+    "sparsity": {"block": [128, 128], "layout": "layout"}})";
 
 /// A three-way switch `var` (unset = auto, 1 = on everywhere, 0 = off):
 /// `marker` is in the generated CUDA of `autoSpec` and not `otherSpec`
@@ -323,6 +328,16 @@ TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
                    "faopt::tma::release_when<", "yes",
                    "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
                    "using the default (sliding-window bands only)\n");
+}
+
+/// FAOPT_LATE_K_RELEASE: unset (auto) releases K's stage after the row
+/// sums in kernels driven by a block layout only (docs/performance.md
+/// items 80, 81); 1 everywhere, 0 nowhere.
+TEST(Runtime, LateKReleaseFollowsTheEnvironment) {
+  expectAutoSwitch("FAOPT_LATE_K_RELEASE", kBlockLayoutSpec, kCausalSpec,
+                   "faopt::tma::release_after<", "yes",
+                   "faopt: warning: FAOPT_LATE_K_RELEASE=yes is not 0 or 1; "
+                   "using the default (block layouts only)\n");
 }
 
 /// FAOPT_DROP_LISTED_TERMS: unset (auto) drops a block layout's per-score

@@ -65,6 +65,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/passes/BlockListsArgument.h"
+
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -378,12 +380,14 @@ struct AttnOverlapSoftmax
     auto tiling = func->getAttrOfType<TilingAttr>("attn.tiling");
     if (!tiling || tiling.getMma() != "wgmma" || tiling.getCopy() != "tma")
       return;
+    bool lateK = lateKRelease &&
+                 (!blockLayoutsOnly || faopt::drivenByBlockLayout(func));
     SmallVector<scf::ForOp> loops;
     func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops) {
       FailureOr<KvProducts> m = match(loop);
       if (succeeded(m)) {
-        overlap(loop, *m, roundedP, lateKRelease);
+        overlap(loop, *m, roundedP, lateK);
         // For the manifest (rounded_p): which form the kernel carries.
         if (roundedP)
           func->setAttr("attn.rounded_p", UnitAttr::get(func.getContext()));

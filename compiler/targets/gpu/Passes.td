@@ -17,9 +17,11 @@ def AttnOverlapSoftmax : Pass<"attn-overlap-softmax", "mlir::func::FuncOp"> {
     loop. Other kernels are left alone. With rounded-p, P crosses the back
     edge rounded to the operand type (#attn.register_operand) rather than in
     f32. K's stage is released right after S's wait; with late-k-release
-    (opt-in) just before the wait for P V, ordered after the softmax's row
-    sums (attn.tile_release `after`), so that the CUDA compiler keeps that
-    wait after the exponentials (docs/performance.md item 80).
+    just before the wait for P V, ordered after the softmax's row sums
+    (attn.tile_release `after`), so that the CUDA compiler keeps that wait
+    after the exponentials (docs/performance.md items 80, 81); with
+    block-layouts-only too (the pipeline's default), only in kernels driven
+    by a block layout, where the H200 measured it faster.
   }];
   let options = [
     Option<"roundedP", "rounded-p", "bool", /*default=*/"true",
@@ -28,9 +30,13 @@ def AttnOverlapSoftmax : Pass<"attn-overlap-softmax", "mlir::func::FuncOp"> {
            "iteration (docs/performance.md item 50)">,
     Option<"lateKRelease", "late-k-release", "bool", /*default=*/"false",
            "release K's stage just before the wait for P V, after the row "
-           "sums (opt-in: ptxas then runs the softmax under P V, measured "
-           "mixed on the H200, docs/performance.md item 80); by default "
-           "right after S's wait">
+           "sums (ptxas then runs the softmax under P V, measured mixed on "
+           "the H200, docs/performance.md items 80, 81); by default right "
+           "after S's wait">,
+    Option<"blockLayoutsOnly", "block-layouts-only", "bool",
+           /*default=*/"false",
+           "with late-k-release: only in kernels driven by kv-block lists "
+           "whose mask does not bound kv by q (block layouts)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect",

@@ -1,6 +1,7 @@
 // RUN: faopt-opt %s --attn-overlap-softmax=rounded-p=false --split-input-file | FileCheck %s
 // RUN: faopt-opt %s --attn-overlap-softmax --split-input-file | FileCheck %s --check-prefix=ROUNDED
 // RUN: faopt-opt %s --attn-overlap-softmax=late-k-release --split-input-file | FileCheck %s --check-prefix=LATEK
+// RUN: faopt-opt %s --attn-overlap-softmax="late-k-release block-layouts-only" --split-input-file | FileCheck %s --check-prefix=LAYOUTS
 
 // A guarded kv loop of a wgmma + TMA kernel: P V of block j - 1 is started
 // right after S of block j, S is waited for with that product still
@@ -80,6 +81,24 @@
 // LATEK-NEXT:      attn.tile_mma_wait {{.*}} pending 0
 // LATEK-LABEL: func.func @cp_async(
 // LATEK-NOT:       after
+// LATEK-LABEL: func.func @block_layout(
+
+// With block-layouts-only too (the pipeline's default, late-k-release=auto),
+// only kernels driven by a block layout (kv-block lists without
+// kv_range_follows_q) release K late; the others, and lists that follow q
+// (causal documents), right after S's wait.
+// LAYOUTS-LABEL: func.func @guarded(
+// LAYOUTS-NOT:     after
+// LAYOUTS-LABEL: func.func @unguarded(
+// LAYOUTS-NOT:     after
+// LAYOUTS-LABEL: func.func @cp_async(
+// LAYOUTS-NOT:     after
+// LAYOUTS-LABEL: func.func @block_layout(
+// LAYOUTS:           %[[LSUMS:.*]] = attn.tile_reduce <sum>
+// LAYOUTS-NEXT:      attn.tile_release {{.*}} after %[[LSUMS]]
+// LAYOUTS-NEXT:      attn.tile_mma_wait {{.*}} pending 0
+// LAYOUTS-LABEL: func.func @lists_follow_q(
+// LAYOUTS-NOT:     after
 
 // With rounded-p, P is carried rounded, as a register operand: zero before
 // the first product, rounded (after a tensor.cast that gives the f32 side
@@ -251,6 +270,79 @@ func.func @unguarded(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: 
 // ROUNDED:         return
 
 func.func @cp_async(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: index, %sk: index, %n: index) -> tensor<64x64xf32> attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "cp_async">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  %true = arith.constant true
+  %ninf = arith.constant dense<0xFF800000> : tensor<64xf32>
+  %zrow = arith.constant dense<0.0> : tensor<64xf32>
+  %zacc = arith.constant dense<0.0> : tensor<64x64xf32>
+  %r:3 = scf.for %kb = %c0 to %n step %c1 iter_args(%m = %ninf, %l = %zrow, %o = %zacc) -> (tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>) {
+    %st = arith.remui %kb, %c2 : index
+    %rd = arith.divui %kb, %c2 : index
+    %row = arith.muli %kb, %c64 : index
+    %kt = attn.tile_wait %k[%b, %h, %row] bound %sk stage %st round %rd ahead %true : !mem -> tensor<64x64xbf16>
+    %s = attn.tile_matmul %q, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    attn.tile_release %k stage %st round %rd : !mem
+    %m2 = attn.tile_reduce <max> %s, %m : tensor<64x64xf32> -> tensor<64xf32>
+    %p = attn.tile_exp2 %s, %m2 : tensor<64x64xf32>, tensor<64xf32>
+    %c = attn.tile_exp2 %m, %m2 : tensor<64xf32>, tensor<64xf32>
+    %ls = attn.tile_scale_rows %l, %c : tensor<64xf32>, tensor<64xf32>
+    %l2 = attn.tile_reduce <sum> %p, %ls : tensor<64x64xf32> -> tensor<64xf32>
+    %os = attn.tile_scale_rows %o, %c : tensor<64x64xf32>, tensor<64xf32>
+    %pb = arith.truncf %p : tensor<64x64xf32> to tensor<64x64xbf16>
+    %vt = attn.tile_wait %v[%b, %h, %row] bound %sk stage %st round %rd ahead %true : !mem -> tensor<64x64xbf16>
+    %o2 = attn.tile_matmul %pb, %vt acc %os : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    attn.tile_release %v stage %st round %rd : !mem
+    scf.yield %m2, %l2, %o2 : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>
+  }
+  return %r#2 : tensor<64x64xf32>
+}
+
+// -----
+
+// The unguarded loop in a kernel driven by a block layout (lists whose mask
+// does not bound kv by q), then by lists that follow q.
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @block_layout(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: index, %sk: index, %n: index, %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = false, per_head = false}}) -> tensor<64x64xf32> attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  %true = arith.constant true
+  %ninf = arith.constant dense<0xFF800000> : tensor<64xf32>
+  %zrow = arith.constant dense<0.0> : tensor<64xf32>
+  %zacc = arith.constant dense<0.0> : tensor<64x64xf32>
+  %r:3 = scf.for %kb = %c0 to %n step %c1 iter_args(%m = %ninf, %l = %zrow, %o = %zacc) -> (tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>) {
+    %st = arith.remui %kb, %c2 : index
+    %rd = arith.divui %kb, %c2 : index
+    %row = arith.muli %kb, %c64 : index
+    %kt = attn.tile_wait %k[%b, %h, %row] bound %sk stage %st round %rd ahead %true : !mem -> tensor<64x64xbf16>
+    %s = attn.tile_matmul %q, %kt {transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+    attn.tile_release %k stage %st round %rd : !mem
+    %m2 = attn.tile_reduce <max> %s, %m : tensor<64x64xf32> -> tensor<64xf32>
+    %p = attn.tile_exp2 %s, %m2 : tensor<64x64xf32>, tensor<64xf32>
+    %c = attn.tile_exp2 %m, %m2 : tensor<64xf32>, tensor<64xf32>
+    %ls = attn.tile_scale_rows %l, %c : tensor<64xf32>, tensor<64xf32>
+    %l2 = attn.tile_reduce <sum> %p, %ls : tensor<64x64xf32> -> tensor<64xf32>
+    %os = attn.tile_scale_rows %o, %c : tensor<64x64xf32>, tensor<64xf32>
+    %pb = arith.truncf %p : tensor<64x64xf32> to tensor<64x64xbf16>
+    %vt = attn.tile_wait %v[%b, %h, %row] bound %sk stage %st round %rd ahead %true : !mem -> tensor<64x64xbf16>
+    %o2 = attn.tile_matmul %pb, %vt acc %os : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    attn.tile_release %v stage %st round %rd : !mem
+    scf.yield %m2, %l2, %o2 : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>
+  }
+  return %r#2 : tensor<64x64xf32>
+}
+
+// -----
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @lists_follow_q(%q: tensor<64x64xbf16>, %k: !mem, %v: !mem, %b: index, %h: index, %sk: index, %n: index, %lists: memref<?x?x?x?xi32> {attn.block_lists = {kv_range_follows_q, per_batch = true, per_head = false}}) -> tensor<64x64xf32> attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
