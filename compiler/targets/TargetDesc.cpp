@@ -36,65 +36,26 @@ int64_t qStagesFor(int64_t requested, bool handedOut) {
   return requested;
 }
 
-const char *toString(PersistentMode mode) {
+namespace {
+/// The name of a three-way switch (every Mode has Auto, On and Off).
+template <typename Mode> const char *autoOnOff(Mode mode) {
   switch (mode) {
-  case PersistentMode::Auto:
+  case Mode::Auto:
     return "auto";
-  case PersistentMode::On:
+  case Mode::On:
     return "on";
-  case PersistentMode::Off:
+  case Mode::Off:
     return "off";
   }
   return "auto";
 }
+} // namespace
 
-const char *toString(RowBoundMode mode) {
-  switch (mode) {
-  case RowBoundMode::Auto:
-    return "auto";
-  case RowBoundMode::On:
-    return "on";
-  case RowBoundMode::Off:
-    return "off";
-  }
-  return "auto";
-}
-
-const char *toString(ReleaseQMode mode) {
-  switch (mode) {
-  case ReleaseQMode::Auto:
-    return "auto";
-  case ReleaseQMode::On:
-    return "on";
-  case ReleaseQMode::Off:
-    return "off";
-  }
-  return "auto";
-}
-
-const char *toString(LateKMode mode) {
-  switch (mode) {
-  case LateKMode::Auto:
-    return "auto";
-  case LateKMode::On:
-    return "on";
-  case LateKMode::Off:
-    return "off";
-  }
-  return "auto";
-}
-
-const char *toString(ListedTermsMode mode) {
-  switch (mode) {
-  case ListedTermsMode::Auto:
-    return "auto";
-  case ListedTermsMode::On:
-    return "on";
-  case ListedTermsMode::Off:
-    return "off";
-  }
-  return "auto";
-}
+const char *toString(PersistentMode mode) { return autoOnOff(mode); }
+const char *toString(RowBoundMode mode) { return autoOnOff(mode); }
+const char *toString(ReleaseQMode mode) { return autoOnOff(mode); }
+const char *toString(LateKMode mode) { return autoOnOff(mode); }
+const char *toString(ListedTermsMode mode) { return autoOnOff(mode); }
 
 bool persistentTilesFit(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
                         int64_t elementBytes, int64_t stages, int64_t qStages,
