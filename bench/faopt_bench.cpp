@@ -67,7 +67,9 @@ struct CaseFilter {
 
 int benchForward(faopt::Context &ctx, bool quick, int reps,
                  const CaseFilter &only, std::vector<Row> &rows) {
-  std::vector<int64_t> seqs = quick ? std::vector<int64_t>{2048, 16384}
+  // --quick: the sequence lengths ../shared/bench/peers.py --quick times,
+  // so bench/run-gpu.sh --quick can put every row beside the peers'.
+  std::vector<int64_t> seqs = quick ? std::vector<int64_t>{1024, 4096, 16384}
                                     : std::vector<int64_t>{512, 1024, 2048,
                                                            4096, 8192, 16384};
   for (int64_t d : {64, 128})
