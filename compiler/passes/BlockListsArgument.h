@@ -20,9 +20,9 @@ inline std::optional<unsigned> blockListsArgument(mlir::func::FuncOp fn) {
 }
 
 /// Whether the kernel is driven by kv-block lists whose mask does not bound
-/// kv by q (a block layout; attn-block-lists marks the others, causal
-/// documents say, `kv_range_follows_q`): its programs' lengths come from
-/// the data, and every listed block is attended in full or per score.
+/// kv by q: a block layout. attn-block-lists marks the lists of masks that
+/// do bound kv by q (causal documents, for one) `kv_range_follows_q`. A
+/// block layout's program lengths come from the data alone.
 inline bool drivenByBlockLayout(mlir::func::FuncOp fn) {
   std::optional<unsigned> lists = blockListsArgument(fn);
   if (!lists)

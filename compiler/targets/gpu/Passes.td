@@ -325,7 +325,9 @@ def AttnScheduleGrid : Pass<"attn-schedule-grid", "mlir::func::FuncOp"> {
     short ones fill the tail (longest-processing-time first, as
     FlashAttention-3 does), and the CTAs running at one time read the same
     K/V tiles. A group holds the heads whose K and V fit in half the L2, but
-    never fewer programs than `min-group-programs`: with fewer, the last
+    where a program's work follows its q-block (a kv loop bound, or a
+    branch around a product, computed from it) never fewer programs than
+    `min-group-programs`: with fewer, the last
     group's longest programs start late and set the makespan (a simulation
     of 264 slots put a 16-head causal 16k grid at 86% with 3-head groups,
     99.6% with one group; measured on an H200, 0.91x vs 1.04x FA2). Both are
@@ -339,7 +341,9 @@ def AttnScheduleGrid : Pass<"attn-schedule-grid", "mlir::func::FuncOp"> {
     made the CTAs running at one time read the K/V of all of them
     (block-sparse 25% at 8k on the H200: an L2 hit rate of 38% and 9x the
     ideal DRAM reads, against 65% for a 16-block band; +14% without the
-    floor; docs/performance.md item 51).
+    floor; docs/performance.md item 51). So do kernels whose programs all do
+    the same work (dense, key padding, score modifiers only): the floor
+    put every head's K/V in flight (d128 dense +7-22% without it, item 82).
   }];
   let options = [
     Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"50 * 1024 * 1024",

@@ -6,7 +6,8 @@
 //     fit   = L2 / 2 * (heads / kv_heads) / (seqlen_k * row bytes)
 //     g     = clamp(max(fit, ceil(min_group_programs / nq)), 1, nbh)
 //             (clamp(fit, 1, nbh) for kernels driven by kv-block lists
-//             whose mask does not bound kv by q)
+//             whose mask does not bound kv by q, and for kernels whose
+//             programs all do the same work)
 //     group = p / (g * nq),  r = p mod (g * nq)
 //     first = group * g,     size = min(g, nbh - first)
 //     %qb   = nq - 1 - r / size,   %bh = first + r mod size
@@ -28,7 +29,12 @@
 // 38%, 1.84 GB read per launch against ~0.2 GB of q, k and v). Such
 // kernels group by the L2 fit alone: block-sparse 25% +14%; causal
 // documents lost 4% that way (their short q-blocks no longer last), so
-// they keep the floor (docs/performance.md item 51).
+// they keep the floor (docs/performance.md item 51). Kernels whose programs
+// all do the same work (no kv loop bound and no branch around a product
+// reads the q-block: dense, key padding, score modifiers) have no longest
+// to start first either, and the floor's one group put every head's K/V in
+// flight at once (d128 dense at seqlen 1024: 28% L2 hits); by the L2 fit
+// alone d128 dense gained 7-22% (item 82).
 //
 // The runtime launches at most 2^31 - 1 programs, so the number of (batch,
 // head) rows, the program count, a group's span and every index the
