@@ -250,6 +250,18 @@ void registerPipelineDialects(DialectRegistry &registry) {
 }
 
 namespace {
+/// The values of a three-way switch (auto, on, off) that used to be a bool:
+/// `true` and `false` still mean on and off.
+template <typename Mode>
+llvm::cl::ValuesClass autoOnOffValues(const char *autoHelp,
+                                      const char *onHelp) {
+  return llvm::cl::values(clEnumValN(Mode::Auto, "auto", autoHelp),
+                          clEnumValN(Mode::On, "on", onHelp),
+                          clEnumValN(Mode::Off, "off", "none"),
+                          clEnumValN(Mode::On, "true", "on"),
+                          clEnumValN(Mode::Off, "false", "off"));
+}
+
 struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
   Option<std::string> target{*this, "target",
                              llvm::cl::desc("sm80, sm90a or cpu"),
@@ -285,28 +297,17 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
                      "softmax's row sums (attn-overlap-softmax "
                      "late-k-release)"),
       llvm::cl::init(LateKMode::Auto),
-      llvm::cl::values(
-          clEnumValN(LateKMode::Auto, "auto",
-                     "kernels driven by a block layout"),
-          clEnumValN(LateKMode::On, "on", "every such kernel"),
-          clEnumValN(LateKMode::Off, "off", "none"),
-          // The option's values when it was a bool (session 33).
-          clEnumValN(LateKMode::On, "true", "on"),
-          clEnumValN(LateKMode::Off, "false", "off"))};
+      autoOnOffValues<LateKMode>("kernels driven by a block layout",
+                                 "every such kernel")}; // a bool in session 33
   Option<ReleaseQMode> releaseQEarly{
       *this, "release-q-early",
       llvm::cl::desc("which persistent kernels run attn-release-q-early (Q's "
                      "stage released after the kv loop's last S = Q K^T)"),
       llvm::cl::init(ReleaseQMode::Auto),
-      llvm::cl::values(
-          clEnumValN(ReleaseQMode::Auto, "auto",
-                     "sliding-window bands: the kv loop's first block a "
-                     "closed form moving with the program"),
-          clEnumValN(ReleaseQMode::On, "on", "every persistent kernel"),
-          clEnumValN(ReleaseQMode::Off, "off", "none"),
-          // The option's values when it was a bool (sessions 25-31).
-          clEnumValN(ReleaseQMode::On, "true", "on"),
-          clEnumValN(ReleaseQMode::Off, "false", "off"))};
+      autoOnOffValues<ReleaseQMode>(
+          "sliding-window bands: the kv loop's first block a closed form "
+          "moving with the program",
+          "every persistent kernel")}; // a bool in sessions 25-31
   Option<PersistentMode> persistent{
       *this, "persistent", llvm::cl::desc("which TMA kernels are persistent"),
       llvm::cl::init(PersistentMode::Auto),
@@ -325,14 +326,8 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("which TMA kernels run attn-kv-bounds-in-rows + "
                      "attn-unswitch-masked-blocks"),
       llvm::cl::init(RowBoundMode::Auto),
-      llvm::cl::values(
-          clEnumValN(RowBoundMode::Auto, "auto",
-                     "bands: both kv bounds move with q"),
-          clEnumValN(RowBoundMode::On, "on", "every bounds-only mask"),
-          clEnumValN(RowBoundMode::Off, "off", "none"),
-          // The option's values when it was a bool (session 15).
-          clEnumValN(RowBoundMode::On, "true", "on"),
-          clEnumValN(RowBoundMode::Off, "false", "off"))};
+      autoOnOffValues<RowBoundMode>("bands: both kv bounds move with q",
+                                    "every bounds-only mask")}; // a bool in session 15
 };
 } // namespace
 
