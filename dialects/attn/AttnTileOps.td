@@ -297,7 +297,7 @@ def Attn_TileReleaseOp : Attn_Op<"tile_release", [AttrSizedOperandSegments]> {
     is issued only once %sums is computed; the TMA lowering predicates the
     arrive on them (`!(sum < -1)`, always true, NaN included), a data
     dependence the CUDA compiler cannot schedule around. It never stands
-    for a wait either. attn-overlap-softmax's late-k-release (opt-in)
+    for a wait either. attn-overlap-softmax's late-k-release
     releases K's stage this way just before the wait for P V: ptxas places
     that wait as early as the arrives around it allow, so with K released
     before the softmax the wait lands before every exponential

@@ -50,7 +50,7 @@
 // V(j+1). A guard that skips a block passes the carried values through
 // unchanged.
 //
-// K's release follows S's wait. With late-k-release (opt-in) it moves to
+// K's release follows S's wait. With late-k-release it moves to
 // just before P V's wait instead, ordered after the softmax's row sums
 // (`attn.tile_release ... after %l`): ptxas places a wgmma wait as early
 // as the barrier arrives around it allow, so with K released after S's
@@ -58,9 +58,11 @@
 // before it, scripts/sass-waits.sh) and the softmax does not run under P V
 // within a warpgroup. With the release after the sums all 66 come first,
 // in every variant (docs/performance.md items 79, 80). On the H200 that
-// measured mixed: dense +-0, block-sparse +2%, chunks +1-2%, causal,
-// prefix-LM and documents -2.5 to -3% (the two warpgroups already overlap
-// each other's softmax, and K's stage is handed back one softmax later).
+// measured mixed (item 81): block-sparse +2.4-2.7%, window and constant
+// chunks +1.5%, causal, prefix-LM, documents and run-time chunks -1.2 to
+// -2.1% (programs ending in a masked block hand K's stage back one longer
+// softmax later). With block-layouts-only (the pipeline's default) only
+// kernels driven by a block layout get it.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"

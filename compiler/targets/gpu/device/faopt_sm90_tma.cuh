@@ -403,12 +403,13 @@ FAOPT_DEVICE void release_when(bool when, faopt_i64 stage, faopt_i64 round) {
 }
 
 /// attn.tile_release with `after`: the arrive waits for `sums`, a
-/// softmax's row sums (never negative; a NaN compares false too, so the
-/// predicate always holds). ptxas places a wgmma wait as early as the
-/// arrives around it allow; attn-overlap-softmax's late-k-release (opt-in)
-/// puts K's release, predicated on the sums, just before the wait for P V,
-/// which then comes after every exponential instead of before them
-/// (docs/performance.md item 80).
+/// softmax's row sums, whole or a lane's share (LanePartialSums): never
+/// negative, and a NaN compares false too, so the predicate always holds.
+/// ptxas places a wgmma wait as early as the arrives around it allow;
+/// attn-overlap-softmax's late-k-release (block layouts by default) puts
+/// K's release, predicated on the sums, just before the wait for P V, which
+/// then comes after every exponential instead of before them
+/// (docs/performance.md items 80, 81).
 template <int PIPE, int SOURCE, int M, int W>
 FAOPT_DEVICE void release_after(const Rows<M, W> &sums, faopt_i64 stage,
                                 faopt_i64 round) {
