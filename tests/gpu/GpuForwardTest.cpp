@@ -127,6 +127,17 @@ std::vector<Case> cases() {
     c.seqK = 1033;
     v.push_back(c);
   }
+  // Causal head groups capped at whole row pairs of the persistent snake
+  // (attn-schedule-grid, docs/performance.md item 83): 12 q-blocks x 48
+  // heads on 132 SMs give groups of 2 * 132 / gcd(264, 12) = 22 heads, so
+  // 22 + 22 + 4 (a partial last group).
+  Case snakeGroups;
+  snakeGroups.name = "snake_row_pair_groups_causal_2x24x1536";
+  snakeGroups.causal = true;
+  snakeGroups.batch = 2;
+  snakeGroups.heads = snakeGroups.kvHeads = 24;
+  snakeGroups.seqQ = snakeGroups.seqK = 1536;
+  v.push_back(snakeGroups);
   Case manyGqa;
   manyGqa.name = "many_programs_gqa4_bshd_causal_1000x1000";
   manyGqa.causal = true;

@@ -87,7 +87,17 @@ Workers perWorkerLoop(OpBuilder &b, scf::ForallOp grid) {
   b.setInsertionPoint(grid);
   SmallVector<Value> ub = getValueOrCreateConstantIndexOp(
       b, loc, grid.getMixedUpperBound());
-  Value workers = WorkersOp::create(b, loc);
+  // attn-schedule-grid may have asked for the workers already (its head
+  // groups follow the snake's row pairs): one gridDim.x read serves both.
+  Value workers;
+  for (Operation &op : *grid->getBlock()) {
+    if (&op == grid.getOperation())
+      break;
+    if (auto earlier = dyn_cast<WorkersOp>(op))
+      workers = earlier;
+  }
+  if (!workers)
+    workers = WorkersOp::create(b, loc);
   auto perWorker = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{workers}, ValueRange{}, std::nullopt);
   perWorker->setDiscardableAttrs(grid->getDiscardableAttrDictionary());

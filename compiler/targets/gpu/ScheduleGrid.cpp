@@ -8,6 +8,9 @@
 //             (clamp(fit, 1, nbh) for kernels driven by kv-block lists
 //             whose mask does not bound kv by q, and for kernels whose
 //             programs all do the same work)
+//     g     = min(g, 2W / gcd(2W, nq)) where programs follow their q-block
+//             and a persistent launch's W = attn.workers < nq * nbh CTAs
+//             run them in a static snake (not for list-driven kernels)
 //     group = p / (g * nq),  r = p mod (g * nq)
 //     first = group * g,     size = min(g, nbh - first)
 //     %qb   = nq - 1 - r / size,   %bh = first + r mod size
@@ -34,7 +37,14 @@
 // reads the q-block: dense, key padding, score modifiers) have no longest
 // to start first either, and the floor's one group put every head's K/V in
 // flight at once (d128 dense at seqlen 1024: 28% L2 hits); by the L2 fit
-// alone d128 dense gained 7-22% (item 82).
+// alone d128 dense gained 7-22% (item 82). The floor's balance needs
+// no single group, though: attn-persistent-programs' snake pairs a long
+// program with a short one within each row pair of 2W programs, so a group
+// of whole row pairs (g * nq a multiple of 2W) is balanced on its own
+// (bench/experiments/schedule_sim.py: within 1.8% of the average load).
+// Capping the floor's group there put 33 heads' K/V in flight instead of
+// every head's: causal d128 +12% / +19% / +22% / +5% at 512 / 1k / 2k / 4k
+// on the H200 (item 83), unchanged from 8k on (the L2 fit is smaller).
 //
 // The runtime launches at most 2^31 - 1 programs, so the number of (batch,
 // head) rows, the program count, a group's span and every index the
@@ -139,6 +149,60 @@ bool workFollowsQBlock(scf::ForallOp grid) {
   return result.wasInterrupted();
 }
 
+/// gcd(x, y) for x > 0, y >= 0: Euclid's loop (scf.while; it runs once
+/// per CTA, a few iterations). `zero` is the index constant 0.
+Value emitGcd(OpBuilder &b, Location loc, Value x, Value y, Value zero) {
+  Type index = b.getIndexType();
+  auto loop = scf::WhileOp::create(
+      b, loc, TypeRange{index, index}, ValueRange{x, y},
+      [&](OpBuilder &b, Location loc, ValueRange xy) {
+        Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                           xy[1], zero);
+        scf::ConditionOp::create(b, loc, more, xy);
+      },
+      [](OpBuilder &b, Location loc, ValueRange xy) {
+        Value r = arith::RemUIOp::create(b, loc, xy[0], xy[1]);
+        scf::YieldOp::create(b, loc, ValueRange{xy[1], r});
+      });
+  return loop.getResult(0);
+}
+
+/// `g` capped so that a group's g * nq programs are whole row pairs of a
+/// persistent kernel's static snake (attn-persistent-programs: worker w
+/// runs programs t * W + w for even rows t, t * W + W - 1 - w for odd
+/// ones, with W = attn.workers). Each row pair then pairs a long program
+/// with a short one inside one group, so groups of L2 size stay balanced
+/// (docs/performance.md item 83): g = min(g, 2W / gcd(2W, nq)). Where the
+/// launch runs a CTA per program (W = programs: not persistent) there is
+/// no snake, and nbh leaves g as it is. `nq` is at least 1.
+Value capToSnakeRowPairs(OpBuilder &b, Location loc, Value g, Value nq,
+                         Value nbh, Value total) {
+  auto cst = [&](int64_t x) {
+    return arith::ConstantIndexOp::create(b, loc, x).getResult();
+  };
+  Value zero = cst(0), one = cst(1), two = cst(2);
+  Value workers = faopt::attn::WorkersOp::create(b, loc);
+  Value persistent = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           workers, total);
+  auto cap = scf::IfOp::create(b, loc, TypeRange{b.getIndexType()},
+                               persistent, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(cap.thenBlock());
+    Value rowPair = arith::MulIOp::create(b, loc, workers, two);
+    Value gcd = emitGcd(b, loc, rowPair, nq, zero);
+    Value heads = arith::DivUIOp::create(b, loc, rowPair, gcd);
+    Value heads1 = arith::MaxSIOp::create(b, loc, heads, one);
+    scf::YieldOp::create(b, loc, heads1);
+    b.setInsertionPointToStart(cap.elseBlock());
+    scf::YieldOp::create(b, loc, nbh);
+  }
+  Value capped = arith::MinSIOp::create(b, loc, g, cap.getResult(0));
+  // At most g (at most nbh < 2^31); the cap is at least 1.
+  faopt::gpu::stateRange(capped, 0, INT32_MAX);
+  return capped;
+}
+
 struct AttnScheduleGridPass
     : faopt::gpu::impl::AttnScheduleGridBase<AttnScheduleGridPass> {
   using AttnScheduleGridBase::AttnScheduleGridBase;
@@ -207,6 +271,11 @@ struct AttnScheduleGridPass
     Value g0 = arith::MaxSIOp::create(b, loc, fit, waves);
     Value g1 = arith::MaxSIOp::create(b, loc, g0, one);
     Value g = arith::MinSIOp::create(b, loc, g1, nbh);
+    // Fixed schedules of ordered programs: a persistent launch's snake
+    // balances them within whole row pairs (list-driven kernels, when
+    // persistent, take their programs at run time instead).
+    if (ordered && !faopt::blockListsArgument(fn))
+      g = capToSnakeRowPairs(b, loc, g, nq1, nbh, total);
     Value span = arith::MulIOp::create(b, loc, g, nq);
     auto linear = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{total},
                                         ValueRange{}, std::nullopt);

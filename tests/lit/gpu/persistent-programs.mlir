@@ -72,6 +72,32 @@ func.func @kernel(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %n: index, %sq: index)
 
 !mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
 
+// attn-schedule-grid asked for the workers already (its head groups are
+// whole row pairs of the snake): the loop over workers takes that value,
+// one gridDim.x read for both.
+// CHECK-LABEL: func.func @workers_asked_before(
+// CHECK:         %[[EARLY:.*]] = attn.workers
+// CHECK-NEXT:    %[[CAP:.*]] = arith.minsi %[[EARLY]], %{{.*}}
+// CHECK-NOT:     attn.workers
+// CHECK:         scf.forall (%{{.*}}) in (%[[EARLY]]) {
+
+func.func @workers_asked_before(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %n: index, %sq: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %w = attn.workers
+  %cap = arith.minsi %w, %n : index
+  scf.forall (%p) in (%n) {
+    %row = arith.muli %p, %cap : index
+    %t = attn.tile_load %q[%c0, %c0, %row] bound %sq : !mem -> tensor<64x64xbf16>
+    attn.tile_store %t, %o[%c0, %c0, %row] bound %sq : tensor<64x64xbf16>, !mem
+  } {attn.grid}
+  return
+}
+
+// -----
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
 // Kernels without TMA copies hold two CTAs per SM and keep one CTA per
 // program.
 

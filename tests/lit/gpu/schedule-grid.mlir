@@ -6,7 +6,10 @@
 // seqlen_k * 256 bytes, times heads / kv_heads) but at least 64 programs
 // (ceil(64 / nq) heads) where a program's work follows its q-block (here
 // its kv loop's bound, as under a causal mask), and within a group the
-// q-blocks last to first with the group's heads fastest. What the runtime guarantees (at most 2^31 - 1
+// q-blocks last to first with the group's heads fastest. Where the launch
+// is persistent (attn.workers below the program count) such ordered groups
+// are capped at whole row pairs of the static snake: g * nq a multiple of
+// 2 * workers, g = 2W / gcd(2W, nq) (docs/performance.md item 83). What the runtime guarantees (at most 2^31 - 1
 // programs) is stated on the values it bounds (attn.range), for
 // attn-narrow-index-math: the (batch, head) row count, the program count,
 // a group's span, and the indices the decomposition yields; sequence
@@ -33,7 +36,27 @@
 // CHECK:         %[[WAVES:.*]] = arith.ceildivui %[[MIN]], %[[NQ1]]
 // CHECK:         %[[G0:.*]] = arith.maxsi %[[FIT]], %[[WAVES]]
 // CHECK:         %[[G1:.*]] = arith.maxsi %[[G0]], %[[ONE]]
-// CHECK:         %[[G:.*]] = arith.minsi %[[G1]], %[[NBH]]
+// CHECK:         %[[G2:.*]] = arith.minsi %[[G1]], %[[NBH]]
+// CHECK:         %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK:         %[[ONE2:.*]] = arith.constant 1 : index
+// CHECK:         %[[TWO:.*]] = arith.constant 2 : index
+// CHECK:         %[[W:.*]] = attn.workers
+// CHECK:         %[[PERSISTENT:.*]] = arith.cmpi ult, %[[W]], %[[TOTAL]]
+// CHECK:         %[[CAP:.*]] = scf.if %[[PERSISTENT]] -> (index) {
+// CHECK:           %[[W2:.*]] = arith.muli %[[W]], %[[TWO]]
+// CHECK:           %[[GCD:.*]]:2 = scf.while (%[[A:.*]] = %[[W2]], %[[B:.*]] = %[[NQ1]])
+// CHECK:             %[[MORE:.*]] = arith.cmpi ne, %[[B]], %[[ZERO]]
+// CHECK:             scf.condition(%[[MORE]]) %[[A]], %[[B]]
+// CHECK:           } do {
+// CHECK:           ^bb0(%[[A2:.*]]: index, %[[B2:.*]]: index):
+// CHECK:             %[[REM:.*]] = arith.remui %[[A2]], %[[B2]]
+// CHECK:             scf.yield %[[B2]], %[[REM]]
+// CHECK:           %[[HEADS:.*]] = arith.divui %[[W2]], %[[GCD]]#0
+// CHECK:           %[[HEADS1:.*]] = arith.maxsi %[[HEADS]], %[[ONE2]]
+// CHECK:           scf.yield %[[HEADS1]]
+// CHECK:         } else {
+// CHECK:           scf.yield %[[NBH]]
+// CHECK:         %[[G:.*]] = arith.minsi %[[G2]], %[[CAP]] {attn.range = array<i64: 0, 2147483647>}
 // CHECK:         %[[SPAN:.*]] = arith.muli %[[G]], %[[NQ]] {attn.range = array<i64: 0, 2147483647>}
 // CHECK:         scf.forall (%[[P:.*]]) in (%[[TOTAL]]) {
 // CHECK:           %[[GROUP:.*]] = arith.divui %[[P]], %[[SPAN]]
@@ -99,6 +122,7 @@ func.func @not_a_kernel(%n: index) {
 // CHECK:         %[[LNQ1:.*]] = arith.maxsi %{{.*}}, %{{.*}}
 // CHECK:         %[[LWAVES:.*]] = arith.ceildivui %c1{{(_[0-9]+)?}}, %[[LNQ1]]
 // CHECK:         %[[LG0:.*]] = arith.maxsi %[[LFIT]], %[[LWAVES]]
+// CHECK-NOT:     attn.workers
 // CHECK:         scf.forall
 func.func @lists(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %lists: memref<?x?x?x?xi32> {attn.block_lists = {per_batch = false, per_head = false}}) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
   %c0 = arith.constant 0 : index
@@ -122,10 +146,13 @@ func.func @lists(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k
 
 // Lists whose mask bounds kv by q (kv_range_follows_q, from
 // attn-block-lists: causal documents) keep the floor: their longest
-// programs start first.
+// programs start first. Persistent, their programs are handed out at run
+// time, not by the static snake: no cap on the group.
 // CHECK-LABEL: func.func @ordered_lists(
 // CHECK:         %[[OMIN:.*]] = arith.constant 64 : index
 // CHECK:         arith.ceildivui %[[OMIN]], %{{.*}}
+// CHECK-NOT:     attn.workers
+// CHECK:         scf.forall
 func.func @ordered_lists(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %lists: memref<?x?x?x?xi32> {attn.block_lists = {kv_range_follows_q, per_batch = true, per_head = false}}) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -160,6 +187,7 @@ func.func @ordered_lists(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset:
 // CHECK-NOT:     arith.constant 64 : index
 // CHECK:         %[[SNQ1:.*]] = arith.maxsi %{{.*}}, %{{.*}}
 // CHECK:         arith.ceildivui %c1{{(_[0-9]+)?}}, %[[SNQ1]]
+// CHECK-NOT:     attn.workers
 // CHECK:         scf.forall
 func.func @same_work(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
   %c0 = arith.constant 0 : index
