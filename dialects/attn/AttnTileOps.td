@@ -91,8 +91,10 @@ def Attn_WorkersOp : Attn_Op<"workers", [Pure]> {
     The number of CTAs a persistent launch starts (gridDim.x); worker w
     runs programs w, then one per row of `workers` programs after it
     (attn-persistent-programs). The runtime launches min(programs, SMs)
-    of them, so it is at least 1 and at most the program count. Only in
-    a kernel function (attn.kernel).
+    of them, so it is at least 1 and at most the program count; a launch
+    of one CTA per program starts every program (attn-schedule-grid
+    compares it with the program count to tell the two apart). Only in a
+    kernel function (attn.kernel).
   }];
   let results = (outs Index:$result);
   let assemblyFormat = "attr-dict";

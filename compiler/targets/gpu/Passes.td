@@ -344,6 +344,12 @@ def AttnScheduleGrid : Pass<"attn-schedule-grid", "mlir::func::FuncOp"> {
     floor; docs/performance.md item 51). So do kernels whose programs all do
     the same work (dense, key padding, score modifiers only): the floor
     put every head's K/V in flight (d128 dense +7-22% without it, item 82).
+    Where the floor applies to a fixed schedule (not list-driven) and the
+    launch is persistent (attn.workers below the program count), the group
+    is capped at 2W / gcd(2W, nq) heads: whole row pairs of
+    attn-persistent-programs' snake, each balanced on its own, so fewer
+    heads' K/V are in flight (causal d128 +13 / +20 / +20 / +5% at 512 /
+    1k / 2k / 4k, item 83).
   }];
   let options = [
     Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"50 * 1024 * 1024",
