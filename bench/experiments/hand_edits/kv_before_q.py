@@ -3,15 +3,16 @@
 and V before its Q.
 
 In a persistent kernel with one Q tile whose Q is released after the kv
-loop (dense, causal, prefix-LM, chunks: not the windows, whose Q is
-released at the last S = Q K^T, nor handed-out kernels, which have two Q
+loop (dense, causal, prefix-LM, chunks; handed-out kernels have two Q
 tiles), the copy thread waits for Q's stage first, so the next program's
 first K and V, whose stages emptied a block earlier, are issued only after
 the consumers finish this program: session 13's timeline put K0 0.59 us
 after Q at every program start (docs/performance.md item 84). This edit
 moves the Q issue after the first K / V issue in the producer's branch, so
 K0 and V0 land under the current program's last block and only Q's latency
-is left at the boundary.
+is left at the boundary. A window releases Q at its last S = Q K^T,
+before V's second-last stage empties, so there the edit issues Q a softmax
+later than the generated order (to see whether one order serves both).
 usage: kv_before_q.py GEN.cu OUT.cu  (GEN.cu: faopt-compile SPEC --target
        sm90a --emit cuda of a persistent fixed-schedule kernel)
 """
@@ -30,9 +31,6 @@ qs = list(q.finditer(head))
 if len(qs) != 1:
     sys.exit(f'kv_before_q.py: {len(qs)} Q issues in the producer, expected 1')
 qm = qs[0]
-if 'release_when' in s:
-    sys.exit('kv_before_q.py: Q is released early in this kernel (a window); '
-             'its Q issue already comes before the stages free up')
 body = head[:qm.start()] + head[qm.end():]
 # After the first K / V prefetch: the guarded prologue `if (...) { K; V }`,
 # which ends before the producer's kv loop.
