@@ -154,6 +154,40 @@ bool notABandStart(Value v) {
   return false;
 }
 
+/// The copy thread's order for a program whose Q is released early: its
+/// first K and V, then Q (attn-pipeline-kv-loads issues Q first). With Q
+/// released at the last S = Q K^T, the next program's first K is then
+/// issued a block earlier and its Q a softmax later, both still landing
+/// under the last P V and O store. Measured, not explained: sliding window
+/// 1024 +1.1% on the H200, while kernels releasing Q after the loop did
+/// not gain from this order (dense ±0.5%, the run-time chunk −3%;
+/// docs/performance.md item 84). Moves each prefetch of
+/// `q` before the next scf.for of its block; its operands are all defined
+/// before it, so they still dominate. Not with two Q tiles (a loop over
+/// programs with attn.q_stages = 2): the next Q's tile empties a program
+/// earlier, so Q first waits for nothing.
+void issueQAfterFirstKv(func::FuncOp kernel, Value q) {
+  auto twoQTiles = [](Operation *op) {
+    for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
+         loop = loop->getParentOfType<scf::ForOp>())
+      if (auto n = loop->getAttrOfType<IntegerAttr>("attn.q_stages");
+          n && n.getInt() == 2)
+        return true;
+    return false;
+  };
+  SmallVector<TilePrefetchOp> prefetches;
+  kernel.walk([&](TilePrefetchOp prefetch) {
+    if (prefetch.getSource() == q && !twoQTiles(prefetch))
+      prefetches.push_back(prefetch);
+  });
+  for (TilePrefetchOp prefetch : prefetches)
+    for (Operation *op = prefetch->getNextNode(); op; op = op->getNextNode())
+      if (isa<scf::ForOp>(op)) {
+        prefetch->moveBefore(op);
+        break;
+      }
+}
+
 struct AttnReleaseQEarlyPass
     : faopt::gpu::impl::AttnReleaseQEarlyBase<AttnReleaseQEarlyPass> {
   using AttnReleaseQEarlyBase::AttnReleaseQEarlyBase;
@@ -206,6 +240,7 @@ struct AttnReleaseQEarlyPass
                                           loop.getUpperBound(),
                                           loop.getLowerBound());
       release.getWhenMutable().assign(empty);
+      issueQAfterFirstKv(kernel, release.getSource());
       // For the manifest (early_q_release).
       kernel->setAttr("attn.early_q_release", UnitAttr::get(&getContext()));
     }

@@ -266,3 +266,86 @@ func.func @from_a_band(%q: !mem, %q0: index, %n: index, %p: index, %kt: tensor<6
   attn.tile_release %q stage %c0 round %p : !mem
   return
 }
+
+// -----
+
+// The copy thread of a kernel whose Q is released early issues a program's
+// first K / V (the scf.if before its kv loop) before Q: Q's stage now
+// empties before the second-last V stage does (docs/performance.md item
+// 84). With two Q tiles (attn.q_stages = 2 on the loop over programs) the
+// next Q waits for nothing, and stays first.
+
+!mem = memref<?x?x?x64xbf16>
+// CHECK-LABEL: func.func @copy_order(
+// CHECK-SAME:      %[[Q:[^:]*]]: memref<?x?x?x64xbf16>, %[[K:[^:]*]]: memref
+// CHECK:         scf.if %{{.*}} {
+// CHECK-NEXT:      %[[LB:.*]] = arith.maxsi
+// CHECK-NEXT:      scf.if %{{.*}} {
+// CHECK-NEXT:        attn.tile_prefetch %[[K]]
+// CHECK-NEXT:      }
+// CHECK-NEXT:      attn.tile_prefetch %[[Q]]
+// CHECK-NEXT:      scf.for %{{.*}} = %[[LB]]
+// CHECK:         } else {
+// CHECK-LABEL: func.func @copy_order_two_q_tiles(
+// CHECK-SAME:      %[[Q2:[^:]*]]: memref<?x?x?x64xbf16>, %[[K2:[^:]*]]: memref
+// CHECK:           scf.if %{{.*}} {
+// CHECK-NEXT:        attn.tile_prefetch %[[Q2]]
+// CHECK-NEXT:        arith.maxsi
+// CHECK-NEXT:        scf.if %{{.*}} {
+// CHECK-NEXT:          attn.tile_prefetch %[[K2]]
+func.func @copy_order(%q: !mem, %k: !mem, %q0: index, %n: index, %p: index, %producer: i1, %runs: i1, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %true = arith.constant true
+  %from = arith.subi %q0, %c8 : index
+  scf.if %producer {
+    attn.tile_prefetch %q[%c0, %c0, %q0] bound %n stage %c0 round %p : !mem -> tensor<64x64xbf16>
+    %plb = arith.maxsi %from, %c0 : index
+    scf.if %runs {
+      attn.tile_prefetch %k[%c0, %c0, %plb] bound %n stage %c0 round %p : !mem -> tensor<64x64xbf16>
+    }
+    scf.for %j = %plb to %n step %c1 {
+      "test.next_kv"(%j) : (index) -> ()
+    }
+  } else {
+    %qt = attn.tile_wait %q[%c0, %c0, %q0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+    %lb = arith.maxsi %from, %c0 : index
+    scf.for %j = %lb to %n step %c1 {
+      %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+      %w = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+      "test.softmax"(%w) : (tensor<64x64xf32>) -> ()
+    }
+    attn.tile_release %q stage %c0 round %p : !mem
+  }
+  return
+}
+func.func @copy_order_two_q_tiles(%q: !mem, %k: !mem, %q0: index, %n: index, %producer: i1, %runs: i1, %kt: tensor<64x64xbf16>) attributes {attn.kernel} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %true = arith.constant true
+  %from = arith.subi %q0, %c8 : index
+  scf.for %p = %c0 to %n step %c1 {
+    scf.if %producer {
+      attn.tile_prefetch %q[%c0, %c0, %q0] bound %n stage %c0 round %p : !mem -> tensor<64x64xbf16>
+      %plb = arith.maxsi %from, %c0 : index
+      scf.if %runs {
+        attn.tile_prefetch %k[%c0, %c0, %plb] bound %n stage %c0 round %p : !mem -> tensor<64x64xbf16>
+      }
+      scf.for %j = %plb to %n step %c1 {
+        "test.next_kv"(%j) : (index) -> ()
+      }
+    } else {
+      %qt = attn.tile_wait %q[%c0, %c0, %q0] bound %n stage %c0 round %p ahead %true : !mem -> tensor<64x64xbf16>
+      %lb = arith.maxsi %from, %c0 : index
+      scf.for %j = %lb to %n step %c1 {
+        %s = attn.tile_matmul %qt, %kt {async, transpose_rhs} : tensor<64x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xf32>
+        %w = attn.tile_mma_wait %s pending 0 : tensor<64x64xf32>
+        "test.softmax"(%w) : (tensor<64x64xf32>) -> ()
+      }
+      attn.tile_release %q stage %c0 round %p : !mem
+    }
+  } {attn.programs, attn.q_stages = 2 : i64}
+  return
+}
