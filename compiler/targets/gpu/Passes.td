@@ -195,7 +195,10 @@ def AttnReleaseQEarly : Pass<"attn-release-q-early", "mlir::func::FuncOp"> {
     a binary search (an scf.while): the closed-form bands of masks linear in
     kv on both sides (sliding windows), where it was measured to gain;
     chunks and masks from block 0 lost (docs/performance.md items 58, 70,
-    75, 76).
+    75, 76). Where it moves Q's release, the copy thread's Q prefetch moves
+    after the program's first K / V prefetch (the op before the copy
+    thread's kv loop), unless the programs have two Q tiles: sliding
+    window 1024 +1.5% on the H200 (item 84).
   }];
   let options = [
     Option<"bandsOnly", "bands-only", "bool", "false",
