@@ -170,6 +170,17 @@ int64_t qStagesFromEnv() {
       "the default (two Q tiles for handed-out programs)");
 }
 
+/// $FAOPT_KV_STAGES: K/V stages per persistent worker (attn-persistent-
+/// programs kv-stages). Unset or `auto`: two (docs/performance.md item
+/// 85); 2 or 3: that many (the third where it fits, O then staged in V's).
+int64_t kvStagesFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<int64_t>(
+      "FAOPT_KV_STAGES", {{"auto", faopt::kKvStagesAuto}, {"2", 2}, {"3", 3}},
+      faopt::kKvStagesAuto, reported, "auto, 2 or 3",
+      "the default (two K/V stages)");
+}
+
 /// $FAOPT_RELEASE_Q_EARLY: unset (auto: sliding-window bands release Q's
 /// stage right after their kv loop's last S = Q K^T; attn-release-q-early,
 /// docs/performance.md item 75), 1 (every persistent kernel) or 0 (none:
@@ -207,6 +218,7 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.lateKRelease = lateKReleaseFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
+  options.kvStages = kvStagesFromEnv();
   options.rowBoundMasks = rowBoundMasksFromEnv();
 }
 
@@ -266,6 +278,7 @@ std::string cacheKey(const faopt_context &ctx,
              faopt::toString(compile.rowBoundMasks) + " ";
   options += std::string("persistent=") + faopt::toString(compile.persistent);
   options += " q-stages=" + std::to_string(compile.qStages);
+  options += " kv-stages=" + std::to_string(compile.kvStages);
   if (!compile.cudaSourceOverride.empty())
     options += " cuda-override=" + compile.cudaSourceOverride;
   return faopt::rt::DiskCache::key(

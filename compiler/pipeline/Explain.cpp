@@ -167,7 +167,7 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &t, const ExplainShape &s,
                     bool softmaxOverlap, PersistentMode persistent,
-                    int64_t qStages, bool roundedP) {
+                    int64_t qStages, bool roundedP, int64_t kvStages) {
   std::ostringstream os;
   const double e = static_cast<double>(spec::elementBytes(spec.dtype));
   const double dqk = static_cast<double>(spec.headDimQK),
@@ -179,14 +179,6 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
      << (spec.score ? spec.scoreSummary : "none") << ", scale "
      << spec.effectiveScale() << (spec.scale ? "" : " (1/sqrt(d_qk))")
      << ", lse " << (spec.lse ? "yes" : "no") << "\n";
-  os << "  tiles: block_q=" << t.blockQ << ", block_kv=" << t.blockKv << ", "
-     << t.warps << " warp" << (t.warps > 1 ? "s" : "") << ", " << t.stages
-     << " K/V stage" << (t.stages > 1 ? "s" : "") << ", " << t.mma
-     << (t.copy == "tma"
-             ? ", TMA copies (+ a producer warpgroup: one thread runs the copy slice)"
-             : "")
-     << "\n";
-  os << "    why: " << t.why << "\n";
   const int64_t eBytes = spec::elementBytes(spec.dtype);
   // A mask that reads a tensor, run-time or written in the spec (a static
   // block layout), gets kv-block lists (attn-block-lists) built at launch,
@@ -211,9 +203,30 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
       persistentTilesFit(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
                          eBytes, t.stages, 2, listDriven,
                          target.sharedMemPerBlock);
-  os << "  shared memory: " << t.sharedMemBytes / 1024 << " KiB (Q "
+  // A third K/V stage where asked for and where it fits next to the Q
+  // tiles; O is then staged in a V stage (attn-stage-output-in-v, which
+  // needs the overlap's last P V).
+  const bool thirdStage =
+      runsPersistent && softmaxOverlap && t.stages == 2 &&
+      kvStagesFor(kvStages) == 3 &&
+      persistentTilesFit(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
+                         eBytes, 3, secondQ ? 2 : 1, listDriven,
+                         target.sharedMemPerBlock);
+  const int64_t stages = thirdStage ? 3 : t.stages;
+  os << "  tiles: block_q=" << t.blockQ << ", block_kv=" << t.blockKv << ", "
+     << t.warps << " warp" << (t.warps > 1 ? "s" : "") << ", " << stages
+     << " K/V stage" << (stages > 1 ? "s" : "") << ", " << t.mma
+     << (t.copy == "tma"
+             ? ", TMA copies (+ a producer warpgroup: one thread runs the copy slice)"
+             : "")
+     << "\n";
+  os << "    why: " << t.why << "\n";
+  const int64_t tileBytes =
+      t.blockQ * spec.headDimQK * eBytes +
+      stages * t.blockKv * (spec.headDimQK + spec.headDimV) * eBytes;
+  os << "  shared memory: " << tileBytes / 1024 << " KiB (Q "
      << t.blockQ * spec.headDimQK * static_cast<int64_t>(e) / 1024 << " KiB + "
-     << t.stages << " x (K "
+     << stages << " x (K "
      << t.blockKv * spec.headDimQK * static_cast<int64_t>(e) / 1024
      << " KiB + V " << t.blockKv * spec.headDimV * static_cast<int64_t>(e) / 1024
      << " KiB))"
@@ -221,10 +234,12 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                        std::to_string(t.blockQ * spec.headDimQK * eBytes / 1024) +
                        " KiB"
                  : std::string())
-     << (runsPersistent ? " + O staging " +
-                              std::to_string(t.blockQ * spec.headDimV * eBytes / 1024) +
-                              " KiB"
-                        : std::string())
+     << (thirdStage ? " (O staged in the last P V's V stage)"
+         : runsPersistent
+             ? " + O staging " +
+                   std::to_string(t.blockQ * spec.headDimV * eBytes / 1024) +
+                   " KiB"
+             : std::string())
      << (t.copy == "tma" ? " + " + std::to_string(kTmaPipeBytes) + " B of stage barriers" : std::string())
      << "\n";
   const bool overlap = softmaxOverlap && t.copy == "tma";

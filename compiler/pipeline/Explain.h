@@ -40,12 +40,14 @@ bool parseExplainShape(const std::string &text, ExplainShape &shape,
 /// attn-overlap-softmax and which kernels attn-persistent-programs takes
 /// (both apply to TMA kernels, the second where the O staging region fits),
 /// `qStages` its Q tiles per worker (the second where it fits), `roundedP`
-/// whether the overlap carries P rounded (its rounded-p).
+/// whether the overlap carries P rounded (its rounded-p), `kvStages` its
+/// K/V stages (the third where it fits, with the overlap).
 std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
                     const TileChoice &tiles, const ExplainShape &shape,
                     bool softmaxOverlap = true,
                     PersistentMode persistent = PersistentMode::Auto,
-                    int64_t qStages = kQStagesAuto, bool roundedP = true);
+                    int64_t qStages = kQStagesAuto, bool roundedP = true,
+                    int64_t kvStages = kKvStagesAuto);
 
 } // namespace faopt
 

@@ -161,6 +161,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
       {"early_q_release", c.earlyQRelease},
       {"listed_terms_dropped", c.listedTermsDropped},
       {"q_tiles", c.qTiles},
+      {"kv_stages", c.kvStages},
       {"block_q", c.blockQ},
       {"block_kv", c.blockKv},
       {"warps", c.warps},
@@ -256,6 +257,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.releaseQEarly = options.releaseQEarly;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;
+  pipeline.kvStages = options.kvStages;
   pipeline.rowBoundMasks = options.rowBoundMasks;
   if (failed(runPipeline(*module, pipeline, Stage::Lowered))) {
     result.error = "compilation failed:\n" + diagnostics;

@@ -33,6 +33,8 @@ struct GpuCompileOptions {
   PersistentMode persistent = PersistentMode::Auto;
   // Q tiles per persistent worker: 1, 2 or kQStagesAuto (qStagesFor).
   int64_t qStages = kQStagesAuto;
+  // K/V stages per persistent worker: 2, 3 or kKvStagesAuto (kvStagesFor).
+  int64_t kvStages = kKvStagesAuto;
   // Which TMA kernels run attn-kv-bounds-in-rows + attn-unswitch-masked-blocks.
   RowBoundMode rowBoundMasks = RowBoundMode::Auto;
   // Non-empty: NVRTC compiles this source instead of the generated one (a

@@ -92,7 +92,7 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 /// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
-/// two shared-memory stages, the softmax overlapped with the previous P V
+/// two shared-memory stages (three on request, O then staged in V's), the softmax overlapped with the previous P V
 /// and the copies given to a producer thread (wgmma + TMA kernels), the
 /// wait for a list builder as late as possible (sm90a), a key-equality
 /// mask term (document ids) as per-row ranges where the list builder finds
@@ -119,6 +119,9 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
     // performance.md item 53), so Auto and On agree today.
     programs.listKernels = true;
     programs.qStages = options.qStages;
+    // Three K/V stages stage O in a V stage, which needs the guarded last
+    // P V of attn-overlap-softmax (attn-stage-output-in-v).
+    programs.kvStages = options.softmaxOverlap ? options.kvStages : 2;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnPersistentPrograms(programs));
     // The handed-out kernels' counter, zeroed by their list builder instead
     // of a memset of the runtime's (before attn-await-list-builder, which
@@ -139,6 +142,9 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
     early.bandsOnly = options.releaseQEarly == ReleaseQMode::Auto;
     pm.addNestedPass<func::FuncOp>(gpu::createAttnReleaseQEarly(early));
   }
+  // Kernels with three K/V stages (attn.kv_stages): O in the V stage of
+  // the last P V.
+  pm.addNestedPass<func::FuncOp>(gpu::createAttnStageOutputInV());
   if (std::optional<TargetDesc> t = lookupTarget(target);
       t && t->dependentLaunch)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
@@ -321,6 +327,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("Q tiles per persistent worker (0: auto, 2 for "
                      "handed-out programs, 1 otherwise)"),
       llvm::cl::init(kQStagesAuto)};
+  Option<int64_t> kvStages{
+      *this, "kv-stages",
+      llvm::cl::desc("K/V stages per persistent worker (0: auto, today 2; "
+                     "3 where they fit, O then staged in a V stage)"),
+      llvm::cl::init(kKvStagesAuto)};
   Option<RowBoundMode> rowBoundMasks{
       *this, "row-bound-masks",
       llvm::cl::desc("which TMA kernels run attn-kv-bounds-in-rows + "
@@ -349,6 +360,7 @@ void registerPipelines() {
         options.releaseQEarly = o.releaseQEarly;
         options.persistent = o.persistent;
         options.qStages = o.qStages;
+        options.kvStages = o.kvStages;
         options.rowBoundMasks = o.rowBoundMasks;
         TargetKind kind = targetKindOf(options.target);
         Stage last = parseStage(o.stop, kind).value_or(Stage::Decomposed);

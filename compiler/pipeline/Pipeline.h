@@ -63,6 +63,10 @@ struct PipelineOptions {
   // during this one's kv loop; kQStagesAuto: two for handed-out programs,
   // one for fixed schedules; docs/performance.md items 37, 59, 64).
   int64_t qStages = kQStagesAuto;
+  // GPU: K/V stages per persistent worker (3: the copy thread loads two
+  // blocks ahead, across programs too, and O is staged in a V stage;
+  // kKvStagesAuto: two; docs/performance.md item 85).
+  int64_t kvStages = kKvStagesAuto;
   // GPU: which TMA kernels run attn-kv-bounds-in-rows and
   // attn-unswitch-masked-blocks (auto: band masks; docs/performance.md
   // items 38, 40).

@@ -25,9 +25,15 @@ int64_t sharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
 int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
                               int64_t elementBytes, int64_t stages,
                               int64_t qStages) {
+  // With three K/V stages O is staged in the last P V's V stage
+  // (attn-stage-output-in-v), not in a region of its own.
+  const int64_t staging = stages >= 3 ? 0 : bq * dV * elementBytes;
   return sharedBytes(bq, bkv, dQK, dV, elementBytes, stages) +
-         (qStages - 1) * bq * dQK * elementBytes + bq * dV * elementBytes +
-         kTmaPipeBytes;
+         (qStages - 1) * bq * dQK * elementBytes + staging + kTmaPipeBytes;
+}
+
+int64_t kvStagesFor(int64_t requested) {
+  return requested == kKvStagesAuto ? 2 : requested;
 }
 
 int64_t qStagesFor(int64_t requested, bool handedOut) {

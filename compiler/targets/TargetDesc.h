@@ -66,8 +66,8 @@ bool wgmmaTmaCopies(int64_t stages, int64_t dQK, int64_t dV);
 
 /// Shared memory a TMA kernel adds after its tiles: the stages' barriers and
 /// the tensor-map pointers (faopt::tma::Pipe in faopt_sm90_tma.cuh, which
-/// static_asserts it fits).
-constexpr int64_t kTmaPipeBytes = 128;
+/// static_asserts it fits): barriers for up to three stages.
+constexpr int64_t kTmaPipeBytes = 176;
 
 /// Shared memory a persistent kernel whose programs are handed out at run
 /// time adds for its program slots (faopt::tma::program_slots, static
@@ -89,10 +89,24 @@ constexpr int64_t kQStagesAuto = 0;
 /// tile fits.
 int64_t qStagesFor(int64_t requested, bool handedOut);
 
+/// K/V stages per persistent worker (attn-persistent-programs' kv-stages):
+/// 2 or 3 ask for that many (three where they fit), kKvStagesAuto for the
+/// measured choice (kvStagesFor).
+constexpr int64_t kKvStagesAuto = 0;
+
+/// The K/V stages a persistent kernel asks for under `requested`
+/// (kKvStagesAuto, 2 or 3). Auto: two (three are under measurement,
+/// docs/performance.md item 85). A third stage frees the copy thread to
+/// load two blocks ahead, across a program boundary too; it fits at
+/// d = 128 only with O staged in V's stage (attn-stage-output-in-v) and
+/// one Q tile. The caller checks that it fits.
+int64_t kvStagesFor(int64_t requested);
+
 /// Shared memory of a persistent TMA kernel (attn-persistent-programs) with
 /// tiles `bq` x `bkv`, head dims dQK / dV, `stages` K/V stages and
 /// `qStages` Q tiles: the tiles, the O tile's staging region (Q's may be
-/// taking the next program's tile) and the pipe. Persistent where this fits
+/// taking the next program's tile; none with three stages, where O is
+/// staged in a V stage) and the pipe. Persistent where this fits
 /// the target's per-block limit (d = 128: 192 KiB of 227, 224 KiB with two
 /// Q tiles; d = 256 does not fit).
 int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,

@@ -189,6 +189,26 @@ cl::opt<std::string> qStagesText(
              "$FAOPT_Q_STAGES)"),
     cl::value_desc("auto|1|2"), cl::init("auto"), cl::cat(faoptOptions));
 
+cl::opt<std::string> kvStagesText(
+    "kv-stages",
+    cl::desc("sm90a, persistent kernels: K/V stages per worker, auto, 2 or "
+             "3 (3: the copy thread loads up to two blocks ahead, across "
+             "programs too, and O is staged in the V stage of the program's "
+             "last P V, where three stages fit next to the Q tiles; auto, "
+             "the default: 2, docs/performance.md item 85; the runtime: "
+             "$FAOPT_KV_STAGES)"),
+    cl::value_desc("auto|2|3"), cl::init("auto"), cl::cat(faoptOptions));
+
+/// --kv-stages as the pipeline's number (kKvStagesAuto for auto), or
+/// nullopt for any other text.
+std::optional<int64_t> kvStagesOption() {
+  if (kvStagesText == "auto")
+    return faopt::kKvStagesAuto;
+  if (kvStagesText == "2" || kvStagesText == "3")
+    return kvStagesText == "2" ? 2 : 3;
+  return std::nullopt;
+}
+
 /// --q-stages as the pipeline's number (kQStagesAuto for auto), or nullopt
 /// for any other text.
 std::optional<int64_t> qStagesOption() {
@@ -306,6 +326,7 @@ template <typename Options> Options commonOptions() {
   options.releaseQEarly = releaseQMode();
   options.persistent = persistentMode();
   options.qStages = qStagesOption().value_or(faopt::kQStagesAuto);
+  options.kvStages = kvStagesOption().value_or(faopt::kKvStagesAuto);
   options.rowBoundMasks = rowBoundMode();
   return options;
 }
@@ -385,6 +406,11 @@ int main(int argc, char **argv) {
                 "contradict each other");
   if (!qStagesOption())
     return fail("--q-stages must be auto, 1 or 2, not " + qStagesText);
+  if (!kvStagesOption())
+    return fail("--kv-stages must be auto, 2 or 3, not " + kvStagesText);
+  if (*kvStagesOption() == 3 && noPersistentPrograms)
+    return fail("--kv-stages 3 applies to persistent kernels, which "
+                "--no-persistent turns off");
   if (*qStagesOption() == 2 && noPersistentPrograms)
     return fail("--q-stages 2 applies to persistent kernels, which "
                 "--no-persistent turns off");
@@ -460,7 +486,7 @@ int main(int argc, char **argv) {
         return fail("--param " + error);
     outs() << faopt::explain(spec, *target, *tiles, shape, !noSoftmaxOverlap,
                              persistentMode(), *qStagesOption(),
-                             !noRoundedP);
+                             !noRoundedP, *kvStagesOption());
     if (target->isGpu()) {
       // What the lowering chose for this kernel's masks: read from the
       // compiled module (a second or so), not predicted from the spec.

@@ -203,6 +203,15 @@ LogicalResult TileReleaseOp::verify() {
 }
 
 LogicalResult TileStoreOp::verify() {
+  const int staged = static_cast<bool>(getStagingSource()) +
+                     static_cast<bool>(getStagingStage()) +
+                     static_cast<bool>(getStagingRound()) +
+                     static_cast<bool>(getStagingHeld());
+  if (staged != 0 && staged != 4)
+    return emitOpError() << "staged_in needs its source, stage, round and "
+                            "when together";
+  if (staged && getTile().getType().getRank() != 2)
+    return emitOpError() << "only a rank-2 tile is staged in a stage";
   return verifyTileAgainstMemRef(*this, getTile().getType(),
                                  getDest().getType(), /*allowRound=*/true);
 }

@@ -33,20 +33,43 @@ def Attn_TileLoadOp : Attn_Op<"tile_load"> {
   let hasVerifier = 1;
 }
 
-def Attn_TileStoreOp : Attn_Op<"tile_store"> {
+def Attn_TileStoreOp : Attn_Op<"tile_store", [AttrSizedOperandSegments]> {
   let summary = "write a tile to a block of rows of one (batch, head)";
   let description = [{
     `dest[batch, head, row + i, ...] = tile[i, ...]` for `row + i < bound`;
     rows at or beyond `bound` are not written. Element types may differ only
     when the tile is f32 and is rounded to dest's type.
+
+    With `staged_in %src stage %s round %r when %held` (GPU, TMA; added by
+    attn-stage-output-in-v): where %held holds, this program still holds
+    stage %s (fill %r) of the buffer of `src`'s tiles, and the tile is
+    staged there for its store instead of in a region of its own; the op
+    then also releases that stage (attn.tile_release), once the store has
+    read it. Where %held does not hold, no stage is held and the tile is
+    written without staging.
   }];
   let arguments = (ins AnyStaticShapeTensor:$tile,
                        Arg<AnyStridedMemRef, "", [MemWrite]>:$dest,
-                       Index:$batch, Index:$head, Index:$row, Index:$bound);
+                       Index:$batch, Index:$head, Index:$row, Index:$bound,
+                       Optional<AnyStridedMemRef>:$staging_source,
+                       Optional<Index>:$staging_stage,
+                       Optional<Index>:$staging_round,
+                       Optional<I1>:$staging_held);
   let assemblyFormat = [{
-    $tile `,` $dest `[` $batch `,` $head `,` $row `]` `bound` $bound attr-dict
-    `:` type($tile) `,` type($dest)
+    $tile `,` $dest `[` $batch `,` $head `,` $row `]` `bound` $bound
+    (`staged_in` $staging_source^ `stage` $staging_stage `round`
+     $staging_round `when` $staging_held)? attr-dict
+    `:` type($tile) `,` type($dest) (`,` type($staging_source)^)?
   }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$tile, "::mlir::Value":$dest,
+                   "::mlir::Value":$batch, "::mlir::Value":$head,
+                   "::mlir::Value":$row, "::mlir::Value":$bound), [{
+      build($_builder, $_state, tile, dest, batch, head, row, bound,
+            ::mlir::Value(), ::mlir::Value(), ::mlir::Value(),
+            ::mlir::Value());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

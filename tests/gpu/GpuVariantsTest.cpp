@@ -431,4 +431,32 @@ TEST(GpuVariantsRuntime, TwoQTilesHandedOutMatchTheReference) {
                            {"\"q_tiles\": 1", "\"early_q_release\": true"},
                            "not one Q tile released early");
 }
+
+/// Three K/V stages (FAOPT_KV_STAGES=3; docs/performance.md item 85): fills
+/// numbered modulo 3 across programs, and O staged in the V stage of each
+/// program's last P V, released by the store once read
+/// (attn-stage-output-in-v). Many programs a worker, a window releasing Q
+/// early, bottom-right chunks and an expression whose first q-blocks have
+/// no kv-block (programs that hold no V stage store straight from their
+/// fragments), and handed-out programs with one Q tile (with two, a third
+/// stage does not fit).
+TEST(GpuVariantsRuntime, ThreeKvStagesMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
+  test::ScopedEnv three("FAOPT_KV_STAGES", "3");
+  {
+    test::ScopedEnv q("FAOPT_Q_STAGES", nullptr);
+    expectNamedVariantsMatch(
+        {"window_513", "window_many_programs", "empty_programs_many",
+         "chunked_bottom_right_more_queries", "chunked_param_300_d128",
+         "prefix_lm_bottom_right", "fully_masked_rows",
+         "expr_seqlen_band_d128"},
+        "three_kv_stages", {"\"kv_stages\": 3"}, "not three K/V stages");
+  }
+  test::ScopedEnv one("FAOPT_Q_STAGES", "1");
+  expectNamedVariantsMatch(kHandedOutVariants, "three_kv_stages_handed_out",
+                           {"\"kv_stages\": 3", "\"program_counter\": true"},
+                           "not three K/V stages handed out");
+}
 } // namespace

@@ -107,7 +107,7 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   {
     // Two Q tiles: 32 KiB more shared memory at d = 128.
     ScopedEnv two("FAOPT_Q_STAGES", "2");
-    EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229504"),
+    EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229552"),
               std::string::npos);
     // Handed-out programs too (the program slots come in pairs).
     EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 2"),
@@ -123,7 +123,7 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     // Another value: reported once, read as unset (auto).
     ScopedEnv bad("FAOPT_Q_STAGES", "3"), loud("FAOPT_QUIET", nullptr);
     auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
-    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196736"),
+    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196784"),
               std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not auto, 1 or 2; "
                    "using the default (two Q tiles for handed-out "
@@ -137,11 +137,58 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     ScopedEnv q("FAOPT_Q_STAGES", value);
     SCOPED_TRACE(value ? value : "unset");
     EXPECT_NE(
-        sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196736"),
+        sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196784"),
         std::string::npos);
     EXPECT_NE(sm90aManifest(dense).find("\"q_tiles\": 1"), std::string::npos);
     EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 2"),
               std::string::npos);
+  }
+}
+
+/// $FAOPT_KV_STAGES: three K/V stages where they fit next to the Q tiles
+/// (fixed schedules; handed-out programs keep their second Q tile), O then
+/// staged in a V stage, so the shared memory is Q + 3 x (K + V) + the pipe.
+TEST(Runtime, KvStagesFollowTheEnvironment) {
+  const char *dense = R"({"name": "rt_kv_d128", "dtype": "bf16",
+                         "head_dim": 128, "mask": "causal"})";
+  const char *documents = R"({"name": "rt_kv_doc", "dtype": "bf16",
+      "head_dim": 128, "tensors": {"doc": {"dtype": "int32",
+      "shape": ["batch", "seqlen"]}}, "mask": {"type": "document",
+      "ids": "doc"}})";
+  ScopedEnv persistent("FAOPT_PERSISTENT", nullptr),
+      qStages("FAOPT_Q_STAGES", nullptr);
+  for (const char *value : {static_cast<const char *>(nullptr), "auto", "2"}) {
+    ScopedEnv kv("FAOPT_KV_STAGES", value);
+    SCOPED_TRACE(value ? value : "unset");
+    std::string m = sm90aManifest(dense);
+    EXPECT_NE(m.find("\"kv_stages\": 2"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196784"),
+              std::string::npos);
+    EXPECT_EQ(sm90aCuda(dense).find("store_tile_in_stage"), std::string::npos);
+  }
+  {
+    ScopedEnv three("FAOPT_KV_STAGES", "3");
+    std::string m = sm90aManifest(dense);
+    EXPECT_NE(m.find("\"kv_stages\": 3"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 229552"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(sm90aCuda(dense).find("faopt::tma::store_tile_in_stage<229376, "
+                                    "256, 2>("),
+              std::string::npos);
+    // Two Q tiles leave no room for a third stage.
+    EXPECT_NE(sm90aManifest(documents).find("\"kv_stages\": 2"),
+              std::string::npos);
+    ScopedEnv one("FAOPT_Q_STAGES", "1");
+    EXPECT_NE(sm90aManifest(documents).find("\"kv_stages\": 3"),
+              std::string::npos);
+  }
+  {
+    ScopedEnv bad("FAOPT_KV_STAGES", "4"), loud("FAOPT_QUIET", nullptr);
+    auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
+    EXPECT_NE(m.find("\"kv_stages\": 2"), std::string::npos);
+    EXPECT_EQ(err, "faopt: warning: FAOPT_KV_STAGES=4 is not auto, 2 or 3; "
+                   "using the default (two K/V stages)\n");
   }
 }
 

@@ -321,6 +321,7 @@ struct AttnConvertToEmitCPass
         if (info.programCounter)
           fn->setAttr("attn.program_counter", b.getUnitAttr());
         fn->setAttr("attn.q_tiles", b.getI64IntegerAttr(info.qStages));
+        fn->setAttr("attn.kv_stages", b.getI64IntegerAttr(info.kvStages));
         if (info.tma)
           addProducer(fn, info, minBlocks);
         // No griddepcontrol.launch_dependents here: run first thing, it

@@ -69,6 +69,8 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.listedTermsDropped = fn->hasAttr("attn.listed_terms_dropped");
     if (auto tiles = fn->getAttrOfType<IntegerAttr>("attn.q_tiles"))
       out.qTiles = tiles.getInt();
+    if (auto kv = fn->getAttrOfType<IntegerAttr>("attn.kv_stages"))
+      out.kvStages = kv.getInt();
     if (auto t = fn->getAttrOfType<attn::TilingAttr>("attn.tiling")) {
       out.blockQ = t.getBlockQ();
       out.blockKv = t.getBlockKv();

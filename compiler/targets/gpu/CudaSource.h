@@ -59,6 +59,9 @@ struct CudaKernelSource {
   /// Q tiles per CTA: 2 where a persistent worker alternates between two
   /// (attn.q_stages).
   int64_t qTiles = 1;
+  /// K/V stages of the pipelined kv loop (attn.kv_stages: 3 where O is
+  /// staged in a V stage; 1 without a pipeline).
+  int64_t kvStages = 1;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

@@ -24,17 +24,28 @@ static bool inCopyProducer(Operation *op) {
 
 /// Assigns shared memory: one region for the Q tile (reused to stage the O
 /// tile), then the K and V buffers, by which kernel argument a copy reads;
-/// two stages where the stage varies: K and V in a pipelined kv loop, Q in
-/// a persistent kernel with two Q tiles (attn.q_stages). A persistent
-/// kernel (a loop over programs, attn-persistent-programs) stages O in a
-/// region of its own: the next program's Q may be landing in Q's. Also
+/// two stages where the stage varies: K and V in a pipelined kv loop (three
+/// with attn.kv_stages = 3), Q in a persistent kernel with two Q tiles
+/// (attn.q_stages). A persistent kernel (a loop over programs,
+/// attn-persistent-programs) stages O in a region of its own (the next
+/// program's Q may be landing in Q's), or in a V stage where its store
+/// says so (attn-stage-output-in-v). Also
 /// decides which prefetches synchronise and how many copy groups a wait
 /// leaves in flight.
 LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
   int64_t bytes[3] = {0, 0, 0}, stages[3] = {1, 1, 1}, storeBytes = 0;
+  // K/V stages where the stage varies: two, or three where the loop over
+  // programs asks for them (attn-persistent-programs).
+  int64_t kvStages = 2;
   kernel.walk([&](scf::ForOp loop) {
     info.persistent |= loop->hasAttr("attn.programs");
+    if (auto kv = loop->getAttrOfType<IntegerAttr>("attn.kv_stages"))
+      kvStages = kv.getInt();
   });
+  // O tiles staged in a V stage (attn-stage-output-in-v) need no region of
+  // their own; `stagedStores` are checked against V's stage below.
+  SmallVector<TileStoreOp> stagedStores;
+  bool unstagedStore = false;
   kernel.walk([&](AwaitListBuilderOp) { info.dependentLaunch = true; });
   for (unsigned i = 0; i < kernel.getNumArguments(); ++i)
     info.programCounter |=
@@ -75,7 +86,12 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
       RankedTensorType tile = store.getTile().getType();
       if (tile.getRank() != 2)
         return WalkResult::advance();
-      storeBytes = std::max(storeBytes, bytesOf(tile));
+      if (store.getStagingSource())
+        stagedStores.push_back(store);
+      else {
+        storeBytes = std::max(storeBytes, bytesOf(tile));
+        unstagedStore = true;
+      }
       // A persistent TMA kernel's 2-D tile leaves through o's tensor map
       // (the launch's fourth map: o, boxes of block_q rows), so only the O
       // tile can: the o argument (the fourth, after q, k, v), block_q rows.
@@ -110,13 +126,13 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     }
     info.source[op] = *slot;
     bytes[*slot] = std::max(bytes[*slot], bytesOf(type));
-    // Two stages where the stage varies (the pipelined kv loop; Q with
-    // attn.q_stages = 2).
+    // Several stages where the stage varies (the pipelined kv loop: two or
+    // attn.kv_stages; Q with attn.q_stages = 2).
     Value stage = isa<TilePrefetchOp>(op) ? cast<TilePrefetchOp>(op).getStage()
                   : isa<TileWaitOp>(op)   ? cast<TileWaitOp>(op).getStage()
                                           : Value();
     if (staged && !matchPattern(stage, m_Constant()))
-      stages[*slot] = 2;
+      stages[*slot] = *slot == 0 ? 2 : kvStages;
     copies.push_back({op, *slot});
     return WalkResult::advance();
   });
@@ -131,13 +147,31 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     total += bytes[i] * stages[i];
   }
   info.stagingOffset = 0;
-  if (info.persistent) {
+  if (info.persistent && unstagedStore) {
     info.stagingOffset = total;
     total += storeBytes;
   }
   for (auto [op, slot] : copies)
     info.buffer[op] = {offset[slot], bytes[slot]};
+  for (TileStoreOp store : stagedStores) {
+    FailureOr<unsigned> slot = slotOf(store, store.getStagingSource());
+    if (failed(slot))
+      return failure();
+    int64_t tileBytes = bytesOf(store.getTile().getType()) /
+                        (store.getTile().getType().getElementTypeBitWidth() /
+                         8) *
+                        (store.getDest().getType().getElementTypeBitWidth() / 8);
+    if (!info.tma || !info.persistent || stages[*slot] < 2 ||
+        tileBytes > bytes[*slot])
+      return store.emitOpError()
+             << "is staged in a stage of argument " << *slot
+             << ", which needs a persistent TMA kernel whose stages of it "
+                "hold the stored tile (" << tileBytes << " bytes)";
+    info.buffer[store] = {offset[*slot], bytes[*slot]};
+    info.source[store] = *slot;
+  }
   info.qStages = stages[0];
+  info.kvStages = std::max(stages[1], stages[2]);
   info.sharedBytes = total;
   if (info.tma) {
     info.pipeOffset = (total + 127) / 128 * 128;

@@ -41,6 +41,8 @@ struct KernelInfo {
   /// Q tiles per worker (attn.q_stages): 2 where Q's stage varies, so the
   /// hand-out's program slots come in pairs too.
   int64_t qStages = 1;
+  /// K/V stages (1 without a pipelined kv loop; 3 with attn.kv_stages).
+  int64_t kvStages = 1;
   /// Where the O tile is staged for its store (the Q tile's region unless
   /// persistent).
   int64_t stagingOffset = 0;

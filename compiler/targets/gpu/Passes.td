@@ -208,6 +208,23 @@ def AttnReleaseQEarly : Pass<"attn-release-q-early", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def AttnStageOutputInV : Pass<"attn-stage-output-in-v", "mlir::func::FuncOp"> {
+  let summary = "Stage a persistent kernel's O tile in the V stage of its last P V";
+  let description = [{
+    In a kernel whose loop over programs has attn.kv_stages = 3
+    (attn-persistent-programs), the release of V's stage in the guarded
+    P V after the kv loop (attn-overlap-softmax's last product) moves onto
+    the O store (`attn.tile_store ... staged_in %V stage %s round %r when
+    %held`, %held the guard's condition): the store stages the tile in that
+    stage and releases it once the TMA store has read it, so O needs no
+    region of its own and a third K/V stage fits (224 KiB at d = 128).
+    FlashAttention-3 lines O up with V's shared memory the same way. A
+    program that ran no P V holds no stage and stores without staging.
+    Runs after attn-warp-specialize and attn-release-q-early; fails where
+    no such P V precedes the store.
+  }];
+}
+
 def AttnHandOverListHeader : Pass<"attn-hand-over-list-header", "mlir::func::FuncOp"> {
   let summary = "The copy thread loads each handed-out program's list head for the consumers";
   let description = [{
@@ -405,6 +422,13 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     consumers to release this one's Q. q-stages=0 (auto, the default)
     asks for two Q tiles here and one for fixed schedules, as measured
     on the H200 (docs/performance.md item 64).
+
+    With kv-stages=3 (where a third K and V stage fits next to the Q
+    tiles, the O tile staged in a V stage instead of a region of its own)
+    the loop over programs gets attn.kv_stages = 3: attn-pipeline-kv-loads
+    numbers fills modulo 3, so the copy thread runs up to two blocks ahead
+    of the consumers, and attn-stage-output-in-v stages O in the stage of
+    the program's last P V.
   }];
   let options = [
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
@@ -419,7 +443,13 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
            "Q tiles per worker: 2 lets the next program's Q land during "
            "this one's kv loop (where it fits; recorded as attn.q_stages "
            "on the loop over programs for attn-pipeline-kv-loads); 0 "
-           "(auto): 2 for handed-out programs, 1 for fixed schedules">
+           "(auto): 2 for handed-out programs, 1 for fixed schedules">,
+    Option<"kvStages", "kv-stages", "int64_t", /*default=*/"0",
+           "K/V stages per worker: 3 lets the copy thread load two blocks "
+           "ahead, across programs too (where it fits with the Q tiles and "
+           "O staged in V's stage: attn.kv_stages = 3 on the loop over "
+           "programs, for attn-pipeline-kv-loads and "
+           "attn-stage-output-in-v); 0 (auto): 2">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];

@@ -119,7 +119,7 @@ void moveGridBody(scf::ForallOp grid, Block *dest, Value program) {
 /// `scf.if %p < %total` in a loop over t whose programs come from
 /// attn.next_program and a new counter argument of `fn`.
 LogicalResult handOutPrograms(func::FuncOp fn, scf::ForallOp grid,
-                              int64_t stagesOfQ) {
+                              int64_t stagesOfQ, int64_t stagesOfKv) {
   MLIRContext *ctx = fn.getContext();
   Location loc = grid.getLoc();
   OpBuilder b(grid);
@@ -145,6 +145,8 @@ LogicalResult handOutPrograms(func::FuncOp fn, scf::ForallOp grid,
   programs->setAttr("attn.hand_out", UnitAttr::get(ctx));
   if (stagesOfQ == 2)
     programs->setAttr("attn.q_stages", b.getI64IntegerAttr(2));
+  if (stagesOfKv == 3)
+    programs->setAttr("attn.kv_stages", b.getI64IntegerAttr(3));
   b.setInsertionPointToStart(programs.getBody());
   Value p = NextProgramOp::create(b, loc, programs.getInductionVar(), w,
                                   workers, total, counter, /*producer=*/false);
@@ -171,12 +173,17 @@ struct AttnPersistentProgramsPass
   using AttnPersistentProgramsBase::AttnPersistentProgramsBase;
 
   LogicalResult initialize(MLIRContext *context) override {
-    if (qStages == faopt::kQStagesAuto || qStages == 1 || qStages == 2)
-      return success();
-    return emitError(UnknownLoc::get(context))
-           << "attn-persistent-programs: q-stages must be 0 (auto), 1 or 2, "
-              "not "
-           << static_cast<int64_t>(qStages);
+    if (qStages != faopt::kQStagesAuto && qStages != 1 && qStages != 2)
+      return emitError(UnknownLoc::get(context))
+             << "attn-persistent-programs: q-stages must be 0 (auto), 1 or "
+                "2, not "
+             << static_cast<int64_t>(qStages);
+    if (kvStages != faopt::kKvStagesAuto && kvStages != 2 && kvStages != 3)
+      return emitError(UnknownLoc::get(context))
+             << "attn-persistent-programs: kv-stages must be 0 (auto), 2 or "
+                "3, not "
+             << static_cast<int64_t>(kvStages);
+    return success();
   }
 
   void runOnOperation() override {
@@ -197,17 +204,27 @@ struct AttnPersistentProgramsPass
       return;
     // The tiles, O staging, pipe and (handed out) the program slots: the
     // test faopt::persistentFits makes for --explain and the drop's auto.
-    auto fitsWith = [&](int64_t stagesOfQ) {
+    auto fitsWith = [&](int64_t stagesOfQ, int64_t stagesOfKv) {
       return faopt::persistentTilesFit(
           tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
-          q.getElementTypeBitWidth() / 8, tiling.getStages(), stagesOfQ,
+          q.getElementTypeBitWidth() / 8, stagesOfKv, stagesOfQ,
           handOutHere, sharedMemoryBytes);
     };
-    if (!fitsWith(1))
+    if (!fitsWith(1, tiling.getStages()))
       return;
     // A second Q tile only where it fits too.
     const int64_t stagesOfQ =
-        faopt::qStagesFor(qStages, handOutHere) == 2 && fitsWith(2) ? 2 : 1;
+        faopt::qStagesFor(qStages, handOutHere) == 2 &&
+                fitsWith(2, tiling.getStages())
+            ? 2
+            : 1;
+    // A third K/V stage (O then staged in V's) where it fits with the Q
+    // tiles: recorded for attn-pipeline-kv-loads and the plan.
+    const int64_t stagesOfKv =
+        tiling.getStages() == 2 && faopt::kvStagesFor(kvStages) == 3 &&
+                fitsWith(stagesOfQ, 3)
+            ? 3
+            : tiling.getStages();
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);
     if (!grid) {
       fn.emitError() << "attn-persistent-programs: the kernel has no attn.grid "
@@ -228,7 +245,7 @@ struct AttnPersistentProgramsPass
     }
 
     if (handOutHere) {
-      if (failed(handOutPrograms(fn, grid, stagesOfQ)))
+      if (failed(handOutPrograms(fn, grid, stagesOfQ, stagesOfKv)))
         signalPassFailure();
       return;
     }
@@ -263,6 +280,8 @@ struct AttnPersistentProgramsPass
     programs->setAttr("attn.programs", b.getUnitAttr());
     if (stagesOfQ == 2)
       programs->setAttr("attn.q_stages", b.getI64IntegerAttr(2));
+    if (stagesOfKv == 3)
+      programs->setAttr("attn.kv_stages", b.getI64IntegerAttr(3));
 
     b.setInsertionPointToStart(programs.getBody());
     Value p = snake(b, programs.getInductionVar());

@@ -24,7 +24,8 @@
 // values (this iteration's and the next one's), and each iteration reads the
 // entries two ahead (at min(%kb + 2, %hi - 1), always a valid iteration), so
 // no read sits between the loop head and the prefetch that needs it. The
-// GPU lowering gives each source two shared-memory stages. A tile loaded
+// GPU lowering gives each source two shared-memory stages (three, numbered
+// modulo 3, where the loop over programs has attn.kv_stages = 3). A tile loaded
 // before the loop and used only in it (Q) is prefetched where it was loaded
 // and waited for just before the loop, so the kv-range computation hides
 // its latency. Each pipelined source's stage is released after the last use
@@ -364,8 +365,13 @@ struct AttnPipelineKvLoadsPass
     Value zero = index(b, 0);
     Value firstStage = zero, firstRound = zero;
     OpBuilder pb = b;
+    // Two stages, or three where attn-persistent-programs asked for them.
+    int64_t stageCount = 2;
+    if (programs)
+      if (auto kv = programs->getAttrOfType<IntegerAttr>("attn.kv_stages"))
+        stageCount = kv.getInt();
     if (*base) {
-      Value stages = index(b, 2);
+      Value stages = index(b, stageCount);
       firstStage = arith::RemUIOp::create(b, loc, *base, stages);
       firstRound = arith::DivUIOp::create(b, loc, *base, stages);
       // Only a loop that runs consumes (and releases) its first fill; the
@@ -386,15 +392,21 @@ struct AttnPipelineKvLoadsPass
     // In the loop: this iteration's stage, and the next block's prefetch.
     b.setInsertionPointToStart(loop.getBody());
     Value iv = loop.getInductionVar();
-    Value one = index(b, 1), two = index(b, 2);
+    Value one = index(b, 1), stages = index(b, stageCount);
     Value fromLo = shift ? arith::AddIOp::create(b, loc, iv, shift).getResult()
                          : arith::SubIOp::create(b, loc, iv, lo).getResult();
-    Value stage = arith::RemUIOp::create(b, loc, fromLo, two);
-    Value round = arith::DivUIOp::create(b, loc, fromLo, two);
+    Value stage = arith::RemUIOp::create(b, loc, fromLo, stages);
+    Value round = arith::DivUIOp::create(b, loc, fromLo, stages);
     Value next = arith::AddIOp::create(b, loc, iv, one);
     Value ahead =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, hi);
-    Value otherStage = arith::SubIOp::create(b, loc, one, stage);
+    // The next fill's stage: the other one of two, else (fill + 1) mod 3.
+    Value nextStage =
+        stageCount == 2
+            ? arith::SubIOp::create(b, loc, one, stage).getResult()
+            : arith::RemUIOp::create(
+                  b, loc, arith::AddIOp::create(b, loc, fromLo, one), stages)
+                  .getResult();
     auto ifAhead = scf::IfOp::create(b, loc, ahead, /*withElseRegion=*/false);
     {
       OpBuilder ib = ifAhead.getThenBodyBuilder();
@@ -402,9 +414,9 @@ struct AttnPipelineKvLoadsPass
           ib, loc,
           blockIndexAt(ib, loop, blockIndex, indexOps, next, nextReads), bk);
       Value nextRound = arith::DivUIOp::create(
-          ib, loc, arith::AddIOp::create(ib, loc, fromLo, one), two);
+          ib, loc, arith::AddIOp::create(ib, loc, fromLo, one), stages);
       for (TileLoadOp load : loads)
-        prefetch(ib, load, nextRow, otherStage, nextRound);
+        prefetch(ib, load, nextRow, nextStage, nextRound);
     }
     // Loads before the loop whose tile is only used inside it (the Q tile)
     // become a prefetch where they were and a wait just before the loop, so

@@ -563,6 +563,31 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
       Type smemType = emitc::OpaqueType::get(
           getContext(),
           "faopt::SmemTile<" + name + ", " + rows + ", " + cols + ">");
+      if (op.getStagingSource()) {
+        // attn-stage-output-in-v: staged in the V stage the program's last
+        // P V read; the store's thread releases that stage once read.
+        KernelInfo::Buffer buf;
+        if (failed(lookupBuffer(kernel, op, buf)))
+          return failure();
+        comment(rewriter, loc,
+                "attn.tile_store: the output tile, staged in stage {} (fill "
+                "{}) of the last P V's buffer where {} and stored by TMA, "
+                "which hands that stage back once it has read it; written "
+                "from registers where no P V ran",
+                {adaptor.getStagingStage(), adaptor.getStagingRound(),
+                 adaptor.getStagingHeld()});
+        auto staged = RankedTensorType::get(type.getShape(), elem);
+        Value stage =
+            smemTile(rewriter, loc, buf, staged, adaptor.getStagingStage());
+        call(rewriter, loc, Type(), "faopt::tma::store_tile_in_stage",
+             {adaptor.getTile(), adaptor.getDest(), adaptor.getBatch(),
+              adaptor.getHead(), adaptor.getRow(), adaptor.getBound(), stage,
+              adaptor.getStagingStage(), adaptor.getStagingHeld()},
+             {str(kernel.pipeOffset), str(kernel.threads),
+              sourceOf(kernel, op)});
+        rewriter.eraseOp(op);
+        return success();
+      }
       // FlashAttention-3's epilogue in a persistent TMA kernel: one thread
       // stores the staged tile by TMA and the consumers go on to their next
       // program.

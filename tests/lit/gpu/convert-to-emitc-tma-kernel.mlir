@@ -13,7 +13,7 @@
 // CHECK: emitc.include "faopt_sm90_tma.cuh"
 // CHECK-LABEL: emitc.func @k(
 // CHECK-SAME: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">)
-// CHECK-SAME: attn.shared_memory_bytes = 41088
+// CHECK-SAME: attn.shared_memory_bytes = 41136
 // CHECK-SAME: attn.threads = 256
 // CHECK: call_opaque "faopt::tma::start"(%arg4, %arg5, %arg6) {template_args = [#emitc.opaque<"4">, #emitc.opaque<"40960">]}
 // CHECK: call_opaque "faopt::block_index"()
@@ -54,7 +54,7 @@
 // PERSIST-LABEL: emitc.func @k(
 // PERSIST-SAME: %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">, %{{.*}}: !emitc.opaque<"const __grid_constant__ faopt::TmaMap">)
 // PERSIST-SAME: attn.persistent
-// PERSIST-SAME: attn.shared_memory_bytes = 49280
+// PERSIST-SAME: attn.shared_memory_bytes = 49328
 // PERSIST: call_opaque "faopt::tma::start"(%arg4, %arg5, %arg6, %arg7) {template_args = [#emitc.opaque<"4">, #emitc.opaque<"49152">]}
 // PERSIST: call_opaque "faopt::grid_size"()
 // PERSIST: call_opaque "faopt::block_index"()

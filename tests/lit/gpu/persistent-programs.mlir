@@ -7,6 +7,9 @@
 // RUN: faopt-opt %s --attn-persistent-programs="shared-memory-bytes=230000" --split-input-file | FileCheck %s --check-prefix=QSLOT
 // RUN: not faopt-opt %s --attn-persistent-programs="q-stages=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=QBAD
 // RUN: faopt-opt %s --attn-persistent-programs="hand-out=false" --split-input-file | FileCheck %s --check-prefix=SNAKE
+// RUN: faopt-opt %s --attn-persistent-programs="kv-stages=3" --split-input-file | FileCheck %s --check-prefix=KV3
+// RUN: faopt-opt %s --attn-persistent-programs="kv-stages=3 q-stages=1" --split-input-file | FileCheck %s --check-prefix=KV3ONE
+// RUN: not faopt-opt %s --attn-persistent-programs="kv-stages=4" --split-input-file 2>&1 | FileCheck %s --check-prefix=KVBAD
 
 // A TMA kernel's grid of programs becomes one worker per CTA (attn.workers
 // of them) looping over its programs: one from each row of `workers`
@@ -24,6 +27,11 @@
 // QTWO-LABEL:  func.func @kernel(
 // QTWO:          } {attn.programs, attn.q_stages = 2 : i64}
 // QBAD:        error: attn-persistent-programs: q-stages must be 0 (auto), 1 or 2, not 3
+// A third K/V stage (kv-stages=3) where it fits with the Q tile (O is then
+// staged in a V stage, so it needs no region): noted on the loop too.
+// KV3-LABEL:   func.func @kernel(
+// KV3:           } {attn.kv_stages = 3 : i64, attn.programs}
+// KVBAD:       error: attn-persistent-programs: kv-stages must be 0 (auto), 2 or 3, not 4
 // CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[N:arg4]]: index
 // CHECK:         %[[WORKERS:.*]] = attn.workers
 // CHECK-NEXT:    scf.forall (%[[W:.*]]) in (%[[WORKERS]]) {
@@ -183,9 +191,15 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // SNAKE:         } {attn.programs}
 // With q-stages=2 the hand-out alternates between two Q tiles as well
 // (program t in tile t mod 2, with that tile's program slots), where they
-// fit with the slots' 1 KiB: not in 200000 bytes (192 KiB + 128 + 1 KiB
-// fits, 224 KiB does not), nor in 230000 (224 KiB + 128 fits, but not
-// with the slots).
+// fit with the slots' 1 KiB: not in 200000 bytes (192 KiB + 176 + 1 KiB
+// fits, 224 KiB does not), nor in 230000 (224 KiB + 176 fits, but not
+// with the slots). A third K/V stage does not fit next to two Q tiles
+// (kv-stages=3 leaves the auto hand-out's loop as it was); with one Q tile
+// it does: Q 32 + 3 x 64 KiB, the pipe and the slots in 227 KiB.
+// KV3-LABEL: func.func @lists(
+// KV3:         } {attn.hand_out, attn.programs, attn.q_stages = 2 : i64}
+// KV3ONE-LABEL: func.func @lists(
+// KV3ONE:         } {attn.hand_out, attn.kv_stages = 3 : i64, attn.programs}
 // QTWO-LABEL: func.func @lists(
 // QTWO:         attn.next_program
 // QTWO:         } {attn.hand_out, attn.programs, attn.q_stages = 2 : i64}

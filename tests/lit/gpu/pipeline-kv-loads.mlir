@@ -234,6 +234,52 @@ func.func @two_q_tiles(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: 
 
 // -----
 
+// Three K/V stages (attn.kv_stages = 3 from attn-persistent-programs): every
+// fill's stage and round modulo 3, the prefetch's next stage (fill + 1)
+// mod 3 instead of 1 - stage.
+
+!mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+// CHECK-LABEL: func.func @three_kv_stages(
+// CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[K:arg1]]: memref{{.*}}, %[[V:arg2]]: memref
+// CHECK:         scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[FILLS:.*]] = %{{.*}}) -> (index) {
+// CHECK:           %[[ST0:.*]] = arith.remui %[[FILLS]], %[[THREE:c3[_0-9]*]]
+// CHECK-NEXT:      %[[RD0:.*]] = arith.divui %[[FILLS]], %[[THREE]]
+// CHECK:             attn.tile_prefetch %[[K]][{{.*}}] bound %{{.*}} stage %[[ST0]] round %[[RD0]]
+// CHECK:           scf.for %[[KB:[^ ]*]] =
+// CHECK:             %[[ABS:.*]] = arith.addi %[[KB]], %{{.*}}
+// CHECK-NEXT:        %[[STAGE:.*]] = arith.remui %[[ABS]], %[[THREE2:c3[_0-9]*]]
+// CHECK-NEXT:        %[[ROUND:.*]] = arith.divui %[[ABS]], %[[THREE2]]
+// CHECK:             %[[AHEAD:.*]] = arith.addi %[[ABS]], %c1
+// CHECK-NEXT:        %[[NSTAGE:.*]] = arith.remui %[[AHEAD]], %[[THREE2]]
+// CHECK-NEXT:        scf.if
+// CHECK:               %[[NROUND:.*]] = arith.divui %{{.*}}, %[[THREE2]]
+// CHECK-NEXT:          attn.tile_prefetch %[[K]][{{.*}}] bound %{{.*}} stage %[[NSTAGE]] round %[[NROUND]]
+// CHECK-NEXT:          attn.tile_prefetch %[[V]][{{.*}}] bound %{{.*}} stage %[[NSTAGE]] round %[[NROUND]]
+// CHECK:             attn.tile_wait %[[K]][{{.*}}] bound %{{.*}} stage %[[STAGE]] round %[[ROUND]]
+// CHECK:         } {attn.kv_fills, attn.kv_stages = 3 : i64, attn.programs}
+func.func @three_kv_stages(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: index, %count: index, %lo: index, %hi: index, %acc0: tensor<64x128xf32>) attributes {attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  scf.for %t = %c0 to %count step %c1 {
+    %q0 = arith.muli %t, %c64 : index
+    %qt = attn.tile_load %q[%b, %h, %q0] bound %sq : !mem -> tensor<64x128xbf16>
+    %r = scf.for %kb = %lo to %hi step %c1 iter_args(%acc = %acc0) -> (tensor<64x128xf32>) {
+      %kv0 = arith.muli %kb, %c64 : index
+      %kt = attn.tile_load %k[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+      %vt = attn.tile_load %v[%b, %h, %kv0] bound %sq : !mem -> tensor<64x128xbf16>
+      %s = attn.tile_matmul %qt, %kt {transpose_rhs} : tensor<64x128xbf16>, tensor<64x128xbf16> -> tensor<64x64xf32>
+      %p = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+      %a = attn.tile_matmul %p, %vt acc %acc : tensor<64x64xbf16>, tensor<64x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+      scf.yield %a : tensor<64x128xf32>
+    }
+  } {attn.programs, attn.kv_stages = 3 : i64}
+  return
+}
+
+// -----
+
 // Programs handed out at run time (attn-persistent-programs with kv-block
 // lists): the kv loop sits in the program guard, so the fill count goes
 // through it, unchanged where the worker has no program left.

@@ -508,6 +508,31 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o,
   }
 }
 
+/// Writes rows [row0, min(row0 + M, bound)) of dst[b, h] straight from each
+/// thread's fragments (two elements, 4 bytes, per store): no shared memory,
+/// no barrier, uncoalesced. For a tile with nowhere to be staged
+/// (tma::store_tile_in_stage of a program that held no V stage).
+template <typename T, int M, int N, int W>
+FAOPT_DEVICE void store_fragments(const OutTile<T, M, N, W> &o,
+                                  const Tensor<T, 4> &dst, faopt_i64 b,
+                                  faopt_i64 h, faopt_i64 row0,
+                                  faopt_i64 bound) {
+  const int l = lane_id();
+  T *plane = dst.data + b * dst.stride[0] + h * dst.stride[1];
+#pragma unroll
+  for (int mt = 0; mt < OutTile<T, M, N, W>::MT; ++mt)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      faopt_i64 row = row0 + warp_id() * (M / W) + mt * 16 + (l >> 2) + half * 8;
+      if (row >= bound)
+        continue;
+#pragma unroll
+      for (int nt = 0; nt < OutTile<T, M, N, W>::NT; ++nt)
+        *(faopt_u32 *)(plane + row * dst.stride[2] + nt * 8 + (l & 3) * 2) =
+            o.v[mt][nt][half];
+    }
+}
+
 /// Writes one float per row (lse): rows [row0, min(row0 + M, bound)).
 template <int M, int W>
 FAOPT_DEVICE void store_rows(const Rows<M, W> &r, const Tensor<float, 3> &dst,

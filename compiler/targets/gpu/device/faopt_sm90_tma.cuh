@@ -47,6 +47,12 @@ FAOPT_DEVICE void mbar_init(faopt_u32 bar, int count) {
 FAOPT_DEVICE void mbar_arrive(faopt_u32 bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
 }
+/// `count` arrivals at once (one thread standing for several warps).
+FAOPT_DEVICE void mbar_arrive_count(faopt_u32 bar, faopt_u32 count) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
+               "r"(count)
+               : "memory");
+}
 FAOPT_DEVICE void mbar_expect_tx(faopt_u32 bar, faopt_u32 bytes) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
                "r"(bytes)
@@ -119,8 +125,10 @@ FAOPT_DEVICE void load_box(faopt_u32 dst, const TmaMap *map, faopt_u32 bar,
 
 // Shared-memory control block (at byte offset PIPE of the dynamic shared
 // memory, after the tiles): full / empty barriers per (source, stage) and
-// the kernel's tensor maps for the copy thread.
-constexpr int kSources = 3, kStages = 2;
+// the kernel's tensor maps for the copy thread. Room for three stages: a
+// kernel uses two or three (attn.kv_stages; the barriers of a stage it
+// does not use are initialised and never waited on).
+constexpr int kSources = 3, kStages = 3;
 struct Pipe {
   unsigned long long full[kSources][kStages], empty[kSources][kStages];
   // q, k, v, then o where the output tile leaves by TMA store (persistent
@@ -130,13 +138,13 @@ struct Pipe {
 static_assert(sizeof(Pipe::full) == kSources * kStages * 8 &&
                   sizeof(Pipe::empty) == sizeof(Pipe::full),
               "full_bar / empty_bar below assume this layout");
-static_assert(sizeof(Pipe) <= 128,
-              "the compiler reserves 128 bytes for the pipe (kTmaPipeBytes, TargetDesc.h)");
+static_assert(sizeof(Pipe) <= 176,
+              "the compiler reserves 176 bytes for the pipe (kTmaPipeBytes, TargetDesc.h)");
 template <int PIPE> FAOPT_DEVICE Pipe &pipe() {
   return *reinterpret_cast<Pipe *>(faopt_smem + PIPE);
 }
 /// Shared-window addresses of a stage's barriers, computed in 32 bits (see
-/// SmemTile::sbase; the stage is 0 or 1). Pipe's first members: full, then
+/// SmemTile::sbase; the stage is below kStages). Pipe's first members: full, then
 /// empty, kSources x kStages barriers of 8 bytes each.
 constexpr int kBarriers = kSources * kStages;
 template <int PIPE> FAOPT_DEVICE faopt_u32 full_bar(int source, faopt_i64 stage) {
@@ -420,6 +428,23 @@ FAOPT_DEVICE void release_after(const Rows<M, W> &sums, faopt_i64 stage,
   release_when<PIPE, SOURCE>(!(total < -1.0f), stage, round);
 }
 
+/// The bulk tensor stores of a staged O tile (one thread): a box per
+/// 64-column slab, committed as one group.
+template <int PIPE, typename T, int M, int N>
+FAOPT_DEVICE void issue_output_store(SmemTile<T, M, N> staging, faopt_i64 b,
+                                     faopt_i64 h, faopt_i64 row0) {
+  const TmaMap *map = pipe<PIPE>().maps[3];
+  const faopt_u32 src = staging.sbase;
+#pragma unroll
+  for (int s = 0; s < N / 64; ++s)
+    asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group"
+                 " [%0, {%2, %3, %4, %5}], [%1];" ::"l"(map),
+                 "r"(src + s * SmemTile<T, M, N>::kSlabBytes), "r"(64 * s),
+                 "r"((int)row0), "r"((int)h), "r"((int)b)
+                 : "memory");
+  asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+}
+
 /// attn.tile_store of O in a persistent kernel (FlashAttention-3's
 /// epilogue): the consumers write the tile into the staging tile, whose
 /// layout (64-column slabs of 128-byte swizzled rows) is the one the tensor
@@ -442,17 +467,47 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o, faopt_i64 b,
   // Every thread's writes, visible to the TMA unit (the async proxy).
   asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
   body_barrier<THREADS>();
+  if (threadIdx.x == 0)
+    issue_output_store<PIPE>(staging, b, h, row0);
+#ifdef FAOPT_DIAG_WAITS
+  diag::add(diag::kStore, clock64() - t0);
+#endif
+}
+
+/// attn.tile_store ... staged_in (attn-stage-output-in-v): O staged in the
+/// stage of source SOURCE (V) that the program's last P V read, which the
+/// consumers still hold (`held`), so the kernel needs no staging tile of
+/// its own (FlashAttention-3 lines smem_o up with smem_v the same way).
+/// Every consumer warp has finished that P V at the first barrier (each
+/// waited for its own), so the tile may be overwritten; the thread that
+/// issues the store waits until the store has read it and then hands the
+/// stage back for all W consumer warps at once (their own releases of it
+/// were removed). Where no P V ran (`held` false: no kv-block, so no stage
+/// is held) the fragments go straight to global memory (rows below
+/// `bound`).
+template <int PIPE, int THREADS, int SOURCE, int W, typename T, int M, int N>
+FAOPT_DEVICE void store_tile_in_stage(const OutTile<T, M, N, W> &o,
+                                      const Tensor<T, 4> &dst, faopt_i64 b,
+                                      faopt_i64 h, faopt_i64 row0,
+                                      faopt_i64 bound, SmemTile<T, M, N> stage,
+                                      faopt_i64 stage_index, bool held) {
+  static_assert(N % 64 == 0, "whole 64-column slabs");
+#ifdef FAOPT_DIAG_WAITS
+  const unsigned long long t0 = clock64();
+#endif
+  if (!held) {
+    store_fragments(o, dst, b, h, row0, bound);
+    return;
+  }
+  body_barrier<THREADS>();
+  stage_output(o, stage);
+  // Every thread's writes, visible to the TMA unit (the async proxy).
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+  body_barrier<THREADS>();
   if (threadIdx.x == 0) {
-    const TmaMap *map = pipe<PIPE>().maps[3];
-    const faopt_u32 src = staging.sbase;
-#pragma unroll
-    for (int s = 0; s < N / 64; ++s)
-      asm volatile("cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group"
-                   " [%0, {%2, %3, %4, %5}], [%1];" ::"l"(map),
-                   "r"(src + s * SmemTile<T, M, N>::kSlabBytes), "r"(64 * s),
-                   "r"((int)row0), "r"((int)h), "r"((int)b)
-                   : "memory");
-    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+    issue_output_store<PIPE>(stage, b, h, row0);
+    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+    mbar_arrive_count(empty_bar<PIPE>(SOURCE, stage_index), (faopt_u32)W);
   }
 #ifdef FAOPT_DIAG_WAITS
   diag::add(diag::kStore, clock64() - t0);
