@@ -171,14 +171,15 @@ int64_t qStagesFromEnv() {
 }
 
 /// $FAOPT_KV_STAGES: K/V stages per persistent worker (attn-persistent-
-/// programs kv-stages). Unset or `auto`: two (docs/performance.md item
-/// 85); 2 or 3: that many (the third where it fits, O then staged in V's).
+/// programs kv-stages). Unset or `auto`: three for fixed schedules, two
+/// for handed-out programs (docs/performance.md item 85); 2 or 3: that many
+/// (the third where it fits, O then staged in V's).
 int64_t kvStagesFromEnv() {
   static std::once_flag reported;
   return switchFromEnv<int64_t>(
       "FAOPT_KV_STAGES", {{"auto", faopt::kKvStagesAuto}, {"2", 2}, {"3", 3}},
       faopt::kKvStagesAuto, reported, "auto, 2 or 3",
-      "the default (two K/V stages)");
+      "the default (three K/V stages for fixed schedules)");
 }
 
 /// $FAOPT_RELEASE_Q_EARLY: unset (auto: sliding-window bands release Q's

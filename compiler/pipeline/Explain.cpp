@@ -208,10 +208,10 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
   // needs the overlap's last P V).
   const bool thirdStage =
       runsPersistent && softmaxOverlap && t.stages == 2 &&
-      kvStagesFor(kvStages) == 3 &&
-      persistentTilesFit(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
-                         eBytes, 3, secondQ ? 2 : 1, listDriven,
-                         target.sharedMemPerBlock);
+      kvStagesFor(kvStages, listDriven) == 3 &&
+      thirdKvStageFits(t.blockQ, t.blockKv, spec.headDimQK, spec.headDimV,
+                       eBytes, secondQ ? 2 : 1, listDriven,
+                       target.sharedMemPerBlock);
   const int64_t stages = thirdStage ? 3 : t.stages;
   os << "  tiles: block_q=" << t.blockQ << ", block_kv=" << t.blockKv << ", "
      << t.warps << " warp" << (t.warps > 1 ? "s" : "") << ", " << stages

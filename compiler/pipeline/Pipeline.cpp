@@ -92,7 +92,8 @@ void addCpuLowering(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 /// GPU: programs ordered for L2 and load balance, K/V loads pipelined over
-/// two shared-memory stages (three on request, O then staged in V's), the softmax overlapped with the previous P V
+/// two shared-memory stages (three for fixed schedules, O then staged in
+/// V's), the softmax overlapped with the previous P V
 /// and the copies given to a producer thread (wgmma + TMA kernels), the
 /// wait for a list builder as late as possible (sm90a), a key-equality
 /// mask term (document ids) as per-row ranges where the list builder finds
@@ -329,8 +330,9 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::init(kQStagesAuto)};
   Option<int64_t> kvStages{
       *this, "kv-stages",
-      llvm::cl::desc("K/V stages per persistent worker (0: auto, today 2; "
-                     "3 where they fit, O then staged in a V stage)"),
+      llvm::cl::desc("K/V stages per persistent worker (0: auto, 3 for "
+                     "fixed schedules and 2 for handed-out programs; 3 "
+                     "where they fit, O then staged in a V stage)"),
       llvm::cl::init(kKvStagesAuto)};
   Option<RowBoundMode> rowBoundMasks{
       *this, "row-bound-masks",

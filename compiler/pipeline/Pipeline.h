@@ -65,7 +65,8 @@ struct PipelineOptions {
   int64_t qStages = kQStagesAuto;
   // GPU: K/V stages per persistent worker (3: the copy thread loads two
   // blocks ahead, across programs too, and O is staged in a V stage;
-  // kKvStagesAuto: two; docs/performance.md item 85).
+  // kKvStagesAuto: three for fixed schedules, two for handed-out programs;
+  // docs/performance.md item 85).
   int64_t kvStages = kKvStagesAuto;
   // GPU: which TMA kernels run attn-kv-bounds-in-rows and
   // attn-unswitch-masked-blocks (auto: band masks; docs/performance.md

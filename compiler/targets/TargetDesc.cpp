@@ -32,8 +32,10 @@ int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
          (qStages - 1) * bq * dQK * elementBytes + staging + kTmaPipeBytes;
 }
 
-int64_t kvStagesFor(int64_t requested) {
-  return requested == kKvStagesAuto ? 2 : requested;
+int64_t kvStagesFor(int64_t requested, bool handedOut) {
+  if (requested == kKvStagesAuto)
+    return handedOut ? 2 : 3;
+  return requested;
 }
 
 int64_t qStagesFor(int64_t requested, bool handedOut) {
@@ -70,6 +72,14 @@ bool persistentTilesFit(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
   return persistentSharedBytes(bq, bkv, dQK, dV, elementBytes, stages,
                                qStages) + slotBytes <=
          sharedMemPerBlock;
+}
+
+bool thirdKvStageFits(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
+                      int64_t elementBytes, int64_t qStages, bool handedOut,
+                      int64_t sharedMemPerBlock) {
+  return bkv >= bq && persistentTilesFit(bq, bkv, dQK, dV, elementBytes, 3,
+                                         qStages, handedOut,
+                                         sharedMemPerBlock);
 }
 
 bool persistentFits(const TargetDesc &target, const TileChoice &t,

@@ -95,20 +95,31 @@ int64_t qStagesFor(int64_t requested, bool handedOut);
 constexpr int64_t kKvStagesAuto = 0;
 
 /// The K/V stages a persistent kernel asks for under `requested`
-/// (kKvStagesAuto, 2 or 3). Auto: two (three are under measurement,
-/// docs/performance.md item 85). A third stage frees the copy thread to
-/// load two blocks ahead, across a program boundary too; it fits at
-/// d = 128 only with O staged in V's stage (attn-stage-output-in-v) and
-/// one Q tile. The caller checks that it fits.
-int64_t kvStagesFor(int64_t requested);
+/// (kKvStagesAuto, 2 or 3). Auto: three for the fixed schedules (H200:
+/// dense +1.6-3.5% at 512-8k, causal +0.6-3.6%, docs/performance.md item
+/// 85), two where programs are handed out (their second Q tile leaves no
+/// room, and with one Q tile ptxas spilled twice as much). A third stage
+/// lets the copy thread load two blocks ahead, across a program boundary
+/// too; it fits at d = 128 only with O staged in V's stage
+/// (attn-stage-output-in-v) and one Q tile. The caller checks that it
+/// fits.
+int64_t kvStagesFor(int64_t requested, bool handedOut);
+
+/// Whether a persistent kernel with `qStages` Q tiles has room for a third
+/// K/V stage: the O tile (bq x dV) must fit in a V stage (bkv x dV), where
+/// attn-stage-output-in-v stages it, and the tiles with the pipe (and the
+/// program slots where handed out) in `sharedMemPerBlock`.
+bool thirdKvStageFits(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
+                      int64_t elementBytes, int64_t qStages, bool handedOut,
+                      int64_t sharedMemPerBlock);
 
 /// Shared memory of a persistent TMA kernel (attn-persistent-programs) with
 /// tiles `bq` x `bkv`, head dims dQK / dV, `stages` K/V stages and
 /// `qStages` Q tiles: the tiles, the O tile's staging region (Q's may be
 /// taking the next program's tile; none with three stages, where O is
 /// staged in a V stage) and the pipe. Persistent where this fits
-/// the target's per-block limit (d = 128: 192 KiB of 227, 224 KiB with two
-/// Q tiles; d = 256 does not fit).
+/// the target's per-block limit (d = 128: 192 KiB of 227 with two stages,
+/// 224 KiB with two Q tiles or with three stages; d = 256 does not fit).
 int64_t persistentSharedBytes(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,
                               int64_t elementBytes, int64_t stages,
                               int64_t qStages = 1);

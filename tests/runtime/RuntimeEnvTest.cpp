@@ -68,7 +68,7 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   const std::string yes = "\"persistent\": true", no = "\"persistent\": false";
   // Whatever the caller's environment says, from the defaults.
   ScopedEnv noPersistent("FAOPT_PERSISTENT", nullptr),
-      noQStages("FAOPT_Q_STAGES", nullptr);
+      noQStages("FAOPT_Q_STAGES", nullptr), noKvStages("FAOPT_KV_STAGES", nullptr);
   // Unset and 1 alike: every kernel persistent; list-driven kernels take
   // their programs at run time, from the launch's counter after the lists.
   for (const char *value : {static_cast<const char *>(nullptr), "1"}) {
@@ -105,10 +105,14 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
                    "using the default (persistent kernels)\n");
   }
   {
-    // Two Q tiles: 32 KiB more shared memory at d = 128.
+    // Two Q tiles: a second 32 KiB Q tile at d = 128, and with it two K/V
+    // stages and an O region (a third stage does not fit next to them).
     ScopedEnv two("FAOPT_Q_STAGES", "2");
-    EXPECT_NE(sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229552"),
+    std::string m = sm90aManifest(dense);
+    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 229552"),
               std::string::npos);
+    EXPECT_NE(m.find("\"q_tiles\": 2"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"kv_stages\": 2"), std::string::npos) << m;
     // Handed-out programs too (the program slots come in pairs).
     EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 2"),
               std::string::npos);
@@ -123,8 +127,9 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
     // Another value: reported once, read as unset (auto).
     ScopedEnv bad("FAOPT_Q_STAGES", "3"), loud("FAOPT_QUIET", nullptr);
     auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
-    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196784"),
+    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 229552"),
               std::string::npos);
+    EXPECT_NE(m.find("\"q_tiles\": 1"), std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_Q_STAGES=3 is not auto, 1 or 2; "
                    "using the default (two Q tiles for handed-out "
                    "programs)\n");
@@ -136,8 +141,9 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   for (const char *value : {static_cast<const char *>(nullptr), "auto"}) {
     ScopedEnv q("FAOPT_Q_STAGES", value);
     SCOPED_TRACE(value ? value : "unset");
+    // One Q tile and three K/V stages (FAOPT_KV_STAGES unset).
     EXPECT_NE(
-        sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 196784"),
+        sm90aManifest(dense).find("\"dynamic_shared_memory_bytes\": 229552"),
         std::string::npos);
     EXPECT_NE(sm90aManifest(dense).find("\"q_tiles\": 1"), std::string::npos);
     EXPECT_NE(sm90aManifest(documents).find("\"q_tiles\": 2"),
@@ -145,9 +151,10 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
   }
 }
 
-/// $FAOPT_KV_STAGES: three K/V stages where they fit next to the Q tiles
-/// (fixed schedules; handed-out programs keep their second Q tile), O then
-/// staged in a V stage, so the shared memory is Q + 3 x (K + V) + the pipe.
+/// $FAOPT_KV_STAGES: three K/V stages where they fit next to the Q tiles,
+/// by default for fixed schedules (handed-out programs keep their second Q
+/// tile and two stages), O then staged in a V stage, so the shared memory
+/// is Q + 3 x (K + V) + the pipe; 2: two stages and an O region.
 TEST(Runtime, KvStagesFollowTheEnvironment) {
   const char *dense = R"({"name": "rt_kv_d128", "dtype": "bf16",
                          "head_dim": 128, "mask": "causal"})";
@@ -157,17 +164,9 @@ TEST(Runtime, KvStagesFollowTheEnvironment) {
       "ids": "doc"}})";
   ScopedEnv persistent("FAOPT_PERSISTENT", nullptr),
       qStages("FAOPT_Q_STAGES", nullptr);
-  for (const char *value : {static_cast<const char *>(nullptr), "auto", "2"}) {
+  for (const char *value : {static_cast<const char *>(nullptr), "auto", "3"}) {
     ScopedEnv kv("FAOPT_KV_STAGES", value);
     SCOPED_TRACE(value ? value : "unset");
-    std::string m = sm90aManifest(dense);
-    EXPECT_NE(m.find("\"kv_stages\": 2"), std::string::npos) << m;
-    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196784"),
-              std::string::npos);
-    EXPECT_EQ(sm90aCuda(dense).find("store_tile_in_stage"), std::string::npos);
-  }
-  {
-    ScopedEnv three("FAOPT_KV_STAGES", "3");
     std::string m = sm90aManifest(dense);
     EXPECT_NE(m.find("\"kv_stages\": 3"), std::string::npos) << m;
     EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 229552"),
@@ -179,16 +178,31 @@ TEST(Runtime, KvStagesFollowTheEnvironment) {
     // Two Q tiles leave no room for a third stage.
     EXPECT_NE(sm90aManifest(documents).find("\"kv_stages\": 2"),
               std::string::npos);
+  }
+  {
+    ScopedEnv two("FAOPT_KV_STAGES", "2");
+    std::string m = sm90aManifest(dense);
+    EXPECT_NE(m.find("\"kv_stages\": 2"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"dynamic_shared_memory_bytes\": 196784"),
+              std::string::npos);
+    EXPECT_EQ(sm90aCuda(dense).find("store_tile_in_stage"), std::string::npos);
+  }
+  {
+    // Handed-out programs with one Q tile: three stages only when asked.
     ScopedEnv one("FAOPT_Q_STAGES", "1");
+    EXPECT_NE(sm90aManifest(documents).find("\"kv_stages\": 2"),
+              std::string::npos);
+    ScopedEnv three("FAOPT_KV_STAGES", "3");
     EXPECT_NE(sm90aManifest(documents).find("\"kv_stages\": 3"),
               std::string::npos);
   }
   {
     ScopedEnv bad("FAOPT_KV_STAGES", "4"), loud("FAOPT_QUIET", nullptr);
     auto [m, err] = twiceCapturingStderr([&] { return sm90aManifest(dense); });
-    EXPECT_NE(m.find("\"kv_stages\": 2"), std::string::npos);
+    EXPECT_NE(m.find("\"kv_stages\": 3"), std::string::npos);
     EXPECT_EQ(err, "faopt: warning: FAOPT_KV_STAGES=4 is not auto, 2 or 3; "
-                   "using the default (two K/V stages)\n");
+                   "using the default (three K/V stages for fixed "
+                   "schedules)\n");
   }
 }
 

@@ -449,7 +449,8 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
            "ahead, across programs too (where it fits with the Q tiles and "
            "O staged in V's stage: attn.kv_stages = 3 on the loop over "
            "programs, for attn-pipeline-kv-loads and "
-           "attn-stage-output-in-v); 0 (auto): 2">
+           "attn-stage-output-in-v); 0 (auto): 3 for fixed schedules, 2 "
+           "for handed-out programs">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];

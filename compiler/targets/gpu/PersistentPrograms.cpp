@@ -221,8 +221,12 @@ struct AttnPersistentProgramsPass
     // A third K/V stage (O then staged in V's) where it fits with the Q
     // tiles: recorded for attn-pipeline-kv-loads and the plan.
     const int64_t stagesOfKv =
-        tiling.getStages() == 2 && faopt::kvStagesFor(kvStages) == 3 &&
-                fitsWith(stagesOfQ, 3)
+        tiling.getStages() == 2 &&
+                faopt::kvStagesFor(kvStages, handOutHere) == 3 &&
+                faopt::thirdKvStageFits(
+                    tiling.getBlockQ(), tiling.getBlockKv(), dQK, dV,
+                    q.getElementTypeBitWidth() / 8, stagesOfQ, handOutHere,
+                    sharedMemoryBytes)
             ? 3
             : tiling.getStages();
     scf::ForallOp grid = faopt::gpu::gridLoop(fn);

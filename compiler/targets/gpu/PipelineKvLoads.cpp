@@ -387,16 +387,36 @@ struct AttnPipelineKvLoadsPass
     // Fills of earlier programs first: iteration iv is fill iv + (base - lo)
     // (one loop-invariant value instead of two).
     Value shift;
-    if (*base)
+    if (*base && stageCount == 2)
       shift = arith::SubIOp::create(b, loc, *base, lo);
     // In the loop: this iteration's stage, and the next block's prefetch.
     b.setInsertionPointToStart(loop.getBody());
     Value iv = loop.getInductionVar();
     Value one = index(b, 1), stages = index(b, stageCount);
-    Value fromLo = shift ? arith::AddIOp::create(b, loc, iv, shift).getResult()
-                         : arith::SubIOp::create(b, loc, iv, lo).getResult();
-    Value stage = arith::RemUIOp::create(b, loc, fromLo, stages);
-    Value round = arith::DivUIOp::create(b, loc, fromLo, stages);
+    // Two stages: fill = iv + (base - lo), stage fill mod 2 (a bit), round
+    // fill / 2. Three: fill = 3 * firstRound + firstStage + (iv - lo), so
+    // stage and round divide only `local` = firstStage + iv - lo, below the
+    // kv-block count + 2: 32-bit division by 3 instead of 64-bit (which
+    // cost the window and chunk kernels 128 bytes of spills).
+    Value fromLo, local;
+    if (stageCount == 2) {
+      fromLo = shift ? arith::AddIOp::create(b, loc, iv, shift).getResult()
+                     : arith::SubIOp::create(b, loc, iv, lo).getResult();
+    } else {
+      local = arith::AddIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, iv, lo), firstStage);
+    }
+    auto stageOf = [&](OpBuilder &ob, Value n) -> Value {
+      return arith::RemUIOp::create(ob, loc, n, stages);
+    };
+    auto roundOf = [&](OpBuilder &ob, Value n) -> Value {
+      Value q = arith::DivUIOp::create(ob, loc, n, stages);
+      return local ? arith::AddIOp::create(ob, loc, firstRound, q).getResult()
+                   : q;
+    };
+    Value counted = local ? local : fromLo;
+    Value stage = stageOf(b, counted);
+    Value round = roundOf(b, counted);
     Value next = arith::AddIOp::create(b, loc, iv, one);
     Value ahead =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, hi);
@@ -404,17 +424,15 @@ struct AttnPipelineKvLoadsPass
     Value nextStage =
         stageCount == 2
             ? arith::SubIOp::create(b, loc, one, stage).getResult()
-            : arith::RemUIOp::create(
-                  b, loc, arith::AddIOp::create(b, loc, fromLo, one), stages)
-                  .getResult();
+            : stageOf(b, arith::AddIOp::create(b, loc, counted, one));
     auto ifAhead = scf::IfOp::create(b, loc, ahead, /*withElseRegion=*/false);
     {
       OpBuilder ib = ifAhead.getThenBodyBuilder();
       Value nextRow = arith::MulIOp::create(
           ib, loc,
           blockIndexAt(ib, loop, blockIndex, indexOps, next, nextReads), bk);
-      Value nextRound = arith::DivUIOp::create(
-          ib, loc, arith::AddIOp::create(ib, loc, fromLo, one), stages);
+      Value nextRound =
+          roundOf(ib, arith::AddIOp::create(ib, loc, counted, one));
       for (TileLoadOp load : loads)
         prefetch(ib, load, nextRow, nextStage, nextRound);
     }

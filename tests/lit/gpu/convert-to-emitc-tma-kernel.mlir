@@ -1,5 +1,5 @@
 // RUN: faopt-opt %s --attn-schedule-grid --cse --attn-pipeline-kv-loads --attn-warp-specialize --attn-convert-to-emitc=target=sm90a | FileCheck %s
-// RUN: faopt-opt %s --attn-schedule-grid --cse --attn-persistent-programs --attn-pipeline-kv-loads --attn-warp-specialize --attn-convert-to-emitc=target=sm90a | FileCheck %s --check-prefix=PERSIST
+// RUN: faopt-opt %s --attn-schedule-grid --cse --attn-persistent-programs=kv-stages=2 --attn-pipeline-kv-loads --attn-warp-specialize --attn-convert-to-emitc=target=sm90a | FileCheck %s --check-prefix=PERSIST
 
 // The TMA lowering of a whole kernel (attn.tiling copy = "tma"), from
 // hand-written IR through the passes before it: the tensor maps of q, k, v
@@ -48,7 +48,9 @@
 // Persistent (attn-persistent-programs): a worker count, the roles around
 // loops over programs, Q filled once per program (round = the program's
 // number) and released after the kv loop, O staged in a region of its own
-// (40960, the pipe moves to 49152).
+// (40960, the pipe moves to 49152). Two K/V stages (kv-stages=2): the
+// three-stage default, whose O attn-stage-output-in-v stages in a V stage,
+// is checked on a whole kernel in tools/emit-cuda.test.
 // Its O leaves by TMA store through a fourth tensor map (o's), the last
 // parameter.
 // PERSIST-LABEL: emitc.func @k(

@@ -25,10 +25,12 @@
 // A second Q tile (q-stages=2) where it fits: noted on the loop over
 // programs for attn-pipeline-kv-loads.
 // QTWO-LABEL:  func.func @kernel(
-// QTWO:          } {attn.programs, attn.q_stages = 2 : i64}
+// QTWO:          } {attn.kv_stages = 3 : i64, attn.programs, attn.q_stages = 2 : i64}
 // QBAD:        error: attn-persistent-programs: q-stages must be 0 (auto), 1 or 2, not 3
-// A third K/V stage (kv-stages=3) where it fits with the Q tile (O is then
-// staged in a V stage, so it needs no region): noted on the loop too.
+// A third K/V stage where it fits with the Q tiles (O is then staged in a
+// V stage, so it needs no region): noted on the loop too. The default
+// (kv-stages=0, auto) for fixed schedules, as the CHECK lines show;
+// kv-stages=3 spelled out here.
 // KV3-LABEL:   func.func @kernel(
 // KV3:           } {attn.kv_stages = 3 : i64, attn.programs}
 // KVBAD:       error: attn-persistent-programs: kv-stages must be 0 (auto), 2 or 3, not 4
@@ -62,7 +64,7 @@
 // CHECK-NEXT:        %[[ROW:.*]] = arith.muli %[[P]], %c64
 // CHECK-NEXT:        attn.tile_load %[[Q]][%c0, %c0, %[[ROW]]]
 // CHECK:             attn.tile_store
-// CHECK-NEXT:      } {attn.programs}
+// CHECK-NEXT:      } {attn.kv_stages = 3 : i64, attn.programs}
 // CHECK-NEXT:    } {attn.grid}
 
 func.func @kernel(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %n: index, %sq: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
@@ -188,7 +190,7 @@ func.func @d256(%q: !big, %k: !big, %v: !big, %o: !big, %n: index, %sq: index) a
 // SNAKE-NOT:     attn.program_counter
 // SNAKE:         attn.workers
 // SNAKE-NOT:     attn.next_program
-// SNAKE:         } {attn.programs}
+// SNAKE:         } {attn.kv_stages = 3 : i64, attn.programs}
 // With q-stages=2 the hand-out alternates between two Q tiles as well
 // (program t in tile t mod 2, with that tile's program slots), where they
 // fit with the slots' 1 KiB: not in 200000 bytes (192 KiB + 176 + 1 KiB

@@ -234,26 +234,31 @@ func.func @two_q_tiles(%q: !mem, %k: !mem, %v: !mem, %b: index, %h: index, %sq: 
 
 // -----
 
-// Three K/V stages (attn.kv_stages = 3 from attn-persistent-programs): every
-// fill's stage and round modulo 3, the prefetch's next stage (fill + 1)
-// mod 3 instead of 1 - stage.
+// Three K/V stages (attn.kv_stages = 3 from attn-persistent-programs): the
+// first fill's stage and round modulo 3 (before the loop, on the 64-bit
+// count), then in the loop only `local` = first stage + (kb - lo), small,
+// is divided: stage local mod 3, round first round + local / 3; the
+// prefetch's next stage (local + 1) mod 3 instead of 1 - stage.
 
 !mem = memref<?x?x?x128xbf16, strided<[?, ?, ?, 1], offset: ?>>
 
 // CHECK-LABEL: func.func @three_kv_stages(
-// CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[K:arg1]]: memref{{.*}}, %[[V:arg2]]: memref
+// CHECK-SAME:      %[[Q:arg0]]: memref{{.*}}, %[[K:arg1]]: memref{{.*}}, %[[V:arg2]]: memref{{.*}}, %[[LO:arg7]]: index, %[[HI:arg8]]: index
 // CHECK:         scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[FILLS:.*]] = %{{.*}}) -> (index) {
 // CHECK:           %[[ST0:.*]] = arith.remui %[[FILLS]], %[[THREE:c3[_0-9]*]]
 // CHECK-NEXT:      %[[RD0:.*]] = arith.divui %[[FILLS]], %[[THREE]]
 // CHECK:             attn.tile_prefetch %[[K]][{{.*}}] bound %{{.*}} stage %[[ST0]] round %[[RD0]]
-// CHECK:           scf.for %[[KB:[^ ]*]] =
-// CHECK:             %[[ABS:.*]] = arith.addi %[[KB]], %{{.*}}
-// CHECK-NEXT:        %[[STAGE:.*]] = arith.remui %[[ABS]], %[[THREE2:c3[_0-9]*]]
-// CHECK-NEXT:        %[[ROUND:.*]] = arith.divui %[[ABS]], %[[THREE2]]
-// CHECK:             %[[AHEAD:.*]] = arith.addi %[[ABS]], %c1
+// CHECK:           scf.for %[[KB:[^ ]*]] = %[[LO]] to %[[HI]]
+// CHECK:             %[[FROMLO:.*]] = arith.subi %[[KB]], %[[LO]]
+// CHECK-NEXT:        %[[LOCAL:.*]] = arith.addi %[[FROMLO]], %[[ST0]]
+// CHECK-NEXT:        %[[STAGE:.*]] = arith.remui %[[LOCAL]], %[[THREE2:c3[_0-9]*]]
+// CHECK-NEXT:        %[[Q3:.*]] = arith.divui %[[LOCAL]], %[[THREE2]]
+// CHECK-NEXT:        %[[ROUND:.*]] = arith.addi %[[RD0]], %[[Q3]]
+// CHECK:             %[[AHEAD:.*]] = arith.addi %[[LOCAL]], %c1
 // CHECK-NEXT:        %[[NSTAGE:.*]] = arith.remui %[[AHEAD]], %[[THREE2]]
 // CHECK-NEXT:        scf.if
-// CHECK:               %[[NROUND:.*]] = arith.divui %{{.*}}, %[[THREE2]]
+// CHECK:               %[[NQ3:.*]] = arith.divui %{{.*}}, %[[THREE2]]
+// CHECK-NEXT:          %[[NROUND:.*]] = arith.addi %[[RD0]], %[[NQ3]]
 // CHECK-NEXT:          attn.tile_prefetch %[[K]][{{.*}}] bound %{{.*}} stage %[[NSTAGE]] round %[[NROUND]]
 // CHECK-NEXT:          attn.tile_prefetch %[[V]][{{.*}}] bound %{{.*}} stage %[[NSTAGE]] round %[[NROUND]]
 // CHECK:             attn.tile_wait %[[K]][{{.*}}] bound %{{.*}} stage %[[STAGE]] round %[[ROUND]]
