@@ -423,8 +423,9 @@ def AttnPersistentPrograms : Pass<"attn-persistent-programs", "mlir::func::FuncO
     asks for two Q tiles here and one for fixed schedules, as measured
     on the H200 (docs/performance.md item 64).
 
-    With kv-stages=3 (where a third K and V stage fits next to the Q
-    tiles, the O tile staged in a V stage instead of a region of its own)
+    With kv-stages=3, or kv-stages=0 (auto, the default) for fixed
+    schedules (where a third K and V stage fits next to the Q tiles and O
+    fits a V stage, the O tile staged there instead of a region of its own)
     the loop over programs gets attn.kv_stages = 3: attn-pipeline-kv-loads
     numbers fills modulo 3, so the copy thread runs up to two blocks ahead
     of the consumers, and attn-stage-output-in-v stages O in the stage of
