@@ -157,9 +157,8 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     FailureOr<unsigned> slot = slotOf(store, store.getStagingSource());
     if (failed(slot))
       return failure();
-    int64_t tileBytes = bytesOf(store.getTile().getType()) /
-                        (store.getTile().getType().getElementTypeBitWidth() /
-                         8) *
+    // In the destination's element type (an f32 tile is rounded to it).
+    int64_t tileBytes = store.getTile().getType().getNumElements() *
                         (store.getDest().getType().getElementTypeBitWidth() / 8);
     if (!info.tma || !info.persistent || stages[*slot] < 2 ||
         tileBytes > bytes[*slot])

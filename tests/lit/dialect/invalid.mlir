@@ -157,6 +157,25 @@ func.func @store_type(%t: tensor<16x64xf16>, %m: memref<?x?x?x64xbf16, strided<[
 
 // -----
 
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+func.func @store_staged_partly(%t: tensor<16x64xbf16>, %m: !mem, %i: index) {
+  // expected-error @+1 {{staged_in needs its source, stage, round and when together}}
+  "attn.tile_store"(%t, %m, %i, %i, %i, %i, %m, %i) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0, 0>}> : (tensor<16x64xbf16>, !mem, index, index, index, index, !mem, index) -> ()
+  return
+}
+
+// -----
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+!rows = memref<?x?x?xf32, strided<[?, ?, 1], offset: ?>>
+func.func @store_staged_rows(%r: tensor<16xf32>, %l: !rows, %v: !mem, %i: index, %c: i1) {
+  // expected-error @+1 {{only a rank-2 tile is staged in a stage}}
+  attn.tile_store %r, %l[%i, %i, %i] bound %i staged_in %v stage %i round %i when %c : tensor<16xf32>, !rows, !mem
+  return
+}
+
+// -----
+
 func.func @matmul(%a: tensor<16x64xbf16>, %b: tensor<32x32xbf16>) {
   // expected-error @+1 {{contraction sizes differ: lhs has 64, rhs has 32}}
   %s = attn.tile_matmul %a, %b {transpose_rhs} : tensor<16x64xbf16>, tensor<32x32xbf16> -> tensor<16x32xf32>

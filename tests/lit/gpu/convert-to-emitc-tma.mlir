@@ -100,3 +100,25 @@ func.func @no_slot(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %out: memref<?xi32>) 
   } {attn.grid}
   return
 }
+
+// -----
+
+// An O tile staged in a V stage (attn-stage-output-in-v) needs a persistent
+// TMA kernel whose V stages hold it; in one CTA per program with no V
+// pipeline there is no such stage: an error, not a store into unplanned
+// shared memory.
+// CHECK: error: 'attn.tile_store' op is staged in a stage of argument 2, which needs a persistent TMA kernel whose stages of it hold the stored tile (8192 bytes)
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @staged_without_stages(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 2, mma = "wgmma", copy = "tma">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %true = arith.constant true
+  %zero = arith.constant dense<0.0> : tensor<64x64xbf16>
+  scf.forall (%p) in (%c1) {
+    attn.tile_store %zero, %o[%c0, %c0, %c0] bound %sk staged_in %v stage %c0 round %c0 when %true : tensor<64x64xbf16>, !mem, !mem
+  } {attn.grid}
+  return
+}
+
