@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compiles a generated kernel source (faopt-compile --emit cuda) with NVRTC
 the way the runtime does, against a device-header directory of your choice,
-and prints ptxas's report: registers, spills, and C7513 (wgmma
+and prints ptxas's report: registers, spills, and the C75xx notes (wgmma
 serialisation) per kernel. Two seconds a compile, so a header or source
 change can be bisected by hand (session 21 found this way that the hand-out
 kernels' spills follow whether any static shared memory exists;
@@ -53,7 +53,7 @@ def main(argv):
     lib.nvrtcGetProgramLog(prog, log)
     for line in log.value.decode(errors="replace").splitlines():
         if rc != 0 or any(k in line for k in
-                          ("entry function", "spill", "Used", "C7513")):
+                          ("entry function", "spill", "Used", "(C75")):
             print(line)
     if rc == 0 and cubin:
         lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
