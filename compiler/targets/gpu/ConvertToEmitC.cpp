@@ -235,6 +235,20 @@ struct AttnConvertToEmitCPass
     }
     if (failed(planSharedMemory(kernel, info)))
       return signalPassFailure();
+    // A plan over the target's per-block limit would fail only at launch
+    // (the driver refuses the dynamic shared memory); the pipeline never
+    // builds one (chooseTiles, persistentFits, thirdKvStageFits check the
+    // same limit), so this catches hand-built pipelines and pass bugs.
+    if (std::optional<faopt::TargetDesc> desc = faopt::lookupTarget(target);
+        desc && info.sharedBytes > desc->sharedMemPerBlock) {
+      kernel.emitError() << "plans " << info.sharedBytes
+                         << " bytes of shared memory per block (Q "
+                         << info.qStages << " x, K / V " << info.kvStages
+                         << " x stages" << (info.tma ? ", the TMA pipe" : "")
+                         << "), over " << target << "'s limit of "
+                         << desc->sharedMemPerBlock << " bytes";
+      return signalPassFailure();
+    }
     info.partialSums = faopt::gpu::findLanePartialSums(kernel);
     for (unsigned i = 0; i < kernel.getNumArguments(); ++i) {
       auto name = kernel.getArgAttrOfType<StringAttr>(i, "attn.param");

@@ -122,3 +122,25 @@ func.func @staged_without_stages(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: in
   return
 }
 
+
+// -----
+
+// A plan over the target's per-block shared memory (227 KiB on sm90a) is an
+// error when lowering, not a launch the driver refuses: here whole Q, K and
+// V tiles of 64 + 128 + 128 KiB. The pipeline's own choices never get here
+// (chooseTiles and the persistent / third-stage checks use the same limit).
+// CHECK: error: plans 327680 bytes of shared memory per block (Q 1 x, K / V 1 x stages), over sm90a's limit of 232448 bytes
+
+!big = memref<?x?x?x256xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @over_the_limit(%q: !big, %k: !big, %v: !big, %o: !big, %sk: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 128, block_kv = 256, warps = 8, stages = 1, mma = "wgmma", copy = "cp_async">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.forall (%p) in (%c1) {
+    %qt = attn.tile_load %q[%c0, %c0, %c0] bound %sk : !big -> tensor<128x256xbf16>
+    %kt = attn.tile_load %k[%c0, %c0, %c0] bound %sk : !big -> tensor<256x256xbf16>
+    %vt = attn.tile_load %v[%c0, %c0, %c0] bound %sk : !big -> tensor<256x256xbf16>
+    attn.tile_store %qt, %o[%c0, %c0, %c0] bound %sk : tensor<128x256xbf16>, !big
+  } {attn.grid}
+  return
+}
