@@ -221,6 +221,18 @@ std::string explain(const spec::AttentionSpec &spec, const TargetDesc &target,
              : "")
      << "\n";
   os << "    why: " << t.why << "\n";
+  // `why` is chooseTiles' plan; the persistent kernel may change its stages
+  // afterwards (attn-persistent-programs), so say what and why.
+  if (thirdStage)
+    os << "    then: a third K/V stage (attn-persistent-programs, --kv-stages): "
+          "with O staged in the V stage of each program's last P V "
+          "(attn-stage-output-in-v) it fits in "
+       << target.sharedMemPerBlock / 1024
+       << " KiB, and the copy thread loads two blocks ahead, across "
+          "programs too\n";
+  else if (secondQ)
+    os << "    then: a second Q tile for the next program "
+          "(attn-persistent-programs, --q-stages)\n";
   const int64_t tileBytes =
       t.blockQ * spec.headDimQK * eBytes +
       stages * t.blockKv * (spec.headDimQK + spec.headDimV) * eBytes;
