@@ -8,7 +8,8 @@
 # after every round. Odd rounds run A then B, even rounds B then A: a card
 # warmed by the first setting's long rows must not bias the second (session
 # 16 saw identical dense 16k kernels 5-9% slower when always run second);
-# use an even --rounds so each goes first equally often.
+# use an even --rounds so each goes first equally often. The rounds' raw
+# outputs end up in OUTDIR/rounds.tar.gz, the table in OUTDIR/ab.txt.
 #   bench/ab-env.sh OUTDIR VAR A B [--rounds N] [--no-tests] [--no-fwd]
 #                   [--bench-args "ARGS"]
 #   e.g. bench/ab-env.sh $OUT FAOPT_Q_STAGES 1 2
@@ -25,7 +26,7 @@
 # device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then
-  sed -n '2,24p' "$0" >&2
+  sed -n '2,26p' "$0" >&2
   exit 2
 fi
 out="$1" var="$2" a="$3" b="$4"; shift 4
@@ -131,3 +132,11 @@ for r in $(seq 1 "$rounds"); do
   done
   table "$r"
 done
+
+# The device tool hands back only a few files a call, so the rounds' raw
+# faopt-bench outputs go back as one archive (tar xzf rounds.tar.gz);
+# ab.txt, gpu.txt and the tests' log stay as they are.
+raw=$(cd "$out" && ls variants_*.txt fwd_*.txt 2>/dev/null || true)
+if [ -n "$raw" ]; then
+  (cd "$out" && tar czf rounds.tar.gz $raw && rm -f $raw)
+fi
