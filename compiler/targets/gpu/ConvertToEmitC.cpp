@@ -242,9 +242,10 @@ struct AttnConvertToEmitCPass
     if (std::optional<faopt::TargetDesc> desc = faopt::lookupTarget(target);
         desc && info.sharedBytes > desc->sharedMemPerBlock) {
       kernel.emitError() << "plans " << info.sharedBytes
-                         << " bytes of shared memory per block (Q "
-                         << info.qStages << " x, K / V " << info.kvStages
-                         << " x stages" << (info.tma ? ", the TMA pipe" : "")
+                         << " bytes of shared memory per block (Q tiles: "
+                         << info.qStages << ", K/V stages: " << info.kvStages
+                         << (info.stagingOffset ? ", an O staging region" : "")
+                         << (info.tma ? ", the TMA pipe" : "")
                          << "), over " << target << "'s limit of "
                          << desc->sharedMemPerBlock << " bytes";
       return signalPassFailure();

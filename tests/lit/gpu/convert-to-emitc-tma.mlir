@@ -129,7 +129,7 @@ func.func @staged_without_stages(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: in
 // error when lowering, not a launch the driver refuses: here whole Q, K and
 // V tiles of 64 + 128 + 128 KiB. The pipeline's own choices never get here
 // (chooseTiles and the persistent / third-stage checks use the same limit).
-// CHECK: error: plans 327680 bytes of shared memory per block (Q 1 x, K / V 1 x stages), over sm90a's limit of 232448 bytes
+// CHECK: error: plans 327680 bytes of shared memory per block (Q tiles: 1, K/V stages: 1), over sm90a's limit of 232448 bytes
 
 !big = memref<?x?x?x256xbf16, strided<[?, ?, ?, 1], offset: ?>>
 
