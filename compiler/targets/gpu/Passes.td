@@ -468,7 +468,8 @@ def AttnConvertToEmitC : Pass<"attn-convert-to-emitc", "mlir::ModuleOp"> {
     shared memory laid out here (Q/O staging, K, V); index arithmetic
     becomes int64_t C arithmetic; scf becomes C control flow. Each lowered
     tile op is preceded by a comment naming it, and key values get a comment
-    naming what they hold.
+    naming what they hold. A shared-memory plan over the target's per-block
+    limit is an error at the kernel (the driver would refuse the launch).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"sm80\"",
