@@ -107,6 +107,17 @@ bool stageBuilderRowsFromEnv() {
                              "0 or 1", "0");
 }
 
+/// $FAOPT_OUTPUT_BY_COPY_THREAD=1 (opt-in, docs/performance.md item 92):
+/// in kernels with three K/V stages the copy thread stores the O tile the
+/// consumers staged in a V stage (attn-stage-output-in-v by-copy-thread);
+/// unset or 0: the consumers' thread 0 stores it and waits for the read.
+bool outputByCopyThreadFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_OUTPUT_BY_COPY_THREAD",
+                             {{"1", true}, {"0", false}}, false, reported,
+                             "0 or 1", "0");
+}
+
 /// $FAOPT_ROW_BOUND_MASKS: unset (auto: attn-kv-bounds-in-rows and
 /// attn-unswitch-masked-blocks for band masks, docs/performance.md item
 /// 40), 1 (every bounds-only mask) or 0 (none).
@@ -215,6 +226,7 @@ void setFromEnvironment(faopt::GpuCompileOptions &options) {
   options.dropListedTileTerms = dropListedTermsFromEnv();
   options.handOverListHeader = handOverListHeaderFromEnv();
   options.stageBuilderRows = stageBuilderRowsFromEnv();
+  options.outputByCopyThread = outputByCopyThreadFromEnv();
   options.releaseQEarly = releaseQEarlyFromEnv();
   options.lateKRelease = lateKReleaseFromEnv();
   options.persistent = persistentFromEnv();
@@ -271,6 +283,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "no-hand-over-list-header ";
   if (compile.stageBuilderRows)
     options += "stage-builder-rows ";
+  if (compile.outputByCopyThread)
+    options += "output-by-copy-thread ";
   options += std::string("late-k-release=") +
              faopt::toString(compile.lateKRelease) + " ";
   options += std::string("release-q-early=") +

@@ -162,6 +162,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
       {"listed_terms_dropped", c.listedTermsDropped},
       {"q_tiles", c.qTiles},
       {"kv_stages", c.kvStages},
+      {"output_by_copy_thread", c.outputByCopyThread},
       {"block_q", c.blockQ},
       {"block_kv", c.blockKv},
       {"warps", c.warps},
@@ -253,6 +254,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.dropListedTileTerms = dropsListedTerms(spec, options);
   pipeline.handOverListHeader = options.handOverListHeader;
   pipeline.stageBuilderRows = options.stageBuilderRows;
+  pipeline.outputByCopyThread = options.outputByCopyThread;
   pipeline.lateKRelease = options.lateKRelease;
   pipeline.releaseQEarly = options.releaseQEarly;
   pipeline.persistent = options.persistent;

@@ -25,6 +25,7 @@ struct GpuCompileOptions {
   ListedTermsMode dropListedTileTerms = ListedTermsMode::Auto;
   bool handOverListHeader = true;   // attn-hand-over-list-header
   bool stageBuilderRows = false;    // attn-stage-builder-rows (opt-in)
+  bool outputByCopyThread = false;  // attn-stage-output-in-v by-copy-thread (opt-in)
   // Which sm90a TMA kernels run attn-overlap-softmax's late-k-release.
   LateKMode lateKRelease = LateKMode::Auto;
   // Which persistent kernels run attn-release-q-early.

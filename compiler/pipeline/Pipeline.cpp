@@ -145,7 +145,9 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
   }
   // Kernels with three K/V stages (attn.kv_stages): O in the V stage of
   // the last P V.
-  pm.addNestedPass<func::FuncOp>(gpu::createAttnStageOutputInV());
+  gpu::AttnStageOutputInVOptions staged;
+  staged.byCopyThread = options.outputByCopyThread;
+  pm.addNestedPass<func::FuncOp>(gpu::createAttnStageOutputInV(staged));
   if (std::optional<TargetDesc> t = lookupTarget(target);
       t && t->dependentLaunch)
     pm.addNestedPass<func::FuncOp>(gpu::createAttnAwaitListBuilder());
@@ -298,6 +300,11 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::desc("GPU targets: run attn-stage-builder-rows (list "
                      "builders read their tensor row from shared memory)"),
       llvm::cl::init(false)};
+  Option<bool> outputByCopyThread{
+      *this, "output-by-copy-thread",
+      llvm::cl::desc("the copy thread stores the O tile staged in a V stage "
+                     "(attn-stage-output-in-v by-copy-thread)"),
+      llvm::cl::init(false)};
   Option<LateKMode> lateKRelease{
       *this, "late-k-release",
       llvm::cl::desc("which sm90a TMA kernels release K's stage after the "
@@ -358,6 +365,7 @@ void registerPipelines() {
         options.dropListedTileTerms = o.dropListedTileTerms;
         options.handOverListHeader = o.handOverListHeader;
         options.stageBuilderRows = o.stageBuilderRows;
+        options.outputByCopyThread = o.outputByCopyThread;
         options.lateKRelease = o.lateKRelease;
         options.releaseQEarly = o.releaseQEarly;
         options.persistent = o.persistent;

@@ -49,6 +49,10 @@ struct PipelineOptions {
   /// row it reads into shared memory first). Opt-in: correct on the H200,
   /// and slower there (docs/performance.md item 74).
   bool stageBuilderRows = false;
+  // GPU: the copy thread stores the O tile staged in a V stage
+  // (attn-stage-output-in-v by-copy-thread; opt-in, docs/performance.md
+  // item 92).
+  bool outputByCopyThread = false;
   /// GPU: which kernels run attn-overlap-softmax's late-k-release (K's
   /// stage released after the row sums, so ptxas runs the softmax under
   /// P V; auto: block layouts, docs/performance.md items 80, 81).

@@ -120,6 +120,15 @@ cl::opt<bool> stageBuilderRows(
              "(attn-stage-builder-rows; the runtime: "
              "$FAOPT_STAGE_BUILDER_ROWS=1)"),
     cl::init(false), cl::cat(faoptOptions));
+cl::opt<bool> outputByCopyThread(
+    "output-by-copy-thread",
+    cl::desc("sm90a, kernels with three K/V stages (opt-in, not yet timed: "
+             "docs/performance.md item 92): the copy thread stores each "
+             "program's O tile from the V stage the consumers staged it in, "
+             "when it refills that stage, so no consumer waits for the store "
+             "(attn-stage-output-in-v by-copy-thread; the runtime: "
+             "$FAOPT_OUTPUT_BY_COPY_THREAD=1)"),
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> lateKRelease(
     "late-k-release",
     cl::desc("sm90a, TMA kernels: every kernel releases K's stage after the "
@@ -324,6 +333,7 @@ template <typename Options> Options commonOptions() {
     options.dropListedTileTerms = listedTermsMode();
   options.handOverListHeader = !noHandOverListHeader;
   options.stageBuilderRows = stageBuilderRows;
+  options.outputByCopyThread = outputByCopyThread;
   options.lateKRelease = lateKMode();
   options.releaseQEarly = releaseQMode();
   options.persistent = persistentMode();

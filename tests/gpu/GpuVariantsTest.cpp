@@ -459,4 +459,28 @@ TEST(GpuVariantsRuntime, ThreeKvStagesMatchTheReference) {
                            {"\"kv_stages\": 3", "\"program_counter\": true"},
                            "not three K/V stages handed out");
 }
+
+/// FAOPT_OUTPUT_BY_COPY_THREAD=1 (attn-stage-output-in-v by-copy-thread,
+/// opt-in; docs/performance.md item 92): the consumers release the V stage
+/// they staged O in, and the copy thread stores O from it when it refills
+/// the stage, or at its end for the stages no later program refilled. The
+/// cases: more programs than CTAs, empty programs (no O staged), programs of
+/// one and two kv-blocks (their successors do not refill the stage),
+/// early-Q windows (K / V before Q in the copy thread), fully masked rows.
+TEST(GpuVariantsRuntime, OutputByCopyThreadMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
+  test::ScopedEnv q("FAOPT_Q_STAGES", nullptr);
+  test::ScopedEnv kv("FAOPT_KV_STAGES", nullptr);
+  test::ScopedEnv copyThread("FAOPT_OUTPUT_BY_COPY_THREAD", "1");
+  expectNamedVariantsMatch(
+      {"window_513", "window_many_programs", "empty_programs_many",
+       "chunked_bottom_right_more_queries", "chunked_param_300_d128",
+       "chunked_causal_128_d128", "prefix_lm_bottom_right",
+       "fully_masked_rows", "expr_seqlen_band_d128", "window_2pow52_d128"},
+      "output_by_copy_thread",
+      {"\"kv_stages\": 3", "\"output_by_copy_thread\": true"},
+      "O not stored by the copy thread");
+}
 } // namespace

@@ -155,6 +155,43 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
 /// by default for fixed schedules (handed-out programs keep their second Q
 /// tile and two stages), O then staged in a V stage, so the shared memory
 /// is Q + 3 x (K + V) + the pipe; 2: two stages and an O region.
+/// FAOPT_OUTPUT_BY_COPY_THREAD=1 (opt-in): kernels with three K/V stages
+/// hand their staged O to the copy thread (the V prefetches store it first,
+/// the copy thread's end stores what is left); unset or 0: as before. A
+/// kernel with two stages stages nothing, so the switch changes nothing
+/// there.
+TEST(Runtime, OutputByCopyThreadFollowsTheEnvironment) {
+  const char *causal = R"({"name": "rt_ct_d128", "dtype": "bf16",
+                          "head_dim": 128, "mask": "causal"})";
+  ScopedEnv persistent("FAOPT_PERSISTENT", nullptr),
+      qStages("FAOPT_Q_STAGES", nullptr), kv("FAOPT_KV_STAGES", nullptr);
+  for (const char *value : {static_cast<const char *>(nullptr), "0"}) {
+    ScopedEnv off("FAOPT_OUTPUT_BY_COPY_THREAD", value);
+    SCOPED_TRACE(value ? value : "unset");
+    EXPECT_NE(sm90aManifest(causal).find("\"output_by_copy_thread\": false"),
+              std::string::npos);
+    std::string cuda = sm90aCuda(causal);
+    EXPECT_NE(cuda.find("faopt::tma::store_tile_in_stage<"), std::string::npos);
+    EXPECT_EQ(cuda.find("after_output"), std::string::npos);
+  }
+  ScopedEnv on("FAOPT_OUTPUT_BY_COPY_THREAD", "1");
+  EXPECT_NE(sm90aManifest(causal).find("\"output_by_copy_thread\": true"),
+            std::string::npos);
+  std::string cuda = sm90aCuda(causal);
+  for (const char *call :
+       {"faopt::tma::init_output_slots();",
+        "faopt::tma::issue_tile_after_output<229376, 2>(",
+        "faopt::tma::stage_output_for_copy_thread<229376, 256, 2>(",
+        "faopt::tma::producer_end_after_output<229376, 2, 131072, 32768, "
+        "faopt::bf16, 128, 128>();"})
+    EXPECT_NE(cuda.find(call), std::string::npos) << call;
+  EXPECT_EQ(cuda.find("store_tile_in_stage"), std::string::npos);
+  EXPECT_EQ(cuda.find("faopt::tma::producer_end();"), std::string::npos);
+  ScopedEnv two("FAOPT_KV_STAGES", "2");
+  EXPECT_NE(sm90aManifest(causal).find("\"output_by_copy_thread\": false"),
+            std::string::npos);
+}
+
 TEST(Runtime, KvStagesFollowTheEnvironment) {
   const char *dense = R"({"name": "rt_kv_d128", "dtype": "bf16",
                          "head_dim": 128, "mask": "causal"})";

@@ -11,11 +11,13 @@
 #     3 and 5 persistent CTAs (every way a program can leave its O pending),
 #     then times it against the generated kernels (bench/ab-env.sh, 2
 #     rounds). Needs the unpacked bundle at $FAOPT_ROOT (default /tmp/f).
+#     DIR "-": the same checks and timing for the compiler's form
+#     (FAOPT_OUTPUT_BY_COPY_THREAD=1, docs/performance.md item 92).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-mode="${1:?usage: producer_stores_o.sh prepare|run DIR}"
-dir="${2:?usage: producer_stores_o.sh prepare|run DIR}"
+mode="${1:?usage: producer_stores_o.sh prepare DIR | run DIR|-}"
+dir="${2:?usage: producer_stores_o.sh prepare DIR | run DIR|-}"
 case "$mode" in
 prepare)
   mkdir -p "$dir"
@@ -29,12 +31,17 @@ prepare)
 run)
   root="${FAOPT_ROOT:-/tmp/f}"
   export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  dir=$(cd "$dir" && pwd)
+  if [ "$dir" = - ]; then
+    switch=(FAOPT_OUTPUT_BY_COPY_THREAD=1); ab=(FAOPT_OUTPUT_BY_COPY_THREAD - 1)
+  else
+    dir=$(cd "$dir" && pwd)
+    switch=(FAOPT_CUDA_OVERRIDE_DIR="$dir"); ab=(FAOPT_CUDA_OVERRIDE_DIR - "$dir")
+  fi
   fails=0
   check() { # spec, then faopt-run-gpu options
     local spec="$1"; shift
     for ctas in 1 2 3 5; do
-      line=$(FAOPT_QUIET=1 FAOPT_PERSISTENT_CTAS=$ctas FAOPT_CUDA_OVERRIDE_DIR="$dir" \
+      line=$(env FAOPT_QUIET=1 FAOPT_PERSISTENT_CTAS=$ctas "${switch[@]}" \
              FAOPT_CACHE_DIR=/tmp/po-check "$root/bin/faopt-run-gpu" "$here/specs/$spec.json" \
              "$@" --iters 2 2>&1 | grep -E "relative L2|rror|no GPU" | tail -1 || true)
       case "$line" in *PASS*) ;; *) fails=$((fails + 1)); echo "FAIL $spec ctas=$ctas $*: $line";; esac
@@ -52,7 +59,7 @@ run)
   for w in 0 64 300 1024; do check var_window --shape b=1,h=3,s=2000 --param window=$w; done
   echo "producer_stores_o checks: $fails failed"
   [ "$fails" -eq 0 ] || exit 1
-  "$repo/bench/ab-env.sh" "${OUT:-/tmp}/ab-po" FAOPT_CUDA_OVERRIDE_DIR - "$dir" --no-tests --rounds 2 2>&1 |
+  "$repo/bench/ab-env.sh" "${OUT:-/tmp}/ab-po" "${ab[@]}" --no-tests --rounds 2 2>&1 |
     grep -v "^faopt: warning" | tail -24
   ;;
 *) echo "producer_stores_o.sh: prepare or run" >&2; exit 2 ;;

@@ -152,6 +152,10 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
                             : std::string("tensor maps")) +
           ") in the copy slice below",
       maps);
+  // The V stages' O slots (attn.output_by_copy_thread) start empty; start's
+  // barrier makes that visible to both roles.
+  if (info.outputByCopyThread)
+    faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::init_output_slots", {});
   faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::start", maps, {w, pipe});
   // The roles (attn-warp-specialize's branch on attn.copy_producer): each
   // side sets its registers first, and the producer's side ends in an exit
@@ -164,7 +168,18 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
     faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::producer_begin", {},
                            {w, producerRegs});
     b.setInsertionPoint(branch.getThenRegion().front().getTerminator());
-    faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::producer_end", {});
+    if (info.outputByCopyThread) {
+      // The O the last programs left in V stages that were not refilled.
+      const KernelInfo::Buffer &v = info.stagedOutput;
+      faopt::gpu::emit::call(
+          b, loc, Type(), "faopt::tma::producer_end_after_output", {},
+          {pipe, std::to_string(info.stagedOutputSource),
+           std::to_string(v.offset), std::to_string(v.stageBytes),
+           info.stagedOutputTile[0], info.stagedOutputTile[1],
+           info.stagedOutputTile[2]});
+    } else {
+      faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::producer_end", {});
+    }
     b.setInsertionPointToStart(&branch.getElseRegion().front());
     faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::consumer_begin", {},
                            {w, pp, consumerRegs});

@@ -66,6 +66,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.programCounter = fn->hasAttr("attn.program_counter");
     out.roundedP = fn->hasAttr("attn.rounded_p");
     out.earlyQRelease = fn->hasAttr("attn.early_q_release");
+    out.outputByCopyThread = fn->hasAttr("attn.output_by_copy_thread");
     out.listedTermsDropped = fn->hasAttr("attn.listed_terms_dropped");
     if (auto tiles = fn->getAttrOfType<IntegerAttr>("attn.q_tiles"))
       out.qTiles = tiles.getInt();

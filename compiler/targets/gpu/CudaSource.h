@@ -62,6 +62,9 @@ struct CudaKernelSource {
   /// K/V stages of the pipelined kv loop (attn.kv_stages: 3 where O is
   /// staged in a V stage; 1 without a pipeline).
   int64_t kvStages = 1;
+  /// The copy thread stores the O tile the consumers staged in a V stage
+  /// (attn.output_by_copy_thread).
+  bool outputByCopyThread = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

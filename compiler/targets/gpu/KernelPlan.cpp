@@ -168,7 +168,19 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
                 "hold the stored tile (" << tileBytes << " bytes)";
     info.buffer[store] = {offset[*slot], bytes[*slot]};
     info.source[store] = *slot;
+    info.stagedOutput = {offset[*slot], bytes[*slot]};
+    info.stagedOutputSource = *slot;
+    RankedTensorType tile = store.getTile().getType();
+    Type elem = store.getDest().getType().getElementType();
+    info.stagedOutputTile[0] = elem.isBF16() ? "faopt::bf16" : "faopt::f16";
+    info.stagedOutputTile[1] = std::to_string(tile.getDimSize(0));
+    info.stagedOutputTile[2] = std::to_string(tile.getDimSize(1));
   }
+  info.outputByCopyThread = kernel->hasAttr("attn.output_by_copy_thread");
+  if (info.outputByCopyThread && (stagedStores.empty() || !info.tma))
+    return kernel.emitError()
+           << "attn.output_by_copy_thread needs a TMA kernel whose O tile is "
+              "staged in a V stage (attn-stage-output-in-v)";
   info.qStages = stages[0];
   info.kvStages = std::max(stages[1], stages[2]);
   info.sharedBytes = total;

@@ -54,6 +54,16 @@ struct KernelInfo {
     int64_t offset = 0, stageBytes = 0;
   };
   llvm::DenseMap<mlir::Operation *, Buffer> buffer;
+  /// attn.output_by_copy_thread (attn-stage-output-in-v by-copy-thread):
+  /// the copy thread stores each program's O from the V stage the
+  /// consumers staged it in (argument `stagedOutputSource`: V);
+  /// `stagedOutput` is that stage's buffer and
+  /// `stagedOutputTile` its tile's template arguments (element, rows,
+  /// columns), for the copy thread's last stores.
+  bool outputByCopyThread = false;
+  unsigned stagedOutputSource = 2;
+  Buffer stagedOutput;
+  std::string stagedOutputTile[3];
   /// Prefetches that start with a barrier; waits that wait (the first of
   /// their block); copy groups each wait may leave in flight.
   llvm::DenseSet<mlir::Operation *> barrierFirst;

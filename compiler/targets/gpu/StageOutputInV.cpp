@@ -79,6 +79,7 @@ TileReleaseOp finalVRelease(func::FuncOp kernel, scf::IfOp guard) {
 
 struct AttnStageOutputInVPass
     : faopt::gpu::impl::AttnStageOutputInVBase<AttnStageOutputInVPass> {
+  using AttnStageOutputInVBase::AttnStageOutputInVBase;
   void runOnOperation() override {
     func::FuncOp kernel = getOperation();
     SmallVector<scf::ForOp> programs;
@@ -97,9 +98,13 @@ struct AttnStageOutputInVPass
             !store.getStagingSource())
           stores.push_back(store);
       });
-      for (TileStoreOp store : stores)
+      for (TileStoreOp store : stores) {
         if (failed(stageInV(kernel, store)))
           return signalPassFailure();
+        if (byCopyThread)
+          kernel->setAttr("attn.output_by_copy_thread",
+                          UnitAttr::get(kernel.getContext()));
+      }
     }
   }
 

@@ -106,7 +106,14 @@ struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
               {adaptor.getRow(), adaptor.getRow(), adaptor.getStage(),
                adaptor.getRound()});
       buffer = smemTile(rewriter, loc, buf, type, adaptor.getStage());
-      call(rewriter, loc, Type(), "faopt::tma::issue_tile",
+      // A V stage may hold the O the consumers staged in it, which the
+      // copy thread stores before refilling the stage.
+      const bool afterOutput =
+          kernel.outputByCopyThread &&
+          kernel.source.lookup(op) == kernel.stagedOutputSource;
+      call(rewriter, loc, Type(),
+           afterOutput ? "faopt::tma::issue_tile_after_output"
+                       : "faopt::tma::issue_tile",
            {buffer, adaptor.getBatch(), adaptor.getHead(), adaptor.getRow(),
             adaptor.getBound(), adaptor.getStage(), adaptor.getRound()},
            {str(kernel.pipeOffset), sourceOf(kernel, op)});
@@ -570,16 +577,25 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
         if (failed(lookupBuffer(kernel, op, buf)))
           return failure();
         comment(rewriter, loc,
-                "attn.tile_store: the output tile, staged in stage {} (fill "
-                "{}) of the last P V's buffer where {} and stored by TMA, "
-                "which hands that stage back once it has read it; written "
-                "from registers where no P V ran",
+                kernel.outputByCopyThread
+                    ? "attn.tile_store: the output tile, staged in stage {} "
+                      "(fill {}) of the last P V's buffer where {}, which "
+                      "the consumers then release: the copy thread stores "
+                      "it by TMA before it refills the stage; written from "
+                      "registers where no P V ran"
+                    : "attn.tile_store: the output tile, staged in stage {} "
+                      "(fill {}) of the last P V's buffer where {} and "
+                      "stored by TMA, which hands that stage back once it "
+                      "has read it; written from registers where no P V ran",
                 {adaptor.getStagingStage(), adaptor.getStagingRound(),
                  adaptor.getStagingHeld()});
         auto staged = RankedTensorType::get(type.getShape(), elem);
         Value stage =
             smemTile(rewriter, loc, buf, staged, adaptor.getStagingStage());
-        call(rewriter, loc, Type(), "faopt::tma::store_tile_in_stage",
+        call(rewriter, loc, Type(),
+             kernel.outputByCopyThread
+                 ? "faopt::tma::stage_output_for_copy_thread"
+                 : "faopt::tma::store_tile_in_stage",
              {adaptor.getTile(), adaptor.getDest(), adaptor.getBatch(),
               adaptor.getHead(), adaptor.getRow(), adaptor.getBound(), stage,
               adaptor.getStagingStage(), adaptor.getStagingHeld()},

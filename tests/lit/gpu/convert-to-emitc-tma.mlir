@@ -144,3 +144,23 @@ func.func @over_the_limit(%q: !big, %k: !big, %v: !big, %o: !big, %sk: index) at
   } {attn.grid}
   return
 }
+
+// -----
+
+// attn.output_by_copy_thread (attn-stage-output-in-v by-copy-thread) hands
+// the copy thread an O tile staged in a V stage; a kernel with no such
+// store (or no copy thread) is an error, not a copy thread that stores
+// nothing while the consumers skip their store.
+// CHECK: error: attn.output_by_copy_thread needs a TMA kernel whose O tile is staged in a V stage (attn-stage-output-in-v)
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @copy_thread_without_staged_output(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: index) attributes {attn.kernel, attn.output_by_copy_thread, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1, mma = "wgmma", copy = "cp_async">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.forall (%p) in (%c1) {
+    %qt = attn.tile_load %q[%c0, %c0, %c0] bound %sk : !mem -> tensor<64x64xbf16>
+    attn.tile_store %qt, %o[%c0, %c0, %c0] bound %sk : tensor<64x64xbf16>, !mem
+  } {attn.grid}
+  return
+}

@@ -1,4 +1,5 @@
 // RUN: faopt-opt %s --allow-unregistered-dialect --attn-stage-output-in-v --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: faopt-opt %s --allow-unregistered-dialect --attn-stage-output-in-v=by-copy-thread=true --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=COPY
 
 // With three K/V stages (attn.kv_stages = 3 on the loop over programs) the
 // release of V's stage in the guarded last P V after the kv loop moves onto
@@ -7,8 +8,17 @@
 
 !mem = memref<?x?x?x64xbf16>
 !lse = memref<?x?x?xf32>
+// by-copy-thread (opt-in): the same move, and the kernel says the copy
+// thread stores the staged O (attn-convert-to-emitc then lowers the store,
+// the V prefetches and the copy thread's end for it); by default it does not.
+// COPY-LABEL: func.func @three_stages(
+// COPY-SAME:    attributes {attn.kernel, attn.output_by_copy_thread}
+// COPY:           attn.tile_store %{{.*}} staged_in
+// COPY-LABEL: func.func @two_stages(
+// COPY-SAME:    attributes {attn.kernel} {
 // CHECK-LABEL: func.func @three_stages(
 // CHECK-SAME:      %[[Q:[^:]*]]: memref<?x?x?x64xbf16>, %[[K:[^:]*]]: memref<?x?x?x64xbf16>, %[[V:[^:]*]]: memref<?x?x?x64xbf16>, %[[O:[^:]*]]: memref<?x?x?x64xbf16>
+// CHECK-SAME:      attributes {attn.kernel} {
 // CHECK:         scf.for
 // CHECK:           %[[KV:.*]]:2 = "test.kv_loop"()
 // CHECK-NEXT:      attn.tile_release %[[Q]] stage

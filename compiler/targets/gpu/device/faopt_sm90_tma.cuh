@@ -514,5 +514,110 @@ FAOPT_DEVICE void store_tile_in_stage(const OutTile<T, M, N, W> &o,
 #endif
 }
 
+/// attn-stage-output-in-v with by-copy-thread (the kernel's
+/// attn.output_by_copy_thread; docs/performance.md item 92): the copy
+/// thread, not a consumer thread, issues each program's O store from the V
+/// stage where the consumers staged it, when it comes to refill that stage
+/// (it is the one that needs the stage back), so no consumer waits for the
+/// store to read shared memory. Per V stage, the O waiting in it (`valid`,
+/// its coordinates) and the round after the stage's last fill (0: none),
+/// in static shared memory: only these kernels have it. One thread writes a
+/// slot before its warp's arrive on the stage's empty barrier (release);
+/// the copy thread reads it after its wait on that barrier (acquire).
+struct OutputSlot {
+  faopt_u32 valid;
+  int b, h, row;
+};
+FAOPT_DEVICE volatile OutputSlot *output_slots() {
+  __shared__ OutputSlot slots[kStages];
+  return slots;
+}
+FAOPT_DEVICE volatile faopt_u32 *v_rounds() {
+  __shared__ faopt_u32 rounds[kStages];
+  return rounds;
+}
+/// Before the roles split (with start): no O waits anywhere yet.
+FAOPT_DEVICE void init_output_slots() {
+  if (threadIdx.x < kStages) {
+    output_slots()[threadIdx.x].valid = 0;
+    v_rounds()[threadIdx.x] = 0;
+  }
+}
+
+/// The copy thread, once stage `stage` of V is empty: the O the consumers
+/// left in it (if any) leaves by TMA, and the stage is reused only after
+/// the store has read it.
+template <int PIPE, typename T, int R, int C>
+FAOPT_DEVICE void store_output_from(SmemTile<T, R, C> tile, int stage) {
+  volatile OutputSlot &slot = output_slots()[stage];
+  if (!slot.valid)
+    return;
+  issue_output_store<PIPE>(tile, slot.b, slot.h, slot.row);
+  asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+  slot.valid = 0;
+}
+
+/// attn.tile_prefetch of V in such a kernel: issue_tile, with the O left in
+/// the stage stored first (after the same wait for the stage to be empty).
+template <int PIPE, int SOURCE, typename T, int R, int C>
+FAOPT_DEVICE void issue_tile_after_output(SmemTile<T, R, C> dst, faopt_i64 b,
+                                          faopt_i64 h, faopt_i64 row,
+                                          faopt_i64 bound, faopt_i64 stage,
+                                          faopt_i64 round) {
+  timed_wait<diag::kVEmpty>(empty_bar<PIPE>(SOURCE, stage),
+                            (faopt_u32)(round & 1) ^ 1u);
+  store_output_from<PIPE>(dst, (int)stage);
+  v_rounds()[stage] = (faopt_u32)round + 1u;
+  issue_tile<PIPE, SOURCE>(dst, b, h, row, bound, stage, round);
+}
+
+/// The consumers' side of attn.tile_store ... staged_in in such a kernel:
+/// O into the V stage they still hold (after a consumer barrier: every
+/// warp's P V has read it), its coordinates into the stage's slot, visible
+/// to the TMA unit, then the stage released by each warp like any other.
+/// Where no P V ran (`held` false) the fragments go to global memory.
+template <int PIPE, int THREADS, int SOURCE, int W, typename T, int M, int N>
+FAOPT_DEVICE void stage_output_for_copy_thread(
+    const OutTile<T, M, N, W> &o, const Tensor<T, 4> &dst, faopt_i64 b,
+    faopt_i64 h, faopt_i64 row0, faopt_i64 bound, SmemTile<T, M, N> stage,
+    faopt_i64 stage_index, bool held) {
+  static_assert(N % 64 == 0, "whole 64-column slabs");
+  if (!held) {
+    store_fragments(o, dst, b, h, row0, bound);
+    return;
+  }
+  body_barrier<THREADS>();
+  stage_output(o, stage);
+  if (threadIdx.x == 0) {
+    volatile OutputSlot &slot = output_slots()[stage_index];
+    slot.b = (int)b;
+    slot.h = (int)h;
+    slot.row = (int)row0;
+    slot.valid = 1;
+  }
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+  __syncwarp();
+  if (lane_id() == 0)
+    mbar_arrive(empty_bar<PIPE>(SOURCE, stage_index));
+}
+
+/// The copy thread's end in such a kernel: the O still waiting in any V
+/// stage (its program's successors did not refill that stage) leaves once
+/// the consumers have released the stage's last fill; the CTA's shared
+/// memory stays until the stores have read it, and the thread waits for
+/// them to complete before it exits.
+template <int PIPE, int SOURCE, int VBASE, int VSTRIDE, typename T, int R, int C>
+FAOPT_DEVICE void producer_end_after_output() {
+  for (int s = 0; s < kStages; ++s) {
+    const faopt_u32 rounds = v_rounds()[s];
+    if (rounds == 0)
+      continue;
+    mbar_wait(empty_bar<PIPE>(SOURCE, s), (rounds - 1u) & 1u);
+    store_output_from<PIPE>(smem<T, R, C>(VBASE + s * VSTRIDE), s);
+  }
+  asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
+  producer_end();
+}
+
 } // namespace tma
 } // namespace faopt
