@@ -180,7 +180,7 @@ TEST(Runtime, OutputByCopyThreadFollowsTheEnvironment) {
   std::string cuda = sm90aCuda(causal);
   for (const char *call :
        {"faopt::tma::init_output_slots();",
-        "faopt::tma::issue_tile_after_output<229376, 2>(",
+        "faopt::tma::issue_tile_after_output<229376, 2, 128>(",
         "faopt::tma::stage_output_for_copy_thread<229376, 256, 2>(",
         "faopt::tma::producer_end_after_output<229376, 2, 131072, 32768, "
         "faopt::bf16, 128, 128>();"})

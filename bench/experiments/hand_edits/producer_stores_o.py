@@ -22,7 +22,10 @@ one after the copy thread's loop. usage: GEN.cu OUT.cu
 Every fill of a program is issued in that program's iteration of the copy
 thread's loop (also where the window issues its first K / V before Q), so
 "the program had a block" is known at the end of the iteration; the Q
-coordinates (b, q head, row) are O's.
+coordinates (b, q head, row) are O's. The store reads the stage as a V
+tile, so the edit assumes block_q = block_kv (the benchmark's kernels); the
+compiler's form (FAOPT_OUTPUT_BY_COPY_THREAD, item 92) stores the O tile's
+own rows.
 """
 import re
 import sys

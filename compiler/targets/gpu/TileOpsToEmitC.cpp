@@ -116,7 +116,11 @@ struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
                        : "faopt::tma::issue_tile",
            {buffer, adaptor.getBatch(), adaptor.getHead(), adaptor.getRow(),
             adaptor.getBound(), adaptor.getStage(), adaptor.getRound()},
-           {str(kernel.pipeOffset), sourceOf(kernel, op)});
+           afterOutput ? SmallVector<std::string>{str(kernel.pipeOffset),
+                                                  sourceOf(kernel, op),
+                                                  kernel.stagedOutputTile[1]}
+                       : SmallVector<std::string>{str(kernel.pipeOffset),
+                                                  sourceOf(kernel, op)});
     } else {
       comment(rewriter, loc, rows + " (cp.async, completes later)",
               {adaptor.getRow(), adaptor.getRow(), adaptor.getStage()});

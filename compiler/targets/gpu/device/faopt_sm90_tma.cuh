@@ -559,14 +559,19 @@ FAOPT_DEVICE void store_output_from(SmemTile<T, R, C> tile, int stage) {
 
 /// attn.tile_prefetch of V in such a kernel: issue_tile, with the O left in
 /// the stage stored first (after the same wait for the stage to be empty).
-template <int PIPE, int SOURCE, typename T, int R, int C>
+/// The O tile has OR (block_q) rows laid out from the stage's start, which
+/// may be fewer than the V tile's (block_kv).
+template <int PIPE, int SOURCE, int OR, typename T, int R, int C>
 FAOPT_DEVICE void issue_tile_after_output(SmemTile<T, R, C> dst, faopt_i64 b,
                                           faopt_i64 h, faopt_i64 row,
                                           faopt_i64 bound, faopt_i64 stage,
                                           faopt_i64 round) {
+  static_assert(OR <= R, "the O tile fits the V stage");
   timed_wait<diag::kVEmpty>(empty_bar<PIPE>(SOURCE, stage),
                             (faopt_u32)(round & 1) ^ 1u);
-  store_output_from<PIPE>(dst, (int)stage);
+  SmemTile<T, OR, C> out;
+  out.sbase = dst.sbase;
+  store_output_from<PIPE>(out, (int)stage);
   v_rounds()[stage] = (faopt_u32)round + 1u;
   issue_tile<PIPE, SOURCE>(dst, b, h, row, bound, stage, round);
 }
