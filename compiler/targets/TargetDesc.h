@@ -74,6 +74,10 @@ constexpr int64_t kTmaPipeBytes = 176;
 /// shared memory: ptxas pads them to 1 KiB next to the 1024-aligned
 /// dynamic tiles).
 constexpr int64_t kProgramSlotBytes = 1024;
+/// Static shared memory of the V stages' O slots where the copy thread
+/// stores the staged O (attn.output_by_copy_thread: 60 bytes, which ptxas
+/// rounds to 1 KiB).
+constexpr int64_t kOutputSlotBytes = 1024;
 
 /// Q tiles per persistent worker (attn-persistent-programs' q-stages, the
 /// pipeline's qStages): 1 or 2 ask for one or two everywhere (two where they

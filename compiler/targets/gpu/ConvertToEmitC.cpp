@@ -254,9 +254,17 @@ struct AttnConvertToEmitCPass
     // (the driver refuses the dynamic shared memory); the pipeline never
     // builds one (chooseTiles, persistentFits, thirdKvStageFits check the
     // same limit), so this catches hand-built pipelines and pass bugs.
+    // The static shared memory of the handed-out program slots and the
+    // copy thread's O slots counts against the same limit.
+    const int64_t staticBytes =
+        (info.programCounter ? faopt::kProgramSlotBytes : 0) +
+        (info.outputByCopyThread ? faopt::kOutputSlotBytes : 0);
     if (std::optional<faopt::TargetDesc> desc = faopt::lookupTarget(target);
-        desc && info.sharedBytes > desc->sharedMemPerBlock) {
+        desc && info.sharedBytes + staticBytes > desc->sharedMemPerBlock) {
       kernel.emitError() << "plans " << info.sharedBytes
+                         << (staticBytes ? " + " + std::to_string(staticBytes) +
+                                               " static"
+                                         : std::string())
                          << " bytes of shared memory per block (Q tiles: "
                          << info.qStages << ", K/V stages: " << info.kvStages
                          << (info.stagingOffset ? ", an O staging region" : "")
