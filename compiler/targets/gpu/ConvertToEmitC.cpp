@@ -171,12 +171,14 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
     if (info.outputByCopyThread) {
       // The O the last programs left in V stages that were not refilled.
       const KernelInfo::Buffer &v = info.stagedOutput;
+      RankedTensorType tile = info.stagedOutputTile;
       faopt::gpu::emit::call(
           b, loc, Type(), "faopt::tma::producer_end_after_output", {},
           {pipe, std::to_string(info.stagedOutputSource),
            std::to_string(v.offset), std::to_string(v.stageBytes),
-           info.stagedOutputTile[0], info.stagedOutputTile[1],
-           info.stagedOutputTile[2]});
+           faopt::gpu::emit::elementName(tile.getElementType()),
+           std::to_string(tile.getDimSize(0)),
+           std::to_string(tile.getDimSize(1))});
     } else {
       faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::producer_end", {});
     }

@@ -170,11 +170,9 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     info.source[store] = *slot;
     info.stagedOutput = {offset[*slot], bytes[*slot]};
     info.stagedOutputSource = *slot;
-    RankedTensorType tile = store.getTile().getType();
-    Type elem = store.getDest().getType().getElementType();
-    info.stagedOutputTile[0] = elem.isBF16() ? "faopt::bf16" : "faopt::f16";
-    info.stagedOutputTile[1] = std::to_string(tile.getDimSize(0));
-    info.stagedOutputTile[2] = std::to_string(tile.getDimSize(1));
+    info.stagedOutputTile = RankedTensorType::get(
+        store.getTile().getType().getShape(),
+        store.getDest().getType().getElementType());
   }
   info.outputByCopyThread = kernel->hasAttr("attn.output_by_copy_thread");
   if (info.outputByCopyThread && (stagedStores.empty() || !info.tma))

@@ -12,6 +12,7 @@
 #include "compiler/targets/TargetDesc.h"
 #include "compiler/targets/gpu/LanePartialSums.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 #include <string>
@@ -58,12 +59,12 @@ struct KernelInfo {
   /// the copy thread stores each program's O from the V stage the
   /// consumers staged it in (argument `stagedOutputSource`: V);
   /// `stagedOutput` is that stage's buffer and
-  /// `stagedOutputTile` its tile's template arguments (element, rows,
-  /// columns), for the copy thread's last stores.
+  /// `stagedOutputTile` the tile staged in it (block_q rows, in the
+  /// output's element type), for the copy thread's stores.
   bool outputByCopyThread = false;
   unsigned stagedOutputSource = 2;
   Buffer stagedOutput;
-  std::string stagedOutputTile[3];
+  mlir::RankedTensorType stagedOutputTile;
   /// Prefetches that start with a barrier; waits that wait (the first of
   /// their block); copy groups each wait may leave in flight.
   llvm::DenseSet<mlir::Operation *> barrierFirst;

@@ -111,16 +111,16 @@ struct TilePrefetchLowering : KernelPattern<TilePrefetchOp> {
       const bool afterOutput =
           kernel.outputByCopyThread &&
           kernel.source.lookup(op) == kernel.stagedOutputSource;
+      SmallVector<std::string> targs = {str(kernel.pipeOffset),
+                                        sourceOf(kernel, op)};
+      if (afterOutput) // the staged O tile's rows
+        targs.push_back(str(kernel.stagedOutputTile.getDimSize(0)));
       call(rewriter, loc, Type(),
            afterOutput ? "faopt::tma::issue_tile_after_output"
                        : "faopt::tma::issue_tile",
            {buffer, adaptor.getBatch(), adaptor.getHead(), adaptor.getRow(),
             adaptor.getBound(), adaptor.getStage(), adaptor.getRound()},
-           afterOutput ? SmallVector<std::string>{str(kernel.pipeOffset),
-                                                  sourceOf(kernel, op),
-                                                  kernel.stagedOutputTile[1]}
-                       : SmallVector<std::string>{str(kernel.pipeOffset),
-                                                  sourceOf(kernel, op)});
+           targs);
     } else {
       comment(rewriter, loc, rows + " (cp.async, completes later)",
               {adaptor.getRow(), adaptor.getRow(), adaptor.getStage()});
