@@ -3,6 +3,7 @@
 #define FAOPT_RUNTIME_CONTEXT_H
 
 #include "compiler/pipeline/BlockListsAbi.h"
+#include "compiler/pipeline/GpuCompiler.h"
 #include "compiler/spec/Spec.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -10,6 +11,7 @@
 #include "runtime/Driver.h"
 #include "runtime/KernelCache.h"
 
+#include <atomic>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -66,6 +68,23 @@ struct faopt_kernel {
   /// (the context's counterMemset), or the kernel was compiled from a
   /// FAOPT_CUDA_OVERRIDE_DIR source, which may not zero it.
   bool counterMemset = false;
+  /// Q's stage released inside the kv loop (manifest early_q_release) and
+  /// the kernel's K/V stages (manifest kv_stages).
+  bool earlyQRelease = false;
+  int kvStages = 0;
+  /// The short-row form (runtime/ShortRows.cpp): the same spec compiled
+  /// with Q released early, for launches whose seqlen_k is at most
+  /// `maxSeqlenK`; compiled on the first such launch.
+  struct ShortRows {
+    bool eligible = false;
+    int64_t maxSeqlenK = 0;
+    faopt::GpuCompileOptions options; // the form's compile options
+    std::once_flag once;
+    // Null until compiled, or if that failed; read by faopt_kernel_info_get
+    // while a launch may be compiling it.
+    std::atomic<faopt_kernel *> kernel{nullptr};
+  };
+  mutable ShortRows shortRows;
 };
 
 struct faopt_context {
@@ -88,6 +107,9 @@ struct faopt_context {
   /// its list builder does (FAOPT_COUNTER_MEMSET=1, read once here; for
   /// comparisons: what the memset costs, docs/performance.md item 73).
   bool counterMemset = false;
+  /// Give fixed-schedule sm90a kernels a short-row form chosen per launch
+  /// (FAOPT_SHORT_ROW_KERNEL, read once here: unset or 1 yes, 0 no).
+  bool shortRowKernel = true;
   std::string noDevice; // non-empty: why kernels cannot launch
   std::unique_ptr<faopt::rt::DiskCache> disk;
 
@@ -112,6 +134,25 @@ namespace faopt::rt {
 
 /// Records `message` as this thread's last error and returns `status`.
 faopt_status fail(faopt_status status, const std::string &message);
+
+/// True under $FAOPT_QUIET: no warnings on stderr (docs/runtime.md).
+bool quiet();
+
+/// The kernel for `spec` compiled with `options`: from the context's
+/// memory (one compile per cache key, concurrent requests wait for it),
+/// the disk cache, or compiled now; loaded when the context has a device.
+faopt_status obtainKernel(faopt_context &ctx, const spec::AttentionSpec &spec,
+                          const GpuCompileOptions &options, faopt_kernel *&out);
+
+/// The kernel a launch of `k` with these arguments runs: `k` itself, or
+/// its short-row form (runtime/ShortRows.cpp), compiled on first use.
+const faopt_kernel &kernelForLaunch(const faopt_kernel &k,
+                                    const faopt_forward_args &a);
+
+/// Whether `k`, compiled with `options` in `ctx`, gets a short-row form;
+/// sets k.shortRows (called once, when the kernel is made).
+void planShortRows(const faopt_context &ctx, const GpuCompileOptions &options,
+                   faopt_kernel &k);
 
 /// Checks the launch against the kernel's spec; "" when it may launch.
 /// `packed` receives the strides actually used (defaults filled in).

@@ -448,15 +448,18 @@ void faopt_forward_args_init(faopt_forward_args *a) {
     *a = faopt_forward_args{};
 }
 
-faopt_status faopt_forward(const faopt_kernel *k, const faopt_forward_args *a,
-                           void *stream) {
-  if (!k || !a)
+faopt_status faopt_forward(const faopt_kernel *kernel,
+                           const faopt_forward_args *a, void *stream) {
+  if (!kernel || !a)
     return fail(FAOPT_ERROR_INVALID_ARGUMENT,
                 "faopt_forward: kernel and args must not be NULL");
   faopt::rt::PackedLaunch l;
-  if (faopt_status st = faopt::rt::packLaunch(*k, *a, "faopt_forward", l);
+  if (faopt_status st = faopt::rt::packLaunch(*kernel, *a, "faopt_forward", l);
       st != FAOPT_SUCCESS || l.empty)
     return st;
+  // A valid launch, of the kernel or of its short-row form: the same spec,
+  // arguments and launch shape, different code inside (runtime/ShortRows.cpp).
+  const faopt_kernel *k = &faopt::rt::kernelForLaunch(*kernel, *a);
   const faopt::rt::Driver &d = faopt::rt::driver();
   CUstream cuStream = static_cast<CUstream>(stream);
   const faopt_forward_args &p = l.args;

@@ -155,6 +155,17 @@ bool counterMemsetFromEnv() {
                        "0 (the builder zeroes the counter)");
 }
 
+/// $FAOPT_SHORT_ROW_KERNEL: unset or 1 (fixed-schedule sm90a kernels get
+/// a short-row form with Q released early, chosen per launch by seqlen_k;
+/// runtime/ShortRows.cpp, docs/performance.md item 93), 0 (none: every
+/// launch runs the kernel itself; for comparisons).
+bool shortRowKernelFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv<bool>("FAOPT_SHORT_ROW_KERNEL",
+                             {{"1", true}, {"0", false}}, true, reported,
+                             "0 or 1", "1 (short-row kernels)");
+}
+
 /// $FAOPT_PERSISTENT: unset (auto: every TMA kernel whose tiles fit;
 /// list-driven ones hand their programs out at run time), 1 (the same,
 /// explicitly), 0 (none: one CTA per program, for comparisons and
@@ -399,6 +410,8 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
   }
   k.persistent = m->getBoolean("persistent").value_or(false);
   k.programCounter = m->getBoolean("program_counter").value_or(false);
+  k.earlyQRelease = m->getBoolean("early_q_release").value_or(false);
+  k.kvStages = static_cast<int>(integer("kv_stages"));
   if (k.builderResetsCounter && !k.programCounter) {
     err = "kernel manifest: block_list_builder.resets_program_counter without a "
           "kernel program counter";
@@ -474,6 +487,86 @@ faopt_status fail(faopt_status status, const std::string &message) {
   lastError = message;
   return status;
 }
+
+bool quiet() { return ::quiet(); }
+
+faopt_status obtainKernel(faopt_context &ctx, const spec::AttentionSpec &spec,
+                          const GpuCompileOptions &compileOptions,
+                          faopt_kernel *&out) {
+  auto t0 = std::chrono::steady_clock::now();
+  out = nullptr;
+  GpuCompileOptions options = compileOptions;
+  std::string key = cacheKey(ctx, spec, options);
+  std::shared_ptr<std::promise<faopt_kernel *>> promise;
+  std::shared_future<faopt_kernel *> ready;
+  {
+    std::lock_guard<std::mutex> lock(ctx.mu);
+    auto it = ctx.byKey.find(key);
+    if (it != ctx.byKey.end()) {
+      ready = it->second.ready;
+    } else {
+      promise = std::make_shared<std::promise<faopt_kernel *>>();
+      ready = promise->get_future().share();
+      ctx.byKey[key] = {ready};
+    }
+  }
+  if (!promise) { // someone else compiles it: wait
+    out = ready.get();
+    if (!out)
+      return fail(FAOPT_ERROR_COMPILE,
+                  "the concurrent compilation of this spec failed");
+    return FAOPT_SUCCESS;
+  }
+
+  // This thread compiles (or loads from disk).
+  auto give = [&](faopt_kernel *k, faopt_status status) {
+    if (!k) {
+      std::lock_guard<std::mutex> lock(ctx.mu);
+      ctx.byKey.erase(key); // let a later request try again
+    }
+    promise->set_value(k);
+    out = k;
+    return status;
+  };
+  auto kernel = std::make_unique<faopt_kernel>();
+  kernel->spec = spec;
+  kernel->target = ctx.target;
+  kernel->context = &ctx;
+  // A hand-edited source may not zero the counter its manifest says the
+  // builder zeroes (an edit made before session 29, or one that moves the
+  // builder's work): such launches keep the memset too, as do all under
+  // FAOPT_COUNTER_MEMSET=1.
+  kernel->counterMemset =
+      ctx.counterMemset || !options.cudaSourceOverride.empty();
+  std::optional<rt::CacheEntry> entry;
+  if (ctx.disk && (entry = ctx.disk->load(key)))
+    kernel->source = 2;
+  if (!entry) {
+    options.sourceName = kernel->spec.name + ".json";
+    GpuCompileResult r = compileForGpu(kernel->spec, options);
+    if (!r.ok)
+      return give(nullptr, fail(FAOPT_ERROR_COMPILE, r.error));
+    entry = rt::CacheEntry{r.kernel.manifest, std::move(r.kernel.binary.cubin),
+                           std::move(r.kernel.binary.ptx)};
+    if (ctx.disk)
+      ctx.disk->store(key, *entry);
+    kernel->source = 0;
+  }
+  std::string err;
+  if (!readManifest(entry->manifest, *kernel, err))
+    return give(nullptr, fail(FAOPT_ERROR_COMPILE, err));
+  if (ctx.noDevice.empty())
+    if (faopt_status s = loadModule(ctx, *kernel, *entry); s != FAOPT_SUCCESS)
+      return give(nullptr, s);
+  planShortRows(ctx, compileOptions, *kernel);
+  kernel->compileSeconds = secondsSince(t0);
+  faopt_kernel *k = kernel.get();
+  {
+    std::lock_guard<std::mutex> lock(ctx.mu);
+    ctx.kernels.push_back(std::move(kernel));
+  }
+  return give(k, FAOPT_SUCCESS);
+}
 } // namespace faopt::rt
 
 extern "C" {
@@ -511,6 +604,7 @@ faopt_status faopt_context_create(const faopt_context_options *options,
   ctx->dependentLaunch = dependent != DependentLaunch::None;
   ctx->builderDependentLaunch = dependent == DependentLaunch::All;
   ctx->counterMemset = counterMemsetFromEnv();
+  ctx->shortRowKernel = shortRowKernelFromEnv();
   const faopt::rt::Driver &d = faopt::rt::driver();
   if (!d.available()) {
     ctx->noDevice = d.loadError;
@@ -596,7 +690,6 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
   if (!ctx || !specJson || !out)
     return fail(FAOPT_ERROR_INVALID_ARGUMENT,
                 "faopt_kernel_get: context, spec and out must not be NULL");
-  auto t0 = std::chrono::steady_clock::now();
   std::string text(specJson);
   {
     std::lock_guard<std::mutex> lock(ctx->mu);
@@ -613,81 +706,16 @@ faopt_status faopt_kernel_get(faopt_context *ctx, const char *specJson,
   options.wantCubin = ctx->loadTarget == "cubin";
   setFromEnvironment(options);
   cudaOverrideFromEnvironment(parsed.spec->name, options);
-  std::string key = cacheKey(*ctx, *parsed.spec, options);
-
-  std::shared_ptr<std::promise<faopt_kernel *>> promise;
-  std::shared_future<faopt_kernel *> ready;
-  {
-    std::lock_guard<std::mutex> lock(ctx->mu);
-    auto it = ctx->byKey.find(key);
-    if (it != ctx->byKey.end()) {
-      ready = it->second.ready;
-    } else {
-      promise = std::make_shared<std::promise<faopt_kernel *>>();
-      ready = promise->get_future().share();
-      ctx->byKey[key] = {ready};
-    }
+  faopt_kernel *k = nullptr;
+  if (faopt_status s = faopt::rt::obtainKernel(*ctx, *parsed.spec, options, k);
+      s != FAOPT_SUCCESS) {
+    *out = nullptr;
+    return s;
   }
-  if (!promise) { // someone else compiles it: wait
-    faopt_kernel *k = ready.get();
-    if (!k)
-      return fail(FAOPT_ERROR_COMPILE,
-                  "the concurrent compilation of this spec failed");
-    std::lock_guard<std::mutex> lock(ctx->mu);
-    ctx->byText[text] = k;
-    *out = k;
-    return FAOPT_SUCCESS;
-  }
-
-  // This thread compiles (or loads from disk).
-  auto give = [&](faopt_kernel *k, faopt_status status) {
-    std::lock_guard<std::mutex> lock(ctx->mu);
-    if (k)
-      ctx->byText[text] = k;
-    else
-      ctx->byKey.erase(key); // let a later request try again
-    promise->set_value(k);
-    *out = k;
-    return status;
-  };
-  auto kernel = std::make_unique<faopt_kernel>();
-  kernel->spec = *parsed.spec;
-  kernel->target = ctx->target;
-  kernel->context = ctx;
-  // A hand-edited source may not zero the counter its manifest says the
-  // builder zeroes (an edit made before session 29, or one that moves the
-  // builder's work): such launches keep the memset too, as do all under
-  // FAOPT_COUNTER_MEMSET=1.
-  kernel->counterMemset =
-      ctx->counterMemset || !options.cudaSourceOverride.empty();
-  std::optional<faopt::rt::CacheEntry> entry;
-  if (ctx->disk && (entry = ctx->disk->load(key)))
-    kernel->source = 2;
-  if (!entry) {
-    options.sourceName = kernel->spec.name + ".json";
-    faopt::GpuCompileResult r = faopt::compileForGpu(kernel->spec, options);
-    if (!r.ok)
-      return give(nullptr, fail(FAOPT_ERROR_COMPILE, r.error));
-    entry = faopt::rt::CacheEntry{r.kernel.manifest,
-                                  std::move(r.kernel.binary.cubin),
-                                  std::move(r.kernel.binary.ptx)};
-    if (ctx->disk)
-      ctx->disk->store(key, *entry);
-    kernel->source = 0;
-  }
-  std::string err;
-  if (!readManifest(entry->manifest, *kernel, err))
-    return give(nullptr, fail(FAOPT_ERROR_COMPILE, err));
-  if (ctx->noDevice.empty())
-    if (faopt_status s = loadModule(*ctx, *kernel, *entry); s != FAOPT_SUCCESS)
-      return give(nullptr, s);
-  kernel->compileSeconds = secondsSince(t0);
-  faopt_kernel *k = kernel.get();
-  {
-    std::lock_guard<std::mutex> lock(ctx->mu);
-    ctx->kernels.push_back(std::move(kernel));
-  }
-  return give(k, FAOPT_SUCCESS);
+  std::lock_guard<std::mutex> lock(ctx->mu);
+  ctx->byText[text] = k;
+  *out = k;
+  return FAOPT_SUCCESS;
 }
 
 faopt_status faopt_kernel_info_get(const faopt_kernel *k,
@@ -706,6 +734,10 @@ faopt_status faopt_kernel_info_get(const faopt_kernel *k,
   info->spill_bytes = k->spillBytes;
   info->source = k->source;
   info->compile_seconds = k->compileSeconds;
+  const faopt_kernel::ShortRows &rows = k->shortRows;
+  info->short_rows_max_seqlen_k = rows.eligible ? rows.maxSeqlenK : 0;
+  const faopt_kernel *form = rows.kernel.load();
+  info->short_rows_manifest = form ? form->manifest.c_str() : nullptr;
   return FAOPT_SUCCESS;
 }
 

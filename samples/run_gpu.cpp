@@ -169,6 +169,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   cudaMemcpy(o.data(), dout, o.bytes.size(), cudaMemcpyDeviceToHost);
+  if (info.short_rows_max_seqlen_k > 0)
+    std::printf("faopt-run-gpu: seqlen_k %lld %s %lld: ran %s\n",
+                (long long)s.seqK,
+                s.seqK <= info.short_rows_max_seqlen_k ? "<=" : ">",
+                (long long)info.short_rows_max_seqlen_k,
+                s.seqK <= info.short_rows_max_seqlen_k
+                    ? "the short-row form (Q released early)"
+                    : "the kernel itself");
 
   cudaEvent_t start, stop;
   cudaEventCreate(&start);

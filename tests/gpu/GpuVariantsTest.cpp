@@ -460,6 +460,95 @@ TEST(GpuVariantsRuntime, ThreeKvStagesMatchTheReference) {
                            "not three K/V stages handed out");
 }
 
+/// Short-row forms (runtime/ShortRows.cpp; docs/performance.md item 93): a
+/// fixed-schedule sm90a kernel with three K/V stages runs launches whose
+/// seqlen_k is at most its short_rows_max_seqlen_k (8 kv-blocks) with the
+/// same spec compiled with Q released early, compiled on the first such
+/// launch. Each kernel launched past the bound (the kernel itself: no form
+/// compiled yet), at its case's own length and at the bound (the form, whose
+/// manifest must say so), all against the reference; a window, whose Q is
+/// released early already, has no form; and a context made with
+/// FAOPT_SHORT_ROW_KERNEL=0 runs the kernel itself at the short lengths.
+/// Cases: causal, GQA with ALiBi, softcap (f16), prefix-LM, run-time chunks,
+/// fully masked rows, and many programs some of which are empty.
+TEST(GpuVariantsRuntime, ShortRowFormsMatchTheReference) {
+  SKIP_WITHOUT_GPU();
+  if (const char *v = std::getenv("FAOPT_SHORT_ROW_KERNEL"); v && *v == '0')
+    GTEST_SKIP() << "FAOPT_SHORT_ROW_KERNEL=0: the suite's context has no "
+                    "short-row forms";
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
+  test::ScopedEnv q("FAOPT_Q_STAGES", nullptr);
+  test::ScopedEnv kv("FAOPT_KV_STAGES", nullptr);
+  const bool sm90a = context().target() == "sm90a";
+  const std::vector<Variant> all = variants();
+  auto named = [&](const char *name) {
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const Variant &v) { return v.name == name; });
+    EXPECT_NE(it, all.end()) << name;
+    return it == all.end() ? Variant{} : *it;
+  };
+  const char *cases[] = {"causal_bottom_right_300x1000", "alibi_12_heads_gqa",
+                         "softcap_param",      "prefix_lm_param",
+                         "chunked_param_300_d128", "fully_masked_rows",
+                         "empty_programs_many"};
+  for (const char *name : cases) {
+    SCOPED_TRACE(name);
+    Variant own = named(name);
+    own.name += "_short_rows";
+    Result<Kernel> kernel = context().kernel(specFor(own));
+    ASSERT_TRUE(kernel) << kernel.status().message();
+    KernelInfo info = kernel->info();
+    if (!sm90a) {
+      EXPECT_EQ(info.short_rows_max_seqlen_k, 0) << "a short-row form on sm80";
+      expectMatchesReference(own, *kernel);
+      continue;
+    }
+    ASSERT_EQ(info.short_rows_max_seqlen_k, 8 * info.block_kv)
+        << "no short-row form: " << info.manifest;
+    ASSERT_LE(own.seqK, info.short_rows_max_seqlen_k);
+    Variant longer = own;
+    longer.seqK = info.short_rows_max_seqlen_k + 1;
+    expectMatchesReference(longer, *kernel);
+    EXPECT_EQ(kernel->info().short_rows_manifest, nullptr)
+        << "the short-row form compiled for a launch past its bound";
+    expectMatchesReference(own, *kernel);
+    const char *form = kernel->info().short_rows_manifest;
+    ASSERT_NE(form, nullptr) << "a short launch did not make the form";
+    EXPECT_NE(std::string(form).find("\"early_q_release\": true"),
+              std::string::npos)
+        << form;
+    Variant atBound = own;
+    atBound.seqK = info.short_rows_max_seqlen_k;
+    expectMatchesReference(atBound, *kernel);
+  }
+  if (sm90a) {
+    Variant window = named("window_513");
+    window.name += "_short_rows";
+    Result<Kernel> kernel = context().kernel(specFor(window));
+    ASSERT_TRUE(kernel) << kernel.status().message();
+    EXPECT_EQ(kernel->info().short_rows_max_seqlen_k, 0)
+        << "a short-row form for a kernel that releases Q early already";
+  }
+
+  test::ScopedEnv off("FAOPT_SHORT_ROW_KERNEL", "0");
+  ContextOptions o;
+  o.diskCache = false;
+  o.target = context().target();
+  Result<Context> itself = Context::create(o);
+  ASSERT_TRUE(itself) << itself.status().message();
+  for (const char *name : cases) {
+    SCOPED_TRACE(name);
+    Variant own = named(name);
+    own.name += "_short_rows";
+    Result<Kernel> kernel = itself->kernel(specFor(own));
+    ASSERT_TRUE(kernel) << kernel.status().message();
+    EXPECT_EQ(kernel->info().short_rows_max_seqlen_k, 0)
+        << "a short-row form although FAOPT_SHORT_ROW_KERNEL=0";
+    expectMatchesReference(own, *kernel);
+  }
+}
+
 /// FAOPT_OUTPUT_BY_COPY_THREAD=1 (attn-stage-output-in-v by-copy-thread,
 /// opt-in; docs/performance.md item 92): the consumers release the V stage
 /// they staged O in, and the copy thread stores O from it when it refills

@@ -370,6 +370,12 @@ TEST(Runtime, CounterMemsetSwitchReportsUnknownValues) {
 }
 
 
+TEST(Runtime, ShortRowKernelSwitchReportsUnknownValues) {
+  expectContextSwitchWarnsOnce("FAOPT_SHORT_ROW_KERNEL",
+                               "faopt: warning: FAOPT_SHORT_ROW_KERNEL=yes is "
+                               "not 0 or 1; using 1 (short-row kernels)\n");
+}
+
 TEST(Runtime, ListHeaderHandOverFollowsTheEnvironment) {
   // Document ids: a list-driven kernel, its programs handed out; with the
   // pass its consumers read the list head the copy thread published.

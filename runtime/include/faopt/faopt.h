@@ -152,6 +152,14 @@ typedef struct faopt_kernel_info {
    * return the same kernel from memory. */
   int source;
   double compile_seconds; /* time that first get took */
+  /* Launches whose seqlen_k is at most this run the kernel's short-row form:
+   * the same spec compiled with Q's shared memory released inside the kv
+   * loop, compiled on the first such launch (docs/runtime.md). 0: the kernel
+   * has none (FAOPT_SHORT_ROW_KERNEL=0, or not a fixed-schedule sm90a
+   * kernel with three K/V stages). */
+  int64_t short_rows_max_seqlen_k;
+  /* That form's manifest once it is compiled, else NULL. */
+  const char *short_rows_manifest;
 } faopt_kernel_info;
 
 FAOPT_API faopt_status faopt_kernel_info_get(const faopt_kernel *kernel,
