@@ -122,12 +122,12 @@ cl::opt<bool> stageBuilderRows(
     cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> outputByCopyThread(
     "output-by-copy-thread",
-    cl::desc("sm90a, kernels with three K/V stages (opt-in, not yet timed: "
-             "docs/performance.md item 92): the copy thread stores each "
-             "program's O tile from the V stage the consumers staged it in, "
-             "when it refills that stage, so no consumer waits for the store "
-             "(attn-stage-output-in-v by-copy-thread; the runtime: "
-             "$FAOPT_OUTPUT_BY_COPY_THREAD=1)"),
+    cl::desc("sm90a, kernels with three K/V stages (opt-in; correct and "
+             "slower on the H200, causal -3 to -9%, docs/performance.md item "
+             "92): the copy thread stores each program's O tile from the V "
+             "stage the consumers staged it in, when it refills that stage, "
+             "so no consumer waits for the store (attn-stage-output-in-v "
+             "by-copy-thread; the runtime: $FAOPT_OUTPUT_BY_COPY_THREAD=1)"),
     cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> lateKRelease(
     "late-k-release",

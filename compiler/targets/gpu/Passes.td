@@ -221,8 +221,9 @@ def AttnStageOutputInV : Pass<"attn-stage-output-in-v", "mlir::func::FuncOp"> {
     FlashAttention-3 lines O up with V's shared memory the same way. A
     program that ran no P V holds no stage and stores without staging.
     Runs after attn-warp-specialize and attn-release-q-early; fails where
-    no such P V precedes the store. With `by-copy-thread` (opt-in, item 92
-    of docs/performance.md) the kernel gets attn.output_by_copy_thread:
+    no such P V precedes the store. With `by-copy-thread` (opt-in; slower
+    on the H200, item 92 of docs/performance.md) the kernel gets
+    attn.output_by_copy_thread:
     the consumers release the stage right after writing O into it, and the
     copy thread stores it by TMA when it comes to refill that stage, so no
     consumer waits for the store to read shared memory.
