@@ -135,9 +135,6 @@ namespace faopt::rt {
 /// Records `message` as this thread's last error and returns `status`.
 faopt_status fail(faopt_status status, const std::string &message);
 
-/// True under $FAOPT_QUIET: no warnings on stderr (docs/runtime.md).
-bool quiet();
-
 /// The kernel for `spec` compiled with `options`: from the context's
 /// memory (one compile per cache key, concurrent requests wait for it),
 /// the disk cache, or compiled now; loaded when the context has a device.

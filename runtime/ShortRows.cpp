@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Context.h"
+#include "runtime/Environment.h"
 
 #include <cstdio>
 
