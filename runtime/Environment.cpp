@@ -179,6 +179,20 @@ LateKMode lateKReleaseFromEnv() {
                        "the default (block layouts only)");
 }
 
+/// $FAOPT_DEFER_OUTPUT_WAIT: unset (auto: kernels whose programs all read
+/// the same kv-blocks and release Q after them, i.e. dense, defer the
+/// staged O store's read wait to the next program's Q wait;
+/// attn-stage-output-in-v defer-read-wait, docs/performance.md item 94), 1
+/// (every kernel with a staged O) or 0 (none).
+DeferOutputWaitMode deferOutputWaitFromEnv() {
+  static std::once_flag reported;
+  return switchFromEnv("FAOPT_DEFER_OUTPUT_WAIT",
+                       {{"1", DeferOutputWaitMode::On},
+                        {"0", DeferOutputWaitMode::Off}},
+                       DeferOutputWaitMode::Auto, reported, "0 or 1",
+                       "the default (programs that all read the same "
+                       "kv-blocks)");
+}
 } // namespace
 
 /// $FAOPT_DEPENDENT_LAUNCH: unset or 1 (list builders and the kernels
@@ -227,6 +241,7 @@ void setFromEnvironment(GpuCompileOptions &options) {
   options.outputByCopyThread = outputByCopyThreadFromEnv();
   options.releaseQEarly = releaseQEarlyFromEnv();
   options.lateKRelease = lateKReleaseFromEnv();
+  options.deferOutputWait = deferOutputWaitFromEnv();
   options.persistent = persistentFromEnv();
   options.qStages = qStagesFromEnv();
   options.kvStages = kvStagesFromEnv();

@@ -46,6 +46,8 @@ std::string cacheKey(const faopt_context &ctx,
     options += "output-by-copy-thread ";
   options += std::string("late-k-release=") +
              faopt::toString(compile.lateKRelease) + " ";
+  options += std::string("defer-output-wait=") +
+             faopt::toString(compile.deferOutputWait) + " ";
   options += std::string("release-q-early=") +
              faopt::toString(compile.releaseQEarly) + " ";
   options += std::string("row-bound-masks=") +

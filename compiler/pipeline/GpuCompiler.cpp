@@ -163,6 +163,7 @@ std::string manifestJson(const spec::AttentionSpec &spec,
       {"q_tiles", c.qTiles},
       {"kv_stages", c.kvStages},
       {"output_by_copy_thread", c.outputByCopyThread},
+      {"output_wait_at_next_q", c.outputWaitAtNextQ},
       {"block_q", c.blockQ},
       {"block_kv", c.blockKv},
       {"warps", c.warps},
@@ -256,6 +257,7 @@ GpuCompileResult compileForGpu(const spec::AttentionSpec &spec,
   pipeline.stageBuilderRows = options.stageBuilderRows;
   pipeline.outputByCopyThread = options.outputByCopyThread;
   pipeline.lateKRelease = options.lateKRelease;
+  pipeline.deferOutputWait = options.deferOutputWait;
   pipeline.releaseQEarly = options.releaseQEarly;
   pipeline.persistent = options.persistent;
   pipeline.qStages = options.qStages;

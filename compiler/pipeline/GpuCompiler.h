@@ -28,6 +28,8 @@ struct GpuCompileOptions {
   bool outputByCopyThread = false;  // attn-stage-output-in-v by-copy-thread (opt-in)
   // Which sm90a TMA kernels run attn-overlap-softmax's late-k-release.
   LateKMode lateKRelease = LateKMode::Auto;
+  // Which kernels with a staged O defer its store's read wait.
+  DeferOutputWaitMode deferOutputWait = DeferOutputWaitMode::Auto;
   // Which persistent kernels run attn-release-q-early.
   ReleaseQMode releaseQEarly = ReleaseQMode::Auto;
   // Which TMA kernels run attn-persistent-programs.

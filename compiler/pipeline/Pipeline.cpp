@@ -147,6 +147,8 @@ void addGpuLowering(OpPassManager &pm, const PipelineOptions &options) {
   // the last P V.
   gpu::AttnStageOutputInVOptions staged;
   staged.byCopyThread = options.outputByCopyThread;
+  staged.deferReadWait = options.deferOutputWait != DeferOutputWaitMode::Off;
+  staged.sameBlocksOnly = options.deferOutputWait == DeferOutputWaitMode::Auto;
   pm.addNestedPass<func::FuncOp>(gpu::createAttnStageOutputInV(staged));
   if (std::optional<TargetDesc> t = lookupTarget(target);
       t && t->dependentLaunch)
@@ -313,6 +315,15 @@ struct PipelineCLOptions : public PassPipelineOptions<PipelineCLOptions> {
       llvm::cl::init(LateKMode::Auto),
       autoOnOffValues<LateKMode>("kernels driven by a block layout",
                                  "every such kernel")}; // a bool in session 33
+  Option<DeferOutputWaitMode> deferOutputWait{
+      *this, "defer-output-wait",
+      llvm::cl::desc("which kernels with O staged in a V stage defer the "
+                     "store's read wait to the next program's Q wait "
+                     "(attn-stage-output-in-v defer-read-wait)"),
+      llvm::cl::init(DeferOutputWaitMode::Auto),
+      autoOnOffValues<DeferOutputWaitMode>(
+          "programs that all read the same kv-blocks (dense)",
+          "every kernel with a staged O")};
   Option<ReleaseQMode> releaseQEarly{
       *this, "release-q-early",
       llvm::cl::desc("which persistent kernels run attn-release-q-early (Q's "
@@ -367,6 +378,7 @@ void registerPipelines() {
         options.stageBuilderRows = o.stageBuilderRows;
         options.outputByCopyThread = o.outputByCopyThread;
         options.lateKRelease = o.lateKRelease;
+        options.deferOutputWait = o.deferOutputWait;
         options.releaseQEarly = o.releaseQEarly;
         options.persistent = o.persistent;
         options.qStages = o.qStages;

@@ -57,6 +57,11 @@ struct PipelineOptions {
   /// stage released after the row sums, so ptxas runs the softmax under
   /// P V; auto: block layouts, docs/performance.md items 80, 81).
   LateKMode lateKRelease = LateKMode::Auto;
+  /// GPU: which kernels with a staged O defer its store's read wait to the
+  /// next program's Q wait (attn-stage-output-in-v defer-read-wait; auto:
+  /// programs that all read the same kv-blocks, docs/performance.md item
+  /// 94).
+  DeferOutputWaitMode deferOutputWait = DeferOutputWaitMode::Auto;
   /// GPU: which persistent kernels run attn-release-q-early (Q's stage
   /// released after the kv loop's last S = Q K^T; auto: sliding-window
   /// bands, docs/performance.md item 75).

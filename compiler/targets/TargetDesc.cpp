@@ -63,6 +63,7 @@ const char *toString(PersistentMode mode) { return autoOnOff(mode); }
 const char *toString(RowBoundMode mode) { return autoOnOff(mode); }
 const char *toString(ReleaseQMode mode) { return autoOnOff(mode); }
 const char *toString(LateKMode mode) { return autoOnOff(mode); }
+const char *toString(DeferOutputWaitMode mode) { return autoOnOff(mode); }
 const char *toString(ListedTermsMode mode) { return autoOnOff(mode); }
 
 bool persistentTilesFit(int64_t bq, int64_t bkv, int64_t dQK, int64_t dV,

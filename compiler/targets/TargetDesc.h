@@ -78,6 +78,10 @@ constexpr int64_t kProgramSlotBytes = 1024;
 /// stores the staged O (attn.output_by_copy_thread: 60 bytes, which ptxas
 /// rounds to 1 KiB).
 constexpr int64_t kOutputSlotBytes = 1024;
+/// Static shared memory of the staged store thread 0 owes
+/// (attn.output_wait_at_next_q, faopt::tma::owed_output_release: 4 bytes,
+/// which ptxas rounds to 1 KiB).
+constexpr int64_t kOwedOutputBytes = 1024;
 
 /// Q tiles per persistent worker (attn-persistent-programs' q-stages, the
 /// pipeline's qStages): 1 or 2 ask for one or two everywhere (two where they
@@ -178,6 +182,20 @@ const char *toString(ReleaseQMode mode);
 enum class LateKMode { Auto, On, Off };
 /// "auto", "on", "off" (the disk cache key, diagnostics).
 const char *toString(LateKMode mode);
+
+/// Where a kernel whose O is staged in a V stage (three K/V stages,
+/// attn-stage-output-in-v) defers the staged store's read wait, and the
+/// stage's release, from the store to right after the next program's Q
+/// wait (attn-stage-output-in-v defer-read-wait). Auto (the default):
+/// kernels whose programs all read the same kv-blocks and release Q after
+/// them (dense, with any score); H200: fwd dense +2.1-3.1% at 2k-16k,
+/// while prefix-LM lost 3.0% and causal gained 0.3-0.6% (item 94), and the
+/// window (Q released early) and the run-time chunk lost 3.0% in item 91's
+/// hand edit (docs/performance.md items 91, 94). On: every kernel with a
+/// staged O; Off: none.
+enum class DeferOutputWaitMode { Auto, On, Off };
+/// "auto", "on", "off" (the disk cache key, diagnostics).
+const char *toString(DeferOutputWaitMode mode);
 
 /// Where GPU kernels driven by kv-block lists drop the mask terms every
 /// listed tile satisfies (attn-drop-listed-tile-terms: a block layout of

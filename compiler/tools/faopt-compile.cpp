@@ -145,6 +145,24 @@ cl::opt<bool> noLateKRelease(
              "wait everywhere, block layouts too (for comparisons; the "
              "runtime: $FAOPT_LATE_K_RELEASE=0)"),
     cl::init(false), cl::cat(faoptOptions));
+cl::opt<bool> deferOutputWait(
+    "defer-output-wait",
+    cl::desc("sm90a, kernels with O staged in a V stage: every one defers "
+             "the store's read wait and the stage's release to right after "
+             "the next program's Q wait (attn-stage-output-in-v "
+             "defer-read-wait; the default does this only where every "
+             "program reads the same kv-blocks and releases Q after them, "
+             "i.e. dense, +2-3% on the H200, while prefix-LM, the window "
+             "and the run-time chunk lost 3% with it, docs/performance.md "
+             "items 91, 94; the runtime: $FAOPT_DEFER_OUTPUT_WAIT=1)"),
+    cl::init(false), cl::cat(faoptOptions));
+cl::opt<bool> noDeferOutputWait(
+    "no-defer-output-wait",
+    cl::desc("sm90a, kernels with O staged in a V stage: the storing thread "
+             "waits for the store to read the stage and releases it at once "
+             "everywhere (for comparisons; the runtime: "
+             "$FAOPT_DEFER_OUTPUT_WAIT=0)"),
+    cl::init(false), cl::cat(faoptOptions));
 cl::opt<bool> releaseQEarly(
     "release-q-early",
     cl::desc("GPU targets: every persistent kernel releases Q's stage right "
@@ -258,6 +276,15 @@ faopt::LateKMode lateKMode() {
   return faopt::LateKMode::Auto;
 }
 
+/// --defer-output-wait / --no-defer-output-wait / neither (auto).
+faopt::DeferOutputWaitMode deferOutputWaitMode() {
+  if (deferOutputWait)
+    return faopt::DeferOutputWaitMode::On;
+  if (noDeferOutputWait)
+    return faopt::DeferOutputWaitMode::Off;
+  return faopt::DeferOutputWaitMode::Auto;
+}
+
 /// --release-q-early / --no-release-q-early / neither (auto).
 faopt::ReleaseQMode releaseQMode() {
   if (releaseQEarly)
@@ -335,6 +362,7 @@ template <typename Options> Options commonOptions() {
   options.stageBuilderRows = stageBuilderRows;
   options.outputByCopyThread = outputByCopyThread;
   options.lateKRelease = lateKMode();
+  options.deferOutputWait = deferOutputWaitMode();
   options.releaseQEarly = releaseQMode();
   options.persistent = persistentMode();
   options.qStages = qStagesOption().value_or(faopt::kQStagesAuto);
@@ -410,6 +438,9 @@ int main(int argc, char **argv) {
   if (lateKRelease && noLateKRelease)
     return fail("--late-k-release and --no-late-k-release contradict each "
                 "other");
+  if (deferOutputWait && noDeferOutputWait)
+    return fail("--defer-output-wait and --no-defer-output-wait contradict "
+                "each other");
   if (releaseQEarly && noReleaseQEarly)
     return fail("--release-q-early and --no-release-q-early contradict each "
                 "other");

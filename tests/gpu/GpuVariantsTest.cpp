@@ -549,6 +549,77 @@ TEST(GpuVariantsRuntime, ShortRowFormsMatchTheReference) {
   }
 }
 
+/// The staged O store's read wait and its V stage's release deferred to
+/// right after the next program's Q wait (attn-stage-output-in-v
+/// defer-read-wait; docs/performance.md item 94). Auto (FAOPT_DEFER_OUTPUT_
+/// WAIT unset): kernels whose programs all read the same kv-blocks (dense,
+/// with a softcap, with GQA, in bshd), launched past their short-row bound
+/// (the short-row forms release Q early, so they keep the plain store),
+/// with many programs per CTA (each program pays the one before it; the
+/// last pays at the end) and a launch with fewer programs than CTAs (only
+/// the end pays); causal keeps the store's own wait. Then
+/// FAOPT_DEFER_OUTPUT_WAIT=1 on kernels auto leaves alone (causal, prefix-LM,
+/// a window, whose copy thread runs ahead, chunks, an expression band,
+/// programs of no kv-block, fully masked rows), at their own lengths
+/// (short-row forms included).
+TEST(GpuVariantsRuntime, DeferredOutputWaitMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+  test::ScopedEnv persistent("FAOPT_PERSISTENT", nullptr);
+  test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
+  test::ScopedEnv q("FAOPT_Q_STAGES", nullptr);
+  test::ScopedEnv kv("FAOPT_KV_STAGES", nullptr);
+  const std::vector<Variant> all = variants();
+  auto named = [&](const char *name) {
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const Variant &v) { return v.name == name; });
+    EXPECT_NE(it, all.end()) << name;
+    return it == all.end() ? Variant{} : *it;
+  };
+  auto run = [&](Variant c, const char *suffix, const char *expected) {
+    SCOPED_TRACE(c.name);
+    c.name += suffix;
+    Result<Kernel> kernel = context().kernel(specFor(c));
+    ASSERT_TRUE(kernel) << kernel.status().message();
+    if (context().target() == "sm90a")
+      EXPECT_NE(std::string(kernel->info().manifest).find(expected),
+                std::string::npos)
+          << "no " << expected << " in the manifest";
+    expectMatchesReference(c, *kernel);
+  };
+  {
+    test::ScopedEnv unset("FAOPT_DEFER_OUTPUT_WAIT", nullptr);
+    Variant dense{"dense_deferred", "\"layout\": \"bhsd\""};
+    dense.batch = 4;
+    dense.heads = dense.kvHeads = 16;
+    dense.seqQ = 1000;
+    dense.seqK = 1300;
+    run(dense, "", "\"output_wait_at_next_q\": true");
+    Variant few = dense; // 22 programs: at most one a CTA
+    few.batch = 1;
+    few.heads = few.kvHeads = 2;
+    few.seqQ = few.seqK = 1400;
+    run(few, "", "\"output_wait_at_next_q\": true");
+    Variant softcap{"dense_softcap_gqa_bshd_deferred",
+                    "\"kv_heads\": 2, \"layout\": \"bshd\", \"score\": "
+                    "{\"type\": \"softcap\", \"cap\": 20.0}",
+                    "f16", 128, 3, 16, 2, 1111, 2049};
+    run(softcap, "", "\"output_wait_at_next_q\": true");
+    Variant causal = named("causal_bottom_right_300x1000");
+    causal.batch = 4;
+    causal.heads = causal.kvHeads = 16;
+    causal.seqK = 1300;
+    run(causal, "_not_deferred", "\"output_wait_at_next_q\": false");
+  }
+  test::ScopedEnv on("FAOPT_DEFER_OUTPUT_WAIT", "1");
+  for (const char *name :
+       {"causal_bottom_right_300x1000", "prefix_lm_param", "window_many_programs",
+        "window_513", "chunked_param_300_d128",
+        "chunked_bottom_right_more_queries", "expr_seqlen_band_d128",
+        "empty_programs_many", "fully_masked_rows"})
+    run(named(name), "_deferred_everywhere",
+        "\"output_wait_at_next_q\": true");
+}
+
 /// FAOPT_OUTPUT_BY_COPY_THREAD=1 (attn-stage-output-in-v by-copy-thread,
 /// opt-in; docs/performance.md item 92): the consumers release the V stage
 /// they staged O in, and the copy thread stores O from it when it refills

@@ -163,8 +163,11 @@ TEST(Runtime, PersistentKernelsFollowTheEnvironment) {
 TEST(Runtime, OutputByCopyThreadFollowsTheEnvironment) {
   const char *causal = R"({"name": "rt_ct_d128", "dtype": "bf16",
                           "head_dim": 128, "mask": "causal"})";
+  // The store the consumers make by default waits for its read itself
+  // where the deferral (FAOPT_DEFER_OUTPUT_WAIT) is off.
   ScopedEnv persistent("FAOPT_PERSISTENT", nullptr),
-      qStages("FAOPT_Q_STAGES", nullptr), kv("FAOPT_KV_STAGES", nullptr);
+      qStages("FAOPT_Q_STAGES", nullptr), kv("FAOPT_KV_STAGES", nullptr),
+      defer("FAOPT_DEFER_OUTPUT_WAIT", "0");
   for (const char *value : {static_cast<const char *>(nullptr), "0"}) {
     ScopedEnv off("FAOPT_OUTPUT_BY_COPY_THREAD", value);
     SCOPED_TRACE(value ? value : "unset");
@@ -200,7 +203,8 @@ TEST(Runtime, KvStagesFollowTheEnvironment) {
       "shape": ["batch", "seqlen"]}}, "mask": {"type": "document",
       "ids": "doc"}})";
   ScopedEnv persistent("FAOPT_PERSISTENT", nullptr),
-      qStages("FAOPT_Q_STAGES", nullptr);
+      qStages("FAOPT_Q_STAGES", nullptr),
+      defer("FAOPT_DEFER_OUTPUT_WAIT", "0");
   for (const char *value : {static_cast<const char *>(nullptr), "auto", "3"}) {
     ScopedEnv kv("FAOPT_KV_STAGES", value);
     SCOPED_TRACE(value ? value : "unset");
@@ -432,6 +436,21 @@ TEST(Runtime, EarlyQReleaseFollowsTheEnvironment) {
                    "faopt::tma::release_when<", "yes",
                    "faopt: warning: FAOPT_RELEASE_Q_EARLY=yes is not 0 or 1; "
                    "using the default (sliding-window bands only)\n");
+}
+
+/// FAOPT_DEFER_OUTPUT_WAIT: unset (auto) defers the staged O store's read
+/// wait to the next program's Q wait where every program reads the same
+/// kv-blocks and releases Q after them (dense), not in causal, whose loop
+/// ends at the program's block (docs/performance.md item 94); 1 everywhere,
+/// 0 nowhere.
+TEST(Runtime, DeferredOutputWaitFollowsTheEnvironment) {
+  const char *dense = R"({"name": "rt_dense", "dtype": "bf16",
+                         "head_dim": 128})";
+  expectAutoSwitch("FAOPT_DEFER_OUTPUT_WAIT", dense, kCausalSpec,
+                   "faopt::tma::store_tile_in_stage_owing<", "yes",
+                   "faopt: warning: FAOPT_DEFER_OUTPUT_WAIT=yes is not 0 or "
+                   "1; using the default (programs that all read the same "
+                   "kv-blocks)\n");
 }
 
 /// FAOPT_LATE_K_RELEASE: unset (auto) releases K's stage after the row

@@ -156,6 +156,10 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
   // barrier makes that visible to both roles.
   if (info.outputByCopyThread)
     faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::init_output_slots", {});
+  // attn.output_wait_at_next_q: thread 0 owes no staged store yet.
+  if (info.outputWaitAtNextQ)
+    faopt::gpu::emit::call(b, loc, Type(),
+                           "faopt::tma::init_owed_output_release", {});
   faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::start", maps, {w, pipe});
   // The roles (attn-warp-specialize's branch on attn.copy_producer): each
   // side sets its registers first, and the producer's side ends in an exit
@@ -188,6 +192,9 @@ void addProducer(emitc::FuncOp fn, const KernelInfo &info, int64_t minBlocks) {
   });
   fn.walk([&](emitc::ReturnOp ret) {
     b.setInsertionPoint(ret);
+    if (info.outputWaitAtNextQ) // the last program's staged store
+      faopt::gpu::emit::call(b, loc, Type(),
+                             "faopt::tma::pay_owed_output_release", {}, {w});
     faopt::gpu::emit::call(b, loc, Type(), "faopt::tma::finish", {},
                            {w, pipe, pp});
   });
@@ -260,7 +267,8 @@ struct AttnConvertToEmitCPass
     // copy thread's O slots counts against the same limit.
     const int64_t staticBytes =
         (info.programCounter ? faopt::kProgramSlotBytes : 0) +
-        (info.outputByCopyThread ? faopt::kOutputSlotBytes : 0);
+        (info.outputByCopyThread ? faopt::kOutputSlotBytes : 0) +
+        (info.outputWaitAtNextQ ? faopt::kOwedOutputBytes : 0);
     if (std::optional<faopt::TargetDesc> desc = faopt::lookupTarget(target);
         desc && info.sharedBytes + staticBytes > desc->sharedMemPerBlock) {
       kernel.emitError() << "plans " << info.sharedBytes

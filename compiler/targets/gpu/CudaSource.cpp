@@ -67,6 +67,7 @@ FailureOr<CudaKernelSource> translateToCuda(ModuleOp module,
     out.roundedP = fn->hasAttr("attn.rounded_p");
     out.earlyQRelease = fn->hasAttr("attn.early_q_release");
     out.outputByCopyThread = fn->hasAttr("attn.output_by_copy_thread");
+    out.outputWaitAtNextQ = fn->hasAttr("attn.output_wait_at_next_q");
     out.listedTermsDropped = fn->hasAttr("attn.listed_terms_dropped");
     if (auto tiles = fn->getAttrOfType<IntegerAttr>("attn.q_tiles"))
       out.qTiles = tiles.getInt();

@@ -65,6 +65,9 @@ struct CudaKernelSource {
   /// The copy thread stores the O tile the consumers staged in a V stage
   /// (attn.output_by_copy_thread).
   bool outputByCopyThread = false;
+  /// The staged store's read wait after the next program's Q wait
+  /// (attn.output_wait_at_next_q).
+  bool outputWaitAtNextQ = false;
 };
 
 /// Translates a module lowered by attn-convert-to-emitc (mlir::emitc::

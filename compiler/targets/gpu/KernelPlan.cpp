@@ -179,6 +179,13 @@ LogicalResult planSharedMemory(func::FuncOp kernel, KernelInfo &info) {
     return kernel.emitError()
            << "attn.output_by_copy_thread needs a TMA kernel whose O tile is "
               "staged in a V stage (attn-stage-output-in-v)";
+  info.outputWaitAtNextQ = kernel->hasAttr("attn.output_wait_at_next_q");
+  if (info.outputWaitAtNextQ &&
+      (stagedStores.empty() || !info.tma || info.outputByCopyThread))
+    return kernel.emitError()
+           << "attn.output_wait_at_next_q needs a TMA kernel whose O tile is "
+              "staged in a V stage (attn-stage-output-in-v) and stored by "
+              "the consumers";
   info.qStages = stages[0];
   info.kvStages = std::max(stages[1], stages[2]);
   info.sharedBytes = total;

@@ -62,6 +62,10 @@ struct KernelInfo {
   /// `stagedOutputTile` the tile staged in it (block_q rows, in the
   /// output's element type), for the copy thread's stores.
   bool outputByCopyThread = false;
+  /// attn.output_wait_at_next_q (attn-stage-output-in-v defer-read-wait):
+  /// the staged store's read wait and the stage's release come after the
+  /// next program's Q wait.
+  bool outputWaitAtNextQ = false;
   unsigned stagedOutputSource = 2;
   Buffer stagedOutput;
   mlir::RankedTensorType stagedOutputTile;

@@ -25,12 +25,20 @@
 // (on the consumers' branch) and attn-release-q-early; the plan
 // (KernelPlan.cpp) then gives O no region of its own.
 //
+// Two ways to hand the stage back instead, marked on the kernel for the
+// lowering: the copy thread stores O (by-copy-thread,
+// attn.output_by_copy_thread; slower, docs/performance.md item 92), or the
+// storing thread waits for the store's read only after its next Q wait
+// (defer-read-wait, attn.output_wait_at_next_q; by default where every
+// program reads the same kv-blocks and releases Q after them, item 94).
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 
 namespace faopt::gpu {
 #define GEN_PASS_DEF_ATTNSTAGEOUTPUTINV
@@ -77,6 +85,32 @@ TileReleaseOp finalVRelease(func::FuncOp kernel, scf::IfOp guard) {
   return elseReleasesV ? nullptr : found;
 }
 
+/// Whether `value` depends on the iteration of `programs` (its induction
+/// variable or iter_args, through ops inside it): a kv loop whose bounds do
+/// not read the same blocks in every program.
+bool dependsOnProgram(Value value, scf::ForOp programs) {
+  SmallVector<Value> work{value};
+  DenseSet<Value> seen;
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (!seen.insert(v).second)
+      continue;
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      if (programs->isAncestor(arg.getOwner()->getParentOp()))
+        return true;
+      continue;
+    }
+    Operation *def = v.getDefiningOp();
+    if (!programs->isProperAncestor(def))
+      continue;
+    if (def->getNumRegions() != 0)
+      return true; // a value an inner region computes: assume it does
+    for (Value operand : def->getOperands())
+      work.push_back(operand);
+  }
+  return false;
+}
+
 struct AttnStageOutputInVPass
     : faopt::gpu::impl::AttnStageOutputInVBase<AttnStageOutputInVPass> {
   using AttnStageOutputInVBase::AttnStageOutputInVBase;
@@ -99,18 +133,28 @@ struct AttnStageOutputInVPass
           stores.push_back(store);
       });
       for (TileStoreOp store : stores) {
-        if (failed(stageInV(kernel, store)))
+        scf::ForOp kvLoop;
+        if (failed(stageInV(kernel, store, kvLoop)))
           return signalPassFailure();
         if (byCopyThread)
           kernel->setAttr("attn.output_by_copy_thread",
+                          UnitAttr::get(kernel.getContext()));
+        else if (deferReadWait &&
+                 (!sameBlocksOnly ||
+                  (!kernel->hasAttr("attn.early_q_release") && kvLoop &&
+                   matchPattern(kvLoop.getLowerBound(), m_Constant()) &&
+                   !dependsOnProgram(kvLoop.getUpperBound(), loop))))
+          kernel->setAttr("attn.output_wait_at_next_q",
                           UnitAttr::get(kernel.getContext()));
       }
     }
   }
 
   /// Moves the release of the last P V's V stage, in the nearest guard
-  /// before `store` in its block, onto the store.
-  static LogicalResult stageInV(func::FuncOp kernel, TileStoreOp store) {
+  /// before `store` in its block, onto the store; `kvLoop`: the nearest
+  /// loop before that guard (the kv loop), if any.
+  static LogicalResult stageInV(func::FuncOp kernel, TileStoreOp store,
+                                scf::ForOp &kvLoop) {
     for (Operation *op = store->getPrevNode(); op; op = op->getPrevNode()) {
       auto guard = dyn_cast<scf::IfOp>(op);
       if (!guard)
@@ -118,6 +162,9 @@ struct AttnStageOutputInVPass
       TileReleaseOp release = finalVRelease(kernel, guard);
       if (!release)
         continue;
+      for (Operation *prev = guard->getPrevNode(); prev && !kvLoop;
+           prev = prev->getPrevNode())
+        kvLoop = dyn_cast<scf::ForOp>(prev);
       store.getStagingSourceMutable().assign(release.getSource());
       store.getStagingStageMutable().assign(release.getStage());
       store.getStagingRoundMutable().assign(release.getRound());

@@ -164,6 +164,17 @@ struct TileWaitLowering : KernelPattern<TileWaitOp> {
         stage = call(rewriter, loc, stage.getType(), "faopt::warp_uniform",
                      {stage});
       Value buffer = smemTile(rewriter, loc, buf, type, stage);
+      // attn.output_wait_at_next_q: thread 0 pays the previous program's
+      // staged store right after Q's wait.
+      if (kernel.outputWaitAtNextQ && kernel.source.lookup(op) == 0) {
+        rewriter.replaceOp(
+            op, call(rewriter, loc, convert(type),
+                     "faopt::tma::wait_tile_paying_output",
+                     {buffer, stage, adaptor.getRound()},
+                     {str(kernel.pipeOffset), sourceOf(kernel, op),
+                      str(kernel.warps)}));
+        return success();
+      }
       rewriter.replaceOp(
           op, call(rewriter, loc, convert(type), "faopt::tma::wait_tile",
                    {buffer, stage, adaptor.getRound()},
@@ -587,6 +598,12 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
                       "the consumers then release: the copy thread stores "
                       "it by TMA before it refills the stage; written from "
                       "registers where no P V ran"
+                : kernel.outputWaitAtNextQ
+                    ? "attn.tile_store: the output tile, staged in stage {} "
+                      "(fill {}) of the last P V's buffer where {} and "
+                      "stored by TMA; its thread hands that stage back after "
+                      "the next program's Q wait, once the store has read "
+                      "it; written from registers where no P V ran"
                     : "attn.tile_store: the output tile, staged in stage {} "
                       "(fill {}) of the last P V's buffer where {} and "
                       "stored by TMA, which hands that stage back once it "
@@ -597,9 +614,9 @@ struct TileStoreLowering : KernelPattern<TileStoreOp> {
         Value stage =
             smemTile(rewriter, loc, buf, staged, adaptor.getStagingStage());
         call(rewriter, loc, Type(),
-             kernel.outputByCopyThread
-                 ? "faopt::tma::stage_output_for_copy_thread"
-                 : "faopt::tma::store_tile_in_stage",
+             kernel.outputByCopyThread ? "faopt::tma::stage_output_for_copy_thread"
+             : kernel.outputWaitAtNextQ ? "faopt::tma::store_tile_in_stage_owing"
+                                        : "faopt::tma::store_tile_in_stage",
              {adaptor.getTile(), adaptor.getDest(), adaptor.getBatch(),
               adaptor.getHead(), adaptor.getRow(), adaptor.getBound(), stage,
               adaptor.getStagingStage(), adaptor.getStagingHeld()},

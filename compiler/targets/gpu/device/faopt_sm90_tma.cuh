@@ -514,6 +514,73 @@ FAOPT_DEVICE void store_tile_in_stage(const OutTile<T, M, N, W> &o,
 #endif
 }
 
+/// attn-stage-output-in-v with defer-read-wait (the kernel's
+/// attn.output_wait_at_next_q; docs/performance.md items 91, 94): the
+/// storing thread (thread 0) does not wait for its bulk store to read the
+/// V stage; it records the stage's empty barrier here and pays the wait and
+/// the release for all W consumer warps right after its next Q wait
+/// (wait_tile_paying_output) or at the kernel's end. Only thread 0 reads or
+/// writes it, so program order is all the ordering it needs. Static shared
+/// memory: only these kernels have it.
+FAOPT_DEVICE faopt_u32 &owed_output_release() {
+  __shared__ faopt_u32 empty_barrier;
+  return empty_barrier;
+}
+/// Before start: nothing owed (thread 0, the only one that looks).
+FAOPT_DEVICE void init_owed_output_release() {
+  if (threadIdx.x == 0)
+    owed_output_release() = 0;
+}
+/// Thread 0: the owed store's read, then the stage back to the copy thread.
+template <int W> FAOPT_DEVICE void pay_owed_output_release() {
+  if (threadIdx.x == 0) {
+    const faopt_u32 bar = owed_output_release();
+    if (bar != 0) {
+      asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+      mbar_arrive_count(bar, (faopt_u32)W);
+      owed_output_release() = 0;
+    }
+  }
+}
+/// store_tile_in_stage without the wait: the release is owed until the
+/// next program's Q wait.
+template <int PIPE, int THREADS, int SOURCE, int W, typename T, int M, int N>
+FAOPT_DEVICE void store_tile_in_stage_owing(const OutTile<T, M, N, W> &o,
+                                            const Tensor<T, 4> &dst,
+                                            faopt_i64 b, faopt_i64 h,
+                                            faopt_i64 row0, faopt_i64 bound,
+                                            SmemTile<T, M, N> stage,
+                                            faopt_i64 stage_index, bool held) {
+  static_assert(N % 64 == 0, "whole 64-column slabs");
+#ifdef FAOPT_DIAG_WAITS
+  const unsigned long long t0 = clock64();
+#endif
+  if (!held) {
+    store_fragments(o, dst, b, h, row0, bound);
+    return;
+  }
+  body_barrier<THREADS>();
+  stage_output(o, stage);
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+  body_barrier<THREADS>();
+  if (threadIdx.x == 0) {
+    issue_output_store<PIPE>(stage, b, h, row0);
+    owed_output_release() = empty_bar<PIPE>(SOURCE, stage_index);
+  }
+#ifdef FAOPT_DIAG_WAITS
+  diag::add(diag::kStore, clock64() - t0);
+#endif
+}
+/// attn.tile_wait of Q in such a kernel: the tile, then what thread 0 owes.
+template <int PIPE, int SOURCE, int W, typename T, int R, int C>
+FAOPT_DEVICE SmemTile<T, R, C>
+wait_tile_paying_output(SmemTile<T, R, C> tile, faopt_i64 stage,
+                        faopt_i64 round) {
+  tile = wait_tile<PIPE, SOURCE>(tile, stage, round);
+  pay_owed_output_release<W>();
+  return tile;
+}
+
 /// attn-stage-output-in-v with by-copy-thread (the kernel's
 /// attn.output_by_copy_thread; docs/performance.md item 92): the copy
 /// thread, not a consumer thread, issues each program's O store from the V
