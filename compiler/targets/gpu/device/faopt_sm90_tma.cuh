@@ -474,46 +474,6 @@ FAOPT_DEVICE void store_tile(const OutTile<T, M, N, W> &o, faopt_i64 b,
 #endif
 }
 
-/// attn.tile_store ... staged_in (attn-stage-output-in-v): O staged in the
-/// stage of source SOURCE (V) that the program's last P V read, which the
-/// consumers still hold (`held`), so the kernel needs no staging tile of
-/// its own (FlashAttention-3 lines smem_o up with smem_v the same way).
-/// Every consumer warp has finished that P V at the first barrier (each
-/// waited for its own), so the tile may be overwritten; the thread that
-/// issues the store waits until the store has read it and then hands the
-/// stage back for all W consumer warps at once (their own releases of it
-/// were removed). Where no P V ran (`held` false: no kv-block, so no stage
-/// is held) the fragments go straight to global memory (rows below
-/// `bound`).
-template <int PIPE, int THREADS, int SOURCE, int W, typename T, int M, int N>
-FAOPT_DEVICE void store_tile_in_stage(const OutTile<T, M, N, W> &o,
-                                      const Tensor<T, 4> &dst, faopt_i64 b,
-                                      faopt_i64 h, faopt_i64 row0,
-                                      faopt_i64 bound, SmemTile<T, M, N> stage,
-                                      faopt_i64 stage_index, bool held) {
-  static_assert(N % 64 == 0, "whole 64-column slabs");
-#ifdef FAOPT_DIAG_WAITS
-  const unsigned long long t0 = clock64();
-#endif
-  if (!held) {
-    store_fragments(o, dst, b, h, row0, bound);
-    return;
-  }
-  body_barrier<THREADS>();
-  stage_output(o, stage);
-  // Every thread's writes, visible to the TMA unit (the async proxy).
-  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-  body_barrier<THREADS>();
-  if (threadIdx.x == 0) {
-    issue_output_store<PIPE>(stage, b, h, row0);
-    asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
-    mbar_arrive_count(empty_bar<PIPE>(SOURCE, stage_index), (faopt_u32)W);
-  }
-#ifdef FAOPT_DIAG_WAITS
-  diag::add(diag::kStore, clock64() - t0);
-#endif
-}
-
 /// attn-stage-output-in-v with defer-read-wait (the kernel's
 /// attn.output_wait_at_next_q; docs/performance.md items 91, 94): the
 /// storing thread (thread 0) does not wait for its bulk store to read the
@@ -542,15 +502,18 @@ template <int W> FAOPT_DEVICE void pay_owed_output_release() {
     }
   }
 }
-/// store_tile_in_stage without the wait: the release is owed until the
-/// next program's Q wait.
-template <int PIPE, int THREADS, int SOURCE, int W, typename T, int M, int N>
-FAOPT_DEVICE void store_tile_in_stage_owing(const OutTile<T, M, N, W> &o,
-                                            const Tensor<T, 4> &dst,
-                                            faopt_i64 b, faopt_i64 h,
-                                            faopt_i64 row0, faopt_i64 bound,
-                                            SmemTile<T, M, N> stage,
-                                            faopt_i64 stage_index, bool held) {
+/// The staged store of both forms below: every consumer warp has finished
+/// the last P V at the first barrier (each waited for its own), so the
+/// stage may be overwritten; thread 0 issues the store and then, with OWE,
+/// records the stage's release as owed, else waits for the store to read
+/// the stage and hands it back for all W consumer warps at once.
+template <int PIPE, int THREADS, int SOURCE, bool OWE, int W, typename T,
+          int M, int N>
+FAOPT_DEVICE void store_staged_output(const OutTile<T, M, N, W> &o,
+                                      const Tensor<T, 4> &dst, faopt_i64 b,
+                                      faopt_i64 h, faopt_i64 row0,
+                                      faopt_i64 bound, SmemTile<T, M, N> stage,
+                                      faopt_i64 stage_index, bool held) {
   static_assert(N % 64 == 0, "whole 64-column slabs");
 #ifdef FAOPT_DIAG_WAITS
   const unsigned long long t0 = clock64();
@@ -561,15 +524,55 @@ FAOPT_DEVICE void store_tile_in_stage_owing(const OutTile<T, M, N, W> &o,
   }
   body_barrier<THREADS>();
   stage_output(o, stage);
+  // Every thread's writes, visible to the TMA unit (the async proxy).
   asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
   body_barrier<THREADS>();
   if (threadIdx.x == 0) {
     issue_output_store<PIPE>(stage, b, h, row0);
-    owed_output_release() = empty_bar<PIPE>(SOURCE, stage_index);
+    if constexpr (OWE) {
+      owed_output_release() = empty_bar<PIPE>(SOURCE, stage_index);
+    } else {
+      asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+      mbar_arrive_count(empty_bar<PIPE>(SOURCE, stage_index), (faopt_u32)W);
+    }
   }
 #ifdef FAOPT_DIAG_WAITS
   diag::add(diag::kStore, clock64() - t0);
 #endif
+}
+
+/// attn.tile_store ... staged_in (attn-stage-output-in-v): O staged in the
+/// stage of source SOURCE (V) that the program's last P V read, which the
+/// consumers still hold (`held`), so the kernel needs no staging tile of
+/// its own (FlashAttention-3 lines smem_o up with smem_v the same way).
+/// Every consumer warp has finished that P V at the first barrier (each
+/// waited for its own), so the tile may be overwritten; the thread that
+/// issues the store waits until the store has read it and then hands the
+/// stage back for all W consumer warps at once (their own releases of it
+/// were removed). Where no P V ran (`held` false: no kv-block, so no stage
+/// is held) the fragments go straight to global memory (rows below
+/// `bound`).
+template <int PIPE, int THREADS, int SOURCE, int W, typename T, int M, int N>
+FAOPT_DEVICE void store_tile_in_stage(const OutTile<T, M, N, W> &o,
+                                      const Tensor<T, 4> &dst, faopt_i64 b,
+                                      faopt_i64 h, faopt_i64 row0,
+                                      faopt_i64 bound, SmemTile<T, M, N> stage,
+                                      faopt_i64 stage_index, bool held) {
+  store_staged_output<PIPE, THREADS, SOURCE, false>(o, dst, b, h, row0, bound,
+                                                    stage, stage_index, held);
+}
+
+/// store_tile_in_stage without the wait: the release is owed until the
+/// next program's Q wait.
+template <int PIPE, int THREADS, int SOURCE, int W, typename T, int M, int N>
+FAOPT_DEVICE void store_tile_in_stage_owing(const OutTile<T, M, N, W> &o,
+                                            const Tensor<T, 4> &dst,
+                                            faopt_i64 b, faopt_i64 h,
+                                            faopt_i64 row0, faopt_i64 bound,
+                                            SmemTile<T, M, N> stage,
+                                            faopt_i64 stage_index, bool held) {
+  store_staged_output<PIPE, THREADS, SOURCE, true>(o, dst, b, h, row0, bound,
+                                                   stage, stage_index, held);
 }
 /// attn.tile_wait of Q in such a kernel: the tile, then what thread 0 owes.
 template <int PIPE, int SOURCE, int W, typename T, int R, int C>
