@@ -460,6 +460,16 @@ TEST(GpuVariantsRuntime, ThreeKvStagesMatchTheReference) {
                            "not three K/V stages handed out");
 }
 
+/// The case of variants() called `name` (a failure, and an empty case, if
+/// there is none).
+Variant variantNamed(const char *name) {
+  const std::vector<Variant> all = variants();
+  auto it = std::find_if(all.begin(), all.end(),
+                         [&](const Variant &v) { return v.name == name; });
+  EXPECT_NE(it, all.end()) << "no variant " << name;
+  return it == all.end() ? Variant{} : *it;
+}
+
 /// Short-row forms (runtime/ShortRows.cpp; docs/performance.md item 93): a
 /// fixed-schedule sm90a kernel with three K/V stages runs launches whose
 /// seqlen_k is at most its short_rows_max_seqlen_k (8 kv-blocks) with the
@@ -481,20 +491,13 @@ TEST(GpuVariantsRuntime, ShortRowFormsMatchTheReference) {
   test::ScopedEnv q("FAOPT_Q_STAGES", nullptr);
   test::ScopedEnv kv("FAOPT_KV_STAGES", nullptr);
   const bool sm90a = context().target() == "sm90a";
-  const std::vector<Variant> all = variants();
-  auto named = [&](const char *name) {
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](const Variant &v) { return v.name == name; });
-    EXPECT_NE(it, all.end()) << name;
-    return it == all.end() ? Variant{} : *it;
-  };
   const char *cases[] = {"causal_bottom_right_300x1000", "alibi_12_heads_gqa",
                          "softcap_param",      "prefix_lm_param",
                          "chunked_param_300_d128", "fully_masked_rows",
                          "empty_programs_many"};
   for (const char *name : cases) {
     SCOPED_TRACE(name);
-    Variant own = named(name);
+    Variant own = variantNamed(name);
     own.name += "_short_rows";
     Result<Kernel> kernel = context().kernel(specFor(own));
     ASSERT_TRUE(kernel) << kernel.status().message();
@@ -523,7 +526,7 @@ TEST(GpuVariantsRuntime, ShortRowFormsMatchTheReference) {
     expectMatchesReference(atBound, *kernel);
   }
   if (sm90a) {
-    Variant window = named("window_513");
+    Variant window = variantNamed("window_513");
     window.name += "_short_rows";
     Result<Kernel> kernel = context().kernel(specFor(window));
     ASSERT_TRUE(kernel) << kernel.status().message();
@@ -539,7 +542,7 @@ TEST(GpuVariantsRuntime, ShortRowFormsMatchTheReference) {
   ASSERT_TRUE(itself) << itself.status().message();
   for (const char *name : cases) {
     SCOPED_TRACE(name);
-    Variant own = named(name);
+    Variant own = variantNamed(name);
     own.name += "_short_rows";
     Result<Kernel> kernel = itself->kernel(specFor(own));
     ASSERT_TRUE(kernel) << kernel.status().message();
@@ -568,13 +571,6 @@ TEST(GpuVariantsRuntime, DeferredOutputWaitMatchesTheReference) {
   test::ScopedEnv early("FAOPT_RELEASE_Q_EARLY", nullptr);
   test::ScopedEnv q("FAOPT_Q_STAGES", nullptr);
   test::ScopedEnv kv("FAOPT_KV_STAGES", nullptr);
-  const std::vector<Variant> all = variants();
-  auto named = [&](const char *name) {
-    auto it = std::find_if(all.begin(), all.end(),
-                           [&](const Variant &v) { return v.name == name; });
-    EXPECT_NE(it, all.end()) << name;
-    return it == all.end() ? Variant{} : *it;
-  };
   auto run = [&](Variant c, const char *suffix, const char *expected) {
     SCOPED_TRACE(c.name);
     c.name += suffix;
@@ -604,7 +600,7 @@ TEST(GpuVariantsRuntime, DeferredOutputWaitMatchesTheReference) {
                     "{\"type\": \"softcap\", \"cap\": 20.0}",
                     "f16", 128, 3, 16, 2, 1111, 2049};
     run(softcap, "", "\"output_wait_at_next_q\": true");
-    Variant causal = named("causal_bottom_right_300x1000");
+    Variant causal = variantNamed("causal_bottom_right_300x1000");
     causal.batch = 4;
     causal.heads = causal.kvHeads = 16;
     causal.seqK = 1300;
@@ -616,7 +612,7 @@ TEST(GpuVariantsRuntime, DeferredOutputWaitMatchesTheReference) {
         "window_513", "chunked_param_300_d128",
         "chunked_bottom_right_more_queries", "expr_seqlen_band_d128",
         "empty_programs_many", "fully_masked_rows"})
-    run(named(name), "_deferred_everywhere",
+    run(variantNamed(name), "_deferred_everywhere",
         "\"output_wait_at_next_q\": true");
 }
 
