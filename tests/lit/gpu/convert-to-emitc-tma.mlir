@@ -164,3 +164,22 @@ func.func @copy_thread_without_staged_output(%q: !mem, %k: !mem, %v: !mem, %o: !
   } {attn.grid}
   return
 }
+
+// -----
+
+// attn.output_wait_at_next_q (attn-stage-output-in-v defer-read-wait) has
+// thread 0 pay a staged O store at the next Q wait; without such a store
+// it is an error, not a kernel that would owe nothing.
+// CHECK: error: attn.output_wait_at_next_q needs a TMA kernel whose O tile is staged in a V stage (attn-stage-output-in-v) and stored by the consumers
+
+!mem = memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+
+func.func @deferred_wait_without_staged_output(%q: !mem, %k: !mem, %v: !mem, %o: !mem, %sk: index) attributes {attn.kernel, attn.output_wait_at_next_q, attn.tiling = #attn.tiling<block_q = 64, block_kv = 64, warps = 4, stages = 1, mma = "wgmma", copy = "cp_async">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.forall (%p) in (%c1) {
+    %qt = attn.tile_load %q[%c0, %c0, %c0] bound %sk : !mem -> tensor<64x64xbf16>
+    attn.tile_store %qt, %o[%c0, %c0, %c0] bound %sk : tensor<64x64xbf16>, !mem
+  } {attn.grid}
+  return
+}
