@@ -68,9 +68,12 @@ struct faopt_kernel {
   /// (the context's counterMemset), or the kernel was compiled from a
   /// FAOPT_CUDA_OVERRIDE_DIR source, which may not zero it.
   bool counterMemset = false;
-  /// Q's stage released inside the kv loop (manifest early_q_release) and
-  /// the kernel's K/V stages (manifest kv_stages).
+  /// Q's stage released inside the kv loop (manifest early_q_release),
+  /// the staged O store's read wait paid after the next Q wait (manifest
+  /// output_wait_at_next_q) and the kernel's K/V stages (manifest
+  /// kv_stages).
   bool earlyQRelease = false;
+  bool outputWaitAtNextQ = false;
   int kvStages = 0;
   /// The short-row form (runtime/ShortRows.cpp): the same spec compiled
   /// with Q released early, for launches whose seqlen_k is at most

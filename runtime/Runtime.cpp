@@ -162,6 +162,8 @@ bool readManifest(const std::string &text, faopt_kernel &k, std::string &err) {
   k.persistent = m->getBoolean("persistent").value_or(false);
   k.programCounter = m->getBoolean("program_counter").value_or(false);
   k.earlyQRelease = m->getBoolean("early_q_release").value_or(false);
+  k.outputWaitAtNextQ =
+      m->getBoolean("output_wait_at_next_q").value_or(false);
   k.kvStages = static_cast<int>(integer("kv_stages"));
   if (k.builderResetsCounter && !k.programCounter) {
     err = "kernel manifest: block_list_builder.resets_program_counter without a "

@@ -14,7 +14,11 @@
 // every program to at most kShortRowKvBlocks kv-blocks run the same spec
 // compiled with Q released early (a second kernel, compiled on the first
 // such launch and cached like any other); the rest run the kernel itself.
-// FAOPT_SHORT_ROW_KERNEL=0 turns this off.
+// A kernel that pays its staged O store's read wait after the next Q wait
+// (item 94; dense) already shortens the transition its own way, and beats
+// the short-row form from 1k on (item 95: −0.6% at 1k, +1.3% at 512), so
+// its bound is kDeferredStoreKvBlocks. FAOPT_SHORT_ROW_KERNEL=0 turns this
+// off.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Context.h"
@@ -28,6 +32,10 @@ namespace {
 /// for the d = 128 kernels) are where item 87 measured the early release
 /// gaining; at 2k causal already lost.
 constexpr int64_t kShortRowKvBlocks = 8;
+/// The bound for kernels whose store's read wait is deferred (manifest
+/// output_wait_at_next_q): 512 at block_kv 128, where item 95 measured the
+/// short-row form still ahead of the deferred kernel.
+constexpr int64_t kDeferredStoreKvBlocks = 4;
 } // namespace
 
 void planShortRows(const faopt_context &ctx, const GpuCompileOptions &options,
@@ -45,7 +53,9 @@ void planShortRows(const faopt_context &ctx, const GpuCompileOptions &options,
                k.blockKv > 0;
   if (!s.eligible)
     return;
-  s.maxSeqlenK = kShortRowKvBlocks * k.blockKv;
+  s.maxSeqlenK =
+      (k.outputWaitAtNextQ ? kDeferredStoreKvBlocks : kShortRowKvBlocks) *
+      k.blockKv;
   s.options = options;
   s.options.releaseQEarly = ReleaseQMode::On;
 }
