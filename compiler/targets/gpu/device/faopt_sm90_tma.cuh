@@ -492,13 +492,20 @@ FAOPT_DEVICE void init_owed_output_release() {
     owed_output_release() = 0;
 }
 /// Thread 0: the owed store's read, then the stage back to the copy thread.
+/// Under FAOPT_DIAG_WAITS its cycles count as the O store's (kStore).
 template <int W> FAOPT_DEVICE void pay_owed_output_release() {
   if (threadIdx.x == 0) {
     const faopt_u32 bar = owed_output_release();
     if (bar != 0) {
+#ifdef FAOPT_DIAG_WAITS
+      const unsigned long long t0 = clock64();
+#endif
       asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
       mbar_arrive_count(bar, (faopt_u32)W);
       owed_output_release() = 0;
+#ifdef FAOPT_DIAG_WAITS
+      diag::add(diag::kStore, clock64() - t0);
+#endif
     }
   }
 }
