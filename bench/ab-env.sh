@@ -20,9 +20,9 @@
 # libfaopt from its own root (libraries it lacks, such as libLLVM, from
 # $FAOPT_ROOT's). Expects the unpacked device bundle
 # (scripts/pack-device.sh) at $FAOPT_ROOT (default /tmp/f). Each setting
-# gets its own kernel cache directory in /tmp. About 4-5 minutes on an
-# H200 with the tests (~3 of them for 137 cases, session 23) and two
-# rounds; a device call's limit is capped by the session's remaining
+# gets its own kernel cache directory in /tmp. About 4 minutes on an
+# H200 with the tests (in six shards: ~2 minutes for 155 cases, session
+# 39) and two rounds; a device call's limit is capped by the session's remaining
 # device time, so start it early.
 set -euo pipefail
 if [ $# -lt 4 ]; then
@@ -70,13 +70,21 @@ with() {
   fi
 }
 
+# The tests in shards side by side (scripts/gpu-tests-sharded.sh), their
+# logs then joined into one file (the device tool returns few files).
 if [ -n "$tests" ]; then
-  if ! with "$b" timeout 420 "$(bin "$b")/faopt-gpu-tests" > "$out/gpu_tests_$(tag "$b").txt" 2>&1; then
+  shards="$out/gpu_tests_$(tag "$b")"
+  rc=0
+  with "$b" env FAOPT_ROOT="$(dirname "$(bin "$b")")" GPU_TESTS_TIMEOUT=420 \
+    "$(dirname "$0")/../scripts/gpu-tests-sharded.sh" "$shards" \
+    > "$shards.txt" 2>&1 || rc=$?
+  cat "$shards"/shard-*.txt >> "$shards.txt" && rm -r "$shards"
+  if [ "$rc" -ne 0 ]; then
     echo "ab-env.sh: GPU tests fail with $var=$b (not timing it):" >&2
-    grep -E "FAILED|Failure" "$out/gpu_tests_$(tag "$b").txt" | head -20 >&2
+    grep -E "^shard|^all shards|FAILED|Failure" "$shards.txt" | head -20 >&2
     exit 1
   fi
-  tail -1 "$out/gpu_tests_$(tag "$b").txt"
+  grep "^all shards" "$shards.txt"
 fi
 
 # One row per case: the A and B rates of every round so far, and B / A of
