@@ -474,8 +474,9 @@ Variant variantNamed(const char *name) {
 /// fixed-schedule sm90a kernel with three K/V stages runs launches whose
 /// seqlen_k is at most its short_rows_max_seqlen_k (8 kv-blocks; 4 for a
 /// kernel that defers its staged store's read wait, item 95) with the same
-/// spec compiled with Q released early, compiled on the first such launch. Each kernel launched past the bound (the kernel itself: no form
-/// compiled yet), at its case's own length and at the bound (the form, whose
+/// spec compiled with Q released early, compiled on the first such launch.
+/// Each kernel launched past the bound (the kernel itself: no form compiled
+/// yet), at its case's own length and at the bound (the form, whose
 /// manifest must say so), all against the reference; a window, whose Q is
 /// released early already, has no form; and a context made with
 /// FAOPT_SHORT_ROW_KERNEL=0 runs the kernel itself at the short lengths.
