@@ -77,11 +77,17 @@ void reportDiagWaits(const std::string &what) {
     return;
   double sum[kKinds] = {};
   int ctas = 0;
+  // Each CTA row's consumer cycles and programs, for the spread: a kernel
+  // ends with its busiest CTA, so max / mean over the rows is the time the
+  // others idle at the end (the schedule's imbalance).
+  std::vector<double> busy, ran;
   for (size_t r = 0; r < kDiagRows; ++r) {
     const unsigned long long *row = &rows[r * kKinds];
     if (row[kConsumerTotal] == 0 && row[kProducerTotal] == 0)
       continue;
     ++ctas;
+    busy.push_back(double(row[kConsumerTotal]));
+    ran.push_back(double(row[kPrograms]));
     for (int k = 0; k < kKinds; ++k)
       sum[k] += double(row[k]);
   }
@@ -101,6 +107,14 @@ void reportDiagWaits(const std::string &what) {
               what.c_str(), ctas, programs, per(kConsumerTotal), per(kQFull),
               per(kKFull), per(kVFull), per(kStore), per(kProducerTotal),
               per(kQEmpty), per(kKEmpty), per(kVEmpty));
+  std::sort(busy.begin(), busy.end());
+  std::sort(ran.begin(), ran.end());
+  const double mean = sum[kConsumerTotal] / ctas;
+  std::printf("diag-waits %s: consumer thread 0 cycles per CTA row: min %.0f, "
+              "median %.0f, max %.0f (max / mean %.3f); programs per row "
+              "%.0f-%.0f\n",
+              what.c_str(), busy.front(), busy[busy.size() / 2], busy.back(),
+              busy.back() / mean, ran.front(), ran.back());
   std::fflush(stdout);
 }
 bool gSyncEach = false;

@@ -335,6 +335,7 @@ int runVariants(faopt::Context &ctx, int reps,
     a.seqlen_q = n;
     a.seqlen_k = keys;
     double ms = timeLaunches(*dense, reps, [&](int) { return a; });
+    reportDiagWaits("dense at equal work (" + std::to_string(keys) + " keys)");
     equalWorkMs.emplace_back(keys, ms);
     return ms;
   };
