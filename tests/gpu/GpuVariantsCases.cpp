@@ -364,6 +364,16 @@ std::vector<Variant> variants() {
                1000, {{"window", 300}}});
   v.push_back({"empty_programs_many", "\"mask\": \"q >= 300 && q >= kv\"",
                "bf16", 128, 2, 40, 40, 1000, 1000});
+  // Chunks in head groups of one head (attn-schedule-grid, performance.md
+  // item 100): 480 programs over the CTAs' snake, q-blocks of one head in
+  // order; a constant chunk of 4 q-blocks and a run-time one of 3 (whose
+  // last chunk is partial).
+  v.push_back({"chunked_512_one_head_groups_many_programs",
+               "\"mask\": [\"causal\", {\"type\": \"chunked\", \"chunk\": "
+               "512}]",
+               "bf16", 128, 2, 20, 20, 1536, 1536});
+  v.push_back({"chunked_param_384_one_head_groups_many_programs", chunkParam,
+               "bf16", 128, 3, 16, 16, 1500, 1500, {{"chunk", 384}}});
   v.push_back({"document_causal_many_programs", documentCausal, "bf16", 128, 4,
                12, 12, 1111, 1111, {}, documents(7)});
   v.push_back({"block_sparse_per_head_many_programs",

@@ -49,6 +49,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/gpu/Passes.h"
 
+#include "compiler/targets/gpu/KvLoopStarts.h"
 #include "dialects/attn/AttnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -130,11 +131,8 @@ void placeAfterLastRead(Block *block, ArrayRef<Operation *> reads,
 /// ranges not linear in kv) or on a chunk start, `(x / d) * d` (chunked
 /// masks, whose closed form rounds q down to its chunk).
 bool notABandStart(Value v) {
-  auto sameValue = [](Value a, Value b) {
-    APInt x, y;
-    return a == b || (matchPattern(a, m_ConstantInt(&x)) &&
-                      matchPattern(b, m_ConstantInt(&y)) && x == y);
-  };
+  if (faopt::gpu::readsChunkStart(v))
+    return true;
   SmallVector<Value> work{v};
   llvm::SmallPtrSet<Operation *, 16> seen;
   while (!work.empty()) {
@@ -143,12 +141,6 @@ bool notABandStart(Value v) {
       continue;
     if (isa<scf::WhileOp>(def))
       return true;
-    if (auto mul = dyn_cast<arith::MulIOp>(def))
-      for (auto [quotient, factor] : {std::pair(mul.getLhs(), mul.getRhs()),
-                                      std::pair(mul.getRhs(), mul.getLhs())})
-        if (auto div = quotient.getDefiningOp<arith::FloorDivSIOp>();
-            div && sameValue(div.getRhs(), factor))
-          return true;
     llvm::append_range(work, def->getOperands());
   }
   return false;

@@ -11,6 +11,8 @@
 //     g     = min(g, 2W / gcd(2W, nq)) where programs follow their q-block
 //             and a persistent launch's W = attn.workers < nq * nbh CTAs
 //             run them in a static snake (not for list-driven kernels)
+//     g     = 1 instead where a kv loop starts at a chunk's first block
+//             (lengths cycling with the q-block; fixed schedules only)
 //     group = p / (g * nq),  r = p mod (g * nq)
 //     first = group * g,     size = min(g, nbh - first)
 //     %qb   = nq - 1 - r / size,   %bh = first + r mod size
@@ -60,6 +62,7 @@
 #include "compiler/passes/BlockListsArgument.h"
 #include "compiler/targets/gpu/GridLoop.h"
 #include "compiler/targets/gpu/IndexRanges.h"
+#include "compiler/targets/gpu/KvLoopStarts.h"
 #include "dialects/attn/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -147,6 +150,26 @@ bool workFollowsQBlock(scf::ForallOp grid) {
     return WalkResult::advance();
   });
   return result.wasInterrupted();
+}
+
+/// Whether a kv loop of the program starts at its chunk's first block (a
+/// chunked mask: its lower bound rounds q down to a multiple,
+/// KvLoopStarts.h). Such programs' lengths rise and fall every chunk
+/// (1, 2, ..., chunk / block_q kv-blocks) instead of growing with the
+/// q-block, so "q-blocks last to first" is not longest first, and the
+/// static snake's pairing of long with short needs another order.
+bool lengthsCycleWithQBlock(scf::ForallOp grid) {
+  Value qb = grid.getInductionVar(0);
+  Region &body = grid.getRegion();
+  return grid.getBody()
+      ->walk([&](scf::ForOp loop) {
+        Value lower = loop.getLowerBound();
+        if (dependsOnQBlock(lower, qb, body) &&
+            faopt::gpu::readsChunkStart(lower))
+          return WalkResult::interrupt();
+        return WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 /// gcd(x, y) for x > 0, y >= 0: Euclid's loop (scf.while; it runs once
@@ -243,39 +266,53 @@ struct AttnScheduleGridPass
     // One op per statement: C++ leaves the order of argument evaluation
     // open, and the IR (and its lit test) should not depend on the compiler.
     Value one = cst(1);
-    // Heads whose K and V fit in half the L2 (times heads / kv_heads: query
-    // heads sharing a kv head read the same tiles) ...
-    Value sk = memref::DimOp::create(b, loc, args[1], 2);
-    Value hq = memref::DimOp::create(b, loc, args[0], 1);
-    Value hkv = memref::DimOp::create(b, loc, args[1], 1);
-    Value hkv1 = arith::MaxSIOp::create(b, loc, hkv, one);
-    Value ratio = arith::DivUIOp::create(b, loc, hq, hkv1);
-    Value rowSize = cst(*rowBytes);
-    Value sk1 = arith::MaxSIOp::create(b, loc, sk, one);
-    Value perHead = arith::MulIOp::create(b, loc, sk1, rowSize);
-    Value half = cst(l2Bytes / 2);
-    Value budget = arith::MulIOp::create(b, loc, half, ratio);
-    Value fit = arith::DivUIOp::create(b, loc, budget, perHead);
-    // ... but enough of them that a group is several waves of programs,
-    // where programs' lengths follow their q-block (so the longest start
-    // first). Not where run-time lists drive the kernel and its mask does
-    // not bound kv by q (no order of the lengths to follow; attn-block-lists
-    // says which), nor where every program does the same work.
-    bool ordered = faopt::blockListsArgument(fn)
-                       ? !faopt::drivenByBlockLayout(fn)
-                       : workFollowsQBlock(grid);
-    Value minPrograms =
-        cst(ordered ? std::max<int64_t>(minGroupPrograms, 1) : 1);
-    Value nq1 = arith::MaxSIOp::create(b, loc, nq, one);
-    Value waves = arith::CeilDivUIOp::create(b, loc, minPrograms, nq1);
-    Value g0 = arith::MaxSIOp::create(b, loc, fit, waves);
-    Value g1 = arith::MaxSIOp::create(b, loc, g0, one);
-    Value g = arith::MinSIOp::create(b, loc, g1, nbh);
-    // Fixed schedules of ordered programs: a persistent launch's snake
-    // balances them within whole row pairs (list-driven kernels, when
-    // persistent, take their programs at run time instead).
-    if (ordered && !faopt::blockListsArgument(fn))
-      g = capToSnakeRowPairs(b, loc, g, nq1, nbh, total);
+    bool fixedSchedule = !faopt::blockListsArgument(fn);
+    Value g;
+    if (fixedSchedule && lengthsCycleWithQBlock(grid)) {
+      // Chunks: groups of one head. The snake then walks one head's
+      // q-blocks in order, so a row pair's programs w and 2W - 1 - w sit
+      // at chunk offsets that complement each other where 2W is a multiple
+      // of the chunk's q-blocks (and even out over the row pairs where it
+      // is not): long pairs with short again. With the floor's wide groups
+      // (heads fastest) the busiest CTA ran 1.43x the mean on chunks of
+      // 1024 at 8k, with one head 1.04x: +40% (H200, docs/performance.md
+      // items 99, 100). One head's K and V are also the L2's best case.
+      g = one;
+    } else {
+      // Heads whose K and V fit in half the L2 (times heads / kv_heads:
+      // query heads sharing a kv head read the same tiles) ...
+      Value sk = memref::DimOp::create(b, loc, args[1], 2);
+      Value hq = memref::DimOp::create(b, loc, args[0], 1);
+      Value hkv = memref::DimOp::create(b, loc, args[1], 1);
+      Value hkv1 = arith::MaxSIOp::create(b, loc, hkv, one);
+      Value ratio = arith::DivUIOp::create(b, loc, hq, hkv1);
+      Value rowSize = cst(*rowBytes);
+      Value sk1 = arith::MaxSIOp::create(b, loc, sk, one);
+      Value perHead = arith::MulIOp::create(b, loc, sk1, rowSize);
+      Value half = cst(l2Bytes / 2);
+      Value budget = arith::MulIOp::create(b, loc, half, ratio);
+      Value fit = arith::DivUIOp::create(b, loc, budget, perHead);
+      // ... but enough of them that a group is several waves of programs,
+      // where programs' lengths follow their q-block (so the longest start
+      // first). Not where run-time lists drive the kernel and its mask does
+      // not bound kv by q (no order of the lengths to follow;
+      // attn-block-lists says which), nor where every program does the
+      // same work.
+      bool ordered = fixedSchedule ? workFollowsQBlock(grid)
+                                   : !faopt::drivenByBlockLayout(fn);
+      Value minPrograms =
+          cst(ordered ? std::max<int64_t>(minGroupPrograms, 1) : 1);
+      Value nq1 = arith::MaxSIOp::create(b, loc, nq, one);
+      Value waves = arith::CeilDivUIOp::create(b, loc, minPrograms, nq1);
+      Value g0 = arith::MaxSIOp::create(b, loc, fit, waves);
+      Value g1 = arith::MaxSIOp::create(b, loc, g0, one);
+      g = arith::MinSIOp::create(b, loc, g1, nbh);
+      // Fixed schedules of ordered programs: a persistent launch's snake
+      // balances them within whole row pairs (list-driven kernels, when
+      // persistent, take their programs at run time instead).
+      if (ordered && fixedSchedule)
+        g = capToSnakeRowPairs(b, loc, g, nq1, nbh, total);
+    }
     Value span = arith::MulIOp::create(b, loc, g, nq);
     auto linear = scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{total},
                                         ValueRange{}, std::nullopt);

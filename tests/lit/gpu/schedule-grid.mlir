@@ -253,3 +253,110 @@ func.func @branch_follows_q(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offs
   } {attn.grid}
   return
 }
+
+// -----
+
+// Chunks: the kv loop starts at the chunk's first block, (q0 floordiv
+// chunk) * chunk, so programs' lengths rise and fall every chunk instead of
+// growing with the q-block. Groups of one head: no L2 fit, no floor, no
+// snake cap; a group's span is nq (docs/performance.md items 99, 100).
+// CHECK-LABEL: func.func @chunk_lengths(
+// CHECK-NOT:     arith.constant 524288 : index
+// CHECK-NOT:     attn.workers
+// CHECK:         %[[CNQ:.*]] = arith.ceildivui
+// CHECK:         %[[CONE:.*]] = arith.constant 1 : index
+// CHECK:         %[[CSPAN:.*]] = arith.muli %[[CONE]], %[[CNQ]]
+// CHECK:         scf.forall (%[[CP:.*]]) in
+// CHECK:           arith.divui %[[CP]], %[[CSPAN]]
+func.func @chunk_lengths(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c128 = arith.constant 128 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %nq = arith.ceildivui %sq, %c32 : index
+  %nbh = arith.muli %b, %h : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c32 : index
+    %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    %chunk = arith.floordivsi %q0, %c128 : index
+    %start = arith.muli %chunk, %c128 : index
+    %lo = arith.floordivsi %start, %c32 : index
+    %hi = arith.addi %qb, %c1 : index
+    scf.for %j = %lo to %hi step %c1 {
+    }
+    attn.tile_store %t, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// The same with the chunk a launch argument (a run-time parameter):
+// rounded down by the same value.
+// CHECK-LABEL: func.func @runtime_chunk_lengths(
+// CHECK-NOT:     attn.workers
+// CHECK:         %[[RNQ:.*]] = arith.ceildivui
+// CHECK:         %[[RONE:.*]] = arith.constant 1 : index
+// CHECK:         arith.muli %[[RONE]], %[[RNQ]]
+func.func @runtime_chunk_lengths(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %size: index) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %nq = arith.ceildivui %sq, %c32 : index
+  %nbh = arith.muli %b, %h : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c32 : index
+    %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    %chunk = arith.floordivsi %q0, %size : index
+    %start = arith.muli %size, %chunk : index
+    %lo = arith.floordivsi %start, %c32 : index
+    %hi = arith.addi %qb, %c1 : index
+    scf.for %j = %lo to %hi step %c1 {
+    }
+    attn.tile_store %t, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
+
+// -----
+
+// A band (a sliding window): the kv loop's start moves with the q-block
+// one block at a time and its lengths stay the same; no chunk start, so
+// the causal floor and the snake cap stay (its short first q-blocks then
+// come last in the order, where the snake's partial last row wants them).
+// CHECK-LABEL: func.func @band_lengths(
+// CHECK:         %[[WMIN:.*]] = arith.constant 64 : index
+// CHECK:         arith.ceildivui %[[WMIN]], %{{.*}}
+// CHECK:         attn.workers
+func.func @band_lengths(%q: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %k: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %v: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>, %o: memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>) attributes {attn.kernel, attn.tiling = #attn.tiling<block_q = 32, block_kv = 32, warps = 2, stages = 1>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c96 = arith.constant 96 : index
+  %b = memref.dim %q, %c0 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %h = memref.dim %q, %c1 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %sq = memref.dim %q, %c2 : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  %nq = arith.ceildivui %sq, %c32 : index
+  %nbh = arith.muli %b, %h : index
+  scf.forall (%qb, %bh) in (%nq, %nbh) {
+    %q0 = arith.muli %qb, %c32 : index
+    %t = attn.tile_load %q[%c0, %bh, %q0] bound %sq : memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>> -> tensor<32x64xbf16>
+    %first = arith.subi %q0, %c96 : index
+    %blk = arith.floordivsi %first, %c32 : index
+    %lo = arith.maxsi %blk, %c0 : index
+    %hi = arith.addi %qb, %c1 : index
+    scf.for %j = %lo to %hi step %c1 {
+    }
+    attn.tile_store %t, %o[%c0, %bh, %q0] bound %sq : tensor<32x64xbf16>, memref<?x?x?x64xbf16, strided<[?, ?, ?, 1], offset: ?>>
+  } {attn.grid}
+  return
+}
