@@ -318,12 +318,8 @@ int runVariants(faopt::Context &ctx, int reps,
   // keys per query as the variant attends on average, rounded to whole
   // 128-key blocks, so both do the same matmul work in programs of about
   // the same length. Timed once per key count.
-  auto dense = ctx.kernel(variantSpec("dense", ""));
-  std::vector<std::pair<int64_t, double>> equalWorkMs;
-  auto timeEqualWorkDense = [&](int64_t keys) -> double {
-    for (const auto &[k, ms] : equalWorkMs)
-      if (k == keys)
-        return ms;
+  // The launch every case shares: the buffers, n queries, `keys` keys.
+  auto argsWith = [&](int64_t keys) {
     faopt::ForwardArgs a = faopt::defaultForwardArgs();
     a.q = bufs[0];
     a.k = bufs[1];
@@ -334,6 +330,15 @@ int runVariants(faopt::Context &ctx, int reps,
     a.heads = a.kv_heads = heads;
     a.seqlen_q = n;
     a.seqlen_k = keys;
+    return a;
+  };
+  auto dense = ctx.kernel(variantSpec("dense", ""));
+  std::vector<std::pair<int64_t, double>> equalWorkMs;
+  auto timeEqualWorkDense = [&](int64_t keys) -> double {
+    for (const auto &[k, ms] : equalWorkMs)
+      if (k == keys)
+        return ms;
+    const faopt::ForwardArgs a = argsWith(keys);
     double ms = timeLaunches(*dense, reps, [&](int) { return a; });
     reportDiagWaits("dense at equal work (" + std::to_string(keys) + " keys)");
     equalWorkMs.emplace_back(keys, ms);
@@ -351,15 +356,7 @@ int runVariants(faopt::Context &ctx, int reps,
       std::fprintf(stderr, "faopt-bench: %s\n", kernel.status().message().c_str());
       return 1;
     }
-    faopt::ForwardArgs a = faopt::defaultForwardArgs();
-    a.q = bufs[0];
-    a.k = bufs[1];
-    a.v = bufs[2];
-    a.o = bufs[3];
-    a.lse = lse;
-    a.batch = batch;
-    a.heads = a.kv_heads = heads;
-    a.seqlen_q = a.seqlen_k = n;
+    faopt::ForwardArgs a = argsWith(n);
     a.params = var.params.data();
     a.num_params = static_cast<int>(var.params.size());
     void *tensorDevice = nullptr;

@@ -14,13 +14,24 @@
 #define FAOPT_COMPILER_TARGETS_GPU_KVLOOPSTARTS_H
 
 #include "mlir/IR/Value.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 namespace faopt::gpu {
 
-/// Whether `v` is computed from a chunk start: some `(x floordiv d) * d`
-/// (arith.floordivsi, then arith.muli by the same divisor: the same value,
-/// or equal constants) among the operations it is computed from.
-bool readsChunkStart(mlir::Value v);
+/// Whether some operation `v` is computed from (its defining operation,
+/// and theirs through their operands, transitively) satisfies `pred`.
+bool computedFrom(mlir::Value v,
+                  llvm::function_ref<bool(mlir::Operation *)> pred);
+
+/// Whether `op` is a chunk start's product, `(x floordiv d) * d`
+/// (arith.muli of an arith.floordivsi by the same divisor: the same
+/// value, or equal constants).
+bool isChunkStart(mlir::Operation *op);
+
+/// Whether `v` is computed from a chunk start.
+inline bool readsChunkStart(mlir::Value v) {
+  return computedFrom(v, isChunkStart);
+}
 
 } // namespace faopt::gpu
 

@@ -131,19 +131,9 @@ void placeAfterLastRead(Block *block, ArrayRef<Operation *> reads,
 /// ranges not linear in kv) or on a chunk start, `(x / d) * d` (chunked
 /// masks, whose closed form rounds q down to its chunk).
 bool notABandStart(Value v) {
-  if (faopt::gpu::readsChunkStart(v))
-    return true;
-  SmallVector<Value> work{v};
-  llvm::SmallPtrSet<Operation *, 16> seen;
-  while (!work.empty()) {
-    Operation *def = work.pop_back_val().getDefiningOp();
-    if (!def || !seen.insert(def).second)
-      continue;
-    if (isa<scf::WhileOp>(def))
-      return true;
-    llvm::append_range(work, def->getOperands());
-  }
-  return false;
+  return faopt::gpu::computedFrom(v, [](Operation *op) {
+    return isa<scf::WhileOp>(op) || faopt::gpu::isChunkStart(op);
+  });
 }
 
 /// The copy thread's order for a program whose Q is released early: its
