@@ -1,12 +1,14 @@
 //===- run_gpu.cpp - JIT a spec, run it on the GPU, check it, time it -----===//
 //
-//   faopt-run-gpu SPEC [--shape b=1,h=8,s=2048] [--iters N]
+//   faopt-run-gpu SPEC [--shape b=1,h=8,s=2048] [--iters N] [--no-check]
 //
 // The runtime's C++ API end to end: create a context, get (JIT-compile) the
-// kernel for the spec, launch it on random data, compare with a
-// double-precision reference computed on the host, and print the median
-// time of N launches (CUDA events) with its TFLOP/s. Without a GPU it says
-// so and exits 0 after checking that the spec compiles.
+// kernel for the spec, launch it on random data, print the median time of N
+// launches (CUDA events) with its TFLOP/s, and compare the output with a
+// double-precision reference computed on the host. --no-check skips the
+// reference (timing only: at 8k-16k rows it takes minutes on the host).
+// Without a GPU it says so and exits 0 after checking that the spec
+// compiles.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/pipeline/Explain.h"
@@ -23,13 +25,14 @@ using namespace faopt;
 static int usage() {
   std::fprintf(stderr,
                "usage: faopt-run-gpu SPEC [--shape b=,h=,kvh=,s=,sq=,sk=] "
-               "[--param NAME=VALUE]... [--iters N]\n");
+               "[--param NAME=VALUE]... [--iters N] [--no-check]\n");
   return 1;
 }
 
 int main(int argc, char **argv) {
   std::string specPath, shapeText = "b=1,h=8,s=2048";
   int iters = 20;
+  bool check = true;
   std::vector<std::string> paramArgs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -39,6 +42,8 @@ int main(int argc, char **argv) {
       paramArgs.push_back(argv[++i]);
     else if (a == "--iters" && i + 1 < argc)
       iters = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--no-check")
+      check = false;
     else if (!a.empty() && a[0] != '-' && specPath.empty())
       specPath = a;
     else
@@ -195,12 +200,6 @@ int main(int argc, char **argv) {
   std::sort(times.begin(), times.end());
   float ms = times[times.size() / 2];
 
-  test::Reference ref = test::referenceAttention(
-      s, sp.effectiveScale(), qv, kv, vv,
-      test::maskOf(sp, s, values, &tensorValues),
-      test::scoreOf(sp, s, values, &tensorValues));
-  double err = test::relativeL2(test::read(o), ref.o);
-  bool ok = err < test::tolerance(sp.dtype);
   // FLOPs on the attended pairs (the FlashAttention convention for causal).
   double pairs = 0;
   test::MaskFn pairMask = test::maskOf(sp, s, values, &tensorValues);
@@ -215,9 +214,21 @@ int main(int argc, char **argv) {
               (long long)s.seqQ, (long long)s.seqK, prop.name);
   std::printf("  median %.3f ms over %d launches, %.1f TFLOP/s\n", ms, iters,
               flops / (ms * 1e-3) / 1e12);
-  std::printf("  relative L2 error vs double-precision reference: %.2e (%s, "
-              "tolerance %.0e)\n",
-              err, ok ? "PASS" : "FAIL", test::tolerance(sp.dtype));
+  std::fflush(stdout);
+  bool ok = true;
+  if (check) {
+    test::Reference ref = test::referenceAttention(
+        s, sp.effectiveScale(), qv, kv, vv,
+        test::maskOf(sp, s, values, &tensorValues),
+        test::scoreOf(sp, s, values, &tensorValues));
+    double err = test::relativeL2(test::read(o), ref.o);
+    ok = err < test::tolerance(sp.dtype);
+    std::printf("  relative L2 error vs double-precision reference: %.2e (%s, "
+                "tolerance %.0e)\n",
+                err, ok ? "PASS" : "FAIL", test::tolerance(sp.dtype));
+  } else {
+    std::printf("  not checked against the reference (--no-check)\n");
+  }
   cudaFree(dq);
   cudaFree(dk);
   cudaFree(dv);
