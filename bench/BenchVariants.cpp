@@ -2,7 +2,9 @@
 //
 // Masks at n = 8k, d = 128, bf16, b = 2, h = 16, effective TFLOP/s counted
 // on the attended pairs only (4 d per pair, as
-// ../shared/bench/peers_variants.py counts), beside our dense rate.
+// ../shared/bench/peers_variants.py counts), beside our dense rate and, for
+// each variant, the dense kernel at equal work (the same queries, as many
+// keys as the variant attends per query).
 // Parameters (window, prefix) are launch arguments of one compiled kernel.
 // Masks that read tensors are timed twice: lists built by every launch, and
 // built once beforehand ("+lists_built_once", as FlexAttention's timing
@@ -313,11 +315,6 @@ int runVariants(faopt::Context &ctx, int reps,
   }
   float *lse = nullptr;
   check(cudaMalloc(&lse, batch * heads * n * 4), "cudaMalloc");
-  // Dense at equal work (the issue's "within 10% of our own dense rate at
-  // equal work"): the dense kernel with the variant's queries and as many
-  // keys per query as the variant attends on average, rounded to whole
-  // 128-key blocks, so both do the same matmul work in programs of about
-  // the same length. Timed once per key count.
   // The launch every case shares: the buffers, n queries, `keys` keys.
   auto argsWith = [&](int64_t keys) {
     faopt::ForwardArgs a = faopt::defaultForwardArgs();
@@ -332,6 +329,11 @@ int runVariants(faopt::Context &ctx, int reps,
     a.seqlen_k = keys;
     return a;
   };
+  // Dense at equal work (the issue's "within 10% of our own dense rate at
+  // equal work"): the dense kernel with the variant's queries and as many
+  // keys per query as the variant attends on average, rounded to whole
+  // 128-key blocks, so both do the same matmul work in programs of about
+  // the same length. Timed once per key count.
   auto dense = ctx.kernel(variantSpec("dense", ""));
   std::vector<std::pair<int64_t, double>> equalWorkMs;
   auto timeEqualWorkDense = [&](int64_t keys) -> double {
