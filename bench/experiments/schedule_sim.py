@@ -16,6 +16,12 @@ load over the average (1.000 = perfectly even) for:
   groups that fit half the L2 (d = 128, bf16),
   groups of 2W / gcd(2W, nq) heads: whole row pairs of the snake (item 83).
 Shapes: batch * seqlen = 16k, 16 heads (faopt-bench's forward grid).
+
+--lengths chunk:C gives q-block qb a cost of qb mod C + 1 blocks instead
+(a chunked mask of C q-blocks, docs/performance.md items 99-100: lengths
+that cycle every chunk), window:B one of min(qb, B) + 1 (a band of B
+blocks), and adds a column for groups of one head (g = 1, what
+attn-schedule-grid gives chunked masks since session 40).
 """
 import argparse
 import heapq
@@ -33,8 +39,21 @@ def order(nq, nbh, g):
     return programs
 
 
+LENGTHS = "causal"
+
+
+def blocks(qb):
+    """kv-blocks of q-block qb under --lengths."""
+    kind, _, arg = LENGTHS.partition(":")
+    if kind == "chunk":
+        return qb % int(arg) + 1
+    if kind == "window":
+        return min(qb, int(arg)) + 1
+    return qb + 1
+
+
 def cost(qb, overhead):
-    return qb + 1 + overhead
+    return blocks(qb) + overhead
 
 
 def snake(programs, workers, overhead):
@@ -59,7 +78,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workers", type=int, default=132)
     ap.add_argument("--overhead", type=float, default=2.5)
+    ap.add_argument("--lengths", default="causal",
+                    help="causal, chunk:C or window:B (q-blocks)")
     args = ap.parse_args()
+    global LENGTHS
+    LENGTHS = args.lengths
+    if LENGTHS.partition(":")[0] not in ("causal", "chunk", "window") or (
+            LENGTHS != "causal" and not LENGTHS.partition(":")[2].isdigit()):
+        ap.error("--lengths: causal, chunk:C or window:B")
     W = args.workers
     print(f"{'seqlen':>6} {'nq':>4} {'heads':>5}  group: snake / hand-out "
           "(busiest worker over the average)")
@@ -68,7 +94,10 @@ def main():
         fit = max(1, (25 * 2**20) // (seq * 512))  # half the L2, K + V rows
         aligned = 2 * W // math.gcd(2 * W, nq)
         cells = []
-        for name, g in (("one", nbh), ("L2 fit", fit), ("aligned", aligned)):
+        groups = [("one", nbh), ("L2 fit", fit), ("aligned", aligned)]
+        if LENGTHS != "causal":
+            groups.append(("one head", 1))
+        for name, g in groups:
             g = min(g, nbh)
             ps = order(nq, nbh, g)
             avg = sum(cost(qb, args.overhead) for qb, _ in ps) / W
