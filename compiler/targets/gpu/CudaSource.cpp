@@ -13,6 +13,7 @@
 #include "compiler/targets/gpu/faopt_tiles.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm90.cuh.inc"
 #include "compiler/targets/gpu/faopt_sm90_tma.cuh.inc"
+#include "compiler/targets/gpu/faopt_sm90_tma_output.cuh.inc"
 
 using namespace mlir;
 
@@ -24,6 +25,7 @@ llvm::ArrayRef<DeviceHeader> deviceHeaders() {
       {"faopt_sm80.cuh", k_faopt_sm80_cuh},
       {"faopt_sm90.cuh", k_faopt_sm90_cuh},
       {"faopt_sm90_tma.cuh", k_faopt_sm90_tma_cuh},
+      {"faopt_sm90_tma_output.cuh", k_faopt_sm90_tma_output_cuh},
       {"faopt_search.cuh", k_faopt_search_cuh},
       {"faopt_block_lists.cuh", k_faopt_block_lists_cuh}};
   return headers;
